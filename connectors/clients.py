@@ -1,0 +1,52 @@
+"""Clients a leaver looked after, as every CRM connector returns them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from connectors.grants import Person
+
+COUNTRY_LANGUAGE = {
+    "ES": "es", "MX": "es", "AR": "es", "CL": "es", "CO": "es", "PE": "es", "UY": "es",
+    "GB": "en", "IE": "en", "US": "en", "CA": "en", "AU": "en", "NZ": "en", "NL": "en",
+    "SE": "en", "DK": "en", "NO": "en", "FI": "en",
+    "PT": "pt", "BR": "pt", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr",
+    "DE": "de", "AT": "de", "CH": "de", "AD": "ca",
+}
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    language: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    company: str
+    owner_id: str
+    contacts: tuple[Contact, ...] = ()
+    language: str | None = None
+    country: str | None = None
+    crm_ids: dict[str, list[str]] = field(default_factory=dict, hash=False, compare=False)
+
+
+def notice_language(contact: Contact, client: Client, default: str) -> str:
+    """The contact's language, else the client's, else its country's, else the company default."""
+    for candidate in (contact.language, client.language):
+        if candidate:
+            return candidate.split("-")[0].lower()
+    if client.country and client.country.upper() in COUNTRY_LANGUAGE:
+        return COUNTRY_LANGUAGE[client.country.upper()]
+    return default
+
+
+class ClientSource(Protocol):
+    def clients_of(self, owner_email: str | None, owner_id: str) -> list[Client]:
+        """Every client the leaver owns, with all their contacts."""
+
+    def reassign(self, clients: list[Client], owner_email: str | None, successor: Person) -> str:
+        """Make `successor` the owner of `clients`; returns a one-line description of what changed."""

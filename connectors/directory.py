@@ -1,0 +1,168 @@
+"""The embedded default: HR records and clients read from JSON exports on disk.
+
+Any HR system can export this shape, so this is also the fallback for platforms
+relevo has no connector for. The files are validated; a broken file is a
+ConfigurationError naming the file and the entry, never a traceback.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from connectors.clients import Client, Contact
+from connectors.errors import ConfigurationError, NotFound
+from connectors.grants import Person
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+class DirectoryHR:
+    """HR records from `{"employees": [...]}` (see examples/acme/hr.json)."""
+
+    def __init__(self, path: Path, default_language: str, today: date | None = None) -> None:
+        self.path = path
+        self.default_language = default_language
+        self.today = today
+        self._rows: dict[str, dict[str, Any]] | None = None
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        if self._rows is None:
+            data = read_json(self.path)
+            if not isinstance(data, dict) or not isinstance(data.get("employees"), list):
+                raise ConfigurationError(f"{self.path}: expected an object with an 'employees' list")
+            rows: dict[str, dict[str, Any]] = {}
+            for index, row in enumerate(data["employees"]):
+                if not isinstance(row, dict) or not str(row.get("id", "")).strip():
+                    raise ConfigurationError(f"{self.path}: employees[{index}] has no 'id'")
+                rows[str(row["id"])] = row
+            self._rows = rows
+        return self._rows
+
+    def person(self, employee_id: str | None) -> dict[str, Any] | None:
+        if not employee_id:
+            return None
+        row = self.rows().get(str(employee_id))
+        if row is None:
+            return None
+        return {
+            "id": str(row["id"]),
+            "name": full_name(row),
+            "email": row.get("work_email"),
+            "phone": row.get("phone"),
+            "job_title": row.get("job_title"),
+        }
+
+    def employee(self, employee_id: str) -> dict[str, Any]:
+        """The normalized employee object (schemas/employee.schema.json)."""
+        row = self.rows().get(str(employee_id))
+        if row is None:
+            raise NotFound(f"employee {employee_id} is not in {self.path.name}", vendor="directory")
+        termination = row.get("termination")
+        restrictions = row.get("restrictions") or {}
+        return {
+            "id": str(row["id"]),
+            "name": full_name(row),
+            "email": row.get("work_email"),
+            "phone": row.get("phone"),
+            "language": row.get("language") or self.default_language,
+            "department": row.get("department"),
+            "job_title": row.get("job_title"),
+            "status": status_of(termination, self.today or date.today()),
+            "termination": None
+            if not termination
+            else {
+                "type": termination.get("type") or "unknown",
+                "date": termination.get("last_day"),
+                "reason": termination.get("reason"),
+                "vendor_type": termination.get("type"),
+            },
+            "manager": self.person(row.get("manager_id")),
+            "successor": self.person(row.get("successor_id")),
+            "restrictions": {
+                "no_client_contact": bool(restrictions.get("no_client_contact", False)),
+                "non_solicitation_until": restrictions.get("non_solicitation_until"),
+            },
+        }
+
+    def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
+        """The HR note: a Markdown file next to the export (a file system has no HR record)."""
+        notes = out_dir / "hr-notes"
+        notes.mkdir(parents=True, exist_ok=True)
+        target = notes / f"{employee_id}.md"
+        target.write_text(f"# {title}\n\n{text}\n", "utf-8")
+        return str(target)
+
+
+def full_name(row: dict[str, Any]) -> str:
+    name = " ".join(str(row.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    return name or str(row.get("display_name") or row.get("id"))
+
+
+def status_of(termination: dict[str, Any] | None, today: date) -> str:
+    if not termination:
+        return "active"
+    last_day = termination.get("last_day")
+    if last_day and date.fromisoformat(last_day) >= today:
+        return "terminating"
+    return "terminated"
+
+
+class DirectoryCRM:
+    """Clients from `{"clients": [...]}` (see examples/acme/clients.json)."""
+
+    def __init__(self, path: Path, out_dir: Path) -> None:
+        self.path = path
+        self.out_dir = out_dir
+
+    def clients(self) -> list[Client]:
+        data = read_json(self.path)
+        if not isinstance(data, dict) or not isinstance(data.get("clients"), list):
+            raise ConfigurationError(f"{self.path}: expected an object with a 'clients' list")
+        out = []
+        for index, row in enumerate(data["clients"]):
+            try:
+                contacts = tuple(
+                    Contact(name=c["name"], email=c["email"], language=c.get("language"))
+                    for c in row.get("contacts", [])
+                )
+                out.append(
+                    Client(
+                        id=str(row["id"]),
+                        company=row["company"],
+                        owner_id=str(row["owner_id"]),
+                        contacts=contacts,
+                        language=row.get("language"),
+                        country=row.get("country"),
+                    )
+                )
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise ConfigurationError(f"{self.path}: clients[{index}] is missing {exc}") from None
+        return out
+
+    def clients_of(self, owner_email: str | None, owner_id: str) -> list[Client]:
+        return [c for c in self.clients() if c.owner_id == owner_id]
+
+    def reassign(self, clients: list[Client], owner_email: str | None, successor: Person) -> str:
+        """A file cannot be re-owned in place safely: write the hand-over list for import instead."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        out = self.out_dir / "crm-reassignments.csv"
+        new = not out.exists()
+        with out.open("a", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(["client_id", "company", "old_owner_id", "new_owner_id", "new_owner_email"])
+            for client in clients:
+                writer.writerow([client.id, client.company, client.owner_id, successor.id or "", successor.email])
+        return f"{len(clients)} client(s) listed for {successor.name} in {out}"

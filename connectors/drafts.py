@@ -1,0 +1,77 @@
+"""Where approved notices land: always as drafts in a person's mailbox, never sent.
+
+The embedded default writes RFC 5322 `.eml` files (open one in any mail client,
+check it, send it yourself). Every implementation is idempotent on the draft key.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Draft:
+    key: str  # the ledger's action key: one draft per key, ever
+    mailbox: str  # whose Drafts folder (successor or manager)
+    sender_name: str
+    to_name: str
+    to_email: str
+    subject: str
+    text: str
+    html: str
+    language: str
+    cc: tuple[str, ...] = ()
+
+
+class DraftStore(Protocol):
+    location: str  # where a person finds the drafts, for summaries
+    def place(self, draft: Draft) -> tuple[bool, str]:
+        """Store the draft; returns (created, where). created is False when it was already there."""
+
+
+def to_message(draft: Draft) -> EmailMessage:
+    """The draft as a MIME message (text + HTML alternative, UTF-8 headers)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = formataddr((draft.sender_name, draft.mailbox))
+    message["To"] = formataddr((draft.to_name, draft.to_email))
+    if draft.cc:
+        message["Cc"] = ", ".join(draft.cc)
+    message["Subject"] = draft.subject
+    message["Content-Language"] = draft.language
+    message["X-Unsent"] = "1"  # Outlook and Apple Mail open it as a draft to review and send
+    message["X-Relevo-Key"] = draft.key
+    message["Message-ID"] = make_msgid(domain=draft.mailbox.rsplit("@", 1)[-1] or "relevo.local")
+    message.set_content(draft.text, charset="utf-8")
+    message.add_alternative(draft.html, subtype="html", charset="utf-8")
+    return message
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "draft"
+
+
+class EmlDrafts:
+    """`.eml` files under `root/<employee>/`; the file name is derived from the draft key."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def path_for(self, draft: Draft) -> Path:
+        employee, _, rest = draft.key.partition(":")
+        return self.root / safe_name(employee) / f"{safe_name(rest)}.eml"
+
+    def place(self, draft: Draft) -> tuple[bool, str]:
+        target = self.path_for(draft)
+        if target.exists():
+            return False, str(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".eml.tmp")
+        tmp.write_bytes(bytes(to_message(draft)))
+        tmp.replace(target)  # atomic: a crash never leaves half a draft under the final name
+        return True, str(target)

@@ -1,0 +1,76 @@
+"""What every social connector speaks: presences, grants and outcomes.
+
+One protocol for all platforms (`members`, `revoke`, `restore`, `add_admin`) so the
+flow never branches on the platform; a platform without an API answers with a
+manual task instead of a call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+OutcomeStatus = Literal["done", "already_done", "manual", "failed"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone relevo may name in a task or grant a role to (successor, break-glass admin)."""
+
+    name: str
+    email: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A company-owned account on one platform, as declared in the registry."""
+
+    id: str
+    platform: str
+    account: str
+    connector: str
+    owner: str = "company"
+    shared_login: bool = False
+    url: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    declared: tuple[dict[str, Any], ...] = ()  # registry-declared grants (manual platforms)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One person's role on one presence, as the platform (or the registry) reports it."""
+
+    presence_id: str
+    member_id: str  # the platform's id for this membership (business-user id, SCIM id, ...)
+    identity: str  # e-mail or user name as the platform shows it
+    role: str
+    is_admin: bool
+    display_name: str = ""
+    employee_id: str | None = None  # set when the registry maps this member to an employee
+    pre_state: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass
+class Outcome:
+    """What one call did. `pre_state` is what restore needs; `steps` are an operator's task."""
+
+    status: OutcomeStatus
+    detail: str
+    pre_state: dict[str, Any] | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+class SocialConnector(Protocol):
+    platform: str
+
+    def members(self, presence: Presence) -> list[Grant]:
+        """Everyone holding a role on the presence, read live where the platform allows."""
+
+    def revoke(self, presence: Presence, grant: Grant) -> Outcome:
+        """Remove the grant; an already-absent grant is `already_done`, never an error."""
+
+    def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
+        """Put back a revoked grant from its recorded pre-state (rescinded termination)."""
+
+    def add_admin(self, presence: Presence, person: Person) -> Outcome:
+        """Give `person` an admin role so removing the leaver never orphans the presence."""

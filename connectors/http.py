@@ -1,0 +1,229 @@
+"""The one HTTP transport every connector uses.
+
+Why one: timeouts, retries (429/5xx/timeouts, honouring Retry-After, full jitter),
+redirect refusal, call counting and secret-free typed errors are decided here once,
+so every vendor module only says which endpoint it calls and what the answer means.
+"""
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+
+from connectors.errors import (
+    ConnectionFailed,
+    ConnectorError,
+    InvalidResponse,
+    RateLimited,
+    error_for_status,
+)
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+MAX_ATTEMPTS = 3  # per request at this layer (Google SRE: keep retry amplification low)
+MAX_RETRY_AFTER = 60.0  # longer waits are handed back to the caller as RateLimited
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+ErrorParser = Callable[[requests.Response], tuple[str, str | None]]
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Full jitter: uniform(0, min(cap, base * 2**attempt)) (AWS architecture blog)."""
+    rng = rng or random
+    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+
+
+def should_retry(error: ConnectorError, idempotent: bool) -> bool:
+    """Retry only what can succeed on retry.
+
+    429 means the vendor did not process the request, so it is safe even for POST.
+    5xx and connection failures may have been processed: only idempotent calls repeat.
+    """
+    if isinstance(error, RateLimited):
+        return True
+    return error.retryable and idempotent
+
+
+def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
+    """A short message from a JSON error body (common shapes), and a request id header."""
+    request_id = (
+        response.headers.get("X-Request-Id")
+        or response.headers.get("x-fb-trace-id")
+        or response.headers.get("X-Correlation-Id")
+    )
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.reason or "error", request_id)
+    message = None
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error_description", "error"):
+            value = body.get(key)
+            if isinstance(value, str):
+                message = value
+                break
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                message = value["message"]
+                break
+    return (message or response.reason or "error", request_id)
+
+
+class HttpClient:
+    """A `requests.Session` with relevo's transport rules, bound to one vendor and base URL."""
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        auth: requests.auth.AuthBase | None = None,
+        headers: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        max_attempts: int = MAX_ATTEMPTS,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        error_parser: ErrorParser = default_error_parser,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.max_retry_after = max_retry_after
+        self.error_parser = error_parser
+        self.sleep = sleep
+        self.session = session or requests.Session()
+        self.session.auth = auth
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "relevo/0.1"})
+        self.session.headers.update(headers or {})
+        self._secrets = [s for s in secrets if s]
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.throttled = 0
+
+    def redact(self, text: str) -> str:
+        """Remove any known secret value from text (defence in depth for vendor messages)."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        allow: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request with retries; return the response or raise a typed ConnectorError.
+
+        `allow` lists non-2xx statuses the caller handles itself (e.g. 404 meaning "already gone").
+        """
+        if idempotent is None:
+            idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(method, path, **kwargs)
+                if response.ok or response.status_code in allow:
+                    return response
+                error = self.error_from(method, path, response)
+            except ConnectorError as exc:
+                error = exc
+            if attempt >= self.max_attempts or not should_retry(error, idempotent):
+                raise error
+            wait = error.retry_after if error.retry_after is not None else backoff_delay(attempt)
+            if wait > self.max_retry_after:
+                raise error
+            self.sleep(wait)
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`request` and decode a JSON body (empty body gives None)."""
+        response = self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise InvalidResponse(
+                f"{method} {_path_only(path)} returned a body that is not JSON",
+                vendor=self.vendor,
+                status=response.status_code,
+            ) from None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        with self._lock:
+            self.calls += 1
+        try:
+            return self.session.request(method, self.url(path), **kwargs)
+        except requests.Timeout:
+            raise ConnectionFailed(
+                f"{method} {_path_only(path)} timed out", vendor=self.vendor
+            ) from None
+        except requests.ConnectionError:
+            raise ConnectionFailed(
+                f"{method} {_path_only(path)} could not connect", vendor=self.vendor
+            ) from None
+        except requests.RequestException as exc:
+            raise ConnectionFailed(
+                f"{method} {_path_only(path)} failed: {type(exc).__name__}", vendor=self.vendor
+            ) from None
+
+    def error_from(self, method: str, path: str, response: requests.Response) -> ConnectorError:
+        """The typed error for a failed response, with the vendor's message, secrets removed."""
+        message, request_id = self.error_parser(response)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        cls = error_for_status(response.status_code)
+        if cls is RateLimited:
+            with self._lock:
+                self.throttled += 1
+        text = self.redact(f"{method} {_path_only(path)}: {message}"[:500])
+        return cls(
+            text,
+            vendor=self.vendor,
+            status=response.status_code,
+            request_id=request_id,
+            retry_after=retry_after,
+        )
+
+
+def _path_only(path: str) -> str:
+    """The path without a query string: query strings can carry tokens (Graph access_token)."""
+    return path.split("?", 1)[0]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

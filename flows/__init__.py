@@ -1,0 +1,1 @@
+"""relevo's flows, CLI and webhook receiver. Prefect is imported only where a flow runs."""

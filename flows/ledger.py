@@ -1,0 +1,169 @@
+"""The action ledger (idempotency) and the append-only audit log.
+
+`actions` holds one row per action key: the current state of that action and the
+pre-state needed to undo it. `audit` only ever grows: one row per outcome, which
+is what `relevo audit` prints and what proves later what was done. Every outcome
+is also appended to `audit.jsonl` in the output directory, for people and tools
+that read files.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Integer, String, Table, Text, insert, select, update
+
+from flows.db import engine_for, metadata
+
+# An action in one of these states is finished: a rerun does not repeat it.
+FINISHED = {"done", "already_done", "rejected", "not_touched", "cancelled"}
+# Open: a person has a task, or a later run will act. A rerun reports it, never duplicates it.
+OPEN = {"manual", "scheduled", "awaiting_approval"}
+
+actions = Table(
+    "relevo_actions",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("employee_id", String(64), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("target", String(400), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("pre_state", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("updated_at", String(40), nullable=False),
+)
+
+audit = Table(
+    "relevo_audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("employee_id", String(64), nullable=False, index=True),
+    Column("action_key", String(400), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(400), nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("run_id", String(64), nullable=True),
+    Column("event_key", String(200), nullable=True),
+)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class ActionState:
+    key: str
+    status: str
+    detail: str
+    pre_state: dict[str, Any] | None
+    attempts: int
+
+
+class Ledger:
+    def __init__(self, url: str, jsonl: Path | None = None) -> None:
+        self.engine = engine_for(url)
+        self.jsonl = jsonl
+        self._file_lock = threading.Lock()
+
+    def state(self, key: str) -> ActionState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(actions).where(actions.c.key == key)).mappings().first()
+        if row is None:
+            return None
+        return ActionState(
+            key=row["key"],
+            status=row["status"],
+            detail=row["detail"],
+            pre_state=json.loads(row["pre_state"]) if row["pre_state"] else None,
+            attempts=row["attempts"],
+        )
+
+    def states(self, employee_id: str) -> dict[str, ActionState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(actions).where(actions.c.employee_id == employee_id)).mappings()
+            return {
+                r["key"]: ActionState(r["key"], r["status"], r["detail"],
+                                      json.loads(r["pre_state"]) if r["pre_state"] else None, r["attempts"])
+                for r in rows
+            }
+
+    def start(self, key: str, employee_id: str, action: str, target: str) -> None:
+        """Record that the call is about to be made (a crash after this is checked live on rerun)."""
+        stamp = now_iso()
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(actions)
+                .where(actions.c.key == key)
+                .values(status="started", attempts=actions.c.attempts + 1, updated_at=stamp)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(actions).values(
+                    key=key, employee_id=employee_id, action=action, target=target,
+                    status="started", detail="", attempts=1, updated_at=stamp,
+                ))
+
+    def finish(
+        self,
+        *,
+        key: str,
+        employee_id: str,
+        action: str,
+        target: str,
+        outcome: str,
+        detail: str,
+        pre_state: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        event_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Set the action's state and append the outcome to the audit log, in one transaction."""
+        stamp = now_iso()
+        row = {
+            "at": stamp, "employee_id": employee_id, "action_key": key, "action": action,
+            "target": target, "outcome": outcome, "detail": detail, "dry_run": False,
+            "run_id": run_id, "event_key": event_key,
+        }
+        with self.engine.begin() as conn:
+            values: dict[str, Any] = {"updated_at": stamp}
+            if outcome != "already_done" or not self._finished(conn, key):
+                values.update(status=outcome, detail=detail)  # a rerun's report keeps the original record
+            if pre_state is not None:
+                values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
+            changed = conn.execute(update(actions).where(actions.c.key == key).values(**values)).rowcount
+            if not changed:
+                conn.execute(insert(actions).values(
+                    key=key, employee_id=employee_id, action=action, target=target, attempts=0,
+                    **{"status": outcome, "detail": detail, **values},
+                ))
+            row["seq"] = conn.execute(insert(audit).values(**row)).inserted_primary_key[0]
+        self._append_file(row)
+        return row
+
+    @staticmethod
+    def _finished(conn: Any, key: str) -> bool:
+        status = conn.execute(select(actions.c.status).where(actions.c.key == key)).scalar()
+        return status in FINISHED
+
+    def audit(self, employee_id: str | None = None) -> list[dict[str, Any]]:
+        """Outcomes, oldest first (newest last), optionally for one employee."""
+        query = select(audit).order_by(audit.c.seq)
+        if employee_id is not None:
+            query = query.where(audit.c.employee_id == employee_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def _append_file(self, row: dict[str, Any]) -> None:
+        if self.jsonl is None:
+            return
+        with self._file_lock:
+            self.jsonl.parent.mkdir(parents=True, exist_ok=True)
+            with self.jsonl.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")

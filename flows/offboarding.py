@@ -1,0 +1,303 @@
+"""The offboarding flow: fetch, plan, revoke, notices, log.
+
+The flow is thin on purpose: rules live in `flows.plan` and `flows.notices`, calls in
+`connectors/`, state in `flows.ledger`. Each action runs as one Prefect task and is
+written to the ledger before and after its call, so a rerun or a duplicate event
+skips what is done and retries what failed.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Completed
+
+import schemas
+from connectors.errors import ConnectorError
+from connectors.grants import Grant, Outcome
+from flows import notices
+from flows.ledger import FINISHED, OPEN, Ledger
+from flows.plan import NOTICE, REVOKE, Action, Plan, plan
+from flows.registry import Registry, load_registry
+
+# Called with every outcome row as it is recorded (the CLI prints them as they come).
+listeners: list[Callable[[dict[str, Any]], None]] = []
+
+ATTENTION = {"manual", "failed", "awaiting_approval"}
+
+
+def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: only errors a retry can fix (429, 5xx, timeouts), never 4xx."""
+    try:
+        state.result()
+    except ConnectorError as exc:
+        return exc.retryable
+    except Exception:
+        return False
+    return False
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
+def fetch_employee(registry: Registry, employee_id: str) -> dict[str, Any]:
+    """Step 1: the HR record, normalized and validated."""
+    employee = registry.hr().employee(employee_id)
+    return schemas.check("employee", employee, f"HR record of employee {employee_id}")
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
+def list_members(registry: Registry, presence_id: str) -> list[Grant]:
+    presence = next(p for p in registry.presences if p.id == presence_id)
+    return registry.social(presence).members(presence)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
+def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
+    return registry.crm().clients_of(employee.get("email"), employee["id"])
+
+
+def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
+    """Every company presence's live member list, read concurrently; an unreadable one becomes a task."""
+    futures = {
+        p.id: list_members.with_options(task_run_name=f"list-members-{p.id}").submit(registry, p.id)
+        for p in registry.presences
+        if p.owner == "company"
+    }
+    out: dict[str, list[Grant] | str] = {}
+    for presence_id, future in futures.items():
+        state = future.wait() or future.state
+        if future.state.is_completed():
+            out[presence_id] = future.result()
+        else:
+            error = future.state.result(raise_on_failure=False)
+            out[presence_id] = str(error) if isinstance(error, ConnectorError) else type(error).__name__
+    return out
+
+
+class Run:
+    """What one run needs while executing actions: registry, ledger, ids."""
+
+    def __init__(self, registry: Registry, employee: dict[str, Any], event_key: str | None) -> None:
+        self.registry = registry
+        self.employee = employee
+        self.event_key = event_key
+        self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
+        self.run_id = str(flow_run.id) if flow_run.id else None
+
+    def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
+        row = self.ledger.finish(
+            key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
+            outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
+        )
+        for listener in listeners:
+            listener(row)
+        return row
+
+
+def describe(outcome: Outcome) -> str:
+    if not outcome.steps:
+        return outcome.detail
+    return outcome.detail + " | steps: " + " ".join(f"{i}. {s}" for i, s in enumerate(outcome.steps, 1))
+
+
+def call(run: Run, action: Action) -> Outcome:
+    """The one outside call an action makes."""
+    if action.action == "draft_notice":
+        created, where = run.registry.drafts().place(action.draft)
+        return Outcome("done" if created else "already_done",
+                       f"draft {'placed' if created else 'already'} in {where}; a person reviews and sends it")
+    connector = run.registry.social(action.presence)
+    if action.action == "add_admin":
+        return connector.add_admin(action.presence, action.person)
+    if action.action == "revoke_role":
+        return connector.revoke(action.presence, action.grant)
+    return Outcome("manual", action.description, steps=action.steps)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
+def attempt(run: Run, action: Action) -> Outcome:
+    """One try of one action, with Prefect retries for transient errors."""
+    run.ledger.start(action.key, run.employee["id"], action.action, action.target)
+    return call(run, action)
+
+
+def execute(run: Run, action: Action) -> dict[str, Any]:
+    """Run one action unless the ledger says it is finished; record what happened."""
+    state = run.ledger.state(action.key)
+    if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
+        return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
+    if action.outcome in {"manual", "not_touched", "scheduled"}:
+        detail = action.description + ("" if not action.steps else " | steps: " + " ".join(
+            f"{i}. {s}" for i, s in enumerate(action.steps, 1)))
+        if state is not None and state.status == action.outcome == "manual":
+            detail = "still open: " + detail
+        return run.record(action, action.outcome, detail)
+    if action.after:
+        first = run.ledger.state(action.after)
+        if first is None or first.status not in FINISHED:
+            return run.record(action, "manual", "not removed: the presence would be left without an admin. "
+                              "Finish the add-admin task first, then run relevo again")
+    try:
+        outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
+    except ConnectorError as exc:
+        return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
+    return run.record(action, outcome.status, describe(outcome), outcome.pre_state)
+
+
+def suggested_fix(error: ConnectorError) -> str:
+    from connectors import errors
+
+    if isinstance(error, errors.AuthenticationError):
+        return "the credential was refused: renew the token in its Secret block or variable, then rerun"
+    if isinstance(error, errors.PermissionDenied):
+        return "the credential lacks a permission for this call: grant it, or do this step by hand"
+    if error.retryable:
+        return "the service kept failing or throttling: rerun later (done actions are skipped)"
+    return "do this step by hand, then rerun to record it"
+
+
+def plan_only(the_plan: Plan) -> list[dict[str, Any]]:
+    """Dry run rows: what a real run would do, written nowhere but the artifact and the screen."""
+    rows = []
+    stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    for action in the_plan.actions:
+        outcome = action.outcome or "planned"
+        row = {"at": stamp, "employee_id": the_plan.employee["id"], "action_key": action.key,
+               "action": action.action, "target": action.target, "outcome": outcome,
+               "detail": action.description, "dry_run": True, "run_id": None, "event_key": None}
+        for listener in listeners:
+            listener(row)
+        rows.append(row)
+    return rows
+
+
+def note_text(employee: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    lines = [f"Offboarding of {employee['name']} ({employee['id']}) by relevo.", ""]
+    # "already done" on a rerun is "done" in the record, so an unchanged outcome gives an unchanged note.
+    lines += [f"- {r['outcome'].replace('already_done', 'done')}: {r['action']} {r['target']}" for r in rows]
+    lines += ["", "Personal accounts and contacts of the employee were not touched."]
+    return "\n".join(lines)
+
+
+def write_hr_note(run: Run, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Step 6c: the outcome report back in the HR record (once per distinct report)."""
+    if not run.registry.policy.get("write_hr_note", True):
+        return None
+    text = note_text(run.employee, rows)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    action = Action(key=f"{run.employee['id']}:hr_note:{digest}", action="hr_note",
+                    target=f"HR record {run.employee['id']}", phase="record", description="outcome report")
+    if (state := run.ledger.state(action.key)) is not None and state.status in FINISHED:
+        return None
+    try:
+        where = run.registry.hr().write_note(run.employee["id"], "relevo offboarding report", text,
+                                             run.registry.output_dir)
+    except ConnectorError as exc:
+        return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
+    return run.record(action, "done", f"report written to {where}")
+
+
+def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: bool, registry: Registry) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    open_items = sum(counts.get(k, 0) for k in ATTENTION)
+    return {
+        "employee_id": employee["id"],
+        "employee_name": employee["name"],
+        "dry_run": dry_run,
+        "counts": counts,
+        "open": open_items,
+        "failed": counts.get("failed", 0),
+        "rows": rows,
+        "drafts": registry.drafts().location,
+        "audit": str(registry.output_dir / "audit.jsonl"),
+    }
+
+
+def publish(summary: dict[str, Any]) -> None:
+    """Step 6b: a table artifact of outcomes and a markdown summary, keyed per employee."""
+    key = f"offboarding-{schemas_safe(summary['employee_id'])}"
+    table = [{k: r[k] for k in ("action", "target", "outcome", "detail")} for r in summary["rows"]]
+    create_table_artifact(table=table, key=key, description=f"Outcomes for employee {summary['employee_id']}")
+    title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
+    open_rows = [r for r in summary["rows"] if r["outcome"] in ATTENTION]
+    lines = [f"# {title}: {summary['employee_name']} ({summary['employee_id']})", "", f"Outcomes: {counts}.", ""]
+    if open_rows:
+        lines += ["## Needs a person", ""] + [f"- **{r['target']}**: {r['detail']}" for r in open_rows] + [""]
+    lines += [f"Drafts: `{summary['drafts']}`  ", f"Audit log: `{summary['audit']}`",
+              "", "Personal accounts of the employee are never touched by relevo."]
+    create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-summary")
+
+
+def schemas_safe(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower())
+
+
+@flow(name="offboard-employee", log_prints=False)
+def offboard_employee(
+    employee_id: str,
+    registry_path: str = "relevo.yaml",
+    dry_run: bool = False,
+    revoke_now: bool = False,
+    event_key: str | None = None,
+) -> Any:
+    """Offboard one employee: revoke company access, draft client notices, log everything.
+
+    Args:
+        employee_id: the HR platform's employee id.
+        registry_path: the company's relevo.yaml.
+        dry_run: show the plan, change nothing.
+        revoke_now: revoke at once even for a resignation whose last day is still ahead.
+        event_key: the webhook event that started this run, for the audit log.
+    """
+    logger = get_run_logger()
+    registry = load_registry(registry_path)
+    employee = fetch_employee(registry, employee_id)
+    members = read_members(registry)
+    clients = fetch_clients(registry, employee)
+    now = datetime.now(timezone.utc)
+    the_plan = plan(employee, registry, members, clients,
+                    notices.draft_actions(employee, registry, clients, now), now, revoke_now)
+    logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
+    if dry_run:
+        rows = plan_only(the_plan)
+    else:
+        run = Run(registry, employee, event_key)
+        rows = run_plan(run, the_plan)
+        if (note := write_hr_note(run, rows)) is not None:
+            rows.append(note)
+    summary = summarize(employee, rows, dry_run, registry)
+    publish(summary)
+    if summary["open"]:
+        return Completed(message=f"Completed with {summary['open']} manual action(s)", name="Completed with manual actions", data=summary)
+    return summary
+
+
+def run_plan(run: Run, the_plan: Plan) -> list[dict[str, Any]]:
+    """Involuntary: revoke first, then notices. Voluntary: notices now, revocations when due."""
+    record_only = [a for a in the_plan.actions if a.phase not in {REVOKE, NOTICE}]
+    rows = [execute(run, a) for a in record_only]
+    rows += revoke_all(run, the_plan.phase(REVOKE))
+    rows += [execute(run, a) for a in the_plan.phase(NOTICE)]
+    return rows
+
+
+def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
+    """Presences in parallel (one thread per presence); within a presence, in plan order."""
+    by_presence: dict[str, list[Action]] = {}
+    for action in actions:
+        by_presence.setdefault(action.presence.id if action.presence else "", []).append(action)
+    futures = [revoke_presence.submit(run, group) for group in by_presence.values()]
+    return [row for future in futures for row in future.result()]
+
+
+@task(cache_policy=NO_CACHE)
+def revoke_presence(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
+    return [execute(run, a) for a in actions]

@@ -1,0 +1,201 @@
+"""Load and check a company's relevo.yaml, and build the connectors it names.
+
+The registry is the one place a company describes itself; everything is validated
+on load (schema plus the cross-references a schema cannot express), so a run
+never starts half-configured.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+import schemas
+from connectors.errors import ConfigurationError
+from connectors.grants import Person, Presence, SocialConnector
+from flows.db import database_url
+
+
+@dataclass
+class Registry:
+    path: Path
+    data: dict[str, Any]
+    _social: dict[str, SocialConnector] = field(default_factory=dict, repr=False)
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+    @property
+    def company(self) -> dict[str, Any]:
+        return self.data["company"]
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.company["timezone"])
+
+    @property
+    def default_language(self) -> str:
+        return self.company["default_language"]
+
+    @property
+    def contact(self) -> Person:
+        return Person(name=self.company["contact"]["name"], email=self.company["contact"]["email"])
+
+    @property
+    def break_glass(self) -> Person:
+        admin = self.company["break_glass_admin"]
+        return Person(name=admin["name"], email=admin["email"])
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        return self.data.get("policy", {})
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.base / self.data.get("storage", {}).get("output", "out")).resolve()
+
+    @property
+    def database_url(self) -> str:
+        storage = self.data.get("storage", {})
+        return database_url(storage.get("database", f"{storage.get('output', 'out')}/relevo.db"), self.base)
+
+    def resolve_path(self, value: str) -> Path:
+        return (self.base / value).resolve()
+
+    @cached_property
+    def presences(self) -> list[Presence]:
+        return [
+            Presence(
+                id=p["id"],
+                platform=p["platform"],
+                account=p["account"],
+                connector=p["connector"],
+                owner=p["owner"],
+                shared_login=p.get("shared_login", False),
+                url=p.get("url"),
+                settings=p.get("settings", {}),
+                declared=tuple(p.get("grants", [])),
+            )
+            for p in self.data["presences"]
+        ]
+
+    def identity(self, employee_id: str, presence_id: str) -> str | None:
+        for row in self.data.get("identities", []):
+            if row["employee"] == employee_id and row["presence"] == presence_id:
+                return row["member"]
+        return None
+
+    def personal_identities(self, employee_id: str) -> list[dict[str, str]]:
+        return [r for r in self.data.get("personal_identities", []) if r["employee"] == employee_id]
+
+    def hr(self) -> Any:
+        return _build(HR_CONNECTORS, "hr", self)
+
+    def crm(self) -> Any:
+        return _build(CRM_CONNECTORS, "crm", self)
+
+    def drafts(self) -> Any:
+        return _build(DRAFT_CONNECTORS, "drafts", self)
+
+    def social(self, presence: Presence) -> SocialConnector:
+        if presence.id not in self._social:
+            builder = SOCIAL_CONNECTORS.get(presence.connector)
+            if builder is None:
+                raise ConfigurationError(
+                    f"{self.path}: presence '{presence.id}' uses unknown connector '{presence.connector}'"
+                    f" (known: {', '.join(sorted(SOCIAL_CONNECTORS))})"
+                )
+            self._social[presence.id] = builder(self, presence)
+        return self._social[presence.id]
+
+
+def _build(table: dict[str, Callable[[Registry, dict[str, Any]], Any]], section: str, registry: Registry) -> Any:
+    config = registry.data[section]
+    builder = table.get(config["connector"])
+    if builder is None:
+        raise ConfigurationError(
+            f"{registry.path}: {section}.connector '{config['connector']}' is unknown"
+            f" (known: {', '.join(sorted(table))})"
+        )
+    return builder(registry, config)
+
+
+def _require(config: dict[str, Any], key: str, section: str, registry: Registry) -> Any:
+    if key not in config:
+        raise ConfigurationError(f"{registry.path}: {section}.{key} is required for connector '{config['connector']}'")
+    return config[key]
+
+
+# --- connector factories: the only place a connector name becomes an object ---
+
+def _directory_hr(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.directory import DirectoryHR
+
+    return DirectoryHR(registry.resolve_path(_require(config, "path", "hr", registry)), registry.default_language)
+
+
+def _directory_crm(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.directory import DirectoryCRM
+
+    return DirectoryCRM(registry.resolve_path(_require(config, "path", "crm", registry)), registry.output_dir)
+
+
+def _eml_drafts(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.drafts import EmlDrafts
+
+    return EmlDrafts(registry.resolve_path(config.get("path", "out/drafts")))
+
+
+def _manual(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.manual import ManualConnector
+
+    return ManualConnector()
+
+
+HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_hr}
+CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm}
+DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"eml": _eml_drafts}
+SOCIAL_CONNECTORS: dict[str, Callable[[Registry, Presence], SocialConnector]] = {"manual": _manual}
+
+
+def load_registry(path: str | Path) -> Registry:
+    """Read, validate and cross-check a registry file; ConfigurationError names what is wrong."""
+    path = Path(path).expanduser().resolve()
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path}: registry file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read registry ({type(exc).__name__})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigurationError(f"{path}: not valid YAML{where}") from None
+    try:
+        schemas.check("registry", data, str(path))
+    except schemas.SchemaError as exc:
+        raise ConfigurationError(str(exc)) from None
+    _cross_check(path, data)
+    return Registry(path=path, data=data)
+
+
+def _cross_check(path: Path, data: dict[str, Any]) -> None:
+    try:
+        ZoneInfo(data["company"]["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"{path}: company.timezone '{data['company']['timezone']}' is not an IANA time zone") from None
+    ids = [p["id"] for p in data["presences"]]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ConfigurationError(f"{path}: presences: duplicate id {', '.join(duplicates)}")
+    for index, row in enumerate(data.get("identities", [])):
+        if row["presence"] not in ids:
+            raise ConfigurationError(f"{path}: identities[{index}].presence '{row['presence']}' is not a presence id")
