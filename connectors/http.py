@@ -158,7 +158,7 @@ class HttpClient:
             attempt += 1
             try:
                 response = self._send(method, path, **kwargs)
-                if response.ok or response.status_code in allow:
+                if 200 <= response.status_code < 300 or response.status_code in allow:  # redirects refused
                     return response
                 error = self.error_from(method, path, response)
             except ConnectorError as exc:

@@ -1,0 +1,107 @@
+"""connectors/http.py: the transport rules every connector inherits."""
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+from responses.registries import OrderedRegistry
+
+from connectors import errors
+from connectors.http import HttpClient, parse_retry_after
+
+BASE = "https://api.vendor.example/v1"
+CANARY = "sk-canary-7f3a9b1c"
+
+
+def client(waits: list[float]) -> HttpClient:
+    return HttpClient("vendor", BASE, headers={"Authorization": f"Bearer {CANARY}"}, secrets=[CANARY], sleep=waits.append)
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_429_then_200_waits_what_retry_after_says():
+    responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "7"}, json={"message": "slow down"})
+    responses.get(f"{BASE}/things", status=200, json={"ok": True})
+    waits: list[float] = []
+    assert client(waits).json("GET", "things") == {"ok": True}
+    assert waits == [7.0]
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_503_retried_then_gives_up_with_typed_error_after_three_attempts():
+    for _ in range(3):
+        responses.get(f"{BASE}/things", status=503, headers={"Retry-After": "1"})
+    waits: list[float] = []
+    with pytest.raises(errors.ServerError) as caught:
+        client(waits).request("GET", "things")
+    assert caught.value.status == 503 and waits == [1.0, 1.0]
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+@pytest.mark.parametrize("status,cls", [(400, errors.InvalidRequest), (401, errors.AuthenticationError),
+                                        (403, errors.PermissionDenied), (404, errors.NotFound), (409, errors.Conflict)])
+def test_4xx_is_never_retried(status, cls):
+    responses.get(f"{BASE}/things", status=status, json={"message": "no"})
+    with pytest.raises(cls):
+        client([]).request("GET", "things")
+    assert len(responses.calls) == 1
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_post_is_not_repeated_after_a_5xx_but_is_after_a_429():
+    responses.post(f"{BASE}/things", status=500)
+    with pytest.raises(errors.ServerError):
+        client([]).request("POST", "things", json={})
+    assert len(responses.calls) == 1
+    responses.post(f"{BASE}/things", status=429, headers={"Retry-After": "0"})
+    responses.post(f"{BASE}/things", status=201, json={})
+    assert client([]).request("POST", "things", json={}).status_code == 201
+
+
+@responses.activate
+def test_a_very_long_retry_after_is_handed_back_not_slept():
+    responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "3600"})
+    waits: list[float] = []
+    with pytest.raises(errors.RateLimited) as caught:
+        client(waits).request("GET", "things")
+    assert caught.value.retry_after == 3600 and waits == []
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_timeouts_become_connection_failed_and_are_retried():
+    responses.get(f"{BASE}/things", body=requests.exceptions.ConnectTimeout())
+    responses.get(f"{BASE}/things", body=requests.exceptions.ReadTimeout())
+    responses.get(f"{BASE}/things", body=requests.exceptions.ConnectionError())
+    with pytest.raises(errors.ConnectionFailed, match="could not connect"):
+        client([]).request("GET", "things")
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_secrets_never_reach_the_error_even_if_the_vendor_echoes_them():
+    responses.get(f"{BASE}/things", status=401, json={"message": f"token {CANARY} is expired"})
+    with pytest.raises(errors.AuthenticationError) as caught:
+        client([]).request("GET", f"things?access_token={CANARY}")
+    text = str(caught.value) + repr(caught.value.args)
+    assert CANARY not in text and "expired" in text
+
+
+@responses.activate
+def test_non_json_success_body_is_a_typed_error():
+    responses.get(f"{BASE}/things", body="<html>maintenance</html>", status=200)
+    with pytest.raises(errors.InvalidResponse, match="not JSON"):
+        client([]).json("GET", "things")
+
+
+@responses.activate
+def test_redirects_are_not_followed():
+    responses.get(f"{BASE}/things", status=302, headers={"Location": "https://evil.example/"})
+    with pytest.raises(errors.InvalidRequest):
+        client([]).request("GET", "things")
+    assert len(responses.calls) == 1
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None

@@ -1,0 +1,67 @@
+"""Registry loading: every mistake gets one clear message naming file and field."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors.errors import ConfigurationError
+from flows.registry import load_registry
+
+
+def write(tmp_path: Path, acme: Path, mutate) -> Path:
+    data = yaml.safe_load(acme.read_text("utf-8"))
+    mutate(data)
+    acme.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return acme
+
+
+def test_example_registry_loads(acme):
+    registry = load_registry(acme)
+    assert registry.company["timezone"] == "Europe/Madrid"
+    assert len(registry.presences) >= 6
+
+
+@pytest.mark.parametrize("mutate,expected", [
+    (lambda d: d["company"].pop("timezone"), "company: 'timezone' is a required property"),
+    (lambda d: d["company"].update(timezone="Mars/Olympus"), "'Mars/Olympus' is not an IANA time zone"),
+    (lambda d: d["presences"][1].update(owner="someone"), "presences[1].owner"),
+    (lambda d: d["presences"][1].update(id=d["presences"][0]["id"]), "duplicate id facebook-page"),
+    (lambda d: d["presences"][0].update(connector="carrier-pigeon"), "unknown connector 'carrier-pigeon'"),
+    (lambda d: d.update(hr={"connector": "directory", "path": "hr.json", "api_key": {"env": "bad name"}}), None),
+    (lambda d: d["company"]["break_glass_admin"].update(email="not-an-email"), "company.break_glass_admin.email"),
+    (lambda d: d.update(surprise=1), "Additional properties are not allowed ('surprise'"),
+])
+def test_invalid_registry_names_the_problem(tmp_path, acme, mutate, expected):
+    path = write(tmp_path, acme, mutate)
+    if expected is None:  # connector-specific keys are accepted; nothing to report
+        load_registry(path)
+        return
+    with pytest.raises(ConfigurationError) as caught:
+        registry = load_registry(path)
+        for presence in registry.presences:
+            registry.social(presence)
+    assert expected in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_broken_yaml_names_the_line(acme):
+    acme.write_text("company: {name: x\npresences: [", "utf-8")
+    with pytest.raises(ConfigurationError, match=r"not valid YAML at line \d+"):
+        load_registry(acme)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigurationError, match="registry file not found"):
+        load_registry(tmp_path / "nope.yaml")
+
+
+def test_secret_reference_to_unset_variable_names_the_variable(monkeypatch):
+    from flows.secrets import resolve
+
+    monkeypatch.delenv("RELEVO_TEST_UNSET", raising=False)
+    with pytest.raises(ConfigurationError, match="environment variable RELEVO_TEST_UNSET is not set"):
+        resolve({"env": "RELEVO_TEST_UNSET"}, "hr.api_key")
+    monkeypatch.setenv("RELEVO_TEST_UNSET", "value-7788")
+    assert resolve({"env": "RELEVO_TEST_UNSET"}, "hr.api_key") == "value-7788"
