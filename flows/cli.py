@@ -65,9 +65,12 @@ def load(registry: Path) -> Any:
 
 
 def quiet_prefect() -> None:
-    """Keep Prefect's own console chatter out of relevo's output; the UI still gets every log."""
+    """Keep Prefect's own console output (and its tracebacks) out of relevo's; the UI still gets every log.
+
+    relevo prints each outcome and any failure itself, in one line.
+    """
     for name in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{name}_LEVEL", "WARNING")
+        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{name}_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
@@ -84,6 +87,7 @@ def offboard(
 ) -> None:
     """Offboard one employee now (or show the plan with --dry-run)."""
     reg = load(registry)
+    check_employee(reg, employee_id)
     out = console()
     out.print(f"[bold]relevo[/] offboarding employee [bold]{employee_id}[/] of {reg.company['name']}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
@@ -107,6 +111,19 @@ def offboard(
         handle_failure(result)
     print_summary(out, result)
     raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
+
+
+def check_employee(reg: Any, employee_id: str) -> None:
+    """Read the HR record before Prefect starts: a typo costs a second, not a server start."""
+    from connectors.errors import ConfigurationError, ConnectorError, NotFound
+    from schemas import SchemaError, check
+
+    try:
+        check("employee", reg.hr().employee(employee_id), f"HR record of employee {employee_id}")
+    except (NotFound, ConfigurationError, SchemaError) as exc:
+        fail(str(exc))
+    except ConnectorError as exc:
+        fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
 
 
 def handle_failure(error: BaseException) -> NoReturn:

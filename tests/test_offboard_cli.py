@@ -1,0 +1,93 @@
+"""The README's main job end to end: `relevo offboard` / `relevo audit` on the example company,
+against a real Prefect server on loopback."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import schemas
+
+
+def relevo(*args: str, api_url: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def drafts(registry: Path) -> list[Path]:
+    return sorted((registry.parent / "out" / "drafts").rglob("*.eml"))
+
+
+def audit_rows(registry: Path, *extra: str) -> list[dict]:
+    result = relevo("audit", "--registry", str(registry), "--json", *extra)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_dismissal_run_then_rerun_does_nothing_twice(prefect_api_url, acme):
+    first = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
+    assert first.returncode == 3, first.stdout + first.stderr  # manual platforms leave operator tasks
+    assert "Traceback" not in first.stdout + first.stderr
+    assert "revoke_role" in first.stdout and "draft_notice" in first.stdout
+    made = drafts(acme)
+    assert len(made) == 8
+    contents = {p: p.read_bytes() for p in made}
+
+    rows = audit_rows(acme, "--employee", "1001")
+    for row in rows:
+        schemas.check("outcome", row, "audit row")
+    assert {r["outcome"] for r in rows if r["action"] == "draft_notice"} == {"done"}
+    assert {r["outcome"] for r in rows if r["action"] == "revoke_role"} == {"manual"}
+    youtube = [r for r in rows if "YouTube" in r["target"]]
+    assert [r["action"] for r in youtube] == ["add_admin", "revoke_role"]
+    assert "without an admin" in youtube[1]["detail"]
+    assert any(r["action"] == "personal_not_touched" and r["outcome"] == "not_touched" for r in rows)
+    reason = "incumplimientos reiterados"
+    assert all(reason not in r["detail"] for r in rows)
+
+    second = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
+    assert second.returncode == 3
+    assert drafts(acme) == made and all(p.read_bytes() == contents[p] for p in made)  # no second draft
+    rerun = audit_rows(acme, "--employee", "1001")[len(rows):]
+    assert {r["outcome"] for r in rerun if r["action"] == "draft_notice"} == {"already_done"}
+    assert "already done" in second.stdout
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(prefect_api_url, acme):
+    result = relevo("offboard", "1001", "--registry", str(acme), "--dry-run", api_url=prefect_api_url)
+    assert result.returncode == 0, result.stderr
+    assert "planned" in result.stdout and "nothing was changed" in result.stdout
+    assert drafts(acme) == []
+    assert not (acme.parent / "out" / "audit.jsonl").exists()
+    assert audit_rows(acme) == []
+
+
+def test_unknown_employee_is_one_clear_line_and_exit_2(prefect_api_url, acme):
+    result = relevo("offboard", "9999", "--registry", str(acme), api_url=prefect_api_url)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("relevo: error: directory: employee 9999 is not in hr.json")
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("content,expected", [
+    ("company: [unclosed", "not valid YAML"),
+    ("company: {name: x}\n", "(top level): 'hr' is a required property (and 7 more problems)"),
+])
+def test_invalid_registry_exits_2_before_anything_starts(tmp_path, content, expected):
+    bad = tmp_path / "relevo.yaml"
+    bad.write_text(content, "utf-8")
+    result = relevo("offboard", "1001", "--registry", str(bad), timeout=30)
+    assert result.returncode == 2
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_audit_of_an_empty_ledger(acme):
+    assert audit_rows(acme) == []
