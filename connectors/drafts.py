@@ -5,11 +5,12 @@ check it, send it yourself). Every implementation is idempotent on the draft key
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +27,7 @@ class Draft:
     html: str
     language: str
     cc: tuple[str, ...] = ()
+    group: str = ""  # the client id: drafts to one client company are kept together
 
 
 class DraftStore(Protocol):
@@ -45,10 +47,18 @@ def to_message(draft: Draft) -> EmailMessage:
     message["Content-Language"] = draft.language
     message["X-Unsent"] = "1"  # Outlook and Apple Mail open it as a draft to review and send
     message["X-Relevo-Key"] = draft.key
-    message["Message-ID"] = make_msgid(domain=draft.mailbox.rsplit("@", 1)[-1] or "relevo.local")
+    message["Message-ID"] = message_id(draft)
     message.set_content(draft.text, charset="utf-8")
     message.add_alternative(draft.html, subtype="html", charset="utf-8")
     return message
+
+
+def message_id(draft: Draft) -> str:
+    """A Message-ID derived from the draft key: the same draft always has the same id, so a mailbox
+    can be asked whether it already holds it (Gmail `rfc822msgid:`)."""
+    digest = hashlib.sha256(draft.key.encode("utf-8")).hexdigest()[:32]
+    domain = safe_name(draft.mailbox.rsplit("@", 1)[-1]) or "relevo.local"
+    return f"<relevo.{digest}@{domain}>"
 
 
 def safe_name(text: str) -> str:
@@ -56,7 +66,7 @@ def safe_name(text: str) -> str:
 
 
 class EmlDrafts:
-    """`.eml` files under `root/<employee>/`; the file name is derived from the draft key."""
+    """`.eml` files under `root/<employee>/<client>/`; the file name is derived from the draft key."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -64,7 +74,10 @@ class EmlDrafts:
 
     def path_for(self, draft: Draft) -> Path:
         employee, _, rest = draft.key.partition(":")
-        return self.root / safe_name(employee) / f"{safe_name(rest)}.eml"
+        folder = self.root / safe_name(employee)
+        if draft.group:
+            folder = folder / safe_name(draft.group)
+        return folder / f"{safe_name(rest)}.eml"
 
     def place(self, draft: Draft) -> tuple[bool, str]:
         target = self.path_for(draft)

@@ -152,6 +152,30 @@ def _eml_drafts(registry: Registry, config: dict[str, Any]) -> Any:
     return EmlDrafts(registry.resolve_path(config.get("path", "out/drafts")))
 
 
+def _hubspot_crm(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.hubspot import BASE_URL, HubSpotCRM
+    from flows.secrets import resolve
+
+    token = resolve(_require(config, "token", "crm", registry), f"{registry.path}: crm.token (HubSpot private app)")
+    return HubSpotCRM(token, config.get("base_url", BASE_URL))
+
+
+def _graph_drafts(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.graph_drafts import BASE_URL, GraphDrafts
+    from flows.secrets import resolve
+
+    token = resolve(_require(config, "token", "drafts", registry), f"{registry.path}: drafts.token (Microsoft Graph)")
+    return GraphDrafts(token, config.get("base_url", BASE_URL))
+
+
+def _gmail_drafts(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.gmail_drafts import BASE_URL, GmailDrafts
+    from flows.secrets import resolve
+
+    token = resolve(_require(config, "token", "drafts", registry), f"{registry.path}: drafts.token (Gmail)")
+    return GmailDrafts(token, config.get("base_url", BASE_URL))
+
+
 def _manual(registry: Registry, presence: Presence) -> SocialConnector:
     from connectors.manual import ManualConnector
 
@@ -159,8 +183,9 @@ def _manual(registry: Registry, presence: Presence) -> SocialConnector:
 
 
 HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_hr}
-CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm}
-DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"eml": _eml_drafts}
+CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm, "hubspot": _hubspot_crm}
+DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
+    "eml": _eml_drafts, "graph": _graph_drafts, "gmail": _gmail_drafts}
 SOCIAL_CONNECTORS: dict[str, Callable[[Registry, Presence], SocialConnector]] = {"manual": _manual}
 
 

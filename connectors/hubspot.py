@@ -1,0 +1,205 @@
+"""HubSpot CRM: the clients a leaver owns, and handing them to the successor.
+
+Calls, fewest first (an owner of C companies and K contacts costs
+1 + ceil(C/200) + about ceil(K/200) reads):
+- owner id from the e-mail: `GET /crm/v3/owners?email=` (the owner `id`, not `userId`);
+- owned companies: `POST /crm/v3/objects/companies/search` on `hubspot_owner_id`, 200 a page;
+- contacts: ONE search for contacts the leaver owns OR whose primary company
+  (`associatedcompanyid`) is one of those companies, so each client arrives with all its
+  people without a call per company (the v4 associations batch read would need one more
+  call per 1,000 companies plus one batch read per 100 contacts);
+- reassignment: `POST /crm/v3/objects/{companies,contacts}/batch/update`, 100 a call.
+Docs: https://developers.hubspot.com/docs/api-reference/crm-owners-v3,
+https://developers.hubspot.com/docs/api/crm/search, .../crm/companies (batch update).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+from connectors.clients import COUNTRY_LANGUAGE, Client, Contact
+from connectors.errors import InvalidResponse, NotFound
+from connectors.grants import Person
+from connectors.http import HttpClient
+
+BASE_URL = "https://api.hubapi.com"
+PAGE = 200  # search page size: HubSpot's maximum
+BATCH = 100  # batch/update inputs per call
+IN_VALUES = 100  # values per IN filter (UNCONFIRMED: kept at 100 to be safe)
+MAX_GROUPS = 5  # filterGroups per search (HubSpot changelog, August 2024)
+COMPANY_PROPERTIES = ["name", "country", "hubspot_owner_id"]
+CONTACT_PROPERTIES = ["firstname", "lastname", "email", "hs_language", "country", "company",
+                      "associatedcompanyid", "hubspot_owner_id"]
+# HubSpot's `country` is free text: ISO codes plus the names people usually type.
+COUNTRY_NAMES = {
+    "spain": "ES", "españa": "ES", "mexico": "MX", "méxico": "MX", "argentina": "AR", "chile": "CL",
+    "colombia": "CO", "peru": "PE", "perú": "PE", "united kingdom": "GB", "uk": "GB", "ireland": "IE",
+    "united states": "US", "usa": "US", "canada": "CA", "australia": "AU", "portugal": "PT",
+    "brazil": "BR", "brasil": "BR", "france": "FR", "belgium": "BE", "belgique": "BE",
+    "luxembourg": "LU", "germany": "DE", "deutschland": "DE", "austria": "AT", "österreich": "AT",
+    "switzerland": "CH", "schweiz": "CH", "andorra": "AD",
+}
+
+
+def country_code(value: str | None) -> str | None:
+    """An ISO 3166 alpha-2 code from HubSpot's free-text country, when recognisable."""
+    text = (value or "").strip()
+    if len(text) == 2 and text.isalpha():
+        return text.upper()
+    return COUNTRY_NAMES.get(text.casefold())
+
+
+def hubspot_error(response: requests.Response) -> tuple[str, str | None]:
+    """HubSpot errors: `{"status":"error","message":...,"correlationId":...}`."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = body.get("message") if isinstance(body.get("message"), str) else response.reason or "error"
+    return message, body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
+
+
+class HubSpotCRM:
+    """ClientSource over HubSpot's CRM v3 API (private app token, scopes crm.objects.companies/contacts
+    .read/.write and crm.objects.owners.read)."""
+
+    def __init__(self, token: str, base_url: str = BASE_URL, *, sleep: Callable[[float], None] | None = None,
+                 session: requests.Session | None = None) -> None:
+        kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
+        self.http = HttpClient("hubspot", base_url, headers={"Authorization": f"Bearer {token}"},
+                               secrets=[token], error_parser=hubspot_error, session=session, **kwargs)
+
+    # --- transport: every call goes through here so the rate-limit headers are always honoured ---
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.http.request(method, path, **kwargs)
+        self.respect_window(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise InvalidResponse(f"{method} {path}: expected a JSON object", vendor="hubspot",
+                                  status=response.status_code)
+        return body
+
+    def respect_window(self, response: requests.Response) -> None:
+        """When the window's budget is spent, wait for the window to roll over instead of earning a 429."""
+        remaining = response.headers.get("X-HubSpot-RateLimit-Remaining")
+        if remaining is None or remaining.strip() != "0":
+            return
+        try:
+            interval = float(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")) / 1000
+        except ValueError:
+            interval = 10.0
+        self.http.sleep(min(interval, self.http.max_retry_after))
+
+    # --- reads ---
+
+    def owner_id(self, email: str) -> str | None:
+        """The owner `id` for an e-mail (`userId` is a different number and is not what owns records)."""
+        body = self.call("GET", "/crm/v3/owners", params={"email": email, "archived": "false", "limit": 1})
+        for owner in body.get("results") or []:
+            if str(owner.get("email", "")).casefold() == email.casefold() and owner.get("id"):
+                return str(owner["id"])
+        return None
+
+    def search(self, objects: str, filter_groups: list[dict[str, Any]], properties: list[str]) -> Iterator[dict[str, Any]]:
+        """Every record matching a search, all pages (search is a read: safe to retry)."""
+        after: str | None = None
+        while True:
+            payload: dict[str, Any] = {"filterGroups": filter_groups, "properties": properties, "limit": PAGE}
+            if after:
+                payload["after"] = after
+            body = self.call("POST", f"/crm/v3/objects/{objects}/search", json=payload, idempotent=True)
+            yield from body.get("results") or []
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+
+    def contacts_for(self, owner: str, company_ids: list[str]) -> list[dict[str, Any]]:
+        """Contacts the owner owns or whose primary company is one of `company_ids`, each once."""
+        groups = [{"filters": [{"propertyName": "hubspot_owner_id", "operator": "EQ", "value": owner}]}]
+        groups += [{"filters": [{"propertyName": "associatedcompanyid", "operator": "IN",
+                                 "values": company_ids[i:i + IN_VALUES]}]}
+                   for i in range(0, len(company_ids), IN_VALUES)]
+        seen: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(groups), MAX_GROUPS):
+            for record in self.search("contacts", groups[i:i + MAX_GROUPS], CONTACT_PROPERTIES):
+                seen.setdefault(str(record["id"]), record)
+        return list(seen.values())
+
+    def clients_of(self, owner_email: str | None, owner_id: str) -> list[Client]:
+        """Every client the leaver owns: owned companies with all their contacts, plus owned contacts elsewhere."""
+        if not owner_email:
+            return []
+        owner = self.owner_id(owner_email)
+        if owner is None:
+            return []  # not a HubSpot user: owns nothing there
+        owner_filter = [{"filters": [{"propertyName": "hubspot_owner_id", "operator": "EQ", "value": owner}]}]
+        companies = {str(c["id"]): c.get("properties") or {}
+                     for c in self.search("companies", owner_filter, COMPANY_PROPERTIES)}
+        grouped: dict[str, list[dict[str, Any]]] = {cid: [] for cid in companies}
+        names: dict[str, str] = {}
+        for record in self.contacts_for(owner, list(companies)):
+            props = record.get("properties") or {}
+            company = str(props.get("associatedcompanyid") or "")
+            if company not in companies:
+                # An owned contact at a company someone else owns (or none): its own client group.
+                company = f"contact-{record['id']}" if not company else company
+                names.setdefault(company, (props.get("company") or "").strip() or full_name(props))
+            grouped.setdefault(company, []).append(record)
+        return [self.client(cid, companies.get(cid), names.get(cid, ""), records, owner)
+                for cid, records in grouped.items()]
+
+    @staticmethod
+    def client(cid: str, company: dict[str, Any] | None, fallback_name: str, records: list[dict[str, Any]],
+               owner: str) -> Client:
+        contacts = []
+        owned_contacts = []
+        for record in sorted(records, key=lambda r: str(r["id"])):
+            props = record.get("properties") or {}
+            if str(props.get("hubspot_owner_id") or "") == owner:
+                owned_contacts.append(str(record["id"]))
+            if not props.get("email"):
+                continue  # nobody to write to
+            language = props.get("hs_language") or COUNTRY_LANGUAGE.get(country_code(props.get("country")) or "")
+            contacts.append(Contact(name=full_name(props), email=props["email"], language=language,
+                                    id=str(record["id"])))
+        return Client(
+            id=cid,
+            company=(company or {}).get("name") or fallback_name or cid,
+            owner_id=owner,
+            contacts=tuple(contacts),
+            country=country_code((company or {}).get("country")),
+            crm_ids={"companies": [cid] if company is not None else [], "contacts": owned_contacts},
+        )
+
+    # --- write ---
+
+    def reassign(self, clients: list[Client], owner_email: str | None, successor: Person) -> str:
+        """Give the leaver's companies and contacts to the successor's owner id, 100 records a call.
+
+        Setting the same owner twice changes nothing, so the batch update is safe to retry.
+        """
+        new_owner = self.owner_id(successor.email)
+        if new_owner is None:
+            raise NotFound(f"{successor.email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
+        counts = {}
+        for objects in ("companies", "contacts"):
+            ids = sorted({i for c in clients for i in c.crm_ids.get(objects, [])})
+            for i in range(0, len(ids), BATCH):
+                inputs = [{"id": record, "properties": {"hubspot_owner_id": new_owner}} for record in ids[i:i + BATCH]]
+                self.call("POST", f"/crm/v3/objects/{objects}/batch/update", json={"inputs": inputs}, idempotent=True)
+            counts[objects] = len(ids)
+        return (f"{counts['companies']} compan{'y' if counts['companies'] == 1 else 'ies'} and "
+                f"{counts['contacts']} contact(s) now owned by {successor.name} (HubSpot owner {new_owner})")
+
+
+def full_name(props: dict[str, Any]) -> str:
+    name = " ".join(str(props.get(k) or "").strip() for k in ("firstname", "lastname")).strip()
+    return name or str(props.get("email") or "")

@@ -1,0 +1,91 @@
+"""A small stateful HubSpot CRM behind `responses`: documented payload shapes, real filtering and paging.
+
+Used by the HubSpot tests and by tests/bench/bench_notices.py (to count calls).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import responses
+
+BASE = "https://api.hubapi.com"
+
+
+class FakeHubSpot:
+    def __init__(self, mock: responses.RequestsMock, owners: dict[str, str]) -> None:
+        self.owners = owners  # email -> owner id
+        self.companies: dict[str, dict[str, Any]] = {}
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.updates: list[tuple[str, list[dict[str, Any]]]] = []
+        self.searches: list[dict[str, Any]] = []
+        self.headers: dict[str, str] = {}  # extra response headers (rate-limit tests)
+        mock.add_callback(responses.GET, f"{BASE}/crm/v3/owners", callback=self.owner)
+        for objects in ("companies", "contacts"):
+            mock.add_callback(responses.POST, f"{BASE}/crm/v3/objects/{objects}/search",
+                              callback=lambda r, o=objects: self.search(o, r))
+            mock.add_callback(responses.POST, f"{BASE}/crm/v3/objects/{objects}/batch/update",
+                              callback=lambda r, o=objects: self.update(o, r))
+
+    def add_company(self, cid: str, name: str, owner: str, country: str | None = None) -> None:
+        self.companies[cid] = {"hs_object_id": cid, "name": name, "country": country, "hubspot_owner_id": owner}
+
+    def add_contact(self, cid: str, first: str, last: str, email: str | None, owner: str, company: str | None,
+                    language: str | None = None, country: str | None = None, company_name: str | None = None) -> None:
+        self.contacts[cid] = {"hs_object_id": cid, "firstname": first, "lastname": last, "email": email,
+                              "hubspot_owner_id": owner, "associatedcompanyid": company, "hs_language": language,
+                              "country": country, "company": company_name}
+
+    def reply(self, status: int, body: Any) -> tuple[int, dict[str, str], str]:
+        return status, {"Content-Type": "application/json", **self.headers}, json.dumps(body)
+
+    def owner(self, request: Any) -> tuple[int, dict[str, str], str]:
+        email = request.params.get("email", "")
+        results = [{"id": oid, "email": e, "type": "PERSON", "firstName": "", "lastName": "",
+                    "userId": 9000000 + int(oid[-3:]), "userIdIncludingInactive": 9000000 + int(oid[-3:]),
+                    "createdAt": "2024-01-04T10:00:00.000Z", "updatedAt": "2025-05-02T09:00:00.000Z",
+                    "archived": False}
+                   for e, oid in self.owners.items() if e.casefold() == email.casefold()]
+        return self.reply(200, {"results": results})
+
+    @staticmethod
+    def matches(props: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
+        def one(f: dict[str, Any]) -> bool:
+            value = props.get(f["propertyName"])
+            if f["operator"] == "EQ":
+                return value == f["value"]
+            if f["operator"] == "IN":
+                return value in f["values"]
+            raise AssertionError(f"operator {f['operator']} not faked")
+        return any(all(one(f) for f in g["filters"]) for g in groups)
+
+    def search(self, objects: str, request: Any) -> tuple[int, dict[str, str], str]:
+        body = json.loads(request.body)
+        self.searches.append(body)
+        assert len(body["filterGroups"]) <= 5, "HubSpot allows 5 filter groups"
+        assert body["limit"] <= 200
+        table = self.companies if objects == "companies" else self.contacts
+        hits = [cid for cid, props in table.items() if self.matches(props, body["filterGroups"])]
+        start = int(body.get("after") or 0)
+        page = hits[start:start + body["limit"]]
+        out: dict[str, Any] = {"total": len(hits), "results": [
+            {"id": cid, "properties": {k: table[cid].get(k) for k in body["properties"]} | {"hs_object_id": cid},
+             "createdAt": "2024-02-01T08:00:00.000Z", "updatedAt": "2025-10-01T08:00:00.000Z", "archived": False}
+            for cid in page]}
+        if start + body["limit"] < len(hits):
+            nxt = str(start + body["limit"])
+            out["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
+        return self.reply(200, out)
+
+    def update(self, objects: str, request: Any) -> tuple[int, dict[str, str], str]:
+        inputs = json.loads(request.body)["inputs"]
+        assert len(inputs) <= 100, "batch update takes 100 inputs"
+        self.updates.append((objects, inputs))
+        table = self.companies if objects == "companies" else self.contacts
+        for item in inputs:
+            table[item["id"]].update(item["properties"])
+        return self.reply(200, {"status": "COMPLETE", "startedAt": "2026-11-26T10:00:00.000Z",
+                                "completedAt": "2026-11-26T10:00:01.000Z",
+                                "results": [{"id": i["id"], "properties": i["properties"], "archived": False,
+                                             "createdAt": "2024-02-01T08:00:00.000Z",
+                                             "updatedAt": "2026-11-26T10:00:01.000Z"} for i in inputs]})

@@ -1,0 +1,142 @@
+"""HubSpot CRM connector against a `responses` fake with HubSpot's documented payload shapes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import responses
+
+from connectors.errors import AuthenticationError, NotFound
+from connectors.grants import Person
+from connectors.hubspot import HubSpotCRM
+from tests.connectors.hubspot_fake import BASE, FakeHubSpot
+
+TOKEN = "pat-eu1-canary-0000-secret"
+LEAVER = "laura.martinez@acme-comunicacion.example"
+SUCCESSOR = Person("Nuria Castells Vidal", "nuria.castells@acme-comunicacion.example", "1005")
+
+
+@pytest.fixture
+def hub():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR.email: "41629005"})
+        yield mock, fake
+
+
+def crm(sleeps: list[float] | None = None) -> HubSpotCRM:
+    return HubSpotCRM(TOKEN, sleep=(sleeps.append if sleeps is not None else lambda s: None))
+
+
+def test_clients_with_all_contacts_and_languages(hub):
+    mock, fake = hub
+    fake.add_company("9001", "Hotel Mirador de Altea", "41629001", "Spain")
+    fake.add_company("9002", "Seaview Hotels Ltd", "41629001", "GB")
+    fake.add_company("9003", "Someone else's client", "41629777", "ES")
+    fake.add_contact("501", "Rosa", "Beltrán", "rosa@mirador.example", "41629777", "9001")  # not owned, at owned company
+    fake.add_contact("502", "James", "O'Connor", "j.oconnor@seaview.example", "41629001", "9002", language="en")
+    fake.add_contact("503", "Élodie", "Marchand", "elodie@lyon.example", "41629001", None, country="France",
+                     company_name="Traiteur Marchand")  # owned, no company
+    fake.add_contact("504", "No", "Mail", None, "41629001", "9001")
+    fake.add_contact("505", "Other", "Person", "other@x.example", "41629777", "9003")
+    clients = {c.id: c for c in crm().clients_of(LEAVER, "1001")}
+    assert set(clients) == {"9001", "9002", "contact-503"}
+    assert [p.email for p in clients["9001"].contacts] == ["rosa@mirador.example"]
+    assert clients["9001"].country == "ES"
+    assert clients["9001"].crm_ids == {"companies": ["9001"], "contacts": ["504"]}  # only what the leaver owns
+    assert clients["contact-503"].company == "Traiteur Marchand"
+    assert clients["contact-503"].contacts[0].language == "fr"  # from the contact's country
+    assert clients["contact-503"].crm_ids == {"companies": [], "contacts": ["503"]}
+    assert clients["9002"].contacts[0].language == "en"
+    owner_call = next(c for c in mock.calls if "/owners" in c.request.url)
+    assert "email=laura.martinez%40acme-comunicacion.example" in owner_call.request.url
+    assert owner_call.request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_pages_through_every_result_with_after(hub):
+    mock, fake = hub
+    for i in range(450):
+        fake.add_company(str(10000 + i), f"Company {i}", "41629001")
+    client = crm()
+    clients = client.clients_of(LEAVER, "1001")
+    assert len(clients) == 450
+    company_searches = [s for s in fake.searches if s["properties"][0] == "name"]
+    assert [s.get("after") for s in company_searches] == [None, "200", "400"]
+    # 450 company ids: 5 IN groups of 100 do not fit with the owner group, so two contact searches
+    contact_searches = [s for s in fake.searches if "email" in s["properties"]]
+    assert [len(s["filterGroups"]) for s in contact_searches] == [5, 1]
+    assert client.http.calls == 1 + 3 + 2
+
+
+def test_unknown_leaver_owns_nothing(hub):
+    assert crm().clients_of("nobody@acme.example", "9999") == []
+
+
+def test_reassign_in_batches_of_100_to_successor_owner_id(hub):
+    mock, fake = hub
+    for i in range(230):
+        fake.add_company(str(20000 + i), f"C{i}", "41629001")
+    for i in range(120):
+        fake.add_contact(str(30000 + i), "A", str(i), f"a{i}@x.example", "41629001", str(20000 + i % 230))
+    client = crm()
+    clients = client.clients_of(LEAVER, "1001")
+    detail = client.reassign(clients, LEAVER, SUCCESSOR)
+    assert [(o, len(i)) for o, i in fake.updates] == [("companies", 100), ("companies", 100), ("companies", 30),
+                                                      ("contacts", 100), ("contacts", 20)]
+    assert {i["properties"]["hubspot_owner_id"] for _, batch in fake.updates for i in batch} == {"41629005"}
+    assert all(c["hubspot_owner_id"] == "41629005" for c in fake.companies.values())
+    assert "230 companies and 120 contact(s)" in detail and "41629005" in detail
+
+
+def test_reassign_to_someone_not_in_hubspot_is_a_clear_error(hub):
+    with pytest.raises(NotFound, match="not a HubSpot owner"):
+        crm().reassign([], LEAVER, Person("New Person", "new@acme.example"))
+
+
+def test_429_with_retry_after_is_retried_even_for_search():
+    sleeps: list[float] = []
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, f"{BASE}/crm/v3/objects/companies/search", status=429,
+                 headers={"Retry-After": "2"},
+                 json={"status": "error", "message": "You have reached your secondly limit.",
+                       "errorType": "RATE_LIMIT", "correlationId": "c0ffee00-1111", "policyName": "SECONDLY"})
+        mock.add(responses.POST, f"{BASE}/crm/v3/objects/companies/search", json={"total": 0, "results": []})
+        results = list(crm(sleeps).search("companies", [], ["name"]))
+    assert results == [] and sleeps == [2.0]
+
+
+def test_pauses_when_the_rate_limit_window_is_spent(hub):
+    mock, fake = hub
+    fake.headers = {"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Remaining": "0",
+                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    sleeps: list[float] = []
+    crm(sleeps).owner_id(LEAVER)
+    assert sleeps == [10.0]
+    fake.headers["X-HubSpot-RateLimit-Remaining"] = "57"
+    sleeps.clear()
+    crm(sleeps).owner_id(LEAVER)
+    assert sleeps == []
+
+
+def test_token_never_in_errors():
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{BASE}/crm/v3/owners", status=401,
+                 json={"status": "error", "message": f"Authentication credentials not found: {TOKEN}",
+                       "correlationId": "abc-123", "category": "INVALID_AUTHENTICATION"})
+        with pytest.raises(AuthenticationError) as err:
+            crm().owner_id(LEAVER)
+    assert TOKEN not in str(err.value) and "abc-123" in str(err.value)
+
+
+def test_registry_builds_hubspot_from_env(acme, monkeypatch):
+    from flows.registry import load_registry
+
+    text = acme.read_text().replace("crm: {connector: directory, path: clients.json}",
+                                    "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}, base_url: 'http://127.0.0.1:9/'}")
+    acme.write_text(text)
+    monkeypatch.delenv("HUBSPOT_TOKEN", raising=False)
+    from connectors.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="HUBSPOT_TOKEN is not set"):
+        load_registry(acme).crm()
+    monkeypatch.setenv("HUBSPOT_TOKEN", TOKEN)
+    assert type(load_registry(acme).crm()).__name__ == "HubSpotCRM"
