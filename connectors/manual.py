@@ -29,14 +29,14 @@ WHERE = {
 def declared_grants(presence: Presence) -> list[Grant]:
     """Grants as the registry declares them (identity = employee id until matched)."""
     grants = []
-    for index, row in enumerate(presence.declared):
+    for row in presence.declared:
         role = str(row["role"])
         employee = row.get("employee")
         identity = row.get("identity") or f"employee:{employee}"
         grants.append(
             Grant(
                 presence_id=presence.id,
-                member_id=f"registry-{index}",
+                member_id=f"employee-{employee}" if employee else identity,  # stable when the list is edited
                 identity=identity,
                 role=role,
                 is_admin=bool(row.get("admin", role.lower() in ADMIN_ROLES)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -181,6 +182,94 @@ def audit(
     for row in rows:
         out.print(f"{row['at'][:19]}  {row['employee_id']:<8} {mark(row['outcome'], 18)} "
                   f"{row['action']:<20} {row['target']}\n    {row['detail']}")
+
+
+webhook_app = typer.Typer(help="The HR webhook receiver.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("serve")
+def webhook_serve(
+    registry: RegistryOption = Path("relevo.yaml"),
+    host: Annotated[str, typer.Option(help="Address to listen on (put a TLS proxy in front).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8088,
+) -> None:
+    """Receive BambooHR/Factorial webhooks, store them, and start the Prefect deployments."""
+    reg = load(registry)
+    quiet_prefect()
+    from flows import webhook
+
+    print(f"relevo: receiving webhooks for {reg.company['name']} on http://{host}:{port}/webhooks/... "
+          f"(inbox in {reg.database_url})", file=sys.stderr)
+    webhook.serve(reg.path, host, port)
+
+
+@app.command()
+def inbox(registry: RegistryOption = Path("relevo.yaml")) -> None:
+    """List the webhook events received, with their state, and the counts per state."""
+    from flows.inbox import Inbox
+
+    reg = load(registry)
+    box = Inbox(reg.database_url)
+    out = console()
+    events = box.events()
+    if not events:
+        out.print("No termination events received yet.")
+    for event in events:
+        run = f" run {event.flow_run_id}" if event.flow_run_id else ""
+        error = f"\n    last error (attempt {event.attempts}): {event.last_error}" if event.last_error and event.state == "pending" else ""
+        out.print(f"{event.received_at[:19]}  {event.state:<10} {event.vendor:<9} {event.kind:<10} "
+                  f"employee {event.employee_id}{run}\n    {event.event_key}{error}", markup=False)
+    totals = box.counts()
+    out.print(", ".join(f"{v} {k}" for k, v in totals.items()) + ".", markup=False)
+    for row in box.reasons():
+        out.print(f"  {row['outcome']:<8} {row['vendor']:<9} {row['reason']:<28} {row['count']}", markup=False)
+
+
+@app.command()
+def tasks(
+    registry: RegistryOption = Path("relevo.yaml"),
+    employee: Annotated[str | None, typer.Option("--employee", "-e", help="Only this employee.")] = None,
+) -> None:
+    """List what waits for a person: manual steps, failures, drafts awaiting approval."""
+    from flows.ledger import Ledger
+
+    rows = Ledger(load(registry).database_url).open_actions(employee)
+    out = console()
+    if not rows:
+        out.print("Nothing waits for a person.")
+        return
+    for row in rows:
+        detail, _, steps = row["detail"].partition(" | steps: ")
+        out.print(f"{mark(row['status'], 18)} [bold]{row['target']}[/] ({row['action']})\n"
+                  f"    key: {row['key']}\n    {detail}")
+        for step in re.split(r" (?=\d+\. )", steps) if steps else []:
+            out.print("      " + step)
+    out.print(f"\nWhen a task is done: relevo done KEY --by 'your name' --registry {registry}")
+
+
+@app.command()
+def done(
+    key: Annotated[str, typer.Argument(help="The action key shown by `relevo tasks`.")],
+    by: Annotated[str, typer.Option("--by", help="Who did it (recorded in the audit log).")],
+    registry: RegistryOption = Path("relevo.yaml"),
+    note: Annotated[str, typer.Option("--note", help="What was done, for the record.")] = "",
+) -> None:
+    """Record that a person finished a manual task; the next run treats it as done."""
+    from flows.ledger import Ledger
+
+    ledger = Ledger(load(registry).database_url)
+    state = ledger.state(key)
+    if state is None:
+        fail(f"no action with key {key!r} (see `relevo tasks`)")
+    rows = [r for r in ledger.open_actions() if r["key"] == key]
+    if not rows:
+        fail(f"action {key!r} is not open (it is {state.status})")
+    row = rows[0]
+    detail = f"closed by {by}" + (f": {note}" if note else "")
+    ledger.finish(key=key, employee_id=row["employee_id"], action=row["action"], target=row["target"],
+                  outcome="done", detail=detail)
+    console().print(f"{mark('done')} {row['target']} ({row['action']}): {detail}")
 
 
 def main() -> None:

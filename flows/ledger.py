@@ -147,6 +147,14 @@ class Ledger:
         self._append_file(row)
         return row
 
+    def open_actions(self, employee_id: str | None = None) -> list[dict[str, Any]]:
+        """Actions waiting for a person (manual, failed, awaiting approval), oldest first."""
+        query = select(actions).where(actions.c.status.in_(["manual", "failed", "awaiting_approval"]))
+        if employee_id is not None:
+            query = query.where(actions.c.employee_id == employee_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(actions.c.updated_at)).mappings()]
+
     @staticmethod
     def _finished(conn: Any, key: str) -> bool:
         status = conn.execute(select(actions.c.status).where(actions.c.key == key)).scalar()

@@ -6,7 +6,7 @@ A dry run prints exactly this plan; a real run executes exactly this plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -71,6 +71,14 @@ def is_leavers(grant: Grant, employee: dict[str, Any], registry: Registry) -> bo
     return bool(email) and grant.identity.casefold() == email
 
 
+def named(grant: Grant, employee: dict[str, Any]) -> Grant:
+    """The leaver's grant with a name a person recognises in a task ("Laura Martínez <laura@...>")."""
+    if grant.display_name:
+        return grant
+    email = employee.get("email")
+    return replace(grant, display_name=f"{employee['name']} <{email}>" if email else employee["name"])
+
+
 def admin_for_orphan(employee: dict[str, Any], registry: Registry) -> Person:
     """Who becomes admin when the leaver is the last one: the successor, else break-glass."""
     successor = employee.get("successor")
@@ -104,7 +112,7 @@ def plan_presences(
                 outcome="manual",
             ))
             continue
-        leavers = [g for g in listed if is_leavers(g, employee, registry)]
+        leavers = [named(g, employee) for g in listed if is_leavers(g, employee, registry)]
         other_admins = [g for g in listed if g.is_admin and not is_leavers(g, employee, registry)]
         add_admin_key = None
         if any(g.is_admin for g in leavers) and not other_admins:
