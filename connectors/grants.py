@@ -74,3 +74,22 @@ class SocialConnector(Protocol):
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """Give `person` an admin role so removing the leaver never orphans the presence."""
+
+
+def snapshot(grant: Grant, **vendor: Any) -> dict[str, Any]:
+    """The pre-state to record for a grant: enough to rebuild it and to restore it later."""
+    return {"member_id": grant.member_id, "identity": grant.identity, "role": grant.role,
+            "is_admin": grant.is_admin, "display_name": grant.display_name, **vendor}
+
+
+def grant_from_pre_state(presence_id: str, pre_state: dict[str, Any]) -> Grant:
+    """Rebuild a revoked grant from the ledger's pre-state alone (rescinded termination)."""
+    return Grant(
+        presence_id=presence_id,
+        member_id=str(pre_state.get("member_id", "")),
+        identity=str(pre_state.get("identity", "")),
+        role=str(pre_state.get("role", "")),
+        is_admin=bool(pre_state.get("is_admin", False)),
+        display_name=str(pre_state.get("display_name", "")),
+        pre_state=dict(pre_state),
+    )

@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed
 
 import schemas
-from connectors.errors import ConnectorError
+from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, Outcome
 from flows import notices
 from flows.ledger import FINISHED, OPEN, Ledger
@@ -75,7 +75,8 @@ def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
             out[presence_id] = future.result()
         else:
             error = future.state.result(raise_on_failure=False)
-            out[presence_id] = str(error) if isinstance(error, ConnectorError) else type(error).__name__
+            readable = isinstance(error, (ConnectorError, ConfigurationError))  # both name the problem, no secret
+            out[presence_id] = str(error) if readable else type(error).__name__
     return out
 
 

@@ -186,7 +186,75 @@ HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"director
 CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm, "hubspot": _hubspot_crm}
 DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
     "eml": _eml_drafts, "graph": _graph_drafts, "gmail": _gmail_drafts}
-SOCIAL_CONNECTORS: dict[str, Callable[[Registry, Presence], SocialConnector]] = {"manual": _manual}
+def _settings(registry: Registry, presence: Presence, *required: str) -> tuple[dict[str, Any], str]:
+    """An API presence's settings with its required keys checked, and its token resolved."""
+    where = f"{registry.path}: presence '{presence.id}'"
+    settings = presence.settings
+    missing = [key for key in required if not settings.get(key)]
+    if missing:
+        raise ConfigurationError(f"{where}: settings.{', settings.'.join(missing)} is required for connector "
+                                 f"'{presence.connector}'")
+    from flows.secrets import resolve
+
+    return settings, resolve(settings.get("token"), f"{where} settings.token")
+
+
+def _scim(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.scim import ADMIN_ROLES, ScimConnector
+
+    settings, token = _settings(registry, presence, "base_url")
+    return ScimConnector(settings["base_url"], token, delete=bool(settings.get("delete", False)),
+                         admin_roles=settings.get("admin_roles", ADMIN_ROLES))
+
+
+def _meta_page(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.meta import GRAPH, MetaPageConnector, shared_pacer
+
+    settings, token = _settings(registry, presence, "page_id", "business_id")
+    return MetaPageConnector(settings.get("base_url", GRAPH), token, str(settings["page_id"]),
+                             str(settings["business_id"]), pacer=shared_pacer(token))
+
+
+def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.meta import GRAPH, MetaBusinessConnector, shared_pacer
+
+    settings, token = _settings(registry, presence, "business_id")
+    return MetaBusinessConnector(settings.get("base_url", GRAPH), token, str(settings["business_id"]),
+                                 pacer=shared_pacer(token))
+
+
+def _hootsuite(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.hootsuite import ADMIN_PERMISSIONS, BASE_URL, HootsuiteConnector
+
+    settings, token = _settings(registry, presence, "organization_id")
+    return HootsuiteConnector(settings.get("base_url", BASE_URL), token, str(settings["organization_id"]),
+                              admin_permissions=settings.get("admin_permissions", ADMIN_PERMISSIONS))
+
+
+def _tiktok(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.tiktok import BASE_URL, TikTokConnector
+
+    settings, token = _settings(registry, presence, "bc_id")
+    return TikTokConnector(settings.get("base_url", BASE_URL), token, str(settings["bc_id"]))
+
+
+def _linkedin(registry: Registry, presence: Presence) -> SocialConnector:
+    from connectors.linkedin import BASE_URL, VERSION, LinkedInConnector
+
+    settings, token = _settings(registry, presence, "organization_id")
+    return LinkedInConnector(settings.get("base_url", BASE_URL), token, str(settings["organization_id"]),
+                             version=str(settings.get("version", VERSION)))
+
+
+SOCIAL_CONNECTORS: dict[str, Callable[[Registry, Presence], SocialConnector]] = {
+    "manual": _manual,
+    "scim": _scim,
+    "meta_page": _meta_page,
+    "meta_business": _meta_business,
+    "hootsuite": _hootsuite,
+    "tiktok": _tiktok,
+    "linkedin": _linkedin,
+}
 
 
 def load_registry(path: str | Path) -> Registry:

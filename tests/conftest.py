@@ -36,3 +36,47 @@ def acme(tmp_path: Path) -> Path:
     target = tmp_path / "acme"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("out"))
     return target / "relevo.yaml"
+
+
+SCIM_TOKEN = "scim-test-token-canary-7f3a"
+
+
+@pytest.fixture(scope="session")
+def scim_server():
+    """A real SCIM 2.0 service (scim2-server) on loopback, one process for the session.
+
+    Started with dynamic tenants so each test gets its own user store under /<tenant>/v2.
+    Yields the server root URL; the bearer token is SCIM_TOKEN.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(Path(sys.executable).parent / "scim2-server"), "--hostname", "127.0.0.1", "--port", str(port),
+               "--bearer-token", SCIM_TOKEN, "--dynamic-tenants"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("scim2-server did not start") from None
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def scim_url(scim_server: str) -> str:
+    """The base URL of a fresh, empty SCIM tenant on the session's server."""
+    import uuid
+
+    return f"{scim_server}/t{uuid.uuid4().hex[:12]}/v2"

@@ -1,0 +1,96 @@
+"""LinkedIn Page roles: read by API, removed by a person.
+
+relevo lists who holds which Page role through `organizationAcls` (scope
+`rw_organization_admin`), so the plan and the never-orphan count use the live list.
+Removing a role through the API (state REVOKED by update, or delete) is not verified
+yet, so `revoke`, `restore` and `add_admin` return tasks for a person until it is.
+Rows name people by member URN (`urn:li:person:...`), not e-mail: map leavers in the
+registry's `identities` (member = that URN).
+
+Docs: https://learn.microsoft.com/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import requests
+
+from connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from connectors.http import HttpClient, default_error_parser
+from connectors.manual import WHERE
+
+BASE_URL = "https://api.linkedin.com/rest"
+VERSION = "202411"
+ADMIN_ROLE = "ADMINISTRATOR"
+NOT_VERIFIED = ("relevo reads LinkedIn Page roles by API but removes them by hand until removal "
+                "through the LinkedIn API is verified")
+
+
+def linkedin_error(response: requests.Response) -> tuple[str, str | None]:
+    """Message of `{status, serviceErrorCode, code, message}`."""
+    message, request_id = default_error_parser(response)
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("serviceErrorCode") is not None:
+        message = f"{message} (serviceErrorCode {body['serviceErrorCode']})"
+    return (message, response.headers.get("x-li-uuid") or request_id)
+
+
+class LinkedInConnector:
+    """Page roles of one organization; settings: organization_id, token, base_url, version."""
+
+    platform = "linkedin_page"
+
+    def __init__(self, base_url: str, token: str, organization_id: str, *, version: str = VERSION,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.organization = f"urn:li:organization:{organization_id}"
+        self.client = HttpClient(
+            "linkedin", base_url, secrets=[token], error_parser=linkedin_error, sleep=sleep,
+            headers={"Authorization": f"Bearer {token}", "LinkedIn-Version": version,
+                     "X-Restli-Protocol-Version": "2.0.0"})
+
+    def members(self, presence: Presence) -> list[Grant]:
+        """Approved role assignments; one grant per (person, role)."""
+        grants = []
+        start = 0
+        while True:
+            body = self.client.json("GET", "organizationAcls", params={
+                "q": "organization", "organization": self.organization, "state": "APPROVED",
+                "start": start, "count": 100}) or {}
+            rows = body.get("elements") or []
+            for row in rows:
+                if row.get("state", "APPROVED") != "APPROVED":
+                    continue
+                person, role = str(row["roleAssignee"]), str(row["role"])
+                grant = Grant(presence_id=presence.id, member_id=f"{person}:{role}", identity=person, role=role,
+                              is_admin=role == ADMIN_ROLE)
+                grants.append(replace(grant, pre_state=snapshot(grant, organization=self.organization)))
+            start += len(rows)
+            total = (body.get("paging") or {}).get("total")
+            if not rows or (total is not None and start >= int(total)):
+                return grants
+
+    def revoke(self, presence: Presence, grant: Grant) -> Outcome:
+        name = grant.display_name or grant.identity
+        return Outcome("manual", f"remove the {grant.role} role of {name} by hand ({NOT_VERIFIED})",
+                       pre_state=dict(grant.pre_state),
+                       steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
+                              f"Remove {name} (role: {grant.role}).",
+                              "Check the admin list again: the person no longer appears."])
+
+    def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
+        role = pre_state.get("role", grant.role)
+        return Outcome("manual", f"give back the {role} role by hand ({NOT_VERIFIED})",
+                       steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
+                              f"Add {grant.display_name or grant.identity} again with role {role}."])
+
+    def add_admin(self, presence: Presence, person: Person) -> Outcome:
+        return Outcome("manual", f"make {person.name} a Page super admin before removing the leaver",
+                       steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
+                              f"Add {person.name} <{person.email}> as super admin.",
+                              "Run relevo again: the leaver's role is then listed for removal."])

@@ -1,0 +1,334 @@
+"""Meta: Facebook Page roles (`assigned_users`) and Meta Business users (`business_users`).
+
+Graph API answers errors with a JSON body whose `code` says what happened, often
+under HTTP 400: a response hook gives throttles (codes 4, 17, 32, 613, 80001), expired
+tokens (190), missing permissions (10, 200-299) and missing objects (100/33) the HTTP
+status they mean, so the shared transport's one retry policy applies. Meta asks
+callers to stop once throttled ("more calls extend the block"), and publishes how
+close an app is: `UsagePacer` reads X-App-Usage / X-Business-Use-Case-Usage and
+holds calls back instead of hammering.
+
+Docs: https://developers.facebook.com/docs/graph-api/reference/page/assigned_users/
+https://developers.facebook.com/docs/marketing-api/reference/business/business_users
+https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import requests
+
+from connectors.errors import RateLimited
+from connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from connectors.http import HttpClient
+from connectors.manual import WHERE
+
+log = logging.getLogger("relevo.connectors.meta")
+
+GRAPH = "https://graph.facebook.com/v21.0"
+THROTTLE_CODES = {4, 17, 32, 613, 80001}
+PERMISSION_CODES = {10} | set(range(200, 300))
+TOKEN_CODE = 190
+# Page tasks; MANAGE is the Page's full control (admin).
+ADMIN_TASK = "MANAGE"
+
+
+class UsagePacer:
+    """Holds Graph calls back when Meta's usage headers say the app is near or at its limit.
+
+    One pacer is shared by every connector using the same token (Meta counts per app and
+    per business), so parallel revocations slow down together.
+    """
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        near: float = 90.0,
+        near_pause: float = 2.0,
+        blocked_pause: float = 300.0,
+        max_wait: float = 60.0,
+    ) -> None:
+        self.sleep = sleep
+        self.clock = clock
+        self.near = near  # percent of any quota at which calls are spaced out
+        self.near_pause = near_pause  # seconds between calls while near
+        self.blocked_pause = blocked_pause  # at 100% with no estimate from Meta
+        self.max_wait = max_wait  # longer waits are handed back as RateLimited (Prefect retries later)
+        self.usage = 0.0
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Read the usage headers of any Graph answer and set the next allowed call time."""
+        usage, regain_minutes = read_usage(headers)
+        with self._lock:
+            self.usage = usage
+            if regain_minutes > 0:
+                pause = regain_minutes * 60.0
+            elif usage >= 100:
+                pause = self.blocked_pause
+            elif usage >= self.near:
+                pause = self.near_pause
+            else:
+                return
+            self._until = max(self._until, self.clock() + pause)
+
+    def throttled(self, headers: Mapping[str, str]) -> float:
+        """A throttle error arrived: block for Meta's estimate (or the default) and return the seconds."""
+        usage, regain_minutes = read_usage(headers)
+        pause = regain_minutes * 60.0 if regain_minutes > 0 else self.blocked_pause
+        with self._lock:
+            self.usage = max(usage, 100.0)
+            self._until = max(self._until, self.clock() + pause)
+            return self._until - self.clock()
+
+    def wait(self) -> None:
+        """Before a call: sleep out a short pause; refuse (without calling Meta) a long one."""
+        with self._lock:
+            remaining = self._until - self.clock()
+        if remaining <= 0:
+            return
+        if remaining > self.max_wait:
+            raise RateLimited(f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
+                              vendor="meta", retry_after=remaining)
+        self.sleep(remaining)
+
+
+def read_usage(headers: Mapping[str, str]) -> tuple[float, float]:
+    """(highest usage percent, longest estimated_time_to_regain_access in minutes) from Graph headers."""
+    usage, regain = 0.0, 0.0
+    for name in ("X-App-Usage", "X-Page-Usage", "X-Ad-Account-Usage"):
+        row = _json_header(headers.get(name))
+        if isinstance(row, dict):
+            usage = max([usage] + [float(v) for k, v in row.items() if k in _PERCENT_KEYS and _number(v)])
+    buc = _json_header(headers.get("X-Business-Use-Case-Usage"))
+    if isinstance(buc, dict):
+        for rows in buc.values():
+            for row in rows if isinstance(rows, list) else []:
+                if not isinstance(row, dict):
+                    continue
+                usage = max([usage] + [float(v) for k, v in row.items() if k in _PERCENT_KEYS and _number(v)])
+                if _number(row.get("estimated_time_to_regain_access")):
+                    regain = max(regain, float(row["estimated_time_to_regain_access"]))
+    return usage, regain
+
+
+_PERCENT_KEYS = {"call_count", "total_cputime", "total_time", "acc_id_util_pct"}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _json_header(value: str | None) -> Any:
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def graph_error(response: requests.Response) -> tuple[str, str | None]:
+    """Message and fbtrace_id of a Graph error body `{"error": {"message", "code", ...}}`."""
+    error = _graph_error_body(response)
+    if error is None:
+        return (response.reason or "error", response.headers.get("x-fb-trace-id"))
+    message = str(error.get("message") or response.reason or "error")
+    code = error.get("code")
+    sub = error.get("error_subcode")
+    detail = f" (Graph code {code}{'/' + str(sub) if sub else ''})" if code is not None else ""
+    return (message + detail, error.get("fbtrace_id") or response.headers.get("x-fb-trace-id"))
+
+
+def _graph_error_body(response: requests.Response) -> dict[str, Any] | None:
+    if response.ok:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def graph_hook(pacer: UsagePacer) -> Callable[..., requests.Response]:
+    """A requests response hook: feed the pacer, and give Graph error codes their HTTP meaning."""
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        pacer.observe(response.headers)
+        error = _graph_error_body(response)
+        if error is None:
+            return response
+        code, sub = error.get("code"), error.get("error_subcode")
+        if code in THROTTLE_CODES:
+            response.status_code = 429
+            response.headers["Retry-After"] = str(round(pacer.throttled(response.headers)))
+        elif code == TOKEN_CODE:
+            response.status_code = 401
+        elif code in PERMISSION_CODES:
+            response.status_code = 403
+        elif code == 100 and sub == 33:  # "object does not exist or cannot be loaded"
+            response.status_code = 404
+        return response
+
+    return hook
+
+
+_PACERS: dict[str, UsagePacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(token: str, sleep: Callable[[float], None] = time.sleep) -> UsagePacer:
+    """One pacer per Meta token (the app's quota is shared), keyed by a digest, never the token."""
+    key = hashlib.sha256(token.encode()).hexdigest()[:16]
+    with _PACERS_LOCK:
+        if key not in _PACERS:
+            _PACERS[key] = UsagePacer(sleep=sleep)
+        return _PACERS[key]
+
+
+def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[float], None]) -> HttpClient:
+    session = requests.Session()
+    session.hooks["response"].append(graph_hook(pacer))
+    return HttpClient("meta", base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token],
+                      error_parser=graph_error, sleep=sleep, session=session)
+
+
+class _Graph:
+    """What both Meta connectors share: a paced client and cursor pagination."""
+
+    platform = "meta"
+
+    def __init__(self, base_url: str, token: str, *, pacer: UsagePacer | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.pacer = pacer or UsagePacer(sleep=sleep)
+        self.client = graph_client(base_url, token, self.pacer, sleep)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        self.pacer.wait()
+        return self.client.request(method, path, **kwargs)
+
+    def pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """All rows of a Graph edge, following `paging.cursors.after` (never a full `next` URL)."""
+        rows: list[dict[str, Any]] = []
+        params = {**params, "limit": 100}
+        while True:
+            body = self.call("GET", path, params=params).json()
+            rows += body.get("data") or []
+            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
+            if not after or not (body.get("paging") or {}).get("next"):
+                return rows
+            params = {**params, "after": after}
+
+
+class MetaPageConnector(_Graph):
+    """People with tasks on a Facebook Page (business and system users assigned to it).
+
+    settings: page_id, business_id, token, base_url. Rows carry a business-scoped user id
+    and name, not an e-mail: map leavers in the registry's `identities` (member = that id).
+    """
+
+    def __init__(self, base_url: str, token: str, page_id: str, business_id: str, **kwargs: Any) -> None:
+        super().__init__(base_url, token, **kwargs)
+        self.page_id = page_id
+        self.business_id = business_id
+
+    def members(self, presence: Presence) -> list[Grant]:
+        rows = self.pages(f"{self.page_id}/assigned_users",
+                          {"business": self.business_id, "fields": "id,name,tasks,user_type"})
+        grants = []
+        for row in rows:
+            tasks = [str(t) for t in row.get("tasks") or []]
+            grant = Grant(presence_id=presence.id, member_id=str(row["id"]), identity=str(row.get("name") or row["id"]),
+                          role=", ".join(tasks) or "assigned", is_admin=ADMIN_TASK in tasks,
+                          display_name=str(row.get("name") or ""))
+            grants.append(replace(grant, pre_state=snapshot(grant, tasks=tasks, user_type=row.get("user_type"))))
+        return grants
+
+    def revoke(self, presence: Presence, grant: Grant) -> Outcome:
+        """`DELETE /{page-id}/assigned_users?user=...`; a user no longer assigned is already done."""
+        response = self.call("DELETE", f"{self.page_id}/assigned_users",
+                             params={"user": grant.member_id, "business": self.business_id}, allow=(404,))
+        if response.status_code == 404 or response.json().get("success") is False:
+            # UNCONFIRMED: Graph's exact answer for a user not assigned; 100/33 (→404) or success=false.
+            return Outcome("already_done", f"{grant.display_name or grant.identity} has no task on the Page any more")
+        log.info("removed Page tasks of %s on %s", grant.member_id, presence.id)
+        return Outcome("done", f"removed {grant.role} tasks of {grant.display_name or grant.identity} on the Page",
+                       pre_state=dict(grant.pre_state))
+
+    def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
+        """`POST /{page-id}/assigned_users` with the recorded tasks."""
+        tasks = pre_state.get("tasks") or []
+        self.call("POST", f"{self.page_id}/assigned_users",
+                  data={"user": grant.member_id, "tasks": json.dumps(tasks), "business": self.business_id})
+        return Outcome("done", f"gave back tasks {', '.join(tasks)} on the Page to {grant.display_name or grant.identity}")
+
+    def add_admin(self, presence: Presence, person: Person) -> Outcome:
+        """Page tasks need the person's business-scoped user id, which relevo does not know: a person does it."""
+        return Outcome("manual", f"make {person.name} a Page admin (full control) before removing the leaver",
+                       steps=[f"Open {WHERE['facebook_page']} for “{presence.account}”.",
+                              f"Assign {person.name} <{person.email}> with full control (MANAGE).",
+                              "Run relevo again: the leaver is removed once another admin exists."])
+
+
+class MetaBusinessConnector(_Graph):
+    """People of a Meta Business portfolio (its Facebook and Instagram assets follow from the role).
+
+    settings: business_id, token, base_url. Rows carry `email` and `role` (ADMIN/EMPLOYEE).
+    """
+
+    def __init__(self, base_url: str, token: str, business_id: str, **kwargs: Any) -> None:
+        super().__init__(base_url, token, **kwargs)
+        self.business_id = business_id
+
+    def members(self, presence: Presence) -> list[Grant]:
+        rows = self.pages(f"{self.business_id}/business_users",
+                          {"fields": "id,name,email,role,marked_for_removal"})
+        grants = []
+        for row in rows:
+            if row.get("marked_for_removal"):
+                continue  # already on its way out: Meta removes it
+            role = str(row.get("role") or "EMPLOYEE")
+            grant = Grant(presence_id=presence.id, member_id=str(row["id"]),
+                          identity=str(row.get("email") or row.get("name") or row["id"]), role=role,
+                          is_admin=role.upper() == "ADMIN", display_name=str(row.get("name") or ""))
+            grants.append(replace(grant, pre_state=snapshot(grant, email=row.get("email"))))
+        return grants
+
+    def revoke(self, presence: Presence, grant: Grant) -> Outcome:
+        """`DELETE /{business-user-id}`; an unknown business user is already done."""
+        response = self.call("DELETE", grant.member_id, allow=(404,))
+        if response.status_code == 404:
+            return Outcome("already_done", f"{grant.identity} is no longer a user of the business")
+        log.info("removed business user %s on %s", grant.member_id, presence.id)
+        return Outcome("done", f"removed {grant.identity} ({grant.role}) from the Meta business",
+                       pre_state=dict(grant.pre_state))
+
+    def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
+        """Invite the person again with the recorded role (`POST /{business-id}/business_users`)."""
+        email = pre_state.get("email") or grant.identity
+        self._invite(email, str(pre_state.get("role") or grant.role))
+        return Outcome("done", f"invited {email} back as {pre_state.get('role') or grant.role}; "
+                               "they get access when they accept Meta's e-mail")
+
+    def add_admin(self, presence: Presence, person: Person) -> Outcome:
+        """Invite the successor as ADMIN; the leaver stays until they accept (a rerun then removes them)."""
+        self._invite(person.email, "ADMIN")
+        return Outcome("manual", f"invited {person.name} as business admin; waiting for them to accept",
+                       steps=[f"{person.name} <{person.email}> accepts the invitation Meta e-mailed them.",
+                              "Run relevo again: the leaver is removed once another admin exists."])
+
+    def _invite(self, email: str, role: str) -> None:
+        # POST /{business_id}/business_users {email, role} creates an invitation (Business Role Request).
+        # UNCONFIRMED that an app token may invite with role ADMIN; Meta answers 403/code 200 if not.
+        self.call("POST", f"{self.business_id}/business_users", data={"email": email, "role": role})

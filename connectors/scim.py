@@ -1,0 +1,161 @@
+"""Any SCIM 2.0 service (RFC 7643/7644): Hootsuite's SCIM, or an identity provider in front of social tools.
+
+Removing access is deactivation, `PATCH /Users/{id}` with the RFC 7644 §3.5.2 PatchOp
+(`active` false): reversible, and the service keeps the user's history. With
+`settings.delete: true` the user is deleted instead (restore then re-creates it from
+the recorded pre-state). SCIM has no standard way to make someone an administrator of
+the service behind it, so `add_admin` is a task for a person.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from connectors.http import HttpClient, default_error_parser
+
+log = logging.getLogger("relevo.connectors.scim")
+
+SCIM_JSON = "application/scim+json"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+ADMIN_ROLES = ("admin", "administrator", "owner", "super admin", "superadmin")
+# What a deleted user needs to be created again (RFC 7643 §4.1 attributes; no id, no meta).
+RECREATE_KEYS = ("schemas", "userName", "name", "displayName", "emails", "roles", "externalId", "title",
+                 "preferredLanguage", "locale", "timezone", "userType")
+
+
+def scim_error(response: requests.Response) -> tuple[str, str | None]:
+    """The message of an RFC 7644 §3.12 error body: `scimType: detail` (falls back to common shapes)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and ERROR_SCHEMA in (body.get("schemas") or []):
+        detail = str(body.get("detail") or response.reason or "error")
+        scim_type = body.get("scimType")
+        return (f"{scim_type}: {detail}" if scim_type else detail, response.headers.get("X-Request-Id"))
+    return default_error_parser(response)
+
+
+def active_patch(active: bool) -> dict[str, Any]:
+    """The RFC form of "set active"; servers also accept identity providers' variants, relevo sends this."""
+    return {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": active}]}
+
+
+class ScimConnector:
+    """Users of one SCIM service as grants; revoke = deactivate (or delete), restore = reactivate."""
+
+    platform = "scim"
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        delete: bool = False,
+        admin_roles: Iterable[str] = ADMIN_ROLES,
+        page_size: int = 100,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.delete = delete
+        self.admin_roles = {r.casefold() for r in admin_roles}
+        self.page_size = page_size
+        self.client = HttpClient("scim", base_url, headers={"Authorization": f"Bearer {token}"},
+                                 secrets=[token], error_parser=scim_error, sleep=sleep)
+
+    def members(self, presence: Presence) -> list[Grant]:
+        """Every user, active or not (an inactive one is reported as already done), page by page."""
+        grants: list[Grant] = []
+        start = 1
+        while True:
+            page = self.client.json("GET", "Users", params={"startIndex": start, "count": self.page_size}) or {}
+            users = page.get("Resources") or []
+            grants += [self.grant(presence, user) for user in users]
+            start += len(users)
+            if not users or start > int(page.get("totalResults") or 0):
+                return grants
+
+    def find(self, user_name: str) -> dict[str, Any] | None:
+        """The user whose userName is exactly `user_name` (RFC 7644 §3.4.2.2 filter), or None."""
+        page = self.client.json("GET", "Users", params={"filter": f"userName eq {json.dumps(user_name)}"}) or {}
+        users = page.get("Resources") or []
+        return users[0] if users else None
+
+    def grant(self, presence: Presence, user: dict[str, Any]) -> Grant:
+        roles = [str(r["value"]) for r in user.get("roles") or [] if isinstance(r, dict) and r.get("value")]
+        active = user.get("active", True) is not False
+        name = user.get("name") or {}
+        grant = Grant(
+            presence_id=presence.id,
+            member_id=str(user["id"]),
+            identity=str(user.get("userName", "")),
+            role=", ".join(roles) or "user",
+            is_admin=active and any(r.casefold() in self.admin_roles for r in roles),
+            display_name=str(user.get("displayName") or name.get("formatted") or ""),
+        )
+        extra: dict[str, Any] = {"active": active, "roles": roles}
+        if self.delete:
+            extra["resource"] = {k: user[k] for k in RECREATE_KEYS if k in user}
+        return replace(grant, pre_state=snapshot(grant, **extra))
+
+    def revoke(self, presence: Presence, grant: Grant) -> Outcome:
+        """Deactivate (or delete) the user; inactive or gone already counts as done."""
+        if grant.pre_state.get("active") is False:
+            return Outcome("already_done", f"{grant.identity} is already inactive in {presence.account}")
+        path = f"Users/{quote(grant.member_id, safe='')}"
+        if self.delete:
+            response = self.client.request("DELETE", path, allow=(404,))
+            if response.status_code == 404:
+                return Outcome("already_done", f"{grant.identity} no longer exists in {presence.account}")
+            log.info("deleted SCIM user %s on %s", grant.identity, presence.id)
+            return Outcome("done", f"deleted {grant.identity} from {presence.account}", pre_state=dict(grant.pre_state))
+        response = self._patch(path, active=False)
+        if response.status_code == 404:
+            return Outcome("already_done", f"{grant.identity} no longer exists in {presence.account}")
+        log.info("deactivated SCIM user %s on %s", grant.identity, presence.id)
+        return Outcome("done", f"deactivated {grant.identity} in {presence.account} (SCIM active=false)",
+                       pre_state=dict(grant.pre_state))
+
+    def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
+        """Reactivate the user (found by id, else by userName); re-create it if it was deleted."""
+        user = self._get(grant.member_id) or (self.find(grant.identity) if grant.identity else None)
+        if user is not None:
+            if user.get("active", True) is not False:
+                return Outcome("already_done", f"{grant.identity} is already active in {presence.account}")
+            self._patch(f"Users/{quote(str(user['id']), safe='')}", active=True)
+            log.info("reactivated SCIM user %s on %s", grant.identity, presence.id)
+            return Outcome("done", f"reactivated {grant.identity} in {presence.account}")
+        resource = pre_state.get("resource")
+        if not resource:
+            return Outcome("manual", f"{grant.identity} no longer exists in {presence.account}: add them again by hand",
+                           steps=[f"Create {grant.identity} in {presence.account} with role {pre_state.get('role', grant.role)}."])
+        body = {"schemas": [USER_SCHEMA], **resource, "active": True}
+        self.client.json("POST", "Users", json=body, headers={"Content-Type": SCIM_JSON})
+        log.info("re-created SCIM user %s on %s", grant.identity, presence.id)
+        return Outcome("done", f"re-created {grant.identity} in {presence.account}")
+
+    def add_admin(self, presence: Presence, person: Person) -> Outcome:
+        """SCIM provisions users, not administrators of the service: a person does this."""
+        return Outcome("manual", f"SCIM cannot make {person.name} an administrator of {presence.account}: do it by hand",
+                       steps=[f"In {presence.account}, give {person.name} <{person.email}> the administrator role.",
+                              "Run relevo again: the leaver is deactivated once another administrator exists."])
+
+    def _get(self, member_id: str) -> dict[str, Any] | None:
+        if not member_id:
+            return None
+        response = self.client.request("GET", f"Users/{quote(member_id, safe='')}", allow=(404,))
+        return None if response.status_code == 404 else response.json()
+
+    def _patch(self, path: str, *, active: bool) -> requests.Response:
+        # Setting `active` is idempotent, so a 5xx or timeout may be retried safely.
+        return self.client.request("PATCH", path, json=active_patch(active), headers={"Content-Type": SCIM_JSON},
+                                   allow=(404,), idempotent=True)

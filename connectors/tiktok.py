@@ -1,0 +1,142 @@
+"""TikTok Business Center members (API for Business v1.3, `Access-Token` header).
+
+TikTok answers HTTP 200 with `{"code", "message", "request_id", "data"}` and reports
+errors by `code` != 0. A response hook gives such answers the HTTP status they mean
+(throttle → 429, token → 401, permission → 403, system → 500, other → 400), so the
+shared transport's one retry policy and typed errors apply unchanged.
+
+Docs: https://business-api.tiktok.com/portal/docs (BC Members: /bc/member/get/,
+/bc/member/delete/, /bc/member/invite/).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import requests
+
+from connectors.errors import InvalidRequest
+from connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from connectors.http import HttpClient
+
+log = logging.getLogger("relevo.connectors.tiktok")
+
+BASE_URL = "https://business-api.tiktok.com/open_api/v1.3"
+PAGE_SIZE = 50
+# TikTok return codes → the HTTP status they mean. 40100 (request frequency over the
+# limit) is documented; the token and permission codes are UNCONFIRMED beyond their range.
+THROTTLE_CODES = {40100, 40133}
+TOKEN_CODES = {40102, 40104, 40105, 40106}
+PERMISSION_CODES = {40001}
+
+
+def status_for_code(code: int) -> int:
+    if code in THROTTLE_CODES:
+        return 429
+    if code in TOKEN_CODES:
+        return 401
+    if code in PERMISSION_CODES:
+        return 403
+    if code >= 50000:
+        return 500
+    return 400
+
+
+def tiktok_hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """Turn `HTTP 200 + code != 0` into the HTTP status the code means."""
+    if response.status_code != 200:
+        return response
+    try:
+        body = response.json()
+    except ValueError:
+        return response
+    code = body.get("code") if isinstance(body, dict) else None
+    if isinstance(code, int) and code != 0:
+        response.status_code = status_for_code(code)
+    return response
+
+
+def tiktok_error(response: requests.Response) -> tuple[str, str | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "code" in body:
+        return (f"{body.get('message') or 'error'} (TikTok code {body['code']})", body.get("request_id"))
+    return (response.reason or "error", response.headers.get("X-Tt-Logid"))
+
+
+class TikTokConnector:
+    """Members of one Business Center; settings: bc_id, token, base_url."""
+
+    platform = "tiktok"
+
+    def __init__(self, base_url: str, token: str, bc_id: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.bc_id = str(bc_id)
+        session = requests.Session()
+        session.hooks["response"].append(tiktok_hook)
+        self.client = HttpClient("tiktok", base_url, headers={"Access-Token": token}, secrets=[token],
+                                 error_parser=tiktok_error, sleep=sleep, session=session)
+
+    def members(self, presence: Presence) -> list[Grant]:
+        """Bound and pending members (a pending invitation is revoked too); only bound ADMINs count as admins."""
+        grants = []
+        for row in self._list():
+            status = str(row.get("relation_status") or "BOUND")
+            if status == "REJECTED":
+                continue
+            role = str(row.get("user_role") or "STANDARD")
+            grant = Grant(presence_id=presence.id, member_id=str(row["user_id"]),
+                          identity=str(row.get("user_email") or row["user_id"]), role=role,
+                          is_admin=role == "ADMIN" and status == "BOUND", display_name=str(row.get("user_name") or ""))
+            grants.append(replace(grant, pre_state=snapshot(grant, relation_status=status,
+                                                            ext_user_role=row.get("ext_user_role"))))
+        return grants
+
+    def revoke(self, presence: Presence, grant: Grant) -> Outcome:
+        """`POST /bc/member/delete/`; a member no longer listed is already done."""
+        try:
+            self.client.json("POST", "bc/member/delete/", json={"bc_id": self.bc_id, "user_id": grant.member_id})
+        except InvalidRequest:
+            # The "not a member" code is UNCONFIRMED: read the live list instead of guessing from the code.
+            if not any(row.get("user_id") == grant.member_id for row in self._list(keyword=grant.identity)):
+                return Outcome("already_done", f"{grant.identity} is no longer a member of the Business Center")
+            raise
+        log.info("removed Business Center member %s on %s", grant.member_id, presence.id)
+        return Outcome("done", f"removed {grant.identity} ({grant.role}) from the Business Center",
+                       pre_state=dict(grant.pre_state))
+
+    def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
+        """Invite the person again with the recorded role (`POST /bc/member/invite/`)."""
+        role = str(pre_state.get("role") or grant.role)
+        self._invite(grant.identity, role)
+        return Outcome("done", f"invited {grant.identity} back as {role}; they get access when they accept")
+
+    def add_admin(self, presence: Presence, person: Person) -> Outcome:
+        """Invite the successor as ADMIN; the leaver stays until the invitation is accepted."""
+        self._invite(person.email, "ADMIN")
+        return Outcome("manual", f"invited {person.name} as Business Center admin; waiting for them to accept",
+                       steps=[f"{person.name} <{person.email}> accepts TikTok's invitation e-mail.",
+                              "Run relevo again: the leaver is removed once another admin exists."])
+
+    def _invite(self, email: str, role: str) -> None:
+        # Body per the BC Member Invite docs: {bc_id, emails, user_role}.
+        self.client.json("POST", "bc/member/invite/",
+                         json={"bc_id": self.bc_id, "emails": [email], "user_role": role})
+
+    def _list(self, keyword: str | None = None) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            params: dict[str, Any] = {"bc_id": self.bc_id, "page": page, "page_size": PAGE_SIZE}
+            if keyword:
+                params["filtering"] = json.dumps({"keyword": keyword})
+            data = (self.client.json("GET", "bc/member/get/", params=params) or {}).get("data") or {}
+            rows += data.get("list") or []
+            if page >= int((data.get("page_info") or {}).get("total_page") or 1):
+                return rows
+            page += 1
