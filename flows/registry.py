@@ -186,6 +186,8 @@ HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"director
 CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm, "hubspot": _hubspot_crm}
 DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
     "eml": _eml_drafts, "graph": _graph_drafts, "gmail": _gmail_drafts}
+
+
 def _settings(registry: Registry, presence: Presence, *required: str) -> tuple[dict[str, Any], str]:
     """An API presence's settings with its required keys checked, and its token resolved."""
     where = f"{registry.path}: presence '{presence.id}'"
