@@ -1,0 +1,230 @@
+"""Meta connectors with `responses`, using Graph API's documented payloads, error bodies and usage headers."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import responses
+from responses import matchers
+
+from connectors.errors import AuthenticationError, PermissionDenied, RateLimited
+from connectors.grants import Person, grant_from_pre_state
+from connectors.meta import MetaBusinessConnector, MetaPageConnector, UsagePacer, read_usage
+from flows.plan import plan_presences
+from tests.connectors.conftest import CANARY, leaver, presence
+
+GRAPH = "https://graph.facebook.com/v21.0"
+PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
+PAGE = presence("meta_page", "facebook_page")
+BUSINESS = presence("meta_business", "meta_business")
+LAURA = "laura.martinez@acme-comunicacion.example"
+ALL_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]
+
+
+def graph_error(code: int, message: str, subcode: int | None = None) -> dict:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AxYz123"}
+    if subcode:
+        error["error_subcode"] = subcode
+    return {"error": error}
+
+
+def assigned_users(rows: list[dict], after: str | None = None) -> dict:
+    paging = {"cursors": {"before": "QVFIUmJ", "after": after or "QVFIUzZ"}}
+    if after:
+        paging["next"] = f"{GRAPH}/{PAGE_ID}/assigned_users?after={after}"
+    return {"data": rows, "paging": paging}
+
+
+def business_users(rows: list[dict]) -> dict:
+    return {"data": rows, "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}}
+
+
+def page_connector(clock, pacer: UsagePacer | None = None) -> MetaPageConnector:
+    pacer = pacer or UsagePacer(sleep=clock.sleep, clock=clock)
+    return MetaPageConnector(GRAPH, CANARY, PAGE_ID, BUSINESS_ID, pacer=pacer, sleep=clock.sleep)
+
+
+def business_connector(clock, pacer: UsagePacer | None = None) -> MetaBusinessConnector:
+    pacer = pacer or UsagePacer(sleep=clock.sleep, clock=clock)
+    return MetaBusinessConnector(GRAPH, CANARY, BUSINESS_ID, pacer=pacer, sleep=clock.sleep)
+
+
+BUSINESS_ROWS = [
+    {"id": "1001987", "name": "Laura Martínez Ferrer", "email": LAURA, "role": "ADMIN"},
+    {"id": "1007987", "name": "Carmen Ruiz Serrano", "email": "carmen.ruiz@acme-comunicacion.example", "role": "ADMIN"},
+    {"id": "1012987", "name": "Tomás Aguilar Peña", "email": "tomas.aguilar@acme-comunicacion.example",
+     "role": "EMPLOYEE", "marked_for_removal": True},
+]
+
+
+@responses.activate
+def test_page_members_follow_cursors_and_read_tasks(clock) -> None:
+    url = f"{GRAPH}/{PAGE_ID}/assigned_users"
+    responses.get(url, match=[matchers.query_param_matcher(
+        {"business": BUSINESS_ID, "fields": "id,name,tasks,user_type", "limit": "100"}),
+        matchers.header_matcher({"Authorization": f"Bearer {CANARY}"})],
+        json=assigned_users([{"id": "9001", "name": "Laura Martínez Ferrer", "tasks": ALL_TASKS}], after="QVFIUzZ"))
+    responses.get(url, match=[matchers.query_param_matcher(
+        {"business": BUSINESS_ID, "fields": "id,name,tasks,user_type", "limit": "100", "after": "QVFIUzZ"})],
+        json=assigned_users([{"id": "9002", "name": "Tomás Aguilar Peña", "tasks": ["CREATE_CONTENT", "MODERATE"]}]))
+    grants = page_connector(clock).members(PAGE)
+    assert [(g.member_id, g.is_admin) for g in grants] == [("9001", True), ("9002", False)]
+    assert grants[1].pre_state["tasks"] == ["CREATE_CONTENT", "MODERATE"]
+
+
+@responses.activate
+def test_page_revoke_and_restore_with_recorded_tasks(clock) -> None:
+    url = f"{GRAPH}/{PAGE_ID}/assigned_users"
+    responses.get(url, json=assigned_users([{"id": "9002", "name": "Tomás", "tasks": ["CREATE_CONTENT", "MODERATE"]}]))
+    responses.delete(url, match=[matchers.query_param_matcher({"user": "9002", "business": BUSINESS_ID})],
+                     json={"success": True})
+    responses.post(url, match=[matchers.urlencoded_params_matcher(
+        {"user": "9002", "tasks": '["CREATE_CONTENT", "MODERATE"]', "business": BUSINESS_ID})], json={"success": True})
+    connector = page_connector(clock)
+    outcome = connector.revoke(PAGE, connector.members(PAGE)[0])
+    assert outcome.status == "done"
+    restored = connector.restore(PAGE, grant_from_pre_state(PAGE.id, outcome.pre_state), outcome.pre_state)
+    assert restored.status == "done" and "CREATE_CONTENT" in restored.detail
+
+
+@responses.activate
+def test_page_user_already_removed_is_already_done(clock) -> None:
+    responses.delete(f"{GRAPH}/{PAGE_ID}/assigned_users", status=400,
+                     json=graph_error(100, "Object with ID '9002' does not exist", subcode=33))
+    connector = page_connector(clock)
+    grant = grant_from_pre_state(PAGE.id, {"member_id": "9002", "identity": "Tomás", "role": "MODERATE"})
+    assert connector.revoke(PAGE, grant).status == "already_done"
+    assert connector.client.calls == 1
+
+
+@responses.activate
+def test_business_members_revoke_and_already_absent(clock) -> None:
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users",
+                  match=[matchers.query_param_matcher({"fields": "id,name,email,role,marked_for_removal", "limit": "100"})],
+                  json=business_users(BUSINESS_ROWS))
+    responses.delete(f"{GRAPH}/1001987", json={"success": True})
+    responses.delete(f"{GRAPH}/1007987", status=400, json=graph_error(100, "Unsupported delete request.", subcode=33))
+    connector = business_connector(clock)
+    grants = connector.members(BUSINESS)
+    assert [(g.identity, g.is_admin) for g in grants] == [(LAURA, True), ("carmen.ruiz@acme-comunicacion.example", True)]
+    outcome = connector.revoke(BUSINESS, grants[0])
+    assert outcome.status == "done" and outcome.pre_state["role"] == "ADMIN" and outcome.pre_state["email"] == LAURA
+    assert connector.revoke(BUSINESS, grants[1]).status == "already_done"
+
+
+@responses.activate
+def test_business_add_admin_invites_as_admin_and_waits_for_acceptance(clock) -> None:
+    responses.post(f"{GRAPH}/{BUSINESS_ID}/business_users", match=[matchers.urlencoded_params_matcher(
+        {"email": "nuria.castells@acme-comunicacion.example", "role": "ADMIN"})], json={"id": "777"})
+    outcome = business_connector(clock).add_admin(
+        BUSINESS, Person("Nuria Castells Vidal", "nuria.castells@acme-comunicacion.example"))
+    assert outcome.status == "manual" and "accept" in " ".join(outcome.steps)
+    assert len(responses.calls) == 1
+
+
+def test_page_add_admin_is_manual(clock) -> None:
+    outcome = page_connector(clock).add_admin(PAGE, Person("Nuria", "nuria.castells@acme-comunicacion.example"))
+    assert outcome.status == "manual" and "MANAGE" in " ".join(outcome.steps)
+
+
+@responses.activate
+def test_throttle_code_with_regain_estimate_waits_then_succeeds(clock, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    buc = {BUSINESS_ID: [{"type": "pages", "call_count": 100, "total_cputime": 12, "total_time": 30,
+                          "estimated_time_to_regain_access": 1}]}
+    responses.delete(f"{GRAPH}/1001987", status=400,
+                     headers={"X-Business-Use-Case-Usage": json.dumps(buc)},
+                     json=graph_error(80001, "There have been too many calls to this Page account."))
+    responses.delete(f"{GRAPH}/1001987", json={"success": True})
+    connector = business_connector(clock)
+    grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
+    assert connector.revoke(BUSINESS, grant).status == "done"
+    assert clock.sleeps == [60.0]  # Meta's estimate (1 minute), not a hammering backoff
+    assert connector.client.throttled == 1
+    assert CANARY not in caplog.text
+
+
+@responses.activate
+def test_throttle_without_estimate_stops_calling(clock) -> None:
+    responses.delete(f"{GRAPH}/1001987", status=403,
+                     json=graph_error(4, "Application request limit reached"))
+    connector = business_connector(clock)
+    grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
+    with pytest.raises(RateLimited, match="Application request limit reached") as info:
+        connector.revoke(BUSINESS, grant)
+    assert info.value.retry_after == 300 and len(responses.calls) == 1
+    with pytest.raises(RateLimited, match="paused"):  # the next call is refused before reaching Meta
+        connector.revoke(BUSINESS, grant)
+    assert len(responses.calls) == 1 and clock.sleeps == []
+
+
+@responses.activate
+def test_usage_near_the_limit_spaces_out_calls(clock) -> None:
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(BUSINESS_ROWS[:1]),
+                  headers={"X-App-Usage": json.dumps({"call_count": 95, "total_cputime": 20, "total_time": 40})})
+    responses.delete(f"{GRAPH}/1001987", json={"success": True})
+    connector = business_connector(clock)
+    grant = connector.members(BUSINESS)[0]
+    assert clock.sleeps == []
+    connector.revoke(BUSINESS, grant)
+    assert clock.sleeps == [2.0]
+
+
+def test_read_usage_takes_the_highest_percent_and_longest_estimate() -> None:
+    headers = {"X-App-Usage": '{"call_count": 28, "total_time": 25, "total_cputime": 25}',
+               "X-Business-Use-Case-Usage": json.dumps({"1": [{"type": "pages", "call_count": 97, "total_time": 5,
+                                                              "total_cputime": 3, "estimated_time_to_regain_access": 0}],
+                                                        "2": [{"type": "ads_management", "call_count": 10,
+                                                               "estimated_time_to_regain_access": 4}]})}
+    assert read_usage(headers) == (97.0, 4.0)
+    assert read_usage({"X-App-Usage": "not json"}) == (0.0, 0.0)
+
+
+@responses.activate
+def test_expired_token_is_an_authentication_error_without_the_token(clock, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", status=400, json=graph_error(
+        190, "Error validating access token: Session has expired on Thursday, 26-Nov-26 10:00:00 PST."))
+    with pytest.raises(AuthenticationError, match="Session has expired") as info:
+        business_connector(clock).members(BUSINESS)
+    assert len(responses.calls) == 1  # never retried
+    assert CANARY not in str(info.value) and CANARY not in caplog.text
+
+
+@responses.activate
+def test_missing_permission_is_permission_denied(clock) -> None:
+    responses.delete(f"{GRAPH}/1001987", status=400,
+                     json=graph_error(200, "(#200) Requires business_management permission to manage the object"))
+    grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
+    with pytest.raises(PermissionDenied, match=r"business_management .*Graph code 200"):
+        business_connector(clock).revoke(BUSINESS, grant)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_never_orphan_with_meta_business(clock, registry_with) -> None:
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(
+        [BUSINESS_ROWS[0], {"id": "1012987", "name": "Tomás", "email": "tomas.aguilar@acme-comunicacion.example",
+                            "role": "EMPLOYEE"}]))
+    registry = registry_with([{"id": "meta", "platform": "meta_business", "account": "Acme business",
+                               "owner": "company", "connector": "meta_business",
+                               "settings": {"business_id": BUSINESS_ID, "token": {"env": "RELEVO_TEST_TOKEN"}}}])
+    members = {"meta": business_connector(clock).members(registry.presences[0])}
+    actions = plan_presences(leaver(), registry, members)
+    assert [a.action for a in actions] == ["add_admin", "revoke_role"]
+    assert actions[1].after == actions[0].key
+    assert registry.social(registry.presences[0]).__class__ is MetaBusinessConnector
+
+
+@responses.activate
+def test_identity_mapping_matches_page_users_without_email(clock, registry_with) -> None:
+    responses.get(f"{GRAPH}/{PAGE_ID}/assigned_users", json=assigned_users(
+        [{"id": "9001", "name": "Laura M.", "tasks": ALL_TASKS}, {"id": "9007", "name": "Carmen", "tasks": ALL_TASKS}]))
+    registry = registry_with([{"id": "page", "platform": "facebook_page", "account": "Acme Page", "owner": "company",
+                               "connector": "meta_page",
+                               "settings": {"page_id": PAGE_ID, "business_id": BUSINESS_ID,
+                                            "token": {"env": "RELEVO_TEST_TOKEN"}}}],
+                             identities=[{"employee": "1001", "presence": "page", "member": "9001"}])
+    actions = plan_presences(leaver(), registry, {"page": page_connector(clock).members(registry.presences[0])})
+    assert [(a.action, a.grant.member_id) for a in actions] == [("revoke_role", "9001")]  # Carmen stays admin

@@ -1,0 +1,129 @@
+"""TikTok Business Center connector with `responses`: HTTP 200 answers whose `code` carries the error."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import responses
+from responses import matchers
+
+from connectors.errors import AuthenticationError, InvalidRequest, PermissionDenied
+from connectors.grants import Person, grant_from_pre_state
+from connectors.tiktok import TikTokConnector
+from flows.plan import plan_presences
+from tests.connectors.conftest import CANARY, leaver, presence
+
+BASE = "https://business-api.tiktok.com/open_api/v1.3"
+BC_ID = "7012345678901234567"
+BC = presence("tiktok", "tiktok")
+LAURA = "laura.martinez@acme-comunicacion.example"
+
+
+def answer(data: dict | None = None, code: int = 0, message: str = "OK") -> dict:
+    return {"code": code, "message": message, "request_id": "202611261510000102", "data": data or {}}
+
+
+def member(user_id: str, email: str, role: str, status: str = "BOUND") -> dict:
+    return {"user_id": user_id, "user_name": email.split("@")[0], "user_email": email, "user_role": role,
+            "relation_status": status, "ext_user_role": {"finance_role": "ANALYST"}}
+
+
+def page(rows: list[dict], number: int, total_pages: int) -> dict:
+    return answer({"list": rows, "page_info": {"page": number, "page_size": 50, "total_number": 3,
+                                               "total_page": total_pages}})
+
+
+def connector(clock) -> TikTokConnector:
+    return TikTokConnector(BASE, CANARY, BC_ID, sleep=clock.sleep)
+
+
+LAURA_GRANT = {"member_id": "68001", "identity": LAURA, "role": "ADMIN", "is_admin": True}
+
+
+@responses.activate
+def test_members_page_through_and_skip_rejected_invitations(clock) -> None:
+    url = f"{BASE}/bc/member/get/"
+    responses.get(url, match=[matchers.query_param_matcher({"bc_id": BC_ID, "page": "1", "page_size": "50"}),
+                              matchers.header_matcher({"Access-Token": CANARY})],
+                  json=page([member("68001", LAURA, "ADMIN"), member("68007", "carmen.ruiz@acme-comunicacion.example", "ADMIN")], 1, 2))
+    responses.get(url, match=[matchers.query_param_matcher({"bc_id": BC_ID, "page": "2", "page_size": "50"})],
+                  json=page([member("68012", "tomas.aguilar@acme-comunicacion.example", "STANDARD", "PENDING"),
+                             member("68013", "old@acme-comunicacion.example", "ADMIN", "REJECTED")], 2, 2))
+    grants = connector(clock).members(BC)
+    assert [(g.member_id, g.is_admin) for g in grants] == [("68001", True), ("68007", True), ("68012", False)]
+    assert grants[2].pre_state["relation_status"] == "PENDING"
+
+
+@responses.activate
+def test_revoke_deletes_the_member(clock) -> None:
+    responses.post(f"{BASE}/bc/member/delete/", match=[matchers.json_params_matcher({"bc_id": BC_ID, "user_id": "68001"})],
+                   json=answer())
+    outcome = connector(clock).revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT))
+    assert outcome.status == "done" and outcome.pre_state["role"] == "ADMIN"
+
+
+@responses.activate
+def test_member_already_gone_is_already_done_after_checking_the_live_list(clock) -> None:
+    responses.post(f"{BASE}/bc/member/delete/", json=answer(code=40002, message="user_id is not a member of the BC"))
+    responses.get(f"{BASE}/bc/member/get/", match=[matchers.query_param_matcher(
+        {"bc_id": BC_ID, "page": "1", "page_size": "50", "filtering": json.dumps({"keyword": LAURA})})],
+        json=page([], 1, 1))
+    assert connector(clock).revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT)).status == "already_done"
+
+
+@responses.activate
+def test_a_refused_delete_of_a_listed_member_stays_an_error(clock) -> None:
+    responses.post(f"{BASE}/bc/member/delete/", json=answer(code=40002, message="Cannot delete the BC owner"))
+    responses.get(f"{BASE}/bc/member/get/", json=page([member("68001", LAURA, "ADMIN")], 1, 1))
+    with pytest.raises(InvalidRequest, match=r"Cannot delete the BC owner \(TikTok code 40002\)"):
+        connector(clock).revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT))
+
+
+@responses.activate(registry=responses.registries.OrderedRegistry)
+def test_throttled_then_success(clock) -> None:
+    url = f"{BASE}/bc/member/delete/"
+    responses.post(url, json=answer(code=40100, message="Requests made too frequently. Please try again later."))
+    responses.post(url, json=answer())
+    assert connector(clock).revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT)).status == "done"
+    assert len(clock.sleeps) == 1 and len(responses.calls) == 2
+
+
+@responses.activate
+def test_token_and_permission_codes_are_typed_and_not_retried(clock, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    responses.get(f"{BASE}/bc/member/get/", json=answer(code=40105, message="Access token is incorrect or has been revoked."))
+    responses.post(f"{BASE}/bc/member/delete/", json=answer(code=40001, message="No permission to operate BC members."))
+    tiktok = connector(clock)
+    with pytest.raises(AuthenticationError, match="revoked") as refused:
+        tiktok.members(BC)
+    with pytest.raises(PermissionDenied, match="No permission") as denied:
+        tiktok.revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT))
+    assert len(responses.calls) == 2 and clock.sleeps == []
+    assert CANARY not in str(refused.value) + str(denied.value) + caplog.text
+
+
+@responses.activate
+def test_add_admin_invites_the_successor_as_admin(clock) -> None:
+    responses.post(f"{BASE}/bc/member/invite/", match=[matchers.json_params_matcher(
+        {"bc_id": BC_ID, "emails": ["nuria.castells@acme-comunicacion.example"], "user_role": "ADMIN"})], json=answer())
+    outcome = connector(clock).add_admin(BC, Person("Nuria Castells Vidal", "nuria.castells@acme-comunicacion.example"))
+    assert outcome.status == "manual" and "accepts" in " ".join(outcome.steps)
+
+
+@responses.activate
+def test_restore_invites_with_the_recorded_role(clock) -> None:
+    responses.post(f"{BASE}/bc/member/invite/", match=[matchers.json_params_matcher(
+        {"bc_id": BC_ID, "emails": [LAURA], "user_role": "ADMIN"})], json=answer())
+    assert connector(clock).restore(BC, grant_from_pre_state(BC.id, LAURA_GRANT), LAURA_GRANT).status == "done"
+
+
+@responses.activate
+def test_never_orphan_with_tiktok(clock, registry_with) -> None:
+    responses.get(f"{BASE}/bc/member/get/", json=page(
+        [member("68001", LAURA, "ADMIN"), member("68009", "new.admin@acme-comunicacion.example", "ADMIN", "PENDING")], 1, 1))
+    registry = registry_with([{"id": "tiktok", "platform": "tiktok", "account": "Acme BC", "owner": "company",
+                               "connector": "tiktok", "settings": {"bc_id": BC_ID, "token": {"env": "RELEVO_TEST_TOKEN"}}}])
+    actions = plan_presences(leaver(), registry, {"tiktok": connector(clock).members(registry.presences[0])})
+    # A pending admin invitation is not an admin yet: the successor is added first.
+    assert [a.action for a in actions] == ["add_admin", "revoke_role"]
