@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from connectors.clients import Client, notice_language
 from connectors.drafts import Draft
 from connectors.grants import Person
-from flows.plan import NOTICE, Action
+from flows.plan import CRM, NOTICE, Action
 from flows.registry import Registry
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -118,6 +118,38 @@ def still_here(employee: dict[str, Any], today: date) -> bool:
     return date.fromisoformat(termination["date"]) >= today
 
 
+def has_left(employee: dict[str, Any], today: date) -> bool:
+    """Say the leaver "is no longer with the company" only when it is true: a dismissal or a past last day.
+
+    Otherwise (a resignation under a restriction, last day ahead) the notice says they are leaving, no date.
+    """
+    termination = employee.get("termination") or {}
+    if termination.get("type") == "involuntary" or not termination.get("date"):
+        return True
+    return date.fromisoformat(termination["date"]) < today
+
+
+def notice_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
+    """Step 5's plan: the drafts, then the CRM reassignment they introduce."""
+    return draft_actions(employee, registry, clients, now) + reassign_action(employee, clients)
+
+
+def reassign_action(employee: dict[str, Any], clients: list[Client]) -> list[Action]:
+    """The successor becomes the clients' owner in the CRM (after approval, with the drafts).
+
+    Without a successor nobody is named: plan_record_checks already asks a person to set one.
+    """
+    successor = employee.get("successor")
+    if not clients or not successor or not successor.get("email"):
+        return []
+    person = Person(one_line(successor["name"]), successor["email"], successor.get("id"))
+    return [Action(
+        key=f"{employee['id']}:reassign_crm:{person.email.casefold()}", action="reassign_crm",
+        target=f"CRM: {len(clients)} client(s) → {person.email}", phase=CRM, clients=list(clients), person=person,
+        description=f"make {person.name} the owner of {len(clients)} client(s) in the CRM once the notices are approved",
+    )]
+
+
 def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
     """One draft per client contact, or one internal hand-over note per client when contact is restricted."""
     if not registry.policy.get("draft_notices", True):
@@ -142,6 +174,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                 "contact": shown,
                 "signer": signer,
                 "still_here": still_here(employee, today),
+                "has_left": has_left(employee, today),
                 "last_day": format_date(date.fromisoformat(last_day), format="long", locale=language) if last_day else "",
                 "client_company": one_line(client.company),
             }
@@ -152,7 +185,8 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                 phase=NOTICE, clients=[client],
                 description=f"draft in {language} introducing {contact.name}" + (" (interim)" if contact.is_interim else ""),
                 draft=Draft(key=key, mailbox=signer.email, sender_name=signer.name, to_name=one_line(person.name),
-                            to_email=person.email, subject=subject, text=text, html=html, language=language),
+                            to_email=person.email, subject=subject, text=text, html=html, language=language,
+                            group=client.id),
             ))
     return out
 
@@ -174,5 +208,6 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client) 
         phase=NOTICE, clients=[client],
         description="client contact restricted by the exit agreement: internal hand-over note to the manager instead",
         draft=Draft(key=key, mailbox=recipient.email, sender_name="relevo", to_name=recipient.name,
-                    to_email=recipient.email, subject=subject, text=text, html=html, language=language),
+                    to_email=recipient.email, subject=subject, text=text, html=html, language=language,
+                    group=client.id),
     )
