@@ -140,6 +140,45 @@ def _directory_hr(registry: Registry, config: dict[str, Any]) -> Any:
     return DirectoryHR(registry.resolve_path(_require(config, "path", "hr", registry)), registry.default_language)
 
 
+def _company_today(registry: Registry) -> Callable[[], Any]:
+    """Today in the company's time zone: whether a last day is still ahead is a company-local question."""
+    from datetime import datetime
+
+    return lambda: datetime.now(registry.timezone).date()
+
+
+def _bamboohr_hr(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.bamboohr import RESTRICTIONS, BambooHR
+    from flows.secrets import resolve
+
+    domain = _require(config, "company_domain", "hr", registry)
+    category = config.get("note_category")
+    if registry.policy.get("write_hr_note", True) and category is None:
+        raise ConfigurationError(f"{registry.path}: hr.note_category (the BambooHR file section id that receives "
+                                 "relevo's report) is required while policy.write_hr_note is on")
+    if category is not None and (isinstance(category, bool) or not isinstance(category, int)):
+        raise ConfigurationError(f"{registry.path}: hr.note_category must be a number (a BambooHR file section id)")
+    restrictions = config.get("restriction_fields", {})
+    if not isinstance(restrictions, dict) or set(restrictions) - set(RESTRICTIONS):
+        raise ConfigurationError(f"{registry.path}: hr.restriction_fields maps {' and/or '.join(RESTRICTIONS)} "
+                                 "to BambooHR field names")
+    api_key = resolve(_require(config, "api_key", "hr", registry), f"{registry.path}: hr.api_key (BambooHR)")
+    return BambooHR(str(domain), api_key, default_language=registry.default_language, base_url=config.get("base_url"),
+                    termination_types=registry.policy.get("termination_types"),
+                    successor_field=config.get("successor_field"), language_field=config.get("language_field"),
+                    restriction_fields=restrictions, note_category=category, today=_company_today(registry))
+
+
+def _factorial_hr(registry: Registry, config: dict[str, Any]) -> Any:
+    from connectors.factorial import DEFAULT_VERSION, Factorial
+    from flows.secrets import resolve
+
+    api_key = resolve(_require(config, "api_key", "hr", registry), f"{registry.path}: hr.api_key (Factorial)")
+    return Factorial(api_key, default_language=registry.default_language,
+                     version=str(config.get("version", DEFAULT_VERSION)), base_url=config.get("base_url"),
+                     termination_types=registry.policy.get("termination_types"), today=_company_today(registry))
+
+
 def _directory_crm(registry: Registry, config: dict[str, Any]) -> Any:
     from connectors.directory import DirectoryCRM
 
@@ -182,7 +221,8 @@ def _manual(registry: Registry, presence: Presence) -> SocialConnector:
     return ManualConnector()
 
 
-HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_hr}
+HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
+    "directory": _directory_hr, "bamboohr": _bamboohr_hr, "factorial": _factorial_hr}
 CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm, "hubspot": _hubspot_crm}
 DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
     "eml": _eml_drafts, "graph": _graph_drafts, "gmail": _gmail_drafts}

@@ -1,0 +1,402 @@
+"""BambooHR: the leaver's HR record, the outcome report filed back on it, webhook payloads.
+
+Endpoints, as the official OpenAPI spec names them (../shared/vendor-specs/bamboohr-public.yaml,
+paths there are `/api/v1/...` on `https://{companyDomain}.bamboohr.com`; relevo calls the same
+paths through the gateway base `https://api.bamboohr.com/api/gateway.php/{companyDomain}/v1/`):
+  GET  employees/{id}?fields=...       operationId get-employee
+  GET  employees/{id}/tables/{table}   operationId get-employee-table-data (employmentStatus, jobInfo)
+  GET  meta/lists                      operationId list-list-fields (termination type/reason id -> name)
+  POST employees/{id}/files            operationId upload-employee-file (multipart, 201 + Location)
+Auth: HTTP Basic with the API key as user name and "x" as password: the key travels only in
+the Authorization header, never in a URL, and HttpClient redacts it from any error text.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import requests
+
+from connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from connectors.hr_records import (
+    EMPLOYEE_ID,
+    clean,
+    flag,
+    iso_date,
+    language_or,
+    status_on,
+    termination_kind,
+    termination_table,
+)
+from connectors.http import HttpClient, default_error_parser
+
+VENDOR = "bamboohr"
+GATEWAY = "https://api.bamboohr.com/api/gateway.php/{domain}/v1/"
+DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+
+PERSON_FIELDS = ("firstName", "lastName", "displayName", "workEmail", "workPhone", "mobilePhone", "jobTitle")
+EMPLOYEE_FIELDS = PERSON_FIELDS + (
+    "department", "supervisorEId", "status", "employmentHistoryStatus", "terminationDate",
+)
+# "Terminated" is one of the two permanent employment status values (BambooHR tables docs).
+TERMINATED = "terminated"
+# Table columns that are list fields, and the list field's display name in GET meta/lists.
+LIST_FIELDS = {"terminationTypeId": "Termination Type", "terminationReasonId": "Termination Reason"}
+RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
+
+
+def bamboo_error(response: requests.Response) -> tuple[str, str | None]:
+    """BambooHR explains errors in the X-BambooHR-Error-Message header, not always in the body."""
+    message, request_id = default_error_parser(response)
+    return (response.headers.get("X-BambooHR-Error-Message") or message, request_id)
+
+
+class BambooHR:
+    """One company's BambooHR account, read through the REST API with an API key."""
+
+    def __init__(
+        self,
+        company_domain: str,
+        api_key: str,
+        *,
+        default_language: str,
+        base_url: str | None = None,
+        termination_types: Mapping[str, str] | None = None,
+        successor_field: str | None = None,
+        language_field: str | None = None,
+        restriction_fields: Mapping[str, str] | None = None,
+        note_category: int | None = None,
+        today: Callable[[], date] = date.today,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not DOMAIN.match(company_domain or ""):
+            raise ConfigurationError(f"BambooHR company domain '{company_domain}' is not a subdomain name (e.g. acme)")
+        unknown = sorted(set(restriction_fields or {}) - set(RESTRICTIONS))
+        if unknown:
+            raise ConfigurationError(f"BambooHR restriction_fields: unknown key {', '.join(unknown)} (known: {', '.join(RESTRICTIONS)})")
+        self.http = HttpClient(
+            VENDOR,
+            base_url or GATEWAY.format(domain=company_domain),
+            auth=requests.auth.HTTPBasicAuth(api_key, "x"),
+            secrets=[api_key],
+            error_parser=bamboo_error,
+            sleep=sleep,
+            session=session,
+        )
+        self.default_language = default_language
+        self.types = termination_table(termination_types)
+        self.successor_field = successor_field
+        self.language_field = language_field
+        self.restriction_fields = dict(restriction_fields or {})
+        self.note_category = note_category
+        self.today = today
+        self._lists: dict[str, dict[str, str]] | None = None
+
+    # --- reading ---
+
+    def employee(self, employee_id: str) -> dict[str, Any]:
+        """The normalized employee object (schemas/employee.schema.json); missing facts are explicit nulls."""
+        employee_id = _checked_id(employee_id)
+        fields = self._get_fields(employee_id, EMPLOYEE_FIELDS + self._custom_fields())
+        if fields is None:
+            raise NotFound(f"employee {employee_id} not found in BambooHR", vendor=VENDOR, status=404)
+        status_rows = self._table(employee_id, "employmentStatus")
+        job = _latest(self._table(employee_id, "jobInfo"), on_or_before=self.today())
+        termination = self._termination(fields, status_rows)
+        return {
+            "id": employee_id,
+            "name": _name(fields, employee_id),
+            "email": clean(fields.get("workEmail")),
+            "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
+            "language": language_or(fields.get(self.language_field) if self.language_field else None,
+                                    self.default_language),
+            "department": clean(fields.get("department")) or clean((job or {}).get("department")),
+            "job_title": clean(fields.get("jobTitle")) or clean((job or {}).get("jobTitle")),
+            "status": "active" if termination is None else status_on(termination["date"], self.today()),
+            "termination": termination,
+            "manager": self.person(clean(fields.get("supervisorEId"))),
+            "successor": self.person(clean(fields.get(self.successor_field))) if self.successor_field else None,
+            "restrictions": self._restrictions(fields),
+        }
+
+    def person(self, employee_id: str | None) -> dict[str, Any] | None:
+        """Name and contact of a related employee (manager, successor); None when absent or unknown."""
+        if not employee_id or not EMPLOYEE_ID.match(employee_id):
+            return None
+        fields = self._get_fields(employee_id, PERSON_FIELDS)
+        if fields is None:
+            return None
+        return {
+            "id": employee_id,
+            "name": _name(fields, employee_id),
+            "email": clean(fields.get("workEmail")),
+            "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
+            "job_title": clean(fields.get("jobTitle")),
+        }
+
+    def _custom_fields(self) -> tuple[str, ...]:
+        names = [self.successor_field, self.language_field, *self.restriction_fields.values()]
+        return tuple(n for n in names if n)
+
+    def _get_fields(self, employee_id: str, fields: tuple[str, ...]) -> dict[str, Any] | None:
+        """GET employees/{id}?fields=... (spec: get-employee); None on 404."""
+        path = f"employees/{employee_id}"
+        response = self.http.request("GET", path, params={"fields": ",".join(dict.fromkeys(fields))}, allow=(404,))
+        if response.status_code == 404:
+            return None
+        body = _decode(response, path)
+        if not isinstance(body, dict):
+            raise InvalidResponse(f"GET {path} returned {type(body).__name__}, expected an object", vendor=VENDOR,
+                                  status=response.status_code)
+        return body
+
+    def _table(self, employee_id: str, table: str) -> list[dict[str, Any]]:
+        """GET employees/{id}/tables/{table} (spec: get-employee-table-data); a missing table reads as empty."""
+        path = f"employees/{employee_id}/tables/{table}"
+        response = self.http.request("GET", path, allow=(404,))
+        if response.status_code == 404:
+            return []
+        rows = _decode(response, path)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InvalidResponse(f"GET {path} did not return a list of rows", vendor=VENDOR, status=response.status_code)
+        return rows
+
+    def _termination(self, fields: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """From the latest employmentStatus row (future-dated included); the fields are the fallback without rows."""
+        if rows:
+            row = _latest(rows)
+            if str((row or {}).get("employmentStatus") or "").strip().lower() != TERMINATED:
+                return None
+            vendor_type = self._list_value("terminationTypeId", row.get("terminationTypeId"))
+            return {
+                "type": termination_kind(vendor_type, self.types),
+                "date": _date(row.get("date"), "employmentStatus.date"),
+                "reason": self._list_value("terminationReasonId", row.get("terminationReasonId")),
+                "vendor_type": vendor_type,
+            }
+        last_day = _date(fields.get("terminationDate"), "terminationDate")
+        terminated = (str(fields.get("employmentHistoryStatus") or "").strip().lower() == TERMINATED
+                      or str(fields.get("status") or "").strip().lower() == "inactive")
+        if last_day is None and not terminated:
+            return None
+        return {"type": "unknown", "date": last_day, "reason": None, "vendor_type": None}
+
+    def _list_value(self, column: str, value: Any) -> str | None:
+        """A list field's option name. Table rows may carry the option id or its name: an id is looked up."""
+        text = clean(value)
+        if text is None or not text.isdigit():
+            return text
+        return self._list_options(column).get(text)
+
+    def _list_options(self, column: str) -> dict[str, str]:
+        """Option id -> name for one list field, read once.
+
+        GET meta/lists (spec path /api/v1/meta/lists, operationId list-list-fields): a list of
+        ListFieldDetail {fieldId, name, alias, options: [ListFieldOption {id, name, archived}]}.
+        Archived options are kept: old rows still point at them.
+        """
+        if self._lists is None:
+            response = self.http.request("GET", "meta/lists")
+            lists = _decode(response, "meta/lists")
+            if not isinstance(lists, list):
+                raise InvalidResponse("GET meta/lists did not return a list", vendor=VENDOR, status=response.status_code)
+            self._lists = {}
+            for item in lists:
+                if not isinstance(item, dict):
+                    continue
+                options = {str(o.get("id")): str(o.get("name")) for o in item.get("options") or []
+                           if isinstance(o, dict) and o.get("name") is not None}
+                for key in (item.get("alias"), item.get("name"), item.get("fieldId")):
+                    if key is not None:
+                        self._lists[str(key).lower()] = options
+        return self._lists.get(column.lower()) or self._lists.get(LIST_FIELDS[column].lower()) or {}
+
+    def _restrictions(self, fields: dict[str, Any]) -> dict[str, Any]:
+        contact = self.restriction_fields.get("no_client_contact")
+        until = self.restriction_fields.get("non_solicitation_until")
+        return {
+            "no_client_contact": flag(fields.get(contact)) if contact else False,
+            "non_solicitation_until": _date(fields.get(until), until) if until else None,
+        }
+
+    # --- writing ---
+
+    def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
+        """The outcome report as a text file in the employee's Files (BambooHR has no notes endpoint).
+
+        POST employees/{id}/files (spec: upload-employee-file): multipart fileName, category (the
+        file section id), share=no, file; 201 with the new file's URL in Location. `out_dir` is
+        unused: the report lives in BambooHR, not on disk.
+        """
+        employee_id = _checked_id(employee_id)
+        if self.note_category is None:
+            raise ConfigurationError("BambooHR: note_category (the file section id for relevo's report) is not set")
+        name = f"{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-') or 'report'}-{employee_id}.txt"
+        path = f"employees/{employee_id}/files"
+        response = self.http.request(
+            "POST", path, allow=(404,),
+            data={"fileName": name, "category": str(self.note_category), "share": "no"},
+            files={"file": (name, f"{title}\n\n{text}\n".encode(), "text/plain")},
+        )
+        if response.status_code == 404:
+            raise NotFound(f"employee {employee_id} or file section {self.note_category} not found in BambooHR",
+                           vendor=VENDOR, status=404)
+        if response.status_code != 201:
+            raise InvalidResponse(f"POST {path} answered {response.status_code}, expected 201", vendor=VENDOR,
+                                  status=response.status_code)
+        location = response.headers.get("Location") or "no Location returned"
+        return f"BambooHR file '{name}' in section {self.note_category} of employee {employee_id} ({location})"
+
+
+# --- webhooks ---
+
+class WebhookChange(NamedTuple):
+    """One employee change a BambooHR webhook reports: who, what, and a key stable across redeliveries."""
+
+    employee_id: str
+    kind: str  # "terminated" | "rescinded"
+    change_fingerprint: str
+
+
+# Field names as they appear in payloads, normalized (lower case, letters and digits only):
+# field-based webhooks use display names ("Employment Status") unless renamed, event-based use aliases.
+STATUS_NAMES = {"employmentstatus", "employmenthistorystatus"}
+DATE_NAMES = {"terminationdate"}
+WATCHED_ALIASES = {"employmenthistorystatus", "status", "terminationdate"}
+
+
+def parse_webhook(payload: Any) -> list[WebhookChange]:
+    """The terminations (and withdrawn terminations) in one BambooHR webhook body, already JSON-decoded.
+
+    Field-based (`{"employees": [...]}`, several employees per POST): an entry counts when its
+    changedFields include the employment status and the new value is "Terminated", or include the
+    termination date and it is set (cleared: "rescinded"). Event-based (`{"type": ..., "data": ...}`):
+    an `employee.updated` whose changedFields include employmentHistoryStatus, status or
+    terminationDate counts as "terminated"; it carries no values, so the flow confirms the status
+    from the HR record it fetches. Anything else is not a termination and yields nothing.
+    Raises ValueError naming the field when the payload has neither shape.
+    """
+    if not isinstance(payload, dict):
+        raise ValueError("BambooHR webhook: the payload is not a JSON object")
+    if "employees" in payload:
+        return _field_based(payload["employees"])
+    if "type" in payload:
+        return _event_based(payload)
+    raise ValueError("BambooHR webhook: neither 'employees' (field-based) nor 'type' (event-based) is present")
+
+
+def _field_based(entries: Any) -> list[WebhookChange]:
+    if not isinstance(entries, list):
+        raise ValueError("BambooHR webhook: employees is not a list")
+    out = []
+    for index, entry in enumerate(entries):
+        where = f"employees[{index}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"BambooHR webhook: {where} is not an object")
+        employee_id = _payload_id(entry.get("id"), f"{where}.id")
+        changed = entry.get("changedFields", [])
+        values = entry.get("fields", {})
+        if not isinstance(changed, list):
+            raise ValueError(f"BambooHR webhook: {where}.changedFields is not a list")
+        if not isinstance(values, dict):
+            raise ValueError(f"BambooHR webhook: {where}.fields is not an object")
+        kind = _field_kind({_norm(c) for c in changed}, {_norm(k): v for k, v in values.items()})
+        if kind:
+            out.append(WebhookChange(employee_id, kind, _fingerprint(employee_id, kind, entry)))
+    return out
+
+
+def _field_kind(changed: set[str], values: dict[str, Any]) -> str | None:
+    status_changed = bool(changed & STATUS_NAMES)
+    date_changed = bool(changed & DATE_NAMES)
+    statuses = [str(values[n] or "").strip().lower() for n in STATUS_NAMES if n in values]
+    dates = [str(values[n] or "").strip() for n in DATE_NAMES if n in values]
+    if status_changed and (TERMINATED in statuses or not statuses):
+        return "terminated"  # without the value (not posted) the flow confirms it from the record
+    if date_changed and any(d not in ("", "0000-00-00") for d in dates):
+        return "terminated"
+    if date_changed and dates and all(d in ("", "0000-00-00") for d in dates):
+        return "rescinded"
+    return None
+
+
+def _event_based(payload: dict[str, Any]) -> list[WebhookChange]:
+    kind = payload["type"]
+    if not isinstance(kind, str):
+        raise ValueError("BambooHR webhook: type is not a string")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise ValueError("BambooHR webhook: data is not an object")
+    employee_id = _payload_id(data.get("employeeId"), "data.employeeId")
+    changed = data.get("changedFields", [])
+    if not isinstance(changed, list):
+        raise ValueError("BambooHR webhook: data.changedFields is not a list")
+    if kind != "employee.updated" or not {_norm(c) for c in changed} & WATCHED_ALIASES:
+        return []
+    return [WebhookChange(employee_id, "terminated", _fingerprint(employee_id, "terminated", payload))]
+
+
+def _payload_id(value: Any, where: str) -> str:
+    if value is None or isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"BambooHR webhook: {where} is missing")
+    text = str(value).strip()
+    if not EMPLOYEE_ID.match(text):
+        raise ValueError(f"BambooHR webhook: {where} is not an employee id")
+    return text
+
+
+def _norm(name: Any) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _fingerprint(employee_id: str, kind: str, content: dict[str, Any]) -> str:
+    """sha256 of the change itself: a redelivered POST (same body) gives the same key."""
+    canonical = json.dumps([employee_id, kind, content], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+# --- helpers ---
+
+def _checked_id(employee_id: Any) -> str:
+    """The id as it goes into a URL path: anything else cannot be a BambooHR employee."""
+    text = str(employee_id).strip()
+    if not EMPLOYEE_ID.match(text):
+        raise NotFound(f"employee '{text[:70]}' not found in BambooHR (not an employee id)", vendor=VENDOR)
+    return text
+
+
+def _decode(response: requests.Response, path: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise InvalidResponse(f"GET {path} returned a body that is not JSON", vendor=VENDOR,
+                              status=response.status_code) from None
+
+
+def _date(value: Any, field: str) -> str | None:
+    try:
+        return iso_date(value)
+    except ValueError as exc:
+        raise InvalidResponse(f"BambooHR field {field}: {exc}", vendor=VENDOR) from None
+
+
+def _latest(rows: list[dict[str, Any]], on_or_before: date | None = None) -> dict[str, Any] | None:
+    """The row with the latest date (ties: the higher row id); optionally not after a day."""
+    def key(row: dict[str, Any]) -> tuple[str, int]:
+        row_id = str(row.get("id") or "")
+        return (str(row.get("date") or ""), int(row_id) if row_id.isdigit() else 0)
+
+    dated = [r for r in rows if on_or_before is None or str(r.get("date") or "") <= on_or_before.isoformat()]
+    return max(dated, key=key) if dated else None
+
+
+def _name(fields: dict[str, Any], fallback: str) -> str:
+    name = " ".join(p for p in (clean(fields.get("firstName")), clean(fields.get("lastName"))) if p)
+    return clean(fields.get("displayName")) or name or fallback

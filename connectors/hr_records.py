@@ -1,0 +1,86 @@
+"""What the HR connectors share: termination type mapping, status and date rules.
+
+Kept apart so BambooHR and Factorial answer the same question the same way
+("is this a resignation?", "is the last day still ahead?") and the registry's
+`policy.termination_types` means the same thing for every platform.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # schemas/termination_event.schema.json
+LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")  # schemas/employee.schema.json
+
+# Common names HR platforms give termination types (English and Spanish), lower case.
+# The registry's policy.termination_types is merged over this table.
+DEFAULT_TERMINATION_TYPES: dict[str, str] = {
+    "resignation": "voluntary",
+    "voluntary": "voluntary",
+    "renuncia": "voluntary",
+    "dimisión": "voluntary",
+    "dimision": "voluntary",
+    "baja voluntaria": "voluntary",
+    "termination": "involuntary",
+    "involuntary": "involuntary",
+    "dismissal": "involuntary",
+    "layoff": "involuntary",
+    "despido": "involuntary",
+}
+
+
+def termination_table(overrides: Mapping[str, str] | None, defaults: Mapping[str, str] = DEFAULT_TERMINATION_TYPES) -> dict[str, str]:
+    """Defaults with the company's own names merged over them (keys compared case-insensitively)."""
+    table = {k.strip().lower(): v for k, v in defaults.items()}
+    table.update({str(k).strip().lower(): v for k, v in (overrides or {}).items()})
+    return table
+
+
+def termination_kind(vendor_type: str | None, table: Mapping[str, str]) -> str:
+    """voluntary / involuntary for a platform's type name; anything unmapped is "unknown"."""
+    if not vendor_type:
+        return "unknown"
+    return table.get(vendor_type.strip().lower(), "unknown")
+
+
+def status_on(last_day: str | None, today: date) -> str:
+    """terminating while the last working day is today or ahead, terminated after it (or without one)."""
+    if last_day and date.fromisoformat(last_day) >= today:
+        return "terminating"
+    return "terminated"
+
+
+def iso_date(value: Any) -> str | None:
+    """A YYYY-MM-DD string or None; BambooHR writes an empty date as "0000-00-00". Raises ValueError."""
+    text = str(value).strip() if value is not None else ""
+    if text in ("", "0000-00-00"):
+        return None
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise ValueError(f"'{text[:20]}' is not a date (YYYY-MM-DD)") from None
+
+
+def language_or(value: Any, default: str) -> str:
+    """The record's language code if it is one (es, en-GB), else the company default."""
+    text = str(value or "").strip()
+    if len(text) == 2:
+        text = text.lower()
+    return text if LANGUAGE.match(text) else default
+
+
+def flag(value: Any) -> bool:
+    """A checkbox/boolean custom field: true, yes, 1, on (any case)."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"true", "yes", "1", "on", "sí", "si"}
+
+
+def clean(value: Any) -> str | None:
+    """A trimmed string, or None for missing and empty values."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
