@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr
@@ -39,11 +40,11 @@ class DraftStore(Protocol):
 def to_message(draft: Draft) -> EmailMessage:
     """The draft as a MIME message (text + HTML alternative, UTF-8 headers)."""
     message = EmailMessage(policy=SMTP)
-    message["From"] = formataddr((draft.sender_name, draft.mailbox))
-    message["To"] = formataddr((draft.to_name, draft.to_email))
+    message.set_raw("From", address(draft.sender_name, draft.mailbox, "From"))
+    message.set_raw("To", address(draft.to_name, draft.to_email, "To"))
     if draft.cc:
         message["Cc"] = ", ".join(draft.cc)
-    message["Subject"] = draft.subject
+    message.set_raw("Subject", encoded(draft.subject, "Subject"))
     message["Content-Language"] = draft.language
     message["X-Unsent"] = "1"  # Outlook and Apple Mail open it as a draft to review and send
     message["X-Relevo-Key"] = draft.key
@@ -51,6 +52,25 @@ def to_message(draft: Draft) -> EmailMessage:
     message.set_content(draft.text, charset="utf-8")
     message.add_alternative(draft.html, subtype="html", charset="utf-8")
     return message
+
+
+def encoded(text: str, header: str) -> str:
+    """A header value folded into RFC 2047 words by the legacy encoder.
+
+    Python 3.11's default folder drops the space between two encoded words when it splits
+    a line (an Arabic or Hebrew name loses its spaces); the legacy encoder keeps spaces
+    inside the words, and `set_raw` stores its lines as they are.
+    """
+    if text.isascii():
+        return text
+    return Header(text, "utf-8", header_name=header).encode(linesep="\r\n")
+
+
+def address(name: str, email: str, header: str) -> str:
+    """`Name <email>`; a non-ASCII name is encoded (see `encoded`) and the address goes on its own line."""
+    if name.isascii():
+        return formataddr((name, email))
+    return f"{encoded(name, header)}\r\n <{email}>"
 
 
 def message_id(draft: Draft) -> str:

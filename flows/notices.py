@@ -30,7 +30,7 @@ def environment() -> Environment:
     # Text parts are not escaped (they are plain text); the HTML part is autoescaped.
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
     )
