@@ -1,0 +1,180 @@
+"""Factorial (Spanish HR platform): the leaver's HR record and terminate/unterminate webhook payloads.
+
+API: `https://api.factorialhr.com/api/{version}/resources/{namespace}/{resource}`, the version a
+date (`2026-07-01`), auth header `x-api-key` (official SDK, factorialco/factorial-api-sdks):
+  GET employees/employees/{id}   "Reads a single Employee": the bare employee object
+Fields used: full_name, login_email, email, phone_number, manager_id, is_terminating,
+terminated_on, termination_reason_type, termination_reason, active. Factorial has no
+successor field and no language field in this resource: successor is null (the flow makes
+a manual task of it) and the language is the company default.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+import requests
+
+from connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from connectors.hr_records import (
+    DEFAULT_TERMINATION_TYPES,
+    EMPLOYEE_ID,
+    clean,
+    iso_date,
+    status_on,
+    termination_kind,
+    termination_table,
+)
+from connectors.http import HttpClient
+
+VENDOR = "factorial"
+BASE = "https://api.factorialhr.com/api/{version}/resources/"
+DEFAULT_VERSION = "2026-07-01"
+VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# termination_reason_type values: "employee" (the employee left) and "company" (the company ended it).
+# Seen in Factorial's own analytics code, not in the reference: UNCONFIRMED, the registry can override.
+FACTORIAL_TYPES = {"employee": "voluntary", "company": "involuntary"}
+# Webhook subscription types (vendors-hr.md) and the kind of change each one reports.
+SUBSCRIPTIONS = {"employees/employee/terminate": "terminated", "employees/employee/unterminate": "rescinded"}
+
+
+class Factorial:
+    """One company's Factorial account, read with an API key."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        default_language: str,
+        version: str = DEFAULT_VERSION,
+        base_url: str | None = None,
+        termination_types: Mapping[str, str] | None = None,
+        today: Callable[[], date] = date.today,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not VERSION.match(version or ""):
+            raise ConfigurationError(f"Factorial API version '{version}' is not a date like {DEFAULT_VERSION}")
+        self.http = HttpClient(
+            VENDOR,
+            base_url or BASE.format(version=version),
+            headers={"x-api-key": api_key},
+            secrets=[api_key],
+            sleep=sleep,
+            session=session,
+        )
+        self.default_language = default_language
+        self.types = termination_table(termination_types, {**DEFAULT_TERMINATION_TYPES, **FACTORIAL_TYPES})
+        self.today = today
+
+    def employee(self, employee_id: str) -> dict[str, Any]:
+        """The normalized employee object (schemas/employee.schema.json); missing facts are explicit nulls."""
+        employee_id = str(employee_id).strip()
+        record = self._record(employee_id)
+        if record is None:
+            raise NotFound(f"employee {employee_id} not found in Factorial", vendor=VENDOR, status=404)
+        termination = self._termination(record)
+        return {
+            "id": employee_id,
+            "name": _name(record, employee_id),
+            "email": _email(record),
+            "phone": clean(record.get("phone_number")),
+            "language": self.default_language,
+            "department": None,
+            "job_title": None,
+            "status": "active" if termination is None else status_on(termination["date"], self.today()),
+            "termination": termination,
+            "manager": self.person(record.get("manager_id")),
+            "successor": None,
+            "restrictions": {"no_client_contact": False, "non_solicitation_until": None},
+        }
+
+    def person(self, employee_id: Any) -> dict[str, Any] | None:
+        """Name and e-mail of a related employee (the manager); None when absent or unknown."""
+        text = clean(employee_id)
+        if text is None or isinstance(employee_id, bool):
+            return None
+        record = self._record(text)
+        if record is None:
+            return None
+        return {"id": text, "name": _name(record, text), "email": _email(record),
+                "phone": clean(record.get("phone_number")), "job_title": None}
+
+    def _record(self, employee_id: str) -> dict[str, Any] | None:
+        """GET employees/employees/{id}; None on 404 (and for ids that cannot be one)."""
+        if not EMPLOYEE_ID.match(employee_id):
+            return None
+        path = f"employees/employees/{employee_id}"
+        response = self.http.request("GET", path, allow=(404,))
+        if response.status_code == 404:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            raise InvalidResponse(f"GET {path} returned a body that is not JSON", vendor=VENDOR,
+                                  status=response.status_code) from None
+        if not isinstance(body, dict) or "id" not in body:
+            raise InvalidResponse(f"GET {path} did not return an employee object", vendor=VENDOR,
+                                  status=response.status_code)
+        return body
+
+    def _termination(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            last_day = iso_date(record.get("terminated_on"))
+        except ValueError as exc:
+            raise InvalidResponse(f"Factorial field terminated_on: {exc}", vendor=VENDOR) from None
+        if last_day is None and not record.get("is_terminating") and record.get("active") is not False:
+            return None
+        vendor_type = clean(record.get("termination_reason_type"))
+        return {
+            "type": termination_kind(vendor_type, self.types),
+            "date": last_day,
+            "reason": clean(record.get("termination_reason")),
+            "vendor_type": vendor_type,
+        }
+
+
+def parse_webhook(payload: Any, subscription_type: str | None = None) -> dict[str, Any]:
+    """The facts the receiver stores from a terminate/unterminate webhook (the bare employee object).
+
+    Returns {"employee_id", "kind": "terminated" | "rescinded", "effective_date"}. The kind comes
+    from `subscription_type` when the receiver knows it (one target URL per subscription), else
+    from the payload: a termination date or is_terminating means terminated, neither means the
+    termination was withdrawn. Raises ValueError naming the field for a payload of the wrong shape.
+    """
+    if not isinstance(payload, dict):
+        raise ValueError("Factorial webhook: the payload is not a JSON object")
+    raw_id = payload.get("id")
+    if raw_id is None or isinstance(raw_id, bool) or not isinstance(raw_id, (int, str)):
+        raise ValueError("Factorial webhook: id is missing")
+    employee_id = str(raw_id).strip()
+    if not EMPLOYEE_ID.match(employee_id):
+        raise ValueError("Factorial webhook: id is not an employee id")
+    try:
+        effective = iso_date(payload.get("terminated_on"))
+    except ValueError:
+        raise ValueError("Factorial webhook: terminated_on is not a date (YYYY-MM-DD)") from None
+    terminating = payload.get("is_terminating")
+    if terminating is not None and not isinstance(terminating, bool):
+        raise ValueError("Factorial webhook: is_terminating is not a boolean")
+    if subscription_type is not None:
+        if subscription_type not in SUBSCRIPTIONS:
+            raise ValueError(f"Factorial webhook: subscription type '{subscription_type[:80]}' is not "
+                             f"{' or '.join(SUBSCRIPTIONS)}")
+        kind = SUBSCRIPTIONS[subscription_type]
+    else:
+        kind = "terminated" if effective or terminating else "rescinded"
+    return {"employee_id": employee_id, "kind": kind, "effective_date": effective if kind == "terminated" else None}
+
+
+def _name(record: dict[str, Any], fallback: str) -> str:
+    parts = " ".join(p for p in (clean(record.get("first_name")), clean(record.get("last_name"))) if p)
+    return clean(record.get("full_name")) or parts or fallback
+
+
+def _email(record: dict[str, Any]) -> str | None:
+    """login_email is the account's (work) address; `email` is the fallback (the SDK calls it personal)."""
+    return clean(record.get("login_email")) or clean(record.get("email"))

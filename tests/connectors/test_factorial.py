@@ -1,0 +1,282 @@
+"""connectors/factorial.py: the employee record and the terminate/unterminate webhook payloads.
+
+Payloads follow the official SDK's EmployeesEmployee model (factorialco/factorial-api-sdks,
+GET /api/{version}/resources/employees/employees/{id} returns the bare object).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from responses import matchers
+from responses.registries import OrderedRegistry
+
+import schemas
+from connectors import errors
+from connectors.factorial import Factorial, parse_webhook
+from flows.registry import load_registry
+
+BASE = "https://api.factorialhr.com/api/2026-07-01/resources"
+CANARY = "fct-canary-8c2d4e6f0a"
+TODAY = date(2026, 11, 26)
+
+
+def record(employee_id: int = 2001, **changes) -> dict:
+    """An employee as Factorial returns it (required: id, access_id, names, company, location, dates, flags)."""
+    base = {
+        "id": employee_id, "access_id": 9001, "first_name": "Laura", "last_name": "Martínez Ferrer",
+        "full_name": "Laura Martínez Ferrer", "preferred_name": None, "company_id": 77, "legal_entity_id": 5,
+        "location_id": 3, "created_at": "2021-03-01T09:00:00.000Z", "updated_at": "2026-11-20T17:12:03.000Z",
+        "email": "laura.martinez@acme-comunicacion.example", "login_email": "laura.martinez@acme-comunicacion.example",
+        "personal_email": "laura.mf@correo.example", "phone_number": "+34 961 23 45 10",
+        "is_terminating": False, "terminated_on": "2026-11-20", "termination_reason_type": "company",
+        "termination_reason": "Reestructuración del equipo", "termination_observations": None,
+        "termination_type_description": None, "manager_id": 2002, "timeoff_manager_id": 2002,
+        "active": False, "attendable": True, "gender": None, "nationality": "ES", "country": "ES",
+    }
+    base.update(changes)
+    return base
+
+
+MANAGER = record(2002, first_name="Marta", last_name="Soler", full_name="Marta Soler",
+                 email="marta.soler@acme-comunicacion.example", login_email="marta.soler@acme-comunicacion.example",
+                 phone_number=None, terminated_on=None, termination_reason_type=None, termination_reason=None,
+                 manager_id=None, active=True)
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def connector(waits: list[float] | None = None, **kwargs) -> Factorial:
+    options = {"default_language": "es", "today": lambda: TODAY, "sleep": (waits if waits is not None else []).append}
+    options.update(kwargs)
+    return Factorial(CANARY, **options)
+
+
+def stub(api, body: dict) -> None:
+    api.get(f"{BASE}/employees/employees/{body['id']}", json=body,
+            match=[matchers.header_matcher({"x-api-key": CANARY})])
+
+
+# --- the record ---
+
+def test_dismissed_employee_with_manager(api):
+    stub(api, record())
+    stub(api, MANAGER)
+
+    employee = schemas.check("employee", connector().employee("2001"), "Factorial 2001")
+
+    assert employee == {
+        "id": "2001", "name": "Laura Martínez Ferrer", "email": "laura.martinez@acme-comunicacion.example",
+        "phone": "+34 961 23 45 10", "language": "es", "department": None, "job_title": None, "status": "terminated",
+        "termination": {"type": "involuntary", "date": "2026-11-20", "reason": "Reestructuración del equipo",
+                        "vendor_type": "company"},
+        "manager": {"id": "2002", "name": "Marta Soler", "email": "marta.soler@acme-comunicacion.example",
+                    "phone": None, "job_title": None},
+        "successor": None,
+        "restrictions": {"no_client_contact": False, "non_solicitation_until": None},
+    }
+    assert all(CANARY not in c.request.url for c in api.calls)
+
+
+def test_resignation_with_a_future_last_day_is_terminating_and_voluntary(api):
+    stub(api, record(is_terminating=True, active=True, terminated_on="2026-12-18", termination_reason_type="employee",
+                     termination_reason="Nuevo empleo", manager_id=None))
+
+    employee = schemas.check("employee", connector().employee("2001"), "Factorial 2001")
+
+    assert employee["status"] == "terminating"
+    assert employee["termination"]["type"] == "voluntary" and employee["termination"]["date"] == "2026-12-18"
+
+
+def test_missing_manager_and_successor_are_explicit_nulls(api):
+    stub(api, record(manager_id=None))
+
+    employee = connector().employee("2001")
+
+    assert "manager" in employee and employee["manager"] is None
+    assert "successor" in employee and employee["successor"] is None
+    assert len(api.calls) == 1
+
+
+def test_manager_that_no_longer_exists_reads_as_no_manager(api):
+    stub(api, record(manager_id=4040))
+    api.get(f"{BASE}/employees/employees/4040", status=404)
+
+    assert connector().employee("2001")["manager"] is None
+
+
+def test_active_employee_has_no_termination(api):
+    stub(api, record(terminated_on=None, termination_reason_type=None, termination_reason=None, active=True,
+                     manager_id=None))
+
+    employee = connector().employee("2001")
+
+    assert employee["status"] == "active" and employee["termination"] is None
+
+
+@pytest.mark.parametrize("login,mail,expected", [
+    ("laura.martinez@acme-comunicacion.example", "laura.mf@correo.example", "laura.martinez@acme-comunicacion.example"),
+    (None, "laura.martinez@acme-comunicacion.example", "laura.martinez@acme-comunicacion.example"),
+    (None, None, None),
+])
+def test_login_email_is_preferred_and_email_is_the_fallback(api, login, mail, expected):
+    stub(api, record(login_email=login, email=mail, manager_id=None))
+    assert connector().employee("2001")["email"] == expected
+
+
+@pytest.mark.parametrize("vendor_type,overrides,expected", [
+    ("company", None, "involuntary"), ("employee", None, "voluntary"), ("other", None, "unknown"),
+    (None, None, "unknown"), ("other", {"other": "involuntary"}, "involuntary"),
+    ("employee", {"Employee": "involuntary"}, "involuntary"),
+])
+def test_termination_type_mapping(api, vendor_type, overrides, expected):
+    stub(api, record(termination_reason_type=vendor_type, manager_id=None))
+    termination = connector(termination_types=overrides).employee("2001")["termination"]
+    assert termination["type"] == expected and termination["vendor_type"] == vendor_type
+
+
+def test_api_version_is_configurable(api):
+    api.get("https://api.factorialhr.com/api/2026-10-01/resources/employees/employees/2001", json=record(manager_id=None))
+    assert connector(version="2026-10-01").employee("2001")["id"] == "2001"
+
+
+def test_a_version_that_is_not_a_date_is_a_configuration_error():
+    with pytest.raises(errors.ConfigurationError, match="not a date"):
+        connector(version="v1")
+
+
+# --- transport ---
+
+def test_429_then_200_waits_what_retry_after_says():
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        api.get(f"{BASE}/employees/employees/2001", status=429, headers={"Retry-After": "11"})
+        stub(api, record(manager_id=None))
+        waits: list[float] = []
+
+        assert connector(waits).employee("2001")["status"] == "terminated"
+        assert waits == [11.0]
+
+
+def test_503_with_retry_after_is_retried():
+    with responses.RequestsMock(registry=OrderedRegistry) as api:
+        api.get(f"{BASE}/employees/employees/2001", status=503, headers={"Retry-After": "4"})
+        stub(api, record(manager_id=None))
+        waits: list[float] = []
+
+        assert connector(waits).employee("2001")["id"] == "2001"
+        assert waits == [4.0]
+
+
+def test_401_is_an_authentication_error_without_the_key(api):
+    api.get(f"{BASE}/employees/employees/2001", status=401, json={"error": f"invalid api key {CANARY}"})
+
+    with pytest.raises(errors.AuthenticationError) as caught:
+        connector().employee("2001")
+
+    assert caught.value.status == 401 and len(api.calls) == 1
+    assert CANARY not in f"{caught.value} {caught.value!r}"
+
+
+def test_404_names_the_employee(api):
+    api.get(f"{BASE}/employees/employees/999", status=404, json={"error": "Not found"})
+
+    with pytest.raises(errors.NotFound, match="employee 999 not found in Factorial"):
+        connector().employee("999")
+
+
+def test_timeout_is_a_connection_failure(api):
+    api.get(f"{BASE}/employees/employees/2001", body=requests.exceptions.ConnectTimeout())
+    waits: list[float] = []
+
+    with pytest.raises(errors.ConnectionFailed, match="timed out") as caught:
+        connector(waits).employee("2001")
+
+    assert len(api.calls) == 3 and len(waits) == 2 and CANARY not in str(caught.value)
+
+
+def test_malformed_json_is_an_invalid_response(api):
+    api.get(f"{BASE}/employees/employees/2001", body="{\"id\": 2001,", content_type="application/json")
+
+    with pytest.raises(errors.InvalidResponse, match="not JSON"):
+        connector().employee("2001")
+
+
+def test_a_list_instead_of_an_employee_is_an_invalid_response(api):
+    api.get(f"{BASE}/employees/employees/2001", json={"data": [record()], "meta": {}})
+
+    with pytest.raises(errors.InvalidResponse, match="did not return an employee object"):
+        connector().employee("2001")
+
+
+@pytest.mark.parametrize("status,cls", [(401, errors.AuthenticationError), (403, errors.PermissionDenied),
+                                        (422, errors.InvalidRequest), (500, errors.ServerError)])
+def test_the_api_key_never_appears_in_any_error(api, status, cls):
+    api.get(f"{BASE}/employees/employees/2001", status=status, json={"message": f"x-api-key {CANARY} refused"})
+
+    with pytest.raises(cls) as caught:
+        connector().employee("2001")
+
+    assert CANARY not in f"{caught.value} {caught.value!r} {caught.value.message}"
+
+
+# --- registry ---
+
+def test_registry_builds_factorial_with_the_key_from_the_environment(acme: Path, monkeypatch):
+    monkeypatch.setenv("FACTORIAL_API_KEY", CANARY)
+    text, count = re.subn(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}, "
+                                           "version: '2026-10-01'}", acme.read_text("utf-8"))
+    assert count == 1
+    acme.write_text(text, "utf-8")
+
+    hr = load_registry(acme).hr()
+
+    assert isinstance(hr, Factorial)
+    assert hr.http.base_url == "https://api.factorialhr.com/api/2026-10-01/resources/"
+    assert hr.http.session.headers["x-api-key"] == CANARY
+
+
+# --- webhooks ---
+
+def test_terminate_payload():
+    facts = parse_webhook(record(is_terminating=True, terminated_on="2026-12-18", active=True))
+    assert facts == {"employee_id": "2001", "kind": "terminated", "effective_date": "2026-12-18"}
+
+
+def test_unterminate_payload_is_a_rescinded_termination():
+    payload = record(is_terminating=False, terminated_on=None, termination_reason_type=None, termination_reason=None,
+                     active=True)
+    assert parse_webhook(payload) == {"employee_id": "2001", "kind": "rescinded", "effective_date": None}
+
+
+def test_the_subscription_type_decides_when_the_receiver_knows_it():
+    payload = record(is_terminating=True, terminated_on="2026-12-18")
+    assert parse_webhook(payload, "employees/employee/unterminate")["kind"] == "rescinded"
+    assert parse_webhook(payload, "employees/employee/terminate") == {
+        "employee_id": "2001", "kind": "terminated", "effective_date": "2026-12-18"}
+
+
+def test_terminating_without_a_date_is_terminated_with_no_effective_date():
+    assert parse_webhook({"id": "2001", "is_terminating": True, "terminated_on": None}) == {
+        "employee_id": "2001", "kind": "terminated", "effective_date": None}
+
+
+@pytest.mark.parametrize("payload,subscription,message", [
+    ([record()], None, "payload is not a JSON object"),
+    ({"full_name": "Laura"}, None, "id is missing"),
+    ({"id": True}, None, "id is missing"),
+    ({"id": "20/01"}, None, "id is not an employee id"),
+    ({"id": 2001, "terminated_on": "18/12/2026"}, None, r"terminated_on is not a date \(YYYY-MM-DD\)"),
+    ({"id": 2001, "is_terminating": "yes"}, None, "is_terminating is not a boolean"),
+    ({"id": 2001}, "employees/employee/create", "subscription type 'employees/employee/create' is not"),
+])
+def test_payloads_of_the_wrong_shape_name_the_field(payload, subscription, message):
+    with pytest.raises(ValueError, match=message):
+        parse_webhook(payload, subscription)
