@@ -1,0 +1,703 @@
+"""The vendors' documented request and answer shapes, over in-memory state.
+
+Sources (see ../shared/design/vendors-*.md and ../shared/vendor-specs/bamboohr-public.yaml):
+BambooHR employees/tables/files, Meta Graph assigned_users/business_users, Hootsuite
+organization members, TikTok Business Center members, HubSpot owners/search/batch and
+associations, Microsoft Graph messages (drafts). Only what relevo uses is modelled; an
+unmodelled path answers 404 in the vendor's own error shape, so a wrong URL fails loudly.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+
+from tests.sim.server import Request, Response, SlidingWindow, Vendor, retry_value
+
+_ids = itertools.count(900_000_000_000)
+
+
+def new_id() -> str:
+    return str(next(_ids))
+
+
+def bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    return value[7:] if value.lower().startswith("bearer ") else None
+
+
+# ---------------------------------------------------------------- BambooHR
+
+
+class BambooHR(Vendor):
+    """`/api/gateway.php/{company}/v1/...` (and the newer `/api/v1/...`), HTTP Basic with the API key."""
+
+    name = "bamboohr"
+    PREFIX = r"^/api/(?:gateway\.php/[^/]+/)?v1"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.employees: dict[str, dict[str, Any]] = {}  # id → field values
+        self.tables: dict[str, dict[str, list[dict[str, Any]]]] = {}  # id → table → rows
+        self.lists: list[dict[str, Any]] = []  # meta/lists (termination types ...)
+        self.files: list[dict[str, Any]] = []
+        p = self.PREFIX
+        self.route("GET", p + r"/employees/([^/]+)", self.get_employee)
+        self.route("GET", p + r"/employees/([^/]+)/tables/([A-Za-z]+)", self.get_table)
+        self.route("POST", p + r"/employees/([^/]+)/files", self.upload_file)
+        self.route("GET", p + r"/meta/lists", self.meta_lists)
+
+    def authenticate(self, request: Request) -> Response | None:
+        value = request.headers.get("authorization", "")
+        if value.lower().startswith("basic "):
+            user = base64.b64decode(value[6:]).decode("utf-8", "replace").partition(":")[0]
+            if self.token is None or user == self.token:
+                return None
+        return Response(401, None, {"X-BambooHR-Error-Message": "Invalid API key"})
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, None, {"X-BambooHR-Error-Message": "Not found"})
+
+    def get_employee(self, request: Request, employee_id: str) -> Response:
+        row = self.employees.get(employee_id)
+        if row is None:
+            return self.not_found(request)
+        fields = [f for f in request.query.get("fields", "firstName,lastName").split(",") if f]
+        if len(fields) > 400:
+            return Response(400, None, {"X-BambooHR-Error-Message": "Too many fields"})
+        return Response(200, {"id": employee_id, **{f: row.get(f) for f in fields}})
+
+    def get_table(self, request: Request, employee_id: str, table: str) -> Response:
+        if employee_id not in self.employees:
+            return self.not_found(request)
+        rows = self.tables.get(employee_id, {}).get(table)
+        if rows is None and table not in ("employmentStatus", "jobInfo", "compensation"):
+            return self.not_found(request)
+        return Response(200, [dict(r, employeeId=employee_id) for r in rows or []])
+
+    def upload_file(self, request: Request, employee_id: str) -> Response:
+        if employee_id not in self.employees:
+            return self.not_found(request)
+        parts = multipart(request)
+        if not parts.get("fileName") or not parts.get("file") or not parts.get("category"):
+            return Response(400, None, {"X-BambooHR-Error-Message": "fileName, category and file are required"})
+        file_id = str(len(self.files) + 1)
+        self.files.append({"id": file_id, "employee_id": employee_id, "name": parts["fileName"].decode(),
+                           "category": parts["category"].decode(), "share": parts.get("share", b"no").decode(),
+                           "content": parts["file"]})
+        return Response(201, None, {"Location": f"/api/v1/employees/{employee_id}/files/{file_id}"})
+
+    def meta_lists(self, request: Request) -> Response:
+        return Response(200, self.lists)
+
+
+def multipart(request: Request) -> dict[str, bytes]:
+    """The fields of a multipart/form-data body, by name."""
+    content_type = request.headers.get("content-type", "")
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body
+    )
+    if not message.is_multipart():
+        return {}
+    out = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if name:
+            out[name] = part.get_payload(decode=True) or b""
+    return out
+
+
+# ---------------------------------------------------------------- Meta Graph API
+
+
+@dataclass
+class MetaUsage:
+    """Business Use Case usage: % of a window's call budget per business id (X-Business-Use-Case-Usage)."""
+
+    calls_per_window: int = 0  # 0: no limit
+    window: float = 60.0
+    throttle_status: int = 400  # Graph answers throttling as an OAuthException with code 80001
+    regain_minutes: int | None = None  # estimated_time_to_regain_access once blocked; None: from the window
+    windows: dict[str, SlidingWindow] = field(default_factory=dict)
+
+
+class Meta(Vendor):
+    """Graph API: `/{version}/{page-or-ig-id}/assigned_users`, `/{business-id}/business_users`, `DELETE /{id}`."""
+
+    name = "meta"
+    V = r"^(?:/v\d+\.\d+)?"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.assets: dict[str, dict[str, Any]] = {}  # page / IG asset id → {"business": id, "users": {bsuid: tasks}}
+        self.businesses: dict[str, dict[str, dict[str, Any]]] = {}  # business id → bsuid → user
+        self.usage = MetaUsage()
+        v = self.V
+        self.route("GET", v + r"/(\d+)/assigned_users", self.list_assigned)
+        self.route("POST", v + r"/(\d+)/assigned_users", self.assign)
+        self.route("DELETE", v + r"/(\d+)/assigned_users", self.unassign)
+        self.route("GET", v + r"/(\d+)/business_users", self.list_business_users)
+        self.route("POST", v + r"/(\d+)/business_users", self.add_business_user)
+        self.route("DELETE", v + r"/(\d+)", self.delete_object)
+
+    def token_of(self, request: Request) -> str | None:
+        return request.query.get("access_token") or bearer(request) or request.form().get("access_token")
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = self.token_of(request)
+        if token and (self.token is None or token == self.token):
+            return None
+        return self.error(401, "Invalid OAuth access token - Cannot parse access token", "OAuthException", 190)
+
+    @staticmethod
+    def error(status: int, message: str, kind: str, code: int, subcode: int | None = None) -> Response:
+        body: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": uuid.uuid4().hex[:11]}
+        if subcode is not None:
+            body["error_subcode"] = subcode
+        return Response(status, {"error": body})
+
+    def not_found(self, request: Request) -> Response:
+        return self.error(400, "Unknown path components", "OAuthException", 2500)
+
+    def fault_response(self, kind: str, retry_after: float) -> Response:
+        # Graph throttles with codes 4/17/32/80001; a bare 429/503 comes from Meta's edge, with Retry-After.
+        response = self.error(int(kind), "An unexpected error has occurred. Please retry your request later.",
+                              "OAuthException", 4 if kind == "429" else 2)
+        if kind in ("429", "503"):
+            response.headers["Retry-After"] = retry_value(retry_after)
+        return response
+
+    def business_of(self, request: Request) -> str:
+        parts = [p for p in request.path.split("/") if p and not re.fullmatch(r"v\d+\.\d+", p)]
+        first = parts[0] if parts else ""
+        if first in self.businesses:
+            return first
+        if first in self.assets:
+            return self.assets[first]["business"]
+        for business, users in self.businesses.items():
+            if first in users:
+                return business
+        return next(iter(self.businesses), "0")
+
+    def throttle(self, request: Request, now: float) -> Response | None:
+        if not self.usage.calls_per_window:
+            return None
+        business = self.business_of(request)
+        window = self.usage.windows.setdefault(business, SlidingWindow(self.usage.calls_per_window, self.usage.window))
+        allowed, _, wait = window.take(now)
+        if allowed:
+            return None
+        response = self.error(self.usage.throttle_status,
+                              "(#80001) There have been too many calls to this Page account. Wait a bit and try again.",
+                              "OAuthException", 80001)
+        regain = self.usage.regain_minutes if self.usage.regain_minutes is not None else max(1, int(wait // 60) + 1)
+        response.headers["X-Business-Use-Case-Usage"] = self.usage_header(business, now, regain)
+        return response
+
+    def usage_header(self, business: str, now: float, regain_minutes: int = 0) -> str:
+        window = self.usage.windows.get(business)
+        pct = 0 if window is None else min(100, round(100 * window.used(now) / window.limit))
+        return json.dumps({business: [{"type": "pages", "call_count": pct, "total_cputime": max(1, pct // 2),
+                                       "total_time": max(1, pct // 2),
+                                       "estimated_time_to_regain_access": regain_minutes}]})
+
+    def decorate(self, request: Request, response: Response, now: float) -> None:
+        if self.usage.calls_per_window:
+            response.headers.setdefault("X-Business-Use-Case-Usage", self.usage_header(self.business_of(request), now))
+        response.headers.setdefault("x-fb-trace-id", uuid.uuid4().hex[:11])
+
+    def list_assigned(self, request: Request, asset_id: str) -> Response:
+        asset = self.assets.get(asset_id)
+        if asset is None:
+            return self.error(400, f"Unsupported get request. Object with ID '{asset_id}' does not exist",
+                              "GraphMethodException", 100, 33)
+        if request.query.get("business") not in (None, asset["business"]):
+            return self.error(400, "(#100) Param business must be the business that owns the asset",
+                              "OAuthException", 100)
+        users = self.businesses.get(asset["business"], {})
+        rows = [{"id": uid, "name": users.get(uid, {}).get("name", ""), "tasks": list(tasks)}
+                for uid, tasks in asset["users"].items()]
+        return page(request, rows)
+
+    def assign(self, request: Request, asset_id: str) -> Response:
+        asset = self.assets.get(asset_id)
+        args = {**request.form(), **request.query}
+        user, tasks = args.get("user"), args.get("tasks", '["MANAGE"]')
+        if asset is None or not user:
+            return self.error(400, "(#100) Invalid parameter", "OAuthException", 100)
+        asset["users"][user] = tuple(json.loads(tasks) if tasks.startswith("[") else tasks.split(","))
+        return Response(200, {"success": True})
+
+    def unassign(self, request: Request, asset_id: str) -> Response:
+        asset = self.assets.get(asset_id)
+        user = {**request.form(), **request.query}.get("user")
+        if asset is None or not user:
+            return self.error(400, "(#100) Invalid parameter", "OAuthException", 100)
+        asset["users"].pop(user, None)  # removing an absent user succeeds: the end state is the same
+        return Response(200, {"success": True})
+
+    def list_business_users(self, request: Request, business_id: str) -> Response:
+        users = self.businesses.get(business_id)
+        if users is None:
+            return self.error(400, f"Unsupported get request. Object with ID '{business_id}' does not exist",
+                              "GraphMethodException", 100, 33)
+        wanted = request.query.get("fields", "id,name,email,role,marked_for_removal").split(",")
+        rows = [{k: u[k] for k in wanted if k in u} for u in users.values()]
+        return page(request, rows)
+
+    def add_business_user(self, request: Request, business_id: str) -> Response:
+        args = {**request.form(), **request.query}
+        if business_id not in self.businesses or not args.get("email"):
+            return self.error(400, "(#100) Invalid parameter", "OAuthException", 100)
+        uid = new_id()
+        self.businesses[business_id][uid] = {"id": uid, "name": args["email"].split("@")[0], "email": args["email"],
+                                             "role": args.get("role", "EMPLOYEE"), "marked_for_removal": False}
+        return Response(200, {"id": uid})
+
+    def delete_object(self, request: Request, object_id: str) -> Response:
+        for users in self.businesses.values():
+            if users.pop(object_id, None) is not None:
+                for asset in self.assets.values():
+                    asset["users"].pop(object_id, None)
+                return Response(200, {"success": True})
+        return self.error(400, f"Unsupported delete request. Object with ID '{object_id}' does not exist, "
+                          "cannot be loaded due to missing permissions, or does not support this operation",
+                          "GraphMethodException", 100, 33)
+
+
+def page(request: Request, rows: list[dict[str, Any]]) -> Response:
+    """Graph cursor paging: `limit` and `after`, `paging.next` while more rows remain."""
+    limit = max(1, min(int(request.query.get("limit", 25)), 100))
+    start = int(base64.b64decode(request.query["after"]).decode()) if request.query.get("after") else 0
+    chunk = rows[start:start + limit]
+    body: dict[str, Any] = {"data": chunk}
+    if rows:
+        cursors = {"before": base64.b64encode(str(start).encode()).decode(),
+                   "after": base64.b64encode(str(start + len(chunk)).encode()).decode()}
+        body["paging"] = {"cursors": cursors}
+        if start + len(chunk) < len(rows):
+            body["paging"]["next"] = f"{request.path}?limit={limit}&after={cursors['after']}"
+    return Response(200, body)
+
+
+# ---------------------------------------------------------------- Hootsuite
+
+
+class Hootsuite(Vendor):
+    """`/v1/organizations/{orgId}/members` (Bearer token); errors `{"errors":[{code,message,id}]}`."""
+
+    name = "hootsuite"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orgs: dict[str, dict[str, dict[str, Any]]] = {}  # org id → member id → member
+        self.route("GET", r"^/v1/organizations/([^/]+)/members", self.list_members)
+        self.route("POST", r"^/v1/organizations/([^/]+)/members", self.invite)
+        self.route("GET", r"^/v1/members/([^/]+)", self.get_member)
+        self.route("GET", r"^/v1/members/([^/]+)/organizations/([^/]+)/permissions", self.permissions)
+        self.route("DELETE", r"^/v1/organizations/([^/]+)/members/([^/]+)", self.remove)
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = bearer(request)
+        if token and (self.token is None or token == self.token):
+            return None
+        return self.error(401, 1001, "Invalid access token")
+
+    @staticmethod
+    def error(status: int, code: int, message: str) -> Response:
+        return Response(status, {"errors": [{"code": code, "message": message, "id": uuid.uuid4().hex}]})
+
+    def not_found(self, request: Request) -> Response:
+        return self.error(404, 1004, "Not found")
+
+    def fault_response(self, kind: str, retry_after: float) -> Response:
+        response = self.error(int(kind), 5000 if kind != "429" else 1103, f"simulated {kind}")
+        if kind in ("429", "503"):
+            response.headers["Retry-After"] = retry_value(retry_after)
+        return response
+
+    def list_members(self, request: Request, org: str) -> Response:
+        members = self.orgs.get(org)
+        if members is None:
+            return self.not_found(request)
+        fields = ("id", "fullName", "email", "companyName", "bio", "timezone", "language")
+        return Response(200, {"data": [{k: m.get(k) for k in fields} for m in members.values()]})
+
+    def get_member(self, request: Request, member_id: str) -> Response:
+        for members in self.orgs.values():
+            if member_id in members:
+                m = members[member_id]
+                return Response(200, {"data": {k: m.get(k) for k in ("id", "fullName", "email", "language")}})
+        return self.not_found(request)
+
+    def permissions(self, request: Request, member_id: str, org: str) -> Response:
+        member = self.orgs.get(org, {}).get(member_id)
+        if member is None:
+            return self.not_found(request)
+        return Response(200, {"data": list(member.get("permissions", []))})
+
+    def invite(self, request: Request, org: str) -> Response:
+        body = request.json() or {}
+        if org not in self.orgs or not body.get("email"):
+            return self.error(400, 1002, "email is required")
+        mid = new_id()
+        self.orgs[org][mid] = {"id": mid, "fullName": body.get("fullName", body["email"]), "email": body["email"],
+                               "permissions": body.get("organizationPermissions", [])}
+        return Response(200, {"data": {"id": mid}})
+
+    def remove(self, request: Request, org: str, member_id: str) -> Response:
+        if self.orgs.get(org, {}).pop(member_id, None) is None:
+            return self.not_found(request)
+        return Response(200, {})
+
+
+# ---------------------------------------------------------------- TikTok Business Center
+
+
+class TikTok(Vendor):
+    """`/open_api/v1.3/bc/member/get|delete|invite/` with header `Access-Token`; envelope {code,message,request_id,data}."""
+
+    name = "tiktok"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.centers: dict[str, dict[str, dict[str, Any]]] = {}  # bc id → user id → member
+        self.route("GET", r"^/open_api/v1\.3/bc/member/get", self.get_members)
+        self.route("POST", r"^/open_api/v1\.3/bc/member/delete", self.delete_member)
+        self.route("POST", r"^/open_api/v1\.3/bc/member/invite", self.invite)
+
+    @staticmethod
+    def envelope(data: Any, code: int = 0, message: str = "OK", status: int = 200) -> Response:
+        return Response(status, {"code": code, "message": message, "request_id": uuid.uuid4().hex, "data": data})
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = request.headers.get("access-token")
+        if token and (self.token is None or token == self.token):
+            return None
+        return self.envelope({}, 40105, "The access token is invalid or has been revoked.", 401)
+
+    def not_found(self, request: Request) -> Response:
+        return self.envelope({}, 40002, "Not found", 404)
+
+    def fault_response(self, kind: str, retry_after: float) -> Response:
+        code = {"429": 40100, "500": 50000, "503": 50002}[kind]
+        response = self.envelope({}, code, f"simulated {kind}", int(kind))
+        if kind in ("429", "503"):
+            response.headers["Retry-After"] = retry_value(retry_after)
+        return response
+
+    def get_members(self, request: Request) -> Response:
+        members = self.centers.get(request.query.get("bc_id", ""))
+        if members is None:
+            return self.envelope({}, 40002, "bc_id: Business Center does not exist", 200)
+        page_no = max(1, int(request.query.get("page", 1)))
+        size = max(1, min(int(request.query.get("page_size", 10)), 50))
+        rows = list(members.values())
+        keyword = json.loads(request.query.get("filtering") or "{}").get("keyword")
+        if keyword:
+            rows = [m for m in rows if keyword.casefold() in (m["user_email"] + " " + m["user_name"]).casefold()]
+        chunk = rows[(page_no - 1) * size: page_no * size]
+        total_page = max(1, -(-len(rows) // size))
+        return self.envelope({"list": chunk, "page_info": {"page": page_no, "page_size": size,
+                                                           "total_number": len(rows), "total_page": total_page}})
+
+    def delete_member(self, request: Request) -> Response:
+        body = request.json() or {}
+        members = self.centers.get(str(body.get("bc_id", "")))
+        if members is None:
+            return self.envelope({}, 40002, "bc_id: Business Center does not exist")
+        target = str(body.get("user_id") or "")
+        if not target and body.get("user_email"):
+            target = next((u for u, m in members.items() if m["user_email"] == body["user_email"]), "")
+        if members.pop(target, None) is None:
+            return self.envelope({}, 40002, "user is not a member of this Business Center")
+        return self.envelope({})
+
+    def invite(self, request: Request) -> Response:
+        body = request.json() or {}
+        members = self.centers.get(str(body.get("bc_id", "")))
+        if members is None or not body.get("emails"):
+            return self.envelope({}, 40002, "bc_id and emails are required")
+        for email in body["emails"]:
+            uid = new_id()
+            members[uid] = {"user_id": uid, "user_name": email.split("@")[0], "user_email": email,
+                            "user_role": body.get("user_role", "STANDARD"), "relation_status": "PENDING"}
+        return self.envelope({})
+
+
+# ---------------------------------------------------------------- HubSpot CRM
+
+
+@dataclass
+class HubSpotLimits:
+    per_window: int = 100  # Free/Starter: 100 requests per 10 s per app
+    window: float = 10.0
+    daily: int = 250_000
+    retry_after: bool = False  # HubSpot documents the X-HubSpot-RateLimit-* headers, not Retry-After
+    enabled: bool = False
+
+
+class HubSpot(Vendor):
+    """CRM v3 owners, objects search/batch read/batch update, v4 associations; Bearer private-app token."""
+
+    name = "hubspot"
+    MAX_BATCH = 100
+    MAX_SEARCH_PAGE = 200
+    MAX_GROUPS = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owners: dict[str, dict[str, Any]] = {}  # owner id → owner
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {"companies": {}, "contacts": {}}
+        self.associations: dict[tuple[str, str], set[str]] = {}  # (company id, "contacts") → contact ids
+        self.limits = HubSpotLimits()
+        self.window = SlidingWindow(self.limits.per_window, self.limits.window)
+        self.daily_used = 0
+        self.route("GET", r"^/crm/v3/owners", self.list_owners)
+        self.route("GET", r"^/crm/v3/owners/([^/]+)", self.get_owner)
+        self.route("POST", r"^/crm/v3/objects/(companies|contacts)/search", self.search)
+        self.route("POST", r"^/crm/v3/objects/(companies|contacts)/batch/read", self.batch_read)
+        self.route("POST", r"^/crm/v3/objects/(companies|contacts)/batch/update", self.batch_update)
+        self.route("GET", r"^/crm/v4/objects/companies/([^/]+)/associations/contacts", self.company_contacts)
+        self.route("POST", r"^/crm/v4/associations/companies/contacts/batch/read", self.batch_associations)
+
+    def set_limits(self, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(self.limits, key, value)
+        self.window = SlidingWindow(self.limits.per_window, self.limits.window)
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = bearer(request)
+        if token and (self.token is None or token == self.token):
+            return None
+        return self.error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+
+    @staticmethod
+    def error(status: int, message: str, category: str, **extra: Any) -> Response:
+        return Response(status, {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+                                 "category": category, **extra})
+
+    def not_found(self, request: Request) -> Response:
+        return self.error(404, "resource not found", "OBJECT_NOT_FOUND")
+
+    def fault_response(self, kind: str, retry_after: float) -> Response:
+        if kind == "429":
+            response = self.error(429, "You have reached your ten_secondly_rolling limit.", "RATE_LIMITS",
+                                  errorType="RATE_LIMIT", policyName="TEN_SECONDLY_ROLLING")
+            response.headers["Retry-After"] = retry_value(retry_after)
+            return response
+        response = self.error(int(kind), "internal error", "INTERNAL_ERROR")
+        if kind == "503":
+            response.headers["Retry-After"] = retry_value(retry_after)
+        return response
+
+    def throttle(self, request: Request, now: float) -> Response | None:
+        if not self.limits.enabled:
+            return None
+        allowed, _, wait = self.window.take(now)
+        if allowed:
+            self.daily_used += 1
+            return None
+        response = self.error(429, "You have reached your ten_secondly_rolling limit.", "RATE_LIMITS",
+                              errorType="RATE_LIMIT", policyName="TEN_SECONDLY_ROLLING")
+        if self.limits.retry_after:
+            response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
+        return response
+
+    def decorate(self, request: Request, response: Response, now: float) -> None:
+        if not self.limits.enabled:
+            return
+        remaining = max(0, self.limits.per_window - self.window.used(now))
+        response.headers.update({
+            "X-HubSpot-RateLimit-Max": str(self.limits.per_window),
+            "X-HubSpot-RateLimit-Remaining": str(remaining),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.limits.window * 1000)),
+            "X-HubSpot-RateLimit-Daily": str(self.limits.daily),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.limits.daily - self.daily_used)),
+        })
+
+    def list_owners(self, request: Request) -> Response:
+        rows = list(self.owners.values())
+        if request.query.get("email"):
+            rows = [o for o in rows if o["email"].casefold() == request.query["email"].casefold()]
+        limit = max(1, min(int(request.query.get("limit", 100)), 500))
+        start = int(request.query.get("after") or 0)
+        body: dict[str, Any] = {"results": rows[start:start + limit]}
+        if start + limit < len(rows):
+            body["paging"] = {"next": {"after": str(start + limit), "link": f"?after={start + limit}"}}
+        return Response(200, body)
+
+    def get_owner(self, request: Request, owner_id: str) -> Response:
+        owner = self.owners.get(owner_id)
+        return Response(200, owner) if owner else self.not_found(request)
+
+    def record(self, kind: str, obj: dict[str, Any], properties: list[str] | None) -> dict[str, Any]:
+        props = obj["properties"]
+        shown = {k: props.get(k) for k in (properties or [])} if properties else dict(props)
+        shown.setdefault("hs_object_id", obj["id"])
+        return {"id": obj["id"], "properties": shown, "createdAt": obj["createdAt"],
+                "updatedAt": obj["updatedAt"], "archived": False}
+
+    def search(self, request: Request, kind: str) -> Response:
+        body = request.json() or {}
+        limit = int(body.get("limit", 10))
+        if limit > self.MAX_SEARCH_PAGE:
+            return self.error(400, f"limit must be at most {self.MAX_SEARCH_PAGE}", "VALIDATION_ERROR")
+        groups = body.get("filterGroups") or []
+        if len(groups) > self.MAX_GROUPS:
+            return self.error(400, f"at most {self.MAX_GROUPS} filterGroups are allowed", "VALIDATION_ERROR")
+        rows = [o for o in self.objects[kind].values() if not groups or any(matches(o, g) for g in groups)]
+        rows.sort(key=lambda o: int(o["id"]))
+        start = int(body.get("after") or 0)
+        chunk = rows[start:start + limit]
+        answer: dict[str, Any] = {"total": len(rows),
+                                  "results": [self.record(kind, o, body.get("properties")) for o in chunk]}
+        if start + limit < len(rows):
+            answer["paging"] = {"next": {"after": str(start + limit)}}
+        return Response(200, answer)
+
+    def batch_read(self, request: Request, kind: str) -> Response:
+        body = request.json() or {}
+        inputs = body.get("inputs") or []
+        if len(inputs) > self.MAX_BATCH:
+            return self.error(400, f"batch size must be at most {self.MAX_BATCH}", "VALIDATION_ERROR")
+        found = [self.objects[kind][i["id"]] for i in inputs if i.get("id") in self.objects[kind]]
+        return Response(200, {"status": "COMPLETE", "results": [self.record(kind, o, body.get("properties"))
+                                                                for o in found],
+                              "startedAt": now_iso(), "completedAt": now_iso()})
+
+    def batch_update(self, request: Request, kind: str) -> Response:
+        inputs = (request.json() or {}).get("inputs") or []
+        if len(inputs) > self.MAX_BATCH:
+            return self.error(400, f"batch size must be at most {self.MAX_BATCH}", "VALIDATION_ERROR")
+        missing = [i.get("id") for i in inputs if i.get("id") not in self.objects[kind]]
+        if missing:
+            return self.error(400, f"Object ids not found: {missing}", "OBJECT_NOT_FOUND")
+        results = []
+        for item in inputs:
+            obj = self.objects[kind][item["id"]]
+            obj["properties"].update(item.get("properties") or {})
+            obj["updatedAt"] = now_iso()
+            results.append(self.record(kind, obj, None))
+        return Response(200, {"status": "COMPLETE", "results": results,
+                              "startedAt": now_iso(), "completedAt": now_iso()})
+
+    def company_contacts(self, request: Request, company_id: str) -> Response:
+        if company_id not in self.objects["companies"]:
+            return self.not_found(request)
+        return Response(200, {"results": [assoc(c) for c in sorted(self.associations.get((company_id, "contacts"), ()))]})
+
+    def batch_associations(self, request: Request) -> Response:
+        inputs = (request.json() or {}).get("inputs") or []
+        if len(inputs) > 1000:
+            return self.error(400, "batch size must be at most 1000", "VALIDATION_ERROR")
+        results = [{"from": {"id": i["id"]}, "to": [assoc(c) for c in sorted(self.associations.get((i["id"], "contacts"), ()))]}
+                   for i in inputs if i.get("id") in self.objects["companies"]]
+        return Response(200, {"status": "COMPLETE", "results": results,
+                              "startedAt": now_iso(), "completedAt": now_iso()})
+
+
+def assoc(contact_id: str) -> dict[str, Any]:
+    return {"toObjectId": int(contact_id),
+            "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 280, "label": None}]}
+
+
+def matches(obj: dict[str, Any], group: dict[str, Any]) -> bool:
+    """A filter group: all filters hold (EQ, NEQ, IN, HAS_PROPERTY are what relevo needs)."""
+    for f in group.get("filters", []):
+        value = obj["properties"].get(f.get("propertyName"))
+        op = f.get("operator")
+        if op == "EQ" and str(value) != str(f.get("value")):
+            return False
+        if op == "NEQ" and str(value) == str(f.get("value")):
+            return False
+        if op == "IN" and str(value) not in [str(v) for v in f.get("values", [])]:
+            return False
+        if op == "HAS_PROPERTY" and value in (None, ""):
+            return False
+        if op not in ("EQ", "NEQ", "IN", "HAS_PROPERTY"):
+            raise ValueError(f"operator {op} not modelled")
+    return True
+
+
+def now_iso() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- Microsoft Graph (drafts)
+
+
+class Graph(Vendor):
+    """`POST /v1.0/users/{id|upn}/messages` creates a draft (201, isDraft true); list with a few `$filter` forms."""
+
+    name = "graph"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mailboxes: dict[str, list[dict[str, Any]]] = {}  # user → messages
+        self.route("POST", r"^/v1\.0/users/([^/]+)/messages", self.create_draft)
+        self.route("GET", r"^/v1\.0/users/([^/]+)/messages", self.list_messages)
+        self.route("GET", r"^/v1\.0/users/([^/]+)/mailFolders/(?:drafts|Drafts)/messages", self.list_messages)
+
+    def authenticate(self, request: Request) -> Response | None:
+        token = bearer(request)
+        if token and (self.token is None or token == self.token):
+            return None
+        return self.error(401, "InvalidAuthenticationToken", "Access token validation failure.")
+
+    @staticmethod
+    def error(status: int, code: str, message: str) -> Response:
+        request_id = str(uuid.uuid4())
+        return Response(status, {"error": {"code": code, "message": message,
+                                           "innerError": {"request-id": request_id, "date": now_iso()}}},
+                        {"request-id": request_id})
+
+    def not_found(self, request: Request) -> Response:
+        return self.error(404, "ResourceNotFound", "Resource not found")
+
+    def fault_response(self, kind: str, retry_after: float) -> Response:
+        code = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}[kind]
+        response = self.error(int(kind), code, f"simulated {kind}")
+        if kind in ("429", "503"):
+            response.headers["Retry-After"] = retry_value(retry_after)
+        return response
+
+    def create_draft(self, request: Request, user: str) -> Response:
+        body = request.json() or {}
+        if not isinstance(body.get("toRecipients", []), list) or "subject" not in body:
+            return self.error(400, "ErrorInvalidRequest", "subject and toRecipients are required")
+        message = {**body, "id": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+                   "createdDateTime": now_iso(), "isDraft": True, "parentFolderId": "drafts",
+                   "webLink": f"https://outlook.office365.com/owa/?ItemID={uuid.uuid4().hex}"}
+        self.mailboxes.setdefault(user.casefold(), []).append(message)
+        return Response(201, message)
+
+    def list_messages(self, request: Request, user: str) -> Response:
+        rows = self.mailboxes.get(user.casefold(), [])
+        flt = request.query.get("$filter", "")
+        if flt:
+            rows = [m for m in rows if graph_filter(m, flt)]
+        top = int(request.query.get("$top", 10))
+        return Response(200, {"value": rows[:top]})
+
+
+def graph_filter(message: dict[str, Any], expression: str) -> bool:
+    """`subject eq '...'`, `internetMessageHeaders` or extended-property equality: what an idempotency check uses."""
+    if m := re.fullmatch(r"subject eq '(.*)'", expression):
+        return message.get("subject") == m.group(1).replace("''", "'")
+    if m := re.search(r"ep/id eq '([^']*)' and ep/value eq '([^']*)'", expression):
+        props = message.get("singleValueExtendedProperties") or []
+        return any(p.get("id") == m.group(1) and p.get("value") == m.group(2) for p in props)
+    raise ValueError("$filter form not modelled")
+
+
+def all_vendors() -> list[Vendor]:
+    return [BambooHR(), Meta(), Hootsuite(), TikTok(), HubSpot(), Graph()]
