@@ -103,7 +103,8 @@ def offboard(
     offboarding.listeners.append(show)
     try:
         state = offboarding.offboard_employee(
-            employee_id, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now, return_state=True
+            employee_id, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now, return_state=True,
+            wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
         )
     finally:
         offboarding.listeners.remove(show)
@@ -111,6 +112,10 @@ def offboard(
     if isinstance(result, BaseException):
         handle_failure(result)
     print_summary(out, result)
+    if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
+        out.print(f"[yellow]Client notices await approval[/] (nothing placed, CRM unchanged). Review the list with "
+                  f"`relevo tasks -e {employee_id}`, then: relevo approve {employee_id} --registry {reg.path} "
+                  "[--reject KEY_OR_EMAIL ...]", markup=True)
     raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
 
 
@@ -270,6 +275,39 @@ def done(
     ledger.finish(key=key, employee_id=row["employee_id"], action=row["action"], target=row["target"],
                   outcome="done", detail=detail)
     console().print(f"{mark('done')} {row['target']} ({row['action']}): {detail}")
+
+
+@app.command()
+def approve(
+    employee_id: Annotated[str, typer.Argument(help="The employee whose client notices await approval.")],
+    registry: RegistryOption = Path("relevo.yaml"),
+    reject: Annotated[list[str] | None, typer.Option("--reject", help="A draft key or recipient e-mail to leave out "
+                                                    "(repeatable).")] = None,
+) -> None:
+    """Approve the client notices awaiting approval: place the drafts and reassign the CRM."""
+    reg = load(registry)
+    check_employee(reg, employee_id)
+    out = console()
+    quiet_prefect()
+    from flows import offboarding
+
+    def show(row: dict[str, Any]) -> None:
+        out.print(f"  {mark(row['outcome'], 18)} {row['action']:<21} {row['target']}", markup=True)
+
+    offboarding.listeners.append(show)
+    try:
+        state = offboarding.approve_notices(employee_id, registry_path=str(reg.path), reject=reject or [],
+                                            return_state=True)
+    finally:
+        offboarding.listeners.remove(show)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        handle_failure(result)
+    if not result["rows"]:
+        out.print(f"Nothing awaits approval for employee {employee_id}.")
+        raise typer.Exit(EXIT_OK)
+    print_summary(out, result)
+    raise typer.Exit(exit_code(result))
 
 
 def main() -> None:

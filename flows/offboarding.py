@@ -8,22 +8,24 @@ skips what is done and retries what failed.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, pause_flow_run, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import flow_run
 from prefect.states import Completed
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, Outcome
-from flows import notices
+from flows import approval, notices
 from flows.ledger import FINISHED, OPEN, Ledger
-from flows.plan import NOTICE, REVOKE, Action, Plan, plan
+from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
 
 # Called with every outcome row as it is recorded (the CLI prints them as they come).
@@ -112,6 +114,8 @@ def call(run: Run, action: Action) -> Outcome:
         created, where = run.registry.drafts().place(action.draft)
         return Outcome("done" if created else "already_done",
                        f"draft {'placed' if created else 'already'} in {where}; a person reviews and sends it")
+    if action.action == "reassign_crm":
+        return Outcome("done", run.registry.crm().reassign(action.clients, run.employee.get("email"), action.person))
     connector = run.registry.social(action.presence)
     if action.action == "add_admin":
         return connector.add_admin(action.presence, action.person)
@@ -248,6 +252,7 @@ def offboard_employee(
     dry_run: bool = False,
     revoke_now: bool = False,
     event_key: str | None = None,
+    wait_for_approval: bool = True,
 ) -> Any:
     """Offboard one employee: revoke company access, draft client notices, log everything.
 
@@ -257,6 +262,8 @@ def offboard_employee(
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even for a resignation whose last day is still ahead.
         event_key: the webhook event that started this run, for the audit log.
+        wait_for_approval: ask for approval of the notices in the Prefect UI (pausing the run); when False
+            (the CLI) they are recorded as awaiting approval for `relevo approve`.
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
@@ -265,13 +272,13 @@ def offboard_employee(
     clients = fetch_clients(registry, employee)
     now = datetime.now(timezone.utc)
     the_plan = plan(employee, registry, members, clients,
-                    notices.draft_actions(employee, registry, clients, now), now, revoke_now)
+                    notices.notice_actions(employee, registry, clients, now), now, revoke_now)
     logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
     if dry_run:
         rows = plan_only(the_plan)
     else:
         run = Run(registry, employee, event_key)
-        rows = run_plan(run, the_plan)
+        rows = run_plan(run, the_plan, clients, now, wait_for_approval)
         if (note := write_hr_note(run, rows)) is not None:
             rows.append(note)
     summary = summarize(employee, rows, dry_run, registry)
@@ -281,13 +288,97 @@ def offboard_employee(
     return summary
 
 
-def run_plan(run: Run, the_plan: Plan) -> list[dict[str, Any]]:
+def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: datetime | None = None,
+             wait_for_approval: bool = False) -> list[dict[str, Any]]:
     """Involuntary: revoke first, then notices. Voluntary: notices now, revocations when due."""
-    record_only = [a for a in the_plan.actions if a.phase not in {REVOKE, NOTICE}]
+    record_only = [a for a in the_plan.actions if a.phase not in {REVOKE, NOTICE, CRM}]
     rows = [execute(run, a) for a in record_only]
     rows += revoke_all(run, the_plan.phase(REVOKE))
-    rows += [execute(run, a) for a in the_plan.phase(NOTICE)]
+    rows += notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients or [],
+                         now or datetime.now(timezone.utc), wait_for_approval)
     return rows
+
+
+def finished(run: Run, action: Action) -> bool:
+    state = run.ledger.state(action.key)
+    return state is not None and state.status in FINISHED
+
+
+def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datetime,
+                 wait_for_approval: bool) -> list[dict[str, Any]]:
+    """Step 5: drafts and the CRM reassignment happen only once a person (or the policy) approves them."""
+    rows = [execute(run, a) for a in actions if finished(run, a)]  # reported as already done
+    pending = [a for a in actions if not finished(run, a)]
+    if not pending:
+        return rows
+    if run.registry.policy.get("auto_approve_notices", False):
+        return rows + settle(run, pending, approval.Approval(), "auto-approved by policy.auto_approve_notices")
+    if not wait_for_approval:
+        return rows + await_approval(run, pending)
+    pending, answer = ask_approval(run, pending, clients, now)
+    if answer is None:
+        return rows + await_approval(run, pending)
+    return rows + settle(run, pending, answer, "answered in the Prefect UI")
+
+
+def resume_hint(run: Run) -> str:
+    return f"relevo approve {run.employee['id']} --registry {run.registry.path}"
+
+
+def await_approval(run: Run, pending: list[Action]) -> list[dict[str, Any]]:
+    """Nothing placed, nothing reassigned: the ledger says how to go on."""
+    detail = (f"awaiting approval: nothing placed yet. Approve with `{resume_hint(run)}` "
+              "(add --reject KEY_OR_EMAIL to leave a draft out)")
+    return [run.record(a, "awaiting_approval", f"{detail} | {a.description}") for a in pending]
+
+
+def ask_approval(run: Run, pending: list[Action], clients: list[Any],
+                 now: datetime) -> tuple[list[Action], approval.Approval | None]:
+    """Pause the run with the approval form; a new successor re-renders the drafts and asks again.
+
+    Returns the actions the answer is about and the answer, or None when nobody answered in time.
+    """
+    hours = float(run.registry.policy.get("approval_timeout_hours", 72))
+    timeout = max(1, math.ceil(hours * 3600))
+    while True:
+        form = approval.Approval.with_initial_data(
+            description=approval.listing(run.employee, pending, hours, resume_hint(run)))
+        try:
+            answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=min(10, max(1, timeout // 10)))
+        except FlowPauseTimeout:
+            get_run_logger().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
+            return pending, None
+        current = ((run.employee.get("successor") or {}).get("email") or "").casefold()
+        if not answer.successor_email or answer.successor_email.strip().casefold() == current:
+            return pending, answer
+        run.employee = approval.with_successor(run.employee, answer.successor_name, answer.successor_email)
+        pending = [a for a in notices.notice_actions(run.employee, run.registry, clients, now) if not finished(run, a)]
+
+
+def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
+    """Approved drafts placed, then the CRM reassigned; rejected ones recorded as such."""
+    todo, dropped = approval.decide(pending, answer.approve, answer.reject)
+    rows = [run.record(a, "rejected", f"rejected ({how}): not placed, not changed") for a in dropped]
+    rows += [execute(run, a) for a in todo if a.phase != CRM]
+    rows += [execute(run, a) for a in todo if a.phase == CRM]
+    return rows
+
+
+@flow(name="approve-notices", log_prints=False)
+def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject: list[str] | None = None) -> Any:
+    """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
+
+    The drafts are rendered again from the HR record and the CRM, with the same keys: only those the
+    ledger holds as awaiting approval are acted on.
+    """
+    registry = load_registry(registry_path)
+    employee = fetch_employee(registry, employee_id)
+    clients = fetch_clients(registry, employee)
+    run = Run(registry, employee, None)
+    actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
+    waiting = [a for a in actions if (s := run.ledger.state(a.key)) is not None and s.status == "awaiting_approval"]
+    rows = settle(run, waiting, approval.Approval(reject=reject or []), "relevo approve") if waiting else []
+    return summarize(employee, rows, False, registry)
 
 
 def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:

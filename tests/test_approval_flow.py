@@ -1,0 +1,170 @@
+"""Approval of client notices through a real Prefect server: pause, resume with an answer, or time out.
+
+The CRM is HubSpot behind `responses` (in-process, so the flow's calls reach the fake
+while Prefect's own API traffic, over httpx, goes to the real loopback server).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from flows.ledger import Ledger
+from flows.registry import load_registry
+from tests.connectors.hubspot_fake import FakeHubSpot
+
+LEAVER = "laura.martinez@acme-comunicacion.example"
+SUCCESSOR = "nuria.castells@acme-comunicacion.example"
+OTHER = "pablo.ferrando@acme-comunicacion.example"
+
+
+def use_hubspot(registry: Path, timeout_hours: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = registry.read_text().replace(
+        "crm: {connector: directory, path: clients.json}",
+        "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}}",
+    ).replace("  auto_approve_notices: false\n", f"  auto_approve_notices: false\n  approval_timeout_hours: {timeout_hours}\n")
+    registry.write_text(text)
+    monkeypatch.setenv("HUBSPOT_TOKEN", "pat-eu1-canary-approval")
+
+
+def seed(fake: FakeHubSpot) -> None:
+    fake.add_company("7001", "Hotel Mirador de Altea", "41629001", "ES")
+    fake.add_company("7002", "Seaview Hotels Ltd", "41629001", "GB")
+    fake.add_contact("8001", "Rosa", "Beltrán", "rosa.beltran@miradoraltea.example", "41629001", "7001", language="es")
+    fake.add_contact("8002", "James", "O'Connor", "j.oconnor@seaviewhotels.example", "41629001", "7002")
+    fake.add_contact("8003", "Olivia", "Hartley", "olivia.hartley@seaviewhotels.example", "41629555", "7002")
+
+
+def start(registry: Path) -> tuple[threading.Thread, dict[str, Any]]:
+    """The flow in a thread, as a UI-started run would be (it pauses for the form)."""
+    from flows.offboarding import offboard_employee
+
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["state"] = offboard_employee("1001", registry_path=str(registry), return_state=True)
+        except BaseException as exc:  # surfaced by the test, never swallowed
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def paused_run(registry: Path, out: dict[str, Any], wait: float = 90) -> Any:
+    from prefect import get_client
+
+    deadline = time.monotonic() + wait
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            assert "error" not in out, out.get("error")
+            for run in client.read_flow_runs(limit=50):
+                if run.parameters.get("registry_path") == str(registry) and run.state and run.state.is_paused():
+                    return run
+            time.sleep(0.3)
+    raise AssertionError("the run never paused for approval")
+
+
+def reason_of_1001(registry: Path) -> str:
+    hr = json.loads((registry.parent / "hr.json").read_text("utf-8"))
+    return next(e for e in hr["employees"] if e["id"] == "1001")["termination"]["reason"]
+
+
+def everything_written(registry: Path) -> list[str]:
+    """Every draft, note, audit line and the ledger file, as text."""
+    out = registry.parent / "out"
+    return [p.read_bytes().decode("utf-8", "replace") for p in out.rglob("*") if p.is_file()]
+
+
+def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url, acme, monkeypatch):
+    from prefect import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    use_hubspot(acme, 0.05, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005", OTHER: "41629006"})
+        seed(fake)
+        thread, out = start(acme)
+        run = paused_run(acme, out)
+        keyset = run.state.state_details.run_input_keyset
+        with get_client(sync_client=True) as client:
+            description = json.loads(client.read_flow_run_input(run.id, keyset["description"]))
+        assert "rosa.beltran@miradoraltea" in description.replace("\\", "")
+        assert "relevo approve 1001" in description
+        assert not list((acme.parent / "out" / "drafts").rglob("*.eml"))  # nothing placed before the answer
+        assert fake.updates == []
+
+        resume_flow_run(run.id, run_input={"approve": True, "reject": ["j.oconnor@seaviewhotels.example"],
+                                           "successor_name": "", "successor_email": ""})
+        thread.join(90)
+        assert not thread.is_alive() and "error" not in out
+
+    placed = sorted(p.name for p in (acme.parent / "out" / "drafts").rglob("*.eml"))
+    assert placed == ["notice_7001_rosa.beltran_miradoraltea.example.eml",
+                      "notice_7002_olivia.hartley_seaviewhotels.example.eml"]
+    assert [(objects, sorted(i["id"] for i in batch)) for objects, batch in fake.updates] == [
+        ("companies", ["7001", "7002"]), ("contacts", ["8001", "8002"])]  # 8003 belongs to someone else
+    assert {i["properties"]["hubspot_owner_id"] for _, b in fake.updates for i in b} == {"41629005"}
+    registry = load_registry(acme)
+    states = Ledger(registry.database_url).states("1001")
+    assert states["1001:notice:7002:j.oconnor@seaviewhotels.example"].status == "rejected"
+    assert states[f"1001:reassign_crm:{SUCCESSOR}"].status == "done"
+
+    reason = reason_of_1001(acme)
+    assert all(reason not in text for text in everything_written(acme))
+    assert reason not in description
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(limit=200)
+    assert artifacts and all(reason not in json.dumps(a.data, ensure_ascii=False) for a in artifacts)
+
+
+def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, acme, monkeypatch):
+    from prefect.flow_runs import resume_flow_run
+
+    use_hubspot(acme, 0.05, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005", OTHER: "41629006"})
+        seed(fake)
+        thread, out = start(acme)
+        first = paused_run(acme, out)
+        resume_flow_run(first.id, run_input={"approve": True, "reject": [], "successor_name": "Pablo Ferrando",
+                                             "successor_email": OTHER})
+        deadline = time.monotonic() + 60
+        while True:  # the same run pauses a second time, with drafts for Pablo
+            second = paused_run(acme, out)
+            if second.state.state_details.pause_key != first.state.state_details.pause_key:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        resume_flow_run(second.id, run_input={"approve": True, "reject": [], "successor_name": "",
+                                              "successor_email": ""})
+        thread.join(90)
+        assert not thread.is_alive() and "error" not in out
+    texts = [p.read_text("utf-8") for p in (acme.parent / "out" / "drafts").rglob("*.eml")]
+    assert len(texts) == 3 and all(OTHER in t and SUCCESSOR not in t for t in texts)
+    assert {i["properties"]["hubspot_owner_id"] for _, b in fake.updates for i in b} == {"41629006"}
+
+
+def test_no_answer_before_the_timeout_places_nothing_and_says_how_to_resume(prefect_api_url, acme, monkeypatch):
+    use_hubspot(acme, 0.001, monkeypatch)  # 3.6 s
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
+        seed(fake)
+        thread, out = start(acme)
+        thread.join(120)
+        assert not thread.is_alive() and "error" not in out
+    assert not list((acme.parent / "out" / "drafts").rglob("*.eml"))
+    assert fake.updates == []
+    rows = Ledger(load_registry(acme).database_url).audit("1001")
+    waiting = [r for r in rows if r["action"] in {"draft_notice", "reassign_crm"}]
+    assert len(waiting) == 4 and {r["outcome"] for r in waiting} == {"awaiting_approval"}
+    assert all(f"relevo approve 1001 --registry {acme}" in r["detail"] for r in waiting)
+    # Prefect marks a run whose pause expired as Failed ("never resumed"); the ledger is what relevo resumes from.
+    assert out["state"].is_final() and "never resumed" in (out["state"].message or "")
+    assert (acme.parent / "out" / "hr-notes" / "1001.md").exists()  # the rest of the run still happened
