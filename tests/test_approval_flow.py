@@ -168,3 +168,20 @@ def test_no_answer_before_the_timeout_places_nothing_and_says_how_to_resume(pref
     # Prefect marks a run whose pause expired as Failed ("never resumed"); the ledger is what relevo resumes from.
     assert out["state"].is_final() and "never resumed" in (out["state"].message or "")
     assert (acme.parent / "out" / "hr-notes" / "1001.md").exists()  # the rest of the run still happened
+
+
+def test_auto_approve_policy_places_and_reassigns_without_a_form(prefect_api_url, acme, monkeypatch):
+    use_hubspot(acme, 0.001, monkeypatch)
+    acme.write_text(acme.read_text().replace("auto_approve_notices: false", "auto_approve_notices: true"))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
+        seed(fake)
+        thread, out = start(acme)
+        thread.join(120)
+        assert not thread.is_alive() and "error" not in out
+    assert len(list((acme.parent / "out" / "drafts").rglob("*.eml"))) == 3
+    assert [objects for objects, _ in fake.updates] == ["companies", "contacts"]
+    assert out["state"].is_completed()
+    details = [r["detail"] for r in Ledger(load_registry(acme).database_url).audit("1001")
+               if r["action"] == "draft_notice"]
+    assert len(details) == 3 and all("placed" in d for d in details)
