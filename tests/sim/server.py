@@ -100,6 +100,14 @@ class Vendor:
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = []
         self.lock = threading.RLock()  # one lock for the vendor's state
         self.token: str | None = None  # expected credential; None accepts any
+        self.forbidden: list[tuple[str, re.Pattern[str]]] = []  # (method, path) the credential may not call
+
+    def forbid(self, method: str, pattern: str) -> None:
+        """Answer 403 to matching calls: a permanent refusal (missing scope) that must never be retried."""
+        self.forbidden.append((method, re.compile(pattern)))
+
+    def refuse(self) -> Response:
+        return Response(403, {"message": "the credential lacks the permission for this call"})
 
     def route(self, method: str, pattern: str, handler: Callable[..., Response]) -> None:
         self.routes.append((method, re.compile(pattern + r"/?$"), handler))
@@ -107,6 +115,8 @@ class Vendor:
     def handle(self, request: Request) -> Response:
         if (refused := self.authenticate(request)) is not None:
             return refused
+        if any(m == request.method and p.search(request.path) for m, p in self.forbidden):
+            return self.refuse()
         allowed = False
         for method, pattern, handler in self.routes:
             match = pattern.match(request.path)

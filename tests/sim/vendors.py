@@ -166,12 +166,14 @@ class Meta(Vendor):
         return self.error(400, "Unknown path components", "OAuthException", 2500)
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
-        # Graph throttles with codes 4/17/32/80001; a bare 429/503 comes from Meta's edge, with Retry-After.
-        response = self.error(int(kind), "An unexpected error has occurred. Please retry your request later.",
-                              "OAuthException", 4 if kind == "429" else 2)
-        if kind in ("429", "503"):
-            response.headers["Retry-After"] = retry_value(retry_after)
-        return response
+        # Graph's own throttling is code 4/17/32/80001 (see `throttle`); an injected 429/503 is the
+        # edge's answer: no Graph code, a Retry-After. A 500 is Graph's "unexpected error" (code 2).
+        if kind == "500":
+            return self.error(500, "An unexpected error has occurred. Please retry your request later.",
+                              "OAuthException", 2)
+        return Response(int(kind), {"error": {"message": "Please reduce the amount of data you're asking for, "
+                                              "then retry your request" if kind == "429" else "Service unavailable"}},
+                        {"Retry-After": retry_value(retry_after)})
 
     def business_of(self, request: Request) -> str:
         parts = [p for p in request.path.split("/") if p and not re.fullmatch(r"v\d+\.\d+", p)]
@@ -315,6 +317,9 @@ class Hootsuite(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return self.error(404, 1004, "Not found")
+
+    def refuse(self) -> Response:
+        return self.error(403, 1003, "Insufficient permissions for this organization")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         response = self.error(int(kind), 5000 if kind != "429" else 1103, f"simulated {kind}")

@@ -1,0 +1,42 @@
+"""A simulated company for flow-level reliability tests: every vendor on loopback, secrets as canaries."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.sim import Simulator, all_vendors
+from tests.sim.company import SECRETS, arm, set_successors, write
+from tests.sim.seed import World, generate, populate
+
+
+@dataclass
+class Company:
+    sim: Simulator
+    world: World
+    registry: Path
+
+
+@pytest.fixture
+def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Two leavers and three stayers on the simulator; the registry points every connector at it."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    with Simulator(all_vendors()) as sim:
+        arm(sim)
+        world = populate(generate(n_leavers=2, n_stayers=3), sim.vendors)
+        set_successors(sim, world)
+        yield Company(sim, world, write(tmp_path / "company", sim, world))
+
+
+@pytest.fixture
+def fast_prefect_retries(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The flow's Prefect task retries wait 0.3 s instead of seconds (the count and conditions are unchanged)."""
+    from flows import offboarding
+
+    delay = 0.3
+    for task in (offboarding.fetch_employee, offboarding.list_members, offboarding.fetch_clients,
+                 offboarding.attempt):
+        monkeypatch.setattr(task, "retry_delay_seconds", [delay] * max(1, task.retries))
+    return delay
