@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import signal
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -23,7 +25,7 @@ from prefect.states import Completed
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, Outcome
-from flows import approval, notices
+from flows import approval, notices, revocation
 from flows.ledger import FINISHED, OPEN, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
@@ -32,6 +34,12 @@ from flows.registry import Registry, load_registry
 listeners: list[Callable[[dict[str, Any]], None]] = []
 
 ATTENTION = {"manual", "failed", "awaiting_approval"}
+
+
+def crash_point(name: str) -> None:
+    """Crash tests only: SIGKILL this process at a named step boundary when RELEVO_TEST_CRASH_AT names it."""
+    if os.environ.get("RELEVO_TEST_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -151,7 +159,11 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
         outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
-    return run.record(action, outcome.status, describe(outcome), outcome.pre_state)
+    crash_point("before_ledger_write")
+    row = run.record(action, outcome.status, describe(outcome), outcome.pre_state)
+    if action.action == "revoke_role":
+        crash_point("mid_revoke")
+    return row
 
 
 def suggested_fix(error: ConnectorError) -> str:
@@ -268,9 +280,11 @@ def offboard_employee(
     logger = get_run_logger()
     registry = load_registry(registry_path)
     employee = fetch_employee(registry, employee_id)
+    crash_point("after_fetch")
     members = read_members(registry)
     clients = fetch_clients(registry, employee)
     now = datetime.now(timezone.utc)
+    revoke_now = revoke_now or revocation.due_by_schedule(employee, registry)
     the_plan = plan(employee, registry, members, clients,
                     notices.notice_actions(employee, registry, clients, now), now, revoke_now)
     logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
@@ -278,7 +292,8 @@ def offboard_employee(
         rows = plan_only(the_plan)
     else:
         run = Run(registry, employee, event_key)
-        rows = run_plan(run, the_plan, clients, now, wait_for_approval)
+        rows = revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
+        rows += run_plan(run, the_plan, clients, now, wait_for_approval)
         if (note := write_hr_note(run, rows)) is not None:
             rows.append(note)
     summary = summarize(employee, rows, dry_run, registry)
@@ -296,6 +311,7 @@ def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: da
     rows += revoke_all(run, the_plan.phase(REVOKE))
     rows += notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients or [],
                          now or datetime.now(timezone.utc), wait_for_approval)
+    crash_point("after_drafts")
     return rows
 
 

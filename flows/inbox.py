@@ -1,0 +1,174 @@
+"""The durable webhook inbox: an event is stored here before the HR platform gets its 202.
+
+One row per termination event, keyed by a UNIQUE event key derived from vendor,
+employee and change, so a redelivered webhook finds its row and starts nothing new
+(insert-or-ignore). The dispatcher moves rows from `pending` to `dispatched` once
+Prefect has accepted the run. Requests that start no work (ignored events, rejected
+requests) are only counted, so an attacker cannot fill the table.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Column, Integer, String, Table, Text, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+import schemas
+from flows.db import engine_for, metadata
+
+PENDING, DISPATCHED = "pending", "dispatched"
+KEY_MAX = 200  # schemas/termination_event.schema.json event_key maxLength
+
+events = Table(
+    "relevo_inbox",
+    metadata,
+    Column("event_key", String(KEY_MAX), primary_key=True),
+    Column("vendor", String(20), nullable=False),
+    Column("employee_id", String(64), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("occurred_at", String(40), nullable=True),
+    Column("effective_date", String(10), nullable=True),
+    Column("state", String(20), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", String(40), nullable=False),
+    Column("flow_run_id", String(64), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", String(40), nullable=False),
+)
+
+# Requests that started nothing: (vendor, outcome "ignored"/"rejected", short fixed reason) -> count.
+counts = Table(
+    "relevo_inbox_counts",
+    metadata,
+    Column("vendor", String(20), primary_key=True),
+    Column("outcome", String(20), primary_key=True),
+    Column("reason", String(80), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", String(40), nullable=False),
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def event_key(vendor: str, employee_id: str, kind: str, change: str | None) -> str:
+    """Stable across redeliveries: the same change to the same employee always gives the same key."""
+    key = f"{vendor}:{employee_id}:{kind}:{change or 'none'}"
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{vendor}:{employee_id}:{kind}:{hashlib.sha256((change or '').encode()).hexdigest()[:32]}"
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    event_key: str
+    vendor: str
+    employee_id: str
+    kind: str
+    received_at: str
+    occurred_at: str | None
+    effective_date: str | None
+    state: str
+    attempts: int
+    next_attempt_at: str
+    flow_run_id: str | None
+    last_error: str | None
+
+
+class Inbox:
+    """The inbox table and the counters, in the ledger's database."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+        metadata.create_all(self.engine, tables=[events, counts])  # the engine may predate this module's import
+
+    @staticmethod
+    def event(vendor: str, employee_id: str, kind: str, change: str | None, received_at: datetime,
+              occurred_at: str | None = None, effective_date: str | None = None) -> dict[str, Any]:
+        """A termination event document, checked against schemas/termination_event.schema.json."""
+        doc = {"event_key": event_key(vendor, employee_id, kind, change), "vendor": vendor,
+               "employee_id": employee_id, "kind": kind, "received_at": iso(received_at),
+               "occurred_at": occurred_at, "effective_date": effective_date}
+        return schemas.check("termination_event", doc, f"{vendor} event")
+
+    def store(self, doc: dict[str, Any]) -> bool:
+        """Insert a pending event; False when the key is already stored (a redelivery)."""
+        schemas.check("termination_event", doc, f"{doc.get('vendor')} event")
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(events).values(
+                    **doc, state=PENDING, attempts=0, next_attempt_at=doc["received_at"],
+                    updated_at=doc["received_at"],
+                ))
+        except IntegrityError:
+            return False
+        return True
+
+    def count(self, vendor: str, outcome: str, reason: str, at: datetime) -> None:
+        """Add one to a counter of requests that started nothing."""
+        where = (counts.c.vendor == vendor) & (counts.c.outcome == outcome) & (counts.c.reason == reason)
+        for _ in range(2):  # a concurrent first insert of the same counter loses once, then updates
+            with self.engine.begin() as conn:
+                if conn.execute(update(counts).where(where).values(count=counts.c.count + 1, last_at=iso(at))).rowcount:
+                    return
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(counts).values(vendor=vendor, outcome=outcome, reason=reason,
+                                                       count=1, last_at=iso(at)))
+                return
+            except IntegrityError:
+                continue
+
+    def due(self, now: datetime) -> list[InboxEvent]:
+        """Pending events whose next attempt is due, oldest first."""
+        query = (select(events).where((events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now)))
+                 .order_by(events.c.received_at, events.c.event_key))
+        return self._rows(query)
+
+    def next_attempt(self) -> datetime | None:
+        """When the earliest pending event is due (None: nothing pending)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(events.c.next_attempt_at).where(events.c.state == PENDING)
+                                 .order_by(events.c.next_attempt_at).limit(1)).scalar()
+        return datetime.fromisoformat(value) if value else None
+
+    def dispatched(self, key: str, flow_run_id: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(events).where(events.c.event_key == key).values(
+                state=DISPATCHED, flow_run_id=flow_run_id, attempts=events.c.attempts + 1,
+                last_error=None, updated_at=iso(now)))
+
+    def retry_later(self, key: str, error: str, next_at: datetime, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(events).where(events.c.event_key == key).values(
+                attempts=events.c.attempts + 1, last_error=error[:500], next_attempt_at=iso(next_at),
+                updated_at=iso(now)))
+
+    def events(self) -> list[InboxEvent]:
+        return self._rows(select(events).order_by(events.c.received_at, events.c.event_key))
+
+    def counts(self) -> dict[str, int]:
+        """Totals per state: pending, dispatched, ignored, rejected."""
+        totals = {PENDING: 0, DISPATCHED: 0, "ignored": 0, "rejected": 0}
+        with self.engine.connect() as conn:
+            for state, in conn.execute(select(events.c.state)):
+                totals[state] = totals.get(state, 0) + 1
+            for outcome, number in conn.execute(select(counts.c.outcome, counts.c.count)):
+                totals[outcome] = totals.get(outcome, 0) + number
+        return totals
+
+    def reasons(self) -> list[dict[str, Any]]:
+        """The counters in detail, for `relevo inbox`."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(counts).order_by(counts.c.outcome, counts.c.vendor,
+                                                                           counts.c.reason)).mappings()]
+
+    def _rows(self, query: Any) -> list[InboxEvent]:
+        with self.engine.connect() as conn:
+            return [InboxEvent(**{k: r[k] for k in InboxEvent.__dataclass_fields__})
+                    for r in conn.execute(query).mappings()]

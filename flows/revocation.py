@@ -1,0 +1,53 @@
+"""Revocations that are not due yet: a resignation's access goes at the end of the last working day.
+
+Running as a deployment, the offboarding run schedules a run of its own deployment at
+that time (idempotency key per employee and time, so duplicates schedule it once) and
+records it in the ledger. From the plain CLI there is no worker to run it later: the
+revocations stay `scheduled` and the operator runs relevo again then (or uses --now).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from prefect.runtime import deployment, flow_run
+
+from flows.plan import Action, revoke_time
+from flows.registry import Registry
+
+
+def due_by_schedule(employee: dict[str, Any], registry: Registry) -> bool:
+    """True in the run scheduled for the revocation time, even when a worker starts it a few seconds early."""
+    if deployment.id is None:
+        return False
+    return revoke_time(employee, registry, flow_run.scheduled_start_time) is None
+
+
+def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, Any]]:
+    """Schedule this deployment to run again at `revoke_at`; nothing when not due later or not a deployment."""
+    deployment_id = deployment.id
+    if revoke_at is None or deployment_id is None:
+        return []
+    from prefect.deployments import run_deployment
+
+    employee_id = run.employee["id"]
+    when = revoke_at.astimezone(timezone.utc).isoformat()
+    local = revoke_at.astimezone(run.registry.timezone)
+    action = Action(key=f"{employee_id}:schedule_revocation:{when}", action="schedule_revocation",
+                    target=f"offboarding run at {local:%Y-%m-%d %H:%M %Z}", phase="record",
+                    description="revocations run at the end of the last working day")
+    try:
+        scheduled = run_deployment(
+            deployment_id,
+            parameters={"employee_id": employee_id, "registry_path": str(run.registry.path),
+                        "event_key": run.event_key, "dry_run": False, "revoke_now": False},
+            scheduled_time=revoke_at.astimezone(timezone.utc),
+            idempotency_key=f"{employee_id}:revoke-at:{when}",
+            flow_run_name=f"revoke-{employee_id}-at-{local:%Y%m%d-%H%M}",
+            timeout=0,
+            as_subflow=False,
+        )
+    except Exception as exc:  # the Prefect API: the revocations stay scheduled in the ledger either way
+        return [run.record(action, "failed", f"could not schedule the run ({type(exc).__name__}) | fix: run "
+                           f"`relevo offboard {employee_id}` after {local:%Y-%m-%d %H:%M %Z}, or now with --now")]
+    return [run.record(action, "scheduled", f"flow run {scheduled.id} scheduled for {local:%Y-%m-%d %H:%M %Z}")]

@@ -1,0 +1,400 @@
+"""The webhook receiver: verify, store, acknowledge; the dispatcher starts the flows.
+
+HR platforms retry a webhook that does not get a 2xx (BambooHR 5 times over 2.5 h,
+Factorial 20 times over 48 h), so the receiver answers 202 only after the event is
+committed to the inbox, answers 4xx only for requests it will never accept, and never
+lets bad input reach a 5xx. The signature is checked on the raw bytes before any JSON
+parsing. Work happens later, in the dispatcher's thread, which hands each pending
+event to a Prefect deployment with the event key as idempotency key.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from connectors.errors import ConfigurationError
+from flows.inbox import Inbox, InboxEvent
+from flows.registry import Registry, load_registry
+from flows.secrets import resolve
+
+logger = logging.getLogger("relevo.webhook")
+
+MAX_BODY = 1024 * 1024  # 1 MiB: a termination webhook is a few kB
+WINDOW = 300  # seconds either way (Standard Webhooks, python-slack-sdk)
+DEPLOYMENTS = {
+    "terminated": "offboard-employee/offboard-employee",  # "<flow name>/<deployment name>"
+    "rescinded": "rescind-termination/rescind-termination",
+}
+Clock = Callable[[], float]
+
+
+class Rejected(Exception):
+    """A request relevo will never accept: status code, a message for the sender, a fixed counter label."""
+
+    def __init__(self, status: int, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.reason = reason
+
+
+class NotReady(Exception):
+    """The receiver cannot store the event right now (secret missing, database down): the vendor retries."""
+
+
+# --- verification: pure functions over bytes and header values ---
+
+def one_header(headers: Any, name: str) -> str | None:
+    """A header that must appear at most once (two signatures would make the check ambiguous)."""
+    values = headers.getlist(name)
+    if len(values) > 1:
+        raise Rejected(401 if "signature" in name.lower() or "challenge" in name.lower() else 400,
+                       f"header {name} given more than once", "duplicate header")
+    return values[0] if values else None
+
+
+def parse_timestamp(value: str) -> float:
+    """Unix seconds or ISO-8601 (BambooHR has been seen sending both); naive ISO means UTC."""
+    text = value.strip()
+    if re.fullmatch(r"\d{1,12}(\.\d{1,9})?", text):
+        return float(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Rejected(401, "X-BambooHR-Timestamp is neither Unix seconds nor ISO-8601", "bad timestamp") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def bamboohr_signature(key: str, body: bytes, timestamp: str) -> str:
+    """hex HMAC-SHA256 over the raw body followed by the timestamp header, as BambooHR signs."""
+    return hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_bamboohr(key: str, body: bytes, signature: str | None, timestamp: str | None, now: float) -> None:
+    """Raise Rejected(401) unless the signature matches and the timestamp is within ±5 minutes."""
+    if not signature:
+        raise Rejected(401, "missing X-BambooHR-Signature header", "missing signature")
+    if not timestamp:
+        raise Rejected(401, "missing X-BambooHR-Timestamp header", "missing timestamp")
+    expected = bamboohr_signature(key, body, timestamp).encode()
+    given = signature.strip().lower().encode("utf-8", "replace")
+    if not hmac.compare_digest(expected, given):
+        raise Rejected(401, "signature does not match the body and timestamp", "bad signature")
+    if abs(now - parse_timestamp(timestamp)) > WINDOW:
+        raise Rejected(401, "X-BambooHR-Timestamp is more than 5 minutes from now", "stale timestamp")
+
+
+def verify_challenge(expected: str, given: str | None) -> None:
+    """Factorial sends back the challenge chosen at subscription: compare in constant time."""
+    if not given:
+        raise Rejected(401, "missing x-factorial-wh-challenge header", "missing challenge")
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
+        raise Rejected(401, "x-factorial-wh-challenge does not match", "bad challenge")
+
+
+def parse_json(body: bytes) -> Any:
+    if not body.strip():
+        raise Rejected(400, "empty body: expected a JSON object", "empty body")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # also UnicodeDecodeError and Python's int-digits limit
+        raise Rejected(400, "body is not valid UTF-8 JSON", "not json") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "body is JSON but not an object", "wrong shape")
+    return payload
+
+
+def clean(text: str, limit: int = 200) -> str:
+    """A value safe for one log line or an error message: no CR/LF or control characters, bounded."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:limit]
+
+
+# --- the receiver: vendor routes over one store-then-acknowledge path ---
+
+class Receiver:
+    """Turns verified vendor payloads into stored inbox events."""
+
+    def __init__(self, registry: Registry, inbox: Inbox, clock: Clock, wake: Callable[[], None]) -> None:
+        self.registry = registry
+        self.inbox = inbox
+        self.clock = clock
+        self.wake = wake
+        self._secrets: dict[str, str] = {}
+
+    def secret(self, vendor: str, field: str) -> str:
+        """The vendor's webhook secret from the registry's reference; resolved once, never logged."""
+        if vendor not in self._secrets:
+            config = (self.registry.data.get("webhooks") or {}).get(vendor)
+            if config is None:
+                raise Rejected(404, f"webhooks.{vendor} is not configured in the registry", "not configured")
+            try:
+                self._secrets[vendor] = resolve(config.get(field), f"webhooks.{vendor}.{field}")
+            except ConfigurationError as exc:
+                logger.error("cannot verify %s webhooks: %s", vendor, exc)
+                raise NotReady(f"webhook secret for {vendor} is not available") from None
+        return self._secrets[vendor]
+
+    def bamboohr(self, body: bytes, headers: Any, query: Any) -> dict[str, Any]:
+        key = self.secret("bamboohr", "private_key")
+        signature = one_header(headers, "x-bamboohr-signature")
+        timestamp = one_header(headers, "x-bamboohr-timestamp")
+        verify_bamboohr(key, body, signature, timestamp, self.clock())
+        payload = parse_json(body)
+        from connectors import bamboohr
+
+        try:
+            changes = bamboohr.parse_webhook(payload)
+        except ValueError as exc:
+            raise Rejected(400, clean(str(exc)), "wrong shape") from None
+        return self.accept("bamboohr", [(c.employee_id, c.kind, c.change_fingerprint, None) for c in changes])
+
+    def factorial(self, body: bytes, headers: Any, query: Any) -> dict[str, Any]:
+        """One target URL per subscription: `?subscription=employees/employee/terminate` (or unterminate)."""
+        verify_challenge(self.secret("factorial", "challenge"), one_header(headers, "x-factorial-wh-challenge"))
+        payload = parse_json(body)
+        from connectors import factorial
+
+        try:
+            change = factorial.parse_webhook(payload, query.get("subscription"))
+        except ValueError as exc:
+            raise Rejected(400, clean(str(exc)), "wrong shape") from None
+        date = change["effective_date"]
+        return self.accept("factorial", [(change["employee_id"], change["kind"], date, date)])
+
+    def accept(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> dict[str, Any]:
+        """Check every event first (all or nothing), then store: the 202 comes after the commit."""
+        received = datetime.fromtimestamp(self.clock(), timezone.utc)
+        try:
+            docs = [Inbox.event(vendor, employee_id, kind, change, received, effective_date=effective_date)
+                    for employee_id, kind, change, effective_date in changes]
+        except ValueError as exc:  # SchemaError: the message names the field
+            raise Rejected(400, clean(str(exc), 300), "wrong shape") from None
+        ignored = 0 if docs else 1  # a valid webhook about something else than a termination
+        try:
+            stored = [doc for doc in docs if self.inbox.store(doc)]
+            if ignored:
+                self.inbox.count(vendor, "ignored", "not a termination", received)
+        except Exception as exc:  # the database: the vendor retries on 5xx, so nothing is lost
+            logger.error("inbox unavailable: %s", type(exc).__name__)
+            raise NotReady("the event could not be stored") from None
+        for doc in docs:
+            logger.info("%s %s event %s for employee %s", "stored" if doc in stored else "already stored",
+                        vendor, doc["kind"], doc["employee_id"])
+        if ignored:
+            logger.info("%s webhook ignored: not a termination", vendor)
+        if stored:
+            self.wake()
+        return {"stored": [d["event_key"] for d in stored],
+                "already_stored": [d["event_key"] for d in docs if d not in stored],
+                "ignored": ignored}
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, refusing more than 1 MiB whatever Content-Length claims."""
+
+    lengths = request.headers.getlist("content-length")
+    if len(lengths) > 1:
+        raise Rejected(400, "header Content-Length given more than once", "duplicate header")
+    if lengths:
+        if not lengths[0].strip().isdigit():
+            raise Rejected(400, "Content-Length is not a number", "bad length")
+        if int(lengths[0]) > MAX_BODY:
+            raise Rejected(413, f"body larger than {MAX_BODY} bytes", "too large")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise Rejected(413, f"body larger than {MAX_BODY} bytes", "too large")
+    except ClientDisconnect:
+        raise Rejected(400, "the client closed the connection before the body was complete", "incomplete body") from None
+    return bytes(body)
+
+
+def check_content_type(request: Request) -> None:
+    values = request.headers.getlist("content-type")
+    media = values[0].split(";")[0].strip().lower() if len(values) == 1 else ""
+    if media != "application/json":
+        raise Rejected(415, "Content-Type must be application/json (set the webhook's format to JSON)",
+                       "wrong content type")
+
+
+def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: Dispatcher | None = None) -> FastAPI:
+    """The FastAPI app. `clock` and `dispatcher` are injectable so tests are exact and start nothing."""
+    registry = load_registry(registry_path)
+    inbox = dispatcher.inbox if dispatcher is not None else Inbox(registry.database_url)
+    receiver = Receiver(registry, inbox, clock, dispatcher.wake if dispatcher is not None else (lambda: None))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        if dispatcher is not None:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
+    app = FastAPI(title="relevo webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def handle(vendor: str, request: Request, verify: Callable[[bytes, Any, Any], dict[str, Any]]) -> JSONResponse:
+        try:
+            check_content_type(request)
+            body = await read_body(request)
+            result = await run_in_threadpool(verify, body, request.headers, request.query_params)
+        except Rejected as rejected:
+            await run_in_threadpool(count_rejection, inbox, vendor, rejected, clock)
+            logger.warning("rejected %s webhook: %s %s", vendor, rejected.status, rejected.reason)
+            return JSONResponse({"error": rejected.message}, status_code=rejected.status)
+        except NotReady as exc:
+            return JSONResponse({"error": f"{exc}; retry later"}, status_code=503)
+        return JSONResponse(result, status_code=202)
+
+    @app.post("/webhooks/bamboohr", status_code=202)
+    async def bamboohr_webhook(request: Request) -> JSONResponse:
+        """BambooHR employee webhook (field-based or event-based payload, JSON format)."""
+        return await handle("bamboohr", request, receiver.bamboohr)
+
+    @app.post("/webhooks/factorial", status_code=202)
+    async def factorial_webhook(request: Request) -> JSONResponse:
+        """Factorial employees/employee/terminate and unterminate subscriptions."""
+        return await handle("factorial", request, receiver.factorial)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        """Liveness plus the inbox counts, for a load balancer or a person."""
+        return {"status": "ok", "inbox": await run_in_threadpool(inbox.counts)}
+
+    return app
+
+
+def count_rejection(inbox: Inbox, vendor: str, rejected: Rejected, clock: Clock) -> None:
+    try:
+        inbox.count(vendor, "rejected", f"{rejected.status} {rejected.reason}",
+                    datetime.fromtimestamp(clock(), timezone.utc))
+    except Exception as exc:  # a counter must never turn a 4xx into a 5xx
+        logger.error("could not count a rejected request: %s", type(exc).__name__)
+
+
+# --- the dispatcher: pending inbox rows → Prefect deployment runs ---
+
+def launch_deployment(event: InboxEvent, registry_path: str) -> str:
+    """Start the event's deployment; the server returns the existing run for a repeated key."""
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        DEPLOYMENTS[event.kind],
+        parameters={"employee_id": event.employee_id, "registry_path": registry_path, "event_key": event.event_key},
+        idempotency_key=event.event_key,
+        timeout=0,
+        as_subflow=False,
+    )
+    return str(run.id)
+
+
+class Dispatcher:
+    """Hands pending events to Prefect, retrying with full-jitter backoff while Prefect is unreachable.
+
+    It runs as a thread in the receiver process and starts by dispatching whatever is
+    pending in the inbox, so events stored before a crash are picked up on restart.
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        registry_path: str,
+        launch: Callable[[InboxEvent, str], str] = launch_deployment,
+        clock: Clock = time.time,
+        base: float = 1.0,
+        cap: float = 300.0,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.inbox = inbox
+        self.registry_path = registry_path
+        self.launch = launch
+        self.clock = clock
+        self.base, self.cap, self.jitter = base, cap, jitter
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), timezone.utc)
+
+    def delay(self, attempts: int) -> float:
+        """Full jitter: uniform(0, min(cap, base * 2**n)), at least 0.1 s."""
+        return max(0.1, self.jitter() * min(self.cap, self.base * 2 ** min(attempts, 30)))
+
+    def dispatch_due(self) -> int:
+        """One pass over the due events; returns how many Prefect accepted."""
+        accepted = 0
+        for event in self.inbox.due(self.now()):
+            try:
+                run_id = self.launch(event, self.registry_path)
+            except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
+                wait = self.delay(event.attempts)
+                error = clean(f"{type(exc).__name__}: {exc}", 300)
+                self.inbox.retry_later(event.event_key, error, datetime.fromtimestamp(self.clock() + wait, timezone.utc),
+                                       self.now())
+                logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
+                continue
+            self.inbox.dispatched(event.event_key, run_id, self.now())
+            logger.info("event %s dispatched as flow run %s", event.event_key, run_id)
+            accepted += 1
+        return accepted
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="relevo-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.dispatch_due()
+                upcoming = self.inbox.next_attempt()
+            except Exception as exc:  # the database itself: try again shortly, never die
+                logger.error("dispatcher pass failed: %s", type(exc).__name__)
+                upcoming = None
+                self._wake.wait(5.0)
+                continue
+            wait = 60.0 if upcoming is None else min(60.0, max(0.0, upcoming.timestamp() - self.clock()))
+            self._wake.wait(wait)
+
+
+def serve(registry_path: str | Path, host: str, port: int) -> None:
+    """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`)."""
+    import uvicorn
+
+    registry = load_registry(registry_path)
+    dispatcher = Dispatcher(Inbox(registry.database_url), str(registry.path))
+    uvicorn.run(create_app(registry.path, dispatcher=dispatcher), host=host, port=port,
+                log_level="info", access_log=True, server_header=False)
