@@ -115,8 +115,15 @@ def parse_json(body: bytes) -> Any:
         raise Rejected(400, "empty body: expected a JSON object", "empty body")
     try:
         payload = json.loads(body)
-    except (ValueError, RecursionError):  # also UnicodeDecodeError and Python's int-digits limit
-        raise Rejected(400, "body is not valid UTF-8 JSON", "not json") from None
+    except UnicodeDecodeError:
+        raise Rejected(400, "body is not UTF-8", "not json") from None
+    except json.JSONDecodeError as exc:
+        raise Rejected(400, f"body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+                       "not json") from None
+    except RecursionError:
+        raise Rejected(400, "body is not usable JSON: nested too deeply", "not json") from None
+    except ValueError:  # Python's limit on integer digits
+        raise Rejected(400, "body is not usable JSON: a number is too large", "not json") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "body is JSON but not an object", "wrong shape")
     return payload
