@@ -5,6 +5,8 @@ simulator; the transport's retry rules are checked from the simulator's own call
 """
 from __future__ import annotations
 
+import json
+import threading
 import time
 from pathlib import Path
 
@@ -153,8 +155,7 @@ def test_retry_after_is_honoured_between_attempts(sim):
 def test_integer_retry_after_and_then_success(sim):
     sim.configure("graph", fault_rate=1.0, faults=("503",), retry_after=1)
     http = client(sim, "graph")
-    threading_timer = __import__("threading").Timer(0.5, lambda: sim.configure("graph", fault_rate=0.0))
-    threading_timer.start()
+    threading.Timer(0.5, lambda: sim.configure("graph", fault_rate=0.0)).start()
     http.request("GET", "v1.0/users/x@y.example/messages")
     calls = sim.log("graph")
     assert [c.status for c in calls] == [503, 200]
@@ -245,7 +246,7 @@ def test_meta_usage_header_grows_and_throttled_connector_stops_calling(sim):
     usage = []
     for _ in range(4):
         header = http.request("GET", f"v21.0/{BUSINESS_ID}/business_users").headers["X-Business-Use-Case-Usage"]
-        usage.append(__import__("json").loads(header)[BUSINESS_ID][0]["call_count"])
+        usage.append(json.loads(header)[BUSINESS_ID][0]["call_count"])
     assert usage == [25, 50, 75, 100]
     slept: list[float] = []
     business = MetaBusinessConnector(sim.url("meta") + "/v21.0", TOKEN, BUSINESS_ID,
