@@ -17,9 +17,8 @@ from flows.inbox import Inbox
 from flows.ledger import Ledger
 from flows.registry import load_registry
 from flows.webhook import Dispatcher, bamboohr_signature, create_app, launch_deployment
+from tests.deployments import deployed, prefect_cli, runs_of  # noqa: F401  (deployed: fixture)
 
-ROOT = Path(__file__).resolve().parent.parent
-PREFECT = str(Path(sys.executable).parent / "prefect")
 KEY = "bhr-e2e-key-canary-91c2"
 
 # BambooHR's field-based payload (vendors-hr.md): Laura (1001) is dismissed.
@@ -28,12 +27,6 @@ DISMISSAL = {"employees": [{
     "fields": {"Employment Status": "Terminated", "First Name": "Laura"},
     "timestamp": "2026-11-20T09:12:00+0000",
 }]}
-
-
-def prefect_cli(*args: str, api_url: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    return subprocess.run([PREFECT, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 def signed(body: bytes, now: float) -> dict[str, str]:
@@ -51,26 +44,9 @@ def wait_for(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
     raise AssertionError("condition not reached in time")
 
 
-def offboarding_runs(employee_id: str) -> list:
-    from prefect import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(
-            name=DeploymentFilterName(any_=["offboard-employee"])))
-    return [r for r in runs if r.parameters.get("employee_id") == employee_id]
-
-
-@pytest.fixture(scope="module")
-def deployed(prefect_api_url: str) -> str:
-    """The work pool and both deployments, made exactly as the README says."""
-    pool = prefect_cli("work-pool", "create", "relevo", "--type", "process", "--overwrite", api_url=prefect_api_url)
-    assert pool.returncode == 0, pool.stdout + pool.stderr
-    deploy = prefect_cli("deploy", "--all", api_url=prefect_api_url)
-    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-    assert "offboard-employee/offboard-employee" in deploy.stdout
-    assert "rescind-termination/rescind-termination" in deploy.stdout
-    return prefect_api_url
+def ours(registry) -> list:  # type: ignore[no-untyped-def]
+    """Runs for Laura started for this test's copy of the company (other tests use other copies)."""
+    return [r for r in runs_of("1001") if r.parameters.get("registry_path") == str(registry.path)]
 
 
 def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monkeypatch):
@@ -98,7 +74,7 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
 
         worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed)
         assert worker.returncode == 0, worker.stdout + worker.stderr
-        [run] = wait_for(lambda: [r for r in offboarding_runs("1001") if r.state and r.state.is_final()] or None)
+        run = wait_for(lambda: next((r for r in ours(registry) if r.state and r.state.is_final()), None))
         print(f"webhook accepted -> flow run completed: {time.monotonic() - accepted_at:.1f} s")
         assert str(run.id) == event.flow_run_id
         assert run.state.is_completed(), run.state
@@ -124,8 +100,71 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         time.sleep(0.5)  # give the dispatcher thread a pass: it must find nothing pending
     assert launched == [event.flow_run_id]
     assert launch_deployment(event, str(registry.path)) == event.flow_run_id  # same key, same run
-    assert [str(r.id) for r in offboarding_runs("1001")] == [event.flow_run_id]
+    assert [str(r.id) for r in ours(registry)] == [event.flow_run_id]
     assert Ledger(registry.database_url).states("1001") == actions_before
     assert len(Ledger(registry.database_url).audit("1001")) == len(rows)
     assert [e.state for e in inbox.events()] == ["dispatched"]
     assert KEY not in (registry.output_dir / "audit.jsonl").read_text("utf-8")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(registry: Path, port: int, api_url: str) -> subprocess.Popen:
+    """`relevo webhook serve` as an operator runs it, in its own process."""
+    env = {**os.environ, "RELEVO_BAMBOOHR_WEBHOOK_KEY": KEY, "PREFECT_API_URL": api_url,
+           "PREFECT_CLIENT_MAX_RETRIES": "0"}
+    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "webhook", "serve", "--registry", str(registry),
+                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import requests
+
+    def up() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            return False
+
+    wait_for(up)
+    return process
+
+
+def test_killed_receiver_loses_nothing_and_dispatches_after_restart(deployed, acme):
+    """Prefect down: the event is acknowledged, stays pending through a SIGKILL, and is dispatched on restart."""
+    import requests
+
+    registry = load_registry(acme)
+    inbox = Inbox(registry.database_url)
+    port = free_port()
+    # Another delivery than the first test's: Prefect keeps one run per idempotency key server-wide.
+    body = json.dumps({"employees": [{**DISMISSAL["employees"][0], "timestamp": "2026-11-20T09:13:00+0000"}]}).encode()
+    receiver = serve(acme, port, f"http://127.0.0.1:{free_port()}/api")  # nothing listens there
+    try:
+        answer = requests.post(f"http://127.0.0.1:{port}/webhooks/bamboohr", data=body,
+                               headers=signed(body, time.time()), timeout=10)
+        assert answer.status_code == 202, answer.text
+        event = wait_for(lambda: next((e for e in inbox.events() if e.attempts >= 1), None))
+        assert event.state == "pending" and event.last_error  # Prefect refused: kept, with the reason
+    finally:
+        receiver.kill()  # SIGKILL: no shutdown handler runs
+        receiver.wait(10)
+    assert [e.state for e in inbox.events()] == ["pending"]
+
+    restarted = serve(acme, port, deployed)
+    try:
+        event = wait_for(lambda: next((e for e in inbox.events() if e.state == "dispatched"), None), timeout=30)
+    finally:
+        restarted.terminate()
+        restarted.wait(10)
+    [run] = ours(registry)
+    assert str(run.id) == event.flow_run_id and run.idempotency_key == event.event_key
+    from prefect import get_client
+    from prefect.states import Cancelled
+
+    with get_client(sync_client=True) as client:  # no worker runs it here; leave nothing for later tests
+        client.set_flow_run_state(run.id, Cancelled(), force=True)

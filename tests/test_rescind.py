@@ -1,0 +1,136 @@
+"""Resignations revoke at the end of the last working day (a scheduled run of the deployment),
+and a withdrawn termination cancels that run and gives back what was revoked, from the ledger's
+pre-state: against a real Prefect server and a real SCIM service on loopback."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from flows import revocation
+from flows.ledger import Ledger
+from flows.registry import load_registry
+from tests.conftest import SCIM_TOKEN
+from tests.deployments import deployed, deployment_id, runs_of  # noqa: F401  (deployed: fixture)
+
+LAURA = "laura.martinez@acme-comunicacion.example"
+# Diego (1002) resigned; his last day is 2027-03-31: access goes at 23:59 Madrid time (CEST, UTC+2).
+DIEGO_REVOKE_AT = datetime(2027, 3, 31, 21, 59, tzinfo=timezone.utc)
+
+
+def approved(path: Path) -> Path:
+    """Nobody clicks "approve" in these tests: the policy approves the drafts so runs finish."""
+    path.write_text(path.read_text("utf-8").replace("auto_approve_notices: false", "auto_approve_notices: true"),
+                    "utf-8")
+    return path
+
+
+def summary_of(result):  # type: ignore[no-untyped-def]
+    return result if isinstance(result, dict) else result.result()
+
+
+def as_deployment(monkeypatch, scheduled_start: datetime | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Run the flow in-process as if a worker had started it from the offboard-employee deployment."""
+    monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id=deployment_id("offboard-employee/offboard-employee")))
+    monkeypatch.setattr(revocation, "flow_run", SimpleNamespace(
+        scheduled_start_time=scheduled_start or datetime.now(timezone.utc)))
+
+
+def scheduled_runs(registry_path: Path) -> list:
+    return [r for r in runs_of("1002") if r.parameters.get("registry_path") == str(registry_path)
+            and r.state and r.state.type.value == "SCHEDULED"]
+
+
+def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deployed, acme, monkeypatch):
+    from flows.offboarding import offboard_employee
+    from flows.rescind import rescind_termination
+
+    approved(acme)
+    as_deployment(monkeypatch)
+    first = summary_of(offboard_employee("1002", str(acme), event_key="bamboohr:1002:terminated:x"))
+    outcomes = {(r["action"], r["outcome"]) for r in first["rows"]}
+    assert ("revoke_role", "scheduled") in outcomes and ("revoke_role", "manual") not in outcomes
+    assert ("schedule_revocation", "scheduled") in outcomes
+    [run] = scheduled_runs(acme)
+    assert run.expected_start_time == DIEGO_REVOKE_AT
+    assert run.idempotency_key == "1002:revoke-at:2027-03-31T21:59:00+00:00"
+    assert run.parameters["employee_id"] == "1002" and run.parameters["revoke_now"] is False
+
+    offboard_employee("1002", str(acme))  # a duplicate event: still one scheduled run
+    assert [r.id for r in scheduled_runs(acme)] == [run.id]
+
+    result = summary_of(rescind_termination("1002", str(acme), event_key="bamboohr:1002:rescinded:y"))
+    [cancelled] = [r for r in result["rows"] if r["outcome"] == "cancelled"]
+    assert cancelled["action"] == "schedule_revocation" and str(run.id) in cancelled["target"]
+    assert scheduled_runs(acme) == []
+    assert [r for r in runs_of("1002") if r.id == run.id][0].state.type.value == "CANCELLED"
+    restored = [r for r in result["rows"] if r["action"] == "restore_role"]
+    assert restored == []  # nothing had been revoked yet: nothing to give back
+    audit = Ledger(load_registry(acme).database_url).audit("1002")
+    assert audit[-1]["event_key"] == "bamboohr:1002:rescinded:y" and audit[-1]["outcome"] == "cancelled"
+
+
+def test_the_scheduled_run_revokes_even_if_started_a_little_early(prefect_api_url, acme, monkeypatch):
+    from flows.offboarding import offboard_employee
+
+    approved(acme)
+    monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id=None))
+    monkeypatch.setattr(revocation, "flow_run", SimpleNamespace(scheduled_start_time=DIEGO_REVOKE_AT))
+    # Not a deployment run: the plain CLI behaviour, revocations stay scheduled and nothing is scheduled.
+    plain = summary_of(offboard_employee("1002", str(acme)))
+    assert {r["outcome"] for r in plain["rows"] if r["action"] == "revoke_role"} == {"scheduled"}
+    assert not [r for r in plain["rows"] if r["action"] == "schedule_revocation"]
+
+    # The run the deployment scheduled for 23:59 on the last day, picked up by a worker seconds early.
+    monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id="a-deployment"))
+    due = summary_of(offboard_employee("1002", str(acme)))
+    assert {r["outcome"] for r in due["rows"] if r["action"] == "revoke_role"} == {"manual"}  # done by hand here
+    assert not [r for r in due["rows"] if r["action"] == "schedule_revocation"]
+
+
+@pytest.fixture
+def scim_registry(acme: Path, scim_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = approved(acme.parent / "relevo-scim.yaml")
+    path.write_text(path.read_text("utf-8").replace("http://127.0.0.1:8099/v2", scim_url), "utf-8")
+    monkeypatch.setenv("ACME_SCIM_TOKEN", SCIM_TOKEN)
+    return path
+
+
+def active(scim_url: str, user_name: str) -> bool:
+    response = requests.get(f"{scim_url}/Users", params={"filter": f'userName eq "{user_name}"'},
+                            headers={"Authorization": f"Bearer {SCIM_TOKEN}"}, timeout=5)
+    (user,) = response.json()["Resources"]
+    return user["active"]
+
+
+def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(prefect_api_url, scim_registry,
+                                                                              scim_url):
+    from examples.acme.seed_scim import seed
+    from flows.offboarding import offboard_employee
+    from flows.rescind import rescind_termination
+
+    seed(scim_url, SCIM_TOKEN)
+    summary_of(offboard_employee("1001", str(scim_registry)))
+    assert active(scim_url, LAURA) is False
+
+    result = summary_of(rescind_termination("1001", str(scim_registry), event_key="factorial:1001:rescinded:none"))
+    restores = {r["target"]: r for r in result["rows"] if r["action"] == "restore_role"}
+    assert restores["Acme social-media suite (SCIM)"]["outcome"] == "done"
+    assert active(scim_url, LAURA) is True
+    manual = [r for r in restores.values() if r["outcome"] == "manual"]
+    assert len(manual) == 5 and all("again with role" in r["detail"] for r in manual)  # no API: a person does it
+    # YouTube's removal waited for a second owner and never happened: nothing to give back there.
+    assert not [t for t in restores if "YouTube" in t]
+    assert result["open"] == 5
+
+    again = summary_of(rescind_termination("1001", str(scim_registry)))  # a duplicate withdrawal
+    assert not [r for r in again["rows"] if "SCIM" in r["target"]]  # given back already: not touched again
+    assert sorted(r["outcome"] for r in again["rows"]) == ["manual"] * 5  # the people's tasks stay open
+    assert active(scim_url, LAURA) is True
+
+    rehired_then_fired = summary_of(offboard_employee("1001", str(scim_registry)))
+    [scim] = [r for r in rehired_then_fired["rows"] if r["action"] == "revoke_role" and "SCIM" in r["target"]]
+    assert scim["outcome"] == "done" and active(scim_url, LAURA) is False
