@@ -160,6 +160,12 @@ def print_summary(out: Any, summary: dict[str, Any]) -> None:
     out.print(f"Outcomes: {counts}.")
     if summary["open"]:
         out.print(f"[yellow]{summary['open']} action(s) need a person[/]: see `relevo audit` or the Prefect artifact.")
+    later = [r for r in summary["rows"] if r["action"] == "revoke_role" and r["outcome"] == "scheduled"]
+    if later and not summary["dry_run"]:
+        when = later[0]["detail"].rpartition("(at ")[2].rstrip(")") or "the end of the last working day"
+        out.print(f"[cyan]{len(later)} revocation(s) wait until {when}[/]: run `relevo offboard "
+                  f"{summary['employee_id']}` again then, or now with --now (the offboard-employee deployment "
+                  "schedules that run itself).")
     out.print(f"Drafts: {summary['drafts']}\nAudit log: {summary['audit']}")
     if summary["dry_run"]:
         out.print("[cyan]Dry run: nothing was changed and nothing was recorded.[/]")
