@@ -10,6 +10,7 @@ One server, one port; each vendor lives under its own path prefix (`/meta`, `/hu
 """
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
@@ -101,13 +102,25 @@ class Vendor:
         self.lock = threading.RLock()  # one lock for the vendor's state
         self.token: str | None = None  # expected credential; None accepts any
         self.forbidden: list[tuple[str, re.Pattern[str]]] = []  # (method, path) the credential may not call
+        self.echo_credentials = False  # a careless vendor: its error messages repeat the credential
 
     def forbid(self, method: str, pattern: str) -> None:
         """Answer 403 to matching calls: a permanent refusal (missing scope) that must never be retried."""
         self.forbidden.append((method, re.compile(pattern)))
 
-    def refuse(self) -> Response:
-        return Response(403, {"message": "the credential lacks the permission for this call"})
+    def refuse(self, detail: str) -> Response:
+        """The vendor's 403 in its own error shape."""
+        return Response(403, {"message": detail})
+
+    def refusal_detail(self, request: Request) -> str:
+        detail = "the credential lacks the permission for this call"
+        if not self.echo_credentials:
+            return detail
+        values = list(request.headers.values())
+        for value in list(values):  # Basic credentials as the vendor decoded them
+            if value.lower().startswith("basic "):
+                values.append(base64.b64decode(value[6:]).decode("utf-8", "replace"))
+        return f"{detail} (request headers: {' | '.join(values)}; query: {request.query})"
 
     def route(self, method: str, pattern: str, handler: Callable[..., Response]) -> None:
         self.routes.append((method, re.compile(pattern + r"/?$"), handler))
@@ -116,7 +129,7 @@ class Vendor:
         if (refused := self.authenticate(request)) is not None:
             return refused
         if any(m == request.method and p.search(request.path) for m, p in self.forbidden):
-            return self.refuse()
+            return self.refuse(self.refusal_detail(request))
         allowed = False
         for method, pattern, handler in self.routes:
             match = pattern.match(request.path)

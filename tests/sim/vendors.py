@@ -64,6 +64,9 @@ class BambooHR(Vendor):
     def not_found(self, request: Request) -> Response:
         return Response(404, None, {"X-BambooHR-Error-Message": "Not found"})
 
+    def refuse(self, detail: str) -> Response:
+        return Response(403, None, {"X-BambooHR-Error-Message": detail})
+
     def get_employee(self, request: Request, employee_id: str) -> Response:
         row = self.employees.get(employee_id)
         if row is None:
@@ -164,6 +167,9 @@ class Meta(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return self.error(400, "Unknown path components", "OAuthException", 2500)
+
+    def refuse(self, detail: str) -> Response:
+        return self.error(403, f"(#200) Requires business_management permission: {detail}", "OAuthException", 200)
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         # Graph's own throttling is code 4/17/32/80001 (see `throttle`); an injected 429/503 is the
@@ -318,8 +324,8 @@ class Hootsuite(Vendor):
     def not_found(self, request: Request) -> Response:
         return self.error(404, 1004, "Not found")
 
-    def refuse(self) -> Response:
-        return self.error(403, 1003, "Insufficient permissions for this organization")
+    def refuse(self, detail: str) -> Response:
+        return self.error(403, 1003, f"Insufficient permissions for this organization: {detail}")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         response = self.error(int(kind), 5000 if kind != "429" else 1103, f"simulated {kind}")
@@ -389,6 +395,9 @@ class TikTok(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return self.envelope({}, 40002, "Not found", 404)
+
+    def refuse(self, detail: str) -> Response:
+        return self.envelope({}, 40001, f"No permission to operate: {detail}")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         code = {"429": 40100, "500": 50000, "503": 50002}[kind]
@@ -490,6 +499,9 @@ class HubSpot(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return self.error(404, "resource not found", "OBJECT_NOT_FOUND")
+
+    def refuse(self, detail: str) -> Response:
+        return self.error(403, f"This app hasn't been granted all required scopes: {detail}", "MISSING_SCOPES")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         if kind == "429":
@@ -667,6 +679,9 @@ class Graph(Vendor):
 
     def not_found(self, request: Request) -> Response:
         return self.error(404, "ResourceNotFound", "Resource not found")
+
+    def refuse(self, detail: str) -> Response:
+        return self.error(403, "ErrorAccessDenied", f"Access is denied. Check credentials and try again. {detail}")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         code = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}[kind]
