@@ -399,6 +399,7 @@ class Dispatcher:
 
 def serve(registry_path: str | Path, host: str, port: int) -> None:
     """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`)."""
+    import prefect.deployments  # noqa: F401  (imported at start, not at the first event: ~1 s off its dispatch)
     import uvicorn
 
     registry = load_registry(registry_path)
