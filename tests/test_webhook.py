@@ -323,3 +323,24 @@ def test_restart_dispatches_what_was_pending(acme, monkeypatch):  # type: ignore
         while second.inbox.events()[0].state != "dispatched" and first.clock() < deadline:
             second.wake()
     assert [e.state for e in second.inbox.events()] == ["dispatched"] and len(up.calls) == 1
+
+
+def test_event_based_and_several_employees_per_post(receiver):  # type: ignore[no-untyped-def]
+    client, dispatcher, _ = receiver
+    dispatcher.stop()
+    event_based = json.dumps({"type": "employee.updated", "timestamp": "2026-11-18T11:00:00Z",
+                              "data": {"companyId": "12345", "employeeId": "1004",
+                                       "changedFields": ["employmentHistoryStatus"]}}).encode()
+    assert client.post("/webhooks/bamboohr", content=event_based, headers=signed(event_based)).status_code == 202
+    several = json.dumps({"employees": [
+        {"action": "Updated", "changedFields": ["Employment Status"], "id": "1003",
+         "fields": {"Employment Status": "Terminated"}, "timestamp": "2026-11-18T11:00:00+0000"},
+        {"action": "Updated", "changedFields": ["Job Title"], "id": "1005",
+         "fields": {"Job Title": "Directora"}, "timestamp": "2026-11-18T11:00:00+0000"},
+        {"action": "Updated", "changedFields": ["Termination Date"], "id": "1006",
+         "fields": {"Termination Date": ""}, "timestamp": "2026-11-18T11:00:00+0000"},
+    ]}).encode()
+    answer = client.post("/webhooks/bamboohr", content=several, headers=signed(several))
+    assert answer.status_code == 202 and len(answer.json()["stored"]) == 2
+    stored = sorted((e.employee_id, e.kind) for e in dispatcher.inbox.events())
+    assert stored == [("1003", "terminated"), ("1004", "terminated"), ("1006", "rescinded")]

@@ -98,12 +98,24 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
             assert again.status_code == 202 and again.json() == {"stored": [], "already_stored": [key], "ignored": 0}
         dispatcher.wake()
         time.sleep(0.5)  # give the dispatcher thread a pass: it must find nothing pending
-    assert launched == [event.flow_run_id]
+        assert launched == [event.flow_run_id] and ledger.states("1001") == actions_before
+        # The termination is withdrawn in BambooHR: the rescind deployment gives back what was taken.
+        withdrawal = json.dumps({"employees": [{"action": "Updated", "changedFields": ["Termination Date"], "id": "1001",
+                                                "fields": {"Termination Date": ""},
+                                                "timestamp": "2026-11-21T10:00:00+0000"}]}).encode()
+        answer = client.post("/webhooks/bamboohr", content=withdrawal, headers=signed(withdrawal, time.time()))
+        assert answer.status_code == 202 and answer.json()["stored"][0].startswith("bamboohr:1001:rescinded:")
+        rescind = wait_for(lambda: next((e for e in inbox.events() if e.kind == "rescinded" and e.flow_run_id), None))
+        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed)
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+    restored = [r for r in Ledger(registry.database_url).audit("1001") if r["event_key"] == rescind.event_key]
+    assert restored and {r["run_id"] for r in restored} == {rescind.flow_run_id}
+    assert {(r["action"], r["outcome"]) for r in restored} == {("restore_role", "manual")}  # no API in the example
+    assert len(launched) == 2 and launched[0] == event.flow_run_id
     assert launch_deployment(event, str(registry.path)) == event.flow_run_id  # same key, same run
     assert [str(r.id) for r in ours(registry)] == [event.flow_run_id]
-    assert Ledger(registry.database_url).states("1001") == actions_before
-    assert len(Ledger(registry.database_url).audit("1001")) == len(rows)
-    assert [e.state for e in inbox.events()] == ["dispatched"]
+    assert len(Ledger(registry.database_url).audit("1001")) == len(rows) + len(restored)
+    assert [e.state for e in inbox.events()] == ["dispatched", "dispatched"]
     assert KEY not in (registry.output_dir / "audit.jsonl").read_text("utf-8")
 
 
