@@ -32,9 +32,13 @@ def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def fast_prefect_retries(monkeypatch: pytest.MonkeyPatch) -> float:
-    """The flow's Prefect task retries wait 0.3 s instead of seconds (the count and conditions are unchanged)."""
+    """Retries wait less: Prefect task retries 0.3 s, transport backoff a tenth (counts, conditions and
+    Retry-After are unchanged)."""
+    from connectors import http
     from flows import offboarding
 
+    monkeypatch.setattr(http, "BACKOFF_BASE", http.BACKOFF_BASE / 10)
+    monkeypatch.setattr(http, "BACKOFF_CAP", http.BACKOFF_CAP / 10)
     delay = 0.3
     for task in (offboarding.fetch_employee, offboarding.list_members, offboarding.fetch_clients,
                  offboarding.attempt):

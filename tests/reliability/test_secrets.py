@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from flows.ledger import Ledger
@@ -38,8 +39,15 @@ def prefect_outputs(flow_run_id, employee_id: str) -> str:
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
 
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)  # logs reach the server in batches
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        for _ in range(100):
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            if logs:
+                break
+            time.sleep(0.1)
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
         run = client.read_flow_run(flow_run_id)
@@ -65,7 +73,7 @@ def test_no_secret_in_any_output(prefect_api_url, company, fast_prefect_retries,
     summary = state.result(raise_on_failure=False)
     summary = summary if isinstance(summary, dict) else summary.result()
     failed = [r for r in summary["rows"] if r["outcome"] == "failed"]
-    assert len(failed) >= 6, "the vendors' refusals (which repeat the credentials) did not reach the run"
+    assert len(failed) >= 6, [(r["action_key"], r["outcome"], r["detail"][:120]) for r in summary["rows"]]
     echoed = [c for c in sim.log() if c.status == 403 or (c.vendor == "tiktok" and c.method == "POST")]
     assert echoed, "no vendor echoed a credential"
 
