@@ -18,6 +18,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
+import requests
+
 from tests.sim.server import Request, Response, SlidingWindow, Vendor, retry_value
 
 _ids = itertools.count(900_000_000_000)
@@ -717,6 +719,23 @@ def graph_filter(message: dict[str, Any], expression: str) -> bool:
         props = message.get("singleValueExtendedProperties") or []
         return any(p.get("id") == m.group(1) and p.get("value") == m.group(2) for p in props)
     raise ValueError("$filter form not modelled")
+
+
+class Proxy(Vendor):
+    """A real service (scim2-server) behind the simulator, so latency, limits and faults apply to it too."""
+
+    def __init__(self, name: str, target: str) -> None:
+        super().__init__()
+        self.name = name
+        self.target = target.rstrip("/")
+        self.session = requests.Session()
+
+    def handle(self, request: Request) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k in ("authorization", "content-type", "accept")}
+        answer = self.session.request(request.method, self.target + request.path, params=request.query,
+                                      data=request.body, headers=headers, timeout=30)
+        return Response(answer.status_code, answer.content,
+                        {"Content-Type": answer.headers.get("content-type", "application/json")})
 
 
 def all_vendors() -> list[Vendor]:
