@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger, pause_flow_run, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from prefect.states import Completed
 
 import schemas
@@ -264,7 +264,7 @@ def offboard_employee(
     dry_run: bool = False,
     revoke_now: bool = False,
     event_key: str | None = None,
-    wait_for_approval: bool = True,
+    wait_for_approval: bool | None = None,
 ) -> Any:
     """Offboard one employee: revoke company access, draft client notices, log everything.
 
@@ -274,8 +274,9 @@ def offboard_employee(
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even for a resignation whose last day is still ahead.
         event_key: the webhook event that started this run, for the audit log.
-        wait_for_approval: ask for approval of the notices in the Prefect UI (pausing the run); when False
-            (the CLI) they are recorded as awaiting approval for `relevo approve`.
+        wait_for_approval: pause the run with an approval form for the notices (Prefect UI). Default: only
+            when running as a deployment (a person can see the UI); otherwise (CLI, scripts) the notices are
+            recorded as awaiting approval for `relevo approve`, so nothing hangs waiting for a form.
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
@@ -293,7 +294,8 @@ def offboard_employee(
     else:
         run = Run(registry, employee, event_key)
         rows = revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
-        rows += run_plan(run, the_plan, clients, now, wait_for_approval)
+        ask = deployment.id is not None if wait_for_approval is None else wait_for_approval
+        rows += run_plan(run, the_plan, clients, now, ask)
         if (note := write_hr_note(run, rows)) is not None:
             rows.append(note)
     summary = summarize(employee, rows, dry_run, registry)

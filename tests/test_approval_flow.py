@@ -41,14 +41,15 @@ def seed(fake: FakeHubSpot) -> None:
 
 
 def start(registry: Path) -> tuple[threading.Thread, dict[str, Any]]:
-    """The flow in a thread, as a UI-started run would be (it pauses for the form)."""
+    """The flow in a thread, asking for approval as a deployment run does (it pauses for the form)."""
     from flows.offboarding import offboard_employee
 
     out: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            out["state"] = offboard_employee("1001", registry_path=str(registry), return_state=True)
+            out["state"] = offboard_employee("1001", registry_path=str(registry), wait_for_approval=True,
+                                             return_state=True)
         except BaseException as exc:  # surfaced by the test, never swallowed
             out["error"] = exc
 
@@ -185,3 +186,20 @@ def test_auto_approve_policy_places_and_reassigns_without_a_form(prefect_api_url
     details = [r["detail"] for r in Ledger(load_registry(acme).database_url).audit("1001")
                if r["action"] == "draft_notice"]
     assert len(details) == 3 and all("placed" in d for d in details)
+
+
+def test_a_plain_flow_call_never_waits_for_a_form(prefect_api_url, acme, monkeypatch):
+    """Not a deployment and not asked to wait (scripts, other tests): notices await `relevo approve`."""
+    from flows.offboarding import offboard_employee
+
+    use_hubspot(acme, 72, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
+        seed(fake)
+        started = time.monotonic()
+        state = offboard_employee("1001", registry_path=str(acme), return_state=True)
+    assert time.monotonic() - started < 60 and state.is_completed()
+    assert fake.updates == [] and not list((acme.parent / "out" / "drafts").rglob("*.eml"))
+    statuses = {s.status for k, s in Ledger(load_registry(acme).database_url).states("1001").items()
+                if ":notice:" in k or ":reassign_crm:" in k}
+    assert statuses == {"awaiting_approval"}
