@@ -66,7 +66,8 @@ def table(title: str, rows: list[tuple[str, str]]) -> str:
 
 
 @contextlib.contextmanager
-def prefect_stack(poll_seconds: int = 1, extra_deploy_dirs: tuple[Path, ...] = ()) -> Iterator[dict[str, str]]:
+def prefect_stack(poll_seconds: int = 1, extra_deploy_dirs: tuple[Path, ...] = (),
+                  worker: bool = True) -> Iterator[dict[str, str]]:
     """A temporary Prefect server, the `relevo` process pool, `prefect deploy --all` and one worker.
 
     Yields the environment for subprocesses (PREFECT_API_URL set). The worker polls every
@@ -85,14 +86,17 @@ def prefect_stack(poll_seconds: int = 1, extra_deploy_dirs: tuple[Path, ...] = (
         for directory in (ROOT, *extra_deploy_dirs):
             subprocess.run([prefect, "deploy", "--all"], cwd=directory, env=env, check=True, capture_output=True,
                            stdin=subprocess.DEVNULL)
-        worker = subprocess.Popen([prefect, "worker", "start", "--pool", "relevo"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not worker:
+            yield env
+            return
+        process = subprocess.Popen([prefect, "worker", "start", "--pool", "relevo"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(3)  # the worker registers and makes its first poll
             yield env
         finally:
-            worker.terminate()
-            worker.wait(30)
+            process.terminate()
+            process.wait(30)
 
 
 @contextlib.contextmanager

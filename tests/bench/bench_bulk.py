@@ -1,0 +1,160 @@
+"""Benchmark 2: bulk layoff with the vendors' rate limits on.
+
+relevo has no batch path yet: a layoff is one `offboard-employee` run per leaver, and every
+run lists every presence again. So this measures what exists, honestly, at a small N (each
+leaver offboarded in turn, as `relevo offboard` would), counts calls per run against the
+members listed, and projects 1,000 leavers x 6 presences from that fit. It compares with the
+issue's minimum: each presence listed once per batch, one call per removed grant, CRM read
+and reassigned in batches.
+
+Simulated limits (vendor docs where they exist, else stated here):
+  HubSpot 100 requests / 10 s (X-HubSpot-RateLimit-* headers, 429 without Retry-After);
+  Meta Business Use Case 600 calls / 60 s per business (X-Business-Use-Case-Usage, code 80001);
+  Hootsuite, TikTok, SCIM: 100 requests / 10 s (429 + Retry-After); Graph 160 / 10 s; BambooHR none.
+
+    python -m tests.bench.bench_bulk [--leavers 20] [--latency 0.02]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.bench.support import machine, scim_server, table
+from tests.sim import Simulator, all_vendors
+from tests.sim.company import SECRETS, arm, seed_scim, set_successors, still_has_access, write
+from tests.sim.seed import HOOTSUITE_ORG, generate, populate
+from tests.sim.vendors import Proxy
+
+STAYERS = 5
+RATE = {"meta": 600 / 60, "hubspot": 100 / 10, "hootsuite": 100 / 10, "tiktok": 100 / 10, "scim": 100 / 10,
+        "graph": 160 / 10}
+PAGE = {"meta": 100, "tiktok": 50, "scim": 100, "hootsuite": 10**9}  # members per listing page
+
+
+def limits(sim: Simulator) -> None:
+    sim.vendors["hubspot"].set_limits(enabled=True, per_window=100, window=10.0)
+    sim.vendors["meta"].usage.calls_per_window = 600
+    sim.vendors["meta"].usage.window = 60.0
+    for vendor, (count, window) in {"hootsuite": (100, 10.0), "tiktok": (100, 10.0), "scim": (100, 10.0),
+                                    "graph": (160, 10.0)}.items():
+        sim.configure(vendor, rate_limit=(count, window), retry_after=1.0)
+
+
+def minimum_calls(leavers: int, members: int, companies: int, contacts: int, notices: int) -> Counter:
+    """The issue's minimum for one batch: list each presence once, one call per removed grant, CRM in 100s."""
+    need = Counter()
+    need["meta"] = 3 * math.ceil(members / PAGE["meta"]) + 3 * leavers  # Page, Instagram, Business
+    need["hootsuite"] = 1 + leavers
+    need["tiktok"] = math.ceil(members / PAGE["tiktok"]) + leavers
+    need["scim"] = math.ceil(members / PAGE["scim"]) + leavers
+    need["hubspot"] = (math.ceil(leavers / 100) + math.ceil(companies / 200) + math.ceil(contacts / 200)
+                       + math.ceil(companies / 100) + math.ceil(contacts / 100))
+    need["graph"] = notices
+    need["bamboohr"] = 2 * leavers  # the record (with its status table) and the report file
+    return need
+
+
+def bound(calls: Counter) -> float:
+    """Seconds the rate limits alone impose: vendors run in parallel, so the slowest one."""
+    return max(calls[v] / rate for v, rate in RATE.items())
+
+
+def fit(points: list[tuple[int, int]]) -> tuple[float, float]:
+    """Least squares a + b*m over (members listed, calls in the run)."""
+    n = len(points)
+    mx = sum(m for m, _ in points) / n
+    my = sum(c for _, c in points) / n
+    var = sum((m - mx) ** 2 for m, _ in points) or 1.0
+    b = sum((m - mx) * (c - my) for m, c in points) / var
+    return my - b * mx, b
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leavers", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--project", type=int, default=1000)
+    args = parser.parse_args()
+    os.environ.update(SECRETS)
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.offboarding import offboard_employee
+
+    with tempfile.TemporaryDirectory() as tmp, scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root, \
+            prefect_test_harness(server_startup_timeout=90):
+        sim = Simulator(all_vendors() + [Proxy("scim", scim_root)]).start()
+        arm(sim)
+        world = populate(generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors)
+        set_successors(sim, world)
+        seed_scim(scim_root + "/v2", world)
+        registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2")
+        sim.configure("*", latency=args.latency)
+        limits(sim)
+        per_run: dict[str, list[tuple[int, int]]] = {}
+        outcomes: Counter = Counter()
+        failed_429 = 0
+        started = time.monotonic()
+        for person in world.leavers:
+            listed = len(sim.vendors["hootsuite"].orgs[HOOTSUITE_ORG])
+            before = Counter(c.vendor for c in sim.log())
+            result = offboard_employee(person.id, str(registry))
+            summary = result if isinstance(result, dict) else result.result()
+            outcomes.update(r["outcome"] for r in summary["rows"])
+            failed_429 += sum(1 for r in summary["rows"] if r["outcome"] == "failed" and (
+                "HTTP 429" in r["detail"] or "paused" in r["detail"] or "RateLimited" in r["detail"]))
+            after = Counter(c.vendor for c in sim.log())
+            for vendor in set(after) | {"total"}:
+                calls = sum(after.values()) - sum(before.values()) if vendor == "total" else after[vendor] - before[vendor]
+                per_run.setdefault(vendor, []).append((listed, calls))
+        wall = time.monotonic() - started
+        remaining = sum(any(still_has_access(sim, world, p.id, scim_root + "/v2").values()) for p in world.leavers)
+        log = sim.log()
+        sim.stop()
+
+    made = Counter(c.vendor for c in log)
+    throttled = sum(1 for c in log if c.status == 429 or c.fault == "rate_limit")
+    companies = sum(1 for _ in world.companies)
+    contacts = len(world.contacts)
+    notices = sum(1 for c in log if c.vendor == "graph" and c.method == "POST" and c.status == 201)
+    need = minimum_calls(args.leavers, args.leavers + STAYERS, companies, contacts, notices)
+    # Projection: each vendor's calls per run as a + b * members listed, summed over runs whose lists
+    # shrink by one leaver each time.
+    n, s = args.project, STAYERS
+    projected = Counter()
+    for vendor, points in per_run.items():
+        if vendor == "total":
+            continue
+        a, b = fit(points)
+        projected[vendor] = int(sum(a + b * (s + n - k) for k in range(n)))
+    scale = n / args.leavers
+    need_n = minimum_calls(n, n + s, int(companies * scale), int(contacts * scale), int(notices * scale))
+    print(table(f"Bulk layoff, measured: {args.leavers} leavers x 6 presences, rate limits on, "
+                f"{args.latency * 1000:.0f} ms per answer, one run per leaver in turn ({machine()})", [
+        ("wall time", f"{wall:.1f} s; rate-limit bound for the minimum calls {bound(need):.1f} s "
+                      f"-> {wall / max(bound(need), 1e-9):.1f}x (goal <= 1.1x)"),
+        ("HTTP calls", f"{sum(made.values())} vs minimum {sum(need.values())} -> "
+                       f"{sum(made.values()) / sum(need.values()):.2f}x (goal <= 1.05x)"),
+        ("  by vendor (made/minimum)", ", ".join(f"{v} {made[v]}/{need[v]}" for v in sorted(need))),
+        ("429 / throttle answers seen", str(throttled)),
+        ("actions failed because of 429", f"{failed_429} (goal 0)"),
+        ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))),
+        ("leavers with access left", str(remaining)),
+        ("Prefect + relevo time per run", f"{wall / args.leavers:.1f} s on average"),
+    ]))
+    print()
+    print(table(f"Bulk layoff, projected from the per-run fit: {n} leavers x 6 presences", [
+        ("HTTP calls", f"{sum(projected.values()):,} vs minimum {sum(need_n.values()):,} -> "
+                       f"{sum(projected.values()) / sum(need_n.values()):.0f}x"),
+        ("  by vendor (projected/minimum)", ", ".join(f"{v} {projected[v]:,}/{need_n[v]:,}" for v in sorted(need_n))),
+        ("rate-limit bound, minimum calls", f"{bound(need_n):,.0f} s ({bound(need_n) / 60:.1f} min)"),
+        ("rate-limit bound, calls relevo makes", f"{bound(projected):,.0f} s ({bound(projected) / 3600:.1f} h)"),
+    ]))
+
+
+if __name__ == "__main__":
+    main()
