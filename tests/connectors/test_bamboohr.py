@@ -242,6 +242,18 @@ def test_supervisor_that_no_longer_exists_reads_as_no_manager(api):
     assert employee["manager"] is None and employee["successor"] is None
 
 
+def test_department_and_title_fall_back_to_the_current_job_info_row(api):
+    api.get(f"{BASE}/employees/1001", json=employee_fields(department=None, jobTitle="", supervisorEId=None))
+    api.get(f"{BASE}/employees/1001/tables/employmentStatus", json=[status_row("2", "2026-11-20", "Terminated")])
+    future = {"id": "13", "employeeId": "1001", "date": "2027-01-01", "location": "Madrid", "division": None,
+              "department": "Dirección", "jobTitle": "Directora", "reportsTo": None}
+    api.get(f"{BASE}/employees/1001/tables/jobInfo", json=[future, *JOB_INFO])
+
+    employee = connector().employee("1001")
+
+    assert (employee["department"], employee["job_title"]) == ("Cuentas", "Social Media Manager")
+
+
 def test_active_employee_has_no_termination(api):
     fields = employee_fields(status="Active", employmentHistoryStatus="Full-Time", terminationDate="0000-00-00")
     stub_employee(api, fields, [status_row("1", "2021-03-01", "Full-Time")])
