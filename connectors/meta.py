@@ -188,9 +188,9 @@ _PACERS: dict[str, UsagePacer] = {}
 _PACERS_LOCK = threading.Lock()
 
 
-def shared_pacer(token: str, sleep: Callable[[float], None] = time.sleep) -> UsagePacer:
-    """One pacer per Meta token (the app's quota is shared), keyed by a digest, never the token."""
-    key = hashlib.sha256(token.encode()).hexdigest()[:16]
+def shared_pacer(base_url: str, token: str, sleep: Callable[[float], None] = time.sleep) -> UsagePacer:
+    """One pacer per Meta endpoint and token (the app's quota is shared), keyed by a digest, never the token."""
+    key = hashlib.sha256(f"{base_url}\n{token}".encode()).hexdigest()[:16]
     with _PACERS_LOCK:
         if key not in _PACERS:
             _PACERS[key] = UsagePacer(sleep=sleep)

@@ -253,16 +253,17 @@ def _meta_page(registry: Registry, presence: Presence) -> SocialConnector:
     from connectors.meta import GRAPH, MetaPageConnector, shared_pacer
 
     settings, token = _settings(registry, presence, "page_id", "business_id")
-    return MetaPageConnector(settings.get("base_url", GRAPH), token, str(settings["page_id"]),
-                             str(settings["business_id"]), pacer=shared_pacer(token))
+    base_url = settings.get("base_url", GRAPH)
+    return MetaPageConnector(base_url, token, str(settings["page_id"]), str(settings["business_id"]),
+                             pacer=shared_pacer(base_url, token))
 
 
 def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
     from connectors.meta import GRAPH, MetaBusinessConnector, shared_pacer
 
     settings, token = _settings(registry, presence, "business_id")
-    return MetaBusinessConnector(settings.get("base_url", GRAPH), token, str(settings["business_id"]),
-                                 pacer=shared_pacer(token))
+    base_url = settings.get("base_url", GRAPH)
+    return MetaBusinessConnector(base_url, token, str(settings["business_id"]), pacer=shared_pacer(base_url, token))
 
 
 def _hootsuite(registry: Registry, presence: Presence) -> SocialConnector:
