@@ -92,9 +92,10 @@ class BambooHR:
         )
         self.default_language = default_language
         self.types = termination_table(termination_types)
-        self.successor_field = successor_field
-        self.language_field = language_field
-        self.restriction_fields = dict(restriction_fields or {})
+        # Field names or numeric field ids (YAML may read `4321` as a number): always text in a query.
+        self.successor_field = str(successor_field) if successor_field is not None else None
+        self.language_field = str(language_field) if language_field is not None else None
+        self.restriction_fields = {k: str(v) for k, v in (restriction_fields or {}).items() if v is not None}
         self.note_category = note_category
         self.today = today
         self._lists: dict[str, dict[str, str]] | None = None

@@ -233,6 +233,14 @@ def test_missing_supervisor_and_successor_are_explicit_nulls(api):
     assert len(api.calls) == 3  # no lookup of absent people
 
 
+def test_custom_fields_may_be_given_by_numeric_field_id(api):
+    stub_employee(api, employee_fields(supervisorEId=None, **{"4321": "1012"}),
+                  [status_row("2", "2026-11-20", "Terminated")], extra_fields=",4321")
+    stub_person(api, "1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example", "Community Manager")
+
+    assert connector(successor_field=4321).employee("1001")["successor"]["id"] == "1012"
+
+
 def test_supervisor_that_no_longer_exists_reads_as_no_manager(api):
     stub_employee(api, employee_fields(supervisorEId="4040"), [status_row("2", "2026-11-20", "Terminated")])
     api.get(f"{BASE}/employees/4040", status=404)
