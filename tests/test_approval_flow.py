@@ -203,3 +203,19 @@ def test_a_plain_flow_call_never_waits_for_a_form(prefect_api_url, acme, monkeyp
     statuses = {s.status for k, s in Ledger(load_registry(acme).database_url).states("1001").items()
                 if ":notice:" in k or ":reassign_crm:" in k}
     assert statuses == {"awaiting_approval"}
+
+
+def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
+    from tests.test_offboard_cli import relevo
+
+    first = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
+    assert first.returncode == 3 and f"relevo approve 1001 --registry {acme}" in first.stdout
+    approved = relevo("approve", "1001", "--registry", str(acme), "--reject", "JOSEP@lobrador.example",
+                      api_url=prefect_api_url)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    placed = sorted(p.parent.name for p in (acme.parent / "out" / "drafts").rglob("*.eml"))
+    assert placed == ["C001", "C001", "C002", "C004", "C005", "C005", "C006"]  # C003 (Josep) rejected
+    handover = (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8")
+    assert "C001" in handover and "C003" not in handover  # its only draft was rejected: owner unchanged
+    again = relevo("approve", "1001", "--registry", str(acme), api_url=prefect_api_url)
+    assert again.returncode == 0 and "Nothing awaits approval" in again.stdout
