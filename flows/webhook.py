@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from connectors import bamboohr, factorial
 from connectors.errors import ConfigurationError
 from flows.inbox import Inbox, InboxEvent
 from flows.registry import Registry, load_registry
@@ -165,8 +166,6 @@ class Receiver:
         timestamp = one_header(headers, "x-bamboohr-timestamp")
         verify_bamboohr(key, body, signature, timestamp, self.clock())
         payload = parse_json(body)
-        from connectors import bamboohr
-
         try:
             changes = bamboohr.parse_webhook(payload)
         except ValueError as exc:
@@ -177,8 +176,6 @@ class Receiver:
         """One target URL per subscription: `?subscription=employees/employee/terminate` (or unterminate)."""
         verify_challenge(self.secret("factorial", "challenge"), one_header(headers, "x-factorial-wh-challenge"))
         payload = parse_json(body)
-        from connectors import factorial
-
         try:
             change = factorial.parse_webhook(payload, query.get("subscription"))
         except ValueError as exc:
