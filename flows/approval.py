@@ -25,6 +25,7 @@ class Approval(RunInput):
     approve: bool = Field(True, description="Untick to reject every draft: nothing is placed, the CRM is not changed.")
     reject: list[str] = Field(default_factory=list,
                               description="Draft keys or recipient e-mails to leave out (the others are placed).")
+    approved_by: str = Field("", description="Your name, recorded in the audit log with what is placed.")
     successor_name: str = Field("", description="To introduce someone else instead: their name…")
     successor_email: str = Field("", pattern=r"^$|^[^@\s]+@[^@\s]+$",
                                  description="…and work e-mail. The drafts are rendered again and shown for approval.")

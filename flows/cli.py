@@ -6,6 +6,7 @@ missing secret) ends in one line naming it and exit code 2, never a traceback.
 """
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -289,6 +290,8 @@ def approve(
     registry: RegistryOption = Path("relevo.yaml"),
     reject: Annotated[list[str] | None, typer.Option("--reject", help="A draft key or recipient e-mail to leave out "
                                                     "(repeatable).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who approves (recorded in the audit log); "
+                                           "default: your login name.")] = None,
 ) -> None:
     """Approve the client notices awaiting approval: place the drafts and reassign the CRM."""
     reg = load(registry)
@@ -303,7 +306,7 @@ def approve(
     offboarding.listeners.append(show)
     try:
         state = offboarding.approve_notices(employee_id, registry_path=str(reg.path), reject=reject or [],
-                                            return_state=True)
+                                            approved_by=by or getpass.getuser(), return_state=True)
     finally:
         offboarding.listeners.remove(show)
     result = state.result(raise_on_failure=False)

@@ -99,6 +99,7 @@ class Run:
         self.event_key = event_key
         self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
         self.run_id = str(flow_run.id) if flow_run.id else None
+        self.approval = ""  # how and by whom the notices were approved, recorded with what they did
 
     def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
         row = self.ledger.finish(
@@ -121,9 +122,11 @@ def call(run: Run, action: Action) -> Outcome:
     if action.action == "draft_notice":
         created, where = run.registry.drafts().place(action.draft)
         return Outcome("done" if created else "already_done",
-                       f"draft {'placed' if created else 'already'} in {where}; a person reviews and sends it")
+                       f"draft {'placed' if created else 'already'} in {where}; a person reviews and sends it"
+                       + (f" (approved {run.approval})" if run.approval else ""))
     if action.action == "reassign_crm":
-        return Outcome("done", run.registry.crm().reassign(action.clients, run.employee.get("email"), action.person))
+        changed = run.registry.crm().reassign(action.clients, run.employee.get("email"), action.person)
+        return Outcome("done", changed + (f" (approved {run.approval})" if run.approval else ""))
     connector = run.registry.social(action.presence)
     if action.action == "add_admin":
         return connector.add_admin(action.presence, action.person)
@@ -330,13 +333,13 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
     if not pending:
         return rows
     if run.registry.policy.get("auto_approve_notices", False):
-        return rows + settle(run, pending, approval.Approval(), "auto-approved by policy.auto_approve_notices")
+        return rows + settle(run, pending, approval.Approval(), "by policy.auto_approve_notices")
     if not wait_for_approval:
         return rows + await_approval(run, pending)
     pending, answer = ask_approval(run, pending, clients, now)
     if answer is None:
         return rows + await_approval(run, pending)
-    return rows + settle(run, pending, answer, "answered in the Prefect UI")
+    return rows + settle(run, pending, answer, f"in the Prefect UI by {notices.one_line(answer.approved_by) or 'an operator'}")
 
 
 def resume_hint(run: Run) -> str:
@@ -376,14 +379,16 @@ def ask_approval(run: Run, pending: list[Action], clients: list[Any],
 def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
     """Approved drafts placed, then the CRM reassigned; rejected ones recorded as such."""
     todo, dropped = approval.decide(pending, answer.approve, answer.reject)
-    rows = [run.record(a, "rejected", f"rejected ({how}): not placed, not changed") for a in dropped]
+    run.approval = how
+    rows = [run.record(a, "rejected", f"rejected {how}: not placed, not changed") for a in dropped]
     rows += [execute(run, a) for a in todo if a.phase != CRM]
     rows += [execute(run, a) for a in todo if a.phase == CRM]
     return rows
 
 
 @flow(name="approve-notices", log_prints=False)
-def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject: list[str] | None = None) -> Any:
+def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject: list[str] | None = None,
+                    approved_by: str = "") -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 
     The drafts are rendered again from the HR record and the CRM, with the same keys: only those the
@@ -395,7 +400,8 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     run = Run(registry, employee, None)
     actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
     waiting = [a for a in actions if (s := run.ledger.state(a.key)) is not None and s.status == "awaiting_approval"]
-    rows = settle(run, waiting, approval.Approval(reject=reject or []), "relevo approve") if waiting else []
+    how = f"with relevo approve by {notices.one_line(approved_by) or 'an operator'}"
+    rows = settle(run, waiting, approval.Approval(reject=reject or []), how) if waiting else []
     return summarize(employee, rows, False, registry)
 
 

@@ -102,7 +102,8 @@ def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url,
         assert fake.updates == []
 
         resume_flow_run(run.id, run_input={"approve": True, "reject": ["j.oconnor@seaviewhotels.example"],
-                                           "successor_name": "", "successor_email": ""})
+                                           "approved_by": "Javier Soler\nRoig", "successor_name": "",
+                                           "successor_email": ""})
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
 
@@ -116,6 +117,8 @@ def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url,
     states = Ledger(registry.database_url).states("1001")
     assert states["1001:notice:7002:j.oconnor@seaviewhotels.example"].status == "rejected"
     assert states[f"1001:reassign_crm:{SUCCESSOR}"].status == "done"
+    assert "approved in the Prefect UI by Javier Soler Roig" in states["1001:notice:7001:rosa.beltran@miradoraltea.example"].detail
+    assert "rejected in the Prefect UI by Javier Soler Roig" in states["1001:notice:7002:j.oconnor@seaviewhotels.example"].detail
 
     reason = reason_of_1001(acme)
     assert all(reason not in text for text in everything_written(acme))
@@ -185,7 +188,7 @@ def test_auto_approve_policy_places_and_reassigns_without_a_form(prefect_api_url
     assert out["state"].is_completed()
     details = [r["detail"] for r in Ledger(load_registry(acme).database_url).audit("1001")
                if r["action"] == "draft_notice"]
-    assert len(details) == 3 and all("placed" in d for d in details)
+    assert len(details) == 3 and all("placed" in d and "approved by policy.auto_approve_notices" in d for d in details)
 
 
 def test_a_plain_flow_call_never_waits_for_a_form(prefect_api_url, acme, monkeypatch):
@@ -211,11 +214,13 @@ def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
     first = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
     assert first.returncode == 3 and f"relevo approve 1001 --registry {acme}" in first.stdout
     approved = relevo("approve", "1001", "--registry", str(acme), "--reject", "JOSEP@lobrador.example",
-                      api_url=prefect_api_url)
+                      "--by", "Elena Sanchis", api_url=prefect_api_url)
     assert approved.returncode == 0, approved.stdout + approved.stderr
     placed = sorted(p.parent.name for p in (acme.parent / "out" / "drafts").rglob("*.eml"))
     assert placed == ["C001", "C001", "C002", "C004", "C005", "C005", "C006"]  # C003 (Josep) rejected
     handover = (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8")
     assert "C001" in handover and "C003" not in handover  # its only draft was rejected: owner unchanged
+    rows = Ledger(load_registry(acme).database_url).audit("1001")
+    assert any(r["outcome"] == "rejected" and "relevo approve by Elena Sanchis" in r["detail"] for r in rows)
     again = relevo("approve", "1001", "--registry", str(acme), api_url=prefect_api_url)
     assert again.returncode == 0 and "Nothing awaits approval" in again.stdout
