@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -52,10 +51,9 @@ class HootsuiteConnector:
     platform = "hootsuite"
 
     def __init__(self, base_url: str, token: str, organization_id: str, *,
-                 admin_permissions: Iterable[str] = ADMIN_PERMISSIONS, detail_workers: int = 4,
+                 admin_permissions: Iterable[str] = ADMIN_PERMISSIONS,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.org = quote(str(organization_id), safe="")
-        self.detail_workers = detail_workers
         self.admin_permissions = set(admin_permissions)
         self.client = HttpClient("hootsuite", base_url, headers={"Authorization": f"Bearer {token}"},
                                  secrets=[token], error_parser=hootsuite_error, sleep=sleep)
@@ -64,20 +62,19 @@ class HootsuiteConnector:
         """Member ids of the organization, then each member's e-mail and permissions.
 
         The list gives ids only, so this costs 1 + 2 calls per member (UNCONFIRMED whether
-        the list can embed e-mail and permissions); the per-member reads run a few at a time
-        so a dismissal is not held up by a large organization (429s are waited out as usual).
+        the list can embed e-mail and permissions).
         """
-        with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
-            return list(pool.map(lambda member_id: self._grant(presence, member_id), self._member_ids()))
-
-    def _grant(self, presence: Presence, member_id: str) -> Grant:
-        member = (self.client.json("GET", f"v1/members/{quote(member_id, safe='')}") or {}).get("data") or {}
-        permissions = self._permissions(member_id)
-        is_admin = bool(self.admin_permissions & set(permissions))
-        grant = Grant(presence_id=presence.id, member_id=member_id, identity=str(member.get("email") or member_id),
-                      role="admin" if is_admin else "member", is_admin=is_admin,
-                      display_name=str(member.get("fullName") or ""))
-        return replace(grant, pre_state=snapshot(grant, permissions=permissions))
+        grants = []
+        for member_id in self._member_ids():
+            member = (self.client.json("GET", f"v1/members/{quote(member_id, safe='')}") or {}).get("data") or {}
+            permissions = self._permissions(member_id)
+            grant = Grant(presence_id=presence.id, member_id=member_id,
+                          identity=str(member.get("email") or member_id),
+                          role="admin" if self.admin_permissions & set(permissions) else "member",
+                          is_admin=bool(self.admin_permissions & set(permissions)),
+                          display_name=str(member.get("fullName") or ""))
+            grants.append(replace(grant, pre_state=snapshot(grant, permissions=permissions)))
+        return grants
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
         """Remove the member from the organization; a member already gone is done."""
