@@ -90,6 +90,7 @@ class VendorConfig:
     # Generic limit: (requests, window seconds) → 429 with Retry-After (Graph, TikTok, Hootsuite).
     rate_limit: tuple[int, float] | None = None
     seed: int = 0
+    fault_budget: int | None = None  # inject at most this many faults, then none (None: no cap)
 
 
 class Vendor:
@@ -302,12 +303,14 @@ class Simulator:
         return response
 
     def pick_fault(self, vendor_name: str, config: VendorConfig) -> str | None:
-        if not config.fault_rate:
+        if not config.fault_rate or config.fault_budget == 0:
             return None
         with self.lock:
             rng = self.rngs[vendor_name]
             if rng.random() >= config.fault_rate:
                 return None
+            if config.fault_budget is not None:
+                config.fault_budget -= 1
             return rng.choice(config.faults)
 
 
