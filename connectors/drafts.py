@@ -33,6 +33,7 @@ class Draft:
 
 class DraftStore(Protocol):
     location: str  # where a person finds the drafts, for summaries
+    reaches_mailbox: bool  # True when placing a draft puts it in someone's mailbox (needs approval first)
     def place(self, draft: Draft) -> tuple[bool, str]:
         """Store the draft; returns (created, where). created is False when it was already there."""
 
@@ -91,6 +92,7 @@ class EmlDrafts:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.location = str(root)
+        self.reaches_mailbox = False  # files on the operator's disk: review copies
 
     def path_for(self, draft: Draft) -> Path:
         employee, _, rest = draft.key.partition(":")
@@ -98,6 +100,14 @@ class EmlDrafts:
         if draft.group:
             folder = folder / safe_name(draft.group)
         return folder / f"{safe_name(rest)}.eml"
+
+    def discard(self, draft: Draft) -> bool:
+        """Remove a review copy that was rejected; True when there was one."""
+        target = self.path_for(draft)
+        if not target.exists():
+            return False
+        target.unlink()
+        return True
 
     def place(self, draft: Draft) -> tuple[bool, str]:
         target = self.path_for(draft)

@@ -44,6 +44,7 @@ class GmailDrafts:
         self.http = HttpClient("gmail", base_url, headers={"Authorization": f"Bearer {token}"},
                                secrets=[token], error_parser=google_error, session=session, **kwargs)
         self.location = "Drafts of each successor's Gmail mailbox"
+        self.reaches_mailbox = True
 
     def drafts_path(self, draft: Draft) -> str:
         return f"/gmail/v1/users/{quote(draft.mailbox, safe='@')}/drafts"

@@ -40,6 +40,7 @@ class GraphDrafts:
         self.http = HttpClient("microsoft-graph", base_url, headers={"Authorization": f"Bearer {token}"},
                                secrets=[token], session=session, **kwargs)
         self.location = "Drafts folder of each successor's Microsoft 365 mailbox"
+        self.reaches_mailbox = True
 
     def existing(self, draft: Draft) -> str | None:
         """The id of a message in the mailbox already carrying this draft's key, if any."""

@@ -121,8 +121,8 @@ def call(run: Run, action: Action) -> Outcome:
     """The one outside call an action makes."""
     if action.action == "draft_notice":
         created, where = run.registry.drafts().place(action.draft)
-        return Outcome("done" if created else "already_done",
-                       f"draft {'placed' if created else 'already'} in {where}; a person reviews and sends it"
+        # Not finished in the ledger, so an existing draft is its review copy (or a crash's): done now.
+        return Outcome("done", f"draft {'placed' if created else 'approved'} in {where}; a person reviews and sends it"
                        + (f" (approved {run.approval})" if run.approval else ""))
     if action.action == "reassign_crm":
         changed = run.registry.crm().reassign(action.clients, run.employee.get("email"), action.person)
@@ -335,7 +335,7 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
     if run.registry.policy.get("auto_approve_notices", False):
         return rows + settle(run, pending, approval.Approval(), "by policy.auto_approve_notices")
     if not wait_for_approval:
-        return rows + await_approval(run, pending)
+        return rows + await_approval(run, pending, review_copies=True)
     pending, answer = ask_approval(run, pending, clients, now)
     if answer is None:
         return rows + await_approval(run, pending)
@@ -346,11 +346,24 @@ def resume_hint(run: Run) -> str:
     return f"relevo approve {run.employee['id']} --registry {run.registry.path}"
 
 
-def await_approval(run: Run, pending: list[Action]) -> list[dict[str, Any]]:
-    """Nothing placed, nothing reassigned: the ledger says how to go on."""
-    detail = (f"awaiting approval: nothing placed yet. Approve with `{resume_hint(run)}` "
-              "(add --reject KEY_OR_EMAIL to leave a draft out)")
-    return [run.record(a, "awaiting_approval", f"{detail} | {a.description}") for a in pending]
+def await_approval(run: Run, pending: list[Action], review_copies: bool = False) -> list[dict[str, Any]]:
+    """Nothing reaches a mailbox or the CRM: the ledger says how to go on.
+
+    From the command line (nobody to answer a form), a draft store that writes files (.eml) gets
+    review copies now: they reach nobody, and they are what the person approving reads.
+    `relevo approve --reject` removes a copy. After an unanswered form nothing is written.
+    """
+    store = run.registry.drafts()
+    how = f"approve with `{resume_hint(run)}` (add --reject KEY_OR_EMAIL to leave a draft out)"
+    rows = []
+    for action in pending:
+        if review_copies and action.draft is not None and not store.reaches_mailbox:
+            _, where = store.place(action.draft)
+            detail = f"awaiting approval: review copy in {where}; {how}"
+        else:
+            detail = f"awaiting approval: nothing placed yet; {how}"
+        rows.append(run.record(action, "awaiting_approval", f"{detail} | {action.description}"))
+    return rows
 
 
 def ask_approval(run: Run, pending: list[Action], clients: list[Any],
@@ -380,6 +393,10 @@ def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str)
     """Approved drafts placed, then the CRM reassigned; rejected ones recorded as such."""
     todo, dropped = approval.decide(pending, answer.approve, answer.reject)
     run.approval = how
+    store = run.registry.drafts()
+    for action in dropped:
+        if action.draft is not None and not store.reaches_mailbox:
+            store.discard(action.draft)  # the review copy goes with the rejection
     rows = [run.record(a, "rejected", f"rejected {how}: not placed, not changed") for a in dropped]
     rows += [execute(run, a) for a in todo if a.phase != CRM]
     rows += [execute(run, a) for a in todo if a.phase == CRM]

@@ -36,20 +36,27 @@ def test_dismissal_run_then_rerun_does_nothing_twice(prefect_api_url, acme):
     assert first.returncode == 3, first.stdout + first.stderr  # manual platforms leave operator tasks
     assert "Traceback" not in first.stdout + first.stderr
     assert "revoke_role" in first.stdout and "draft_notice" in first.stdout
-    # From a terminal nobody answers the UI form: notices wait for `relevo approve`, nothing is placed.
-    assert drafts(acme) == [] and "relevo approve 1001" in first.stdout
-    waiting = audit_rows(acme, "--employee", "1001")
-    assert {r["outcome"] for r in waiting if r["action"] in {"draft_notice", "reassign_crm"}} == {"awaiting_approval"}
-    approved = relevo("approve", "1001", "--registry", str(acme), api_url=prefect_api_url)
-    assert approved.returncode == 0, approved.stdout + approved.stderr
+    # From a terminal nobody answers the UI form: notices and the CRM change await `relevo approve`.
+    # The .eml drafts reach nobody, so their review copies are written now, grouped per client.
     made = drafts(acme)
     assert len(made) == 8
+    assert len({p.parent for p in made}) == 6
     contents = {p: p.read_bytes() for p in made}
+    waiting = audit_rows(acme, "--employee", "1001")
+    assert {r["outcome"] for r in waiting if r["action"] in {"draft_notice", "reassign_crm"}} == {"awaiting_approval"}
+    assert "relevo approve 1001" in first.stdout
+    assert not (acme.parent / "out" / "crm-reassignments.csv").exists()
+    approved = relevo("approve", "1001", "--registry", str(acme), "--by", "Javier Soler", api_url=prefect_api_url)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert drafts(acme) == made and all(p.read_bytes() == contents[p] for p in made)
 
     rows = audit_rows(acme, "--employee", "1001")
     for row in rows:
         schemas.check("outcome", row, "audit row")
-    assert {r["outcome"] for r in rows[len(waiting):] if r["action"] in {"draft_notice", "reassign_crm"}} == {"done"}
+    after = rows[len(waiting):]
+    assert {r["outcome"] for r in after if r["action"] in {"draft_notice", "reassign_crm"}} == {"done"}
+    assert len([r for r in after if r["action"] == "draft_notice"]) == 8
+    assert (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8").count("nuria.castells") == 6
     assert {r["outcome"] for r in rows if r["action"] == "revoke_role"} == {"manual"}
     youtube = [r for r in rows if "YouTube" in r["target"]]
     assert [r["action"] for r in youtube] == ["add_admin", "revoke_role"]
