@@ -114,10 +114,57 @@ def offboard(
         handle_failure(result)
     print_summary(out, result)
     if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
-        out.print(f"[yellow]Client notices await approval[/] (nothing placed, CRM unchanged). Review the list with "
+        out.print(f"[yellow]Client notices await approval[/] (nothing sent, CRM unchanged). Review them with "
                   f"`relevo tasks -e {employee_id}`, then: relevo approve {employee_id} --registry {reg.path} "
                   "[--reject KEY_OR_EMAIL ...]", markup=True)
     raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
+
+
+@app.command()
+def layoff(
+    employee_ids: Annotated[list[str] | None, typer.Argument(help="Employee ids (or use --file).")] = None,
+    registry: RegistryOption = Path("relevo.yaml"),
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="A file with one employee id per line.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Revoke at once even where a last working day is ahead.")] = False,
+) -> None:
+    """Offboard many employees in one run: each presence is listed once, vendors set the pace."""
+    ids = list(employee_ids or [])
+    if file is not None:
+        try:
+            ids += [line.strip() for line in file.read_text("utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{file}: cannot read the list of employees ({type(exc).__name__})")
+    if not ids:
+        fail("no employee ids: give them as arguments or with --file")
+    reg = load(registry)
+    out = console()
+    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {reg.company['name']}"
+              + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
+    quiet_prefect()
+    from flows import layoff as batch
+    from flows import offboarding
+
+    def show(row: dict[str, Any]) -> None:
+        if row["outcome"] in {"failed", "manual"}:
+            out.print(f"  {mark(row['outcome'], 10)} {row['employee_id']:<8} {row['action']:<20} {row['target']}")
+
+    offboarding.listeners.append(show)
+    try:
+        state = batch.offboard_batch(ids, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now,
+                                     return_state=True)
+    finally:
+        offboarding.listeners.remove(show)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        handle_failure(result)
+    for problem in result["problems"]:
+        out.print(f"  [red]not offboarded[/] {problem['employee_id']}: {problem['problem']}")
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
+    out.print(f"{result['employees']} employee(s) processed. Outcomes: {counts}.")
+    if result["open"] and not dry_run:
+        out.print(f"[yellow]{result['open']} item(s) need a person[/]: relevo tasks --registry {reg.path}")
+    raise typer.Exit(EXIT_OK if dry_run and not result["problems"] else exit_code(result))
 
 
 def check_employee(reg: Any, employee_id: str) -> None:

@@ -142,8 +142,12 @@ def attempt(run: Run, action: Action) -> Outcome:
     return call(run, action)
 
 
-def execute(run: Run, action: Action) -> dict[str, Any]:
-    """Run one action unless the ledger says it is finished; record what happened."""
+def execute(run: Run, action: Action, direct: bool = False) -> dict[str, Any]:
+    """Run one action unless the ledger says it is finished; record what happened.
+
+    `direct` skips the Prefect task per action (a layoff's thousands of calls are paced by the
+    vendors, not by task bookkeeping); the transport still retries 429/5xx/timeouts.
+    """
     state = run.ledger.state(action.key)
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
@@ -159,7 +163,8 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
             return run.record(action, "manual", "not removed: the presence would be left without an admin. "
                               "Finish the add-admin task first, then run relevo again")
     try:
-        outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
+        one_try = attempt.fn if direct else attempt.with_options(task_run_name=f"{action.action}-{action.key}")
+        outcome = one_try(run, action)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
     crash_point("before_ledger_write")

@@ -7,7 +7,7 @@ A dry run prints exactly this plan; a real run executes exactly this plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from connectors.clients import Client
@@ -185,5 +185,38 @@ def plan(
                 actions=actions + plan_record_checks(employee, clients) + drafts)
 
 
-def is_due(revoke_at: datetime | None, now: datetime) -> bool:
-    return revoke_at is None or revoke_at <= now + timedelta(seconds=1)
+def split_members(
+    members: dict[str, list[Grant] | str],
+    employees: list[dict[str, Any]],
+    registry: Registry,
+) -> dict[str, dict[str, list[Grant] | str]]:
+    """For a batch of leavers listed once: each leaver's view of every presence.
+
+    A leaver sees their own grants plus the admins who stay. Admins leaving in the same
+    batch are hidden from each other, so two sole admins leaving together each get an
+    add-admin step instead of counting on the other (never orphan, batch edition).
+    One pass over the grants: a layoff of 1,000 costs no more than listing them.
+    """
+    by_email = {e["email"].casefold(): e["id"] for e in employees if e.get("email")}
+    ids = {e["id"] for e in employees}
+    mapped = {(row["presence"], row["member"]): row["employee"]
+              for row in registry.data.get("identities", []) if row["employee"] in ids}
+    views: dict[str, dict[str, list[Grant] | str]] = {e["id"]: {} for e in employees}
+    for presence_id, listed in members.items():
+        if isinstance(listed, str):
+            for view in views.values():
+                view[presence_id] = listed
+            continue
+        owned: dict[str, list[Grant]] = {}
+        staying_admins: list[Grant] = []
+        for grant in listed:
+            owner = (grant.employee_id if grant.employee_id in ids else None) if grant.employee_id is not None else (
+                mapped.get((presence_id, grant.identity)) or mapped.get((presence_id, grant.member_id))
+                or by_email.get(grant.identity.casefold()))
+            if owner is not None:
+                owned.setdefault(owner, []).append(grant)
+            elif grant.is_admin:
+                staying_admins.append(grant)
+        for employee_id, view in views.items():
+            view[presence_id] = owned.get(employee_id, []) + staying_admins
+    return views

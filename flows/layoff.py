@@ -1,0 +1,130 @@
+"""A layoff: many leavers in one run, bound by the vendors' rate limits rather than by relevo.
+
+Each presence is listed once for the whole batch (not once per person), the plan of every
+leaver is made from that one listing (with leaving admins hidden from each other, see
+`plan.split_members`), and revocations run as one Prefect task per presence, calling the
+vendor back to back, presences in parallel. Every action goes through the same ledger as a
+single offboarding, so a rerun of the batch, or of one of its people, does nothing twice.
+Notices wait for approval (`relevo approve ID`), as from the command line.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+import schemas
+from connectors.errors import ConfigurationError, ConnectorError
+from flows import notices
+from flows.offboarding import ATTENTION, Run, execute, notice_phase, plan_only, read_members, write_hr_note
+from flows.plan import CRM, NOTICE, REVOKE, Action, plan, split_members
+from flows.registry import Registry, load_registry
+
+WORKERS = 8  # HR and CRM reads in parallel; each vendor client paces itself
+
+
+def read_employees(registry: Registry, employee_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(employees, problems): one unreadable HR record is reported, it does not stop the layoff."""
+    def one(employee_id: str) -> dict[str, Any]:
+        return schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
+
+    employees, problems = [], []
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for employee_id, future in [(i, pool.submit(one, i)) for i in dict.fromkeys(employee_ids)]:
+            try:
+                employees.append(future.result())
+            except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
+                problems.append({"employee_id": employee_id, "problem": str(exc)})
+    return employees, problems
+
+
+@task(cache_policy=NO_CACHE)
+def revoke_on_presence(work: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
+    """Every leaver's actions on one presence, in plan order (add-admin before the revocation it guards)."""
+    return [execute(run, action, direct=True) for run, action in work]
+
+
+@flow(name="offboard-batch", log_prints=False)
+def offboard_batch(
+    employee_ids: list[str],
+    registry_path: str = "relevo.yaml",
+    dry_run: bool = False,
+    revoke_now: bool = False,
+) -> dict[str, Any]:
+    """Offboard many employees at once (a layoff).
+
+    Args:
+        employee_ids: the HR platform's employee ids.
+        registry_path: the company's relevo.yaml.
+        dry_run: show the plan, change nothing.
+        revoke_now: revoke at once even where a last working day is still ahead.
+    """
+    logger = get_run_logger()
+    registry = load_registry(registry_path)
+    employees, problems = read_employees(registry, employee_ids)
+    members = read_members(registry)
+    views = split_members(members, employees, registry)
+    now = datetime.now(timezone.utc)
+    crm = registry.crm()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        clients = dict(zip([e["id"] for e in employees],
+                           pool.map(lambda e: crm.clients_of(e.get("email"), e["id"]), employees)))
+    plans = [plan(e, registry, views[e["id"]], clients[e["id"]],
+                  notices.notice_actions(e, registry, clients[e["id"]], now), now, revoke_now) for e in employees]
+    logger.info("Layoff of %d: %d actions", len(employees), sum(len(p.actions) for p in plans))
+    if dry_run:
+        rows = [row for p in plans for row in plan_only(p)]
+    else:
+        runs = {e["id"]: Run(registry, e, None) for e in employees}
+        rows = [execute(runs[p.employee["id"]], a) for p in plans for a in p.actions
+                if a.phase not in {REVOKE, NOTICE, CRM}]
+        by_presence: dict[str, list[tuple[Run, Action]]] = {}
+        for the_plan in plans:
+            for action in the_plan.phase(REVOKE):
+                by_presence.setdefault(action.presence.id if action.presence else "", []).append(
+                    (runs[the_plan.employee["id"]], action))
+        futures = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{pid or 'none'}").submit(group)
+                   for pid, group in by_presence.items()]
+        rows += [row for future in futures for row in future.result()]
+        for the_plan in plans:
+            run = runs[the_plan.employee["id"]]
+            done = notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients[run.employee["id"]],
+                                now, wait_for_approval=False)
+            note = write_hr_note(run, [r for r in rows if r["employee_id"] == run.employee["id"]] + done)
+            rows += done + ([note] if note else [])
+    summary = batch_summary(employees, problems, rows, dry_run)
+    publish_batch(summary)
+    return summary
+
+
+def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]],
+                  rows: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    return {
+        "employees": len(employees),
+        "problems": problems,
+        "dry_run": dry_run,
+        "counts": counts,
+        "open": sum(counts.get(k, 0) for k in ATTENTION) + len(problems),
+        "rows": rows,
+    }
+
+
+def publish_batch(summary: dict[str, Any]) -> None:
+    """One table of what needs a person and one summary, not thousands of rows in the UI."""
+    attention = [{k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
+                 for r in summary["rows"] if r["outcome"] in ATTENTION]
+    create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key="layoff-open-actions",
+                          description="Actions of the layoff that need a person")
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
+    lines = [f"# {'Dry run of a layoff' if summary['dry_run'] else 'Layoff'}: {summary['employees']} employee(s)",
+             "", f"Outcomes: {counts}.", ""]
+    lines += [f"- could not read employee **{p['employee_id']}**: {p['problem']}" for p in summary["problems"]]
+    lines += ["", "Personal accounts of the employees are never touched by relevo."]
+    create_markdown_artifact(markdown="\n".join(lines), key="layoff-summary")

@@ -1,0 +1,78 @@
+"""A layoff in one run: each presence listed once, leaving admins never orphan a presence."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from connectors.grants import Grant
+from connectors.manual import ManualConnector
+from flows.ledger import Ledger
+from flows.plan import plan_presences, split_members
+from flows.registry import load_registry
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
+
+
+def person(employee_id: str, email: str) -> dict:
+    return {"id": employee_id, "name": f"Person {employee_id}", "email": email, "successor": None}
+
+
+def test_two_sole_admins_leaving_together_each_get_an_admin_step_first():
+    registry = load_registry(EXAMPLE)
+    a, b = person("1", "a@acme.example"), person("2", "b@acme.example")
+    listed = {"hootsuite": [Grant("hootsuite", "m1", "a@acme.example", "owner", True),
+                            Grant("hootsuite", "m2", "B@acme.example", "owner", True),
+                            Grant("hootsuite", "m3", "c@acme.example", "member", False)]}
+    views = split_members(listed, [a, b], registry)
+    assert [g.member_id for g in views["1"]["hootsuite"]] == ["m1"]
+    assert [g.member_id for g in views["2"]["hootsuite"]] == ["m2"]
+    only = [p for p in registry.presences if p.id == "hootsuite"]
+    registry.__dict__["presences"] = only
+    for employee in (a, b):
+        actions = plan_presences(employee, registry, views[employee["id"]])
+        assert [x.action for x in actions][:2] == ["add_admin", "revoke_role"]
+    # Counted per person instead, each would see the other as the remaining admin: the bug this prevents.
+    assert [x.action for x in plan_presences(a, registry, listed)][:1] == ["revoke_role"]
+
+
+def test_an_admin_who_stays_is_visible_to_every_leaver():
+    registry = load_registry(EXAMPLE)
+    a = person("1", "a@acme.example")
+    listed = {"p": [Grant("p", "m1", "a@acme.example", "admin", True), Grant("p", "m9", "boss@acme.example", "admin", True)],
+              "broken": "p: GET /members: expired token (HTTP 401)"}
+    views = split_members(listed, [a], registry)
+    assert [g.member_id for g in views["1"]["p"]] == ["m1", "m9"]
+    assert views["1"]["broken"] == listed["broken"]
+
+
+def test_layoff_lists_each_presence_once_and_reruns_do_nothing_twice(prefect_api_url, acme, monkeypatch):
+    from flows.layoff import offboard_batch
+
+    calls: Counter[str] = Counter()
+    original = ManualConnector.members
+
+    def counting(self, presence):
+        calls[presence.id] += 1
+        return original(self, presence)
+
+    monkeypatch.setattr(ManualConnector, "members", counting)
+    leavers = ["1001", "1002", "1012", "1003", "1004"]
+    summary = offboard_batch(leavers + ["9999"], registry_path=str(acme))
+    registry = load_registry(acme)
+    assert calls == Counter({p.id: 1 for p in registry.presences})  # not once per leaver
+    assert summary["employees"] == 5
+    assert [p["employee_id"] for p in summary["problems"]] == ["9999"]
+    ledger = Ledger(registry.database_url)
+    first = ledger.audit()
+    revoked = {(r["employee_id"], r["target"]) for r in first if r["action"] == "revoke_role"}
+    assert ("1001", "Acme Comunicación TV (YouTube brand channel)") in revoked
+    assert ("1012", "@acme_comunica (X)") in revoked
+    assert {r["outcome"] for r in first if r["employee_id"] == "1002" and r["action"] == "revoke_role"} == {"scheduled"}
+    drafts = sorted((acme.parent / "out" / "drafts").rglob("*.eml"))
+    assert len(drafts) == 8 + 4 + 2 + 3  # 1001, 1002, 1012 (hand-over notes), 1004
+
+    offboard_batch(leavers, registry_path=str(acme))
+    again = ledger.audit()[len(first):]
+    assert {r["outcome"] for r in again if r["action"] == "draft_notice"} <= {"awaiting_approval", "already_done"}
+    assert sorted((acme.parent / "out" / "drafts").rglob("*.eml")) == drafts
+    assert not [r for r in again if r["outcome"] == "done" and r["action"] != "hr_note"]
