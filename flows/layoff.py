@@ -20,7 +20,9 @@ from prefect.cache_policies import NO_CACHE
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from flows import notices
-from flows.offboarding import ATTENTION, Run, execute, notice_phase, plan_only, read_members, write_hr_note
+from flows.offboarding import (
+    ATTENTION, Run, execute, notice_phase, plan_only, read_members, recover_interrupted, write_hr_note,
+)
 from flows.plan import CRM, NOTICE, REVOKE, Action, plan, split_members
 from flows.registry import Registry, load_registry
 
@@ -80,8 +82,9 @@ def offboard_batch(
         rows = [row for p in plans for row in plan_only(p)]
     else:
         runs = {e["id"]: Run(registry, e, None) for e in employees}
-        rows = [execute(runs[p.employee["id"]], a) for p in plans for a in p.actions
-                if a.phase not in {REVOKE, NOTICE, CRM}]
+        rows = [row for p in plans for row in recover_interrupted(runs[p.employee["id"]], p, views[p.employee["id"]])]
+        rows += [execute(runs[p.employee["id"]], a) for p in plans for a in p.actions
+                 if a.phase not in {REVOKE, NOTICE, CRM}]
         by_presence: dict[str, list[tuple[Run, Action]]] = {}
         for the_plan in plans:
             for action in the_plan.phase(REVOKE):

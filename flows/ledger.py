@@ -96,20 +96,31 @@ class Ledger:
                 for r in rows
             }
 
-    def start(self, key: str, employee_id: str, action: str, target: str) -> None:
-        """Record that the call is about to be made (a crash after this is checked live on rerun)."""
+    def start(self, key: str, employee_id: str, action: str, target: str,
+              pre_state: dict[str, Any] | None = None) -> None:
+        """Record that the call is about to be made, with the pre-state it would destroy.
+
+        A crash after this leaves the action "started": the next run checks it live
+        (`started`), and the pre-state is already here for a later restore.
+        """
         stamp = now_iso()
+        values: dict[str, Any] = {"status": "started", "updated_at": stamp}
+        if pre_state is not None:
+            values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
         with self.engine.begin() as conn:
             changed = conn.execute(
-                update(actions)
-                .where(actions.c.key == key)
-                .values(status="started", attempts=actions.c.attempts + 1, updated_at=stamp)
+                update(actions).where(actions.c.key == key).values(attempts=actions.c.attempts + 1, **values)
             ).rowcount
             if not changed:
                 conn.execute(insert(actions).values(
-                    key=key, employee_id=employee_id, action=action, target=target,
-                    status="started", detail="", attempts=1, updated_at=stamp,
+                    key=key, employee_id=employee_id, action=action, target=target, detail="", attempts=1, **values,
                 ))
+
+    def started(self, employee_id: str) -> list[dict[str, Any]]:
+        """Actions whose call began but whose outcome was never recorded (the process died in between)."""
+        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started")
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     def finish(
         self,

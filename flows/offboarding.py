@@ -8,9 +8,11 @@ skips what is done and retries what failed.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import signal
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -42,12 +44,25 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+MAX_TASK_RETRY_WAIT = 300.0  # a vendor asking for longer gets a failed action and a rerun later
+
+
 def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect retry condition: only errors a retry can fix (429, 5xx, timeouts), never 4xx."""
+    """Prefect retry condition: only errors a retry can fix (429, 5xx, timeouts), never 4xx.
+
+    Prefect's retry delays are fixed, so when the vendor said how long to wait (Retry-After,
+    Meta's regain estimate) the wait happens here, before the retry is scheduled.
+    """
     try:
         state.result()
     except ConnectorError as exc:
-        return exc.retryable
+        if not exc.retryable:
+            return False
+        if exc.retry_after:
+            if exc.retry_after > MAX_TASK_RETRY_WAIT:
+                return False
+            time.sleep(exc.retry_after)
+        return True
     except Exception:
         return False
     return False
@@ -138,8 +153,32 @@ def call(run: Run, action: Action) -> Outcome:
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
 def attempt(run: Run, action: Action) -> Outcome:
     """One try of one action, with Prefect retries for transient errors."""
-    run.ledger.start(action.key, run.employee["id"], action.action, action.target)
+    pre_state = dict(action.grant.pre_state) if action.grant else None
+    run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
     return call(run, action)
+
+
+def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
+    """Settle revocations a killed run left "started": the live list says whether the call went through.
+
+    A revocation the new plan no longer contains, whose grant is gone from the live member
+    list, was done by the interrupted run: it is recorded as done, with the pre-state saved
+    before the call. One still listed is in the new plan and simply runs again.
+    """
+    planned = {a.key for a in the_plan.actions}
+    rows = []
+    for row in run.ledger.started(run.employee["id"]):
+        _, kind, presence_id, member_id = (row["key"].split(":", 3) + ["", "", ""])[:4]
+        listed = members.get(presence_id)
+        if kind != "revoke" or row["key"] in planned or not isinstance(listed, list):
+            continue
+        if any(g.member_id == member_id for g in listed):
+            continue
+        action = Action(key=row["key"], action=row["action"], target=row["target"], phase=REVOKE, description="")
+        pre_state = json.loads(row["pre_state"]) if row["pre_state"] else None
+        rows.append(run.record(action, "done", "confirmed gone from the live member list after an interrupted run",
+                               pre_state))
+    return rows
 
 
 def execute(run: Run, action: Action, direct: bool = False) -> dict[str, Any]:
@@ -301,7 +340,8 @@ def offboard_employee(
         rows = plan_only(the_plan)
     else:
         run = Run(registry, employee, event_key)
-        rows = revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
+        rows = recover_interrupted(run, the_plan, members)
+        rows += revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
         ask = deployment.id is not None if wait_for_approval is None else wait_for_approval
         rows += run_plan(run, the_plan, clients, now, ask)
         if (note := write_hr_note(run, rows)) is not None:
