@@ -5,7 +5,7 @@ long-running process worker, and for each sample a fresh copy of examples/acme w
 `relevo webhook serve`; sends a signed BambooHR dismissal for employee 1001 and reads the run's
 state history to say where the time goes.
 
-    python benchmarks/webhook_latency.py [--samples 5] [--poll 10]
+    python -m tests.bench.bench_webhook_latency [--samples 5] [--poll 10]
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
 KEY = "benchmark-key"
 
