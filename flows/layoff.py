@@ -23,7 +23,7 @@ from flows import notices
 from flows.offboarding import (
     ATTENTION, Run, execute, notice_phase, plan_only, read_members, recover_interrupted, write_hr_note,
 )
-from flows.plan import CRM, NOTICE, REVOKE, Action, plan, split_members
+from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan, plan_record_checks, split_members
 from flows.registry import Registry, load_registry
 
 WORKERS = 8  # HR and CRM reads in parallel; each vendor client paces itself
@@ -71,37 +71,47 @@ def offboard_batch(
     members = read_members(registry)
     views = split_members(members, employees, registry)
     now = datetime.now(timezone.utc)
+    # Access first: every leaver's revocations are planned and run before any CRM read or draft.
+    access = [without_record_checks(plan(e, registry, views[e["id"]], [], [], now, revoke_now)) for e in employees]
+    logger.info("Layoff of %d: %d access actions", len(employees), sum(len(p.actions) for p in access))
+    runs = {e["id"]: Run(registry, e, None) for e in employees}
+    rows = [row for p in access for row in plan_only(p)] if dry_run else revoke_batch(runs, access, views)
     crm = registry.crm()
     with ThreadPoolExecutor(WORKERS) as pool:
-        clients = dict(zip([e["id"] for e in employees],
-                           pool.map(lambda e: crm.clients_of(e.get("email"), e["id"]), employees)))
-    plans = [plan(e, registry, views[e["id"]], clients[e["id"]],
-                  notices.notice_actions(e, registry, clients[e["id"]], now), now, revoke_now) for e in employees]
-    logger.info("Layoff of %d: %d actions", len(employees), sum(len(p.actions) for p in plans))
-    if dry_run:
-        rows = [row for p in plans for row in plan_only(p)]
-    else:
-        runs = {e["id"]: Run(registry, e, None) for e in employees}
-        rows = [row for p in plans for row in recover_interrupted(runs[p.employee["id"]], p, views[p.employee["id"]])]
-        rows += [execute(runs[p.employee["id"]], a) for p in plans for a in p.actions
-                 if a.phase not in {REVOKE, NOTICE, CRM}]
-        by_presence: dict[str, list[tuple[Run, Action]]] = {}
-        for the_plan in plans:
-            for action in the_plan.phase(REVOKE):
-                by_presence.setdefault(action.presence.id if action.presence else "", []).append(
-                    (runs[the_plan.employee["id"]], action))
-        futures = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{pid or 'none'}").submit(group)
-                   for pid, group in by_presence.items()]
-        rows += [row for future in futures for row in future.result()]
-        for the_plan in plans:
-            run = runs[the_plan.employee["id"]]
-            done = notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients[run.employee["id"]],
-                                now, wait_for_approval=False)
-            note = write_hr_note(run, [r for r in rows if r["employee_id"] == run.employee["id"]] + done)
-            rows += done + ([note] if note else [])
+        clients = dict(zip(runs, pool.map(lambda e: crm.clients_of(e.get("email"), e["id"]), employees)))
+    for employee in employees:
+        run, owned = runs[employee["id"]], clients[employee["id"]]
+        follow_up = Plan(employee, None, plan_record_checks(employee, owned)
+                         + notices.notice_actions(employee, registry, owned, now))
+        if dry_run:
+            rows += plan_only(follow_up)
+            continue
+        done = [execute(run, a) for a in follow_up.actions if a.phase == "record"]
+        done += notice_phase(run, follow_up.phase(NOTICE) + follow_up.phase(CRM), owned, now, wait_for_approval=False)
+        note = write_hr_note(run, [r for r in rows if r["employee_id"] == employee["id"]] + done)
+        rows += done + ([note] if note else [])
     summary = batch_summary(employees, problems, rows, dry_run)
     publish_batch(summary)
     return summary
+
+
+def without_record_checks(the_plan: Plan) -> Plan:
+    """The access part of a plan: HR-record checks come with the clients, after the revocations."""
+    return Plan(the_plan.employee, the_plan.revoke_at, [a for a in the_plan.actions if a.action != "check_record"])
+
+
+def revoke_batch(runs: dict[str, Run], plans: list[Plan], views: dict[str, Any]) -> list[dict[str, Any]]:
+    """Interrupted revocations settled, then one task per presence, presences in parallel."""
+    rows = [row for p in plans for row in recover_interrupted(runs[p.employee["id"]], p, views[p.employee["id"]])]
+    rows += [execute(runs[p.employee["id"]], a) for p in plans for a in p.actions if a.phase == "record"]
+    by_presence: dict[str, list[tuple[Run, Action]]] = {}
+    for the_plan in plans:
+        for action in the_plan.phase(REVOKE):
+            by_presence.setdefault(action.presence.id if action.presence else "", []).append(
+                (runs[the_plan.employee["id"]], action))
+    futures = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{pid or 'none'}").submit(group)
+               for pid, group in by_presence.items()]
+    return rows + [row for future in futures for row in future.result()]
 
 
 def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]],
