@@ -28,7 +28,7 @@ import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, Outcome
 from flows import approval, notices, revocation
-from flows.ledger import FINISHED, OPEN, Ledger
+from flows.ledger import FINISHED, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
 
@@ -95,7 +95,7 @@ def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
     }
     out: dict[str, list[Grant] | str] = {}
     for presence_id, future in futures.items():
-        state = future.wait() or future.state
+        future.wait()
         if future.state.is_completed():
             out[presence_id] = future.result()
         else:

@@ -28,7 +28,7 @@ from tests.bench.support import (
     empty_deployment, floor_run, machine, prefect_stack, receiver, scim_server, signed_dismissal, table, wait)
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, seed_scim, set_successors, still_has_access, write
-from tests.sim.seed import BUSINESS_ID, IG_ID, PAGE_ID, World, generate, populate
+from tests.sim.seed import IG_ID, PAGE_ID, World, generate, populate
 from tests.sim.vendors import Proxy
 
 

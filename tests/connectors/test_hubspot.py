@@ -1,7 +1,6 @@
 """HubSpot CRM connector against a `responses` fake with HubSpot's documented payload shapes."""
 from __future__ import annotations
 
-import json
 
 import pytest
 import responses
