@@ -108,6 +108,7 @@ class HttpClient:
         max_attempts: int = MAX_ATTEMPTS,
         max_retry_after: float = MAX_RETRY_AFTER,
         error_parser: ErrorParser = default_error_parser,
+        default_retry_after: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
     ) -> None:
@@ -117,6 +118,7 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
         self.error_parser = error_parser
+        self.default_retry_after = default_retry_after  # a 429 without Retry-After: the vendor's documented window
         self.sleep = sleep
         self.session = session or requests.Session()
         self.session.auth = auth
@@ -207,6 +209,8 @@ class HttpClient:
         message, request_id = self.error_parser(response)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         cls = error_for_status(response.status_code)
+        if cls is RateLimited and retry_after is None:
+            retry_after = self.default_retry_after
         if cls is RateLimited:
             with self._lock:
                 self.throttled += 1

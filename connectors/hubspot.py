@@ -14,6 +14,8 @@ https://developers.hubspot.com/docs/api/crm/search, .../crm/companies (batch upd
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,6 +45,9 @@ COUNTRY_NAMES = {
 }
 
 
+WINDOW_SECONDS = 10.0
+
+
 def country_code(value: str | None) -> str | None:
     """An ISO 3166 alpha-2 code from HubSpot's free-text country, when recognisable."""
     text = (value or "").strip()
@@ -70,12 +75,20 @@ class HubSpotCRM:
     def __init__(self, token: str, base_url: str = BASE_URL, *, sleep: Callable[[float], None] | None = None,
                  session: requests.Session | None = None) -> None:
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
+        # HubSpot's 429 carries no Retry-After: wait out its 10-second window (documented rolling limit).
         self.http = HttpClient("hubspot", base_url, headers={"Authorization": f"Bearer {token}"},
-                               secrets=[token], error_parser=hubspot_error, session=session, **kwargs)
+                               secrets=[token], error_parser=hubspot_error, session=session,
+                               default_retry_after=WINDOW_SECONDS, **kwargs)
+        self._gate = threading.Lock()
+        self._resume_at = 0.0  # monotonic time before which no thread calls (the window's budget is spent)
 
     # --- transport: every call goes through here so the rate-limit headers are always honoured ---
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        with self._gate:
+            wait = self._resume_at - time.monotonic()
+        if wait > 0:  # another thread saw the budget spent: every thread waits for the window to roll
+            self.http.sleep(wait)
         response = self.http.request(method, path, **kwargs)
         self.respect_window(response)
         try:
@@ -95,8 +108,11 @@ class HubSpotCRM:
         try:
             interval = float(response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")) / 1000
         except ValueError:
-            interval = 10.0
-        self.http.sleep(min(interval, self.http.max_retry_after))
+            interval = WINDOW_SECONDS
+        interval = min(interval, self.http.max_retry_after)
+        with self._gate:
+            self._resume_at = max(self._resume_at, time.monotonic() + interval)
+        self.http.sleep(interval)
 
     # --- reads ---
 

@@ -76,13 +76,15 @@ def offboard_batch(
     logger.info("Layoff of %d: %d access actions", len(employees), sum(len(p.actions) for p in access))
     runs = {e["id"]: Run(registry, e, None) for e in employees}
     rows = [row for p in access for row in plan_only(p)] if dry_run else revoke_batch(runs, access, views)
-    crm = registry.crm()
-    with ThreadPoolExecutor(WORKERS) as pool:
-        clients = dict(zip(runs, pool.map(lambda e: crm.clients_of(e.get("email"), e["id"]), employees)))
+    clients = read_clients(registry, employees)
     for employee in employees:
         run, owned = runs[employee["id"]], clients[employee["id"]]
-        follow_up = Plan(employee, None, plan_record_checks(employee, owned)
-                         + notices.notice_actions(employee, registry, owned, now))
+        if isinstance(owned, str):  # the CRM could not be read for this person: a task, not a failed layoff
+            follow_up = Plan(employee, None, [unreadable_clients(employee, owned)])
+            owned = []
+        else:
+            follow_up = Plan(employee, None, plan_record_checks(employee, owned)
+                             + notices.notice_actions(employee, registry, owned, now))
         if dry_run:
             rows += plan_only(follow_up)
             continue
@@ -93,6 +95,28 @@ def offboard_batch(
     summary = batch_summary(employees, problems, rows, dry_run)
     publish_batch(summary)
     return summary
+
+
+def read_clients(registry: Registry, employees: list[dict[str, Any]]) -> dict[str, list[Any] | str]:
+    """Each leaver's clients, read in parallel; an error stays that person's (its message, no secret)."""
+    crm = registry.crm()
+
+    def one(employee: dict[str, Any]) -> list[Any] | str:
+        try:
+            return crm.clients_of(employee.get("email"), employee["id"])
+        except (ConnectorError, ConfigurationError) as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return dict(zip([e["id"] for e in employees], pool.map(one, employees)))
+
+
+def unreadable_clients(employee: dict[str, Any], error: str) -> Action:
+    return Action(key=f"{employee['id']}:check:clients", action="check_record", target="CRM: clients",
+                  phase="record", outcome="manual",
+                  description=f"could not read the clients ({error}); no notice drafted",
+                  steps=[f"Run `relevo offboard {employee['id']}` when the CRM answers: its access part is done "
+                         "and is skipped, the notices are drafted."])
 
 
 def without_record_checks(the_plan: Plan) -> Plan:
