@@ -99,6 +99,7 @@ class BambooHR:
         self.note_category = note_category
         self.today = today
         self._lists: dict[str, dict[str, str]] | None = None
+        self._people: dict[str, dict[str, Any] | None] = {}  # managers and successors, read once each
 
     # --- reading ---
 
@@ -131,6 +132,11 @@ class BambooHR:
         """Name and contact of a related employee (manager, successor); None when absent or unknown."""
         if not employee_id or not EMPLOYEE_ID.match(employee_id):
             return None
+        if employee_id not in self._people:
+            self._people[employee_id] = self._read_person(employee_id)
+        return self._people[employee_id]
+
+    def _read_person(self, employee_id: str) -> dict[str, Any] | None:
         fields = self._get_fields(employee_id, PERSON_FIELDS)
         if fields is None:
             return None

@@ -81,6 +81,7 @@ class HubSpotCRM:
                                default_retry_after=WINDOW_SECONDS, **kwargs)
         self._gate = threading.Lock()
         self._resume_at = 0.0  # monotonic time before which no thread calls (the window's budget is spent)
+        self._owners: dict[str, str | None] = {}
 
     # --- transport: every call goes through here so the rate-limit headers are always honoured ---
 
@@ -117,12 +118,16 @@ class HubSpotCRM:
     # --- reads ---
 
     def owner_id(self, email: str) -> str | None:
-        """The owner `id` for an e-mail (`userId` is a different number and is not what owns records)."""
-        body = self.call("GET", "/crm/v3/owners", params={"email": email, "archived": "false", "limit": 1})
-        for owner in body.get("results") or []:
-            if str(owner.get("email", "")).casefold() == email.casefold() and owner.get("id"):
-                return str(owner["id"])
-        return None
+        """The owner `id` for an e-mail (`userId` is a different number and is not what owns records).
+
+        Remembered per e-mail: a layoff's leavers often share one successor.
+        """
+        key = email.casefold()
+        if key not in self._owners:
+            body = self.call("GET", "/crm/v3/owners", params={"email": email, "archived": "false", "limit": 1})
+            self._owners[key] = next((str(o["id"]) for o in body.get("results") or []
+                                      if str(o.get("email", "")).casefold() == key and o.get("id")), None)
+        return self._owners[key]
 
     def search(self, objects: str, filter_groups: list[dict[str, Any]], properties: list[str]) -> Iterator[dict[str, Any]]:
         """Every record matching a search, all pages (search is a read: safe to retry)."""

@@ -31,8 +31,10 @@ WORKERS = 8  # HR and CRM reads in parallel; each vendor client paces itself
 
 def read_employees(registry: Registry, employee_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(employees, problems): one unreadable HR record is reported, it does not stop the layoff."""
+    hr = registry.hr()
+
     def one(employee_id: str) -> dict[str, Any]:
-        return schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
+        return schemas.check("employee", hr.employee(employee_id), f"HR record of employee {employee_id}")
 
     employees, problems = [], []
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -75,8 +77,10 @@ def offboard_batch(
     access = [without_record_checks(plan(e, registry, views[e["id"]], [], [], now, revoke_now)) for e in employees]
     logger.info("Layoff of %d: %d access actions", len(employees), sum(len(p.actions) for p in access))
     runs = {e["id"]: Run(registry, e, None) for e in employees}
-    rows = [row for p in access for row in plan_only(p)] if dry_run else revoke_batch(runs, access, views)
-    clients = read_clients(registry, employees)
+    with ThreadPoolExecutor(1) as background:  # reading clients changes nothing: it overlaps the revocations
+        reading = background.submit(read_clients, registry, employees)
+        rows = [row for p in access for row in plan_only(p)] if dry_run else revoke_batch(runs, access, views)
+        clients = reading.result()
     for employee in employees:
         run, owned = runs[employee["id"]], clients[employee["id"]]
         if isinstance(owned, str):  # the CRM could not be read for this person: a task, not a failed layoff

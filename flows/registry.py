@@ -94,14 +94,28 @@ class Registry:
     def personal_identities(self, employee_id: str) -> list[dict[str, str]]:
         return [r for r in self.data.get("personal_identities", []) if r["employee"] == employee_id]
 
-    def hr(self) -> Any:
+    # One connector of each kind per loaded registry (so per run): what a connector learns once
+    # (BambooHR's list fields, HubSpot owner ids, a manager shared by a layoff's leavers) is reused.
+    @cached_property
+    def _hr(self) -> Any:
         return _build(HR_CONNECTORS, "hr", self)
 
-    def crm(self) -> Any:
+    @cached_property
+    def _crm(self) -> Any:
         return _build(CRM_CONNECTORS, "crm", self)
 
-    def drafts(self) -> Any:
+    @cached_property
+    def _drafts(self) -> Any:
         return _build(DRAFT_CONNECTORS, "drafts", self)
+
+    def hr(self) -> Any:
+        return self._hr
+
+    def crm(self) -> Any:
+        return self._crm
+
+    def drafts(self) -> Any:
+        return self._drafts
 
     def social(self, presence: Presence) -> SocialConnector:
         if presence.id not in self._social:
