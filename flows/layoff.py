@@ -49,7 +49,7 @@ def read_employees(registry: Registry, employee_ids: list[str]) -> tuple[list[di
 @task(cache_policy=NO_CACHE)
 def revoke_on_presence(work: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
     """Every leaver's actions on one presence, in plan order (add-admin before the revocation it guards)."""
-    return [execute(run, action, direct=True) for run, action in work]
+    return [execute(run, action) for run, action in work]
 
 
 @flow(name="offboard-batch", log_prints=False)
@@ -76,7 +76,7 @@ def offboard_batch(
     # Access first: every leaver's revocations are planned and run before any CRM read or draft.
     access = [without_record_checks(plan(e, registry, views[e["id"]], [], [], now, revoke_now)) for e in employees]
     logger.info("Layoff of %d: %d access actions", len(employees), sum(len(p.actions) for p in access))
-    runs = {e["id"]: Run(registry, e, None) for e in employees}
+    runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
     with ThreadPoolExecutor(1) as background:  # reading clients changes nothing: it overlaps the revocations
         reading = background.submit(read_clients, registry, employees)
         rows = [row for p in access for row in plan_only(p)] if dry_run else revoke_batch(runs, access, views)

@@ -108,8 +108,12 @@ def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
 class Run:
     """What one run needs while executing actions: registry, ledger, ids."""
 
-    def __init__(self, registry: Registry, employee: dict[str, Any], event_key: str | None) -> None:
+    def __init__(self, registry: Registry, employee: dict[str, Any], event_key: str | None,
+                 direct: bool = False) -> None:
         self.registry = registry
+        # direct: no Prefect task per action (a layoff's thousands of calls are paced by the vendors,
+        # not by task bookkeeping); the transport still retries 429/5xx/timeouts.
+        self.direct = direct
         self.employee = employee
         self.event_key = event_key
         self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
@@ -181,12 +185,8 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
     return rows
 
 
-def execute(run: Run, action: Action, direct: bool = False) -> dict[str, Any]:
-    """Run one action unless the ledger says it is finished; record what happened.
-
-    `direct` skips the Prefect task per action (a layoff's thousands of calls are paced by the
-    vendors, not by task bookkeeping); the transport still retries 429/5xx/timeouts.
-    """
+def execute(run: Run, action: Action) -> dict[str, Any]:
+    """Run one action unless the ledger says it is finished; record what happened."""
     state = run.ledger.state(action.key)
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
@@ -202,7 +202,7 @@ def execute(run: Run, action: Action, direct: bool = False) -> dict[str, Any]:
             return run.record(action, "manual", "not removed: the presence would be left without an admin. "
                               "Finish the add-admin task first, then run relevo again")
     try:
-        one_try = attempt.fn if direct else attempt.with_options(task_run_name=f"{action.action}-{action.key}")
+        one_try = attempt.fn if run.direct else attempt.with_options(task_run_name=f"{action.action}-{action.key}")
         outcome = one_try(run, action)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
