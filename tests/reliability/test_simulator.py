@@ -229,8 +229,8 @@ def test_hubspot_connector_paces_itself_inside_the_window(sim):
     sim.vendors["hubspot"].set_limits(enabled=True, per_window=4, window=0.4)
     crm = HubSpotCRM(TOKEN, sim.url("hubspot"))
     started = time.monotonic()
-    for _ in range(10):
-        crm.owner_id(sim.world.leavers[0].email)
+    for number in range(10):  # ten different owners: each one call (an owner is looked up once)
+        crm.owner_id(f"owner{number}@acme-sim.example")
     assert not [c for c in sim.log("hubspot") if c.status == 429]
     assert time.monotonic() - started >= 0.8  # two full windows waited out, not hammered
 
