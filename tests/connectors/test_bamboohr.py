@@ -1,7 +1,7 @@
 """connectors/bamboohr.py against BambooHR's documented API.
 
 Every request the connector makes is checked against the official OpenAPI spec
-(../shared/vendor-specs/bamboohr-public.yaml) by the `api` fixture after each test.
+(tests/specs/bamboohr-public.yaml, MIT, copied from the vendor) by the `api` fixture after each test.
 The spec's server is `https://{companyDomain}.bamboohr.com` with paths `/api/v1/...`;
 relevo calls the same paths through the gateway `https://api.bamboohr.com/api/gateway.php/
 {companyDomain}/v1/...`. `spec_form` rewrites one into the other (same domain, same path
@@ -32,7 +32,7 @@ from connectors.bamboohr import BambooHR, WebhookChange, parse_webhook
 from connectors.hr_records import termination_kind, termination_table
 from flows.registry import load_registry
 
-SPEC_FILE = Path(__file__).resolve().parents[3] / "shared" / "vendor-specs" / "bamboohr-public.yaml"
+SPEC_FILE = Path(__file__).resolve().parents[1] / "specs" / "bamboohr-public.yaml"  # BambooHR's official spec (MIT)
 BASE = "https://api.bamboohr.com/api/gateway.php/acme/v1"
 CANARY = "bhr-canary-1f9e7d3c5b"
 TODAY = date(2026, 11, 26)
