@@ -325,6 +325,8 @@ def done(
     if not rows:
         fail(f"action {key!r} is not open (it is {state.status})")
     row = rows[0]
+    if row["status"] == "awaiting_approval":
+        fail(f"action {key!r} awaits approval: use `relevo approve {row['employee_id']}` (it places the draft)")
     detail = f"closed by {by}" + (f": {note}" if note else "")
     ledger.finish(key=key, employee_id=row["employee_id"], action=row["action"], target=row["target"],
                   outcome="done", detail=detail)
