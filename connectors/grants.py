@@ -59,6 +59,12 @@ class Outcome:
     pre_state: dict[str, Any] | None = None
     steps: list[str] = field(default_factory=list)
 
+    def summary(self) -> str:
+        """The detail, then numbered steps: the one text form `relevo tasks` reads back."""
+        if not self.steps:
+            return self.detail
+        return self.detail + " | steps: " + " ".join(f"{i}. {s}" for i, s in enumerate(self.steps, 1))
+
 
 class SocialConnector(Protocol):
     platform: str

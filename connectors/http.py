@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
 import requests
@@ -228,6 +228,3 @@ def _path_only(path: str) -> str:
     """The path without a query string: query strings can carry tokens (Graph access_token)."""
     return path.split("?", 1)[0]
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

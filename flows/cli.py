@@ -50,6 +50,14 @@ def console() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
+def row_printer(out: Any) -> Any:
+    """One line per outcome as it is recorded: outcome, action, target."""
+    def show(row: dict[str, Any]) -> None:
+        out.print(f"  {mark(row['outcome'], 18)} {row['action']:<21} {row['target']}", markup=True)
+
+    return show
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """One clean line on stderr, then exit."""
     print(f"relevo: error: {message}", file=sys.stderr)
@@ -98,9 +106,7 @@ def offboard(
         out.print("[dim]No PREFECT_API_URL set: starting a temporary local Prefect server (10–20 s)…[/]")
     from flows import offboarding
 
-    def show(row: dict[str, Any]) -> None:
-        out.print(f"  {mark(row['outcome'], 18)} {row['action']:<21} {row['target']}", markup=True)
-
+    show = row_printer(out)
     offboarding.listeners.append(show)
     try:
         state = offboarding.offboard_employee(
@@ -349,9 +355,7 @@ def approve(
     quiet_prefect()
     from flows import offboarding
 
-    def show(row: dict[str, Any]) -> None:
-        out.print(f"  {mark(row['outcome'], 18)} {row['action']:<21} {row['target']}", markup=True)
-
+    show = row_printer(out)
     offboarding.listeners.append(show)
     try:
         state = offboarding.approve_notices(employee_id, registry_path=str(reg.path), reject=reject or [],

@@ -130,12 +130,6 @@ class Run:
         return row
 
 
-def describe(outcome: Outcome) -> str:
-    if not outcome.steps:
-        return outcome.detail
-    return outcome.detail + " | steps: " + " ".join(f"{i}. {s}" for i, s in enumerate(outcome.steps, 1))
-
-
 def call(run: Run, action: Action) -> Outcome:
     """The one outside call an action makes."""
     if action.action == "draft_notice":
@@ -191,8 +185,7 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
     if action.outcome in {"manual", "not_touched", "scheduled"}:
-        detail = action.description + ("" if not action.steps else " | steps: " + " ".join(
-            f"{i}. {s}" for i, s in enumerate(action.steps, 1)))
+        detail = Outcome(action.outcome, action.description, steps=action.steps).summary()
         if state is not None and state.status == action.outcome == "manual":
             detail = "still open: " + detail
         return run.record(action, action.outcome, detail)
@@ -207,7 +200,7 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
     crash_point("before_ledger_write")
-    row = run.record(action, outcome.status, describe(outcome), outcome.pre_state)
+    row = run.record(action, outcome.status, outcome.summary(), outcome.pre_state)
     if action.action == "revoke_role":
         crash_point("mid_revoke")
     return row

@@ -114,9 +114,7 @@ def restore_one(rescind: Rescind, revoke_key: str, presence_id: str, member_id: 
     except ConnectorError as exc:
         return rescind.record(key, "restore_role", target, "failed",
                               f"{exc} | fix: give back the {grant.role} role by hand, then rerun to record it")
-    detail = outcome.detail + ("" if not outcome.steps else " | steps: " + " ".join(
-        f"{i}. {s}" for i, s in enumerate(outcome.steps, 1)))
-    row = rescind.record(key, "restore_role", target, outcome.status, detail)
+    row = rescind.record(key, "restore_role", target, outcome.status, outcome.summary())
     if outcome.status in {"done", "already_done"}:
         # The role is back: a later termination must remove it again, not find it "done".
         rescind.record(revoke_key, "revoke_role", target, "skipped",
