@@ -45,8 +45,19 @@ def notice_language(contact: Contact, client: Client, default: str) -> str:
 
 
 class ClientSource(Protocol):
+    """A CRM. The `_many` forms are the work; a layoff uses them so its calls are shared.
+
+    The single forms are the same calls for one person.
+    """
+
+    def clients_of_many(self, owners: list[tuple[str | None, str]]) -> dict[str, list[Client]]:
+        """For each (work e-mail, employee id): every client they own, with all their contacts."""
+
     def clients_of(self, owner_email: str | None, owner_id: str) -> list[Client]:
-        """Every client the leaver owns, with all their contacts."""
+        """`clients_of_many` for one person."""
+
+    def reassign_many(self, handovers: list[tuple[list[Client], Person]]) -> list[str]:
+        """Make each successor the owner of their clients; one line per hand-over saying what changed."""
 
     def reassign(self, clients: list[Client], owner_email: str | None, successor: Person) -> str:
-        """Make `successor` the owner of `clients`; returns a one-line description of what changed."""
+        """`reassign_many` for one hand-over."""

@@ -152,9 +152,17 @@ class DirectoryCRM:
         return out
 
     def clients_of(self, owner_email: str | None, owner_id: str) -> list[Client]:
-        return [c for c in self.clients() if c.owner_id == owner_id]
+        return self.clients_of_many([(owner_email, owner_id)])[owner_id]
+
+    def clients_of_many(self, owners: list[tuple[str | None, str]]) -> dict[str, list[Client]]:
+        """Each employee's clients, from one read of the file."""
+        everyone = self.clients()
+        return {owner_id: [c for c in everyone if c.owner_id == owner_id] for _, owner_id in owners}
 
     def reassign(self, clients: list[Client], owner_email: str | None, successor: Person) -> str:
+        return self.reassign_many([(clients, successor)])[0]
+
+    def reassign_many(self, handovers: list[tuple[list[Client], Person]]) -> list[str]:
         """A file cannot be re-owned in place safely: write the hand-over list for import instead."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         out = self.out_dir / "crm-reassignments.csv"
@@ -163,6 +171,7 @@ class DirectoryCRM:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(["client_id", "company", "old_owner_id", "new_owner_id", "new_owner_email"])
-            for client in clients:
-                writer.writerow([client.id, client.company, client.owner_id, successor.id or "", successor.email])
-        return f"{len(clients)} client(s) listed for {successor.name} in {out}"
+            for clients, successor in handovers:
+                for client in clients:
+                    writer.writerow([client.id, client.company, client.owner_id, successor.id or "", successor.email])
+        return [f"{len(clients)} client(s) listed for {successor.name} in {out}" for clients, successor in handovers]

@@ -34,8 +34,12 @@ class Draft:
 class DraftStore(Protocol):
     location: str  # where a person finds the drafts, for summaries
     reaches_mailbox: bool  # True when placing a draft puts it in someone's mailbox (needs approval first)
-    def place(self, draft: Draft) -> tuple[bool, str]:
-        """Store the draft; returns (created, where). created is False when it was already there."""
+    def place(self, draft: Draft, *, first_attempt: bool = False) -> tuple[bool, str]:
+        """Store the draft; returns (created, where). created is False when it was already there.
+
+        first_attempt: the ledger has never started this draft, so no earlier call can have
+        placed it and a store may skip looking for it (one call instead of two per draft).
+        """
 
 
 def to_message(draft: Draft) -> EmailMessage:
@@ -109,7 +113,8 @@ class EmlDrafts:
         target.unlink()
         return True
 
-    def place(self, draft: Draft) -> tuple[bool, str]:
+    def place(self, draft: Draft, *, first_attempt: bool = False) -> tuple[bool, str]:
+        """A file is looked for every time: a review copy may already be there (and looking is free)."""
         target = self.path_for(draft)
         if target.exists():
             return False, str(target)

@@ -49,12 +49,14 @@ class GmailDrafts:
     def drafts_path(self, draft: Draft) -> str:
         return f"/gmail/v1/users/{quote(draft.mailbox, safe='@')}/drafts"
 
-    def place(self, draft: Draft) -> tuple[bool, str]:
+    def place(self, draft: Draft, *, first_attempt: bool = False) -> tuple[bool, str]:
+        """Looks for the draft's Message-ID first, unless no earlier attempt can have created it."""
         where = f"Drafts of {draft.mailbox} (Gmail)"
-        found = self.http.json("GET", self.drafts_path(draft),
-                               params={"q": f"rfc822msgid:{message_id(draft)}", "maxResults": 1})
-        if (found or {}).get("drafts"):
-            return False, where
+        if not first_attempt:
+            found = self.http.json("GET", self.drafts_path(draft),
+                                   params={"q": f"rfc822msgid:{message_id(draft)}", "maxResults": 1})
+            if (found or {}).get("drafts"):
+                return False, where
         raw = base64.urlsafe_b64encode(bytes(to_message(draft))).decode("ascii")
         self.http.json("POST", self.drafts_path(draft), json={"message": {"raw": raw}})
         return True, where

@@ -5,7 +5,8 @@ Idempotency: every draft carries the relevo key in a named single-value extended
 (MAPI string property in relevo's own namespace). Graph can `$filter` messages on such a
 property (`singleValueExtendedProperties/any(...)`), while it cannot filter on
 `internetMessageHeaders`, so before creating, relevo asks the mailbox for a message with that
-key; a draft the person already sent is found too and is not drafted again.
+key; a draft the person already sent is found too and is not drafted again. On the ledger's
+first attempt at a draft nothing can exist yet, and that lookup is skipped.
 Docs: https://learn.microsoft.com/graph/api/user-post-messages,
 https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-get (filter syntax).
 Permission: Mail.ReadWrite (application permission for other people's mailboxes).
@@ -51,9 +52,9 @@ class GraphDrafts:
         found = (body or {}).get("value") or []
         return str(found[0]["id"]) if found else None
 
-    def place(self, draft: Draft) -> tuple[bool, str]:
+    def place(self, draft: Draft, *, first_attempt: bool = False) -> tuple[bool, str]:
         where = f"Drafts of {draft.mailbox} (Microsoft 365)"
-        if self.existing(draft):
+        if not first_attempt and self.existing(draft):
             return False, where
         message = {
             "subject": draft.subject,

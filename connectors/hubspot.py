@@ -1,14 +1,17 @@
-"""HubSpot CRM: the clients a leaver owns, and handing them to the successor.
+"""HubSpot CRM: the clients leavers own, and handing them to their successors.
 
-Calls, fewest first (an owner of C companies and K contacts costs
-1 + ceil(C/200) + about ceil(K/200) reads):
-- owner id from the e-mail: `GET /crm/v3/owners?email=` (the owner `id`, not `userId`);
-- owned companies: `POST /crm/v3/objects/companies/search` on `hubspot_owner_id`, 200 a page;
-- contacts: ONE search for contacts the leaver owns OR whose primary company
-  (`associatedcompanyid`) is one of those companies, so each client arrives with all its
-  people without a call per company (the v4 associations batch read would need one more
-  call per 1,000 companies plus one batch read per 100 contacts);
-- reassignment: `POST /crm/v3/objects/{companies,contacts}/batch/update`, 100 a call.
+Calls for N leavers owning C companies and K contacts, fewest first (one leaver costs
+1 + ceil(C/200) + about ceil(K/200) reads; a layoff of 1,000 about 10 + ceil(C/200) + ceil(K/200)):
+- owner ids from e-mails: `GET /crm/v3/owners?email=` for a few people; for many, the whole
+  owner list, 100 a page (the owner `id`, not `userId`);
+- owned companies: `POST /crm/v3/objects/companies/search` on `hubspot_owner_id IN` (100 owners
+  per filter group, 5 groups per search), 200 a page;
+- contacts: searches for contacts a leaver owns OR whose primary company (`associatedcompanyid`)
+  is one of those companies, so each client arrives with all its people without a call per
+  company (the v4 associations batch read would need one more call per 1,000 companies plus one
+  batch read per 100 contacts);
+- reassignment: `POST /crm/v3/objects/{companies,contacts}/batch/update`, 100 records a call,
+  records of several leavers (each to their own successor) in the same call.
 Docs: https://developers.hubspot.com/docs/api-reference/crm-owners-v3,
 https://developers.hubspot.com/docs/api/crm/search, .../crm/companies (batch update).
 """
@@ -31,6 +34,8 @@ PAGE = 200  # search page size: HubSpot's maximum
 BATCH = 100  # batch/update inputs per call
 IN_VALUES = 100  # values per IN filter (UNCONFIRMED: kept at 100 to be safe)
 MAX_GROUPS = 5  # filterGroups per search (HubSpot changelog, August 2024)
+OWNER_PAGE = 100  # owners per page of GET /crm/v3/owners (the documented default)
+LOOKUPS = 3  # up to this many e-mails are looked up one by one; more, and the owner list is read once
 COMPANY_PROPERTIES = ["name", "country", "hubspot_owner_id"]
 CONTACT_PROPERTIES = ["firstname", "lastname", "email", "hs_language", "country", "company",
                       "associatedcompanyid", "hubspot_owner_id"]
@@ -129,6 +134,25 @@ class HubSpotCRM:
                                       if str(o.get("email", "")).casefold() == key and o.get("id")), None)
         return self._owners[key]
 
+    def owner_ids(self, emails: list[str]) -> dict[str, str | None]:
+        """Owner ids for many e-mails: a few are looked up one by one, many by reading the owner list once."""
+        wanted = {e.casefold() for e in emails} - set(self._owners)
+        if len(wanted) > LOOKUPS:
+            listed: dict[str, str] = {}
+            after: str | None = None
+            while True:
+                params: dict[str, Any] = {"archived": "false", "limit": OWNER_PAGE, **({"after": after} if after else {})}
+                body = self.call("GET", "/crm/v3/owners", params=params)
+                for owner in body.get("results") or []:
+                    if owner.get("email") and owner.get("id"):
+                        listed.setdefault(str(owner["email"]).casefold(), str(owner["id"]))
+                after = ((body.get("paging") or {}).get("next") or {}).get("after")
+                if not after:
+                    break
+            self._owners.update(listed)  # everyone listed: successors need no lookup later
+            self._owners.update({email: None for email in wanted - set(listed)})
+        return {email: self.owner_id(email) for email in emails}
+
     def search(self, objects: str, filter_groups: list[dict[str, Any]], properties: list[str]) -> Iterator[dict[str, Any]]:
         """Every record matching a search, all pages (search is a read: safe to retry)."""
         after: str | None = None
@@ -142,39 +166,60 @@ class HubSpotCRM:
             if not after:
                 return
 
-    def contacts_for(self, owner: str, company_ids: list[str]) -> list[dict[str, Any]]:
-        """Contacts the owner owns or whose primary company is one of `company_ids`, each once."""
-        groups = [{"filters": [{"propertyName": "hubspot_owner_id", "operator": "EQ", "value": owner}]}]
-        groups += [{"filters": [{"propertyName": "associatedcompanyid", "operator": "IN",
-                                 "values": company_ids[i:i + IN_VALUES]}]}
-                   for i in range(0, len(company_ids), IN_VALUES)]
+    def search_in(self, objects: str, groups: list[tuple[str, list[str]]], properties: list[str]) -> list[dict[str, Any]]:
+        """Records whose property is IN any of the value lists, each once, in as few searches as allowed.
+
+        Each (property, values) pair becomes filter groups of at most IN_VALUES values; a search
+        ORs up to MAX_GROUPS groups. UNCONFIRMED: HubSpot pages a search only up to 10,000 results,
+        which one search here reaches only past about 3,000 records per 100 owners.
+        """
+        filter_groups = [{"filters": [{"propertyName": name, "operator": "IN", "values": values[i:i + IN_VALUES]}]}
+                         for name, values in groups for i in range(0, len(values), IN_VALUES)]
         seen: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(groups), MAX_GROUPS):
-            for record in self.search("contacts", groups[i:i + MAX_GROUPS], CONTACT_PROPERTIES):
+        for i in range(0, len(filter_groups), MAX_GROUPS):
+            for record in self.search(objects, filter_groups[i:i + MAX_GROUPS], properties):
                 seen.setdefault(str(record["id"]), record)
         return list(seen.values())
 
     def clients_of(self, owner_email: str | None, owner_id: str) -> list[Client]:
-        """Every client the leaver owns: owned companies with all their contacts, plus owned contacts elsewhere."""
-        if not owner_email:
-            return []
-        owner = self.owner_id(owner_email)
-        if owner is None:
-            return []  # not a HubSpot user: owns nothing there
-        owner_filter = [{"filters": [{"propertyName": "hubspot_owner_id", "operator": "EQ", "value": owner}]}]
-        companies = {str(c["id"]): c.get("properties") or {}
-                     for c in self.search("companies", owner_filter, COMPANY_PROPERTIES)}
-        grouped: dict[str, list[dict[str, Any]]] = {cid: [] for cid in companies}
+        """Every client one leaver owns (see `clients_of_many`)."""
+        return self.clients_of_many([(owner_email, owner_id)])[owner_id]
+
+    def clients_of_many(self, owners: list[tuple[str | None, str]]) -> dict[str, list[Client]]:
+        """For each (e-mail, employee id): owned companies with all their contacts, plus owned contacts elsewhere.
+
+        One read for all of them, so a layoff costs about what one person with all their clients would.
+        """
+        emails = [email for email, _ in owners if email]
+        ids = self.owner_ids(emails) if emails else {}
+        owner_of = {employee_id: ids.get(email) if email else None for email, employee_id in owners}
+        hub_ids = sorted({o for o in owner_of.values() if o})
+        companies: dict[str, dict[str, Any]] = {}
+        contacts: list[dict[str, Any]] = []
+        if hub_ids:
+            companies = {str(c["id"]): c.get("properties") or {}
+                         for c in self.search_in("companies", [("hubspot_owner_id", hub_ids)], COMPANY_PROPERTIES)}
+            contacts = self.search_in("contacts", [("hubspot_owner_id", hub_ids), ("associatedcompanyid", list(companies))],
+                                      CONTACT_PROPERTIES)
+        return {employee_id: self.owned_by(owner, companies, contacts) if owner else []
+                for employee_id, owner in owner_of.items()}
+
+    def owned_by(self, owner: str, companies: dict[str, dict[str, Any]], contacts: list[dict[str, Any]]) -> list[Client]:
+        """One owner's clients: their companies with every contact, and contacts they own at other companies."""
+        mine = {cid: props for cid, props in companies.items() if str(props.get("hubspot_owner_id") or "") == owner}
+        grouped: dict[str, list[dict[str, Any]]] = {cid: [] for cid in mine}
         names: dict[str, str] = {}
-        for record in self.contacts_for(owner, list(companies)):
+        for record in contacts:
             props = record.get("properties") or {}
             company = str(props.get("associatedcompanyid") or "")
-            if company not in companies:
+            if company not in mine:
+                if str(props.get("hubspot_owner_id") or "") != owner:
+                    continue  # someone else's contact at someone else's company
                 # An owned contact at a company someone else owns (or none): its own client group.
                 company = f"contact-{record['id']}" if not company else company
                 names.setdefault(company, (props.get("company") or "").strip() or full_name(props))
             grouped.setdefault(company, []).append(record)
-        return [self.client(cid, companies.get(cid), names.get(cid, ""), records, owner)
+        return [self.client(cid, mine.get(cid), names.get(cid, ""), records, owner)
                 for cid, records in grouped.items()]
 
     @staticmethod
@@ -203,22 +248,37 @@ class HubSpotCRM:
     # --- write ---
 
     def reassign(self, clients: list[Client], owner_email: str | None, successor: Person) -> str:
-        """Give the leaver's companies and contacts to the successor's owner id, 100 records a call.
+        """Give one leaver's companies and contacts to the successor (see `reassign_many`)."""
+        return self.reassign_many([(clients, successor)])[0]
 
-        Setting the same owner twice changes nothing, so the batch update is safe to retry.
+    def reassign_many(self, handovers: list[tuple[list[Client], Person]]) -> list[str]:
+        """Give each leaver's companies and contacts to their successor's owner id, 100 records a call.
+
+        Records of several hand-overs share calls (each input carries its own owner). Setting the
+        same owner twice changes nothing, so the batch update is safe to retry. Returns one line
+        per hand-over; a successor who is not a HubSpot owner stops the whole call, naming them.
         """
-        new_owner = self.owner_id(successor.email)
-        if new_owner is None:
-            raise NotFound(f"{successor.email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
-        counts = {}
-        for objects in ("companies", "contacts"):
-            ids = sorted({i for c in clients for i in c.crm_ids.get(objects, [])})
-            for i in range(0, len(ids), BATCH):
-                inputs = [{"id": record, "properties": {"hubspot_owner_id": new_owner}} for record in ids[i:i + BATCH]]
+        new_owners = self.owner_ids([successor.email for _, successor in handovers])
+        for _, successor in handovers:
+            if new_owners[successor.email] is None:
+                raise NotFound(f"{successor.email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
+        lines = []
+        updates: dict[str, dict[str, str]] = {"companies": {}, "contacts": {}}
+        for clients, successor in handovers:
+            owner = new_owners[successor.email]
+            counts = {}
+            for objects in updates:
+                ids = {i for c in clients for i in c.crm_ids.get(objects, [])}
+                updates[objects].update(dict.fromkeys(ids, owner))
+                counts[objects] = len(ids)
+            lines.append(f"{counts['companies']} compan{'y' if counts['companies'] == 1 else 'ies'} and "
+                         f"{counts['contacts']} contact(s) now owned by {successor.name} (HubSpot owner {owner})")
+        for objects, owners in updates.items():
+            records = sorted(owners)
+            for i in range(0, len(records), BATCH):
+                inputs = [{"id": r, "properties": {"hubspot_owner_id": owners[r]}} for r in records[i:i + BATCH]]
                 self.call("POST", f"/crm/v3/objects/{objects}/batch/update", json={"inputs": inputs}, idempotent=True)
-            counts[objects] = len(ids)
-        return (f"{counts['companies']} compan{'y' if counts['companies'] == 1 else 'ies'} and "
-                f"{counts['contacts']} contact(s) now owned by {successor.name} (HubSpot owner {new_owner})")
+        return lines
 
 
 def full_name(props: dict[str, Any]) -> str:

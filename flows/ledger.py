@@ -97,11 +97,12 @@ class Ledger:
             }
 
     def start(self, key: str, employee_id: str, action: str, target: str,
-              pre_state: dict[str, Any] | None = None) -> None:
+              pre_state: dict[str, Any] | None = None) -> int:
         """Record that the call is about to be made, with the pre-state it would destroy.
 
         A crash after this leaves the action "started": the next run checks it live
-        (`started`), and the pre-state is already here for a later restore.
+        (`started`), and the pre-state is already here for a later restore. Returns which
+        attempt this is: on the first, no earlier call can have created anything.
         """
         stamp = now_iso()
         values: dict[str, Any] = {"status": "started", "updated_at": stamp}
@@ -115,6 +116,7 @@ class Ledger:
                 conn.execute(insert(actions).values(
                     key=key, employee_id=employee_id, action=action, target=target, detail="", attempts=1, **values,
                 ))
+            return int(conn.execute(select(actions.c.attempts).where(actions.c.key == key)).scalar_one())
 
     def started(self, employee_id: str) -> list[dict[str, Any]]:
         """Actions whose call began but whose outcome was never recorded (the process died in between)."""

@@ -99,10 +99,13 @@ def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
         if future.state.is_completed():
             out[presence_id] = future.result()
         else:
-            error = future.state.result(raise_on_failure=False)
-            readable = isinstance(error, (ConnectorError, ConfigurationError))  # both name the problem, no secret
-            out[presence_id] = str(error) if readable else type(error).__name__
+            out[presence_id] = unreadable(future.state.result(raise_on_failure=False))
     return out
+
+
+def unreadable(error: BaseException) -> str:
+    """Why a member list could not be read, for a person's task: connector errors name it without a secret."""
+    return str(error) if isinstance(error, (ConnectorError, ConfigurationError)) else type(error).__name__
 
 
 class Run:
@@ -130,10 +133,10 @@ class Run:
         return row
 
 
-def call(run: Run, action: Action) -> Outcome:
-    """The one outside call an action makes."""
+def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
+    """The one outside call an action makes (on a first attempt a draft store need not look for an earlier one)."""
     if action.action == "draft_notice":
-        created, where = run.registry.drafts().place(action.draft)
+        created, where = run.registry.drafts().place(action.draft, first_attempt=first_attempt)
         # Not finished in the ledger, so an existing draft is its review copy (or a crash's): done now.
         return Outcome("done", f"draft {'placed' if created else 'approved'} in {where}; a person reviews and sends it"
                        + (f" (approved {run.approval})" if run.approval else ""))
@@ -152,8 +155,8 @@ def call(run: Run, action: Action) -> Outcome:
 def attempt(run: Run, action: Action) -> Outcome:
     """One try of one action, with Prefect retries for transient errors."""
     pre_state = dict(action.grant.pre_state) if action.grant else None
-    run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
-    return call(run, action)
+    number = run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
+    return call(run, action, first_attempt=number == 1)
 
 
 def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:

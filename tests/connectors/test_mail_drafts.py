@@ -96,3 +96,18 @@ def test_message_id_is_stable_per_key_and_eml_grouped_per_client(tmp_path):
     created, where = EmlDrafts(tmp_path).place(DRAFT)
     assert created and where.startswith(str(tmp_path / "1001" / "C005"))
     assert EmlDrafts(tmp_path).place(DRAFT)[0] is False
+
+
+@pytest.mark.parametrize("store, url", [(GraphDrafts, f"{GRAPH}/users/nuria.castells@acme.example/messages"),
+                                        (GmailDrafts, f"{GMAIL}/users/nuria.castells@acme.example/drafts")])
+def test_a_first_attempt_creates_without_looking_and_a_later_one_looks_first(store, url):
+    """The ledger's first attempt cannot have a predecessor: one call. Any later attempt looks first."""
+    with responses.RequestsMock() as mock:  # an unexpected GET fails the test
+        create = mock.post(url, json={"id": "AAMkAGI2TG93AAA=", "message": {"id": "18c4"}})
+        assert store(TOKEN).place(DRAFT, first_attempt=True)[0] is True
+        assert len(mock.calls) == 1 and create.call_count == 1
+    with responses.RequestsMock() as mock:
+        look = mock.get(url, json={"value": [{"id": "AAMkAGI2TG93AAA="}],
+                                   "drafts": [{"id": "r-1", "message": {"id": "18c4"}}]})
+        assert store(TOKEN).place(DRAFT)[0] is False
+        assert len(mock.calls) == 1 and look.call_count == 1
