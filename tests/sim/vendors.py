@@ -54,6 +54,7 @@ class BambooHR(Vendor):
         self.route("GET", p + r"/employees/([^/]+)/tables/([A-Za-z]+)", self.get_table)
         self.route("POST", p + r"/employees/([^/]+)/files", self.upload_file)
         self.route("GET", p + r"/meta/lists", self.meta_lists)
+        self.route("POST", p + r"/reports/custom", self.custom_report)
 
     def authenticate(self, request: Request) -> Response | None:
         value = request.headers.get("authorization", "")
@@ -79,12 +80,43 @@ class BambooHR(Vendor):
         return Response(200, {"id": employee_id, **{f: row.get(f) for f in fields}})
 
     def get_table(self, request: Request, employee_id: str, table: str) -> Response:
+        """One employee's rows, or with the id "all" every employee's rows (each row names its employeeId)."""
+        known = ("employmentStatus", "jobInfo", "compensation")
+        if employee_id == "all":
+            if table not in known and not any(table in t for t in self.tables.values()):
+                return self.not_found(request)
+            return Response(200, [dict(r, employeeId=owner) for owner in self.employees
+                                  for r in self.tables.get(owner, {}).get(table) or []])
         if employee_id not in self.employees:
             return self.not_found(request)
         rows = self.tables.get(employee_id, {}).get(table)
-        if rows is None and table not in ("employmentStatus", "jobInfo", "compensation"):
+        if rows is None and table not in known:
             return self.not_found(request)
         return Response(200, [dict(r, employeeId=employee_id) for r in rows or []])
+
+    def custom_report(self, request: Request) -> Response:
+        """POST reports/custom (request-custom-report): JSON only when Content-Type is exactly application/json."""
+        output = request.query.get("format", "").lower() or request.headers.get("accept", "")
+        if output not in ("json", "application/json"):  # relevo asks only for JSON
+            return Response(404, None, {"X-BambooHR-Error-Message": "Report format not found"})
+        if request.headers.get("content-type", "") != "application/json":
+            return Response(400, None, {"X-BambooHR-Error-Message": "Malformed XML"})
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return Response(400, None, {"X-BambooHR-Error-Message": "Malformed JSON"})
+        fields = [str(f) for f in body.get("fields") or []]
+        if len(fields) > 400:
+            return Response(400, None, {"X-BambooHR-Error-Message": "Too many fields"})
+        wanted = (body.get("filters") or {}).get("employeeIds")
+        ids = [i for i in self.employees if wanted is None or (i.isdigit() and int(i) in wanted)]
+        rows = [{"id": i, **{f: None if self.employees[i].get(f) is None else str(self.employees[i][f])
+                             for f in fields}} for i in ids]
+        return Response(200, {"title": body.get("title") or "Report",
+                              "fields": [{"id": f, "type": "text", "name": f} for f in fields],
+                              "employees": rows})
 
     def upload_file(self, request: Request, employee_id: str) -> Response:
         if employee_id not in self.employees:
