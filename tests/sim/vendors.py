@@ -112,8 +112,9 @@ class BambooHR(Vendor):
             return Response(400, None, {"X-BambooHR-Error-Message": "Too many fields"})
         wanted = (body.get("filters") or {}).get("employeeIds")
         ids = [i for i in self.employees if wanted is None or (i.isdigit() and int(i) in wanted)]
-        rows = [{"id": i, **{f: None if self.employees[i].get(f) is None else str(self.employees[i][f])
-                             for f in fields}} for i in ids]
+        # Report values are strings (the spec's additionalProperties: string): an empty field reads as "".
+        rows = [{"id": i, **{f: "" if self.employees[i].get(f) is None else str(self.employees[i][f]) for f in fields}}
+                for i in ids]
         return Response(200, {"title": body.get("title") or "Report",
                               "fields": [{"id": f, "type": "text", "name": f} for f in fields],
                               "employees": rows})
