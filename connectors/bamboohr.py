@@ -7,6 +7,9 @@ paths through the gateway base `https://api.bamboohr.com/api/gateway.php/{compan
   GET  employees/{id}/tables/{table}   operationId get-employee-table-data (employmentStatus, jobInfo)
   GET  meta/lists                      operationId list-list-fields (termination type/reason id -> name)
   POST employees/{id}/files            operationId upload-employee-file (multipart, 201 + Location)
+Many leavers at once (`employees`, a layoff), a fixed number of calls however many people:
+  POST reports/custom?format=json      operationId request-custom-report (the same fields, employeeIds filter)
+  GET  employees/all/tables/{table}    operationId get-employee-table-data, id "all" (every employee's rows)
 Auth: HTTP Basic with the API key as user name and "x" as password: the key travels only in
 the Authorization header, never in a URL, and HttpClient redacts it from any error text.
 """
@@ -23,7 +26,7 @@ from typing import Any, NamedTuple
 
 import requests
 
-from connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
 from connectors.hr_records import (
     EMPLOYEE_ID,
     clean,
@@ -49,6 +52,10 @@ TERMINATED = "terminated"
 # Table columns that are list fields, and the list field's display name in GET meta/lists.
 LIST_FIELDS = {"terminationTypeId": "Termination Type", "terminationReasonId": "Termination Reason"}
 RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
+# The custom report filters employees by integer id (RequestCustomReport.filters.employeeIds).
+NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")
+# Ids per custom report. The spec sets no limit on employeeIds (UNCONFIRMED): 100 keeps each report small.
+REPORT_CHUNK = 100
 
 
 def bamboo_error(response: requests.Response) -> tuple[str, str | None]:
@@ -104,13 +111,71 @@ class BambooHR:
     # --- reading ---
 
     def employee(self, employee_id: str) -> dict[str, Any]:
-        """The normalized employee object (schemas/employee.schema.json); missing facts are explicit nulls."""
+        """The normalized employee object (schemas/employee.schema.json); missing facts are explicit nulls.
+
+        Three calls about this one person (get-employee, and get-employee-table-data for
+        employmentStatus and jobInfo): the batch's `all` tables would download everyone's rows.
+        """
         employee_id = _checked_id(employee_id)
-        fields = self._get_fields(employee_id, EMPLOYEE_FIELDS + self._custom_fields())
+        fields = self._get_fields(employee_id, self._employee_fields())
         if fields is None:
             raise NotFound(f"employee {employee_id} not found in BambooHR", vendor=VENDOR, status=404)
-        status_rows = self._table(employee_id, "employmentStatus")
-        job = _latest(self._table(employee_id, "jobInfo"), on_or_before=self.today())
+        return self._normalized(employee_id, fields, self._table(employee_id, "employmentStatus"),
+                                self._table(employee_id, "jobInfo"))
+
+    def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
+        """Many leavers (a layoff) in a few calls: each requested id -> its employee object or its ConnectorError.
+
+        Calls: one custom report per REPORT_CHUNK ids (the fields `employee` reads, custom ones
+        included), the employmentStatus and jobInfo tables of all employees once, meta/lists
+        once if needed, and one report per REPORT_CHUNK managers/successors not in the batch.
+        Why not the others the spec offers: GET /api/v1/employees (list-employees, filter[ids])
+        returns only a fixed set of fields (no custom fields, no supervisorEId, no termination
+        date); get-changed-employee-table-data returns rows by change time, not by id; the
+        datasets API names fields per dataset, not by the field names/ids the registry sets.
+        An id the report leaves out is NotFound; a failed call is the error of every id it
+        was for, so one unreadable chunk does not stop the rest of the layoff.
+        """
+        wanted: dict[str, str | NotFound] = {}
+        for requested in employee_ids:
+            try:
+                wanted[str(requested)] = _numeric_id(requested)
+            except NotFound as exc:
+                wanted[str(requested)] = exc
+        read = self._read_many(list(dict.fromkeys(v for v in wanted.values() if isinstance(v, str))))
+        return {key: value if isinstance(value, NotFound) else read[value] for key, value in wanted.items()}
+
+    def _read_many(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
+        out: dict[str, dict[str, Any] | Exception] = {}
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(employee_ids, REPORT_CHUNK):
+            try:
+                found.update(self._report(chunk, self._employee_fields()))
+            except ConnectorError as exc:
+                out.update({employee_id: exc for employee_id in chunk})
+        for employee_id in employee_ids:
+            if employee_id not in found and employee_id not in out:
+                out[employee_id] = NotFound(f"employee {employee_id} not found in BambooHR", vendor=VENDOR)
+        if not found:
+            return out
+        try:  # shared by the whole batch: a failure here is every found id's error
+            status_rows = self._all_rows("employmentStatus")
+            job_rows = self._all_rows("jobInfo")
+            self._remember_people(found)
+        except ConnectorError as exc:
+            return {**out, **{employee_id: exc for employee_id in found}}
+        for employee_id, fields in found.items():
+            try:
+                out[employee_id] = self._normalized(employee_id, fields, status_rows.get(employee_id, []),
+                                                    job_rows.get(employee_id, []))
+            except ConnectorError as exc:
+                out[employee_id] = exc
+        return out
+
+    def _normalized(self, employee_id: str, fields: dict[str, Any], status_rows: list[dict[str, Any]],
+                    job_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """One employee's fields and table rows as schemas/employee.schema.json: the one normalization path."""
+        job = _latest(job_rows, on_or_before=self.today())
         termination = self._termination(fields, status_rows)
         return {
             "id": employee_id,
@@ -124,7 +189,7 @@ class BambooHR:
             "status": "active" if termination is None else status_on(termination["date"], self.today()),
             "termination": termination,
             "manager": self.person(clean(fields.get("supervisorEId"))),
-            "successor": self.person(clean(fields.get(self.successor_field))) if self.successor_field else None,
+            "successor": self.person(self._successor_id(fields)),
             "restrictions": self._restrictions(fields),
         }
 
@@ -138,24 +203,34 @@ class BambooHR:
 
     def _read_person(self, employee_id: str) -> dict[str, Any] | None:
         fields = self._get_fields(employee_id, PERSON_FIELDS)
-        if fields is None:
-            return None
-        return {
-            "id": employee_id,
-            "name": _name(fields, employee_id),
-            "email": clean(fields.get("workEmail")),
-            "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
-            "job_title": clean(fields.get("jobTitle")),
-        }
+        return None if fields is None else _person(employee_id, fields)
+
+    def _remember_people(self, found: dict[str, dict[str, Any]]) -> None:
+        """Fill the person cache: the leavers themselves, then their managers/successors in one report per chunk."""
+        for employee_id, fields in found.items():
+            self._people[employee_id] = _person(employee_id, fields)
+        related = (clean(f.get(name)) for f in found.values()
+                   for name in ("supervisorEId", self.successor_field) if name)
+        missing = [r for r in dict.fromkeys(related) if r and NUMERIC_ID.match(r) and r not in self._people]
+        for chunk in _chunks(missing, REPORT_CHUNK):
+            people = self._report(chunk, PERSON_FIELDS)
+            for employee_id in chunk:  # left out of the report: no such person, as a 404 reads in `person`
+                self._people[employee_id] = _person(employee_id, people[employee_id]) if employee_id in people else None
 
     def _custom_fields(self) -> tuple[str, ...]:
         names = [self.successor_field, self.language_field, *self.restriction_fields.values()]
         return tuple(n for n in names if n)
 
+    def _employee_fields(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(EMPLOYEE_FIELDS + self._custom_fields()))
+
+    def _successor_id(self, fields: dict[str, Any]) -> str | None:
+        return clean(fields.get(self.successor_field)) if self.successor_field else None
+
     def _get_fields(self, employee_id: str, fields: tuple[str, ...]) -> dict[str, Any] | None:
         """GET employees/{id}?fields=... (spec: get-employee); None on 404."""
         path = f"employees/{employee_id}"
-        response = self.http.request("GET", path, params={"fields": ",".join(dict.fromkeys(fields))}, allow=(404,))
+        response = self.http.request("GET", path, params={"fields": ",".join(fields)}, allow=(404,))
         if response.status_code == 404:
             return None
         body = _decode(response, path)
@@ -174,6 +249,41 @@ class BambooHR:
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InvalidResponse(f"GET {path} did not return a list of rows", vendor=VENDOR, status=response.status_code)
         return rows
+
+    def _report(self, employee_ids: list[str], fields: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+        """POST reports/custom?format=json (spec: request-custom-report): id -> field values, for the ids given.
+
+        The body names the same field names/ids get-employee takes and filters on the ids;
+        the answer is {title, fields: [...], employees: [{id, <field>: value}]}, every employee
+        regardless of status. The spec marks this call deprecated in favour of datasets
+        (see `employees` for why not those). Keys of numeric custom field ids are the ids as
+        sent, as in get-employee (UNCONFIRMED). POST only reads here: retried like a GET.
+        """
+        body = {"title": "relevo leavers", "fields": list(fields),
+                "filters": {"employeeIds": [int(employee_id) for employee_id in employee_ids]}}
+        response = self.http.request("POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True)
+        report = _decode(response, "reports/custom", "POST")
+        rows = report.get("employees") if isinstance(report, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and clean(r.get("id")) for r in rows):
+            raise InvalidResponse("POST reports/custom did not return a list of employees with ids", vendor=VENDOR,
+                                  status=response.status_code)
+        asked = set(employee_ids)
+        # Duplicate rows are filtered by default (filterDuplicates); should one remain, the first wins.
+        out: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            out.setdefault(str(clean(row.get("id"))), row)
+        return {employee_id: row for employee_id, row in out.items() if employee_id in asked}
+
+    def _all_rows(self, table: str) -> dict[str, list[dict[str, Any]]]:
+        """GET employees/all/tables/{table} (spec: get-employee-table-data, id "all"): rows by their employeeId."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in self._table("all", table):
+            owner = clean(row.get("employeeId"))
+            if owner is None:
+                raise InvalidResponse(f"GET employees/all/tables/{table} returned a row without employeeId",
+                                      vendor=VENDOR)
+            grouped.setdefault(owner, []).append(row)
+        return grouped
 
     def _termination(self, fields: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         """From the latest employmentStatus row (future-dated included); the fields are the fallback without rows."""
@@ -371,6 +481,29 @@ def _fingerprint(employee_id: str, kind: str, content: dict[str, Any]) -> str:
 
 # --- helpers ---
 
+def _numeric_id(employee_id: Any) -> str:
+    """The id as the custom report filters it (integers): anything else cannot be a BambooHR employee."""
+    text = _checked_id(employee_id)
+    if not NUMERIC_ID.match(text):
+        raise NotFound(f"employee '{text}' not found in BambooHR (not a numeric employee id)", vendor=VENDOR)
+    return text
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+def _person(employee_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A related employee (manager, successor) from any answer carrying PERSON_FIELDS."""
+    return {
+        "id": employee_id,
+        "name": _name(fields, employee_id),
+        "email": clean(fields.get("workEmail")),
+        "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
+        "job_title": clean(fields.get("jobTitle")),
+    }
+
+
 def _checked_id(employee_id: Any) -> str:
     """The id as it goes into a URL path: anything else cannot be a BambooHR employee."""
     text = str(employee_id).strip()
@@ -379,11 +512,11 @@ def _checked_id(employee_id: Any) -> str:
     return text
 
 
-def _decode(response: requests.Response, path: str) -> Any:
+def _decode(response: requests.Response, path: str, method: str = "GET") -> Any:
     try:
         return response.json()
     except ValueError:
-        raise InvalidResponse(f"GET {path} returned a body that is not JSON", vendor=VENDOR,
+        raise InvalidResponse(f"{method} {path} returned a body that is not JSON", vendor=VENDOR,
                               status=response.status_code) from None
 
 

@@ -96,6 +96,21 @@ class DirectoryHR:
             },
         }
 
+    def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
+        """Each requested id -> its employee object, or NotFound for that id alone (a layoff reads many).
+
+        The export is read once (`rows` keeps it); a broken file is no one person's problem:
+        its ConfigurationError is raised for the whole batch.
+        """
+        self.rows()
+        out: dict[str, dict[str, Any] | Exception] = {}
+        for employee_id in employee_ids:
+            try:
+                out[str(employee_id)] = self.employee(employee_id)
+            except NotFound as exc:
+                out[str(employee_id)] = exc
+        return out
+
     def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
         """The HR note: a Markdown file next to the export (a file system has no HR record)."""
         notes = out_dir / "hr-notes"

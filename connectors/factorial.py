@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
 from connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
@@ -91,6 +91,21 @@ class Factorial:
             "successor": None,
             "restrictions": {"no_client_contact": False, "non_solicitation_until": None},
         }
+
+    def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
+        """Each requested id -> its employee object, or the ConnectorError for that id alone (a layoff).
+
+        A loop over `employee`: one GET per leaver and one per manager. Factorial's employee
+        list may filter by ids, but relevo has no vendored spec to confirm the parameter
+        (UNCONFIRMED), so the documented single read is used.
+        """
+        out: dict[str, dict[str, Any] | Exception] = {}
+        for employee_id in employee_ids:
+            try:
+                out[str(employee_id)] = self.employee(employee_id)
+            except ConnectorError as exc:
+                out[str(employee_id)] = exc
+        return out
 
     def person(self, employee_id: Any) -> dict[str, Any] | None:
         """Name and e-mail of a related employee (the manager); None when absent or unknown."""
