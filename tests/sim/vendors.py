@@ -333,18 +333,29 @@ def page(request: Request, rows: list[dict[str, Any]]) -> Response:
 
 
 class Hootsuite(Vendor):
-    """`/v1/organizations/{orgId}/members` (Bearer token); errors `{"errors":[{code,message,id}]}`."""
+    """Hootsuite REST API v1 organization members, as its Swagger documents them (Bearer token).
+
+    GET /v1/organizations/{o}/members → {"data": [{"id"}]} (ids only; the Swagger documents no paging);
+    GET /v1/members/{m} → {"data": Member}; GET /v1/organizations/{o}/members/{m}/permissions →
+    {"data": {"permissions": [...], "permissionPreset": ...}}; DELETE /v1/organizations/{o}/members/{m}
+    → 200 {"data": {}}; POST /v1/members (CreateMemberRequest) → {"data": Member}. Errors are
+    {"errors": [{"code", "message", "id", "resource"}]} with the Swagger's error codes. The status of
+    "member not in organization" is not in the Swagger: 404 here (its HTTP table: resource does not exist).
+    """
 
     name = "hootsuite"
+    MEMBER_FIELDS = ("id", "email", "isActive", "createdDate", "modifiedDate", "fullName", "companyName", "bio",
+                     "timezone", "language")
 
     def __init__(self) -> None:
         super().__init__()
-        self.orgs: dict[str, dict[str, dict[str, Any]]] = {}  # org id → member id → member
+        # org id → member id → member (Member fields, plus "permissions" and optional "permissionPreset")
+        self.orgs: dict[str, dict[str, dict[str, Any]]] = {}
         self.route("GET", r"^/v1/organizations/([^/]+)/members", self.list_members)
-        self.route("POST", r"^/v1/organizations/([^/]+)/members", self.invite)
-        self.route("GET", r"^/v1/members/([^/]+)", self.get_member)
-        self.route("GET", r"^/v1/members/([^/]+)/organizations/([^/]+)/permissions", self.permissions)
+        self.route("GET", r"^/v1/organizations/([^/]+)/members/([^/]+)/permissions", self.permissions)
         self.route("DELETE", r"^/v1/organizations/([^/]+)/members/([^/]+)", self.remove)
+        self.route("GET", r"^/v1/members/([^/]+)", self.get_member)
+        self.route("POST", r"^/v1/members", self.create_member)
 
     def authenticate(self, request: Request) -> Response | None:
         token = bearer(request)
@@ -353,54 +364,69 @@ class Hootsuite(Vendor):
         return self.error(401, 1001, "Invalid access token")
 
     @staticmethod
-    def error(status: int, code: int, message: str) -> Response:
-        return Response(status, {"errors": [{"code": code, "message": message, "id": uuid.uuid4().hex}]})
+    def error(status: int, code: int, message: str, resource: tuple[str, str] | None = None) -> Response:
+        error: dict[str, Any] = {"code": code, "message": message, "id": str(uuid.uuid4())}
+        if resource:
+            error["resource"] = {"type": resource[0], "id": resource[1]}
+        return Response(status, {"errors": [error]})
 
     def not_found(self, request: Request) -> Response:
-        return self.error(404, 1004, "Not found")
+        return self.error(404, 4001, "Not found")
 
     def refuse(self, detail: str) -> Response:
-        return self.error(403, 1003, f"Insufficient permissions for this organization: {detail}")
+        return self.error(403, 4009, f"Insufficient organization permissions: {detail}")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
-        response = self.error(int(kind), 5000 if kind != "429" else 1103, f"simulated {kind}")
+        response = self.error(int(kind), 1043 if kind == "429" else 5000,
+                              "Too many requests" if kind == "429" else f"simulated {kind}")
         if kind in ("429", "503"):
             response.headers["Retry-After"] = retry_value(retry_after)
         return response
 
+    def member_body(self, member: dict[str, Any]) -> dict[str, Any]:
+        member = {"isActive": True, **member}
+        return {k: member[k] for k in self.MEMBER_FIELDS if k in member}
+
     def list_members(self, request: Request, org: str) -> Response:
         members = self.orgs.get(org)
         if members is None:
-            return self.not_found(request)
-        fields = ("id", "fullName", "email", "companyName", "bio", "timezone", "language")
-        return Response(200, {"data": [{k: m.get(k) for k in fields} for m in members.values()]})
+            return self.error(404, 3003, "Unable to find an organization with that ID", ("organization", org))
+        return Response(200, {"data": [{"id": member_id} for member_id in members]})
 
     def get_member(self, request: Request, member_id: str) -> Response:
         for members in self.orgs.values():
             if member_id in members:
-                m = members[member_id]
-                return Response(200, {"data": {k: m.get(k) for k in ("id", "fullName", "email", "language")}})
-        return self.not_found(request)
+                return Response(200, {"data": self.member_body(members[member_id])})
+        return self.error(404, 4001, "Resource not found", ("member", member_id))
 
-    def permissions(self, request: Request, member_id: str, org: str) -> Response:
+    def permissions(self, request: Request, org: str, member_id: str) -> Response:
         member = self.orgs.get(org, {}).get(member_id)
         if member is None:
-            return self.not_found(request)
-        return Response(200, {"data": list(member.get("permissions", []))})
+            return self.error(404, 4303, "Member does not exist in organization", ("member", member_id))
+        return Response(200, {"data": {"permissions": list(member.get("permissions", [])),
+                                       "permissionPreset": member.get("permissionPreset", "CUSTOM")}})
 
-    def invite(self, request: Request, org: str) -> Response:
+    def create_member(self, request: Request) -> Response:
         body = request.json() or {}
-        if org not in self.orgs or not body.get("email"):
-            return self.error(400, 1002, "email is required")
+        if not body.get("email"):
+            return self.error(400, 2006, "Missing member email")
+        if not body.get("fullName"):
+            return self.error(400, 2005, "Missing member name")
+        orgs = [str(o) for o in body.get("organizationIds") or []]
+        if not orgs or any(o not in self.orgs for o in orgs):
+            return self.error(400, 3003, "Unable to find an organization with that ID")
         mid = new_id()
-        self.orgs[org][mid] = {"id": mid, "fullName": body.get("fullName", body["email"]), "email": body["email"],
-                               "permissions": body.get("organizationPermissions", [])}
-        return Response(200, {"data": {"id": mid}})
+        member = {"id": mid, "email": body["email"], "fullName": body["fullName"], "permissions": [],
+                  "permissionPreset": "DEFAULT"}
+        member.update({k: body[k] for k in ("companyName", "bio", "timezone", "language") if k in body})
+        for org in orgs:
+            self.orgs[org][mid] = dict(member)
+        return Response(200, {"data": self.member_body(member)})
 
     def remove(self, request: Request, org: str, member_id: str) -> Response:
         if self.orgs.get(org, {}).pop(member_id, None) is None:
-            return self.not_found(request)
-        return Response(200, {})
+            return self.error(404, 4303, "Member does not exist in organization", ("member", member_id))
+        return Response(200, {"data": {}})
 
 
 # ---------------------------------------------------------------- TikTok Business Center
