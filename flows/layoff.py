@@ -1,15 +1,21 @@
 """A layoff: many leavers in one run, bound by the vendors' rate limits rather than by relevo.
 
-Each presence is listed once for the whole batch (not once per person), the plan of every
-leaver is made from that one listing (with leaving admins hidden from each other, see
-`plan.split_members`), and revocations run as one Prefect task per presence, calling the
-vendor back to back, presences in parallel. Every action goes through the same ledger as a
-single offboarding, so a rerun of the batch, or of one of its people, does nothing twice.
-Notices wait for approval (`relevo approve ID`), as from the command line.
+Each presence is one Prefect task that lists its members once for the whole batch (leaving
+admins hidden from each other, see `plan.split_members`), plans every leaver's actions there
+and runs them back to back; presences run in parallel, so each vendor works at its own pace.
+Meanwhile the clients of all leavers are read from the CRM in one go. A leaver's notices are
+drafted as soon as their access is gone from every presence (never before: nobody hears of a
+dismissal while the person can still post), so drafting overlaps the slowest vendor's
+revocations. Approved CRM hand-overs of the whole batch share calls. Every action goes
+through the same ledger as a single offboarding, so a rerun of the batch, or of one of its
+people, does nothing twice. Without `policy.auto_approve_notices`, notices wait for
+`relevo approve ID`, as from the command line.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,37 +25,84 @@ from prefect.cache_policies import NO_CACHE
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
+from connectors.grants import Presence
 from flows import notices
 from flows.offboarding import (
-    ATTENTION, Run, execute, notice_phase, plan_only, read_members, recover_interrupted, write_hr_note,
+    ATTENTION, Run, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix, unreadable,
+    write_hr_note,
 )
-from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan, plan_record_checks, split_members
+from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan, plan_presences, plan_record_checks, split_members
 from flows.registry import Registry, load_registry
 
-WORKERS = 8  # HR and CRM reads in parallel; each vendor client paces itself
+WORKERS = 8  # drafts and HR notes in parallel; each vendor client paces itself
+APPROVED_BY_POLICY = "by policy.auto_approve_notices"
 
 
 def read_employees(registry: Registry, employee_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(employees, problems): one unreadable HR record is reported, it does not stop the layoff."""
-    hr = registry.hr()
-
-    def one(employee_id: str) -> dict[str, Any]:
-        return schemas.check("employee", hr.employee(employee_id), f"HR record of employee {employee_id}")
-
+    """(employees, problems): the HR records in batches; one unreadable record is reported, it does not stop the layoff."""
+    wanted = list(dict.fromkeys(employee_ids))
+    try:
+        found = registry.hr().employees(wanted)
+    except (ConnectorError, ConfigurationError) as exc:  # the HR platform itself failed: nobody can be planned
+        found = {employee_id: exc for employee_id in wanted}
     employees, problems = [], []
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for employee_id, future in [(i, pool.submit(one, i)) for i in dict.fromkeys(employee_ids)]:
-            try:
-                employees.append(future.result())
-            except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
-                problems.append({"employee_id": employee_id, "problem": str(exc)})
+    for employee_id in wanted:
+        record = found.get(employee_id)
+        try:
+            if isinstance(record, Exception):
+                raise record
+            employees.append(schemas.check("employee", record, f"HR record of employee {employee_id}"))
+        except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
+            problems.append({"employee_id": employee_id, "problem": str(exc)})
     return employees, problems
 
 
+class Cleared:
+    """Counts each leaver's presences still to do; calls `then(employee_id)` once all are done."""
+
+    def __init__(self, employee_ids: list[str], presences: int, then: Callable[[str], None]) -> None:
+        self.left = dict.fromkeys(employee_ids, presences)
+        self.then = then
+        self.lock = threading.Lock()
+        if presences == 0:
+            for employee_id in employee_ids:
+                then(employee_id)
+
+    def done(self, employee_id: str) -> None:
+        with self.lock:
+            self.left[employee_id] -= 1
+            clear = self.left[employee_id] == 0
+        if clear:
+            self.then(employee_id)
+
+
 @task(cache_policy=NO_CACHE)
-def revoke_on_presence(work: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
-    """Every leaver's actions on one presence, in plan order (add-admin before the revocation it guards)."""
-    return [execute(run, action) for run, action in work]
+def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs: dict[str, Run],
+                       now: datetime, revoke_now: bool, dry_run: bool, cleared: Cleared) -> list[dict[str, Any]]:
+    """One presence for the whole batch: list once, then every leaver's actions in plan order.
+
+    Within a leaver, an add-admin comes before the revocation it guards. Each leaver is
+    reported to `cleared` as soon as their actions here are done.
+    """
+    registry = next(iter(runs.values())).registry
+    try:
+        listed: Any = registry.social(presence).members(presence)
+    except Exception as exc:  # an unreadable list becomes a task per leaver, as in a single offboarding
+        listed = unreadable(exc)
+    members = {presence.id: listed}
+    views = split_members(members, employees, registry)
+    rows = []
+    for employee in employees:
+        actions = [a for a in plan(employee, registry, views[employee["id"]], [], [], now, revoke_now).actions
+                   if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id]
+        run = runs[employee["id"]]
+        if dry_run:
+            rows += plan_only(Plan(employee, None, actions))
+        else:
+            rows += recover_interrupted(run, Plan(employee, None, actions), members)
+            rows += [execute(run, a) for a in actions]
+        cleared.done(employee["id"])
+    return rows
 
 
 @flow(name="offboard-batch", log_prints=False)
@@ -70,49 +123,95 @@ def offboard_batch(
     logger = get_run_logger()
     registry = load_registry(registry_path)
     employees, problems = read_employees(registry, employee_ids)
-    members = read_members(registry)
-    views = split_members(members, employees, registry)
     now = datetime.now(timezone.utc)
-    # Access first: every leaver's revocations are planned and run before any CRM read or draft.
-    access = [without_record_checks(plan(e, registry, views[e["id"]], [], [], now, revoke_now)) for e in employees]
-    logger.info("Layoff of %d: %d access actions", len(employees), sum(len(p.actions) for p in access))
     runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
-    with ThreadPoolExecutor(1) as background:  # reading clients changes nothing: it overlaps the revocations
-        reading = background.submit(read_clients, registry, employees)
-        rows = [row for p in access for row in plan_only(p)] if dry_run else revoke_batch(runs, access, views)
-        clients = reading.result()
-    for employee in employees:
-        run, owned = runs[employee["id"]], clients[employee["id"]]
-        if isinstance(owned, str):  # the CRM could not be read for this person: a task, not a failed layoff
-            follow_up = Plan(employee, None, [unreadable_clients(employee, owned)])
-            owned = []
-        else:
-            follow_up = Plan(employee, None, plan_record_checks(employee, owned)
-                             + notices.notice_actions(employee, registry, owned, now))
-        if dry_run:
-            rows += plan_only(follow_up)
-            continue
-        done = [execute(run, a) for a in follow_up.actions if a.phase == "record"]
-        done += notice_phase(run, follow_up.phase(NOTICE) + follow_up.phase(CRM), owned, now, wait_for_approval=False)
-        note = write_hr_note(run, [r for r in rows if r["employee_id"] == employee["id"]] + done)
-        rows += done + ([note] if note else [])
+    presences = [p for p in registry.presences if p.owner == "company"]
+    logger.info("Layoff of %d employee(s) on %d presence(s)", len(employees), len(presences))
+    rows = personal_records(runs, dry_run)
+    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(WORKERS) as drafting:
+        clients = reader.submit(read_clients, registry, employees)  # a read: it overlaps the revocations
+        follow_ups: dict[str, Future] = {}
+        lock = threading.Lock()
+
+        def draft(employee_id: str) -> None:
+            with lock:
+                follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run)
+
+        cleared = Cleared(list(runs), len(presences), draft)
+        tasks = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{p.id}").submit(
+            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences]
+        rows += [row for future in tasks for row in future.result()]
+        # Everyone's access is gone: approved hand-overs go to the CRM while the last drafts are made.
+        if auto_approved(registry, dry_run):
+            owned = clients.result()
+            rows += reassign_batch([(run, a) for run in runs.values() if isinstance(owned[run.employee["id"]], list)
+                                    for a in notices.reassign_action(run.employee, owned[run.employee["id"]])])
+        rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
+    if not dry_run:
+        rows += hr_notes(runs)
     summary = batch_summary(employees, problems, rows, dry_run)
     publish_batch(summary)
     return summary
 
 
+def personal_records(runs: dict[str, Run], dry_run: bool) -> list[dict[str, Any]]:
+    """Each leaver's personal accounts, recorded as not touched (the plan's record part, no member list needed)."""
+    rows = []
+    for run in runs.values():
+        records = [a for a in plan_presences(run.employee, run.registry, {}) if a.phase == "record"]
+        rows += plan_only(Plan(run.employee, None, records)) if dry_run else [execute(run, a) for a in records]
+    return rows
+
+
 def read_clients(registry: Registry, employees: list[dict[str, Any]]) -> dict[str, list[Any] | str]:
-    """Each leaver's clients, read in parallel; an error stays that person's (its message, no secret)."""
-    crm = registry.crm()
+    """Every leaver's clients in one CRM read; if it fails, each leaver gets its message (no secret)."""
+    try:
+        return dict(registry.crm().clients_of_many([(e.get("email"), e["id"]) for e in employees]))
+    except (ConnectorError, ConfigurationError) as exc:
+        return {e["id"]: str(exc) for e in employees}
 
-    def one(employee: dict[str, Any]) -> list[Any] | str:
-        try:
-            return crm.clients_of(employee.get("email"), employee["id"])
-        except (ConnectorError, ConfigurationError) as exc:
-            return str(exc)
 
+def auto_approved(registry: Registry, dry_run: bool) -> bool:
+    """Notices and hand-overs approved by policy: the batch's hand-overs then go to the CRM together."""
+    return not dry_run and bool(registry.policy.get("auto_approve_notices", False))
+
+
+def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool) -> list[dict[str, Any]]:
+    """Once a leaver's access is gone: HR-record checks and notices (the CRM hand-over too, unless batched)."""
+    employee = run.employee
+    owned = clients.result()[employee["id"]]
+    if isinstance(owned, str):  # the CRM could not be read: a task, not a failed layoff
+        task_ = unreadable_clients(employee, owned)
+        return plan_only(Plan(employee, None, [task_])) if dry_run else [execute(run, task_)]
+    actions = plan_record_checks(employee, owned) + notices.notice_actions(employee, run.registry, owned, now)
+    if dry_run:
+        return plan_only(Plan(employee, None, actions))
+    rows = [execute(run, a) for a in actions if a.phase == "record"]
+    wanted = {NOTICE} if auto_approved(run.registry, dry_run) else {NOTICE, CRM}
+    return rows + notice_phase(run, [a for a in actions if a.phase in wanted], owned, now, wait_for_approval=False)
+
+
+def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
+    """Every approved CRM hand-over of the batch in shared calls; each leaver's is recorded on its own."""
+    rows = [execute(run, a) for run, a in handovers if finished(run, a)]  # reported as already done
+    todo = [(run, a) for run, a in handovers if not finished(run, a)]
+    if not todo:
+        return rows
+    for run, action in todo:
+        run.ledger.start(action.key, run.employee["id"], action.action, action.target)
+    try:
+        lines = todo[0][0].registry.crm().reassign_many([(a.clients, a.person) for _, a in todo])
+    except (ConnectorError, ConfigurationError) as exc:
+        fix = suggested_fix(exc) if isinstance(exc, ConnectorError) else "fix the CRM settings, then rerun"
+        return rows + [run.record(a, "failed", f"{exc} | fix: {fix}") for run, a in todo]
+    return rows + [run.record(a, "done", f"{line} (approved {APPROVED_BY_POLICY})")
+                   for (run, a), line in zip(todo, lines)]
+
+
+def hr_notes(runs: dict[str, Run]) -> list[dict[str, Any]]:
+    """The outcome report in each leaver's HR record, written in parallel (one file each)."""
     with ThreadPoolExecutor(WORKERS) as pool:
-        return dict(zip([e["id"] for e in employees], pool.map(one, employees)))
+        return [note for note in pool.map(write_hr_note, runs.values()) if note]
 
 
 def unreadable_clients(employee: dict[str, Any], error: str) -> Action:
@@ -121,25 +220,6 @@ def unreadable_clients(employee: dict[str, Any], error: str) -> Action:
                   description=f"could not read the clients ({error}); no notice drafted",
                   steps=[f"Run `relevo offboard {employee['id']}` when the CRM answers: its access part is done "
                          "and is skipped, the notices are drafted."])
-
-
-def without_record_checks(the_plan: Plan) -> Plan:
-    """The access part of a plan: HR-record checks come with the clients, after the revocations."""
-    return Plan(the_plan.employee, the_plan.revoke_at, [a for a in the_plan.actions if a.action != "check_record"])
-
-
-def revoke_batch(runs: dict[str, Run], plans: list[Plan], views: dict[str, Any]) -> list[dict[str, Any]]:
-    """Interrupted revocations settled, then one task per presence, presences in parallel."""
-    rows = [row for p in plans for row in recover_interrupted(runs[p.employee["id"]], p, views[p.employee["id"]])]
-    rows += [execute(runs[p.employee["id"]], a) for p in plans for a in p.actions if a.phase == "record"]
-    by_presence: dict[str, list[tuple[Run, Action]]] = {}
-    for the_plan in plans:
-        for action in the_plan.phase(REVOKE):
-            by_presence.setdefault(action.presence.id if action.presence else "", []).append(
-                (runs[the_plan.employee["id"]], action))
-    futures = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{pid or 'none'}").submit(group)
-               for pid, group in by_presence.items()]
-    return rows + [row for future in futures for row in future.result()]
 
 
 def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]],

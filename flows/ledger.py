@@ -118,6 +118,13 @@ class Ledger:
                 ))
             return int(conn.execute(select(actions.c.attempts).where(actions.c.key == key)).scalar_one())
 
+    def outcomes(self, employee_id: str) -> list[dict[str, str]]:
+        """Each of the employee's actions with its latest outcome (what the HR note reports), HR notes aside."""
+        query = (select(actions.c.action, actions.c.target, actions.c.status.label("outcome"))
+                 .where(actions.c.employee_id == employee_id, actions.c.action != "hr_note"))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
     def started(self, employee_id: str) -> list[dict[str, Any]]:
         """Actions whose call began but whose outcome was never recorded (the process died in between)."""
         query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started")

@@ -236,19 +236,33 @@ def plan_only(the_plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
-def note_text(employee: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+# The HR note lists access first, then what clients and the CRM were told, then the record.
+NOTE_ORDER = ["add_admin", "revoke_role", "rotate_credentials", "manual_task", "draft_notice", "reassign_crm",
+              "check_record", "personal_not_touched"]
+
+
+def note_text(employee: dict[str, Any], outcomes: list[dict[str, str]]) -> str:
+    """The report: every action relevo holds for the employee, in a fixed order (a rerun writes the same text)."""
+    def order(row: dict[str, str]) -> tuple[int, str, str]:
+        rank = NOTE_ORDER.index(row["action"]) if row["action"] in NOTE_ORDER else len(NOTE_ORDER)
+        return rank, row["target"], row["outcome"]
+
     lines = [f"Offboarding of {employee['name']} ({employee['id']}) by relevo.", ""]
-    # "already done" on a rerun is "done" in the record, so an unchanged outcome gives an unchanged note.
-    lines += [f"- {r['outcome'].replace('already_done', 'done')}: {r['action']} {r['target']}" for r in rows]
+    lines += [f"- {r['outcome']}: {r['action']} {r['target']}" for r in sorted(outcomes, key=order)]
     lines += ["", "Personal accounts and contacts of the employee were not touched."]
     return "\n".join(lines)
 
 
-def write_hr_note(run: Run, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Step 6c: the outcome report back in the HR record (once per distinct report)."""
+def write_hr_note(run: Run) -> dict[str, Any] | None:
+    """Step 6c: the outcome report back in the HR record, from the ledger, once per distinct report.
+
+    Written from the ledger rather than from this run's rows, so the report is whole and
+    stable: a rerun that finds everything done (and the clients already handed over) writes
+    nothing new, and an approval or a finished manual task gives a new report.
+    """
     if not run.registry.policy.get("write_hr_note", True):
         return None
-    text = note_text(run.employee, rows)
+    text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     action = Action(key=f"{run.employee['id']}:hr_note:{digest}", action="hr_note",
                     target=f"HR record {run.employee['id']}", phase="record", description="outcome report")
@@ -340,7 +354,7 @@ def offboard_employee(
         rows += revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
         ask = deployment.id is not None if wait_for_approval is None else wait_for_approval
         rows += run_plan(run, the_plan, clients, now, ask)
-        if (note := write_hr_note(run, rows)) is not None:
+        if (note := write_hr_note(run)) is not None:
             rows.append(note)
     summary = summarize(employee, rows, dry_run, registry)
     publish(summary)

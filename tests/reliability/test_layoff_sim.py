@@ -1,0 +1,64 @@
+"""A layoff against the vendor simulator: access first, then notices; CRM calls shared by the batch."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tests.sim import Simulator, all_vendors
+from tests.sim.company import SECRETS, arm, set_successors, still_has_access, write
+from tests.sim.seed import generate, populate
+
+SOCIAL = {"meta", "hootsuite", "tiktok"}
+LEAVERS = 6
+
+
+@pytest.fixture
+def layoff_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    with Simulator(all_vendors()) as sim:
+        arm(sim)
+        world = populate(generate(n_leavers=LEAVERS, n_stayers=3), sim.vendors)
+        set_successors(sim, world)
+        yield sim, world, write(tmp_path / "company", sim, world)
+
+
+def test_layoff_drafts_only_after_access_is_gone_and_shares_crm_calls(prefect_api_url, layoff_company):
+    from flows.layoff import offboard_batch
+
+    sim, world, registry = layoff_company
+    summary = offboard_batch([p.id for p in world.leavers], str(registry))
+    assert summary["problems"] == [] and "failed" not in summary["counts"]
+    assert not any(any(still_has_access(sim, world, p.id).values()) for p in world.leavers)
+
+    # Access first: each leaver's first draft starts after the last call that removed their access.
+    for person in world.leavers:
+        removals = [c.ended for c in sim.log() if c.vendor in SOCIAL and c.method in {"DELETE", "POST", "PATCH"}
+                    and any(m in c.path + json.dumps(c.query) + c.body.decode() for m in person.ids.values())]
+        drafts = [c.started for c in sim.log("graph", "POST") if f'"{person.id}:notice:' in c.body.decode()]
+        assert removals and drafts
+        assert min(drafts) >= max(removals), person.id
+    # Each draft placed with one call: a first attempt does not look for an earlier one.
+    assert not sim.log("graph", "GET")
+
+    # One CRM read and one hand-over for the whole batch, each leaver's companies to their successor.
+    hubspot = sim.vendors["hubspot"]
+    owned = {cid: owner for cid, owner in world.companies.items() if world.person(owner).leaver}
+    successor = world.stayers[1]  # set_successors: everyone's successor
+    assert {hubspot.objects["companies"][cid]["properties"]["hubspot_owner_id"] for cid in owned} == {successor.owner_id}
+    assert len(sim.log("hubspot", "POST", r"/search$")) == 2  # companies, then contacts, for all six
+    assert len(sim.log("hubspot", "POST", r"batch/update$")) == 2  # companies and contacts, all six together
+    assert len(sim.log("hubspot", "GET", r"/owners")) == math.ceil((LEAVERS + 3) / 100)
+
+    # A rerun changes nothing anywhere.
+    def writes() -> int:  # searches and BambooHR's custom report are reads sent as POST
+        return len([c for c in sim.log() if c.method in {"DELETE", "POST", "PATCH"}
+                    and not c.path.endswith(("/search", "/reports/custom"))])
+
+    before = writes()
+    again = offboard_batch([p.id for p in world.leavers], str(registry))
+    assert set(again["counts"]) <= {"already_done", "manual", "not_touched"}
+    assert writes() == before  # not even a second HR note
