@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import requests
 
+from connectors.errors import InvalidResponse
 from connectors.grants import Grant, Outcome, Person, Presence, snapshot
 from connectors.http import HttpClient, default_error_parser
 from connectors.manual import WHERE
@@ -26,8 +27,23 @@ from connectors.manual import WHERE
 log = logging.getLogger("relevo.connectors.hootsuite")
 
 BASE_URL = "https://platform.hootsuite.com"
-# UNCONFIRMED: the permission name that marks an organization administrator.
-ADMIN_PERMISSIONS = ("ORG_SUPER_ADMIN",)
+# Who counts as an organization admin for the never-orphan rule: anyone who can still add and manage
+# members (and so put a leaver back). Each entry is matched against both the member's organization
+# `permissions` and their `permissionPreset` (GET /v1/organizations/{o}/members/{m}/permissions).
+# Hootsuite's help centre: the organization roles are paying super admin, super admin, admin, default and
+# custom; paying super admins, super admins and admins "add and manage members" and grant permissions.
+ADMIN_PERMISSIONS = (
+    # Confirmed name (Swagger example; POST /v1/members "requires organization manage members permission").
+    # UNCONFIRMED: that a custom role holding it may also grant admin permissions to someone else.
+    "ORG_MANAGE_MEMBER",
+    # UNCONFIRMED spellings of the super admin and admin presets: the Swagger shows only "CUSTOM".
+    "SUPER_ADMIN",
+    "ADMIN",
+    # UNCONFIRMED: not in the Swagger; kept so registries and fixtures written for earlier versions still work.
+    "ORG_SUPER_ADMIN",
+)
+# Error code for "Member does not exist in organization" (Swagger error table).
+MEMBER_NOT_IN_ORGANIZATION = 4303
 
 
 def hootsuite_error(response: requests.Response) -> tuple[str, str | None]:
@@ -46,7 +62,10 @@ def hootsuite_error(response: requests.Response) -> tuple[str, str | None]:
 
 
 class HootsuiteConnector:
-    """Members of one Hootsuite organization; settings: organization_id, token, base_url."""
+    """Members of one Hootsuite organization; settings: organization_id, token, base_url, admin_permissions.
+
+    `admin_permissions` lists organization permission names and/or permission presets that mark an admin.
+    """
 
     platform = "hootsuite"
 
@@ -54,33 +73,44 @@ class HootsuiteConnector:
                  admin_permissions: Iterable[str] = ADMIN_PERMISSIONS,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.org = quote(str(organization_id), safe="")
-        self.admin_permissions = set(admin_permissions)
+        self.admin_permissions = {str(p).upper() for p in admin_permissions}
         self.client = HttpClient("hootsuite", base_url, headers={"Authorization": f"Bearer {token}"},
                                  secrets=[token], error_parser=hootsuite_error, sleep=sleep)
 
     def members(self, presence: Presence) -> list[Grant]:
-        """Member ids of the organization, then each member's e-mail and permissions.
+        """Member ids of the organization, then each member's e-mail and organization permissions.
 
-        The list gives ids only, so this costs 1 + 2 calls per member (UNCONFIRMED whether
-        the list can embed e-mail and permissions).
+        The list gives ids only (Swagger: `{"data": [{"id"}]}`), so this costs 1 + 2 calls per member.
+        The pre-state keeps both `permissions` and `permissionPreset`: a rescind's task names what to give back.
         """
         grants = []
         for member_id in self._member_ids():
             member = (self.client.json("GET", f"v1/members/{quote(member_id, safe='')}") or {}).get("data") or {}
-            permissions = self._permissions(member_id)
+            permissions, preset = self._permissions(member_id)
+            admin = self.is_admin(permissions, preset)
             grant = Grant(presence_id=presence.id, member_id=member_id,
                           identity=str(member.get("email") or member_id),
-                          role="admin" if self.admin_permissions & set(permissions) else "member",
-                          is_admin=bool(self.admin_permissions & set(permissions)),
+                          role="admin" if admin else "member", is_admin=admin,
                           display_name=str(member.get("fullName") or ""))
-            grants.append(replace(grant, pre_state=snapshot(grant, permissions=permissions)))
+            grants.append(replace(grant, pre_state=snapshot(grant, permissions=permissions, permissionPreset=preset)))
         return grants
 
+    def is_admin(self, permissions: list[str], preset: str | None) -> bool:
+        """True when a permission name or the preset is one of `admin_permissions` (case-insensitive)."""
+        held = {p.upper() for p in permissions} | ({preset.upper()} if preset else set())
+        return bool(self.admin_permissions & held)
+
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
-        """Remove the member from the organization; a member already gone is done."""
-        response = self.client.request(
-            "DELETE", f"v1/organizations/{self.org}/members/{quote(grant.member_id, safe='')}", allow=(404,))
-        if response.status_code == 404:
+        """Remove the member from the organization; a member already gone is done.
+
+        "Gone" is a 404, or a 400 with error code 4303 (the Swagger lists only 200 and 400 for this call;
+        UNCONFIRMED which status Hootsuite uses for a member no longer in the organization).
+        """
+        path = f"v1/organizations/{self.org}/members/{quote(grant.member_id, safe='')}"
+        response = self.client.request("DELETE", path, allow=(400, 404))
+        if response.status_code == 400 and _error_code(response) != MEMBER_NOT_IN_ORGANIZATION:
+            raise self.client.error_from("DELETE", path, response)
+        if response.status_code in (400, 404):
             return Outcome("already_done", f"{grant.identity} is no longer a member of {presence.account}")
         log.info("removed Hootsuite member %s on %s", grant.member_id, presence.id)
         return Outcome("done", f"removed {grant.identity} from {presence.account}", pre_state=dict(grant.pre_state))
@@ -88,10 +118,12 @@ class HootsuiteConnector:
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Re-adding a member with their permissions is done by a person, from the recorded list."""
         permissions = ", ".join(pre_state.get("permissions") or []) or "(none recorded)"
+        preset = pre_state.get("permissionPreset") or "(not recorded)"
         return Outcome("manual", f"add {grant.identity} back to {presence.account} by hand",
                        steps=[f"Open {WHERE['hootsuite']} for “{presence.account}”.",
                               f"Invite {grant.display_name or grant.identity} <{grant.identity}> again.",
-                              f"Give back these permissions: {permissions}; and their teams and social profiles."])
+                              f"Give back the organization permission level {preset} with these permissions: "
+                              f"{permissions}; and their teams and social profiles."])
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         return Outcome("manual", f"make {person.name} an organization admin before removing the leaver",
@@ -100,18 +132,48 @@ class HootsuiteConnector:
                               "Run relevo again: the leaver is removed once another admin exists."])
 
     def _member_ids(self) -> list[str]:
+        """Every member id. The Swagger documents no paging for this list; a collection may carry
+        `metadata.cursor.next` (as Retrieve outbound messages does), so one is followed if present,
+        sent back as `cursor` (UNCONFIRMED for this endpoint). A repeated cursor stops with an error
+        rather than loop or return a partial list (which could hide another admin or the leaver).
+        """
         ids: list[str] = []
         params: dict[str, Any] = {}
+        seen: set[str] = set()
         while True:
             body = self.client.json("GET", f"v1/organizations/{self.org}/members", params=params) or {}
             ids += [str(row["id"]) for row in body.get("data") or [] if isinstance(row, dict) and row.get("id")]
-            cursor = body.get("cursor")  # UNCONFIRMED: cursor pagination, 50 per page
-            if not cursor:
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            cursor = metadata.get("cursor") if isinstance(metadata.get("cursor"), dict) else {}
+            next_cursor = cursor.get("next")
+            if not next_cursor:
                 return ids
-            params = {"cursor": cursor}
+            if next_cursor in seen:
+                raise InvalidResponse(f"GET v1/organizations/{self.org}/members repeated cursor {next_cursor!r}",
+                                      vendor="hootsuite")
+            seen.add(next_cursor)
+            params = {"cursor": next_cursor}
 
-    def _permissions(self, member_id: str) -> list[str]:
-        # GET /v1/members/{memberId}/organizations/{organizationId}/permissions → {"data": ["PERMISSION", ...]}
+    def _permissions(self, member_id: str) -> tuple[list[str], str | None]:
+        """(permission names, permission preset) of one member in this organization.
+
+        GET /v1/organizations/{organizationId}/members/{memberId}/permissions →
+        {"data": {"permissions": ["ORG_MANAGE_MEMBER", ...], "permissionPreset": "CUSTOM"}}
+        """
         body = self.client.json(
-            "GET", f"v1/members/{quote(member_id, safe='')}/organizations/{self.org}/permissions") or {}
-        return [str(p) for p in body.get("data") or []]
+            "GET", f"v1/organizations/{self.org}/members/{quote(member_id, safe='')}/permissions") or {}
+        data = body.get("data")
+        if not isinstance(data, dict):  # an unexpected shape must not quietly make everyone a non-admin
+            raise InvalidResponse(f"GET v1/organizations/{self.org}/members/{member_id}/permissions: "
+                                  "no permissions object in data", vendor="hootsuite")
+        preset = data.get("permissionPreset")
+        return [str(p) for p in data.get("permissions") or []], (str(preset) if preset else None)
+
+
+def _error_code(response: requests.Response) -> int | None:
+    """The first error's `code` of a Hootsuite error body, or None."""
+    try:
+        errors = response.json().get("errors")
+        return int(errors[0]["code"])
+    except (ValueError, AttributeError, TypeError, LookupError):
+        return None
