@@ -39,8 +39,6 @@ ADMIN_PERMISSIONS = (
     # UNCONFIRMED spellings of the super admin and admin presets: the Swagger shows only "CUSTOM".
     "SUPER_ADMIN",
     "ADMIN",
-    # UNCONFIRMED: not in the Swagger; kept so registries and fixtures written for earlier versions still work.
-    "ORG_SUPER_ADMIN",
 )
 # Error code for "Member does not exist in organization" (Swagger error table).
 MEMBER_NOT_IN_ORGANIZATION = 4303

@@ -146,9 +146,10 @@ def offboard_batch(
             owned = clients.result()
             rows += reassign_batch([(run, a) for run in runs.values() if isinstance(owned[run.employee["id"]], list)
                                     for a in notices.reassign_action(run.employee, owned[run.employee["id"]])])
-        rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
-    if not dry_run:
-        rows += hr_notes(runs)
+        with ThreadPoolExecutor(WORKERS) as writing:  # each HR note as soon as that leaver's notices are done
+            notes = [writing.submit(note_when_done, runs[i], follow_ups[i], dry_run) for i in runs]
+            rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
+            rows += [note for future in notes if (note := future.result())]
     summary = batch_summary(employees, problems, rows, dry_run)
     publish_batch(summary)
     return summary
@@ -208,10 +209,10 @@ def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
                    for (run, a), line in zip(todo, lines)]
 
 
-def hr_notes(runs: dict[str, Run]) -> list[dict[str, Any]]:
-    """The outcome report in each leaver's HR record, written in parallel (one file each)."""
-    with ThreadPoolExecutor(WORKERS) as pool:
-        return [note for note in pool.map(write_hr_note, runs.values()) if note]
+def note_when_done(run: Run, follow_up: Future, dry_run: bool) -> dict[str, Any] | None:
+    """The outcome report in the leaver's HR record, once everything for them is recorded."""
+    follow_up.result()
+    return None if dry_run else write_hr_note(run)
 
 
 def unreadable_clients(employee: dict[str, Any], error: str) -> Action:

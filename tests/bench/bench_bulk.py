@@ -61,7 +61,9 @@ def minimum_calls(leavers: int, members: int, companies: int, contacts: int, not
     need["hubspot"] = (math.ceil(leavers / 100) + math.ceil(companies / 200) + math.ceil(contacts / 200)
                        + math.ceil(companies / 100) + math.ceil(contacts / 100))
     need["graph"] = notices
-    need["bamboohr"] = 2 * leavers  # the record (with its status table) and the report file
+    # Records in custom reports of 100, the two tables (employment status, job) once for everyone,
+    # and one report file per leaver.
+    need["bamboohr"] = math.ceil(leavers / 100) + 2 + leavers
     return need
 
 

@@ -72,7 +72,6 @@ def test_members_read_email_and_admin_from_permissions_and_preset(clock) -> None
     ([], "SUPER_ADMIN", True),
     ([], "ADMIN", True),
     (["ORG_MANAGE_MEMBER"], "CUSTOM", True),
-    (["ORG_SUPER_ADMIN"], None, True),  # the name earlier relevo versions expected
     (["ORG_MANAGE_SOCIAL_PROFILE", "ORG_MANAGE_TEAM"], "CUSTOM", False),
     ([], "DEFAULT", False),
     ([], None, False),

@@ -122,7 +122,8 @@ def populate(world: World, vendors: dict[str, Any], clients_per_leaver: int = 2,
         hoot.orgs[HOOTSUITE_ORG][member_id] = {
             "id": member_id, "fullName": person.name, "email": person.email, "companyName": "Acme Sim",
             "bio": None, "timezone": "Europe/Madrid", "language": "es",
-            "permissions": ["ORG_SUPER_ADMIN", "ORG_MANAGE_MEMBERS"] if admin else ["ORG_MEMBER"]}
+            "permissions": ["ORG_MANAGE_MEMBER"] if admin else [],
+            "permissionPreset": "SUPER_ADMIN" if admin else "DEFAULT"}
         user_id = str(7_200_000_000_000_000_000 + index)
         tiktok.centers[TIKTOK_BC][user_id] = {"user_id": user_id, "user_name": person.name, "user_email": person.email,
                                               "user_role": "ADMIN" if admin else "STANDARD",
