@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
@@ -28,8 +29,8 @@ from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Presence
 from flows import notices
 from flows.offboarding import (
-    ATTENTION, Run, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix, unreadable,
-    write_hr_note,
+    ATTENTION, Run, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix, tally,
+    unreadable, write_hr_note,
 )
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan, plan_presences, plan_record_checks, split_members
 from flows.registry import Registry, load_registry
@@ -91,10 +92,13 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
         listed = unreadable(exc)
     members = {presence.id: listed}
     views = split_members(members, employees, registry)
+    plans = {e["id"]: [a for a in plan(e, registry, views[e["id"]], [], [], now, revoke_now).actions
+                       if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id]
+             for e in employees}
+    one_rotation(plans, {e["id"]: e["name"] for e in employees})
     rows = []
     for employee in employees:
-        actions = [a for a in plan(employee, registry, views[employee["id"]], [], [], now, revoke_now).actions
-                   if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id]
+        actions = plans[employee["id"]]
         run = runs[employee["id"]]
         if dry_run:
             rows += plan_only(Plan(employee, None, actions))
@@ -103,6 +107,28 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
             rows += [execute(run, a) for a in actions]
         cleared.done(employee["id"])
     return rows
+
+
+def one_rotation(plans: dict[str, list[Action]], names: dict[str, str]) -> None:
+    """A shared login is rotated once per batch and moment: by the last holder's task, which names every holder.
+
+    Rotations due at different times (a dismissal now, a resignation at the end of its last day)
+    stay separate: the earlier one must not wait for the later.
+    """
+    holders: dict[tuple[str | None, str], list[str]] = {}
+    for employee_id, actions in plans.items():
+        for action in actions:
+            if action.action == "rotate_credentials":
+                holders.setdefault((action.outcome, action.description), []).append(employee_id)
+    for group in holders.values():
+        if len(group) < 2:
+            continue
+        for employee_id in group[:-1]:
+            plans[employee_id] = [a for a in plans[employee_id] if a.action != "rotate_credentials"]
+        who = ", ".join(names[i] for i in group)
+        plans[group[-1]] = [replace(a, description=f"{a.description}; once for the {len(group)} leavers who "
+                                    f"used it ({who})") if a.action == "rotate_credentials" else a
+                            for a in plans[group[-1]]]
 
 
 @flow(name="offboard-batch", log_prints=False)
@@ -225,9 +251,7 @@ def unreadable_clients(employee: dict[str, Any], error: str) -> Action:
 
 def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]],
                   rows: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    counts = tally(rows)
     return {
         "employees": len(employees),
         "problems": problems,

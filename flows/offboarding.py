@@ -276,10 +276,16 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     return run.record(action, "done", f"report written to {where}")
 
 
-def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: bool, registry: Registry) -> dict[str, Any]:
+def tally(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Outcome -> how many rows have it."""
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    return counts
+
+
+def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: bool, registry: Registry) -> dict[str, Any]:
+    counts = tally(rows)
     open_items = sum(counts.get(k, 0) for k in ATTENTION)
     return {
         "employee_id": employee["id"],

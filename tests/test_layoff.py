@@ -76,3 +76,14 @@ def test_layoff_lists_each_presence_once_and_reruns_do_nothing_twice(prefect_api
     assert {r["outcome"] for r in again if r["action"] == "draft_notice"} <= {"awaiting_approval", "already_done"}
     assert sorted((acme.parent / "out" / "drafts").rglob("*.eml")) == drafts
     assert not [r for r in again if r["outcome"] == "done"]  # not even a second HR note
+
+
+def test_a_shared_login_is_rotated_once_per_batch_and_moment(prefect_api_url, acme):
+    from flows.layoff import offboard_batch
+
+    offboard_batch(["1001", "1012", "1002"], registry_path=str(acme))
+    rotations = [r for r in Ledger(load_registry(acme).database_url).audit()
+                 if r["action"] == "rotate_credentials" and r["target"] == "@acme_comunica (X)"]
+    now = [r for r in rotations if r["outcome"] == "manual"]
+    assert len(now) == 1 and "2 leavers" in now[0]["detail"]  # 1001 and 1012, dismissed: one task now
+    assert {r["employee_id"] for r in rotations if r["outcome"] == "scheduled"} <= {"1002"}  # her own moment
