@@ -40,13 +40,19 @@ class FakeHubSpot:
         return status, {"Content-Type": "application/json", **self.headers}, json.dumps(body)
 
     def owner(self, request: Any) -> tuple[int, dict[str, str], str]:
-        email = request.params.get("email", "")
+        """GET /crm/v3/owners: filtered by `email`, else every owner, `limit` a page with an `after` cursor."""
+        email = request.params.get("email")
         results = [{"id": oid, "email": e, "type": "PERSON", "firstName": "", "lastName": "",
                     "userId": 9000000 + int(oid[-3:]), "userIdIncludingInactive": 9000000 + int(oid[-3:]),
                     "createdAt": "2024-01-04T10:00:00.000Z", "updatedAt": "2025-05-02T09:00:00.000Z",
                     "archived": False}
-                   for e, oid in self.owners.items() if e.casefold() == email.casefold()]
-        return self.reply(200, {"results": results})
+                   for e, oid in self.owners.items() if email is None or e.casefold() == email.casefold()]
+        start, limit = int(request.params.get("after") or 0), int(request.params.get("limit") or 100)
+        assert limit <= 500, "owners are listed at most 500 a page"
+        body: dict[str, Any] = {"results": results[start:start + limit]}
+        if start + limit < len(results):
+            body["paging"] = {"next": {"after": str(start + limit), "link": f"?after={start + limit}"}}
+        return self.reply(200, body)
 
     @staticmethod
     def matches(props: dict[str, Any], groups: list[dict[str, Any]]) -> bool:

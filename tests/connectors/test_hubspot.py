@@ -139,3 +139,33 @@ def test_registry_builds_hubspot_from_env(acme, monkeypatch):
         load_registry(acme).crm()
     monkeypatch.setenv("HUBSPOT_TOKEN", TOKEN)
     assert type(load_registry(acme).crm()).__name__ == "HubSpotCRM"
+
+
+def test_a_layoff_reads_and_hands_over_everyone_in_shared_calls():
+    """150 leavers: the owner list read once, one search per object type (plus pages), batch updates of 100
+    mixing successors; every leaver gets exactly what a read of their own would give."""
+    leavers = {f"leaver{i}@acme.example": f"5000{i:03d}" for i in range(150)}
+    successors = {"s1@acme.example": "41629901", "s2@acme.example": "41629902"}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake = FakeHubSpot(mock, leavers | successors | {"stays@acme.example": "41629777"})
+        for i, owner in enumerate(leavers.values()):
+            fake.add_company(f"9{i:03d}", f"Client {i}", owner, "ES")
+            fake.add_contact(f"7{i:03d}", "Ana", f"Client{i}", f"ana{i}@client.example", "41629777", f"9{i:03d}")
+        fake.add_contact("6999", "Own", "Contact", "own@else.example", leavers["leaver7@acme.example"], None)
+        people = [(email, f"E{i}") for i, email in enumerate(leavers)]
+        client = crm()
+        batch = client.clients_of_many(people)
+        owner_calls = [c for c in mock.calls if "/owners" in c.request.url]
+        assert len(owner_calls) == 2 and all("email=" not in c.request.url for c in owner_calls)  # 153 owners
+        assert len(fake.searches) == 2  # companies, then contacts: 150 owners + 150 companies in 5 groups
+        assert {c.id for c in batch["E7"]} == {"9007", "contact-6999"}
+        assert batch["E3"] == crm().clients_of("leaver3@acme.example", "E3")  # the same as one person's read
+        handovers = [(batch[f"E{i}"], Person("S", "s1@acme.example" if i % 2 else "s2@acme.example"))
+                     for i in range(150)]
+        calls_before = len(mock.calls)
+        lines = client.reassign_many(handovers)
+        assert len(mock.calls) - calls_before == 2 + 1  # 150 companies in 2 calls, 1 owned contact in 1
+        assert lines[7].startswith("1 company and 1 contact(s) now owned by S (HubSpot owner 41629901)")
+    assert fake.companies["9007"]["hubspot_owner_id"] == "41629901"
+    assert fake.companies["9008"]["hubspot_owner_id"] == "41629902"
+    assert fake.contacts["7007"]["hubspot_owner_id"] == "41629777"  # not the leaver's: left alone
