@@ -18,7 +18,6 @@ import yaml
 import schemas
 from connectors.errors import ConfigurationError
 from connectors.grants import Person, Presence, SocialConnector
-from flows.db import database_url
 
 
 @dataclass
@@ -62,6 +61,8 @@ class Registry:
 
     @property
     def database_url(self) -> str:
+        from flows.db import database_url  # SQLAlchemy (0.15 s to import) only for commands that open the database
+
         storage = self.data.get("storage", {})
         return database_url(storage.get("database", f"{storage.get('output', 'out')}/relevo.db"), self.base)
 
