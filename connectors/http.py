@@ -126,6 +126,8 @@ class HttpClient:
         self.session.headers.update(headers or {})
         self._secrets = [s for s in secrets if s]
         self._lock = threading.Lock()
+        self._resume_at = 0.0  # monotonic time before which new requests wait: the vendor asked every caller to wait
+        self._throttled_thread: int | None = None  # the thread that was told (it waits in its own retry loop)
         self.calls = 0
         self.throttled = 0
 
@@ -156,6 +158,7 @@ class HttpClient:
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
         attempt = 0
+        self.wait_if_throttled()
         while True:
             attempt += 1
             try:
@@ -171,6 +174,18 @@ class HttpClient:
             if wait > self.max_retry_after:
                 raise error
             self.sleep(wait)
+
+    def wait_if_throttled(self) -> None:
+        """Before a new request: wait out a Retry-After another thread was given.
+
+        Without this, every thread of a batch earns its own 429 (and its own retry) from a vendor
+        that has already said when to come back.
+        """
+        with self._lock:
+            remaining = self._resume_at - time.monotonic()
+            told = self._throttled_thread == threading.get_ident()
+        if remaining > 0 and not told:
+            self.sleep(min(remaining, self.max_retry_after))
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode a JSON body (empty body gives None)."""
@@ -214,6 +229,9 @@ class HttpClient:
         if cls is RateLimited:
             with self._lock:
                 self.throttled += 1
+                if retry_after is not None and retry_after <= self.max_retry_after:
+                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+                    self._throttled_thread = threading.get_ident()
         text = self.redact(f"{method} {_path_only(path)}: {message}"[:500])
         return cls(
             text,

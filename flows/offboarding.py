@@ -47,6 +47,15 @@ def crash_point(name: str) -> None:
 MAX_TASK_RETRY_WAIT = 300.0  # a vendor asking for longer gets a failed action and a rerun later
 
 
+def transient_wait(error: BaseException) -> float | None:
+    """Seconds the vendor asked to wait before a retry (0: none said); None when a retry cannot help (4xx)."""
+    if not isinstance(error, ConnectorError) or not error.retryable:
+        return None
+    if error.retry_after and error.retry_after > MAX_TASK_RETRY_WAIT:
+        return None
+    return error.retry_after or 0.0
+
+
 def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect retry condition: only errors a retry can fix (429, 5xx, timeouts), never 4xx.
 
@@ -55,16 +64,12 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
     """
     try:
         state.result()
-    except ConnectorError as exc:
-        if not exc.retryable:
+    except Exception as exc:
+        wait = transient_wait(exc)
+        if wait is None:
             return False
-        if exc.retry_after:
-            if exc.retry_after > MAX_TASK_RETRY_WAIT:
-                return False
-            time.sleep(exc.retry_after)
+        time.sleep(wait)
         return True
-    except Exception:
-        return False
     return False
 
 
@@ -159,6 +164,24 @@ def attempt(run: Run, action: Action) -> Outcome:
     return call(run, action, first_attempt=number == 1)
 
 
+def attempt_direct(run: Run, action: Action) -> Outcome:
+    """`attempt` without a Prefect task run (a layoff's thousands of actions), with the same retries.
+
+    A vendor that throttles a batch (Meta's usage at 100% for minutes) is waited out here, in
+    this presence's thread only: the other presences go on.
+    """
+    delays = attempt.retry_delay_seconds
+    for number in range(attempt.retries):
+        try:
+            return attempt.fn(run, action)
+        except ConnectorError as exc:
+            wait = transient_wait(exc)
+            if wait is None:
+                raise
+            time.sleep(wait or delays[min(number, len(delays) - 1)])
+    return attempt.fn(run, action)
+
+
 def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
     """Settle revocations a killed run left "started": the live list says whether the call went through.
 
@@ -198,8 +221,10 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
             return run.record(action, "manual", "not removed: the presence would be left without an admin. "
                               "Finish the add-admin task first, then run relevo again")
     try:
-        one_try = attempt.fn if run.direct else attempt.with_options(task_run_name=f"{action.action}-{action.key}")
-        outcome = one_try(run, action)
+        if run.direct:
+            outcome = attempt_direct(run, action)
+        else:
+            outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
     crash_point("before_ledger_write")

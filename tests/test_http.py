@@ -105,3 +105,23 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("12") == 12.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_a_retry_after_given_to_one_thread_holds_back_the_others():
+    """A batch's other threads wait for the Retry-After the vendor gave one of them, instead of each earning a 429."""
+    import threading
+
+    sleeps: list[tuple[int, float]] = []
+    client = HttpClient("vendor", "https://api.example.com", sleep=lambda s: sleeps.append((threading.get_ident(), s)))
+    with responses.RequestsMock() as mock:
+        mock.get("https://api.example.com/a", status=429, headers={"Retry-After": "2"})
+        mock.get("https://api.example.com/a", json={})
+        other = mock.get("https://api.example.com/b", json={})
+        client.request("GET", "a")  # told to wait 2 s: sleeps in its own retry loop
+        worker = threading.Thread(target=client.request, args=("GET", "b"))
+        worker.start()
+        worker.join()
+        assert other.call_count == 1  # one call, no 429 of its own
+    waited = [s for thread, s in sleeps if thread != threading.get_ident()]
+    assert len(waited) == 1 and 1.0 < waited[0] <= 2.0
+    assert [s for thread, s in sleeps if thread == threading.get_ident()] == [2.0]  # the told thread: once

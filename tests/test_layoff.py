@@ -87,3 +87,47 @@ def test_a_shared_login_is_rotated_once_per_batch_and_moment(prefect_api_url, ac
     now = [r for r in rotations if r["outcome"] == "manual"]
     assert len(now) == 1 and "2 leavers" in now[0]["detail"]  # 1001 and 1012, dismissed: one task now
     assert {r["employee_id"] for r in rotations if r["outcome"] == "scheduled"} <= {"1002"}  # her own moment
+
+
+class Throttled:
+    """A connector whose vendor answers with the given errors first, then removes the member."""
+
+    def __init__(self, errors: list[Exception]) -> None:
+        self.errors = errors
+        self.calls = 0
+
+    def revoke(self, presence, grant):
+        from connectors.grants import Outcome
+
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return Outcome("done", f"removed {grant.identity}")
+
+
+def revocation_in_a_batch(acme, connector: Throttled) -> dict:
+    from flows.offboarding import Run, execute
+    from flows.plan import Action
+
+    registry = load_registry(acme)
+    presence = registry.presences[0]
+    registry._social[presence.id] = connector
+    grant = Grant(presence.id, "m1", "laura@acme.example", "member", False)
+    run = Run(registry, {"id": "1001", "name": "Laura"}, None, direct=True)  # as a layoff runs actions
+    return execute(run, Action(key=f"1001:revoke:{presence.id}:m1", action="revoke_role", target=presence.account,
+                               phase="revoke", description="", presence=presence, grant=grant))
+
+
+def test_a_batch_waits_out_a_throttled_vendor_instead_of_failing(acme):
+    from connectors.errors import RateLimited
+
+    vendor = Throttled([RateLimited("paused: usage at 100%", vendor="meta", retry_after=0.01)] * 2)
+    assert revocation_in_a_batch(acme, vendor)["outcome"] == "done" and vendor.calls == 3
+
+
+def test_a_batch_does_not_retry_a_refusal(acme):
+    from connectors.errors import PermissionDenied
+
+    vendor = Throttled([PermissionDenied("missing permission", vendor="meta", status=403)])
+    row = revocation_in_a_batch(acme, vendor)
+    assert row["outcome"] == "failed" and "permission" in row["detail"] and vendor.calls == 1
