@@ -40,11 +40,19 @@ TOKEN_CODE = 190
 ADMIN_TASK = "MANAGE"
 
 
+# Meta measures usage over a rolling window: one hour for app and most business use case limits
+# (UNCONFIRMED for every use case type; `usage_window_seconds` in a presence's settings changes it).
+USAGE_WINDOW = 3600.0
+
+
 class UsagePacer:
     """Holds Graph calls back when Meta's usage headers say the app is near or at its limit.
 
     One pacer is shared by every connector using the same token (Meta counts per app and
-    per business), so parallel revocations slow down together.
+    per business), so parallel revocations slow down together. Near the limit, calls are
+    spaced at the rate the budget comes back (window / budget, the budget estimated from how
+    much each of our calls moved the usage), so a batch keeps going at the vendor's pace
+    instead of hitting 100 % and being blocked for Meta's estimate (whole minutes).
     """
 
     def __init__(
@@ -56,6 +64,7 @@ class UsagePacer:
         near_pause: float = 2.0,
         blocked_pause: float = 300.0,
         max_wait: float = 60.0,
+        window: float = USAGE_WINDOW,
     ) -> None:
         self.sleep = sleep
         self.clock = clock
@@ -63,7 +72,12 @@ class UsagePacer:
         self.near_pause = near_pause  # seconds between calls while near
         self.blocked_pause = blocked_pause  # at 100% with no estimate from Meta
         self.max_wait = max_wait  # longer waits are handed back as RateLimited (Prefect retries later)
+        self.window = window  # seconds over which Meta counts usage
         self.usage = 0.0
+        self.budget: float | None = None  # calls per window, estimated from our calls and the usage they caused
+        self._calls = 0
+        self._started: float | None = None
+        self._usage_before = 0.0  # usage at our first answer: what others (or earlier runs) had used
         self._until = 0.0
         self._lock = threading.Lock()
 
@@ -72,12 +86,19 @@ class UsagePacer:
         usage, regain_minutes = read_usage(headers)
         with self._lock:
             self.usage = usage
+            now = self.clock()
+            if self._started is None:
+                self._started, self._usage_before = now, usage
+            self._calls += 1
+            moved = usage - self._usage_before
+            if moved >= 10 and now - self._started < self.window:  # our calls, all still in the window, moved it
+                self.budget = self._calls * 100.0 / moved
             if regain_minutes > 0:
                 pause = regain_minutes * 60.0
             elif usage >= 100:
                 pause = self.blocked_pause
             elif usage >= self.near:
-                pause = self.near_pause
+                pause = min(self.near_pause, self.window / self.budget) if self.budget else self.near_pause
             else:
                 return
             self._until = max(self._until, self.clock() + pause)
@@ -188,12 +209,13 @@ _PACERS: dict[str, UsagePacer] = {}
 _PACERS_LOCK = threading.Lock()
 
 
-def shared_pacer(base_url: str, token: str, sleep: Callable[[float], None] = time.sleep) -> UsagePacer:
+def shared_pacer(base_url: str, token: str, sleep: Callable[[float], None] = time.sleep,
+                 window: float = USAGE_WINDOW) -> UsagePacer:
     """One pacer per Meta endpoint and token (the app's quota is shared), keyed by a digest, never the token."""
     key = hashlib.sha256(f"{base_url}\n{token}".encode()).hexdigest()[:16]
     with _PACERS_LOCK:
         if key not in _PACERS:
-            _PACERS[key] = UsagePacer(sleep=sleep)
+            _PACERS[key] = UsagePacer(sleep=sleep, window=window)
         return _PACERS[key]
 
 

@@ -270,7 +270,7 @@ def _meta_page(registry: Registry, presence: Presence) -> SocialConnector:
     settings, token = _settings(registry, presence, "page_id", "business_id")
     base_url = settings.get("base_url", GRAPH)
     return MetaPageConnector(base_url, token, str(settings["page_id"]), str(settings["business_id"]),
-                             pacer=shared_pacer(base_url, token))
+                             pacer=shared_pacer(base_url, token, window=_usage_window(settings)))
 
 
 def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
@@ -278,7 +278,18 @@ def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
 
     settings, token = _settings(registry, presence, "business_id")
     base_url = settings.get("base_url", GRAPH)
-    return MetaBusinessConnector(base_url, token, str(settings["business_id"]), pacer=shared_pacer(base_url, token))
+    return MetaBusinessConnector(base_url, token, str(settings["business_id"]),
+                                 pacer=shared_pacer(base_url, token, window=_usage_window(settings)))
+
+
+def _usage_window(settings: dict[str, Any]) -> float:
+    """Seconds over which Meta counts usage (`usage_window_seconds`; Meta's rolling hour by default)."""
+    from connectors.meta import USAGE_WINDOW
+
+    value = settings.get("usage_window_seconds", USAGE_WINDOW)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError(f"usage_window_seconds must be a positive number of seconds, not {value!r}")
+    return float(value)
 
 
 def _hootsuite(registry: Registry, presence: Presence) -> SocialConnector:

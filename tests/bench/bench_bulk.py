@@ -102,7 +102,8 @@ def main() -> None:
         world = populate(generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors)
         set_successors(sim, world)
         seed_scim(scim_root + "/v2", world)
-        registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2")
+        # The simulator compresses Meta's usage window (an hour) to 60 s; the registry says so, as a company would.
+        registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2", meta_usage_window=60.0)
         sim.configure("*", latency=args.latency)
         limits(sim)
         per_run: dict[str, list[tuple[int, int]]] = {}

@@ -228,3 +228,21 @@ def test_identity_mapping_matches_page_users_without_email(clock, registry_with)
                              identities=[{"employee": "1001", "presence": "page", "member": "9001"}])
     actions = plan_presences(leaver(), registry, {"page": page_connector(clock).members(registry.presences[0])})
     assert [(a.action, a.grant.member_id) for a in actions] == [("revoke_role", "9001")]  # Carmen stays admin
+
+
+def test_near_the_limit_calls_go_at_the_rate_the_budget_comes_back(clock) -> None:
+    """Usage moved 90 points by 540 of our calls: the budget is 600 a window, so near the limit calls are spaced
+    window / 600 apart (the vendor's own pace), not stopped until Meta blocks the app for minutes."""
+    pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=60.0)
+    for call in range(1, 541):
+        pacer.observe({"X-App-Usage": json.dumps({"call_count": round(call / 6, 2), "total_time": 1})})
+    pacer.wait()
+    assert clock.sleeps == [pytest.approx(0.1, rel=0.02)]
+    assert pacer.budget == pytest.approx(600, rel=0.02)
+
+
+def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None:
+    pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=3600.0)
+    pacer.observe({"X-App-Usage": json.dumps({"call_count": 95})})  # 95 % before our first call
+    pacer.wait()
+    assert pacer.budget is None and clock.sleeps == [2.0]  # the cautious pause, not 3,600 s

@@ -51,22 +51,23 @@ def set_successors(sim: Simulator, world: World) -> None:
 
 
 def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_approve: bool = True,
-             output: str = "out") -> dict[str, Any]:
+             output: str = "out", meta_usage_window: float | None = None) -> dict[str, Any]:
     """The registry document (validated by `write`)."""
     def env(name: str) -> dict[str, str]:
         return {"env": name}
 
     meta = sim.url("meta") + "/v21.0"
+    window = {"usage_window_seconds": meta_usage_window} if meta_usage_window else {}
     presences: list[dict[str, Any]] = [
         {"id": "facebook-page", "platform": "facebook_page", "account": "Acme Sim (Facebook Page)", "owner": "company",
          "connector": "meta_page", "settings": {"page_id": PAGE_ID, "business_id": BUSINESS_ID, "base_url": meta,
-                                                 "token": env("SIM_META_TOKEN")}},
+                                                 "token": env("SIM_META_TOKEN"), **window}},
         {"id": "instagram", "platform": "instagram", "account": "@acmesim (Instagram)", "owner": "company",
          "connector": "meta_page", "settings": {"page_id": IG_ID, "business_id": BUSINESS_ID, "base_url": meta,
-                                                 "token": env("SIM_META_TOKEN")}},
+                                                 "token": env("SIM_META_TOKEN"), **window}},
         {"id": "meta-business", "platform": "meta_business", "account": "Acme Sim (Meta Business)", "owner": "company",
          "connector": "meta_business", "settings": {"business_id": BUSINESS_ID, "base_url": meta,
-                                                     "token": env("SIM_META_TOKEN")}},
+                                                     "token": env("SIM_META_TOKEN"), **window}},
         {"id": "hootsuite", "platform": "hootsuite", "account": "Acme Sim (Hootsuite)", "owner": "company",
          "connector": "hootsuite", "settings": {"organization_id": HOOTSUITE_ORG, "base_url": sim.url("hootsuite"),
                                                  "token": env("SIM_HOOTSUITE_TOKEN")}},
