@@ -78,6 +78,7 @@ class UsagePacer:
         self._calls = 0
         self._started: float | None = None
         self._usage_before = 0.0  # usage at our first answer: what others (or earlier runs) had used
+        self.spacing = 0.0  # near the limit: seconds between two calls through this pacer
         self._until = 0.0
         self._lock = threading.Lock()
 
@@ -93,15 +94,27 @@ class UsagePacer:
             moved = usage - self._usage_before
             if moved >= 10 and now - self._started < self.window:  # our calls, all still in the window, moved it
                 self.budget = self._calls * 100.0 / moved
+            self.spacing = 0.0
             if regain_minutes > 0:
                 pause = regain_minutes * 60.0
-            elif usage >= 100:
+            elif usage >= 100 and not self.budget:  # full, and no idea how fast it empties: Meta's default block
                 pause = self.blocked_pause
-            elif usage >= self.near:
-                pause = min(self.near_pause, self.window / self.budget) if self.budget else self.near_pause
+            elif usage >= self.near:  # (at 100 % with no throttle error yet: the slowest spacing)
+                pause = self.spacing = self.near_spacing(min(usage, 100.0))
             else:
                 return
-            self._until = max(self._until, self.clock() + pause)
+            self._until = max(self._until, now + pause)
+
+    def near_spacing(self, usage: float) -> float:
+        """Seconds between calls near the limit: the budget's own pace, stretched up to 2x as usage nears 100 %.
+
+        The stretch keeps a sliding window from filling up (which Meta answers with a block of
+        whole minutes); without a budget estimate, the cautious fixed pause.
+        """
+        if not self.budget:
+            return self.near_pause
+        stretch = 1 + (usage - self.near) / (100 - self.near)
+        return min(self.near_pause, stretch * self.window / self.budget)
 
     def throttled(self, headers: Mapping[str, str]) -> float:
         """A throttle error arrived: block for Meta's estimate (or the default) and return the seconds."""
@@ -113,15 +126,21 @@ class UsagePacer:
             return self._until - self.clock()
 
     def wait(self) -> None:
-        """Before a call: sleep out a short pause; refuse (without calling Meta) a long one."""
+        """Before a call: sleep out a short pause; refuse (without calling Meta) a long one.
+
+        Near the limit each caller takes the next free slot, so parallel revocations sharing
+        this pacer are spaced out together rather than all passing at once.
+        """
         with self._lock:
-            remaining = self._until - self.clock()
-        if remaining <= 0:
-            return
-        if remaining > self.max_wait:
-            raise RateLimited(f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
-                              vendor="meta", retry_after=remaining)
-        self.sleep(remaining)
+            now = self.clock()
+            remaining = self._until - now
+            if remaining > self.max_wait:
+                raise RateLimited(f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
+                                  vendor="meta", retry_after=remaining)
+            if self.spacing:
+                self._until = max(now, self._until) + self.spacing
+        if remaining > 0:
+            self.sleep(remaining)
 
 
 def read_usage(headers: Mapping[str, str]) -> tuple[float, float]:
