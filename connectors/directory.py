@@ -15,6 +15,7 @@ from typing import Any
 from connectors.clients import Client, Contact
 from connectors.errors import ConfigurationError, NotFound
 from connectors.grants import Person
+from connectors.hr_records import read_each
 
 
 def read_json(path: Path) -> Any:
@@ -103,13 +104,7 @@ class DirectoryHR:
         its ConfigurationError is raised for the whole batch.
         """
         self.rows()
-        out: dict[str, dict[str, Any] | Exception] = {}
-        for employee_id in employee_ids:
-            try:
-                out[str(employee_id)] = self.employee(employee_id)
-            except NotFound as exc:
-                out[str(employee_id)] = exc
-        return out
+        return read_each(employee_ids, self.employee)
 
     def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
         """The HR note: a Markdown file next to the export (a file system has no HR record)."""

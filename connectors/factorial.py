@@ -18,12 +18,13 @@ from typing import Any
 
 import requests
 
-from connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
+from connectors.errors import ConfigurationError, InvalidResponse, NotFound
 from connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
     clean,
     iso_date,
+    read_each,
     status_on,
     termination_kind,
     termination_table,
@@ -99,13 +100,7 @@ class Factorial:
         list may filter by ids, but relevo has no vendored spec to confirm the parameter
         (UNCONFIRMED), so the documented single read is used.
         """
-        out: dict[str, dict[str, Any] | Exception] = {}
-        for employee_id in employee_ids:
-            try:
-                out[str(employee_id)] = self.employee(employee_id)
-            except ConnectorError as exc:
-                out[str(employee_id)] = exc
-        return out
+        return read_each(employee_ids, self.employee)
 
     def person(self, employee_id: Any) -> dict[str, Any] | None:
         """Name and e-mail of a related employee (the manager); None when absent or unknown."""

@@ -7,9 +7,11 @@ Kept apart so BambooHR and Factorial answer the same question the same way
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
+
+from connectors.errors import ConnectorError
 
 EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # schemas/termination_event.schema.json
 LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")  # schemas/employee.schema.json
@@ -84,3 +86,14 @@ def clean(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def read_each(employee_ids: list[str], read: Callable[[str], dict[str, Any]]) -> dict[str, dict[str, Any] | Exception]:
+    """`read` once per id; a ConnectorError (a NotFound, say) is that id's answer, not the whole batch's."""
+    out: dict[str, dict[str, Any] | Exception] = {}
+    for employee_id in employee_ids:
+        try:
+            out[str(employee_id)] = read(employee_id)
+        except ConnectorError as exc:
+            out[str(employee_id)] = exc
+    return out
