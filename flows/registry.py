@@ -352,7 +352,7 @@ def load_registry(path: str | Path) -> Registry:
 def _cross_check(path: Path, data: dict[str, Any]) -> None:
     try:
         ZoneInfo(data["company"]["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ConfigurationError(f"{path}: company.timezone '{data['company']['timezone']}' is not an IANA time zone") from None
     ids = [p["id"] for p in data["presences"]]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

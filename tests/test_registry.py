@@ -65,3 +65,12 @@ def test_secret_reference_to_unset_variable_names_the_variable(monkeypatch):
         resolve({"env": "RELEVO_TEST_UNSET"}, "hr.api_key")
     monkeypatch.setenv("RELEVO_TEST_UNSET", "value-7788")
     assert resolve({"env": "RELEVO_TEST_UNSET"}, "hr.api_key") == "value-7788"
+
+
+def test_a_time_zone_name_too_long_for_a_file_is_a_configuration_error(tmp_path, acme):
+    """Found by the large-budget fuzz run: ZoneInfo raised OSError (file name too long), not a clear error."""
+    from connectors.errors import ConfigurationError
+
+    path = write(tmp_path, acme, lambda data: data["company"].update(timezone="Europe/" + "x" * 300))
+    with pytest.raises(ConfigurationError, match="not an IANA time zone"):
+        load_registry(path)
