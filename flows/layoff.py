@@ -167,7 +167,7 @@ def offboard_batch(
         tasks = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{p.id}").submit(
             p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences]
         rows += [row for future in tasks for row in future.result()]
-        # Everyone's access is gone: approved hand-overs go to the CRM while the last drafts are made.
+        # Every presence is worked through: approved hand-overs go to the CRM while the last drafts are made.
         if auto_approved(registry, dry_run):
             owned = clients.result()
             rows += reassign_batch([(run, a) for run in runs.values() if isinstance(owned[run.employee["id"]], list)
