@@ -1,6 +1,8 @@
 """A simulated company for flow-level reliability tests: every vendor on loopback, secrets as canaries."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,16 +20,23 @@ class Company:
     registry: Path
 
 
-@pytest.fixture
-def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Two leavers and three stayers on the simulator; the registry points every connector at it."""
+@contextmanager
+def simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leavers: int, stayers: int) -> Iterator[Company]:
+    """A company on the simulator; the registry points every connector at it, secrets are canaries."""
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     with Simulator(all_vendors()) as sim:
         arm(sim)
-        world = populate(generate(n_leavers=2, n_stayers=3), sim.vendors)
+        world = populate(generate(n_leavers=leavers, n_stayers=stayers), sim.vendors)
         set_successors(sim, world)
         yield Company(sim, world, write(tmp_path / "company", sim, world))
+
+
+@pytest.fixture
+def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Two leavers and three stayers."""
+    with simulated(tmp_path, monkeypatch, leavers=2, stayers=3) as built:
+        yield built
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sim import Simulator, all_vendors
-from tests.sim.company import SECRETS, arm, set_successors, still_has_access, write
-from tests.sim.seed import generate, populate
+from tests.reliability.conftest import simulated
+from tests.sim.company import still_has_access
 
 SOCIAL = {"meta", "hootsuite", "tiktok"}
 LEAVERS = 6
@@ -17,13 +16,8 @@ LEAVERS = 6
 
 @pytest.fixture
 def layoff_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    with Simulator(all_vendors()) as sim:
-        arm(sim)
-        world = populate(generate(n_leavers=LEAVERS, n_stayers=3), sim.vendors)
-        set_successors(sim, world)
-        yield sim, world, write(tmp_path / "company", sim, world)
+    with simulated(tmp_path, monkeypatch, leavers=LEAVERS, stayers=3) as company:
+        yield company.sim, company.world, company.registry
 
 
 def test_layoff_drafts_only_after_access_is_gone_and_shares_crm_calls(prefect_api_url, layoff_company):
