@@ -7,7 +7,6 @@ never starts half-configured.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,20 @@ from connectors.errors import ConfigurationError
 from connectors.grants import Person, Presence, SocialConnector
 
 
-@dataclass
 class Registry:
-    path: Path
-    data: dict[str, Any]
-    _social: dict[str, SocialConnector] = field(default_factory=dict, repr=False)
+    """The loaded relevo.yaml, with the connectors built from it (one of each per process).
+
+    A plain class, not a dataclass, on purpose: Prefect walks a dataclass task parameter field by
+    field, which raced with tasks adding connectors to the cache ("dictionary changed size").
+    """
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.data = data
+        self._social: dict[str, SocialConnector] = {}
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.path)!r})"
 
     @property
     def base(self) -> Path:

@@ -1,7 +1,6 @@
 """The rules in flows/plan.py, on the example company, without Prefect or a network."""
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from connectors.directory import DirectoryCRM, DirectoryHR
 from connectors.grants import Grant
 from flows import notices
 from flows.plan import is_leavers, plan, plan_presences, revoke_time
-from flows.registry import load_registry
+from flows.registry import Registry, load_registry
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
@@ -83,7 +82,7 @@ def test_personal_identities_are_listed_as_not_touched_and_never_acted_on(regist
 
 def test_a_presence_not_owned_by_the_company_is_never_acted_on(registry):
     data = {**registry.data, "presences": [{**registry.data["presences"][0], "owner": "personal"}]}
-    other = replace(registry, data=data)
+    other = Registry(registry.path, data)
     other.__dict__.pop("presences", None)
     actions = plan_presences(employee(other, "1001"), other, members(other))
     assert [(a.action, a.outcome) for a in actions if a.presence is None and a.action != "personal_not_touched"] == []
