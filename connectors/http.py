@@ -6,6 +6,7 @@ so every vendor module only says which endpoint it calls and what the answer mea
 """
 from __future__ import annotations
 
+import collections
 import email.utils
 import random
 import threading
@@ -93,6 +94,31 @@ def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
     return (message or response.reason or "error", request_id)
 
 
+class CallWindow:
+    """At most `calls` requests in any `seconds`: a vendor's published limit, kept on our side.
+
+    Optional (the `rate_limit` setting): a batch then waits for its turn instead of earning a
+    429 and spending a call on the retry. Shared by every thread using the client.
+    """
+
+    def __init__(self, calls: int, seconds: float) -> None:
+        self.calls = calls
+        self.seconds = seconds
+        self._sent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def take(self) -> float:
+        """Claim a slot now (0.0), or say how many seconds until one is free (nothing claimed)."""
+        with self._lock:
+            now = time.monotonic()
+            while self._sent and self._sent[0] <= now - self.seconds:
+                self._sent.popleft()
+            if len(self._sent) < self.calls:
+                self._sent.append(now)
+                return 0.0
+            return self._sent[0] + self.seconds - now
+
+
 class HttpClient:
     """A `requests.Session` with relevo's transport rules, bound to one vendor and base URL."""
 
@@ -130,6 +156,7 @@ class HttpClient:
         self._throttled_thread: int | None = None  # the thread that was told (it waits in its own retry loop)
         self.calls = 0
         self.throttled = 0
+        self.window: CallWindow | None = None  # the vendor's published rate, when the registry gives it
 
     def redact(self, text: str) -> str:
         """Remove any known secret value from text (defence in depth for vendor messages)."""
@@ -202,6 +229,8 @@ class HttpClient:
             ) from None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        while self.window is not None and (wait := self.window.take()) > 0:
+            time.sleep(wait)  # real time: the window is measured on the real clock
         with self._lock:
             self.calls += 1
         try:

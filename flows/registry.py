@@ -134,7 +134,8 @@ class Registry:
                     f"{self.path}: presence '{presence.id}' uses unknown connector '{presence.connector}'"
                     f" (known: {', '.join(sorted(SOCIAL_CONNECTORS))})"
                 )
-            self._social[presence.id] = builder(self, presence)
+            self._social[presence.id] = rate_limited(builder(self, presence), presence.settings,
+                                                     f"{self.path}: presence '{presence.id}'")
         return self._social[presence.id]
 
 
@@ -146,7 +147,27 @@ def _build(table: dict[str, Callable[[Registry, dict[str, Any]], Any]], section:
             f"{registry.path}: {section}.connector '{config['connector']}' is unknown"
             f" (known: {', '.join(sorted(table))})"
         )
-    return builder(registry, config)
+    return rate_limited(builder(registry, config), config, f"{registry.path}: {section}")
+
+
+def rate_limited(connector: Any, settings: dict[str, Any], where: str) -> Any:
+    """Apply `rate_limit: {calls: N, seconds: S}` (the vendor's published limit) to the connector's transport."""
+    limit = settings.get("rate_limit")
+    if limit is None:
+        return connector
+    from connectors.http import CallWindow, HttpClient
+
+    calls, seconds = (limit.get("calls"), limit.get("seconds")) if isinstance(limit, dict) else (None, None)
+    if not (isinstance(calls, int) and not isinstance(calls, bool) and calls > 0
+            and isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0):
+        raise ConfigurationError(f"{where}: rate_limit must be {{calls: a positive integer, seconds: a positive number}}")
+    transports = [t for t in (getattr(connector, "client", None), getattr(connector, "http", None))
+                  if isinstance(t, HttpClient)]
+    if not transports:
+        raise ConfigurationError(f"{where}: rate_limit is set but this connector makes no HTTP calls")
+    for transport in transports:
+        transport.window = CallWindow(calls, float(seconds))
+    return connector
 
 
 def _require(config: dict[str, Any], key: str, section: str, registry: Registry) -> Any:

@@ -125,3 +125,35 @@ def test_a_retry_after_given_to_one_thread_holds_back_the_others():
     waited = [s for thread, s in sleeps if thread != threading.get_ident()]
     assert len(waited) == 1 and 1.0 < waited[0] <= 2.0
     assert [s for thread, s in sleeps if thread == threading.get_ident()] == [2.0]  # the told thread: once
+
+
+def test_a_published_rate_limit_is_kept_on_our_side():
+    """With `rate_limit` set, the client waits for a free slot in the window instead of sending and earning a 429."""
+    import time as clock
+
+    from connectors.http import CallWindow
+
+    window = CallWindow(3, 0.3)
+    client = HttpClient("vendor", BASE)
+    client.window = window
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}/ping", json={})
+        started = clock.monotonic()
+        for _ in range(4):
+            client.request("GET", "ping")
+        assert mock.calls and len(mock.calls) == 4
+    assert clock.monotonic() - started >= 0.29  # the 4th call waited for the 1st to leave the window
+
+
+def test_rate_limit_setting_is_checked(acme):
+    import yaml
+
+    from connectors.errors import ConfigurationError
+    from flows.registry import load_registry
+
+    data = yaml.safe_load(acme.read_text("utf-8"))
+    data["presences"][0].setdefault("settings", {})["rate_limit"] = {"calls": 0, "seconds": 10}
+    acme.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    registry = load_registry(acme)
+    with pytest.raises(ConfigurationError, match="rate_limit must be"):
+        registry.social(registry.presences[0])

@@ -109,7 +109,10 @@ def main() -> None:
         set_successors(sim, world)
         seed_scim(scim_root + "/v2", world)
         # The simulator compresses Meta's usage window (an hour) to 60 s; the registry says so, as a company would.
-        registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2", meta_usage_window=60.0)
+        # The published per-window limits are given to relevo too (`rate_limit`), as a company would.
+        registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2", meta_usage_window=60.0,
+                         rate_limits={"hootsuite": (100, 10.0), "tiktok": (100, 10.0), "scim": (100, 10.0),
+                                      "drafts": (160, 10.0)})
         sim.configure("*", latency=args.latency)
         limits(sim)
         per_run: dict[str, list[tuple[int, int]]] = {}

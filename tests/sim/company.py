@@ -51,7 +51,8 @@ def set_successors(sim: Simulator, world: World) -> None:
 
 
 def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_approve: bool = True,
-             output: str = "out", meta_usage_window: float | None = None) -> dict[str, Any]:
+             output: str = "out", meta_usage_window: float | None = None,
+             rate_limits: dict[str, tuple[int, float]] | None = None) -> dict[str, Any]:
     """The registry document (validated by `write`)."""
     def env(name: str) -> dict[str, str]:
         return {"env": name}
@@ -82,7 +83,7 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
     # Page rows carry a business-scoped id and a name, not an e-mail: map leavers explicitly.
     identities = [{"employee": p.id, "presence": presence, "member": p.ids[presence]}
                   for p in world.people for presence in ("facebook-page", "instagram")]
-    return {
+    doc = {
         "company": {"name": "Acme Sim", "timezone": "Europe/Madrid", "default_language": "es",
                     "contact": {"name": "Equipo de Cuentas", "email": "cuentas@acme-sim.example"},
                     "break_glass_admin": {"name": "Emergencia IT", "email": "it-breakglass@acme-sim.example"}},
@@ -97,6 +98,11 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
         "identities": identities,
         "policy": {"auto_approve_notices": auto_approve, "draft_notices": True, "write_hr_note": True},
     }
+    # The vendors' published limits, kept on relevo's side: keys are presence ids or "drafts"/"crm"/"hr".
+    for where, (calls, seconds) in (rate_limits or {}).items():
+        section = next((p["settings"] for p in presences if p["id"] == where), None) or doc[where]
+        section["rate_limit"] = {"calls": calls, "seconds": seconds}
+    return doc
 
 
 def write(directory: Path, sim: Simulator, world: World, **options: Any) -> Path:
