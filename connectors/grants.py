@@ -6,8 +6,9 @@ manual task instead of a call.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 OutcomeStatus = Literal["done", "already_done", "manual", "failed"]
 
@@ -80,6 +81,15 @@ class SocialConnector(Protocol):
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """Give `person` an admin role so removing the leaver never orphans the presence."""
+
+
+@runtime_checkable
+class MembersOneByOne(Protocol):
+    """A connector whose vendor needs calls per member to list them (Hootsuite) also offers them one by one."""
+
+    def each_member(self, presence: Presence) -> Iterator[Grant]:
+        """Each member as soon as it is read; a person is at most one member, so a layoff can remove
+        a leaver found early without waiting for the rest of the list."""
 
 
 def snapshot(grant: Grant, **vendor: Any) -> dict[str, Any]:

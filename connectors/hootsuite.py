@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -76,12 +76,15 @@ class HootsuiteConnector:
                                  secrets=[token], error_parser=hootsuite_error, sleep=sleep)
 
     def members(self, presence: Presence) -> list[Grant]:
+        return list(self.each_member(presence))
+
+    def each_member(self, presence: Presence) -> Iterator[Grant]:
         """Member ids of the organization, then each member's e-mail and organization permissions.
 
-        The list gives ids only (Swagger: `{"data": [{"id"}]}`), so this costs 1 + 2 calls per member.
+        The list gives ids only (Swagger: `{"data": [{"id"}]}`), so this costs 1 + 2 calls per member:
+        each member is yielded once read. A member is one Hootsuite user, one e-mail: a person appears once.
         The pre-state keeps both `permissions` and `permissionPreset`: a rescind's task names what to give back.
         """
-        grants = []
         for member_id in self._member_ids():
             member = (self.client.json("GET", f"v1/members/{quote(member_id, safe='')}") or {}).get("data") or {}
             permissions, preset = self._permissions(member_id)
@@ -90,8 +93,7 @@ class HootsuiteConnector:
                           identity=str(member.get("email") or member_id),
                           role="admin" if admin else "member", is_admin=admin,
                           display_name=str(member.get("fullName") or ""))
-            grants.append(replace(grant, pre_state=snapshot(grant, permissions=permissions, permissionPreset=preset)))
-        return grants
+            yield replace(grant, pre_state=snapshot(grant, permissions=permissions, permissionPreset=preset))
 
     def is_admin(self, permissions: list[str], preset: str | None) -> bool:
         """True when a permission name or the preset is one of `admin_permissions` (case-insensitive)."""

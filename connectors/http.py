@@ -98,25 +98,34 @@ class CallWindow:
     """At most `calls` requests in any `seconds`: a vendor's published limit, kept on our side.
 
     Optional (the `rate_limit` setting): a batch then waits for its turn instead of earning a
-    429 and spending a call on the retry. Shared by every thread using the client.
+    429 and spending a call on the retry. Shared by every thread using the client. A call holds
+    its slot from sending until `seconds` after its answer: the vendor counted it somewhere in
+    between, so network jitter cannot make a window look longer to us than to the vendor.
     """
 
     def __init__(self, calls: int, seconds: float) -> None:
         self.calls = calls
         self.seconds = seconds
-        self._sent: collections.deque[float] = collections.deque()
+        self._answered: collections.deque[float] = collections.deque()
+        self._in_flight = 0
         self._lock = threading.Lock()
 
     def take(self) -> float:
-        """Claim a slot now (0.0), or say how many seconds until one is free (nothing claimed)."""
+        """Claim a slot now (0.0), or say how many seconds until one may be free (nothing claimed)."""
         with self._lock:
             now = time.monotonic()
-            while self._sent and self._sent[0] <= now - self.seconds:
-                self._sent.popleft()
-            if len(self._sent) < self.calls:
-                self._sent.append(now)
+            while self._answered and self._answered[0] <= now - self.seconds:
+                self._answered.popleft()
+            if self._in_flight + len(self._answered) < self.calls:
+                self._in_flight += 1
                 return 0.0
-            return self._sent[0] + self.seconds - now
+            return self._answered[0] + self.seconds - now if self._answered else 0.01
+
+    def answered(self) -> None:
+        """The claimed call is over (answered or failed): its slot frees `seconds` from now."""
+        with self._lock:
+            self._in_flight -= 1
+            self._answered.append(time.monotonic())
 
 
 class HttpClient:
@@ -247,6 +256,9 @@ class HttpClient:
             raise ConnectionFailed(
                 f"{method} {_path_only(path)} failed: {type(exc).__name__}", vendor=self.vendor
             ) from None
+        finally:
+            if self.window is not None:
+                self.window.answered()
 
     def error_from(self, method: str, path: str, response: requests.Response) -> ConnectorError:
         """The typed error for a failed response, with the vendor's message, secrets removed."""

@@ -26,13 +26,15 @@ from prefect.cache_policies import NO_CACHE
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
-from connectors.grants import Presence
+from connectors.grants import Grant, MembersOneByOne, Presence
 from flows import notices
 from flows.offboarding import (
     ATTENTION, Run, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix, tally,
     unreadable, write_hr_note,
 )
-from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan, plan_presences, plan_record_checks, split_members
+from flows.plan import (
+    CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
+)
 from flows.registry import Registry, load_registry
 
 WORKERS = 8  # drafts and HR notes in parallel; each vendor client paces itself
@@ -86,27 +88,64 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
     reported to `cleared` as soon as their actions here are done.
     """
     registry = next(iter(runs.values())).registry
-    try:
-        listed: Any = registry.social(presence).members(presence)
-    except Exception as exc:  # an unreadable list becomes a task per leaver, as in a single offboarding
-        listed = unreadable(exc)
+    listed, early = list_and_remove(presence, registry, employees, runs, now, revoke_now, dry_run, cleared)
     members = {presence.id: listed}
     views = split_members(members, employees, registry)
     plans = {e["id"]: [a for a in plan(e, registry, views[e["id"]], [], [], now, revoke_now).actions
                        if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id]
              for e in employees}
     one_rotation(plans, {e["id"]: e["name"] for e in employees})
-    rows = []
+    rows = [row for removed in early.values() for row in removed.values()]
     for employee in employees:
         actions = plans[employee["id"]]
         run = runs[employee["id"]]
+        removed = early.get(employee["id"], {})
+        todo = [a for a in actions if a.key not in removed and not (removed and a.action == "manual_task")]
         if dry_run:
-            rows += plan_only(Plan(employee, None, actions))
+            rows += plan_only(Plan(employee, None, todo))
         else:
             rows += recover_interrupted(run, Plan(employee, None, actions), members)
-            rows += [execute(run, a) for a in actions]
-        cleared.done(employee["id"])
+            rows += [execute(run, a) for a in todo]
+        if not removed:
+            cleared.done(employee["id"])
     return rows
+
+
+def list_and_remove(presence: Presence, registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run],
+                    now: datetime, revoke_now: bool, dry_run: bool,
+                    cleared: Cleared) -> tuple[list[Grant] | str, dict[str, dict[str, dict[str, Any]]]]:
+    """(the presence's members or why they could not be read, rows of removals made while reading).
+
+    Where the vendor needs calls per member to list them (Hootsuite: 1,000 leavers are 2,000
+    reads), a leaver's role that is not admin is removed as soon as it is read, and the leaver is
+    cleared here: their notices need not wait for the rest of the list. Removing a non-admin never
+    orphans a presence; admins wait for the whole list, as everywhere. Removals that are due later
+    (a resignation's last day) and dry runs also wait.
+    """
+    early: dict[str, dict[str, dict[str, Any]]] = {}
+    try:
+        connector = registry.social(presence)
+        if dry_run or not isinstance(connector, MembersOneByOne):
+            return connector.members(presence), early
+        owners = Owners(employees, registry)
+        listed = []
+        for grant in connector.each_member(presence):
+            listed.append(grant)
+            employee_id = owners.of(presence.id, grant)
+            if employee_id is None or grant.is_admin:
+                continue
+            run = runs[employee_id]
+            due = [a for a in plan(run.employee, registry, {presence.id: [grant]}, [], [], now, revoke_now).actions
+                   if a.action == "revoke_role" and a.outcome is None]
+            if not due:
+                continue
+            first = employee_id not in early
+            early.setdefault(employee_id, {}).update({a.key: execute(run, a) for a in due})
+            if first:
+                cleared.done(employee_id)
+        return listed, early
+    except Exception as exc:  # an unreadable list becomes a task per leaver, as in a single offboarding
+        return unreadable(exc), early
 
 
 def one_rotation(plans: dict[str, list[Action]], names: dict[str, str]) -> None:

@@ -185,6 +185,22 @@ def plan(
                 actions=actions + plan_record_checks(employee, clients) + drafts)
 
 
+class Owners:
+    """Which leaver of a batch a grant belongs to: employee id, registry mapping or work e-mail, never by name."""
+
+    def __init__(self, employees: list[dict[str, Any]], registry: Registry) -> None:
+        self.by_email = {e["email"].casefold(): e["id"] for e in employees if e.get("email")}
+        self.ids = {e["id"] for e in employees}
+        self.mapped = {(row["presence"], row["member"]): row["employee"]
+                       for row in registry.data.get("identities", []) if row["employee"] in self.ids}
+
+    def of(self, presence_id: str, grant: Grant) -> str | None:
+        if grant.employee_id is not None:
+            return grant.employee_id if grant.employee_id in self.ids else None
+        return (self.mapped.get((presence_id, grant.identity)) or self.mapped.get((presence_id, grant.member_id))
+                or self.by_email.get(grant.identity.casefold()))
+
+
 def split_members(
     members: dict[str, list[Grant] | str],
     employees: list[dict[str, Any]],
@@ -197,10 +213,7 @@ def split_members(
     add-admin step instead of counting on the other (never orphan, batch edition).
     One pass over the grants: a layoff of 1,000 costs no more than listing them.
     """
-    by_email = {e["email"].casefold(): e["id"] for e in employees if e.get("email")}
-    ids = {e["id"] for e in employees}
-    mapped = {(row["presence"], row["member"]): row["employee"]
-              for row in registry.data.get("identities", []) if row["employee"] in ids}
+    owners = Owners(employees, registry)
     views: dict[str, dict[str, list[Grant] | str]] = {e["id"]: {} for e in employees}
     for presence_id, listed in members.items():
         if isinstance(listed, str):
@@ -210,9 +223,7 @@ def split_members(
         owned: dict[str, list[Grant]] = {}
         staying_admins: list[Grant] = []
         for grant in listed:
-            owner = (grant.employee_id if grant.employee_id in ids else None) if grant.employee_id is not None else (
-                mapped.get((presence_id, grant.identity)) or mapped.get((presence_id, grant.member_id))
-                or by_email.get(grant.identity.casefold()))
+            owner = owners.of(presence_id, grant)
             if owner is not None:
                 owned.setdefault(owner, []).append(grant)
             elif grant.is_admin:

@@ -145,6 +145,33 @@ def test_a_published_rate_limit_is_kept_on_our_side():
     assert clock.monotonic() - started >= 0.29  # the 4th call waited for the 1st to leave the window
 
 
+def test_a_window_counts_a_call_until_its_answer_and_a_failed_call_frees_its_slot():
+    """The vendor counts a call when it arrives, somewhere before its answer: the next window starts at the answer."""
+    import time as clock
+
+    from connectors.http import CallWindow
+
+    client = HttpClient("vendor", BASE, max_attempts=1)
+    client.window = CallWindow(1, 0.2)
+    sent: list[float] = []
+
+    def slow(request):
+        sent.append(clock.monotonic())
+        clock.sleep(0.15)
+        return 200, {}, "{}"
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, f"{BASE}/slow", callback=slow)
+        mock.get(f"{BASE}/broken", body=requests.ConnectionError("reset"))
+        client.request("GET", "slow")
+        client.request("GET", "slow")
+        with pytest.raises(errors.ConnectionFailed):
+            client.request("GET", "broken")
+        client.request("GET", "slow")  # not stuck: the failed call gave its slot back
+    assert sent[1] - sent[0] >= 0.15 + 0.2 - 0.01
+    assert len(sent) == 3
+
+
 def test_rate_limit_setting_is_checked(acme):
     import yaml
 

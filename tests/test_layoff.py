@@ -131,3 +131,79 @@ def test_a_batch_does_not_retry_a_refusal(acme):
     vendor = Throttled([PermissionDenied("missing permission", vendor="meta", status=403)])
     row = revocation_in_a_batch(acme, vendor)
     assert row["outcome"] == "failed" and "permission" in row["detail"] and vendor.calls == 1
+
+
+class OneByOne:
+    """A Hootsuite-like connector that reads members one at a time and breaks before `breaks_at`."""
+
+    platform = "hootsuite"
+
+    def __init__(self, grants: list[Grant], breaks_at: int | None = None) -> None:
+        self.grants, self.breaks_at = grants, breaks_at
+        self.read: list[str] = []
+        self.removed: dict[str, int] = {}  # member id -> members read when it was removed
+
+    def each_member(self, presence):
+        from connectors.errors import ServerError
+
+        for index, grant in enumerate(self.grants):
+            if index == self.breaks_at:
+                raise ServerError("hootsuite: GET v1/members/m9: unavailable (HTTP 503)", vendor="hootsuite", status=503)
+            self.read.append(grant.member_id)
+            yield grant
+
+    def members(self, presence):
+        return list(self.each_member(presence))
+
+    def revoke(self, presence, grant):
+        from connectors.grants import Outcome
+
+        self.removed[grant.member_id] = len(self.read)
+        return Outcome("done", f"removed {grant.identity}")
+
+
+def revoke_one_by_one(acme, connector: OneByOne, employees: list[dict]) -> tuple[list[dict], list[str]]:
+    from datetime import datetime, timezone
+
+    from flows.layoff import Cleared, revoke_on_presence
+    from flows.offboarding import Run
+
+    registry = load_registry(acme)
+    presence = next(p for p in registry.presences if p.id == "hootsuite")
+    registry._social[presence.id] = connector
+    runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
+    cleared_order: list[str] = []
+    cleared = Cleared(list(runs), 1, lambda employee_id: cleared_order.append(employee_id))
+    rows = revoke_on_presence.fn(presence, employees, runs, datetime.now(timezone.utc), False, False, cleared)
+    return rows, cleared_order
+
+
+def dismissed(employee_id: str, email: str) -> dict:
+    return {**person(employee_id, email), "termination": {"type": "involuntary", "date": "2026-11-27"}}
+
+
+def test_a_leaver_read_early_is_removed_before_the_rest_is_read_admins_wait(acme):
+    grants = [Grant("hootsuite", "m1", "a@acme.example", "member", False),
+              Grant("hootsuite", "m2", "b@acme.example", "admin", True),
+              Grant("hootsuite", "m3", "boss@acme.example", "admin", True),
+              Grant("hootsuite", "m4", "c@acme.example", "member", False)]
+    resigning = {**person("3", "c@acme.example"), "termination": {"type": "voluntary", "date": "2099-12-31"}}
+    vendor = OneByOne(grants)
+    rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"),
+                                                     dismissed("2", "b@acme.example"), resigning])
+    assert vendor.removed == {"m1": 1, "m2": 4}  # the member at once; the admin after everyone, boss known to stay
+    assert cleared == ["1", "2", "3"]
+    by_person = {(r["employee_id"], r["action"]): r["outcome"] for r in rows}
+    assert by_person == {("1", "revoke_role"): "done", ("2", "revoke_role"): "done", ("3", "revoke_role"): "scheduled"}
+
+
+def test_a_list_that_breaks_midway_keeps_the_early_removals_and_asks_a_person_for_the_rest(acme):
+    grants = [Grant("hootsuite", "m1", "a@acme.example", "member", False),
+              Grant("hootsuite", "m2", "b@acme.example", "member", False)]
+    vendor = OneByOne(grants, breaks_at=1)
+    rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example")])
+    assert vendor.removed == {"m1": 1}
+    assert sorted(cleared) == ["1", "2"]
+    assert [(r["employee_id"], r["action"], r["outcome"]) for r in rows] == [
+        ("1", "revoke_role", "done"), ("2", "manual_task", "manual")]
+    assert "HTTP 503" in rows[1]["detail"]

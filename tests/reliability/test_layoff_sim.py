@@ -24,6 +24,8 @@ def test_layoff_drafts_only_after_access_is_gone_and_shares_crm_calls(prefect_ap
     from flows.layoff import offboard_batch
 
     sim, world, registry = layoff_company
+    admins = {m for members in sim.vendors["hootsuite"].orgs.values() for m, row in members.items()
+              if "ORG_MANAGE_MEMBER" in row["permissions"]}
     summary = offboard_batch([p.id for p in world.leavers], str(registry))
     assert summary["problems"] == [] and "failed" not in summary["counts"]
     assert not any(any(still_has_access(sim, world, p.id).values()) for p in world.leavers)
@@ -35,6 +37,21 @@ def test_layoff_drafts_only_after_access_is_gone_and_shares_crm_calls(prefect_ap
         drafts = [c.started for c in sim.log("graph", "POST") if f'"{person.id}:notice:' in c.body.decode()]
         assert removals and drafts
         assert min(drafts) >= max(removals), person.id
+    # Hootsuite reads members one by one (2 calls each): a leaver who is not an admin is removed as soon as read,
+    # an admin only once everyone is read (another admin must be known to stay).
+    reads = [c for c in sim.log("hootsuite", "GET") if "/members/" in c.path]
+    removals = {c.path.rsplit("/", 1)[1]: c for c in sim.log("hootsuite", "DELETE")}
+    for person in world.leavers:
+        member_id = person.ids["hootsuite"]
+        removal = removals[member_id]
+        if member_id in admins:
+            assert removal.started >= reads[-1].ended, person.id
+        else:
+            read_after = [c for c in reads if c.started >= removal.ended]
+            own = [c for c in reads if member_id in c.path]
+            assert read_after or own[-1] is reads[-1], person.id
+    assert len(removals) == LEAVERS
+
     # Each draft placed with one call: a first attempt does not look for an earlier one.
     assert not sim.log("graph", "GET")
 
