@@ -495,7 +495,7 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 
     The drafts are rendered again from the HR record and the CRM, with the same keys: only those the
-    ledger holds as awaiting approval are acted on.
+    ledger holds as awaiting approval are acted on. The HR note is then written again, with the decisions.
     """
     registry = load_registry(registry_path)
     employee = fetch_employee(registry, employee_id)
@@ -505,6 +505,8 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     waiting = [a for a in actions if (s := run.ledger.state(a.key)) is not None and s.status == "awaiting_approval"]
     how = f"with relevo approve by {notices.one_line(approved_by) or 'an operator'}"
     rows = settle(run, waiting, approval.Approval(reject=reject or []), how) if waiting else []
+    if rows and (note := write_hr_note(run)):  # the HR record says what was approved, placed and handed over
+        rows.append(note)
     return summarize(employee, rows, False, registry)
 
 
