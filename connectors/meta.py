@@ -14,6 +14,7 @@ https://developers.facebook.com/docs/graph-api/overview/rate-limiting
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -45,14 +46,19 @@ ADMIN_TASK = "MANAGE"
 USAGE_WINDOW = 3600.0
 
 
+SHARE_MARGIN = 3.0  # percent of the budget a pacer leaves unused
+
+
 class UsagePacer:
     """Holds Graph calls back when Meta's usage headers say the app is near or at its limit.
 
     One pacer is shared by every connector using the same token (Meta counts per app and
-    per business), so parallel revocations slow down together. Near the limit, calls are
-    spaced at the rate the budget comes back (window / budget, the budget estimated from how
-    much each of our calls moved the usage), so a batch keeps going at the vendor's pace
-    instead of hitting 100 % and being blocked for Meta's estimate (whole minutes).
+    per business), so parallel revocations slow down together. Meta publishes no fixed limit,
+    so the budget (calls per window) is estimated from how much our calls moved the usage.
+    Once known, our calls in the window are kept under our share of it (the budget less what
+    others had used, less a margin): a burst that would fill the window waits for its first
+    calls to leave it instead of reaching 100 % and being blocked for Meta's estimate (whole
+    minutes). Near the limit, calls are also spaced at the rate the budget comes back.
     """
 
     def __init__(
@@ -79,6 +85,7 @@ class UsagePacer:
         self._started: float | None = None
         self._usage_before = 0.0  # usage at our first answer: what others (or earlier runs) had used
         self.spacing = 0.0  # near the limit: seconds between two calls through this pacer
+        self._ours: collections.deque[float] = collections.deque()  # when our calls in the window were answered
         self._until = 0.0
         self._lock = threading.Lock()
 
@@ -91,6 +98,7 @@ class UsagePacer:
             if self._started is None:
                 self._started, self._usage_before = now, usage
             self._calls += 1
+            self._ours.append(now)
             moved = usage - self._usage_before
             if moved >= 10 and now - self._started < self.window:  # our calls, all still in the window, moved it
                 self.budget = self._calls * 100.0 / moved
@@ -99,22 +107,26 @@ class UsagePacer:
                 pause = regain_minutes * 60.0
             elif usage >= 100 and not self.budget:  # full, and no idea how fast it empties: Meta's default block
                 pause = self.blocked_pause
-            elif usage >= self.near:  # (at 100 % with no throttle error yet: the slowest spacing)
-                pause = self.spacing = self.near_spacing(min(usage, 100.0))
+            elif usage >= self.near:  # (100 % with no throttle error yet too)
+                pause = self.spacing = self.near_spacing()
             else:
                 return
             self._until = max(self._until, now + pause)
 
-    def near_spacing(self, usage: float) -> float:
-        """Seconds between calls near the limit: the budget's own pace, stretched up to 2x as usage nears 100 %.
+    def near_spacing(self) -> float:
+        """Seconds between calls near the limit: the budget's own pace, or without an estimate the cautious pause."""
+        return min(self.near_pause, self.window / self.budget) if self.budget else self.near_pause
 
-        The stretch keeps a sliding window from filling up (which Meta answers with a block of
-        whole minutes); without a budget estimate, the cautious fixed pause.
+    def window_wait(self, now: float) -> float:
+        """Seconds until our oldest call leaves the window, once our calls in it fill our share (else 0).
+
+        The margin covers calls in flight from parallel threads and the usage's rounding to whole percent.
         """
-        if not self.budget:
-            return self.near_pause
-        stretch = 1 + (usage - self.near) / (100 - self.near)
-        return min(self.near_pause, stretch * self.window / self.budget)
+        while self._ours and self._ours[0] <= now - self.window:
+            self._ours.popleft()
+        if not self.budget or len(self._ours) < self.budget * (100.0 - self._usage_before - SHARE_MARGIN) / 100.0:
+            return 0.0
+        return self._ours[0] + self.window - now
 
     def throttled(self, headers: Mapping[str, str]) -> float:
         """A throttle error arrived: block for Meta's estimate (or the default) and return the seconds."""
@@ -133,7 +145,7 @@ class UsagePacer:
         """
         with self._lock:
             now = self.clock()
-            remaining = self._until - now
+            remaining = max(self._until - now, self.window_wait(now))
             if remaining > self.max_wait:
                 raise RateLimited(f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
                                   vendor="meta", retry_after=remaining)

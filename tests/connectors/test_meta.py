@@ -241,6 +241,26 @@ def test_near_the_limit_calls_go_at_the_rate_the_budget_comes_back(clock) -> Non
     assert pacer.budget == pytest.approx(600, rel=0.02)
 
 
+def test_a_burst_that_fills_our_share_waits_for_its_first_call_to_leave_the_window(clock) -> None:
+    """600 calls a minute, 10 % used by others: after 524 calls (87 % of the budget, 3 % kept spare) in one
+    burst, the next call waits until the burst's first call is a window old, rather than reach 100 % and be
+    blocked for Meta's estimate; then the burst's calls leave the window as fast as they came."""
+    pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=60.0, max_wait=120.0)
+    pacer.observe({"X-App-Usage": json.dumps({"call_count": 10})})
+    first = clock.now
+    for call in range(2, 525):
+        clock.now += 0.01
+        pacer.observe({"X-App-Usage": json.dumps({"call_count": round(10 + (call - 1) / 6, 2)})})
+    assert pacer.budget == pytest.approx(600, rel=0.02)
+    clock.sleeps.clear()
+    pacer.wait()
+    assert clock.now == pytest.approx(first + 60.0)  # one call left the window: one slot
+    clock.sleeps.clear()
+    pacer.observe({"X-App-Usage": json.dumps({"call_count": 97})})
+    pacer.wait()
+    assert clock.sleeps == [pytest.approx(0.1, rel=0.02)]  # near the limit: the budget's pace (0.01 s frees a slot)
+
+
 def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None:
     pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=3600.0)
     pacer.observe({"X-App-Usage": json.dumps({"call_count": 95})})  # 95 % before our first call
