@@ -86,6 +86,7 @@ class UsagePacer:
         self._usage_before = 0.0  # usage at our first answer: what others (or earlier runs) had used
         self.spacing = 0.0  # near the limit: seconds between two calls through this pacer
         self._ours: collections.deque[float] = collections.deque()  # when our calls in the window were answered
+        self.steady = False  # our share of the window has been full: calls go at the budget's pace
         self._until = 0.0
         self._lock = threading.Lock()
 
@@ -121,11 +122,16 @@ class UsagePacer:
         """Seconds until our oldest call leaves the window, once our calls in it fill our share (else 0).
 
         The margin covers calls in flight from parallel threads and the usage's rounding to whole percent.
+        Once the share has been full, calls go on at the budget's pace until ours have all left the
+        window: the window then frees a slot at a time instead of a burst's worth at once.
         """
         while self._ours and self._ours[0] <= now - self.window:
             self._ours.popleft()
+        if not self._ours:
+            self.steady = False
         if not self.budget or len(self._ours) < self.budget * (100.0 - self._usage_before - SHARE_MARGIN) / 100.0:
             return 0.0
+        self.steady = True
         return self._ours[0] + self.window - now
 
     def throttled(self, headers: Mapping[str, str]) -> float:
@@ -145,12 +151,14 @@ class UsagePacer:
         """
         with self._lock:
             now = self.clock()
-            remaining = max(self._until - now, self.window_wait(now))
+            start = max(now, self._until, now + self.window_wait(now))  # when this call may go
+            remaining = start - now
             if remaining > self.max_wait:
                 raise RateLimited(f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
                                   vendor="meta", retry_after=remaining)
-            if self.spacing:
-                self._until = max(now, self._until) + self.spacing
+            spacing = self.spacing or (self.window / self.budget if self.steady and self.budget else 0.0)
+            if spacing:
+                self._until = start + spacing
         if remaining > 0:
             self.sleep(remaining)
 

@@ -244,7 +244,8 @@ def test_near_the_limit_calls_go_at_the_rate_the_budget_comes_back(clock) -> Non
 def test_a_burst_that_fills_our_share_waits_for_its_first_call_to_leave_the_window(clock) -> None:
     """600 calls a minute, 10 % used by others: after 524 calls (87 % of the budget, 3 % kept spare) in one
     burst, the next call waits until the burst's first call is a window old, rather than reach 100 % and be
-    blocked for Meta's estimate; then the burst's calls leave the window as fast as they came."""
+    blocked for Meta's estimate; then calls go on at the budget's pace, though the burst's calls leave the
+    window as fast as they came (another burst would clear leavers in lumps and make the notices wait)."""
     pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=60.0, max_wait=120.0)
     pacer.observe({"X-App-Usage": json.dumps({"call_count": 10})})
     first = clock.now
@@ -259,6 +260,12 @@ def test_a_burst_that_fills_our_share_waits_for_its_first_call_to_leave_the_wind
     pacer.observe({"X-App-Usage": json.dumps({"call_count": 97})})
     pacer.wait()
     assert clock.sleeps == [pytest.approx(0.1, rel=0.02)]  # near the limit: the budget's pace (0.01 s frees a slot)
+    clock.sleeps.clear()
+    pacer.observe({"X-App-Usage": json.dumps({"call_count": 80})})  # the burst's calls are leaving the window
+    clock.now += 1.0
+    pacer.wait()
+    pacer.wait()
+    assert clock.sleeps == [pytest.approx(0.1, rel=0.02)]  # still the budget's pace: no second burst
 
 
 def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None:
