@@ -101,7 +101,7 @@ class UsagePacer:
             self._calls += 1
             self._ours.append(now)
             moved = usage - self._usage_before
-            if moved >= 10 and now - self._started < self.window:  # our calls, all still in the window, moved it
+            if moved >= 10 and now - self._started < self.window / 2:  # our calls, surely all still in the window
                 self.budget = self._calls * 100.0 / moved
             self.spacing = 0.0
             if regain_minutes > 0:

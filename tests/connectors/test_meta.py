@@ -268,6 +268,21 @@ def test_a_burst_that_fills_our_share_waits_for_its_first_call_to_leave_the_wind
     assert clock.sleeps == [pytest.approx(0.1, rel=0.02)]  # still the budget's pace: no second burst
 
 
+def test_the_budget_is_estimated_only_while_all_our_calls_are_surely_in_the_window(clock) -> None:
+    """Once our first calls may have left Meta's window, the usage no longer counts all of them: an estimate
+    then would grow with every call (the throttle this prevents came at 601 calls in a 600-call window)."""
+    pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=60.0)
+    for call in range(1, 583):
+        clock.now += 0.05
+        pacer.observe({"X-App-Usage": json.dumps({"call_count": round(call / 6)})})
+    estimate = pacer.budget
+    clock.now += 20.0  # past half the window, not yet a whole one after our first call
+    for _ in range(40):  # the burst's first calls leave the window as these come in: the usage stays at 97 %
+        clock.now += 0.1
+        pacer.observe({"X-App-Usage": json.dumps({"call_count": 97})})
+    assert estimate == pytest.approx(600, rel=0.02) and pacer.budget == estimate
+
+
 def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None:
     pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=3600.0)
     pacer.observe({"X-App-Usage": json.dumps({"call_count": 95})})  # 95 % before our first call
