@@ -117,32 +117,46 @@ def list_and_remove(presence: Presence, registry: Registry, employees: list[dict
     """(the presence's members or why they could not be read, rows of removals made while reading).
 
     Where the vendor needs calls per member to list them (Hootsuite: 1,000 leavers are 2,000
-    reads), a leaver's role that is not admin is removed as soon as it is read, and the leaver is
-    cleared here: their notices need not wait for the rest of the list. Removing a non-admin never
-    orphans a presence; admins wait for the whole list, as everywhere. Removals that are due later
-    (a resignation's last day) and dry runs also wait.
+    reads), a leaver's role is removed as soon as it is read, and the leaver is cleared here: their
+    notices need not wait for the rest of the list. Removing a non-admin never orphans a presence;
+    a leaving admin waits until an admin who stays has been read (or for the whole list, where the
+    plan then puts an add-admin step first, as everywhere). Removals that are due later (a
+    resignation's last day) and dry runs also wait for the list.
     """
     early: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def remove(employee_id: str, view: list[Grant]) -> None:
+        run = runs[employee_id]
+        due = [a for a in plan(run.employee, registry, {presence.id: view}, [], [], now, revoke_now).actions
+               if a.action == "revoke_role" and a.outcome is None and a.after is None]
+        if not due:
+            return
+        first = employee_id not in early
+        early.setdefault(employee_id, {}).update({a.key: execute(run, a) for a in due})
+        if first:
+            cleared.done(employee_id)
+
     try:
         connector = registry.social(presence)
         if dry_run or not isinstance(connector, MembersOneByOne):
             return connector.members(presence), early
         owners = Owners(employees, registry)
-        listed = []
+        listed: list[Grant] = []
+        staying_admin: Grant | None = None
+        waiting: list[tuple[str, Grant]] = []  # leaving admins read before any admin who stays
         for grant in connector.each_member(presence):
             listed.append(grant)
             employee_id = owners.of(presence.id, grant)
-            if employee_id is None or grant.is_admin:
-                continue
-            run = runs[employee_id]
-            due = [a for a in plan(run.employee, registry, {presence.id: [grant]}, [], [], now, revoke_now).actions
-                   if a.action == "revoke_role" and a.outcome is None]
-            if not due:
-                continue
-            first = employee_id not in early
-            early.setdefault(employee_id, {}).update({a.key: execute(run, a) for a in due})
-            if first:
-                cleared.done(employee_id)
+            if employee_id is None:
+                if grant.is_admin and staying_admin is None:
+                    staying_admin = grant
+                    for waiting_id, admin in waiting:
+                        remove(waiting_id, [admin, staying_admin])
+                    waiting = []
+            elif grant.is_admin and staying_admin is None:
+                waiting.append((employee_id, grant))
+            else:
+                remove(employee_id, [grant] + ([staying_admin] if staying_admin else []))
         return listed, early
     except Exception as exc:  # an unreadable list becomes a task per leaver, as in a single offboarding
         return unreadable(exc), early

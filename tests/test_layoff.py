@@ -161,6 +161,11 @@ class OneByOne:
         self.removed[grant.member_id] = len(self.read)
         return Outcome("done", f"removed {grant.identity}")
 
+    def add_admin(self, presence, person):
+        from connectors.grants import Outcome
+
+        return Outcome("manual", f"make {person.name} an organization admin before removing the leaver")
+
 
 def revoke_one_by_one(acme, connector: OneByOne, employees: list[dict]) -> tuple[list[dict], list[str]]:
     from datetime import datetime, timezone
@@ -182,7 +187,7 @@ def dismissed(employee_id: str, email: str) -> dict:
     return {**person(employee_id, email), "termination": {"type": "involuntary", "date": "2026-11-27"}}
 
 
-def test_a_leaver_read_early_is_removed_before_the_rest_is_read_admins_wait(acme):
+def test_a_leaver_read_early_is_removed_before_the_rest_is_read_an_admin_once_another_stays(acme):
     grants = [Grant("hootsuite", "m1", "a@acme.example", "member", False),
               Grant("hootsuite", "m2", "b@acme.example", "admin", True),
               Grant("hootsuite", "m3", "boss@acme.example", "admin", True),
@@ -191,7 +196,7 @@ def test_a_leaver_read_early_is_removed_before_the_rest_is_read_admins_wait(acme
     vendor = OneByOne(grants)
     rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"),
                                                      dismissed("2", "b@acme.example"), resigning])
-    assert vendor.removed == {"m1": 1, "m2": 4}  # the member at once; the admin after everyone, boss known to stay
+    assert vendor.removed == {"m1": 1, "m2": 3}  # the member at once; the admin once an admin who stays is read
     assert cleared == ["1", "2", "3"]
     by_person = {(r["employee_id"], r["action"]): r["outcome"] for r in rows}
     assert by_person == {("1", "revoke_role"): "done", ("2", "revoke_role"): "done", ("3", "revoke_role"): "scheduled"}
@@ -207,3 +212,16 @@ def test_a_list_that_breaks_midway_keeps_the_early_removals_and_asks_a_person_fo
     assert [(r["employee_id"], r["action"], r["outcome"]) for r in rows] == [
         ("1", "revoke_role", "done"), ("2", "manual_task", "manual")]
     assert "HTTP 503" in rows[1]["detail"]
+
+
+def test_leaving_admins_with_no_admin_who_stays_wait_for_the_whole_list_and_an_admin_step(acme):
+    grants = [Grant("hootsuite", "m1", "a@acme.example", "admin", True),
+              Grant("hootsuite", "m2", "c@acme.example", "member", False),
+              Grant("hootsuite", "m3", "b@acme.example", "admin", True)]
+    vendor = OneByOne(grants)
+    rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example")])
+    assert vendor.removed == {}  # the manual connector's add-admin task comes first: nobody can be removed yet
+    assert cleared == ["1", "2"]
+    assert [(r["employee_id"], r["action"], r["outcome"]) for r in rows] == [
+        ("1", "add_admin", "manual"), ("1", "revoke_role", "manual"),
+        ("2", "add_admin", "manual"), ("2", "revoke_role", "manual")]

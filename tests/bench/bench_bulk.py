@@ -94,6 +94,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--project", type=int, default=1000)
     parser.add_argument("--per-run", action="store_true", help="one offboard-employee run per leaver")
+    parser.add_argument("--stayers-listed-first", action="store_true",
+                        help="Hootsuite lists the members who stay before the leavers (default: after them, the worst "
+                             "case for leaving admins, who are removed once an admin who stays has been read)")
     args = parser.parse_args()
     os.environ.update(SECRETS)
     from prefect.testing.utilities import prefect_test_harness
@@ -108,6 +111,12 @@ def main() -> None:
         world = populate(generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors)
         set_successors(sim, world)
         seed_scim(scim_root + "/v2", world)
+        if args.stayers_listed_first:
+            org = sim.vendors["hootsuite"].orgs[HOOTSUITE_ORG]
+            staying = {p.ids["hootsuite"] for p in world.stayers}
+            reordered = sorted(org.items(), key=lambda item: item[0] not in staying)
+            org.clear()
+            org.update(reordered)
         # The simulator compresses Meta's usage window (an hour) to 60 s; the registry says so, as a company would.
         # The published per-window limits are given to relevo too (`rate_limit`), as a company would.
         registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2", meta_usage_window=60.0,
@@ -151,6 +160,7 @@ def main() -> None:
     # Projection: each vendor's calls per run as a + b * members listed, summed over runs whose lists
     # shrink by one leaver each time.
     mode = "one run per leaver in turn" if args.per_run else "one offboard-batch run"
+    mode += ", Hootsuite lists the stayers first" if args.stayers_listed_first else ""
     n, s = args.project, STAYERS
     projected = Counter()
     for vendor, points in per_run.items():
