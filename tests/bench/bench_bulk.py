@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.bench.support import machine, scim_server, table
+from tests.bench.support import QUIET, machine, scim_server, table
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, seed_scim, set_successors, still_has_access, write
 from tests.sim.seed import HOOTSUITE_ORG, generate, populate
@@ -98,7 +98,7 @@ def main() -> None:
                         help="Hootsuite lists the members who stay before the leavers (default: after them, the worst "
                              "case for leaving admins, who are removed once an admin who stays has been read)")
     args = parser.parse_args()
-    os.environ.update(SECRETS)
+    os.environ.update({**SECRETS, **QUIET})  # QUIET: no telemetry, Prefect's INFO lines off the table
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.layoff import offboard_batch
