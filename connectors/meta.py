@@ -127,8 +127,9 @@ class UsagePacer:
         """
         while self._ours and self._ours[0] <= now - self.window:
             self._ours.popleft()
-        if not self._ours:
+        if not self._ours:  # a new batch: what others use, and so our share, is measured again
             self.steady = False
+            self._started, self._calls = None, 0
         if not self.budget or len(self._ours) < self.budget * (100.0 - self._usage_before - SHARE_MARGIN) / 100.0:
             return 0.0
         self.steady = True

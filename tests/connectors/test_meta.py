@@ -283,6 +283,22 @@ def test_the_budget_is_estimated_only_while_all_our_calls_are_surely_in_the_wind
     assert estimate == pytest.approx(600, rel=0.02) and pacer.budget == estimate
 
 
+def test_after_a_quiet_window_others_usage_is_measured_again(clock) -> None:
+    """A worker that lives on: the next batch's share comes from the usage others cause now, not at the first call."""
+    pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=60.0)
+    for call in range(1, 71):
+        pacer.observe({"X-App-Usage": json.dumps({"call_count": round(call / 6, 2)})})
+    clock.now += 61.0
+    pacer.wait()  # our calls have all left the window
+    pacer.observe({"X-App-Usage": json.dumps({"call_count": 60})})  # others now use 60 %
+    assert pacer._usage_before == 60
+    for call in range(2, 225):  # our share now: 100 - 60 - 3 = 37 % of the budget, about 222 calls
+        pacer.observe({"X-App-Usage": json.dumps({"call_count": round(60 + (call - 1) / 6, 2)})})
+    clock.sleeps.clear()
+    pacer.wait()
+    assert clock.sleeps and clock.sleeps[0] > 50  # waits for the window, instead of pushing usage past 100 %
+
+
 def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None:
     pacer = UsagePacer(sleep=clock.sleep, clock=clock, window=3600.0)
     pacer.observe({"X-App-Usage": json.dumps({"call_count": 95})})  # 95 % before our first call
