@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+import functools
 from email.header import Header
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr
@@ -42,9 +44,20 @@ class DraftStore(Protocol):
         """
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each built once: the stdlib builds a new class per header it sets."""
+
+    @functools.cache
+    def __getitem__(self, name: str) -> type:
+        return super().__getitem__(name.lower())
+
+
+POLICY = SMTP.clone(header_factory=_HeaderClasses())
+
+
 def to_message(draft: Draft) -> EmailMessage:
     """The draft as a MIME message (text + HTML alternative, UTF-8 headers)."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=POLICY)
     message.set_raw("From", address(draft.sender_name, draft.mailbox, "From"))
     message.set_raw("To", address(draft.to_name, draft.to_email, "To"))
     if draft.cc:
