@@ -15,11 +15,12 @@ Simulated limits (vendor docs where they exist, else stated here):
   Meta Business Use Case 600 calls / 60 s per business (X-Business-Use-Case-Usage, code 80001);
   Hootsuite, TikTok, SCIM: 100 requests / 10 s (429 + Retry-After); Graph 160 / 10 s; BambooHR none.
 
-    python -m tests.bench.bench_bulk [--leavers 20] [--latency 0.02]
+    python -m tests.bench.bench_bulk [--leavers 20] [--latency 0.02] [--stayers-listed-first] [--calls-log F]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import tempfile
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--project", type=int, default=1000)
     parser.add_argument("--per-run", action="store_true", help="one offboard-employee run per leaver")
+    parser.add_argument("--calls-log", type=Path, help="write every simulated vendor call here, one JSON line each "
+                                                        "(seconds from the start), to look into a throttle afterwards")
     parser.add_argument("--stayers-listed-first", action="store_true",
                         help="Hootsuite lists the members who stay before the leavers (default: after them, the worst "
                              "case for leaving admins, who are removed once an admin who stays has been read)")
@@ -149,6 +152,12 @@ def main() -> None:
         remaining = sum(any(still_has_access(sim, world, p.id, scim_root + "/v2").values()) for p in world.leavers)
         log = sim.log()
         sim.stop()
+    if args.calls_log:
+        with args.calls_log.open("w", encoding="utf-8") as out:
+            for c in log:
+                out.write(json.dumps({"vendor": c.vendor, "method": c.method, "path": c.path,
+                                      "started": round(c.started - started, 4), "ended": round(c.ended - started, 4),
+                                      "status": c.status, "fault": c.fault}) + "\n")
 
     made = Counter(c.vendor for c in log)
     throttled_by = Counter(c.vendor for c in log if c.status == 429 or c.fault == "rate_limit")
