@@ -5,10 +5,10 @@ check it, send it yourself). Every implementation is idempotent on the draft key
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
-import functools
 from email.header import Header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
