@@ -4,9 +4,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 
 metadata = MetaData()
+
+# Any fixed number: the PostgreSQL advisory lock that serialises relevo's schema creation.
+SCHEMA_LOCK = 0x72656C65  # "rele"
 
 
 def database_url(value: str, base: Path) -> str:
@@ -16,6 +19,20 @@ def database_url(value: str, base: Path) -> str:
     path = (base / value).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def create_tables(engine: Engine) -> None:
+    """Create relevo's tables that are missing, once even when many processes start together.
+
+    On PostgreSQL, `CREATE TABLE` run by several processes at the same moment on a fresh database
+    fails in all but one with a UniqueViolation on `pg_type_typname_nsp_index` (the check for an
+    existing table and the creation are not atomic). A transaction-scoped advisory lock makes the
+    processes take turns; the later ones then find the tables and create nothing.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        metadata.create_all(conn)
 
 
 @cache
@@ -32,5 +49,5 @@ def engine_for(url: str) -> Engine:
             cursor.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    create_tables(engine)
     return engine

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 import schemas
-from flows.db import engine_for, metadata
+from flows.db import create_tables, engine_for, metadata
 
 PENDING, DISPATCHED = "pending", "dispatched"
 KEY_MAX = 200  # schemas/termination_event.schema.json event_key maxLength
@@ -160,7 +160,7 @@ class Inbox:
 
     def __init__(self, url: str) -> None:
         self.engine = engine_for(url)
-        metadata.create_all(self.engine, tables=[events, counts])  # the engine may predate this module's import
+        create_tables(self.engine)  # the engine may predate this module's import
         self.writer = Writer(self.engine)
 
     @staticmethod
@@ -188,7 +188,10 @@ class Inbox:
             except IntegrityError:
                 return False
             return True
-        return conn.execute(dialect.insert(events).values(**values).on_conflict_do_nothing()).rowcount == 1
+        # RETURNING, not rowcount: on PostgreSQL (psycopg 3) an INSERT ... ON CONFLICT DO NOTHING reports a
+        # rowcount of -1, and every new event read as a redelivery (the dispatcher was never woken).
+        statement = dialect.insert(events).values(**values).on_conflict_do_nothing().returning(events.c.event_key)
+        return conn.execute(statement).first() is not None
 
     def count(self, vendor: str, outcome: str, reason: str, at: datetime) -> None:
         """Add one to a counter of requests that started nothing."""
@@ -214,6 +217,18 @@ class Inbox:
             value = conn.execute(select(events.c.next_attempt_at).where(events.c.state == PENDING)
                                  .order_by(events.c.next_attempt_at).limit(1)).scalar()
         return datetime.fromisoformat(value) if value else None
+
+    def claim(self, key: str, now: datetime, lease_until: datetime) -> bool:
+        """Take a due event for this dispatcher until `lease_until`; False when another took it first.
+
+        Several receivers may share one inbox: each claims an event (a compare-and-set on
+        `next_attempt_at`, atomic on SQLite and PostgreSQL alike) before creating its run, so one
+        event makes one request to Prefect. A dispatcher that dies after its claim leaves the event
+        pending; it is due again when the lease ends.
+        """
+        where = ((events.c.event_key == key) & (events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now)))
+        return self.writer.run(lambda conn: conn.execute(update(events).where(where).values(
+            next_attempt_at=iso(lease_until), updated_at=iso(now))).rowcount == 1)
 
     def dispatched(self, key: str, flow_run_id: str, now: datetime) -> None:
         self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(

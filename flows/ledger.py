@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.db import engine_for, metadata
 
@@ -53,6 +54,17 @@ audit = Table(
     Column("run_id", String(64), nullable=True),
     Column("event_key", String(200), nullable=True),
 )
+
+
+def upsert(conn: Connection, row: dict[str, Any], changes: dict[str, Any]) -> Any:
+    """INSERT the action's row, or apply `changes` to the existing one, as one statement.
+
+    An UPDATE-then-INSERT pair lets two runs of one employee both find no row and both insert:
+    the second failed on the primary key (seen on PostgreSQL with two workers). Both SQLite and
+    PostgreSQL take `INSERT ... ON CONFLICT DO UPDATE` atomically.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(actions).values(**row).on_conflict_do_update(index_elements=[actions.c.key], set_=changes)
 
 
 def now_iso() -> str:
@@ -108,15 +120,11 @@ class Ledger:
         values: dict[str, Any] = {"status": "started", "updated_at": stamp}
         if pre_state is not None:
             values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
+        new = {"key": key, "employee_id": employee_id, "action": action, "target": target, "detail": "",
+               "attempts": 1, **values}
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(actions).where(actions.c.key == key).values(attempts=actions.c.attempts + 1, **values)
-            ).rowcount
-            if not changed:
-                conn.execute(insert(actions).values(
-                    key=key, employee_id=employee_id, action=action, target=target, detail="", attempts=1, **values,
-                ))
-            return int(conn.execute(select(actions.c.attempts).where(actions.c.key == key)).scalar_one())
+            statement = upsert(conn, new, {**values, "attempts": actions.c.attempts + 1})
+            return int(conn.execute(statement.returning(actions.c.attempts)).scalar_one())
 
     def outcomes(self, employee_id: str) -> list[dict[str, str]]:
         """Each of the employee's actions with its latest outcome (what the HR note reports), HR notes aside."""
@@ -157,12 +165,9 @@ class Ledger:
                 values.update(status=outcome, detail=detail)  # a rerun's report keeps the original record
             if pre_state is not None:
                 values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
-            changed = conn.execute(update(actions).where(actions.c.key == key).values(**values)).rowcount
-            if not changed:
-                conn.execute(insert(actions).values(
-                    key=key, employee_id=employee_id, action=action, target=target, attempts=0,
-                    **{"status": outcome, "detail": detail, **values},
-                ))
+            new = {"key": key, "employee_id": employee_id, "action": action, "target": target, "attempts": 0,
+                   "status": outcome, "detail": detail, **values}
+            conn.execute(upsert(conn, new, values))
             row["seq"] = conn.execute(insert(audit).values(**row)).inserted_primary_key[0]
         self._append_file(row)
         return row

@@ -23,6 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -337,6 +338,8 @@ class Dispatcher:
     pending in the inbox, so events stored before a crash are picked up on restart.
     """
 
+    LEASE_SECONDS = 120.0  # a claimed event is due again after this if its dispatcher died
+
     def __init__(
         self,
         inbox: Inbox,
@@ -346,8 +349,10 @@ class Dispatcher:
         base: float = 1.0,
         cap: float = 300.0,
         jitter: Callable[[], float] = random.random,
+        parallel: int = 8,
     ) -> None:
         self.inbox = inbox
+        self.parallel = parallel
         self.registry_path = registry_path
         self.launch = launch
         self.clock = clock
@@ -364,22 +369,34 @@ class Dispatcher:
         return max(0.1, self.jitter() * min(self.cap, self.base * 2 ** min(attempts, 30)))
 
     def dispatch_due(self) -> int:
-        """One pass over the due events; returns how many Prefect accepted."""
-        accepted = 0
-        for event in self.inbox.due(self.now()):
-            try:
-                run_id = self.launch(event, self.registry_path)
-            except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
-                wait = self.delay(event.attempts)
-                error = clean(f"{type(exc).__name__}: {exc}", 300)
-                self.inbox.retry_later(event.event_key, error, datetime.fromtimestamp(self.clock() + wait, timezone.utc),
-                                       self.now())
-                logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
-                continue
-            self.inbox.dispatched(event.event_key, run_id, self.now())
-            logger.info("event %s dispatched as flow run %s", event.event_key, run_id)
-            accepted += 1
-        return accepted
+        """One pass over the due events; returns how many Prefect accepted.
+
+        Runs are created in parallel (`parallel` at a time): a run's creation is a round trip to
+        the Prefect API, and one at a time a burst of terminations waited for each in turn.
+        """
+        due = self.inbox.due(self.now())
+        if not due:
+            return 0
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(due)), thread_name_prefix="relevo-launch") as pool:
+            return sum(pool.map(self.dispatch_one, due))
+
+    def dispatch_one(self, event: InboxEvent) -> bool:
+        """Claim the event, create its run; True when Prefect accepted it."""
+        lease = datetime.fromtimestamp(self.clock() + self.LEASE_SECONDS, timezone.utc)
+        if not self.inbox.claim(event.event_key, self.now(), lease):
+            return False  # another dispatcher on the same inbox has it
+        try:
+            run_id = self.launch(event, self.registry_path)
+        except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
+            wait = self.delay(event.attempts)
+            error = clean(f"{type(exc).__name__}: {exc}", 300)
+            self.inbox.retry_later(event.event_key, error, datetime.fromtimestamp(self.clock() + wait, timezone.utc),
+                                   self.now())
+            logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
+            return False
+        self.inbox.dispatched(event.event_key, run_id, self.now())
+        logger.info("event %s dispatched as flow run %s", event.event_key, run_id)
+        return True
 
     def wake(self) -> None:
         self._wake.set()
