@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, insert, select
+from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from flows.db import engine_for, metadata
@@ -37,6 +37,9 @@ actions = Table(
     Column("pre_state", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("updated_at", String(40), nullable=False),
+    # Which run is making this action's outside call, and until when (see `Ledger.claim`).
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_until", String(40), nullable=True),
 )
 
 audit = Table(
@@ -65,6 +68,9 @@ def upsert(conn: Connection, row: dict[str, Any], changes: dict[str, Any]) -> An
     """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(actions).values(**row).on_conflict_do_update(index_elements=[actions.c.key], set_=changes)
+
+
+CLAIM_SECONDS = 900.0  # longer than any one action's call with its retries and Retry-After waits
 
 
 def now_iso() -> str:
@@ -126,6 +132,40 @@ class Ledger:
             statement = upsert(conn, new, {**values, "attempts": actions.c.attempts + 1})
             return int(conn.execute(statement.returning(actions.c.attempts)).scalar_one())
 
+    def claim(self, key: str, employee_id: str, action: str, target: str, holder: str,
+              seconds: float = CLAIM_SECONDS) -> str:
+        """Take the action for one run before its outside call: "claimed", "finished" or "busy".
+
+        Two runs of one employee (two HR events close together, on two workers) plan the same
+        actions. Whichever claims an action first makes the call; the other finds it finished, or
+        busy while the first is still at it, and waits for its outcome instead of calling again.
+        A claim lapses after `seconds`, so a run that died holding one delays the next by that much.
+        The claim is one conditional upsert, atomic on SQLite and PostgreSQL.
+        """
+        now = datetime.now(timezone.utc)
+        until = (now + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+        free = (actions.c.status.not_in(FINISHED)
+                & ((actions.c.claimed_by.is_(None)) | (actions.c.claimed_by == holder)
+                   | (actions.c.claimed_until < now.isoformat(timespec="milliseconds"))))
+        row = {"key": key, "employee_id": employee_id, "action": action, "target": target, "status": "claimed",
+               "detail": "", "attempts": 0, "updated_at": now_iso(), "claimed_by": holder, "claimed_until": until}
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(actions).values(**row)
+                     .on_conflict_do_update(index_elements=[actions.c.key], where=free,
+                                            set_={"claimed_by": holder, "claimed_until": until})
+                     .returning(actions.c.key))
+        with self.engine.begin() as conn:
+            if conn.execute(statement).first() is not None:
+                return "claimed"
+            status = conn.execute(select(actions.c.status).where(actions.c.key == key)).scalar()
+        return "finished" if status in FINISHED else "busy"
+
+    def release(self, key: str, holder: str) -> None:
+        """Give up a claim (the call is over, whatever its outcome)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(actions).where((actions.c.key == key) & (actions.c.claimed_by == holder))
+                         .values(claimed_by=None, claimed_until=None))
+
     def outcomes(self, employee_id: str) -> list[dict[str, str]]:
         """Each of the employee's actions with its latest outcome (what the HR note reports), HR notes aside."""
         query = (select(actions.c.action, actions.c.target, actions.c.status.label("outcome"))
@@ -133,9 +173,16 @@ class Ledger:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def started(self, employee_id: str) -> list[dict[str, Any]]:
-        """Actions whose call began but whose outcome was never recorded (the process died in between)."""
-        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started")
+    def started(self, employee_id: str, holder: str | None = None) -> list[dict[str, Any]]:
+        """Actions whose call began but whose outcome was never recorded (the process died in between).
+
+        An action another live run has claimed (`holder` is not this run's) is not interrupted: it is
+        that run's call in progress.
+        """
+        now = now_iso()
+        unclaimed = (actions.c.claimed_by.is_(None) | (actions.c.claimed_until < now)
+                     | (actions.c.claimed_by == holder))
+        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started", unclaimed)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

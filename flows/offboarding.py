@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -126,6 +127,7 @@ class Run:
         self.event_key = event_key
         self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
         self.run_id = str(flow_run.id) if flow_run.id else None
+        self.holder = self.run_id or uuid.uuid4().hex  # who claims this run's actions in the ledger
         self.approval = ""  # how and by whom the notices were approved, recorded with what they did
 
     def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -191,7 +193,7 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
     """
     planned = {a.key for a in the_plan.actions}
     rows = []
-    for row in run.ledger.started(run.employee["id"]):
+    for row in run.ledger.started(run.employee["id"], run.holder):
         _, kind, presence_id, member_id = (row["key"].split(":", 3) + ["", "", ""])[:4]
         listed = members.get(presence_id)
         if kind != "revoke" or row["key"] in planned or not isinstance(listed, list):
@@ -220,6 +222,8 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
         if first is None or first.status not in FINISHED:
             return run.record(action, "manual", "not removed: the presence would be left without an admin. "
                               "Finish the add-admin task first, then run relevo again")
+    if (other := claim(run, action)) is not None:
+        return other
     try:
         if run.direct:
             outcome = attempt_direct(run, action)
@@ -227,11 +231,28 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
             outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
+    finally:
+        run.ledger.release(action.key, run.holder)
     crash_point("before_ledger_write")
     row = run.record(action, outcome.status, outcome.summary(), outcome.pre_state)
     if action.action == "revoke_role":
         crash_point("mid_revoke")
     return row
+
+
+def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
+    """Claim the action for this run before its outside call; None when this run may call.
+
+    Another run of the same employee that holds the action is waited for (never called twice);
+    once it has finished, its outcome is reported here as already done.
+    """
+    while (result := run.ledger.claim(action.key, run.employee["id"], action.action, action.target,
+                                      run.holder)) == "busy":
+        time.sleep(poll)
+    if result == "finished":
+        state = run.ledger.state(action.key)
+        return run.record(action, "already_done", f"already done: {state.detail if state else ''}"[:2000])
+    return None
 
 
 def suggested_fix(error: ConnectorError) -> str:

@@ -90,3 +90,56 @@ def test_two_dispatchers_on_one_inbox_launch_each_event_once(postgres_url: str) 
     assert sum(accepted) == 30
     assert sorted(launched) == sorted(set(launched)) and len(launched) == 30
     assert {e.state for e in inbox.events()} == {"dispatched"}
+
+
+class CountingConnector:
+    """A vendor whose removal takes a while: two runs that both called it would both be counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def revoke(self, presence, grant):  # type: ignore[no-untyped-def]
+        import time
+
+        from connectors.grants import Outcome
+
+        with self._lock:
+            self.calls += 1
+        time.sleep(0.3)
+        return Outcome("done", f"removed {grant.identity}", pre_state={"role": grant.role})
+
+
+class OneDatabase:
+    """The part of a Registry that `execute` uses: the ledger's database, the output folder, a connector."""
+
+    def __init__(self, url: str, output: Path, connector: CountingConnector) -> None:
+        self.database_url, self.output_dir, self.connector = url, output, connector
+
+    def social(self, presence):  # type: ignore[no-untyped-def]
+        return self.connector
+
+
+def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: str, tmp_path: Path) -> None:
+    from connectors.grants import Grant, Presence
+    from flows.offboarding import Run, execute
+    from flows.plan import Action
+
+    connector = CountingConnector()
+    registry = OneDatabase(postgres_url, tmp_path, connector)
+    presence = Presence(id="page", platform="facebook", account="Acme", connector="meta_page")
+    actions = [Action(key=f"1001:revoke:page:{n}", action="revoke_role", target="Acme", phase="revoke",
+                      description="", presence=presence,
+                      grant=Grant("page", str(n), f"person{n}@acme.example", "MANAGE", False))
+               for n in range(3)]
+    barrier = threading.Barrier(2)
+
+    def one_run(_: int) -> list[str]:
+        run = Run(registry, {"id": "1001"}, None, direct=True)  # type: ignore[arg-type]
+        barrier.wait(10)
+        return [execute(run, action)["outcome"] for action in actions]
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(one_run, range(2)))
+    assert connector.calls == 3  # each removal made once, by whichever run claimed it
+    assert sorted(outcomes[0] + outcomes[1]) == ["already_done"] * 3 + ["done"] * 3
