@@ -312,7 +312,9 @@ def inbox(registry: RegistryOption = Path("relevo.yaml")) -> None:
         out.print("No termination events received yet.")
     for event in events:
         run = f" run {event.flow_run_id}" if event.flow_run_id else ""
-        error = f"\n    last error (attempt {event.attempts}): {event.last_error}" if event.last_error and event.state == "pending" else ""
+        run += f" ({event.run_state.lower()})" if event.run_state else ""
+        error = (f"\n    last error (attempt {event.attempts}): {event.last_error}" if event.last_error and event.state == "pending"
+                 else f"\n    {event.last_error}" if event.last_error else "")
         out.print(f"{event.received_at[:19]}  {event.state:<10} {event.vendor:<9} {event.kind:<10} "
                   f"employee {event.employee_id}{run}\n    {event.event_key}{error}", markup=False)
     totals = box.counts()
@@ -329,11 +331,20 @@ def tasks(
     """List what waits for a person: manual steps, failures, drafts awaiting approval."""
     from flows.ledger import Ledger
 
-    rows = Ledger(load(registry).database_url).open_actions(employee)
+    from flows.inbox import STUCK, Inbox
+
+    url = load(registry).database_url
+    rows = Ledger(url).open_actions(employee)
+    stuck = [e for e in Inbox(url).events() if e.state == STUCK and employee in (None, e.employee_id)]
     out = console()
-    if not rows:
+    if not rows and not stuck:
         out.print("Nothing waits for a person.")
         return
+    from rich.markup import escape
+
+    for event in stuck:  # HR data: escaped, never read as Rich markup
+        out.print(f"{mark('stuck', 18)} employee {escape(event.employee_id)}: its run never finished (relevo inbox)\n"
+                  f"    event: {escape(event.event_key)}\n    {escape(event.last_error or '')}")
     for row in rows:
         detail, _, steps = row["detail"].partition(" | steps: ")
         out.print(f"{mark(row['status'], 18)} [bold]{row['target']}[/] ({row['action']})\n"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Engine, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Connection, Engine, Integer, String, Table, Text, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +29,10 @@ import schemas
 from flows.db import create_tables, engine_for, metadata
 
 PENDING, DISPATCHED = "pending", "dispatched"
+STUCK = "stuck"  # its run crashed or hung every time it was started: a person must look
+# Prefect state types after which a dispatched event needs nothing more from the dispatcher. CRASHED
+# is not among them: the worker or its machine died, and the dispatcher starts the run again.
+FINAL_RUN_STATES = {"COMPLETED", "FAILED", "CANCELLED"}
 KEY_MAX = 200  # schemas/termination_event.schema.json event_key maxLength
 
 events = Table(
@@ -47,6 +51,9 @@ events = Table(
     Column("flow_run_id", String(64), nullable=True),
     Column("last_error", Text, nullable=True),
     Column("updated_at", String(40), nullable=False),
+    # The dispatched run as last seen (Prefect state type) and how often it was started again.
+    Column("run_state", String(20), nullable=True),
+    Column("relaunches", Integer, nullable=True),
 )
 
 # Requests that started nothing: (vendor, outcome "ignored"/"rejected", short fixed reason) -> count.
@@ -153,6 +160,8 @@ class InboxEvent:
     next_attempt_at: str
     flow_run_id: str | None
     last_error: str | None
+    run_state: str | None = None
+    relaunches: int | None = None
 
 
 class Inbox:
@@ -235,6 +244,29 @@ class Inbox:
             state=DISPATCHED, flow_run_id=flow_run_id, attempts=events.c.attempts + 1,
             last_error=None, updated_at=iso(now))))
 
+    def unfinished_runs(self) -> list[InboxEvent]:
+        """Dispatched events whose run has not been seen in a final state: the ones to follow."""
+        query = (select(events).where((events.c.state == DISPATCHED)
+                                      & (events.c.run_state.is_(None) | events.c.run_state.not_in(FINAL_RUN_STATES)))
+                 .order_by(events.c.received_at, events.c.event_key))
+        return self._rows(query)
+
+    def run_seen(self, key: str, run_state: str, now: datetime) -> None:
+        """Record the state the dispatched run was last seen in."""
+        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
+            run_state=run_state, updated_at=iso(now))))
+
+    def relaunched(self, key: str, flow_run_id: str, reason: str, now: datetime) -> None:
+        """The event's run died and a new one was started in its place."""
+        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
+            flow_run_id=flow_run_id, run_state=None, last_error=reason[:500], updated_at=iso(now),
+            relaunches=func.coalesce(events.c.relaunches, 0) + 1)))
+
+    def stuck(self, key: str, reason: str, now: datetime) -> None:
+        """The event's run failed to finish too often: it waits for a person (`relevo inbox`, `relevo tasks`)."""
+        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
+            state=STUCK, last_error=reason[:500], updated_at=iso(now))))
+
     def retry_later(self, key: str, error: str, next_at: datetime, now: datetime) -> None:
         self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
             attempts=events.c.attempts + 1, last_error=error[:500], next_attempt_at=iso(next_at),
@@ -245,7 +277,7 @@ class Inbox:
 
     def counts(self) -> dict[str, int]:
         """Totals per state: pending, dispatched, ignored, rejected."""
-        totals = {PENDING: 0, DISPATCHED: 0, "ignored": 0, "rejected": 0}
+        totals = {PENDING: 0, DISPATCHED: 0, "ignored": 0, "rejected": 0}  # and "stuck", when any is
         with self.engine.connect() as conn:
             for state, in conn.execute(select(events.c.state)):
                 totals[state] = totals.get(state, 0) + 1

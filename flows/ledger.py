@@ -166,6 +166,12 @@ class Ledger:
             conn.execute(update(actions).where((actions.c.key == key) & (actions.c.claimed_by == holder))
                          .values(claimed_by=None, claimed_until=None))
 
+    def release_run(self, holder: str) -> None:
+        """Give up every claim of a run that died (its replacement need not wait for them to lapse)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(actions).where(actions.c.claimed_by == holder)
+                         .values(claimed_by=None, claimed_until=None))
+
     def outcomes(self, employee_id: str) -> list[dict[str, str]]:
         """Each of the employee's actions with its latest outcome (what the HR note reports), HR notes aside."""
         query = (select(actions.c.action, actions.c.target, actions.c.status.label("outcome"))

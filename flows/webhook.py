@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from starlette.requests import ClientDisconnect
 from connectors import bamboohr, factorial
 from connectors.errors import ConfigurationError
 from flows.inbox import Inbox, InboxEvent
+from flows.ledger import Ledger
 from flows.registry import Registry, load_registry
 from flows.secrets import resolve
 
@@ -317,18 +319,52 @@ async def count_rejection(inbox: Inbox, vendor: str, rejected: Rejected, clock: 
 
 # --- the dispatcher: pending inbox rows → Prefect deployment runs ---
 
-def launch_deployment(event: InboxEvent, registry_path: str) -> str:
-    """Start the event's deployment; the server returns the existing run for a repeated key."""
+def launch_deployment(event: InboxEvent, registry_path: str, relaunch: int = 0) -> str:
+    """Start the event's deployment; the server returns the existing run for a repeated key.
+
+    A relaunch (the first run crashed or hung) needs a key of its own, or Prefect would hand back
+    the dead run; its parameters, the event key in the audit among them, stay the same.
+    """
     from prefect.deployments import run_deployment
 
     run = run_deployment(
         DEPLOYMENTS[event.kind],
         parameters={"employee_id": event.employee_id, "registry_path": registry_path, "event_key": event.event_key},
-        idempotency_key=event.event_key,
+        idempotency_key=event.event_key if not relaunch else f"{event.event_key}#relaunch-{relaunch}",
         timeout=0,
         as_subflow=False,
     )
     return str(run.id)
+
+
+@dataclass(frozen=True)
+class RunSeen:
+    """A dispatched flow run as the Prefect API last showed it."""
+
+    state: str  # the Prefect state type: PENDING, RUNNING, CRASHED, COMPLETED, ...
+    since: datetime  # when it entered that state
+
+
+def read_runs(run_ids: list[str]) -> dict[str, RunSeen]:
+    """The current state of these flow runs, in one request to the Prefect API."""
+    from uuid import UUID
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids])),
+                                     limit=len(run_ids))
+    return {str(r.id): RunSeen(r.state.type.value, r.state.timestamp) for r in runs if r.state is not None}
+
+
+def cancel_run(run_id: str, reason: str) -> None:
+    """Cancel a run that never started, so that it cannot start after its replacement."""
+    from prefect import get_client
+    from prefect.states import Cancelled
+
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Cancelled(message=reason), force=True)
 
 
 class Dispatcher:
@@ -339,6 +375,9 @@ class Dispatcher:
     """
 
     LEASE_SECONDS = 120.0  # a claimed event is due again after this if its dispatcher died
+    FOLLOW_SECONDS = 30.0  # how often the dispatched runs are looked at
+    STUCK_SECONDS = 300.0  # a run still Pending after this never reached a worker (a worker killed mid-submit)
+    MAX_RELAUNCHES = 2  # then the event is "stuck" and waits for a person
 
     def __init__(
         self,
@@ -350,9 +389,13 @@ class Dispatcher:
         cap: float = 300.0,
         jitter: Callable[[], float] = random.random,
         parallel: int = 8,
+        read_runs: Callable[[list[str]], dict[str, RunSeen]] = read_runs,
+        cancel: Callable[[str, str], None] = cancel_run,
     ) -> None:
         self.inbox = inbox
         self.parallel = parallel
+        self.read_runs, self.cancel = read_runs, cancel
+        self._next_follow = 0.0
         self.registry_path = registry_path
         self.launch = launch
         self.clock = clock
@@ -398,6 +441,50 @@ class Dispatcher:
         logger.info("event %s dispatched as flow run %s", event.event_key, run_id)
         return True
 
+    def follow(self) -> int:
+        """Look at every dispatched run that has not finished; start again the ones that died.
+
+        Prefect accepting a run is not the run happening: a worker killed with its run leaves it
+        Crashed, and a worker killed while submitting leaves it Pending for good. Either way the
+        leaver would keep their access while the inbox said "dispatched". A crashed run, or one
+        Pending for more than STUCK_SECONDS, is started again (the flow is idempotent: the ledger
+        skips what the dead run finished, and the dead run's claims are released); after
+        MAX_RELAUNCHES the event is marked stuck, for a person. Returns how many were restarted.
+        """
+        watched = [e for e in self.inbox.unfinished_runs() if e.flow_run_id]
+        if not watched:
+            return 0
+        seen = self.read_runs([e.flow_run_id for e in watched if e.flow_run_id])
+        now, restarted = self.now(), 0
+        for event in watched:
+            run = seen.get(event.flow_run_id or "")
+            if run is None:
+                continue
+            hung = run.state == "PENDING" and (now - run.since).total_seconds() > self.STUCK_SECONDS
+            if run.state != "CRASHED" and not hung:
+                if run.state != event.run_state:
+                    self.inbox.run_seen(event.event_key, run.state, now)
+                continue
+            why = (f"run {event.flow_run_id} crashed" if run.state == "CRASHED"
+                   else f"run {event.flow_run_id} pending for {int((now - run.since).total_seconds())} s: no worker ran it")
+            if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
+                self.inbox.stuck(event.event_key, f"{why}; started {1 + (event.relaunches or 0)} times: "
+                                 "look at the run in Prefect, then `relevo offboard` the employee by hand", now)
+                logger.error("event %s is stuck: %s", event.event_key, why)
+                continue
+            try:
+                if hung:
+                    self.cancel(event.flow_run_id or "", f"replaced by the dispatcher: {why}")
+                Ledger(str(self.inbox.engine.url)).release_run(event.flow_run_id or "")
+                run_id = self.launch(event, self.registry_path, (event.relaunches or 0) + 1)  # type: ignore[call-arg]
+            except Exception as exc:  # Prefect unreachable: the next pass tries again
+                logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
+                continue
+            self.inbox.relaunched(event.event_key, run_id, f"{why}; started again as {run_id}", now)
+            logger.warning("event %s: %s; started again as flow run %s", event.event_key, why, run_id)
+            restarted += 1
+        return restarted
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -417,13 +504,18 @@ class Dispatcher:
             self._wake.clear()
             try:
                 self.dispatch_due()
+                if self.clock() >= self._next_follow:
+                    self.follow()
+                    self._next_follow = self.clock() + self.FOLLOW_SECONDS
                 upcoming = self.inbox.next_attempt()
             except Exception as exc:  # the database itself: try again shortly, never die
                 logger.error("dispatcher pass failed: %s", type(exc).__name__)
                 upcoming = None
                 self._wake.wait(5.0)
                 continue
-            wait = 60.0 if upcoming is None else min(60.0, max(0.0, upcoming.timestamp() - self.clock()))
+            until_follow = max(0.0, self._next_follow - self.clock())
+            wait = min(60.0, until_follow) if upcoming is None else min(
+                60.0, until_follow, max(0.0, upcoming.timestamp() - self.clock()))
             self._wake.wait(wait)
 
 
