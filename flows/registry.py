@@ -135,7 +135,8 @@ class Registry:
                     f" (known: {', '.join(sorted(SOCIAL_CONNECTORS))})"
                 )
             self._social[presence.id] = rate_limited(builder(self, presence), presence.settings,
-                                                     f"{self.path}: presence '{presence.id}'")
+                                                     f"{self.path}: presence '{presence.id}'", self,
+                                                     f"presence:{presence.id}")
         return self._social[presence.id]
 
 
@@ -147,11 +148,15 @@ def _build(table: dict[str, Callable[[Registry, dict[str, Any]], Any]], section:
             f"{registry.path}: {section}.connector '{config['connector']}' is unknown"
             f" (known: {', '.join(sorted(table))})"
         )
-    return rate_limited(builder(registry, config), config, f"{registry.path}: {section}")
+    return rate_limited(builder(registry, config), config, f"{registry.path}: {section}", registry, section)
 
 
-def rate_limited(connector: Any, settings: dict[str, Any], where: str) -> Any:
-    """Apply `rate_limit: {calls: N, seconds: S}` (the vendor's published limit) to the connector's transport."""
+def rate_limited(connector: Any, settings: dict[str, Any], where: str, registry: Registry, bucket: str) -> Any:
+    """Apply `rate_limit: {calls: N, seconds: S}` (the vendor's published limit) to the connector's transport.
+
+    With a PostgreSQL database the window is shared by every process using it (flows/shared_limits.py),
+    per company and connector; with SQLite it is this process's.
+    """
     limit = settings.get("rate_limit")
     if limit is None:
         return connector
@@ -165,8 +170,16 @@ def rate_limited(connector: Any, settings: dict[str, Any], where: str) -> Any:
                   if isinstance(t, HttpClient)]
     if not transports:
         raise ConfigurationError(f"{where}: rate_limit is set but this connector makes no HTTP calls")
+    shared = registry.database_url.startswith("postgresql")
     for transport in transports:
-        transport.window = CallWindow(calls, float(seconds))
+        if shared:
+            from flows.db import engine_for
+            from flows.shared_limits import SharedCallWindow
+
+            transport.window = SharedCallWindow(engine_for(registry.database_url),
+                                                f"{registry.company['name']}:{bucket}", calls, float(seconds))
+        else:
+            transport.window = CallWindow(calls, float(seconds))
     return connector
 
 
