@@ -84,6 +84,28 @@ class SocialConnector(Protocol):
 
 
 @runtime_checkable
+class ConfirmsRemoval(Protocol):
+    """An API connector whose removals are checked against the vendor's live state before they count.
+
+    A vendor's "removed" (or "already gone") answer is a claim: Meta's 100/33 also means "no
+    permission to see it", a 404 may be a wrong path. The flow records a removal `done` only once
+    `holders`, one fresh read of the presence (one per batch, whatever the number of leavers),
+    no longer lists the grant's `member_id`; otherwise the action is `failed` with `removal_needs`.
+    """
+
+    removal_needs: str  # what the credential needs to remove a role here (the fix a person reads)
+
+    def holders(self, presence: Presence) -> set[str]:
+        """The member ids that hold a live grant on the presence now, from one fresh read."""
+
+
+def still_held(connector: ConfirmsRemoval, presence: Presence, grants: list[Grant]) -> set[str]:
+    """The member ids among `grants` that the vendor still lists: one read for the whole list."""
+    live = connector.holders(presence)
+    return {g.member_id for g in grants if g.member_id in live}
+
+
+@runtime_checkable
 class MembersOneByOne(Protocol):
     """A connector whose vendor needs calls per member to list them (Hootsuite) also offers them one by one."""
 

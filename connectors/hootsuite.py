@@ -6,7 +6,9 @@ Lists the organization's members and removes one with
 a person: relevo records the permissions it saw so the task says exactly what to give back.
 Organizations on Hootsuite Enterprise can use the `scim` connector instead.
 
-Docs: https://apidocs.hootsuite.com/docs/api/index.html (Organization, Member)
+No official machine-readable spec is published by Hootsuite; this follows its REST API docs
+https://apidocs.hootsuite.com/docs/api/index.html (Organization, Member) and a copy of its
+swagger (api-evangelist/hootsuite, openapi/_original/hootsuite-rest-api-swagger.yaml).
 """
 from __future__ import annotations
 
@@ -66,6 +68,8 @@ class HootsuiteConnector:
     """
 
     platform = "hootsuite"
+    removal_needs = ("the token's user needs the organization permission to manage members (ORG_MANAGE_MEMBER); "
+                     "or remove the person in Hootsuite > Organization > Members")
 
     def __init__(self, base_url: str, token: str, organization_id: str, *,
                  admin_permissions: Iterable[str] = ADMIN_PERMISSIONS,
@@ -94,6 +98,10 @@ class HootsuiteConnector:
                           role="admin" if admin else "member", is_admin=admin,
                           display_name=str(member.get("fullName") or ""))
             yield replace(grant, pre_state=snapshot(grant, permissions=permissions, permissionPreset=preset))
+
+    def holders(self, presence: Presence) -> set[str]:
+        """The organization's member ids now: one list read (pages), without the per-member calls."""
+        return set(self._member_ids())
 
     def is_admin(self, permissions: list[str], preset: str | None) -> bool:
         """True when a permission name or the preset is one of `admin_permissions` (case-insensitive)."""

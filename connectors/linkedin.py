@@ -2,12 +2,21 @@
 
 relevo lists who holds which Page role through `organizationAcls` (scope
 `rw_organization_admin`), so the plan and the never-orphan count use the live list.
-Removing a role through the API (state REVOKED by update, or delete) is not verified
-yet, so `revoke`, `restore` and `add_admin` return tasks for a person until it is.
-Rows name people by member URN (`urn:li:person:...`), not e-mail: map leavers in the
-registry's `identities` (member = that URN).
+LinkedIn's documentation of `organizationAcls` (checked 2026-11) documents FINDER reads
+only (q=roleAssignee, q=organization), and its recommended successor
+`/organizationAuthorizations` is GET/BATCH_GET/BATCH_FIND: no documented call removes a
+role or sets state REVOKED. So `revoke`, `restore` and `add_admin` stay tasks for a
+person until LinkedIn documents one. Rows name people by member URN
+(`urn:li:person:...`), not e-mail: map leavers in the registry's `identities`.
 
-Docs: https://learn.microsoft.com/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+Every call carries `LinkedIn-Version` (connectors/versions.py; a presence may set
+`settings.version`). LinkedIn answers HTTP 426 once a version is sunset: that is a
+configuration error naming the setting, not a vendor outage.
+
+No machine-readable spec is published; this follows:
+https://learn.microsoft.com/linkedin/marketing/community-management/organizations/organization-access-control-by-role
+https://learn.microsoft.com/linkedin/marketing/versioning
+https://learn.microsoft.com/linkedin/marketing/integrations/migrations
 """
 from __future__ import annotations
 
@@ -18,15 +27,18 @@ from typing import Any
 
 import requests
 
+from connectors.errors import ConfigurationError
 from connectors.grants import Grant, Outcome, Person, Presence, snapshot
 from connectors.http import HttpClient, default_error_parser
 from connectors.manual import WHERE
+from connectors.versions import VERSIONS
 
 BASE_URL = "https://api.linkedin.com/rest"
-VERSION = "202411"
+VERSION = VERSIONS["linkedin"].version
+UPGRADE_REQUIRED = 426  # LinkedIn's answer to a sunset LinkedIn-Version
 ADMIN_ROLE = "ADMINISTRATOR"
-NOT_VERIFIED = ("relevo reads LinkedIn Page roles by API but removes them by hand until removal "
-                "through the LinkedIn API is verified")
+NOT_VERIFIED = ("relevo reads LinkedIn Page roles by API but removes them by hand: LinkedIn documents no API "
+                "call that removes a Page role")
 
 
 def linkedin_error(response: requests.Response) -> tuple[str, str | None]:
@@ -49,6 +61,7 @@ class LinkedInConnector:
     def __init__(self, base_url: str, token: str, organization_id: str, *, version: str = VERSION,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.organization = f"urn:li:organization:{organization_id}"
+        self.version = version
         self.client = HttpClient(
             "linkedin", base_url, secrets=[token], error_parser=linkedin_error, sleep=sleep,
             headers={"Authorization": f"Bearer {token}", "LinkedIn-Version": version,
@@ -58,10 +71,17 @@ class LinkedInConnector:
         """Approved role assignments; one grant per (person, role)."""
         grants = []
         start = 0
+        body: dict[str, Any]
         while True:
-            body = self.client.json("GET", "organizationAcls", params={
+            response = self.client.request("GET", "organizationAcls", params={
                 "q": "organization", "organization": self.organization, "state": "APPROVED",
-                "start": start, "count": 100}) or {}
+                "start": start, "count": 100}, allow=(UPGRADE_REQUIRED,))
+            if response.status_code == UPGRADE_REQUIRED:
+                raise ConfigurationError(
+                    f"presence '{presence.id}': LinkedIn no longer serves API version {self.version} (HTTP 426): "
+                    f"set settings.version to a current one (relevo's default is {VERSION}; see "
+                    f"{VERSIONS['linkedin'].source})")
+            body = response.json() if response.content else {}
             rows = body.get("elements") or []
             for row in rows:
                 if row.get("state", "APPROVED") != "APPROVED":

@@ -1,16 +1,30 @@
-"""Meta: Facebook Page roles (`assigned_users`) and Meta Business users (`business_users`).
+"""Meta: Facebook Page roles (`assigned_users`) and Meta Business users (`business_users`, `pending_users`).
 
 Graph API answers errors with a JSON body whose `code` says what happened, often
-under HTTP 400: a response hook gives throttles (codes 4, 17, 32, 613, 80001), expired
-tokens (190), missing permissions (10, 200-299) and missing objects (100/33) the HTTP
-status they mean, so the shared transport's one retry policy applies. Meta asks
-callers to stop once throttled ("more calls extend the block"), and publishes how
-close an app is: `UsagePacer` reads X-App-Usage / X-Business-Use-Case-Usage and
-holds calls back instead of hammering.
+under HTTP 400: a response hook gives throttles (codes 4, 17, 32, 613 and the
+business-use-case codes 80000-80014), expired tokens (190), missing permissions
+(10, 200-299) and error 100/33 the HTTP status they mean, so the shared transport's
+one retry policy applies. Meta asks callers to stop once throttled ("more calls extend
+the block"), and publishes how close an app is: `UsagePacer` reads X-App-Usage /
+X-Business-Use-Case-Usage and holds calls back instead of hammering.
 
-Docs: https://developers.facebook.com/docs/graph-api/reference/page/assigned_users/
+Error 100/33 means "does not exist, OR cannot be loaded due to missing permissions, OR
+does not support this operation", and a Page DELETE may answer `success: false`: neither
+says the role is gone. Both are reported as "already gone" only as a claim; the flow
+confirms every removal against a fresh member list (`holders`) before recording it done.
+
+No machine-readable spec: the requests follow Meta's own Business SDK
+(facebook/facebook-python-business-sdk v25.0.x: adobjects/page.py `get_assigned_users`
+{business}, `delete_assigned_users` {user} only, `create_assigned_user` {user, tasks};
+adobjects/business.py `get_business_users`, `create_business_user` {email, role},
+`get_pending_users` {email}; adobjects/businessrolerequest.py `api_delete`;
+adobjects/page.py Field `access_token`) and these pages:
+https://developers.facebook.com/docs/graph-api/reference/page/assigned_users/
 https://developers.facebook.com/docs/marketing-api/reference/business/business_users
+https://developers.facebook.com/docs/marketing-api/reference/business/pending_users/
+https://developers.facebook.com/docs/pages-api/getting-started (Page access tokens)
 https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+https://developers.facebook.com/docs/graph-api/guides/error-handling
 """
 from __future__ import annotations
 
@@ -26,15 +40,19 @@ from typing import Any
 
 import requests
 
-from connectors.errors import RateLimited
+from connectors.errors import PermissionDenied, RateLimited
 from connectors.grants import Grant, Outcome, Person, Presence, snapshot
 from connectors.http import HttpClient
 from connectors.manual import WHERE
+from connectors.versions import VERSIONS
 
 log = logging.getLogger("relevo.connectors.meta")
 
-GRAPH = "https://graph.facebook.com/v21.0"
-THROTTLE_CODES = {4, 17, 32, 613, 80001}
+GRAPH_HOST = "https://graph.facebook.com"
+GRAPH = f"{GRAPH_HOST}/{VERSIONS['meta'].version}"  # the default base URL: host and Graph version
+# 4 app, 17 user, 32 Pages (user token), 613 custom; 80000-80014 business use case limits
+# (80001 Pages, 80002 Instagram, 80004 ads management, 80014 catalog batch, ...).
+THROTTLE_CODES = {4, 17, 32, 613} | set(range(80000, 80015))
 PERMISSION_CODES = {10} | set(range(200, 300))
 TOKEN_CODE = 190
 # Page tasks; MANAGE is the Page's full control (admin).
@@ -238,7 +256,7 @@ def graph_hook(pacer: UsagePacer) -> Callable[..., requests.Response]:
             response.status_code = 401
         elif code in PERMISSION_CODES:
             response.status_code = 403
-        elif code == 100 and sub == 33:  # "object does not exist or cannot be loaded"
+        elif code == 100 and sub == 33:  # does not exist, OR no permission to load it, OR unsupported: a claim to check
             response.status_code = 404
         return response
 
@@ -266,6 +284,20 @@ def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[
                       error_parser=graph_error, sleep=sleep, session=session)
 
 
+def graph_base_url(settings: Mapping[str, Any]) -> str:
+    """The Graph base URL of a presence: `base_url` (host, default graph.facebook.com) and `graph_version`.
+
+    A `base_url` that already ends in a version (`.../v25.0`, the older form) is used as it is,
+    unless `graph_version` names another one: then the setting wins.
+    """
+    base = str(settings.get("base_url") or GRAPH_HOST).rstrip("/")
+    version = str(settings.get("graph_version") or "")
+    head, _, tail = base.rpartition("/")
+    if tail[:1] == "v" and tail[1:].replace(".", "").isdigit():
+        return f"{head}/{version}" if version else base
+    return f"{base}/{version or VERSIONS['meta'].version}"
+
+
 class _Graph:
     """What both Meta connectors share: a paced client and cursor pagination."""
 
@@ -280,34 +312,77 @@ class _Graph:
         self.pacer.wait()
         return self.client.request(method, path, **kwargs)
 
-    def pages(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def pages(self, path: str, params: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
         """All rows of a Graph edge, following `paging.cursors.after` (never a full `next` URL)."""
         rows: list[dict[str, Any]] = []
         params = {**params, "limit": 100}
         while True:
-            body = self.call("GET", path, params=params).json()
+            body = self.call("GET", path, params=params, **kwargs).json()
             rows += body.get("data") or []
             after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
             if not after or not (body.get("paging") or {}).get("next"):
                 return rows
             params = {**params, "after": after}
 
+    def holders(self, presence: Presence) -> set[str]:
+        """Member ids holding a grant now, from one fresh read: what confirms a removal."""
+        return {grant.member_id for grant in self.members(presence)}  # type: ignore[attr-defined]
+
+
+def _gone_or_refused(response: requests.Response) -> str | None:
+    """Why a DELETE may not have removed anything: 100/33 (→404) or `success: false`; None when it removed."""
+    if response.status_code == 404:
+        return "Meta answered error 100/33 (does not exist, or no permission to load it)"
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("success") is False:
+        return "Meta answered success: false"
+    return None
+
 
 class MetaPageConnector(_Graph):
     """People with tasks on a Facebook Page (business and system users assigned to it).
 
-    settings: page_id, business_id, token, base_url. Rows carry a business-scoped user id
-    and name, not an e-mail: map leavers in the registry's `identities` (member = that id).
+    settings: page_id, business_id, token (a system user's), base_url, graph_version. The Page
+    edges need a Page access token (the system user assigned to the Page with the MANAGE task,
+    `pages_manage_metadata`): it is derived from the system-user token with
+    `GET /{page-id}?fields=access_token` once per connector (one run) and sent on Page calls only.
+    Rows carry a business-scoped user id and name, not an e-mail: map leavers in the registry's
+    `identities` (member = that id).
     """
+
+    removal_needs = ("the token must be a system user's assigned to the Page with full control (MANAGE task) "
+                     "and the app needs pages_manage_metadata; or remove the person in Meta Business Suite "
+                     "(Settings > Pages > People)")
 
     def __init__(self, base_url: str, token: str, page_id: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(base_url, token, **kwargs)
         self.page_id = page_id
         self.business_id = business_id
+        self._page_token: str | None = None
+        self._token_lock = threading.Lock()
+
+    def page_auth(self) -> dict[str, str]:
+        """The Authorization header for Page edges, with the Page token derived once and cached."""
+        with self._token_lock:
+            if self._page_token is None:
+                body = self.call("GET", self.page_id, params={"fields": "access_token"}).json() or {}
+                token = body.get("access_token") if isinstance(body, dict) else None
+                if not token:
+                    raise PermissionDenied(
+                        f"GET {self.page_id}?fields=access_token: no Page access token for this token: assign the "
+                        "system user to the Page with the MANAGE task and grant pages_manage_metadata",
+                        vendor="meta", status=403)
+                self._page_token = str(token)
+                self.client._secrets.append(self._page_token)  # never in a message, like the system-user token
+            return {"Authorization": f"Bearer {self._page_token}"}
 
     def members(self, presence: Presence) -> list[Grant]:
         rows = self.pages(f"{self.page_id}/assigned_users",
-                          {"business": self.business_id, "fields": "id,name,tasks,user_type"})
+                          {"business": self.business_id, "fields": "id,name,tasks,user_type"},
+                          headers=self.page_auth())
         grants = []
         for row in rows:
             tasks = [str(t) for t in row.get("tasks") or []]
@@ -318,21 +393,25 @@ class MetaPageConnector(_Graph):
         return grants
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
-        """`DELETE /{page-id}/assigned_users?user=...`; a user no longer assigned is already done."""
-        response = self.call("DELETE", f"{self.page_id}/assigned_users",
-                             params={"user": grant.member_id, "business": self.business_id}, allow=(404,))
-        if response.status_code == 404 or response.json().get("success") is False:
-            # UNCONFIRMED: Graph's exact answer for a user not assigned; 100/33 (→404) or success=false.
-            return Outcome("already_done", f"{grant.display_name or grant.identity} has no task on the Page any more")
+        """`DELETE /{page-id}/assigned_users` with `user` only (the SDK's `delete_assigned_users` takes no `business`).
+
+        An answer that removed nothing (100/33, `success: false`) is reported as "already gone" with what
+        Meta said; the flow's fresh read then decides whether it is done or failed.
+        """
+        response = self.call("DELETE", f"{self.page_id}/assigned_users", params={"user": grant.member_id},
+                             headers=self.page_auth(), allow=(404,))
+        name = grant.display_name or grant.identity
+        why = _gone_or_refused(response)
+        if why:
+            return Outcome("already_done", f"{name} has no task on the Page any more ({why})")
         log.info("removed Page tasks of %s on %s", grant.member_id, presence.id)
-        return Outcome("done", f"removed {grant.role} tasks of {grant.display_name or grant.identity} on the Page",
-                       pre_state=dict(grant.pre_state))
+        return Outcome("done", f"removed {grant.role} tasks of {name} on the Page", pre_state=dict(grant.pre_state))
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
-        """`POST /{page-id}/assigned_users` with the recorded tasks."""
+        """`POST /{page-id}/assigned_users` {user, tasks} (the SDK's `create_assigned_user`)."""
         tasks = pre_state.get("tasks") or []
-        self.call("POST", f"{self.page_id}/assigned_users",
-                  data={"user": grant.member_id, "tasks": json.dumps(tasks), "business": self.business_id})
+        self.call("POST", f"{self.page_id}/assigned_users", data={"user": grant.member_id, "tasks": json.dumps(tasks)},
+                  headers=self.page_auth())
         return Outcome("done", f"gave back tasks {', '.join(tasks)} on the Page to {grant.display_name or grant.identity}")
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
@@ -343,11 +422,19 @@ class MetaPageConnector(_Graph):
                               "Run relevo again: the leaver is removed once another admin exists."])
 
 
+INVITATION = "invitation"  # pre_state `kind` of a pending invitation (a Business Role Request)
+
+
 class MetaBusinessConnector(_Graph):
     """People of a Meta Business portfolio (its Facebook and Instagram assets follow from the role).
 
-    settings: business_id, token, base_url. Rows carry `email` and `role` (ADMIN/EMPLOYEE).
+    settings: business_id, token, base_url, graph_version. Business users carry `email` and `role`
+    (ADMIN/EMPLOYEE, ...). Invitations not yet accepted (`/{business-id}/pending_users`, Business
+    Role Requests) are grants too: a leaver's open invitation is withdrawn with the rest.
     """
+
+    removal_needs = ("the token needs business_management and must be an admin system user of the business; "
+                     "or remove the person in Meta Business Suite (Settings > People)")
 
     def __init__(self, base_url: str, token: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(base_url, token, **kwargs)
@@ -359,29 +446,46 @@ class MetaBusinessConnector(_Graph):
         grants = []
         for row in rows:
             if row.get("marked_for_removal"):
-                continue  # already on its way out: Meta removes it
+                continue  # already on its way out: Meta removes it (UNCONFIRMED how long access lasts meanwhile)
             role = str(row.get("role") or "EMPLOYEE")
             grant = Grant(presence_id=presence.id, member_id=str(row["id"]),
                           identity=str(row.get("email") or row.get("name") or row["id"]), role=role,
                           is_admin=role.upper() == "ADMIN", display_name=str(row.get("name") or ""))
             grants.append(replace(grant, pre_state=snapshot(grant, email=row.get("email"))))
+        for row in self.pages(f"{self.business_id}/pending_users", {"fields": "id,email,role,status"}):
+            role = str(row.get("role") or "EMPLOYEE")
+            email = str(row.get("email") or "")
+            # An invitation gives no access until accepted: never counted as an admin who stays.
+            grant = Grant(presence_id=presence.id, member_id=str(row["id"]), identity=email or str(row["id"]),
+                          role=f"invited as {role}", is_admin=False)
+            grants.append(replace(grant, pre_state=snapshot(grant, email=email, kind=INVITATION, invited_role=role)))
         return grants
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
-        """`DELETE /{business-user-id}`; an unknown business user is already done."""
+        """`DELETE /{business-user-id}`, or for an invitation `DELETE /{business-role-request-id}`.
+
+        An answer that removed nothing (100/33, `success: false`) is reported as "already gone" with
+        what Meta said; the flow's fresh read then decides whether it is done or failed.
+        """
         response = self.call("DELETE", grant.member_id, allow=(404,))
-        if response.status_code == 404:
-            return Outcome("already_done", f"{grant.identity} is no longer a user of the business")
-        log.info("removed business user %s on %s", grant.member_id, presence.id)
+        invitation = grant.pre_state.get("kind") == INVITATION
+        why = _gone_or_refused(response)
+        if why:
+            what = "has no open invitation to" if invitation else "is no longer a user of"
+            return Outcome("already_done", f"{grant.identity} {what} the business ({why})")
+        log.info("removed business %s %s on %s", "invitation" if invitation else "user", grant.member_id, presence.id)
+        if invitation:
+            return Outcome("done", f"withdrew the open invitation of {grant.identity} ({grant.role}) to the Meta "
+                                   "business", pre_state=dict(grant.pre_state))
         return Outcome("done", f"removed {grant.identity} ({grant.role}) from the Meta business",
                        pre_state=dict(grant.pre_state))
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Invite the person again with the recorded role (`POST /{business-id}/business_users`)."""
         email = pre_state.get("email") or grant.identity
-        self._invite(email, str(pre_state.get("role") or grant.role))
-        return Outcome("done", f"invited {email} back as {pre_state.get('role') or grant.role}; "
-                               "they get access when they accept Meta's e-mail")
+        role = str(pre_state.get("invited_role") or pre_state.get("role") or grant.role)
+        self._invite(email, role)
+        return Outcome("done", f"invited {email} back as {role}; they get access when they accept Meta's e-mail")
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """Invite the successor as ADMIN; the leaver stays until they accept (a rerun then removes them)."""

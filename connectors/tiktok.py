@@ -5,8 +5,15 @@ errors by `code` != 0. A response hook gives such answers the HTTP status they m
 (throttle → 429, token → 401, permission → 403, system → 500, other → 400), so the
 shared transport's one retry policy and typed errors apply unchanged.
 
-Docs: https://business-api.tiktok.com/portal/docs (BC Members: /bc/member/get/,
-/bc/member/delete/, /bc/member/invite/).
+Member rows (`relation_status`): BOUND members hold access; PENDING rows are invitations
+not yet accepted (they may carry no `user_id`: they are revoked by `user_email`, which
+`/bc/member/delete/` accepts instead of `user_id`); UNBOUND and REJECTED rows hold nothing.
+
+Requests follow TikTok's official SDK definitions (tiktok/tiktok-business-api-sdk,
+yml_files/bc_member_get.yml, bc_member_delete.yml, bc_member_invite.yml, MIT), vendored
+under tests/specs/tiktok/ and checked in the tests. Docs:
+https://business-api.tiktok.com/portal/docs?id=1739939404802049 (BC Member Get) and the
+BC Members pages beside it (/bc/member/delete/, /bc/member/invite/).
 """
 from __future__ import annotations
 
@@ -70,10 +77,16 @@ def tiktok_error(response: requests.Response) -> tuple[str, str | None]:
     return (response.reason or "error", response.headers.get("X-Tt-Logid"))
 
 
+LIVE = {"BOUND", "PENDING"}  # rows that hold access now or will once accepted; UNBOUND/REJECTED hold nothing
+BY_EMAIL = "email:"  # member id prefix of a pending invitation listed without a user_id
+
+
 class TikTokConnector:
     """Members of one Business Center; settings: bc_id, token, base_url."""
 
     platform = "tiktok"
+    removal_needs = ("the token must belong to a Business Center admin of this Business Center (BC member "
+                     "management); or remove the person in Business Center > Users")
 
     def __init__(self, base_url: str, token: str, bc_id: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.bc_id = str(bc_id)
@@ -83,37 +96,55 @@ class TikTokConnector:
                                  error_parser=tiktok_error, sleep=sleep, session=session)
 
     def members(self, presence: Presence) -> list[Grant]:
-        """Bound and pending members (a pending invitation is revoked too); only bound ADMINs count as admins."""
+        """Bound members and pending invitations (a pending invitation is revoked too); only bound ADMINs are admins."""
         grants = []
         for row in self._list():
             status = str(row.get("relation_status") or "BOUND")
-            if status == "REJECTED":
+            member_id = member_id_of(row)
+            if status not in LIVE or member_id is None:
                 continue
             role = str(row.get("user_role") or "STANDARD")
-            grant = Grant(presence_id=presence.id, member_id=str(row["user_id"]),
-                          identity=str(row.get("user_email") or row["user_id"]), role=role,
+            email = str(row.get("user_email") or "")
+            grant = Grant(presence_id=presence.id, member_id=member_id, identity=email or member_id, role=role,
                           is_admin=role == "ADMIN" and status == "BOUND", display_name=str(row.get("user_name") or ""))
-            grants.append(replace(grant, pre_state=snapshot(grant, relation_status=status,
+            grants.append(replace(grant, pre_state=snapshot(grant, relation_status=status, user_email=email,
                                                             ext_user_role=row.get("ext_user_role"))))
         return grants
 
+    def holders(self, presence: Presence) -> set[str]:
+        """Member ids of bound members and pending invitations, from one fresh read."""
+        return {g.member_id for g in self.members(presence)}
+
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
-        """`POST /bc/member/delete/`; a member no longer listed is already done."""
+        """`POST /bc/member/delete/` by `user_id`, or by `user_email` for an invitation listed without one.
+
+        A refusal is checked against the live list: a member no longer listed is already gone (the flow
+        then confirms every removal with a fresh read).
+        """
+        if grant.member_id.startswith(BY_EMAIL):
+            body = {"bc_id": self.bc_id, "user_email": grant.member_id[len(BY_EMAIL):]}
+        else:
+            body = {"bc_id": self.bc_id, "user_id": grant.member_id}
         try:
-            self.client.json("POST", "bc/member/delete/", json={"bc_id": self.bc_id, "user_id": grant.member_id})
+            self.client.json("POST", "bc/member/delete/", json=body)
         except InvalidRequest:
             # The "not a member" code is UNCONFIRMED: read the live list instead of guessing from the code.
-            if not any(row.get("user_id") == grant.member_id for row in self._list(keyword=grant.identity)):
+            rows = self._list(keyword=grant.identity)
+            if not any(member_id_of(row) == grant.member_id and str(row.get("relation_status") or "BOUND") in LIVE
+                       for row in rows):
                 return Outcome("already_done", f"{grant.identity} is no longer a member of the Business Center")
             raise
-        log.info("removed Business Center member %s on %s", grant.member_id, presence.id)
-        return Outcome("done", f"removed {grant.identity} ({grant.role}) from the Business Center",
+        pending = grant.pre_state.get("relation_status") == "PENDING"
+        log.info("removed Business Center %s %s on %s", "invitation" if pending else "member", grant.member_id,
+                 presence.id)
+        what = "withdrew the pending invitation of" if pending else "removed"
+        return Outcome("done", f"{what} {grant.identity} ({grant.role}) from the Business Center",
                        pre_state=dict(grant.pre_state))
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Invite the person again with the recorded role (`POST /bc/member/invite/`)."""
         role = str(pre_state.get("role") or grant.role)
-        self._invite(grant.identity, role)
+        self._invite(str(pre_state.get("user_email") or grant.identity), role)
         return Outcome("done", f"invited {grant.identity} back as {role}; they get access when they accept")
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
@@ -140,3 +171,12 @@ class TikTokConnector:
             if page >= int((data.get("page_info") or {}).get("total_page") or 1):
                 return rows
             page += 1
+
+
+def member_id_of(row: dict[str, Any]) -> str | None:
+    """A row's member id: its `user_id`, or for an invitation without one `email:<address>`; None if neither."""
+    if row.get("user_id"):
+        return str(row["user_id"])
+    if row.get("user_email"):
+        return BY_EMAIL + str(row["user_email"])
+    return None

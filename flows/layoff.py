@@ -29,8 +29,8 @@ from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, MembersOneByOne, Presence
 from flows import notices
 from flows.offboarding import (
-    ATTENTION, Run, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix, tally,
-    unreadable, write_hr_note,
+    ATTENTION, Run, Unconfirmed, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix,
+    tally, unreadable, write_hr_note,
 )
 from flows.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
@@ -38,6 +38,9 @@ from flows.plan import (
 from flows.registry import Registry, load_registry
 
 WORKERS = 8  # drafts and HR notes in parallel; each vendor client paces itself
+# Removals on one presence confirmed by one fresh read of its members: a whole batch of 1,000 leavers would
+# hold every leaver's notices until the last removal; a read per 100 removals keeps drafting overlapping.
+CONFIRM_EVERY = 100
 APPROVED_BY_POLICY = "by policy.auto_approve_notices"
 
 
@@ -89,42 +92,65 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
     reported to `cleared` as soon as their actions here are done.
     """
     registry = next(iter(runs.values())).registry
-    listed, early = list_and_remove(presence, registry, employees, runs, now, revoke_now, dry_run, cleared)
+    listed, early, rows = list_and_remove(presence, registry, employees, runs, now, revoke_now, dry_run, cleared)
     members = {presence.id: listed}
     views = split_members(members, employees, registry)
     plans = {e["id"]: [a for a in plan(e, registry, views[e["id"]], [], [], now, revoke_now).actions
                        if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id]
              for e in employees}
     one_rotation(plans, {e["id"]: e["name"] for e in employees})
-    rows = [row for removed in early.values() for row in removed.values()]
+    unconfirmed = Unconfirmed()
+    waiting: list[str] = []  # leavers whose removals here wait for the next confirming read
+
+    def confirm() -> None:
+        nonlocal rows, waiting
+        rows += unconfirmed.settle()
+        for employee_id in waiting:
+            cleared.done(employee_id)
+        waiting = []
+
     for employee in employees:
         actions = plans[employee["id"]]
         run = runs[employee["id"]]
-        removed = early.get(employee["id"], {})
+        removed = early.get(employee["id"], set())
         todo = [a for a in actions if a.key not in removed and not (removed and a.action == "manual_task")]
         if dry_run:
             rows += plan_only(Plan(employee, None, todo))
         else:
             rows += recover_interrupted(run, Plan(employee, None, actions), members)
-            rows += [execute(run, a) for a in todo]
+            rows += [row for a in todo if (row := execute(run, a, unconfirmed)) is not None]
         if not removed:
-            cleared.done(employee["id"])
+            waiting.append(employee["id"])
+        if len(unconfirmed) >= CONFIRM_EVERY:
+            confirm()
+    confirm()
     return rows
 
 
 def list_and_remove(presence: Presence, registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run],
                     now: datetime, revoke_now: bool, dry_run: bool,
-                    cleared: Cleared) -> tuple[list[Grant] | str, dict[str, dict[str, dict[str, Any]]]]:
-    """(the presence's members or why they could not be read, rows of removals made while reading).
+                    cleared: Cleared) -> tuple[list[Grant] | str, dict[str, set[str]], list[dict[str, Any]]]:
+    """(the presence's members or why they could not be read, action keys removed while reading, their rows).
 
     Where the vendor needs calls per member to list them (Hootsuite: 1,000 leavers are 2,000
-    reads), a leaver's role is removed as soon as it is read, and the leaver is cleared here: their
-    notices need not wait for the rest of the list. Removing a non-admin never orphans a presence;
-    a leaving admin waits until an admin who stays has been read (or for the whole list, where the
-    plan then puts an add-admin step first, as everywhere). Removals that are due later (a
-    resignation's last day) and dry runs also wait for the list.
+    reads), a leaver's role is removed as soon as it is read, and the leaver is cleared as soon as
+    a fresh read of the member ids confirms it (every `CONFIRM_EVERY` removals, and at the end):
+    their notices need not wait for the rest of the list. Removing a non-admin never orphans a
+    presence; a leaving admin waits until an admin who stays has been read (or for the whole list,
+    where the plan then puts an add-admin step first, as everywhere). Removals that are due later
+    (a resignation's last day) and dry runs also wait for the list.
     """
-    early: dict[str, dict[str, dict[str, Any]]] = {}
+    early: dict[str, set[str]] = {}
+    rows: list[dict[str, Any]] = []
+    unconfirmed = Unconfirmed()
+    waiting: list[str] = []
+
+    def confirm() -> None:
+        nonlocal waiting
+        rows.extend(unconfirmed.settle())
+        for employee_id in waiting:
+            cleared.done(employee_id)
+        waiting = []
 
     def remove(employee_id: str, view: list[Grant]) -> None:
         run = runs[employee_id]
@@ -132,35 +158,39 @@ def list_and_remove(presence: Presence, registry: Registry, employees: list[dict
                if a.action == "revoke_role" and a.outcome is None and a.after is None]
         if not due:
             return
-        first = employee_id not in early
-        early.setdefault(employee_id, {}).update({a.key: execute(run, a) for a in due})
-        if first:
-            cleared.done(employee_id)
+        if employee_id not in early:
+            waiting.append(employee_id)
+        early.setdefault(employee_id, set()).update(a.key for a in due)
+        rows.extend(row for a in due if (row := execute(run, a, unconfirmed)) is not None)
+        if len(unconfirmed) >= CONFIRM_EVERY:
+            confirm()
 
     try:
         connector = registry.social(presence)
         if dry_run or not isinstance(connector, MembersOneByOne):
-            return connector.members(presence), early
+            return connector.members(presence), early, rows
         owners = Owners(employees, registry)
         listed: list[Grant] = []
         staying_admin: Grant | None = None
-        waiting: list[tuple[str, Grant]] = []  # leaving admins read before any admin who stays
+        leaving_admins: list[tuple[str, Grant]] = []  # leaving admins read before any admin who stays
         for grant in connector.each_member(presence):
             listed.append(grant)
             employee_id = owners.of(presence.id, grant)
             if employee_id is None:
                 if grant.is_admin and staying_admin is None:
                     staying_admin = grant
-                    for waiting_id, admin in waiting:
+                    for waiting_id, admin in leaving_admins:
                         remove(waiting_id, [admin, staying_admin])
-                    waiting = []
+                    leaving_admins = []
             elif grant.is_admin and staying_admin is None:
-                waiting.append((employee_id, grant))
+                leaving_admins.append((employee_id, grant))
             else:
                 remove(employee_id, [grant] + ([staying_admin] if staying_admin else []))
-        return listed, early
+        return listed, early, rows
     except Exception as exc:  # an unreadable list becomes a task per leaver, as in a single offboarding
-        return unreadable(exc), early
+        return unreadable(exc), early, rows
+    finally:
+        confirm()  # what was removed while reading is confirmed (or failed) whatever happened to the list
 
 
 def one_rotation(plans: dict[str, list[Action]], names: dict[str, str]) -> None:

@@ -27,7 +27,7 @@ from prefect.states import Completed
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
-from connectors.grants import Grant, Outcome
+from connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
 from flows import approval, notices, revocation
 from flows.ledger import FINISHED, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
@@ -207,8 +207,13 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
     return rows
 
 
-def execute(run: Run, action: Action) -> dict[str, Any]:
-    """Run one action unless the ledger says it is finished; record what happened."""
+def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) -> dict[str, Any] | None:
+    """Run one action unless the ledger says it is finished; record what happened.
+
+    A removal the vendor answered is recorded only once a fresh read confirms it (`Unconfirmed`):
+    given a batch, it joins the batch and None is returned (its row comes from `settle`); without
+    one it is confirmed at once.
+    """
     state = run.ledger.state(action.key)
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
@@ -234,10 +239,72 @@ def execute(run: Run, action: Action) -> dict[str, Any]:
     finally:
         run.ledger.release(action.key, run.holder)
     crash_point("before_ledger_write")
-    row = run.record(action, outcome.status, outcome.summary(), outcome.pre_state)
-    if action.action == "revoke_role":
+    if action.action == "revoke_role" and outcome.status in {"done", "already_done"}:
+        batch = unconfirmed if unconfirmed is not None else Unconfirmed()
+        batch.add(run, action, outcome)  # the ledger keeps it "started" until the vendor's live state agrees
+        return None if unconfirmed is not None else batch.settle()[0]
+    return run.record(action, outcome.status, outcome.summary(), outcome.pre_state)
+
+
+class Unconfirmed:
+    """Removals the vendor answered, waiting for one fresh read of their presence before they count.
+
+    A vendor's "removed" or "already gone" is a claim (Meta's 100/33 also means "no permission to
+    see it"; `success: false` removed nothing). `settle` reads each presence's holders once for all
+    its waiting removals: one still listed is `failed` with what the credential needs, never `done`.
+    Until then the ledger row stays "started", so a crash is settled from the live list on the next run.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Run, Action, Outcome]] = []
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+    def add(self, run: Run, action: Action, outcome: Outcome) -> None:
+        self.waiting.append((run, action, outcome))
+
+    def employees(self) -> list[str]:
+        """The employees with a removal waiting, in order."""
+        return list(dict.fromkeys(run.employee["id"] for run, _, _ in self.waiting))
+
+    def settle(self) -> list[dict[str, Any]]:
+        """One read per presence; each waiting removal recorded as the live state says. Empties the batch."""
+        waiting, self.waiting = self.waiting, []
+        by_presence: dict[str, list[tuple[Run, Action, Outcome]]] = {}
+        for item in waiting:
+            by_presence.setdefault(item[1].presence.id, []).append(item)  # type: ignore[union-attr]
+        rows = []
+        for items in by_presence.values():
+            rows += confirm_removals(items)
+        return rows
+
+
+def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str, Any]]:
+    """Record removals on one presence after one fresh read of its holders."""
+    run, action, _ = items[0]
+    presence = action.presence
+    connector = run.registry.social(presence)
+    if not isinstance(connector, ConfirmsRemoval):  # every API connector reads its holders; a new one must too
+        return [r.record(a, "failed", f"{o.detail}; not confirmed: the {presence.platform} connector cannot read "
+                         "its members again | fix: check by hand that the role is gone, then rerun")
+                for r, a, o in items]
+    try:
+        held = still_held(connector, presence, [a.grant for _, a, _ in items])
+    except (ConnectorError, ConfigurationError) as exc:
+        return [r.record(a, "failed", f"{o.detail}; not confirmed: the member list could not be read again ({exc}) "
+                         "| fix: rerun relevo: the removal is checked again (done actions are skipped)"[:2000])
+                for r, a, o in items]
+    rows = []
+    for r, a, o in items:
+        if a.grant.member_id in held:
+            who = a.grant.display_name or a.grant.identity
+            rows.append(r.record(a, "failed", f"{o.detail}; but a fresh read of {a.target} still lists {who}: "
+                                 f"not removed | fix: {connector.removal_needs}; then rerun relevo"[:2000]))
+        else:
+            rows.append(r.record(a, o.status, f"{o.summary()} (confirmed by a fresh read)", o.pre_state))
         crash_point("mid_revoke")
-    return row
+    return rows
 
 
 def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
@@ -542,4 +609,7 @@ def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
 
 @task(cache_policy=NO_CACHE)
 def revoke_presence(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
-    return [execute(run, a) for a in actions]
+    """One presence's actions in plan order; its removals confirmed together by one fresh read."""
+    unconfirmed = Unconfirmed()
+    rows = [row for a in actions if (row := execute(run, a, unconfirmed)) is not None]
+    return rows + unconfirmed.settle()

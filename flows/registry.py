@@ -307,19 +307,19 @@ def _scim(registry: Registry, presence: Presence) -> SocialConnector:
 
 
 def _meta_page(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.meta import GRAPH, MetaPageConnector, shared_pacer
+    from connectors.meta import MetaPageConnector, graph_base_url, shared_pacer
 
     settings, token = _settings(registry, presence, "page_id", "business_id")
-    base_url = settings.get("base_url", GRAPH)
+    base_url = graph_base_url(settings)  # base_url (host) and graph_version
     return MetaPageConnector(base_url, token, str(settings["page_id"]), str(settings["business_id"]),
                              pacer=shared_pacer(base_url, token, window=_usage_window(settings)))
 
 
 def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.meta import GRAPH, MetaBusinessConnector, shared_pacer
+    from connectors.meta import MetaBusinessConnector, graph_base_url, shared_pacer
 
     settings, token = _settings(registry, presence, "business_id")
-    base_url = settings.get("base_url", GRAPH)
+    base_url = graph_base_url(settings)  # base_url (host) and graph_version
     return MetaBusinessConnector(base_url, token, str(settings["business_id"]),
                                  pacer=shared_pacer(base_url, token, window=_usage_window(settings)))
 
@@ -350,11 +350,12 @@ def _tiktok(registry: Registry, presence: Presence) -> SocialConnector:
 
 
 def _linkedin(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.linkedin import BASE_URL, VERSION, LinkedInConnector
+    from connectors.linkedin import BASE_URL, LinkedInConnector
+    from connectors.versions import version_of
 
     settings, token = _settings(registry, presence, "organization_id")
     return LinkedInConnector(settings.get("base_url", BASE_URL), token, str(settings["organization_id"]),
-                             version=str(settings.get("version", VERSION)))
+                             version=version_of("linkedin", settings))
 
 
 SOCIAL_CONNECTORS: dict[str, Callable[[Registry, Presence], SocialConnector]] = {

@@ -10,11 +10,11 @@ from responses import matchers
 
 from connectors.errors import AuthenticationError, PermissionDenied, RateLimited
 from connectors.grants import Person, grant_from_pre_state
-from connectors.meta import MetaBusinessConnector, MetaPageConnector, UsagePacer, read_usage
+from connectors.meta import GRAPH, MetaBusinessConnector, MetaPageConnector, UsagePacer, graph_base_url, read_usage
 from flows.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
 
-GRAPH = "https://graph.facebook.com/v21.0"
+PAGE_TOKEN = "page-token-EAAG-canary-do-not-log"  # what GET /{page-id}?fields=access_token answers
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
 PAGE = presence("meta_page", "facebook_page")
 BUSINESS = presence("meta_business", "meta_business")
@@ -40,6 +40,20 @@ def business_users(rows: list[dict]) -> dict:
     return {"data": rows, "paging": {"cursors": {"before": "QVFI", "after": "QVFJ"}}}
 
 
+def pending_users(rows: list[dict] | None = None) -> None:
+    """`GET /{business-id}/pending_users`: Business Role Requests (SDK businessrolerequest.py fields)."""
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/pending_users",
+                  match=[matchers.query_param_matcher({"fields": "id,email,role,status", "limit": "100"})],
+                  json=business_users(rows or []))
+
+
+def page_token() -> None:
+    """The Page access token derived from the system-user token (Pages API: GET /{page-id}?fields=access_token)."""
+    responses.get(f"{GRAPH}/{PAGE_ID}", match=[matchers.query_param_matcher({"fields": "access_token"}),
+                                               matchers.header_matcher({"Authorization": f"Bearer {CANARY}"})],
+                  json={"access_token": PAGE_TOKEN, "id": PAGE_ID})
+
+
 def page_connector(clock, pacer: UsagePacer | None = None) -> MetaPageConnector:
     pacer = pacer or UsagePacer(sleep=clock.sleep, clock=clock)
     return MetaPageConnector(GRAPH, CANARY, PAGE_ID, BUSINESS_ID, pacer=pacer, sleep=clock.sleep)
@@ -60,10 +74,11 @@ BUSINESS_ROWS = [
 
 @responses.activate
 def test_page_members_follow_cursors_and_read_tasks(clock) -> None:
+    page_token()
     url = f"{GRAPH}/{PAGE_ID}/assigned_users"
     responses.get(url, match=[matchers.query_param_matcher(
         {"business": BUSINESS_ID, "fields": "id,name,tasks,user_type", "limit": "100"}),
-        matchers.header_matcher({"Authorization": f"Bearer {CANARY}"})],
+        matchers.header_matcher({"Authorization": f"Bearer {PAGE_TOKEN}"})],
         json=assigned_users([{"id": "9001", "name": "Laura Martínez Ferrer", "tasks": ALL_TASKS}], after="QVFIUzZ"))
     responses.get(url, match=[matchers.query_param_matcher(
         {"business": BUSINESS_ID, "fields": "id,name,tasks,user_type", "limit": "100", "after": "QVFIUzZ"})],
@@ -71,16 +86,51 @@ def test_page_members_follow_cursors_and_read_tasks(clock) -> None:
     grants = page_connector(clock).members(PAGE)
     assert [(g.member_id, g.is_admin) for g in grants] == [("9001", True), ("9002", False)]
     assert grants[1].pre_state["tasks"] == ["CREATE_CONTENT", "MODERATE"]
+    assert len(responses.calls) == 3  # the Page token once, then both pages
+
+
+@responses.activate
+def test_page_edges_use_a_page_token_derived_once_per_run(clock) -> None:
+    """Issue 12 row 5: `/{page}/assigned_users` needs a Page access token, not the system user's."""
+    page_token()
+    url = f"{GRAPH}/{PAGE_ID}/assigned_users"
+    responses.get(url, match=[matchers.header_matcher({"Authorization": f"Bearer {PAGE_TOKEN}"})],
+                  json=assigned_users([{"id": "9002", "name": "Tomás", "tasks": ["MODERATE"]}]))
+    responses.delete(url, match=[matchers.header_matcher({"Authorization": f"Bearer {PAGE_TOKEN}"})],
+                     json={"success": True})
+    connector = page_connector(clock)
+    grant = connector.members(PAGE)[0]
+    connector.revoke(PAGE, grant)
+    assert connector.holders(PAGE) == {"9002"}
+    assert [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in responses.calls].count(PAGE_ID) == 1  # cached
+
+
+@responses.activate
+def test_page_token_refused_names_the_missing_page_role(clock, caplog) -> None:
+    responses.get(f"{GRAPH}/{PAGE_ID}", json={"id": PAGE_ID})  # no access_token: the system user has no Page task
+    with pytest.raises(PermissionDenied, match="MANAGE task and grant pages_manage_metadata"):
+        page_connector(clock).members(PAGE)
+
+
+@responses.activate
+def test_page_token_never_appears_in_an_error(clock) -> None:
+    page_token()
+    responses.get(f"{GRAPH}/{PAGE_ID}/assigned_users", status=400,
+                  json=graph_error(100, f"Invalid parameter near {PAGE_TOKEN}"))
+    with pytest.raises(Exception) as raised:
+        page_connector(clock).members(PAGE)
+    assert PAGE_TOKEN not in str(raised.value) and CANARY not in str(raised.value)
 
 
 @responses.activate
 def test_page_revoke_and_restore_with_recorded_tasks(clock) -> None:
+    """The SDK's `delete_assigned_users` takes `user` only and `create_assigned_user` {user, tasks}: no `business=`."""
+    page_token()
     url = f"{GRAPH}/{PAGE_ID}/assigned_users"
     responses.get(url, json=assigned_users([{"id": "9002", "name": "Tomás", "tasks": ["CREATE_CONTENT", "MODERATE"]}]))
-    responses.delete(url, match=[matchers.query_param_matcher({"user": "9002", "business": BUSINESS_ID})],
-                     json={"success": True})
+    responses.delete(url, match=[matchers.query_param_matcher({"user": "9002"})], json={"success": True})
     responses.post(url, match=[matchers.urlencoded_params_matcher(
-        {"user": "9002", "tasks": '["CREATE_CONTENT", "MODERATE"]', "business": BUSINESS_ID})], json={"success": True})
+        {"user": "9002", "tasks": '["CREATE_CONTENT", "MODERATE"]'})], json={"success": True})
     connector = page_connector(clock)
     outcome = connector.revoke(PAGE, connector.members(PAGE)[0])
     assert outcome.status == "done"
@@ -89,13 +139,18 @@ def test_page_revoke_and_restore_with_recorded_tasks(clock) -> None:
 
 
 @responses.activate
-def test_page_user_already_removed_is_already_done(clock) -> None:
+def test_page_user_already_removed_is_only_a_claim_to_confirm(clock) -> None:
+    """100/33 and `success: false` say "already gone" with Meta's words; the flow's fresh read decides."""
+    page_token()
     responses.delete(f"{GRAPH}/{PAGE_ID}/assigned_users", status=400,
                      json=graph_error(100, "Object with ID '9002' does not exist", subcode=33))
+    responses.delete(f"{GRAPH}/{PAGE_ID}/assigned_users", json={"success": False})
     connector = page_connector(clock)
     grant = grant_from_pre_state(PAGE.id, {"member_id": "9002", "identity": "Tomás", "role": "MODERATE"})
-    assert connector.revoke(PAGE, grant).status == "already_done"
-    assert connector.client.calls == 1
+    first, second = connector.revoke(PAGE, grant), connector.revoke(PAGE, grant)
+    assert first.status == second.status == "already_done"
+    assert "100/33" in first.detail and "success: false" in second.detail
+    assert connector.client.calls == 3  # the Page token once, two deletes
 
 
 @responses.activate
@@ -103,6 +158,7 @@ def test_business_members_revoke_and_already_absent(clock) -> None:
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users",
                   match=[matchers.query_param_matcher({"fields": "id,name,email,role,marked_for_removal", "limit": "100"})],
                   json=business_users(BUSINESS_ROWS))
+    pending_users()
     responses.delete(f"{GRAPH}/1001987", json={"success": True})
     responses.delete(f"{GRAPH}/1007987", status=400, json=graph_error(100, "Unsupported delete request.", subcode=33))
     connector = business_connector(clock)
@@ -161,14 +217,15 @@ def test_throttle_without_estimate_stops_calling(clock) -> None:
 
 @responses.activate
 def test_usage_near_the_limit_spaces_out_calls(clock) -> None:
-    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(BUSINESS_ROWS[:1]),
-                  headers={"X-App-Usage": json.dumps({"call_count": 95, "total_cputime": 20, "total_time": 40})})
+    usage = {"X-App-Usage": json.dumps({"call_count": 95, "total_cputime": 20, "total_time": 40})}
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(BUSINESS_ROWS[:1]), headers=usage)
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/pending_users", json=business_users([]), headers=usage)
     responses.delete(f"{GRAPH}/1001987", json={"success": True})
     connector = business_connector(clock)
     grant = connector.members(BUSINESS)[0]
-    assert clock.sleeps == []
+    assert clock.sleeps == [2.0]  # the invitations read waits its turn after the users read
     connector.revoke(BUSINESS, grant)
-    assert clock.sleeps == [2.0]
+    assert clock.sleeps == [2.0, 2.0]
 
 
 def test_read_usage_takes_the_highest_percent_and_longest_estimate() -> None:
@@ -207,6 +264,8 @@ def test_never_orphan_with_meta_business(clock, registry_with) -> None:
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(
         [BUSINESS_ROWS[0], {"id": "1012987", "name": "Tomás", "email": "tomas.aguilar@acme-comunicacion.example",
                             "role": "EMPLOYEE"}]))
+    pending_users([{"id": "8801", "email": "nuria.castells@acme-comunicacion.example", "role": "ADMIN",
+                    "status": "PENDING"}])  # an invitation is not an admin who stays
     registry = registry_with([{"id": "meta", "platform": "meta_business", "account": "Acme business",
                                "owner": "company", "connector": "meta_business",
                                "settings": {"business_id": BUSINESS_ID, "token": {"env": "RELEVO_TEST_TOKEN"}}}])
@@ -219,6 +278,7 @@ def test_never_orphan_with_meta_business(clock, registry_with) -> None:
 
 @responses.activate
 def test_identity_mapping_matches_page_users_without_email(clock, registry_with) -> None:
+    page_token()
     responses.get(f"{GRAPH}/{PAGE_ID}/assigned_users", json=assigned_users(
         [{"id": "9001", "name": "Laura M.", "tasks": ALL_TASKS}, {"id": "9007", "name": "Carmen", "tasks": ALL_TASKS}]))
     registry = registry_with([{"id": "page", "platform": "facebook_page", "account": "Acme Page", "owner": "company",
@@ -304,3 +364,48 @@ def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None
     pacer.observe({"X-App-Usage": json.dumps({"call_count": 95})})  # 95 % before our first call
     pacer.wait()
     assert pacer.budget is None and clock.sleeps == [2.0]  # the cautious pause, not 3,600 s
+
+
+@responses.activate
+def test_a_leavers_pending_invitation_is_listed_and_withdrawn(clock, registry_with) -> None:
+    """Issue 12 row 6: an open invitation (`/{business_id}/pending_users`) is revoked with the rest."""
+    responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users([BUSINESS_ROWS[1]]))
+    pending_users([{"id": "8802", "email": LAURA, "role": "EMPLOYEE", "status": "PENDING",
+                    "created_time": "2026-11-20T10:00:00+0000"}])
+    responses.delete(f"{GRAPH}/8802", json={"success": True})
+    connector = business_connector(clock)
+    registry = registry_with([{"id": "meta", "platform": "meta_business", "account": "Acme business",
+                               "owner": "company", "connector": "meta_business",
+                               "settings": {"business_id": BUSINESS_ID, "token": {"env": "RELEVO_TEST_TOKEN"}}}])
+    actions = plan_presences(leaver(), registry, {"meta": connector.members(registry.presences[0])})
+    assert [(a.action, a.grant.member_id) for a in actions] == [("revoke_role", "8802")]
+    outcome = connector.revoke(BUSINESS, actions[0].grant)
+    assert outcome.status == "done" and "invitation" in outcome.detail
+    assert outcome.pre_state["kind"] == "invitation" and outcome.pre_state["invited_role"] == "EMPLOYEE"
+
+
+@pytest.mark.parametrize("code", [80000, 80004, 80014])
+@responses.activate
+def test_business_use_case_throttle_codes_are_throttles(clock, code) -> None:
+    """Issue 12 row 6: every business-use-case code 80000-80014 is a throttle (429), not a refusal."""
+    responses.delete(f"{GRAPH}/1001987", status=400,
+                     json=graph_error(code, "There have been too many calls from this ad-account."))
+    connector = business_connector(clock)
+    connector.pacer.max_wait = 0  # a throttle is handed back as RateLimited instead of waited out
+    grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
+    with pytest.raises(RateLimited):
+        connector.revoke(BUSINESS, grant)
+
+
+def test_graph_version_is_current_and_configurable() -> None:
+    """Issue 12 row 4: the default version is one Meta still serves, with its end date in versions.py."""
+    from datetime import date
+
+    from connectors.versions import VERSIONS
+
+    assert GRAPH == "https://graph.facebook.com/v25.0" and VERSIONS["meta"].end_of_support == date(2028, 7, 29)
+    assert graph_base_url({}) == GRAPH
+    assert graph_base_url({"graph_version": "v26.0"}) == "https://graph.facebook.com/v26.0"
+    assert graph_base_url({"base_url": "http://127.0.0.1:9/v21.0"}) == "http://127.0.0.1:9/v21.0"
+    assert graph_base_url({"base_url": "http://127.0.0.1:9/v21.0", "graph_version": "v25.0"}) == "http://127.0.0.1:9/v25.0"
+    assert graph_base_url({"base_url": "http://127.0.0.1:9/"}) == "http://127.0.0.1:9/v25.0"
