@@ -7,9 +7,9 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.errors import AuthenticationError
+from connectors.errors import AuthenticationError, ConfigurationError
 from connectors.grants import Person, grant_from_pre_state
-from connectors.linkedin import LinkedInConnector
+from connectors.linkedin import VERSION, LinkedInConnector
 from flows.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
 
@@ -40,7 +40,7 @@ QUERY = {"q": "organization", "organization": f"urn:li:organization:{ORG}", "sta
 def test_members_list_page_roles_with_versioned_headers(clock) -> None:
     responses.get(f"{BASE}/organizationAcls", match=[
         matchers.query_param_matcher({**QUERY, "start": "0"}),
-        matchers.header_matcher({"Authorization": f"Bearer {CANARY}", "LinkedIn-Version": "202411",
+        matchers.header_matcher({"Authorization": f"Bearer {CANARY}", "LinkedIn-Version": "202603",
                                  "X-Restli-Protocol-Version": "2.0.0"})],
         json=acls([acl(LAURA_URN, "ADMINISTRATOR"), acl(LAURA_URN, "ANALYST")], total=3))
     responses.get(f"{BASE}/organizationAcls", match=[matchers.query_param_matcher({**QUERY, "start": "2"})],
@@ -51,12 +51,12 @@ def test_members_list_page_roles_with_versioned_headers(clock) -> None:
     assert len({g.member_id for g in grants}) == 3  # one action key per (person, role)
 
 
-def test_revoke_restore_and_add_admin_are_manual_until_verified(clock) -> None:
+def test_revoke_restore_and_add_admin_are_manual_until_linkedin_documents_removal(clock) -> None:
     linkedin = connector(clock)
     pre_state = {"member_id": f"{LAURA_URN}:ADMINISTRATOR", "identity": LAURA_URN, "role": "ADMINISTRATOR", "is_admin": True}
     grant = grant_from_pre_state(PAGE.id, pre_state)
     revoked = linkedin.revoke(PAGE, grant)
-    assert revoked.status == "manual" and "until removal through the LinkedIn API is verified" in revoked.detail
+    assert revoked.status == "manual" and "LinkedIn documents no API call that removes a Page role" in revoked.detail
     assert revoked.pre_state == pre_state
     assert linkedin.restore(PAGE, grant, pre_state).status == "manual"
     assert linkedin.add_admin(PAGE, Person("Nuria", "nuria.castells@acme-comunicacion.example")).status == "manual"
@@ -93,3 +93,29 @@ def test_never_orphan_matches_by_identity_mapping(clock, registry_with) -> None:
     actions = plan_presences(leaver(), registry, {"linkedin": connector(clock).members(registry.presences[0])})
     assert [a.action for a in actions] == ["add_admin", "revoke_role"]
     assert actions[1].grant.identity == LAURA_URN
+
+
+def test_the_default_version_is_one_linkedin_still_serves() -> None:
+    """Issue 12 row 3: 202411 was sunset on 2025-11-17; the default comes from versions.py with its own end date."""
+    from datetime import date
+
+    from connectors.versions import VERSIONS
+
+    assert VERSION == VERSIONS["linkedin"].version == "202603"
+    assert VERSIONS["linkedin"].end_of_support == date(2027, 3, 16)
+
+
+@responses.activate
+def test_a_sunset_version_is_a_configuration_error_naming_the_setting(clock, registry_with) -> None:
+    """LinkedIn answers 426 to a sunset LinkedIn-Version: one line naming the presence and settings.version."""
+    responses.get(f"{BASE}/organizationAcls", status=426, match=[matchers.header_matcher({"LinkedIn-Version": "202411"})],
+                  json={"status": 426, "code": "VERSION_MISSING_OR_DEPRECATED",
+                        "message": "Requested version 20241101 is not active"})
+    registry = registry_with([{"id": "li", "platform": "linkedin_page", "account": "Acme on LinkedIn",
+                               "owner": "company", "connector": "linkedin",
+                               "settings": {"organization_id": ORG, "version": "202411", "base_url": BASE,
+                                            "token": {"env": "RELEVO_TEST_TOKEN"}}}])
+    with pytest.raises(ConfigurationError, match=r"presence 'li'.*202411 \(HTTP 426\).*settings\.version") as raised:
+        registry.social(registry.presences[0]).members(registry.presences[0])
+    assert CANARY not in str(raised.value)
+    assert len(responses.calls) == 1  # a configuration error is not retried

@@ -135,6 +135,17 @@ USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "2819c2
         "active": True, "roles": [{"value": "editor"}]}
 
 
+def service_provider_config(patch: bool = True, filter_: bool = True, media_type: str = "application/scim+json") -> None:
+    """`GET /ServiceProviderConfig` as RFC 7643 §5 defines it (the §8.5 example's shape)."""
+    responses.get(f"{BASE}/ServiceProviderConfig", headers={"Content-Type": media_type}, body=__import__("json").dumps({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": patch}, "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": filter_, "maxResults": 100}, "changePassword": {"supported": False},
+        "sort": {"supported": False}, "etag": {"supported": False},
+        "authenticationSchemes": [{"type": "oauthbearertoken", "name": "OAuth Bearer Token",
+                                   "description": "Authentication scheme using the OAuth Bearer Token Standard"}]}))
+
+
 def rfc_error(status: int, detail: str, scim_type: str | None = None) -> dict:
     body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
     if scim_type:
@@ -145,6 +156,7 @@ def rfc_error(status: int, detail: str, scim_type: str | None = None) -> dict:
 @responses.activate(registry=responses.registries.OrderedRegistry)
 def test_throttled_then_success_honours_retry_after(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
+    service_provider_config()
     responses.patch(f"{BASE}/Users/2819c223", status=429, headers={"Retry-After": "7"},
                     json=rfc_error(429, "Too many requests"))
     responses.patch(f"{BASE}/Users/2819c223", status=204,
@@ -161,18 +173,58 @@ def test_throttled_then_success_honours_retry_after(clock, caplog) -> None:
 
 @responses.activate
 def test_permanent_error_is_typed_with_the_scim_detail_and_not_retried(clock) -> None:
+    service_provider_config()
     responses.patch(f"{BASE}/Users/2819c223", status=400, json=rfc_error(400, "attribute is immutable", "mutability"))
     connector = ScimConnector(BASE, CANARY, sleep=clock.sleep)
     with pytest.raises(InvalidRequest, match="mutability: attribute is immutable") as info:
         connector.revoke(SUITE, connector.grant(SUITE, USER))
-    assert connector.client.calls == 1 and clock.sleeps == []
+    assert connector.client.calls == 2 and clock.sleeps == []  # the configuration, then one PATCH
     assert CANARY not in str(info.value)
 
 
 @responses.activate
 def test_server_errors_are_retried_then_raised(clock) -> None:
+    service_provider_config()
     responses.patch(f"{BASE}/Users/2819c223", status=503, json=rfc_error(503, "maintenance"))
     connector = ScimConnector(BASE, CANARY, sleep=clock.sleep)
     with pytest.raises(ServerError, match="maintenance"):
         connector.revoke(SUITE, connector.grant(SUITE, USER))
-    assert connector.client.calls == 3  # PATCH active=false is idempotent: safe to repeat
+    assert connector.client.calls == 1 + 3  # PATCH active=false is idempotent: safe to repeat
+
+
+@responses.activate
+def test_without_patch_support_the_user_is_replaced_with_put_in_the_services_media_type(clock) -> None:
+    """Issue 12 row 11: the configuration decides; a service speaking application/json (Hootsuite) gets it back."""
+    service_provider_config(patch=False, filter_=False, media_type="application/json")
+    stored = {**USER, "meta": {"resourceType": "User", "version": 'W/"1"'}}
+    responses.get(f"{BASE}/Users/2819c223", json=stored)
+    responses.put(f"{BASE}/Users/2819c223", match=[
+        responses.matchers.json_params_matcher({k: v for k, v in {**USER, "active": False}.items()}),
+        responses.matchers.header_matcher({"Content-Type": "application/json"})], json={**USER, "active": False})
+    connector = ScimConnector(BASE, CANARY, sleep=clock.sleep)
+    outcome = connector.revoke(SUITE, connector.grant(SUITE, USER))
+    assert outcome.status == "done" and "by PUT" in outcome.detail
+    assert [c.request.method for c in responses.calls] == ["GET", "GET", "PUT"]  # never a PATCH it does not support
+
+
+@responses.activate
+def test_without_filter_support_find_reads_the_list(clock) -> None:
+    service_provider_config(filter_=False)
+    responses.get(f"{BASE}/Users", match=[responses.matchers.query_param_matcher({"startIndex": "1", "count": "100"})],
+                  json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 1,
+                        "startIndex": 1, "itemsPerPage": 1, "Resources": [USER]})
+    assert ScimConnector(BASE, CANARY, sleep=clock.sleep).find(LAURA)["id"] == "2819c223"
+    assert all("filter" not in c.request.url for c in responses.calls)
+
+
+@responses.activate
+def test_a_404_to_delete_is_only_a_claim_the_holders_read_settles(clock) -> None:
+    """Hootsuite's SCIM has no DELETE: a 404 there must not read as "gone" while the user is still active."""
+    service_provider_config()
+    responses.delete(f"{BASE}/Users/2819c223", status=404, json=rfc_error(404, "Resource not found"))
+    responses.get(f"{BASE}/Users", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                                         "totalResults": 1, "startIndex": 1, "itemsPerPage": 1, "Resources": [USER]})
+    connector = ScimConnector(BASE, CANARY, delete=True, sleep=clock.sleep)
+    outcome = connector.revoke(SUITE, connector.grant(SUITE, USER))
+    assert outcome.status == "already_done" and "DELETE answered 404" in outcome.detail
+    assert connector.holders(SUITE) == {"2819c223"}  # still active: the flow records this removal as failed

@@ -1,4 +1,8 @@
-"""TikTok Business Center connector with `responses`: HTTP 200 answers whose `code` carries the error."""
+"""TikTok Business Center connector with `responses`: HTTP 200 answers whose `code` carries the error.
+
+Every request and every mocked answer is checked against TikTok's own definitions
+(tests/specs/tiktok/, from tiktok/tiktok-business-api-sdk) by a response hook on the connector.
+"""
 from __future__ import annotations
 
 import json
@@ -13,6 +17,7 @@ from connectors.grants import Person, grant_from_pre_state
 from connectors.tiktok import TikTokConnector
 from flows.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
+from tests.connectors.tiktok_spec import check_answer, check_request, spec_path
 
 BASE = "https://business-api.tiktok.com/open_api/v1.3"
 BC_ID = "7012345678901234567"
@@ -34,8 +39,21 @@ def page(rows: list[dict], number: int, total_pages: int) -> dict:
                                                "total_page": total_pages}})
 
 
+checked: list[str] = []
+
+
+def against_spec(response, *args, **kwargs):
+    """A response hook: the request and the answer as TikTok's definitions say."""
+    check_request(response.request)
+    check_answer(spec_path(response.request.url), response.json())
+    checked.append(response.request.url)
+    return response
+
+
 def connector(clock) -> TikTokConnector:
-    return TikTokConnector(BASE, CANARY, BC_ID, sleep=clock.sleep)
+    tiktok = TikTokConnector(BASE, CANARY, BC_ID, sleep=clock.sleep)
+    tiktok.client.session.hooks["response"].insert(0, against_spec)
+    return tiktok
 
 
 LAURA_GRANT = {"member_id": "68001", "identity": LAURA, "role": "ADMIN", "is_admin": True}
@@ -53,6 +71,7 @@ def test_members_page_through_and_skip_rejected_invitations(clock) -> None:
     grants = connector(clock).members(BC)
     assert [(g.member_id, g.is_admin) for g in grants] == [("68001", True), ("68007", True), ("68012", False)]
     assert grants[2].pre_state["relation_status"] == "PENDING"
+    assert len(checked) >= 2
 
 
 @responses.activate
@@ -127,3 +146,50 @@ def test_never_orphan_with_tiktok(clock, registry_with) -> None:
     actions = plan_presences(leaver(), registry, {"tiktok": connector(clock).members(registry.presences[0])})
     # A pending admin invitation is not an admin yet: the successor is added first.
     assert [a.action for a in actions] == ["add_admin", "revoke_role"]
+
+
+def invitation(email: str, role: str = "STANDARD") -> dict:
+    """A pending invitation as BC Member Get may list it: no user_id until the person accepts."""
+    return {"user_name": "", "user_email": email, "user_role": role, "relation_status": "PENDING"}
+
+
+@responses.activate
+def test_a_pending_invitation_without_user_id_is_listed_by_email_and_unbound_rows_hold_nothing(clock) -> None:
+    """Issue 12 row 12: a row without user_id was a KeyError; UNBOUND rows were live grants."""
+    responses.get(f"{BASE}/bc/member/get/", json=page(
+        [member("68001", "carmen.ruiz@acme-comunicacion.example", "ADMIN"), invitation(LAURA, "ADMIN"),
+         member("68013", "old@acme-comunicacion.example", "ADMIN", "UNBOUND")], 1, 1))
+    tiktok = connector(clock)
+    grants = tiktok.members(BC)
+    assert [(g.member_id, g.identity, g.is_admin) for g in grants] == [
+        ("68001", "carmen.ruiz@acme-comunicacion.example", True), (f"email:{LAURA}", LAURA, False)]
+    assert tiktok.holders(BC) == {"68001", f"email:{LAURA}"}
+
+
+@responses.activate
+def test_a_pending_invitation_is_revoked_by_email(clock, registry_with) -> None:
+    responses.get(f"{BASE}/bc/member/get/", json=page(
+        [member("68007", "carmen.ruiz@acme-comunicacion.example", "ADMIN"), invitation(LAURA)], 1, 1))
+    responses.post(f"{BASE}/bc/member/delete/", match=[matchers.json_params_matcher({"bc_id": BC_ID, "user_email": LAURA})],
+                   json=answer())
+    registry = registry_with([{"id": "tiktok", "platform": "tiktok", "account": "Acme BC", "owner": "company",
+                               "connector": "tiktok", "settings": {"bc_id": BC_ID, "token": {"env": "RELEVO_TEST_TOKEN"}}}])
+    tiktok = connector(clock)
+    actions = plan_presences(leaver(), registry, {"tiktok": tiktok.members(registry.presences[0])})
+    assert [(a.action, a.grant.member_id) for a in actions] == [("revoke_role", f"email:{LAURA}")]
+    outcome = tiktok.revoke(BC, actions[0].grant)
+    assert outcome.status == "done" and "pending invitation" in outcome.detail
+
+
+def test_the_spec_check_catches_a_request_tiktok_does_not_define() -> None:
+    """The check is not a rubber stamp: an undeclared body key or a token in the URL fails it."""
+    import requests as http
+
+    bad = http.Request("POST", f"{BASE}/bc/member/delete/", headers={"Access-Token": "t"},
+                       json={"bc_id": BC_ID, "member": "68001"}).prepare()
+    with pytest.raises(Exception, match="member"):
+        check_request(bad)
+    leaky = http.Request("GET", f"{BASE}/bc/member/get/", params={"bc_id": BC_ID, "access_token": "t"},
+                         headers={"Access-Token": "t"}).prepare()
+    with pytest.raises(AssertionError):
+        check_request(leaky)
