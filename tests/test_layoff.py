@@ -92,9 +92,14 @@ def test_a_shared_login_is_rotated_once_per_batch_and_moment(prefect_api_url, ac
 class Throttled:
     """A connector whose vendor answers with the given errors first, then removes the member."""
 
+    removal_needs = "a permission"
+
     def __init__(self, errors: list[Exception]) -> None:
         self.errors = errors
         self.calls = 0
+
+    def holders(self, presence):
+        return set()  # the member is gone once removed: the flow's fresh read confirms it
 
     def revoke(self, presence, grant):
         from connectors.grants import Outcome
@@ -137,6 +142,7 @@ class OneByOne:
     """A Hootsuite-like connector that reads members one at a time and breaks before `breaks_at`."""
 
     platform = "hootsuite"
+    removal_needs = "the permission to manage members"
 
     def __init__(self, grants: list[Grant], breaks_at: int | None = None) -> None:
         self.grants, self.breaks_at = grants, breaks_at
@@ -154,6 +160,10 @@ class OneByOne:
 
     def members(self, presence):
         return list(self.each_member(presence))
+
+    def holders(self, presence):
+        """The vendor's live state: everyone not removed (one read)."""
+        return {g.member_id for g in self.grants} - set(self.removed)
 
     def revoke(self, presence, grant):
         from connectors.grants import Outcome
