@@ -57,7 +57,7 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
     def env(name: str) -> dict[str, str]:
         return {"env": name}
 
-    meta = sim.url("meta") + "/v21.0"
+    meta = sim.url("meta")  # the Graph version: relevo's default (connectors/versions.py)
     window = {"usage_window_seconds": meta_usage_window} if meta_usage_window else {}
     presences: list[dict[str, Any]] = [
         {"id": "facebook-page", "platform": "facebook_page", "account": "Acme Sim (Facebook Page)", "owner": "company",

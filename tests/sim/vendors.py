@@ -166,7 +166,13 @@ class MetaUsage:
 
 
 class Meta(Vendor):
-    """Graph API: `/{version}/{page-or-ig-id}/assigned_users`, `/{business-id}/business_users`, `DELETE /{id}`."""
+    """Graph API: `/{version}/{page-or-ig-id}/assigned_users`, `/{business-id}/business_users|pending_users`,
+    `GET /{page-id}?fields=access_token`, `DELETE /{id}`.
+
+    As Meta documents: the Page edges answer only to a Page access token (derived from the system
+    user's token with `GET /{page-id}?fields=access_token`; code 210 otherwise); a DELETE of what is
+    not there is error 100/33. Pending invitations (Business Role Requests) are their own objects.
+    """
 
     name = "meta"
     V = r"^(?:/v\d+\.\d+)?"
@@ -175,9 +181,13 @@ class Meta(Vendor):
         super().__init__()
         self.assets: dict[str, dict[str, Any]] = {}  # page / IG asset id → {"business": id, "users": {bsuid: tasks}}
         self.businesses: dict[str, dict[str, dict[str, Any]]] = {}  # business id → bsuid → user
+        self.pending: dict[str, dict[str, dict[str, Any]]] = {}  # business id → role request id → invitation
+        self.page_tokens: dict[str, str] = {}  # issued Page access token → asset id
         self.usage = MetaUsage()
         v = self.V
         self.route("GET", v + r"/(\d+)/assigned_users", self.list_assigned)
+        self.route("GET", v + r"/(\d+)/pending_users", self.list_pending)
+        self.route("GET", v + r"/(\d+)", self.get_object)
         self.route("POST", v + r"/(\d+)/assigned_users", self.assign)
         self.route("DELETE", v + r"/(\d+)/assigned_users", self.unassign)
         self.route("GET", v + r"/(\d+)/business_users", self.list_business_users)
@@ -189,9 +199,26 @@ class Meta(Vendor):
 
     def authenticate(self, request: Request) -> Response | None:
         token = self.token_of(request)
-        if token and (self.token is None or token == self.token):
+        if token and (self.token is None or token == self.token or token in self.page_tokens):
             return None
         return self.error(401, "Invalid OAuth access token - Cannot parse access token", "OAuthException", 190)
+
+    def page_token_refused(self, request: Request, asset_id: str) -> Response | None:
+        """Page edges need that Page's access token, not the system user's."""
+        if self.page_tokens.get(self.token_of(request) or "") == asset_id:
+            return None
+        return self.error(400, "(#210) A page access token is required to request this resource.",
+                          "OAuthException", 210)
+
+    def get_object(self, request: Request, object_id: str) -> Response:
+        """`GET /{page-id}?fields=access_token`: the Page token of a system user assigned to the Page."""
+        if object_id not in self.assets or request.query.get("fields") != "access_token":
+            return self.error(400, f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
+                              "loaded due to missing permissions, or does not support this operation",
+                              "GraphMethodException", 100, 33)
+        issued = "EAAP" + uuid.uuid4().hex
+        self.page_tokens[issued] = object_id
+        return Response(200, {"access_token": issued, "id": object_id})
 
     @staticmethod
     def error(status: int, message: str, kind: str, code: int, subcode: int | None = None) -> Response:
@@ -257,6 +284,8 @@ class Meta(Vendor):
 
     def list_assigned(self, request: Request, asset_id: str) -> Response:
         asset = self.assets.get(asset_id)
+        if asset is not None and (refused := self.page_token_refused(request, asset_id)):
+            return refused
         if asset is None:
             return self.error(400, f"Unsupported get request. Object with ID '{asset_id}' does not exist",
                               "GraphMethodException", 100, 33)
@@ -270,6 +299,8 @@ class Meta(Vendor):
 
     def assign(self, request: Request, asset_id: str) -> Response:
         asset = self.assets.get(asset_id)
+        if asset is not None and (refused := self.page_token_refused(request, asset_id)):
+            return refused
         args = {**request.form(), **request.query}
         user, tasks = args.get("user"), args.get("tasks", '["MANAGE"]')
         if asset is None or not user:
@@ -279,6 +310,8 @@ class Meta(Vendor):
 
     def unassign(self, request: Request, asset_id: str) -> Response:
         asset = self.assets.get(asset_id)
+        if asset is not None and (refused := self.page_token_refused(request, asset_id)):
+            return refused
         user = {**request.form(), **request.query}.get("user")
         if asset is None or not user:
             return self.error(400, "(#100) Invalid parameter", "OAuthException", 100)
@@ -294,6 +327,20 @@ class Meta(Vendor):
         rows = [{k: u[k] for k in wanted if k in u} for u in users.values()]
         return page(request, rows)
 
+    def list_pending(self, request: Request, business_id: str) -> Response:
+        """`GET /{business-id}/pending_users`: Business Role Requests {id, email, role, status}."""
+        if business_id not in self.businesses:
+            return self.error(400, f"Unsupported get request. Object with ID '{business_id}' does not exist",
+                              "GraphMethodException", 100, 33)
+        wanted = request.query.get("fields", "id,email,role,status").split(",")
+        return page(request, [{k: r[k] for k in wanted if k in r} for r in self.pending.get(business_id, {}).values()])
+
+    def invite_pending(self, business_id: str, email: str, role: str = "EMPLOYEE") -> str:
+        """Seed an open invitation (what the Business Suite's "Add people" leaves until accepted)."""
+        rid = new_id()
+        self.pending.setdefault(business_id, {})[rid] = {"id": rid, "email": email, "role": role, "status": "PENDING"}
+        return rid
+
     def add_business_user(self, request: Request, business_id: str) -> Response:
         args = {**request.form(), **request.query}
         if business_id not in self.businesses or not args.get("email"):
@@ -304,6 +351,9 @@ class Meta(Vendor):
         return Response(200, {"id": uid})
 
     def delete_object(self, request: Request, object_id: str) -> Response:
+        for invitations in self.pending.values():
+            if invitations.pop(object_id, None) is not None:
+                return Response(200, {"success": True})
         for users in self.businesses.values():
             if users.pop(object_id, None) is not None:
                 for asset in self.assets.values():
@@ -499,10 +549,9 @@ class TikTok(Vendor):
         members = self.centers.get(str(body.get("bc_id", "")))
         if members is None or not body.get("emails"):
             return self.envelope({}, 40002, "bc_id and emails are required")
-        for email in body["emails"]:
-            uid = new_id()
-            members[uid] = {"user_id": uid, "user_name": email.split("@")[0], "user_email": email,
-                            "user_role": body.get("user_role", "STANDARD"), "relation_status": "PENDING"}
+        for email in body["emails"]:  # an invitation has no user_id until it is accepted
+            members[f"invite:{email}"] = {"user_name": "", "user_email": email,
+                                          "user_role": body.get("user_role", "STANDARD"), "relation_status": "PENDING"}
         return self.envelope({})
 
 
