@@ -193,3 +193,16 @@ def test_permissions_in_another_shape_fail_rather_than_hide_an_admin(clock) -> N
     responses.get(f"{BASE}/v1/organizations/{ORG}/members/11111/permissions", json={"data": ["ORG_MANAGE_MEMBER"]})
     with pytest.raises(InvalidResponse, match="no permissions object"):
         connector(clock).members(SUITE)
+
+
+@responses.activate
+def test_holders_read_only_the_member_list(clock) -> None:
+    """The confirming read after removals: the ids list alone (no per-member calls), a 4303 member still there."""
+    responses.delete(f"{BASE}/v1/organizations/{ORG}/members/33333", status=400,
+                     json=hootsuite_error(4303, "Member does not exist in organization", "33333"))
+    responses.get(f"{BASE}/v1/organizations/{ORG}/members", json={"data": [{"id": "22222"}, {"id": "33333"}]})
+    hootsuite = connector(clock)
+    grant = grant_from_pre_state(SUITE.id, {"member_id": "33333", "identity": "diego.navarro@acme-comunicacion.example"})
+    assert hootsuite.revoke(SUITE, grant).status == "already_done"  # the vendor's claim
+    assert hootsuite.holders(SUITE) == {"22222", "33333"}  # the live state: the flow records a failure
+    assert len(responses.calls) == 2
