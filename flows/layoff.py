@@ -38,9 +38,6 @@ from flows.plan import (
 from flows.registry import Registry, load_registry
 
 WORKERS = 8  # drafts and HR notes in parallel; each vendor client paces itself
-# Removals on one presence confirmed by one fresh read of its members: a whole batch of 1,000 leavers would
-# hold every leaver's notices until the last removal; a read per 100 removals keeps drafting overlapping.
-CONFIRM_EVERY = 100
 APPROVED_BY_POLICY = "by policy.auto_approve_notices"
 
 
@@ -121,7 +118,7 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
             rows += [row for a in todo if (row := execute(run, a, unconfirmed)) is not None]
         if not removed:
             waiting.append(employee["id"])
-        if len(unconfirmed) >= CONFIRM_EVERY:
+        if not unconfirmed or unconfirmed.due():  # nothing waits for a read: cleared at once
             confirm()
     confirm()
     return rows
@@ -134,8 +131,8 @@ def list_and_remove(presence: Presence, registry: Registry, employees: list[dict
 
     Where the vendor needs calls per member to list them (Hootsuite: 1,000 leavers are 2,000
     reads), a leaver's role is removed as soon as it is read, and the leaver is cleared as soon as
-    a fresh read of the member ids confirms it (every `CONFIRM_EVERY` removals, and at the end):
-    their notices need not wait for the rest of the list. Removing a non-admin never orphans a
+    a fresh read of the member ids confirms it (`Unconfirmed.due`: every 100 removals or 5 s, and at
+    the end): their notices need not wait for the rest of the list. Removing a non-admin never orphans a
     presence; a leaving admin waits until an admin who stays has been read (or for the whole list,
     where the plan then puts an add-admin step first, as everywhere). Removals that are due later
     (a resignation's last day) and dry runs also wait for the list.
@@ -162,7 +159,7 @@ def list_and_remove(presence: Presence, registry: Registry, employees: list[dict
             waiting.append(employee_id)
         early.setdefault(employee_id, set()).update(a.key for a in due)
         rows.extend(row for a in due if (row := execute(run, a, unconfirmed)) is not None)
-        if len(unconfirmed) >= CONFIRM_EVERY:
+        if unconfirmed.due():
             confirm()
 
     try:

@@ -255,14 +255,24 @@ class Unconfirmed:
     Until then the ledger row stays "started", so a crash is settled from the live list on the next run.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, every: int = 100, after: float = 5.0) -> None:
         self.waiting: list[tuple[Run, Action, Outcome]] = []
+        self.every = every  # a batch's confirming read covers at most this many removals...
+        self.after = after  # ...and waits at most this many seconds (the leavers' notices wait for it)
+        self._oldest = 0.0
 
     def __len__(self) -> int:
         return len(self.waiting)
 
     def add(self, run: Run, action: Action, outcome: Outcome) -> None:
+        if not self.waiting:
+            self._oldest = time.monotonic()
         self.waiting.append((run, action, outcome))
+
+    def due(self) -> bool:
+        """Time for the confirming read: `every` removals wait, or the oldest has waited `after` seconds."""
+        return bool(self.waiting) and (len(self.waiting) >= self.every
+                                       or time.monotonic() - self._oldest >= self.after)
 
     def employees(self) -> list[str]:
         """The employees with a removal waiting, in order."""

@@ -50,15 +50,22 @@ def limits(sim: Simulator) -> None:
 
 
 def minimum_calls(leavers: int, members: int, companies: int, contacts: int, notices: int) -> Counter:
-    """The issue's minimum for one batch: list each presence once, one call per removed grant, CRM in 100s."""
+    """The issues' minimum for one batch: list each presence once, one call per removed grant, one
+    confirming read per presence (per 100 removals), CRM in 100s."""
     need = Counter()
-    need["meta"] = 3 * math.ceil(members / PAGE["meta"]) + 3 * leavers  # Page, Instagram, Business
+    # Every removal is confirmed by a fresh read of its presence (issue 11): at least one per presence per 100
+    # removals (relevo also reads after 5 s, so that notices do not wait for the whole batch).
+    confirm = math.ceil(leavers / 100)
+    meta_lists = 3 * math.ceil(members / PAGE["meta"]) + 1  # Page, Instagram, Business users, Business invitations
+    # The Page edges need a Page token, derived once per asset (Page, Instagram) from the system user's token.
+    need["meta"] = meta_lists + 3 * leavers + 2 + confirm * meta_lists
     # Hootsuite's documented member list carries ids only (retrieveOrganizationMembers -> [{id}]): listing
     # it once means one call for the ids plus, per member, retrieveMember (e-mail) and
-    # retrieveOrganizationMemberOrganizationPermissions (role).
-    need["hootsuite"] = 1 + 2 * members + leavers
-    need["tiktok"] = math.ceil(members / PAGE["tiktok"]) + leavers
-    need["scim"] = math.ceil(members / PAGE["scim"]) + leavers
+    # retrieveOrganizationMemberOrganizationPermissions (role). Confirming needs the ids only.
+    need["hootsuite"] = 1 + 2 * members + leavers + confirm
+    need["tiktok"] = (1 + confirm) * math.ceil(members / PAGE["tiktok"]) + leavers
+    # SCIM: /ServiceProviderConfig once (PATCH or PUT?), the users, one PATCH each, the users again.
+    need["scim"] = 1 + (1 + confirm) * math.ceil(members / PAGE["scim"]) + leavers
     need["hubspot"] = (math.ceil(leavers / 100) + math.ceil(companies / 200) + math.ceil(contacts / 200)
                        + math.ceil(companies / 100) + math.ceil(contacts / 100))
     need["graph"] = notices
