@@ -235,14 +235,19 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
         else:
             outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
     except ConnectorError as exc:
-        return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
-    finally:
         run.ledger.release(action.key, run.holder)
-    crash_point("before_ledger_write")
+        return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
+    except BaseException:
+        run.ledger.release(action.key, run.holder)
+        raise
     if action.action == "revoke_role" and outcome.status in {"done", "already_done"}:
+        # The claim is kept and the ledger row stays "started" until the vendor's live state agrees:
+        # no other run calls again meanwhile; `confirm_removals` releases and records.
         batch = unconfirmed if unconfirmed is not None else Unconfirmed()
-        batch.add(run, action, outcome)  # the ledger keeps it "started" until the vendor's live state agrees
+        batch.add(run, action, outcome)
         return None if unconfirmed is not None else batch.settle()[0]
+    run.ledger.release(action.key, run.holder)
+    crash_point("before_ledger_write")
     return run.record(action, outcome.status, outcome.summary(), outcome.pre_state)
 
 
@@ -291,23 +296,28 @@ class Unconfirmed:
 
 
 def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str, Any]]:
-    """Record removals on one presence after one fresh read of its holders."""
+    """Record removals on one presence after one fresh read of its holders (each claim released as it is recorded)."""
     run, action, _ = items[0]
     presence = action.presence
     connector = run.registry.social(presence)
+    held: set[str] = set()
+    unconfirmed = ""
     if not isinstance(connector, ConfirmsRemoval):  # every API connector reads its holders; a new one must too
-        return [r.record(a, "failed", f"{o.detail}; not confirmed: the {presence.platform} connector cannot read "
-                         "its members again | fix: check by hand that the role is gone, then rerun")
-                for r, a, o in items]
-    try:
-        held = still_held(connector, presence, [a.grant for _, a, _ in items])
-    except (ConnectorError, ConfigurationError) as exc:
-        return [r.record(a, "failed", f"{o.detail}; not confirmed: the member list could not be read again ({exc}) "
-                         "| fix: rerun relevo: the removal is checked again (done actions are skipped)"[:2000])
-                for r, a, o in items]
+        unconfirmed = (f"not confirmed: the {presence.platform} connector cannot read its members again | fix: check "
+                       "by hand that the role is gone, then rerun")
+    else:
+        try:
+            held = still_held(connector, presence, [a.grant for _, a, _ in items])
+        except Exception as exc:  # whatever broke the read, each removal gets its row and its claim back
+            unconfirmed = (f"not confirmed: the member list could not be read again ({unreadable(exc)}) | fix: "
+                           "rerun relevo: the removal is checked again (done actions are skipped)")
     rows = []
     for r, a, o in items:
-        if a.grant.member_id in held:
+        r.ledger.release(a.key, r.holder)
+        crash_point("before_ledger_write")
+        if unconfirmed:
+            rows.append(r.record(a, "failed", f"{o.detail}; {unconfirmed}"[:2000]))
+        elif a.grant.member_id in held:
             who = a.grant.display_name or a.grant.identity
             rows.append(r.record(a, "failed", f"{o.detail}; but a fresh read of {a.target} still lists {who}: "
                                  f"not removed | fix: {connector.removal_needs}; then rerun relevo"[:2000]))

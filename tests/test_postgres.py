@@ -95,9 +95,14 @@ def test_two_dispatchers_on_one_inbox_launch_each_event_once(postgres_url: str) 
 class CountingConnector:
     """A vendor whose removal takes a while: two runs that both called it would both be counted."""
 
+    removal_needs = "a permission"
+
     def __init__(self) -> None:
         self.calls = 0
         self._lock = threading.Lock()
+
+    def holders(self, presence):  # type: ignore[no-untyped-def]
+        return set()  # every removal went through: the confirming read lists nobody
 
     def revoke(self, presence, grant):  # type: ignore[no-untyped-def]
         import time
