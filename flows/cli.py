@@ -414,6 +414,41 @@ def approve(
     raise typer.Exit(exit_code(result))
 
 
+@app.command()
+def sweep(
+    registry: RegistryOption = Path("relevo.yaml"),
+    days: Annotated[int, typer.Option("--days", min=1, max=3650, help="Check everyone offboarded in the last DAYS days.")] = 30,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report access that came back; change nothing.")] = False,
+) -> None:
+    """Check that access removed by relevo stays removed: list each presence once, remove what came back."""
+    from rich.markup import escape
+
+    reg = load(registry)
+    out = console()
+    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {escape(reg.company['name'])}"
+              + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
+    quiet_prefect()
+    from flows import offboarding, sweep as sweeping
+
+    resume_gc()
+    show = row_printer(out)
+    offboarding.listeners.append(show)
+    try:
+        state = sweeping.sweep_access(registry_path=str(reg.path), days=days, dry_run=dry_run, return_state=True)
+    finally:
+        offboarding.listeners.remove(show)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        handle_failure(result)
+    out.print(f"{result['leavers']} leaver(s) checked on {result['presences_listed']} listed presence(s); "
+              f"access came back {result['came_back']} time(s).")
+    if dry_run:
+        for row in result["rows"]:
+            out.print(f"  {escape(row['detail'])}")
+    open_rows = [r for r in result["rows"] if r["outcome"] in {"manual", "failed", "scheduled", "planned"}]
+    raise typer.Exit(EXIT_OPEN if result["came_back"] or open_rows else EXIT_OK)
+
+
 def main() -> None:
     app()
 
