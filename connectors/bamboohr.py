@@ -123,6 +123,23 @@ class BambooHR:
         return self._normalized(employee_id, fields, self._table(employee_id, "employmentStatus"),
                                 self._table(employee_id, "jobInfo"))
 
+    def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
+        """Employees changed since the ISO 8601 `since` (get-changed-employee-ids), and the new cursor.
+
+        BambooHR returns an employee for a change in any field or in the employmentStatus or
+        jobInfo tables, so a termination entered today with a date next month is seen today. The
+        cursor is the answer's `latest` (the newest change among those returned), so nothing
+        changed between two polls is skipped; an empty answer keeps the old cursor.
+        """
+        body = self.http.json("GET", "employees/changed", params={"since": since, "type": "all"}) or {}
+        employees = body.get("employees") if isinstance(body, dict) else None
+        if not isinstance(employees, dict):
+            raise InvalidResponse("BambooHR employees/changed: the answer has no 'employees' object", vendor=VENDOR)
+        ids = [str(row.get("id") or key) for key, row in employees.items()
+               if isinstance(row, dict) and row.get("action") != "Deleted"]
+        latest = body.get("latest") if isinstance(body.get("latest"), str) else None
+        return [i for i in ids if EMPLOYEE_ID.match(i)], latest or since
+
     def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
         """Many leavers (a layoff) in a few calls: each requested id -> its employee object or its ConnectorError.
 

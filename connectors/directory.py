@@ -106,6 +106,14 @@ class DirectoryHR:
         self.rows()
         return read_each(employee_ids, self.employee)
 
+    def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
+        """Every employee id: an export on disk has no change times, so each poll reads it whole.
+
+        Returns the ids and the new cursor (none for a file). Reconciliation then keeps only
+        terminations it has not heard of, so reading everyone again is harmless.
+        """
+        return list(self.rows()), None
+
     def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
         """The HR note: a Markdown file next to the export (a file system has no HR record)."""
         notes = out_dir / "hr-notes"

@@ -449,6 +449,42 @@ def sweep(
     raise typer.Exit(EXIT_OPEN if result["came_back"] or open_rows else EXIT_OK)
 
 
+@app.command()
+def reconcile(
+    registry: RegistryOption = Path("relevo.yaml"),
+    since: Annotated[str | None, typer.Option("--since", help="Look back to this ISO 8601 time instead of the stored cursor.")] = None,
+) -> None:
+    """Poll the HR platform for terminations and withdrawals no webhook reported; queue them like a webhook."""
+    from datetime import datetime
+
+    from rich.markup import escape
+
+    if since is not None:
+        try:
+            datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not an ISO 8601 time (e.g. 2026-11-20T00:00:00+00:00)")
+    reg = load(registry)
+    quiet_prefect()
+    from connectors.errors import ConfigurationError, ConnectorError
+    from flows.reconcile import reconcile_once
+
+    try:
+        result = reconcile_once(reg, since)
+    except ConfigurationError as exc:
+        fail(str(exc))
+    except ConnectorError as exc:
+        fail(f"the HR platform could not be polled: {exc}", EXIT_FAILURE)
+    out = console()
+    out.print(f"HR changes since {escape(result['since'])}: {result['changed']} employee(s); "
+              f"{len(result['stored'])} new event(s) queued, {len(result['found']) - len(result['stored'])} already known.")
+    for key in result["stored"]:
+        out.print(f"  {escape(key)}: no webhook reported it")
+    if result["stored"]:
+        out.print("The receiver's dispatcher (relevo webhook serve) starts their runs; `relevo inbox` shows them.")
+    raise typer.Exit(EXIT_OPEN if result["stored"] else EXIT_OK)
+
+
 def main() -> None:
     app()
 

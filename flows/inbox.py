@@ -29,7 +29,8 @@ import schemas
 from flows.db import create_tables, engine_for, metadata
 
 PENDING, DISPATCHED = "pending", "dispatched"
-STUCK = "stuck"  # its run crashed or hung every time it was started: a person must look
+STUCK = "stuck"
+DUPLICATE = "duplicate"  # the same termination (or withdrawal) was already heard from the other source  # its run crashed or hung every time it was started: a person must look
 # Prefect state types after which a dispatched event needs nothing more from the dispatcher. CRASHED
 # is not among them: the worker or its machine died, and the dispatcher starts the run again.
 FINAL_RUN_STATES = {"COMPLETED", "FAILED", "CANCELLED"}
@@ -53,7 +54,18 @@ events = Table(
     Column("updated_at", String(40), nullable=False),
     # The dispatched run as last seen (Prefect state type) and how often it was started again.
     Column("run_state", String(20), nullable=True),
+    # How relevo heard of it: "webhook" (or empty, from before reconciliation) or "reconciliation".
+    Column("source", String(20), nullable=True),
     Column("relaunches", Integer, nullable=True),
+)
+
+# Where reconciliation left off, per HR connector: the vendor's own change cursor.
+cursors = Table(
+    "relevo_cursors",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", String(100), nullable=True),
+    Column("updated_at", String(40), nullable=False),
 )
 
 # Requests that started nothing: (vendor, outcome "ignored"/"rejected", short fixed reason) -> count.
@@ -162,6 +174,7 @@ class InboxEvent:
     last_error: str | None
     run_state: str | None = None
     relaunches: int | None = None
+    source: str | None = None
 
 
 class Inbox:
@@ -174,11 +187,12 @@ class Inbox:
 
     @staticmethod
     def event(vendor: str, employee_id: str, kind: str, change: str | None, received_at: datetime,
-              occurred_at: str | None = None, effective_date: str | None = None) -> dict[str, Any]:
+              occurred_at: str | None = None, effective_date: str | None = None,
+              source: str = "webhook") -> dict[str, Any]:
         """A termination event document, checked against schemas/termination_event.schema.json."""
         doc = {"event_key": event_key(vendor, employee_id, kind, change), "vendor": vendor,
                "employee_id": employee_id, "kind": kind, "received_at": iso(received_at),
-               "occurred_at": occurred_at, "effective_date": effective_date}
+               "occurred_at": occurred_at, "effective_date": effective_date, "source": source}
         return schemas.check("termination_event", doc, f"{vendor} event")
 
     def store(self, doc: dict[str, Any]) -> bool:
@@ -243,6 +257,44 @@ class Inbox:
         self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
             state=DISPATCHED, flow_run_id=flow_run_id, attempts=events.c.attempts + 1,
             last_error=None, updated_at=iso(now))))
+
+    def superseded_by(self, event: InboxEvent) -> str | None:
+        """The earlier event from the other source that already stands for this one, if any.
+
+        A termination is heard twice when a webhook and reconciliation both find it: the later
+        one starts nothing. "Earlier" means received before it for the same employee and kind,
+        by the other source, with no event of the opposite kind in between (so terminate ->
+        withdraw -> terminate again still counts). Events from one source keep their own rule:
+        the event key (a changed termination date is a new key, and a new run).
+        """
+        mine = event.source or "webhook"
+        query = (select(events.c.event_key, events.c.kind, events.c.source, events.c.state)
+                 .where((events.c.employee_id == event.employee_id) & (events.c.received_at <= event.received_at)
+                        & (events.c.event_key != event.event_key))
+                 .order_by(events.c.received_at.desc(), events.c.event_key.desc()))
+        with self.engine.connect() as conn:
+            for key, kind, source, state in conn.execute(query):
+                if kind != event.kind:
+                    return None  # a withdrawal (or a termination) in between: this one is news
+                if (source or "webhook") != mine and state != DUPLICATE:
+                    return key
+        return None
+
+    def duplicate(self, key: str, of: str, now: datetime) -> None:
+        """The event repeats one already heard from the other source: it starts nothing."""
+        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
+            state=DUPLICATE, last_error=f"already heard as {of}"[:500], updated_at=iso(now))))
+
+    def cursor(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(cursors.c.value).where(cursors.c.name == name)).scalar()
+
+    def set_cursor(self, name: str, value: str | None, now: datetime) -> None:
+        def write(conn: Connection) -> None:
+            if not conn.execute(update(cursors).where(cursors.c.name == name).values(
+                    value=value, updated_at=iso(now))).rowcount:
+                conn.execute(insert(cursors).values(name=name, value=value, updated_at=iso(now)))
+        self.writer.run(write)
 
     def unfinished_runs(self) -> list[InboxEvent]:
         """Dispatched events whose run has not been seen in a final state: the ones to follow."""

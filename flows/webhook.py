@@ -428,6 +428,10 @@ class Dispatcher:
         lease = datetime.fromtimestamp(self.clock() + self.LEASE_SECONDS, timezone.utc)
         if not self.inbox.claim(event.event_key, self.now(), lease):
             return False  # another dispatcher on the same inbox has it
+        if (earlier := self.inbox.superseded_by(event)) is not None:
+            self.inbox.duplicate(event.event_key, earlier, self.now())
+            logger.info("event %s is %s heard again: nothing started", event.event_key, earlier)
+            return False
         try:
             run_id = self.launch(event, self.registry_path)
         except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
