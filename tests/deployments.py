@@ -28,6 +28,13 @@ def deployed(prefect_api_url: str) -> str:
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     assert "offboard-employee/offboard-employee" in deploy.stdout
     assert "rescind-termination/rescind-termination" in deploy.stdout
+    # The scheduled deployments (reconcile-hr every 15 min, sweep-access daily) are paused here: a run
+    # of theirs coming due would be taken by a test's `worker --run-once` instead of the run it waits for.
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        for name in ("reconcile-hr/reconcile-hr", "sweep-access/sweep-access"):
+            client.pause_deployment(client.read_deployment_by_name(name).id)
     return prefect_api_url
 
 
