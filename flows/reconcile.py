@@ -28,6 +28,7 @@ from flows.ledger import Ledger
 from flows.registry import Registry, load_registry
 
 LOOKBACK_DAYS = 7
+MISSED_EVENT = "relevo.webhook.missed"  # a termination found by polling that no webhook reported
 
 
 def handled(ledger: Ledger, employee_id: str) -> bool:
@@ -97,8 +98,15 @@ def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, d
     logger = get_run_logger()
     registry = load_registry(registry_path)
     result = reconcile_once(registry, since)
+    from prefect.events import emit_event
+
     for key in result["stored"]:
         logger.warning("found by reconciliation, no webhook came: %s", key)
+        employee_id = key.split(":")[1]
+        # for an automation to tell a person: the webhook path is broken somewhere (receiver, key, subscription)
+        emit_event(event=MISSED_EVENT, resource={"prefect.resource.id": f"relevo.employee.{employee_id}",
+                                                 "prefect.resource.name": f"employee {employee_id}"},
+                   payload={"event_key": key})
     if dispatch and result["stored"]:
         from flows.webhook import Dispatcher
 

@@ -113,3 +113,13 @@ def test_relevo_reconcile_command(acme: Path) -> None:
     assert "5 new event(s) queued" in result.output and "no webhook reported it" in result.output
     bad = CliRunner().invoke(app, ["reconcile", "--registry", str(acme), "--since", "yesterday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
+
+
+def test_the_flow_queues_dispatches_and_raises_an_event(prefect_api_url, acme: Path) -> None:  # type: ignore[no-untyped-def]
+    from prefect.events.clients import AssertingEventsClient  # noqa: F401  (present in Prefect 3)
+
+    from flows.reconcile import reconcile_hr
+
+    result = reconcile_hr(str(acme), dispatch=False)
+    assert len(result["stored"]) == len(TERMINATED)
+    assert reconcile_hr(str(acme), dispatch=False)["stored"] == []
