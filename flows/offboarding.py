@@ -217,7 +217,7 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
     state = run.ledger.state(action.key)
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
-    if action.outcome in {"manual", "not_touched", "scheduled"}:
+    if action.outcome in {"manual", "not_touched", "scheduled", "failed"}:
         detail = Outcome(action.outcome, action.description, steps=action.steps).summary()
         if state is not None and state.status == action.outcome == "manual":
             detail = "still open: " + detail
@@ -374,14 +374,19 @@ NOTE_ORDER = ["add_admin", "revoke_role", "rotate_credentials", "manual_task", "
               "check_record", "personal_not_touched"]
 
 
-def note_text(employee: dict[str, Any], outcomes: list[dict[str, str]]) -> str:
-    """The report: every action relevo holds for the employee, in a fixed order (a rerun writes the same text)."""
+def note_text(employee: dict[str, Any], outcomes: list[dict[str, str]], markdown: bool = False) -> str:
+    """The report: every action relevo holds for the employee, in a fixed order (a rerun writes the same text).
+
+    HR and CRM data in it (names, targets) is one line each; in a Markdown note it is also escaped, so a
+    client named `[Pay here](https://…)` is text, not a link.
+    """
     def order(row: dict[str, str]) -> tuple[int, str, str]:
         rank = NOTE_ORDER.index(row["action"]) if row["action"] in NOTE_ORDER else len(NOTE_ORDER)
         return rank, row["target"], row["outcome"]
 
-    lines = [f"Offboarding of {employee['name']} ({employee['id']}) by relevo.", ""]
-    lines += [f"- {r['outcome']}: {r['action']} {r['target']}" for r in sorted(outcomes, key=order)]
+    text = approval.md if markdown else notices.one_line
+    lines = [f"Offboarding of {text(employee['name'])} ({text(employee['id'])}) by relevo.", ""]
+    lines += [f"- {r['outcome']}: {r['action']} {text(r['target'])}" for r in sorted(outcomes, key=order)]
     lines += ["", "Personal accounts and contacts of the employee were not touched."]
     return "\n".join(lines)
 
@@ -395,7 +400,8 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     """
     if not run.registry.policy.get("write_hr_note", True):
         return None
-    text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]))
+    text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]),
+                     markdown=getattr(run.registry.hr(), "writes_markdown", False))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     action = Action(key=f"{run.employee['id']}:hr_note:{digest}", action="hr_note",
                     target=f"HR record {run.employee['id']}", phase="record", description="outcome report")
@@ -441,10 +447,11 @@ def publish(summary: dict[str, Any]) -> None:
     title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
     open_rows = [r for r in summary["rows"] if r["outcome"] in ATTENTION]
-    lines = [f"# {title}: {summary['employee_name']} ({summary['employee_id']})", "", f"Outcomes: {counts}.", ""]
+    md = approval.md  # HR and CRM data is text here: no links, no HTML, no headings from a client's name
+    lines = [f"# {title}: {md(summary['employee_name'])} ({md(summary['employee_id'])})", "", f"Outcomes: {counts}.", ""]
     if open_rows:
-        lines += ["## Needs a person", ""] + [f"- **{r['target']}**: {r['detail']}" for r in open_rows] + [""]
-    lines += [f"Drafts: `{summary['drafts']}`  ", f"Audit log: `{summary['audit']}`",
+        lines += ["## Needs a person", ""] + [f"- **{md(r['target'])}**: {md(r['detail'])}" for r in open_rows] + [""]
+    lines += [f"Drafts: {md(summary['drafts'])}  ", f"Audit log: {md(summary['audit'])}",
               "", "Personal accounts of the employee are never touched by relevo."]
     create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-summary")
 
@@ -522,8 +529,9 @@ def finished(run: Run, action: Action) -> bool:
 def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datetime,
                  wait_for_approval: bool) -> list[dict[str, Any]]:
     """Step 5: drafts and the CRM reassignment happen only once a person (or the policy) approves them."""
-    rows = [execute(run, a) for a in actions if finished(run, a)]  # reported as already done
-    pending = [a for a in actions if not finished(run, a)]
+    # reported as already done, or failed at planning (a client record that cannot be used: bad e-mail)
+    rows = [execute(run, a) for a in actions if finished(run, a) or a.outcome == "failed"]
+    pending = [a for a in actions if not finished(run, a) and a.outcome != "failed"]
     if not pending:
         return rows
     if run.registry.policy.get("auto_approve_notices", False):
