@@ -560,8 +560,11 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
     rows = []
     for action in pending:
         if review_copies and action.draft is not None and not store.reaches_mailbox:
-            _, where = store.place(action.draft)
-            detail = f"awaiting approval: review copy in {where}; {how}"
+            try:
+                _, where = store.place(action.draft)
+                detail = f"awaiting approval: review copy in {where}; {how}"
+            except ConnectorError as exc:  # a link planted in the drafts folder, say: this draft only
+                detail = f"awaiting approval: no review copy ({exc}); {how}"
         else:
             detail = f"awaiting approval: nothing placed yet; {how}"
         rows.append(run.record(action, "awaiting_approval", f"{detail} | {action.description}"))
