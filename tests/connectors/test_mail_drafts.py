@@ -39,7 +39,8 @@ def test_graph_creates_a_draft_with_the_key_property_when_none_exists():
     assert f"ep/id eq '{KEY_PROPERTY}'" in query
     assert "ep/value eq '1001:notice:C005:j.o''connor@seaview.example'" in query  # apostrophe escaped
     body = json.loads(create.calls[0].request.body)
-    assert body["singleValueExtendedProperties"] == [{"id": KEY_PROPERTY, "value": DRAFT.key}]
+    assert body["singleValueExtendedProperties"] == [{"id": KEY_PROPERTY, "value": DRAFT.key},
+                                                     {"id": "Integer 0x3FF1", "value": "9"}]  # en: Content-Language
     assert "internetMessageHeaders" not in body  # x- headers set at creation are sent with the message
     assert DRAFT.key not in json.dumps({k: v for k, v in body.items() if k != "singleValueExtendedProperties"})
     assert body["toRecipients"][0]["emailAddress"]["address"] == DRAFT.to_email
