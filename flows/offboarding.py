@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import signal
@@ -135,9 +136,18 @@ class Run:
             key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
             outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
         )
-        for listener in listeners:
-            listener(row)
+        tell(row)
         return row
+
+
+def tell(row: dict[str, Any]) -> None:
+    """Show a recorded row to the listeners (the CLI's screen). A listener that fails is a display problem:
+    it is logged, and never stops the run half-way (the row is already in the ledger)."""
+    for listener in listeners:
+        try:
+            listener(row)
+        except Exception as exc:  # noqa: BLE001 - any display error, by design
+            logging.getLogger(__name__).warning("could not show an outcome row (%s)", type(exc).__name__)
 
 
 def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
@@ -363,8 +373,7 @@ def plan_only(the_plan: Plan) -> list[dict[str, Any]]:
         row = {"at": stamp, "employee_id": the_plan.employee["id"], "action_key": action.key,
                "action": action.action, "target": action.target, "outcome": outcome,
                "detail": action.description, "dry_run": True, "run_id": None, "event_key": None}
-        for listener in listeners:
-            listener(row)
+        tell(row)
         rows.append(row)
     return rows
 
