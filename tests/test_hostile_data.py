@@ -248,3 +248,19 @@ def test_the_hr_note_and_the_summary_escape_markdown_in_data():
     assert "- awaiting_approval: draft_notice" in text
     plain = note_text(employee, rows)  # a plain-text note (BambooHR's file) keeps the text as it is, one line
     assert "[Pay here](https://evil.example/pay) <x@y.example>" in plain
+
+
+def test_the_gmail_draft_id_secret_is_made_once_private_and_never_through_a_link(tmp_path):
+    import stat
+
+    from flows.registry import draft_id_secret
+
+    out = tmp_path / "out"
+    first = draft_id_secret(out)
+    assert len(first) == 32 and draft_id_secret(out) == first  # the same drafts are found again on every run
+    assert stat.S_IMODE((out / "draft-id.secret").stat().st_mode) == 0o600
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    (elsewhere / "draft-id.secret").symlink_to(out / "draft-id.secret")
+    with pytest.raises(ConfigurationError, match="draft-id.secret"):
+        draft_id_secret(elsewhere)
