@@ -36,6 +36,7 @@ from connectors.hr_records import (
     status_on,
     termination_kind,
     termination_table,
+    work_email,
 )
 from connectors.http import HttpClient, default_error_parser
 
@@ -106,7 +107,9 @@ class BambooHR:
         self.note_category = note_category
         self.today = today
         self._lists: dict[str, dict[str, str]] | None = None
-        self._people: dict[str, dict[str, Any] | None] = {}  # managers and successors, read once each
+        # managers and successors, read once each: their raw fields, checked when used (a bad e-mail is
+        # the problem of the employee it is used for, not of a whole layoff batch)
+        self._people: dict[str, dict[str, Any] | None] = {}
 
     # --- reading ---
 
@@ -197,7 +200,7 @@ class BambooHR:
         return {
             "id": employee_id,
             "name": _name(fields, employee_id),
-            "email": clean(fields.get("workEmail")),
+            "email": work_email(fields.get("workEmail"), f"BambooHR employee {employee_id}"),
             "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
             "language": language_or(fields.get(self.language_field) if self.language_field else None,
                                     self.default_language),
@@ -215,24 +218,21 @@ class BambooHR:
         if not employee_id or not EMPLOYEE_ID.match(employee_id):
             return None
         if employee_id not in self._people:
-            self._people[employee_id] = self._read_person(employee_id)
-        return self._people[employee_id]
-
-    def _read_person(self, employee_id: str) -> dict[str, Any] | None:
-        fields = self._get_fields(employee_id, PERSON_FIELDS)
+            self._people[employee_id] = self._get_fields(employee_id, PERSON_FIELDS)
+        fields = self._people[employee_id]
         return None if fields is None else _person(employee_id, fields)
 
     def _remember_people(self, found: dict[str, dict[str, Any]]) -> None:
         """Fill the person cache: the leavers themselves, then their managers/successors in one report per chunk."""
         for employee_id, fields in found.items():
-            self._people[employee_id] = _person(employee_id, fields)
+            self._people[employee_id] = fields
         related = (clean(f.get(name)) for f in found.values()
                    for name in ("supervisorEId", self.successor_field) if name)
         missing = [r for r in dict.fromkeys(related) if r and NUMERIC_ID.match(r) and r not in self._people]
         for chunk in _chunks(missing, REPORT_CHUNK):
             people = self._report(chunk, PERSON_FIELDS)
             for employee_id in chunk:  # left out of the report: no such person, as a 404 reads in `person`
-                self._people[employee_id] = _person(employee_id, people[employee_id]) if employee_id in people else None
+                self._people[employee_id] = people.get(employee_id)
 
     def _custom_fields(self) -> tuple[str, ...]:
         names = [self.successor_field, self.language_field, *self.restriction_fields.values()]
@@ -515,7 +515,7 @@ def _person(employee_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": employee_id,
         "name": _name(fields, employee_id),
-        "email": clean(fields.get("workEmail")),
+        "email": work_email(fields.get("workEmail"), f"BambooHR employee {employee_id}"),
         "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
         "job_title": clean(fields.get("jobTitle")),
     }

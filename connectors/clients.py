@@ -18,7 +18,7 @@ COUNTRY_LANGUAGE = {
 @dataclass(frozen=True)
 class Contact:
     name: str
-    email: str
+    email: str  # one plain address, checked by the connector that read it (connectors.addresses)
     language: str | None = None
     id: str | None = None
 
@@ -32,6 +32,10 @@ class Client:
     language: str | None = None
     country: str | None = None
     crm_ids: dict[str, list[str]] = field(default_factory=dict, hash=False, compare=False)
+    # Set when the CRM record cannot be used as it is (a contact e-mail that is not one plain address):
+    # one line naming the record and the field. Such a client gets no notice and no hand-over, and one
+    # failed action saying what to fix; the leaver's other clients go on.
+    problem: str | None = None
 
 
 def notice_language(contact: Contact, client: Client, default: str) -> str:

@@ -12,10 +12,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from connectors.addresses import parse_email
 from connectors.clients import Client, Contact
-from connectors.errors import ConfigurationError, NotFound
+from connectors.errors import BadRecord, ConfigurationError, NotFound
 from connectors.grants import Person
-from connectors.hr_records import read_each
+from connectors.hr_records import read_each, work_email
+from connectors.safe_files import open_append, safe_component, write_atomic
 
 
 def read_json(path: Path) -> Any:
@@ -31,6 +33,8 @@ def read_json(path: Path) -> Any:
 
 class DirectoryHR:
     """HR records from `{"employees": [...]}` (see examples/acme/hr.json)."""
+
+    writes_markdown = True  # its HR note is a Markdown file: the flow escapes data in it
 
     def __init__(self, path: Path, default_language: str, today: date | None = None) -> None:
         self.path = path
@@ -60,7 +64,7 @@ class DirectoryHR:
         return {
             "id": str(row["id"]),
             "name": full_name(row),
-            "email": row.get("work_email"),
+            "email": work_email(row.get("work_email"), f"{self.path.name}: employee {row['id']}"),
             "phone": row.get("phone"),
             "job_title": row.get("job_title"),
         }
@@ -75,7 +79,7 @@ class DirectoryHR:
         return {
             "id": str(row["id"]),
             "name": full_name(row),
-            "email": row.get("work_email"),
+            "email": work_email(row.get("work_email"), f"{self.path.name}: employee {row['id']}"),
             "phone": row.get("phone"),
             "language": row.get("language") or self.default_language,
             "department": row.get("department"),
@@ -115,11 +119,14 @@ class DirectoryHR:
         return list(self.rows()), None
 
     def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
-        """The HR note: a Markdown file next to the export (a file system has no HR record)."""
+        """The HR note: a Markdown file next to the export (a file system has no HR record).
+
+        The id is data: its file name is reduced to a safe one, and the note is written under
+        `out_dir/hr-notes` only, never through a link planted there. `text` is already escaped Markdown.
+        """
         notes = out_dir / "hr-notes"
-        notes.mkdir(parents=True, exist_ok=True)
-        target = notes / f"{employee_id}.md"
-        target.write_text(f"# {title}\n\n{text}\n", "utf-8")
+        target = write_atomic(notes, notes / f"{safe_component(str(employee_id), 'employee')}.md",
+                              f"# {title}\n\n{text}\n".encode("utf-8"))
         return str(target)
 
 
@@ -145,24 +152,31 @@ class DirectoryCRM:
         self.out_dir = out_dir
 
     def clients(self) -> list[Client]:
+        """Every client; one whose contact e-mail is not one plain address carries `problem` (see Client)."""
         data = read_json(self.path)
         if not isinstance(data, dict) or not isinstance(data.get("clients"), list):
             raise ConfigurationError(f"{self.path}: expected an object with a 'clients' list")
         out = []
         for index, row in enumerate(data["clients"]):
             try:
-                contacts = tuple(
-                    Contact(name=c["name"], email=c["email"], language=c.get("language"))
-                    for c in row.get("contacts", [])
-                )
+                contacts, problem = [], None
+                for number, c in enumerate(row.get("contacts", [])):
+                    try:
+                        email = parse_email(c["email"], f"{self.path.name}: client {row['id']}: "
+                                                        f"contacts[{number}].email")
+                    except BadRecord as exc:
+                        problem = problem or str(exc)
+                        continue
+                    contacts.append(Contact(name=str(c["name"]), email=email, language=c.get("language")))
                 out.append(
                     Client(
                         id=str(row["id"]),
-                        company=row["company"],
+                        company=str(row["company"]),
                         owner_id=str(row["owner_id"]),
-                        contacts=contacts,
+                        contacts=tuple(contacts),
                         language=row.get("language"),
                         country=row.get("country"),
+                        problem=problem,
                     )
                 )
             except (KeyError, TypeError, AttributeError) as exc:
@@ -182,10 +196,9 @@ class DirectoryCRM:
 
     def reassign_many(self, handovers: list[tuple[list[Client], Person]]) -> list[str]:
         """A file cannot be re-owned in place safely: write the hand-over list for import instead."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         out = self.out_dir / "crm-reassignments.csv"
         new = not out.exists()
-        with out.open("a", encoding="utf-8", newline="") as handle:
+        with open_append(self.out_dir, out) as handle:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(["client_id", "company", "old_owner_id", "new_owner_id", "new_owner_email"])

@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
+import hmac
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.header import Header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
+
+from connectors.addresses import header_value, is_control, mailbox
+from connectors.safe_files import inside, safe_component, write_atomic
 
 
 @dataclass(frozen=True)
 class Draft:
-    key: str  # the ledger's action key: one draft per key, ever
-    mailbox: str  # whose Drafts folder (successor or manager)
+    key: str  # the ledger's action key: one draft per key, ever; never written into the message
+    mailbox: str  # whose Drafts folder (successor or manager); addresses here passed connectors.addresses
     sender_name: str
     to_name: str
     to_email: str
@@ -52,24 +56,37 @@ class _HeaderClasses(HeaderRegistry):
         return super().__getitem__(name.lower())
 
 
-POLICY = SMTP.clone(header_factory=_HeaderClasses())
+# refold_source="none": headers relevo writes with `set_raw` (addresses, subject) are already folded, and
+# are kept exactly as written; the stdlib's refolding of a long quoted display name can split the quotes.
+POLICY = SMTP.clone(header_factory=_HeaderClasses(), refold_source="none")
 
 
-def to_message(draft: Draft) -> EmailMessage:
-    """The draft as a MIME message (text + HTML alternative, UTF-8 headers)."""
+def to_message(draft: Draft, message_id: str | None = None, now: datetime | None = None) -> EmailMessage:
+    """The draft as a MIME message (text + HTML alternative, UTF-8 headers), as the client would receive it.
+
+    Addresses are written from Address objects (connectors.addresses), so data can add no header and no
+    recipient. Nothing internal goes in: no relevo key, no HR id (a store keeps its key elsewhere).
+    `message_id`: a store that finds its drafts again by Message-ID passes an opaque one; else a random one.
+    """
     message = EmailMessage(policy=POLICY)
-    message.set_raw("From", address(draft.sender_name, draft.mailbox, "From"))
-    message.set_raw("To", address(draft.to_name, draft.to_email, "To"))
+    message.set_raw("From", header_value("From", [mailbox(draft.sender_name, draft.mailbox)]))
+    message.set_raw("To", header_value("To", [mailbox(draft.to_name, draft.to_email)]))
     if draft.cc:
-        message["Cc"] = ", ".join(draft.cc)
-    message.set_raw("Subject", encoded(draft.subject, "Subject"))
-    message["Content-Language"] = draft.language
+        message.set_raw("Cc", header_value("Cc", [mailbox("", cc) for cc in draft.cc]))
+    message.set_raw("Subject", encoded(one_line(draft.subject), "Subject"))
+    message["Date"] = format_datetime(now or datetime.now(timezone.utc))
     message["X-Unsent"] = "1"  # Outlook and Apple Mail open it as a draft to review and send
-    message["X-Relevo-Key"] = draft.key
-    message["Message-ID"] = message_id(draft)
+    message["Message-ID"] = message_id or make_msgid(domain=draft.mailbox.rpartition("@")[2])
     message.set_content(draft.text, charset="utf-8")
     message.add_alternative(draft.html, subtype="html", charset="utf-8")
+    # After the body: making the message multipart moves every Content-* header into its first part.
+    message["Content-Language"] = draft.language
     return message
+
+
+def one_line(text: str) -> str:
+    """A header's text on one line: line breaks and other control characters become spaces."""
+    return " ".join("".join(" " if is_control(ch) else ch for ch in text).split())
 
 
 def encoded(text: str, header: str) -> str:
@@ -79,28 +96,26 @@ def encoded(text: str, header: str) -> str:
     a line (an Arabic or Hebrew name loses its spaces); the legacy encoder keeps spaces
     inside the words, and `set_raw` stores its lines as they are.
     """
-    if text.isascii():
+    if text.isascii() and len(text) < 900:
         return text
     return Header(text, "utf-8", header_name=header).encode(linesep="\r\n")
 
 
-def address(name: str, email: str, header: str) -> str:
-    """`Name <email>`; a non-ASCII name is encoded (see `encoded`) and the address goes on its own line."""
-    if name.isascii():
-        return formataddr((name, email))
-    return f"{encoded(name, header)}\r\n <{email}>"
+def message_id(draft: Draft, secret: bytes) -> str:
+    """An opaque Message-ID that is the same for the same draft on this installation.
 
-
-def message_id(draft: Draft) -> str:
-    """A Message-ID derived from the draft key: the same draft always has the same id, so a mailbox
-    can be asked whether it already holds it (Gmail `rfc822msgid:`)."""
-    digest = hashlib.sha256(draft.key.encode("utf-8")).hexdigest()[:32]
-    domain = safe_name(draft.mailbox.rsplit("@", 1)[-1]) or "relevo.local"
-    return f"<relevo.{digest}@{domain}>"
+    A keyed digest of the draft key: a mailbox can be asked whether it already holds the draft
+    (Gmail `rfc822msgid:`), while the client who receives it learns nothing from it (not the key,
+    not the HR id, and without the secret no guess of them can be checked against it).
+    """
+    digest = hmac.new(secret, draft.key.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    domain = draft.mailbox.rpartition("@")[2] or "localhost"
+    return f"<{digest}@{domain}>"
 
 
 def safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "draft"
+    """A file name from data (never `.`, `..` or a path): see connectors.safe_files."""
+    return safe_component(text, fallback="draft")
 
 
 class EmlDrafts:
@@ -112,27 +127,28 @@ class EmlDrafts:
         self.reaches_mailbox = False  # files on the operator's disk: review copies
 
     def path_for(self, draft: Draft) -> Path:
+        """The file's path, checked to lie under the drafts folder (ids are data: see connectors.safe_files)."""
         employee, _, rest = draft.key.partition(":")
         folder = self.root / safe_name(employee)
         if draft.group:
             folder = folder / safe_name(draft.group)
-        return folder / f"{safe_name(rest)}.eml"
+        return inside(self.root, folder / f"{safe_name(rest)}.eml")
 
     def discard(self, draft: Draft) -> bool:
         """Remove a review copy that was rejected; True when there was one."""
         target = self.path_for(draft)
-        if not target.exists():
+        if not target.exists() and not target.is_symlink():
             return False
-        target.unlink()
+        target.unlink()  # a link is removed itself, never its target
         return True
 
     def place(self, draft: Draft, *, first_attempt: bool = False) -> tuple[bool, str]:
-        """A file is looked for every time: a review copy may already be there (and looking is free)."""
+        """A file is looked for every time: a review copy may already be there (and looking is free).
+
+        The file name is the key (no header carries it); a symlink at that name is not followed.
+        """
         target = self.path_for(draft)
-        if target.exists():
+        if target.exists() and not target.is_symlink():
             return False, str(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".eml.tmp")
-        tmp.write_bytes(bytes(to_message(draft)))
-        tmp.replace(target)  # atomic: a crash never leaves half a draft under the final name
-        return True, str(target)
+        # atomic: a crash never leaves half a draft under the final name
+        return True, str(write_atomic(self.root, target, bytes(to_message(draft))))

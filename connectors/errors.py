@@ -79,6 +79,11 @@ class InvalidResponse(ConnectorError):
     """The vendor answered 2xx with a body relevo cannot read (not JSON, wrong shape)."""
 
 
+class BadRecord(ConnectorError):
+    """A record from HR, the CRM or the registry that relevo refuses to act on (an address that is not one
+    plain address, say). The message names the record and the field; a person fixes the data, then reruns."""
+
+
 class ConfigurationError(Exception):
     """The registry, a data file or a secret reference is wrong; the message names it."""
 

@@ -28,6 +28,7 @@ from connectors.hr_records import (
     status_on,
     termination_kind,
     termination_table,
+    work_email,
 )
 from connectors.http import HttpClient
 
@@ -81,7 +82,7 @@ class Factorial:
         return {
             "id": employee_id,
             "name": _name(record, employee_id),
-            "email": _email(record),
+            "email": _email(record, employee_id),
             "phone": clean(record.get("phone_number")),
             "language": self.default_language,
             "department": None,
@@ -110,7 +111,7 @@ class Factorial:
         record = self._record(text)
         if record is None:
             return None
-        return {"id": text, "name": _name(record, text), "email": _email(record),
+        return {"id": text, "name": _name(record, text), "email": _email(record, text),
                 "phone": clean(record.get("phone_number")), "job_title": None}
 
     def _record(self, employee_id: str) -> dict[str, Any] | None:
@@ -185,6 +186,9 @@ def _name(record: dict[str, Any], fallback: str) -> str:
     return clean(record.get("full_name")) or parts or fallback
 
 
-def _email(record: dict[str, Any]) -> str | None:
-    """login_email is the account's (work) address; `email` is the fallback (the SDK calls it personal)."""
-    return clean(record.get("login_email")) or clean(record.get("email"))
+def _email(record: dict[str, Any], employee_id: str) -> str | None:
+    """login_email is the account's (work) address; `email` is the fallback (the SDK calls it personal).
+
+    Checked as one plain address (BadRecord naming the employee otherwise).
+    """
+    return work_email(clean(record.get("login_email")) or clean(record.get("email")), f"Factorial employee {employee_id}")

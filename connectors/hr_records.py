@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from connectors.addresses import optional_email
 from connectors.errors import ConnectorError
 
 EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # schemas/termination_event.schema.json
@@ -71,6 +72,16 @@ def language_or(value: Any, default: str) -> str:
     if len(text) == 2:
         text = text.lower()
     return text if LANGUAGE.match(text) else default
+
+
+def work_email(value: Any, record: str) -> str | None:
+    """A work e-mail from an HR record as one checked address (connectors.addresses), or None when empty.
+
+    Raises BadRecord naming `record` ("BambooHR employee 1005") and the field: the notices of a leaver
+    are addressed from these, so a value that is not exactly one plain address stops the run for that
+    employee before anything is done.
+    """
+    return optional_email(value, f"{record}: work e-mail")
 
 
 def flag(value: Any) -> bool:

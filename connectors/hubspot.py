@@ -24,8 +24,9 @@ from typing import Any
 
 import requests
 
+from connectors.addresses import parse_email
 from connectors.clients import COUNTRY_LANGUAGE, Client, Contact
-from connectors.errors import InvalidResponse, NotFound
+from connectors.errors import BadRecord, InvalidResponse, NotFound
 from connectors.grants import Person
 from connectors.http import HttpClient
 
@@ -227,14 +228,20 @@ class HubSpotCRM:
                owner: str) -> Client:
         contacts = []
         owned_contacts = []
+        problem = None
         for record in sorted(records, key=lambda r: str(r["id"])):
             props = record.get("properties") or {}
             if str(props.get("hubspot_owner_id") or "") == owner:
                 owned_contacts.append(str(record["id"]))
             if not props.get("email"):
                 continue  # nobody to write to
+            try:  # CRM data decides where a notice goes: exactly one plain address, or the client waits
+                email = parse_email(props["email"], f"HubSpot contact {record['id']} (company {cid}): email")
+            except BadRecord as exc:
+                problem = problem or str(exc)
+                continue
             language = props.get("hs_language") or COUNTRY_LANGUAGE.get(country_code(props.get("country")) or "")
-            contacts.append(Contact(name=full_name(props), email=props["email"], language=language,
+            contacts.append(Contact(name=full_name(props), email=email, language=language,
                                     id=str(record["id"])))
         return Client(
             id=cid,
@@ -243,6 +250,7 @@ class HubSpotCRM:
             contacts=tuple(contacts),
             country=country_code((company or {}).get("country")),
             crm_ids={"companies": [cid] if company is not None else [], "contacts": owned_contacts},
+            problem=problem,
         )
 
     # --- write ---

@@ -70,6 +70,13 @@ def mark(outcome: str, width: int = 0) -> str:
     return f"[{STYLES.get(outcome, 'default')}]{text}[/]"
 
 
+def esc(value: Any) -> str:
+    """Data (names, targets, details, paths) printed as literal text: `[/]` in a client's name is not markup."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 def console() -> Any:
     from rich.console import Console
 
@@ -79,14 +86,14 @@ def console() -> Any:
 def row_printer(out: Any) -> Any:
     """One line per outcome as it is recorded: outcome, action, target."""
     def show(row: dict[str, Any]) -> None:
-        out.print(f"  {mark(row['outcome'], 18)} {row['action']:<21} {row['target']}", markup=True)
+        out.print(f"  {mark(row['outcome'], 18)} {esc(row['action']):<21} {esc(row['target'])}", markup=True)
 
     return show
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """One clean line on stderr, then exit."""
-    print(f"relevo: error: {message}", file=sys.stderr)
+    print(f"relevo: error: {' '.join(message.splitlines())}", file=sys.stderr)  # one line, whatever the data
     raise typer.Exit(code)
 
 
@@ -125,7 +132,7 @@ def offboard(
     reg = load(registry)
     check_employee(reg, employee_id)
     out = console()
-    out.print(f"[bold]relevo[/] offboarding employee [bold]{employee_id}[/] of {reg.company['name']}"
+    out.print(f"[bold]relevo[/] offboarding employee [bold]{esc(employee_id)}[/] of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
@@ -148,8 +155,8 @@ def offboard(
     print_summary(out, result)
     if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
         out.print(f"[yellow]Client notices await approval[/] (nothing sent, CRM unchanged). Review them with "
-                  f"`relevo tasks -e {employee_id}`, then: relevo approve {employee_id} --registry {reg.path} "
-                  "[--reject KEY_OR_EMAIL ...]", markup=True)
+                  f"`relevo tasks -e {esc(employee_id)}`, then: relevo approve {esc(employee_id)} --registry "
+                  f"{esc(reg.path)} {esc('[--reject KEY_OR_EMAIL ...]')}", markup=True)
     raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
 
 
@@ -172,7 +179,7 @@ def layoff(
         fail("no employee ids: give them as arguments or with --file")
     reg = load(registry)
     out = console()
-    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {reg.company['name']}"
+    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     from flows import layoff as batch
@@ -182,7 +189,8 @@ def layoff(
 
     def show(row: dict[str, Any]) -> None:
         if row["outcome"] in {"failed", "manual"}:
-            out.print(f"  {mark(row['outcome'], 10)} {row['employee_id']:<8} {row['action']:<20} {row['target']}")
+            out.print(f"  {mark(row['outcome'], 10)} {esc(row['employee_id']):<8} {esc(row['action']):<20} "
+                      f"{esc(row['target'])}")
 
     offboarding.listeners.append(show)
     try:
@@ -194,32 +202,32 @@ def layoff(
     if isinstance(result, BaseException):
         handle_failure(result)
     for problem in result["problems"]:
-        out.print(f"  [red]not offboarded[/] {problem['employee_id']}: {problem['problem']}")
+        out.print(f"  [red]not offboarded[/] {esc(problem['employee_id'])}: {esc(problem['problem'])}")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
     out.print(f"{result['employees']} employee(s) processed. Outcomes: {counts}.")
     if result["open"] and not dry_run:
-        out.print(f"[yellow]{result['open']} item(s) need a person[/]: relevo tasks --registry {reg.path}")
+        out.print(f"[yellow]{result['open']} item(s) need a person[/]: relevo tasks --registry {esc(reg.path)}")
     raise typer.Exit(EXIT_OK if dry_run and not result["problems"] else exit_code(result))
 
 
 def check_employee(reg: Any, employee_id: str) -> None:
     """Read the HR record before Prefect starts: a typo costs a second, not a server start."""
-    from connectors.errors import ConfigurationError, ConnectorError, NotFound
+    from connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
     from schemas import SchemaError, check
 
     try:
         check("employee", reg.hr().employee(employee_id), f"HR record of employee {employee_id}")
-    except (NotFound, ConfigurationError, SchemaError) as exc:
+    except (NotFound, BadRecord, ConfigurationError, SchemaError) as exc:
         fail(str(exc))
     except ConnectorError as exc:
         fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
 
 
 def handle_failure(error: BaseException) -> NoReturn:
-    from connectors.errors import ConfigurationError, ConnectorError, NotFound
+    from connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
     from schemas import SchemaError
 
-    if isinstance(error, NotFound):
+    if isinstance(error, (NotFound, BadRecord)):
         fail(str(error))
     if isinstance(error, (ConfigurationError, SchemaError)):
         fail(str(error))
@@ -231,13 +239,13 @@ def handle_failure(error: BaseException) -> NoReturn:
 def print_summary(out: Any, summary: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{'Plan' if summary['dry_run'] else 'Outcomes'} for {summary['employee_name']} "
-                  f"({summary['employee_id']})", show_lines=False)
+    table = Table(title=f"{'Plan' if summary['dry_run'] else 'Outcomes'} for {esc(summary['employee_name'])} "
+                  f"({esc(summary['employee_id'])})", show_lines=False)
     table.add_column("target")
     table.add_column("action")
     table.add_column("outcome")
     for row in summary["rows"]:
-        table.add_row(row["target"], row["action"], mark(row["outcome"]))
+        table.add_row(esc(row["target"]), esc(row["action"]), mark(row["outcome"]))
     out.print(table)
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
     out.print(f"Outcomes: {counts}.")
@@ -246,10 +254,10 @@ def print_summary(out: Any, summary: dict[str, Any]) -> None:
     later = [r for r in summary["rows"] if r["action"] == "revoke_role" and r["outcome"] == "scheduled"]
     if later and not summary["dry_run"]:
         when = later[0]["detail"].rpartition("(at ")[2].rstrip(")") or "the end of the last working day"
-        out.print(f"[cyan]{len(later)} revocation(s) wait until {when}[/]: run `relevo offboard "
-                  f"{summary['employee_id']}` again then, or now with --now (the offboard-employee deployment "
+        out.print(f"[cyan]{len(later)} revocation(s) wait until {esc(when)}[/]: run `relevo offboard "
+                  f"{esc(summary['employee_id'])}` again then, or now with --now (the offboard-employee deployment "
                   "schedules that run itself).")
-    out.print(f"Drafts: {summary['drafts']}\nAudit log: {summary['audit']}")
+    out.print(f"Drafts: {esc(summary['drafts'])}\nAudit log: {esc(summary['audit'])}")
     if summary["dry_run"]:
         out.print("[cyan]Dry run: nothing was changed and nothing was recorded.[/]")
 
@@ -274,8 +282,8 @@ def audit(
         out.print("No outcomes recorded yet.")
         return
     for row in rows:
-        out.print(f"{row['at'][:19]}  {row['employee_id']:<8} {mark(row['outcome'], 18)} "
-                  f"{row['action']:<20} {row['target']}\n    {row['detail']}")
+        out.print(f"{row['at'][:19]}  {esc(row['employee_id']):<8} {mark(row['outcome'], 18)} "
+                  f"{esc(row['action']):<20} {esc(row['target'])}\n    {esc(row['detail'])}")
 
 
 webhook_app = typer.Typer(help="The HR webhook receiver.", no_args_is_help=True)
@@ -347,11 +355,11 @@ def tasks(
                   f"    event: {escape(event.event_key)}\n    {escape(event.last_error or '')}")
     for row in rows:
         detail, _, steps = row["detail"].partition(" | steps: ")
-        out.print(f"{mark(row['status'], 18)} [bold]{row['target']}[/] ({row['action']})\n"
-                  f"    key: {row['key']}\n    {detail}")
+        out.print(f"{mark(row['status'], 18)} [bold]{esc(row['target'])}[/] ({esc(row['action'])})\n"
+                  f"    key: {esc(row['key'])}\n    {esc(detail)}")
         for step in re.split(r" (?=\d+\. )", steps) if steps else []:
-            out.print("      " + step)
-    out.print(f"\nWhen a task is done: relevo done KEY --by 'your name' --registry {registry}")
+            out.print("      " + step, markup=False)
+    out.print(f"\nWhen a task is done: relevo done KEY --by 'your name' --registry {registry}", markup=False)
 
 
 @app.command()
@@ -377,7 +385,7 @@ def done(
     detail = f"closed by {by}" + (f": {note}" if note else "")
     ledger.finish(key=key, employee_id=row["employee_id"], action=row["action"], target=row["target"],
                   outcome="done", detail=detail)
-    console().print(f"{mark('done')} {row['target']} ({row['action']}): {detail}")
+    console().print(f"{mark('done')} {esc(row['target'])} ({esc(row['action'])}): {esc(detail)}")
 
 
 @app.command()
@@ -408,7 +416,7 @@ def approve(
     if isinstance(result, BaseException):
         handle_failure(result)
     if not result["rows"]:
-        out.print(f"Nothing awaits approval for employee {employee_id}.")
+        out.print(f"Nothing awaits approval for employee {employee_id}.", markup=False)
         raise typer.Exit(EXIT_OK)
     print_summary(out, result)
     raise typer.Exit(exit_code(result))

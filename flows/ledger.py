@@ -249,7 +249,7 @@ class Ledger:
     def _append_file(self, row: dict[str, Any]) -> None:
         if self.jsonl is None:
             return
-        with self._file_lock:
-            self.jsonl.parent.mkdir(parents=True, exist_ok=True)
-            with self.jsonl.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        from connectors.safe_files import open_append
+
+        with self._file_lock, open_append(self.jsonl.parent, self.jsonl) as handle:  # never through a planted link
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -140,6 +140,7 @@ def reassign_action(employee: dict[str, Any], clients: list[Client]) -> list[Act
     Without a successor nobody is named: plan_record_checks already asks a person to set one.
     """
     successor = employee.get("successor")
+    clients = [c for c in clients if c.problem is None]  # a client whose record is unusable stays with its owner
     if not clients or not successor or not successor.get("email"):
         return []
     person = Person(one_line(successor["name"]), successor["email"], successor.get("id"))
@@ -154,12 +155,14 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
     """One draft per client contact, or one internal hand-over note per client when contact is restricted."""
     if not registry.policy.get("draft_notices", True):
         return []
+    unusable = [bad_record(employee, client) for client in clients if client.problem is not None]
+    clients = [client for client in clients if client.problem is None]
     if employee["restrictions"]["no_client_contact"]:
-        return [handover_note(employee, registry, client) for client in clients]
+        return unusable + [handover_note(employee, registry, client) for client in clients]
     contact = introduced(employee, registry)
     signer = contact
     today = now.astimezone(registry.timezone).date()
-    out = []
+    out = unusable
     for client in clients:
         for person in client.contacts:
             wanted = notice_language(person, client, registry.default_language)
@@ -189,6 +192,18 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                             group=client.id),
             ))
     return out
+
+
+def bad_record(employee: dict[str, Any], client: Client) -> Action:
+    """A client whose CRM record cannot be used (client.problem): no notice, no hand-over, one failed action.
+
+    The leaver's other clients go on; the next run, once the record is fixed, drafts this client's notices.
+    """
+    return Action(
+        key=f"{employee['id']}:notice:{client.id}:record", action="draft_notice",
+        target=f"{one_line(client.company)} (CRM record)", phase=NOTICE, clients=[client], outcome="failed",
+        description=f"no notice drafted and the client not handed over: {client.problem}",
+    )
 
 
 def handover_note(employee: dict[str, Any], registry: Registry, client: Client) -> Action:

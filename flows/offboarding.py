@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import signal
@@ -135,9 +136,18 @@ class Run:
             key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
             outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
         )
-        for listener in listeners:
-            listener(row)
+        tell(row)
         return row
+
+
+def tell(row: dict[str, Any]) -> None:
+    """Show a recorded row to the listeners (the CLI's screen). A listener that fails is a display problem:
+    it is logged, and never stops the run half-way (the row is already in the ledger)."""
+    for listener in listeners:
+        try:
+            listener(row)
+        except Exception as exc:  # noqa: BLE001 - any display error, by design
+            logging.getLogger(__name__).warning("could not show an outcome row (%s)", type(exc).__name__)
 
 
 def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
@@ -217,7 +227,7 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
     state = run.ledger.state(action.key)
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
-    if action.outcome in {"manual", "not_touched", "scheduled"}:
+    if action.outcome in {"manual", "not_touched", "scheduled", "failed"}:
         detail = Outcome(action.outcome, action.description, steps=action.steps).summary()
         if state is not None and state.status == action.outcome == "manual":
             detail = "still open: " + detail
@@ -363,8 +373,7 @@ def plan_only(the_plan: Plan) -> list[dict[str, Any]]:
         row = {"at": stamp, "employee_id": the_plan.employee["id"], "action_key": action.key,
                "action": action.action, "target": action.target, "outcome": outcome,
                "detail": action.description, "dry_run": True, "run_id": None, "event_key": None}
-        for listener in listeners:
-            listener(row)
+        tell(row)
         rows.append(row)
     return rows
 
@@ -374,14 +383,19 @@ NOTE_ORDER = ["add_admin", "revoke_role", "rotate_credentials", "manual_task", "
               "check_record", "personal_not_touched"]
 
 
-def note_text(employee: dict[str, Any], outcomes: list[dict[str, str]]) -> str:
-    """The report: every action relevo holds for the employee, in a fixed order (a rerun writes the same text)."""
+def note_text(employee: dict[str, Any], outcomes: list[dict[str, str]], markdown: bool = False) -> str:
+    """The report: every action relevo holds for the employee, in a fixed order (a rerun writes the same text).
+
+    HR and CRM data in it (names, targets) is one line each; in a Markdown note it is also escaped, so a
+    client named `[Pay here](https://…)` is text, not a link.
+    """
     def order(row: dict[str, str]) -> tuple[int, str, str]:
         rank = NOTE_ORDER.index(row["action"]) if row["action"] in NOTE_ORDER else len(NOTE_ORDER)
         return rank, row["target"], row["outcome"]
 
-    lines = [f"Offboarding of {employee['name']} ({employee['id']}) by relevo.", ""]
-    lines += [f"- {r['outcome']}: {r['action']} {r['target']}" for r in sorted(outcomes, key=order)]
+    text = approval.md if markdown else notices.one_line
+    lines = [f"Offboarding of {text(employee['name'])} ({text(employee['id'])}) by relevo.", ""]
+    lines += [f"- {r['outcome']}: {r['action']} {text(r['target'])}" for r in sorted(outcomes, key=order)]
     lines += ["", "Personal accounts and contacts of the employee were not touched."]
     return "\n".join(lines)
 
@@ -395,7 +409,8 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     """
     if not run.registry.policy.get("write_hr_note", True):
         return None
-    text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]))
+    text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]),
+                     markdown=getattr(run.registry.hr(), "writes_markdown", False))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     action = Action(key=f"{run.employee['id']}:hr_note:{digest}", action="hr_note",
                     target=f"HR record {run.employee['id']}", phase="record", description="outcome report")
@@ -441,10 +456,11 @@ def publish(summary: dict[str, Any]) -> None:
     title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
     open_rows = [r for r in summary["rows"] if r["outcome"] in ATTENTION]
-    lines = [f"# {title}: {summary['employee_name']} ({summary['employee_id']})", "", f"Outcomes: {counts}.", ""]
+    md = approval.md  # HR and CRM data is text here: no links, no HTML, no headings from a client's name
+    lines = [f"# {title}: {md(summary['employee_name'])} ({md(summary['employee_id'])})", "", f"Outcomes: {counts}.", ""]
     if open_rows:
-        lines += ["## Needs a person", ""] + [f"- **{r['target']}**: {r['detail']}" for r in open_rows] + [""]
-    lines += [f"Drafts: `{summary['drafts']}`  ", f"Audit log: `{summary['audit']}`",
+        lines += ["## Needs a person", ""] + [f"- **{md(r['target'])}**: {md(r['detail'])}" for r in open_rows] + [""]
+    lines += [f"Drafts: {md(summary['drafts'])}  ", f"Audit log: {md(summary['audit'])}",
               "", "Personal accounts of the employee are never touched by relevo."]
     create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-summary")
 
@@ -522,8 +538,9 @@ def finished(run: Run, action: Action) -> bool:
 def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datetime,
                  wait_for_approval: bool) -> list[dict[str, Any]]:
     """Step 5: drafts and the CRM reassignment happen only once a person (or the policy) approves them."""
-    rows = [execute(run, a) for a in actions if finished(run, a)]  # reported as already done
-    pending = [a for a in actions if not finished(run, a)]
+    # reported as already done, or failed at planning (a client record that cannot be used: bad e-mail)
+    rows = [execute(run, a) for a in actions if finished(run, a) or a.outcome == "failed"]
+    pending = [a for a in actions if not finished(run, a) and a.outcome != "failed"]
     if not pending:
         return rows
     if run.registry.policy.get("auto_approve_notices", False):
@@ -552,8 +569,11 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
     rows = []
     for action in pending:
         if review_copies and action.draft is not None and not store.reaches_mailbox:
-            _, where = store.place(action.draft)
-            detail = f"awaiting approval: review copy in {where}; {how}"
+            try:
+                _, where = store.place(action.draft)
+                detail = f"awaiting approval: review copy in {where}; {how}"
+            except ConnectorError as exc:  # a link planted in the drafts folder, say: this draft only
+                detail = f"awaiting approval: no review copy ({exc}); {how}"
         else:
             detail = f"awaiting approval: nothing placed yet; {how}"
         rows.append(run.record(action, "awaiting_approval", f"{detail} | {action.description}"))

@@ -269,7 +269,35 @@ def _gmail_drafts(registry: Registry, config: dict[str, Any]) -> Any:
     from flows.secrets import resolve
 
     token = resolve(_require(config, "token", "drafts", registry), f"{registry.path}: drafts.token (Gmail)")
-    return GmailDrafts(token, config.get("base_url", BASE_URL))
+    return GmailDrafts(token, config.get("base_url", BASE_URL), id_secret=draft_id_secret(registry.output_dir))
+
+
+def draft_id_secret(output_dir: Path) -> bytes:
+    """This installation's secret for opaque draft Message-IDs (connectors.drafts.message_id), made once.
+
+    Kept in the output folder next to the ledger: the same secret finds the same drafts on every run.
+    """
+    import os
+    import secrets
+
+    from connectors.safe_files import NOFOLLOW
+
+    path = output_dir / "draft-id.secret"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+    try:
+        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+        with os.fdopen(fd, encoding="ascii") as handle:
+            text = handle.read().strip()
+        return bytes.fromhex(text)
+    except (OSError, ValueError):
+        raise ConfigurationError(f"{path}: unreadable (relevo's draft id secret): remove it to make a new one") from None
 
 
 def _manual(registry: Registry, presence: Presence) -> SocialConnector:
@@ -397,6 +425,14 @@ def _cross_check(path: Path, data: dict[str, Any]) -> None:
         ZoneInfo(data["company"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ConfigurationError(f"{path}: company.timezone '{data['company']['timezone']}' is not an IANA time zone") from None
+    from connectors.addresses import parse_email
+    from connectors.errors import BadRecord
+
+    for field in ("contact", "break_glass_admin"):
+        try:
+            parse_email(data["company"][field]["email"], f"{path}: company.{field}.email")
+        except BadRecord as exc:
+            raise ConfigurationError(str(exc)) from None
     ids = [p["id"] for p in data["presences"]]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

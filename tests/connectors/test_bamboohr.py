@@ -576,3 +576,15 @@ def test_other_events_are_not_terminations(payload):
 def test_payloads_of_the_wrong_shape_name_the_field(payload, message):
     with pytest.raises(ValueError, match=message):
         parse_webhook(payload)
+
+
+def test_a_successor_whose_work_email_adds_a_header_is_refused_naming_the_record(api):
+    """Issue 11: a CR/LF in the successor's work e-mail added `Bcc: attacker@…` to every draft."""
+    fields = employee_fields(customSuccessorEId="1012")
+    stub_employee(api, fields, [status_row("2", "2026-11-20", "Terminated")], extra_fields=",customSuccessorEId")
+    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
+    stub_person(api, "1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example\r\nBcc: attacker@evil.example",
+                "Community Manager")
+    with pytest.raises(errors.BadRecord, match="BambooHR employee 1012: work e-mail") as error:
+        connector(successor_field="customSuccessorEId").employee("1001")
+    assert "attacker" not in str(error.value)

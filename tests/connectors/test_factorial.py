@@ -280,3 +280,12 @@ def test_terminating_without_a_date_is_terminated_with_no_effective_date():
 def test_payloads_of_the_wrong_shape_name_the_field(payload, subscription, message):
     with pytest.raises(ValueError, match=message):
         parse_webhook(payload, subscription)
+
+
+@pytest.mark.parametrize("bad", ['"Boss" <boss@evil.example>', "a@x.example, b@y.example", "a@x.example\r\nBcc: b@y.example"])
+def test_a_manager_whose_email_is_not_one_address_is_refused_naming_the_record(api, bad):
+    """Issue 11: a second recipient or a header in an e-mail field was accepted."""
+    stub(api, record())
+    stub(api, {**MANAGER, "login_email": bad})
+    with pytest.raises(errors.BadRecord, match="Factorial employee 2002: work e-mail"):
+        connector().employee("2001")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.graph_drafts import KEY_PROPERTY
 from flows.ledger import Ledger
 from flows.registry import load_registry
 from tests.sim import Simulator, all_vendors
@@ -52,7 +53,8 @@ def vendor_state(sim: Simulator) -> dict:
         "tiktok": {b: sorted(m) for b, m in v["tiktok"].centers.items()},
         "hubspot_owners": {k: {i: o["properties"]["hubspot_owner_id"] for i, o in objs.items()}
                            for k, objs in v["hubspot"].objects.items()},
-        "drafts": {box: sorted(p["value"] for m in msgs for p in m.get("singleValueExtendedProperties", []))
+        "drafts": {box: sorted(p["value"] for m in msgs for p in m.get("singleValueExtendedProperties", [])
+                               if p["id"] == KEY_PROPERTY)
                    for box, msgs in v["graph"].mailboxes.items() if msgs},
         "hr_files": len(v["bamboohr"].files),
     }

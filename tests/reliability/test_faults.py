@@ -12,6 +12,7 @@ from collections import defaultdict
 
 import pytest
 
+from connectors.graph_drafts import KEY_PROPERTY
 from flows.ledger import Ledger
 from flows.registry import load_registry
 from tests.sim.company import still_has_access
@@ -103,7 +104,7 @@ def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fa
 
     # 5. Drafts: at most one per key in the mailboxes, whatever was retried.
     keys = [p["value"] for messages in sim.vendors["graph"].mailboxes.values() for m in messages
-            for p in m.get("singleValueExtendedProperties", [])]
+            for p in m.get("singleValueExtendedProperties", []) if p["id"] == KEY_PROPERTY]
     assert len(keys) == len(set(keys))
 
 
