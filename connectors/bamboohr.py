@@ -395,7 +395,7 @@ class WebhookChange(NamedTuple):
     """One employee change a BambooHR webhook reports: who, what, and a key stable across redeliveries."""
 
     employee_id: str
-    kind: str  # "terminated" | "rescinded"
+    kind: str  # "terminated" | "rescinded" | "status_changed" (maybe a termination: the run confirms it)
     change_fingerprint: str
 
 
@@ -409,13 +409,20 @@ WATCHED_ALIASES = {"employmenthistorystatus", "status", "terminationdate"}
 def parse_webhook(payload: Any) -> list[WebhookChange]:
     """The terminations (and withdrawn terminations) in one BambooHR webhook body, already JSON-decoded.
 
-    Field-based (`{"employees": [...]}`, several employees per POST): an entry counts when its
-    changedFields include the employment status and the new value is "Terminated", or include the
-    termination date and it is set (cleared: "rescinded"). Event-based (`{"type": ..., "data": ...}`):
-    an `employee.updated` whose changedFields include employmentHistoryStatus, status or
-    terminationDate counts as "terminated"; it carries no values, so the flow confirms the status
-    from the HR record it fetches. Anything else is not a termination and yields nothing.
-    Raises ValueError naming the field when the payload has neither shape.
+    What signals a termination (BambooHR's spec and field docs): the employment status
+    (`employmentHistoryStatus`, shown as "Employment Status") becoming "Terminated", or a
+    termination date being set. A status change to anything else (full-time -> part-time) is not
+    one, nor is `status` (Active/Inactive: whether the employee can log in) on its own.
+
+    Field-based (`{"employees": [...]}`, several employees per POST, values in `fields` when the
+    webhook posts them): "terminated" when the new employment status is "Terminated" or the
+    termination date is set, "rescinded" when the termination date is cleared. A status or date
+    change whose value was not posted is "status_changed". Event-based (`{"type": ..., "data": ...}`,
+    spec: EmployeeUpdatedWebhookPayload) carries only the aliases of the changed fields, never
+    values: an `employee.updated` whose changedFields include employmentHistoryStatus, status or
+    terminationDate is "status_changed". A "status_changed" event is never taken as a termination:
+    the run it starts reads the HR record and does nothing unless that shows a termination.
+    Anything else yields nothing. Raises ValueError naming the field when the payload has neither shape.
     """
     if not isinstance(payload, dict):
         raise ValueError("BambooHR webhook: the payload is not a JSON object")
@@ -452,12 +459,14 @@ def _field_kind(changed: set[str], values: dict[str, Any]) -> str | None:
     date_changed = bool(changed & DATE_NAMES)
     statuses = [str(values[n] or "").strip().lower() for n in STATUS_NAMES if n in values]
     dates = [str(values[n] or "").strip() for n in DATE_NAMES if n in values]
-    if status_changed and (TERMINATED in statuses or not statuses):
-        return "terminated"  # without the value (not posted) the flow confirms it from the record
+    if status_changed and TERMINATED in statuses:
+        return "terminated"
     if date_changed and any(d not in ("", "0000-00-00") for d in dates):
         return "terminated"
     if date_changed and dates and all(d in ("", "0000-00-00") for d in dates):
         return "rescinded"
+    if (status_changed and not statuses) or (date_changed and not dates):
+        return "status_changed"  # the value was not posted: the run confirms it from the HR record
     return None
 
 
@@ -474,7 +483,8 @@ def _event_based(payload: dict[str, Any]) -> list[WebhookChange]:
         raise ValueError("BambooHR webhook: data.changedFields is not a list")
     if kind != "employee.updated" or not {_norm(c) for c in changed} & WATCHED_ALIASES:
         return []
-    return [WebhookChange(employee_id, "terminated", _fingerprint(employee_id, "terminated", payload))]
+    # No values in an event-based payload: which way the status went is for the HR record to say.
+    return [WebhookChange(employee_id, "status_changed", _fingerprint(employee_id, "status_changed", payload))]
 
 
 def _payload_id(value: Any, where: str) -> str:

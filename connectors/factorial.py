@@ -148,14 +148,17 @@ class Factorial:
         }
 
 
-def parse_webhook(payload: Any, subscription_type: str | None = None) -> dict[str, Any]:
+def parse_webhook(payload: Any, subscription_type: str) -> dict[str, Any]:
     """The facts the receiver stores from a terminate/unterminate webhook (the bare employee object).
 
     Returns {"employee_id", "kind": "terminated" | "rescinded", "effective_date"}. The kind comes
-    from `subscription_type` when the receiver knows it (one target URL per subscription), else
-    from the payload: a termination date or is_terminating means terminated, neither means the
-    termination was withdrawn. Raises ValueError naming the field for a payload of the wrong shape.
+    from `subscription_type` (one target URL per subscription): both subscriptions post the same
+    employee object, so it cannot be told from the payload. Raises ValueError naming the field
+    for a payload of the wrong shape or a subscription type relevo does not handle.
     """
+    if subscription_type not in SUBSCRIPTIONS:
+        raise ValueError(f"Factorial webhook: subscription type '{str(subscription_type)[:80]}' is not "
+                         f"{' or '.join(SUBSCRIPTIONS)}")
     if not isinstance(payload, dict):
         raise ValueError("Factorial webhook: the payload is not a JSON object")
     raw_id = payload.get("id")
@@ -171,13 +174,7 @@ def parse_webhook(payload: Any, subscription_type: str | None = None) -> dict[st
     terminating = payload.get("is_terminating")
     if terminating is not None and not isinstance(terminating, bool):
         raise ValueError("Factorial webhook: is_terminating is not a boolean")
-    if subscription_type is not None:
-        if subscription_type not in SUBSCRIPTIONS:
-            raise ValueError(f"Factorial webhook: subscription type '{subscription_type[:80]}' is not "
-                             f"{' or '.join(SUBSCRIPTIONS)}")
-        kind = SUBSCRIPTIONS[subscription_type]
-    else:
-        kind = "terminated" if effective or terminating else "rescinded"
+    kind = SUBSCRIPTIONS[subscription_type]
     return {"employee_id": employee_id, "kind": kind, "effective_date": effective if kind == "terminated" else None}
 
 

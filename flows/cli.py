@@ -60,7 +60,7 @@ RegistryOption = Annotated[
 STYLES = {
     "done": "green", "already_done": "green", "manual": "yellow", "failed": "bold red", "planned": "cyan",
     "scheduled": "cyan", "awaiting_approval": "yellow", "not_touched": "dim", "rejected": "dim",
-    "skipped": "dim", "cancelled": "dim",
+    "skipped": "dim", "cancelled": "dim", "withdrawn": "dim",
 }
 
 
@@ -127,10 +127,20 @@ def offboard(
     registry: RegistryOption = Path("relevo.yaml"),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
     now: Annotated[bool, typer.Option("--now", help="Revoke at once even if the last working day is ahead.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Offboard even though the HR record shows no termination "
+                                        "(status active, no termination date); recorded in the audit with who asked.")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who asks (recorded with --force); default: your login name.")] = None,
 ) -> None:
-    """Offboard one employee now (or show the plan with --dry-run)."""
+    """Offboard one employee now (or show the plan with --dry-run).
+
+    Refused (exit 2, nothing done) when the HR record shows no termination, unless --force.
+    """
     reg = load(registry)
-    check_employee(reg, employee_id)
+    employee = check_employee(reg, employee_id)
+    from flows.gate import refusal
+
+    if (refused := refusal(employee)) is not None and not force:
+        fail(refused)
     out = console()
     out.print(f"[bold]relevo[/] offboarding employee [bold]{esc(employee_id)}[/] of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
@@ -146,12 +156,14 @@ def offboard(
         state = offboarding.offboard_employee(
             employee_id, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now, return_state=True,
             wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
+            force=force, requested_by=(by or getpass.getuser()) if force else None,
         )
     finally:
         offboarding.listeners.remove(show)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
+    stopped(result)
     print_summary(out, result)
     if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
         out.print(f"[yellow]Client notices await approval[/] (nothing sent, CRM unchanged). Review them with "
@@ -167,8 +179,14 @@ def layoff(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="A file with one employee id per line.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
     now: Annotated[bool, typer.Option("--now", help="Revoke at once even where a last working day is ahead.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Offboard even those whose HR record shows no termination; "
+                                        "each recorded in the audit with who asked.")] = False,
+    by: Annotated[str | None, typer.Option("--by", help="Who asks (recorded with --force); default: your login name.")] = None,
 ) -> None:
-    """Offboard many employees in one run: each presence is listed once, vendors set the pace."""
+    """Offboard many employees in one run: each presence is listed once, vendors set the pace.
+
+    Refused as a whole (exit 2, nothing done) when an HR record in the list shows no termination, unless --force.
+    """
     ids = list(employee_ids or [])
     if file is not None:
         try:
@@ -195,12 +213,14 @@ def layoff(
     offboarding.listeners.append(show)
     try:
         state = batch.offboard_batch(ids, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now,
+                                     force=force, requested_by=(by or getpass.getuser()) if force else None,
                                      return_state=True)
     finally:
         offboarding.listeners.remove(show)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
+    stopped(result)
     for problem in result["problems"]:
         out.print(f"  [red]not offboarded[/] {esc(problem['employee_id'])}: {esc(problem['problem'])}")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
@@ -210,13 +230,24 @@ def layoff(
     raise typer.Exit(EXIT_OK if dry_run and not result["problems"] else exit_code(result))
 
 
-def check_employee(reg: Any, employee_id: str) -> None:
+def stopped(result: Any) -> None:
+    """A run that did nothing on purpose: the HR record shows no termination, or the termination was withdrawn."""
+    from flows.gate import not_left
+
+    if isinstance(result, dict) and result.get("refused"):
+        lines = result["refused"]
+        fail(lines if isinstance(lines, str) else not_left(lines))
+    if isinstance(result, dict) and result.get("withdrawn"):
+        fail(result["withdrawn"])
+
+
+def check_employee(reg: Any, employee_id: str) -> dict[str, Any]:
     """Read the HR record before Prefect starts: a typo costs a second, not a server start."""
     from connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
     from schemas import SchemaError, check
 
     try:
-        check("employee", reg.hr().employee(employee_id), f"HR record of employee {employee_id}")
+        return check("employee", reg.hr().employee(employee_id), f"HR record of employee {employee_id}")
     except (NotFound, BadRecord, ConfigurationError, SchemaError) as exc:
         fail(str(exc))
     except ConnectorError as exc:
@@ -415,6 +446,7 @@ def approve(
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
+    stopped(result)
     if not result["rows"]:
         out.print(f"Nothing awaits approval for employee {employee_id}.", markup=False)
         raise typer.Exit(EXIT_OK)

@@ -2,7 +2,16 @@
 
 One row per termination event, keyed by a UNIQUE event key derived from vendor,
 employee and change, so a redelivered webhook finds its row and starts nothing new
-(insert-or-ignore). The dispatcher moves rows from `pending` to `dispatched` once
+(insert-or-ignore). Neither BambooHR nor Factorial sends a delivery id: the change stands for
+the delivery (BambooHR: a hash of the entry, which carries the change's own timestamp;
+Factorial: the termination date, the only fact that tells one termination from another), and
+the key counts the opposite events stored before it. So terminate -> unterminate -> terminate
+with the same date is three events (`...:terminated:<date>`, `...:rescinded:none:after-1`,
+`...:terminated:<date>:after-1`), while a redelivery finds its row, unless an opposite event came
+in between: then it is stored again and its run reads the HR record, which decides
+(flows/gate.py, flows/rescind.py). Without a delivery id from the vendor, such a late redelivery
+can take the key of the next real event of its kind, which is then dropped: the HR record keeps
+the outcome safe (nobody is offboarded or restored against it), a person may have to rerun. The dispatcher moves rows from `pending` to `dispatched` once
 Prefect has accepted the run. Requests that start no work (ignored events, rejected
 requests) are only counted, so an attacker cannot fill the table.
 
@@ -84,12 +93,21 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def event_key(vendor: str, employee_id: str, kind: str, change: str | None) -> str:
-    """Stable across redeliveries: the same change to the same employee always gives the same key."""
-    key = f"{vendor}:{employee_id}:{kind}:{change or 'none'}"
+def event_key(vendor: str, employee_id: str, kind: str, change: str | None, after: int = 0) -> str:
+    """Stable across redeliveries: the same change to the same employee always gives the same key.
+
+    `after`: how many events of the opposite direction (a termination, its withdrawal) the inbox
+    held for this employee when the event came: a termination after a withdrawal is a new one.
+    """
+    suffix = f":after-{after}" if after else ""
+    key = f"{vendor}:{employee_id}:{kind}:{change or 'none'}{suffix}"
     if len(key) <= KEY_MAX:
         return key
-    return f"{vendor}:{employee_id}:{kind}:{hashlib.sha256((change or '').encode()).hexdigest()[:32]}"
+    return f"{vendor}:{employee_id}:{kind}:{hashlib.sha256((change or '').encode()).hexdigest()[:32]}{suffix}"
+
+
+# A termination's opposite is its withdrawal, and the other way round.
+OPPOSITE = {"terminated": ("rescinded",), "status_changed": ("rescinded",), "rescinded": ("terminated", "status_changed")}
 
 
 T = TypeVar("T")
@@ -193,15 +211,25 @@ class Inbox:
         doc = {"event_key": event_key(vendor, employee_id, kind, change), "vendor": vendor,
                "employee_id": employee_id, "kind": kind, "received_at": iso(received_at),
                "occurred_at": occurred_at, "effective_date": effective_date, "source": source}
-        return schemas.check("termination_event", doc, f"{vendor} event")
+        schemas.check("termination_event", doc, f"{vendor} event")
+        return {**doc, "change": change}  # kept for `add`, which completes the key; not stored
 
     def store(self, doc: dict[str, Any]) -> bool:
         """Insert a pending event made by `event()`; False when the key is already stored (a redelivery)."""
         return self.writer.run(lambda conn: self.add(conn, doc))
 
     def add(self, conn: Connection, doc: dict[str, Any]) -> bool:
-        """Insert-or-ignore one event on the writer's connection; True when it is new."""
-        values = {**doc, "state": PENDING, "attempts": 0, "next_attempt_at": doc["received_at"],
+        """Insert-or-ignore one event on the writer's connection; True when it is new.
+
+        The key is completed here, on the one writer's connection (so events committed together
+        are counted in order): `doc["event_key"]` then holds the key stored or found.
+        """
+        if "change" in doc:  # computed again if the writer retries this job alone
+            after = conn.execute(select(func.count()).select_from(events).where(
+                (events.c.vendor == doc["vendor"]) & (events.c.employee_id == doc["employee_id"])
+                & events.c.kind.in_(OPPOSITE.get(doc["kind"], ())))).scalar_one()
+            doc["event_key"] = event_key(doc["vendor"], doc["employee_id"], doc["kind"], doc["change"], after)
+        values = {**{k: v for k, v in doc.items() if k != "change"}, "state": PENDING, "attempts": 0, "next_attempt_at": doc["received_at"],
                   "updated_at": doc["received_at"]}
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
         if dialect is None:  # no ON CONFLICT DO NOTHING: a savepoint keeps the batch's other rows

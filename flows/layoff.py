@@ -23,13 +23,15 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, MembersOneByOne, Presence
-from flows import notices
+from flows import gate, notices
 from flows.offboarding import (
-    ATTENTION, Run, Unconfirmed, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix,
+    ATTENTION, Run, Unconfirmed, execute, finished, forced_action, notice_phase, plan_only, recover_interrupted,
+    suggested_fix,
     tally, unreadable, write_hr_note,
 )
 from flows.plan import (
@@ -218,7 +220,9 @@ def offboard_batch(
     registry_path: str = "relevo.yaml",
     dry_run: bool = False,
     revoke_now: bool = False,
-) -> dict[str, Any]:
+    force: bool = False,
+    requested_by: str | None = None,
+) -> Any:
     """Offboard many employees at once (a layoff).
 
     Args:
@@ -226,15 +230,32 @@ def offboard_batch(
         registry_path: the company's relevo.yaml.
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even where a last working day is still ahead.
+        force: offboard even those whose HR record shows no termination (each recorded with who asked).
+        requested_by: who asks for this run (recorded as given with forced employees).
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
     employees, problems = read_employees(registry, employee_ids)
+    refused = {e["id"]: line for e in employees
+               if (line := gate.refusal(e, "the force parameter, or relevo layoff --force,")) is not None}
+    if refused and not force:  # a list with people who stay is a wrong list: nobody in it is offboarded
+        message = gate.not_left(list(refused.values()))
+        logger.warning("%s", message)
+        return Completed(name="Not offboarded", message=message, data={"refused": list(refused.values())})
     now = datetime.now(timezone.utc)
     runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
+    since = gate.run_created_at()
+    for run in runs.values():
+        run.since = since
     presences = [p for p in registry.presences if p.owner == "company"]
     logger.info("Layoff of %d employee(s) on %d presence(s)", len(employees), len(presences))
-    rows = personal_records(runs, dry_run)
+    forced = [(runs[i], forced_action(i, line)) for i, line in refused.items()]
+    if dry_run:
+        rows = [row for run, a in forced for row in plan_only(Plan(run.employee, None, [a]))]
+    else:
+        who = gate.requester(requested_by)
+        rows = [run.record(a, "done", f"{a.description}: {who}") for run, a in forced]
+    rows += personal_records(runs, dry_run)
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(WORKERS) as drafting:
         clients = reader.submit(read_clients, registry, employees)  # a read: it overlaps the revocations
         follow_ups: dict[str, Future] = {}
@@ -301,8 +322,8 @@ def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool) -> list[d
 
 def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
     """Every approved CRM hand-over of the batch in shared calls; each leaver's is recorded on its own."""
-    rows = [execute(run, a) for run, a in handovers if finished(run, a)]  # reported as already done
-    todo = [(run, a) for run, a in handovers if not finished(run, a)]
+    rows = [execute(run, a) for run, a in handovers if finished(run, a) or run.withdrawn()]  # already done, or not
+    todo = [(run, a) for run, a in handovers if not finished(run, a) and not run.withdrawn()]
     if not todo:
         return rows
     for run, action in todo:

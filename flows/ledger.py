@@ -238,6 +238,37 @@ class Ledger:
         status = conn.execute(select(actions.c.status).where(actions.c.key == key)).scalar()
         return status in FINISHED
 
+    def latest_withdrawal(self, employee_id: str) -> tuple[str, str] | None:
+        """(when, detail) of the latest confirmed withdrawal of the employee's termination, or None."""
+        query = (select(actions.c.updated_at, actions.c.detail)
+                 .where(actions.c.employee_id == employee_id, actions.c.action == "withdraw_termination",
+                        actions.c.status == "done")
+                 .order_by(actions.c.updated_at.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def withdrawals(self, employee_id: str) -> int:
+        """How many times the employee's termination was withdrawn (a new termination after one is a new one)."""
+        query = select(actions.c.key).where(actions.c.employee_id == employee_id,
+                                            actions.c.action == "withdraw_termination", actions.c.status == "done")
+        with self.engine.connect() as conn:
+            return len(conn.execute(query).all())
+
+    def withdraw_awaiting(self, employee_id: str, detail: str, run_id: str | None,
+                          event_key: str | None) -> list[dict[str, Any]]:
+        """Notices and hand-overs awaiting approval for a withdrawn termination: never to be approved.
+
+        "withdrawn" is neither finished nor open: `relevo approve` no longer acts on them, and a
+        later termination drafts them again.
+        """
+        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "awaiting_approval")
+        with self.engine.connect() as conn:
+            waiting = [dict(r) for r in conn.execute(query).mappings()]
+        return [self.finish(key=r["key"], employee_id=employee_id, action=r["action"], target=r["target"],
+                            outcome="withdrawn", detail=detail, run_id=run_id, event_key=event_key)
+                for r in waiting]
+
     def audit(self, employee_id: str | None = None) -> list[dict[str, Any]]:
         """Outcomes, oldest first (newest last), optionally for one employee."""
         query = select(audit).order_by(audit.c.seq)

@@ -24,12 +24,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import deployment, flow_run
-from prefect.states import Completed
+from prefect.states import Cancelled, Completed
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
-from flows import approval, notices, revocation
+from flows import approval, gate, notices, revocation
 from flows.ledger import FINISHED, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
@@ -130,6 +130,38 @@ class Run:
         self.run_id = str(flow_run.id) if flow_run.id else None
         self.holder = self.run_id or uuid.uuid4().hex  # who claims this run's actions in the ledger
         self.approval = ""  # how and by whom the notices were approved, recorded with what they did
+        # When the run was created (gate.run_created_at): a withdrawal recorded later stops it. None: not checked.
+        self.since: str | None = None
+        self.stopped: str | None = None  # why this run stopped writing (its termination was withdrawn)
+        self._checked = 0.0
+
+    def withdrawn(self) -> str | None:
+        """Why this run must write nothing more (its termination was withdrawn after it began), or None.
+
+        Read from the ledger before every action; a layoff's direct run reads it at most once a
+        second (thousands of actions). Once withdrawn, always withdrawn for this run.
+        """
+        if self.stopped is None and self.since is not None:
+            moment = time.monotonic()
+            if not self.direct or moment - self._checked >= 1.0:
+                self._checked = moment
+                self.stopped = gate.withdrawn_since(self.ledger, self.employee["id"], self.since)
+        return self.stopped
+
+    def unrecorded(self, action: Action, detail: str) -> dict[str, Any]:
+        """What a withdrawn run reports for an action it no longer takes: shown, never written to the ledger."""
+        row = {"at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "employee_id": self.employee["id"],
+               "action_key": action.key, "action": action.action, "target": action.target, "outcome": "cancelled",
+               "detail": detail, "dry_run": False, "run_id": self.run_id, "event_key": self.event_key}
+        for listener in listeners:
+            listener(row)
+        return row
+
+    def stop_rows(self, actions: list[Action]) -> list[dict[str, Any]] | None:
+        """Unrecorded rows for `actions` when the termination was withdrawn; None when the run goes on."""
+        if (reason := self.withdrawn()) is None:
+            return None
+        return [self.unrecorded(a, reason) for a in actions]
 
     def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
         row = self.ledger.finish(
@@ -222,8 +254,10 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
 
     A removal the vendor answered is recorded only once a fresh read confirms it (`Unconfirmed`):
     given a batch, it joins the batch and None is returned (its row comes from `settle`); without
-    one it is confirmed at once.
+    one it is confirmed at once. Nothing at all once the termination was withdrawn (`Run.withdrawn`).
     """
+    if (reason := run.withdrawn()) is not None:
+        return run.unrecorded(action, reason)
     state = run.ledger.state(action.key)
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
@@ -407,7 +441,7 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     stable: a rerun that finds everything done (and the clients already handed over) writes
     nothing new, and an approval or a finished manual task gives a new report.
     """
-    if not run.registry.policy.get("write_hr_note", True):
+    if not run.registry.policy.get("write_hr_note", True) or run.withdrawn():
         return None
     text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]),
                      markdown=getattr(run.registry.hr(), "writes_markdown", False))
@@ -477,6 +511,8 @@ def offboard_employee(
     revoke_now: bool = False,
     event_key: str | None = None,
     wait_for_approval: bool | None = None,
+    force: bool = False,
+    requested_by: str | None = None,
 ) -> Any:
     """Offboard one employee: revoke company access, draft client notices, log everything.
 
@@ -489,10 +525,16 @@ def offboard_employee(
         wait_for_approval: pause the run with an approval form for the notices (Prefect UI). Default: only
             when running as a deployment (a person can see the UI); otherwise (CLI, scripts) the notices are
             recorded as awaiting approval for `relevo approve`, so nothing hangs waiting for a form.
+        force: offboard even though the HR record shows no termination (recorded in the audit with who asked).
+        requested_by: who asks for this run (recorded as given with a forced run).
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
     employee = fetch_employee(registry, employee_id)
+    refused = gate.refusal(employee, "the force parameter, or relevo offboard --force,")
+    if refused is not None and not force:  # nobody is offboarded who has not left: nothing planned, nothing written
+        logger.warning("%s", refused)
+        return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
     crash_point("after_fetch")
     members = read_members(registry)
     clients = fetch_clients(registry, employee)
@@ -501,21 +543,40 @@ def offboard_employee(
     the_plan = plan(employee, registry, members, clients,
                     notices.notice_actions(employee, registry, clients, now), now, revoke_now)
     logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
+    forced = [forced_action(employee_id, refused)] if refused is not None else []
     if dry_run:
-        rows = plan_only(the_plan)
+        rows = plan_only(Plan(employee, the_plan.revoke_at, forced + the_plan.actions))
     else:
         run = Run(registry, employee, event_key)
-        rows = recover_interrupted(run, the_plan, members)
+        run.since = gate.run_created_at()
+        if run.withdrawn():  # created before a withdrawal (a scheduled, pending or retried run): nothing at all
+            logger.warning("%s", run.stopped)
+            return Cancelled(message=run.stopped, data={"employee_id": employee_id, "withdrawn": run.stopped})
+        rows = [run.record(a, "done", f"{a.description}: {gate.requester(requested_by)}") for a in forced]
+        rows += recover_interrupted(run, the_plan, members)
         rows += revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
         ask = deployment.id is not None if wait_for_approval is None else wait_for_approval
         rows += run_plan(run, the_plan, clients, now, ask)
         if (note := write_hr_note(run)) is not None:
             rows.append(note)
+        if run.stopped:
+            logger.warning("%s", run.stopped)
+            return Cancelled(message=run.stopped, data=summarize(employee, rows, dry_run, registry))
     summary = summarize(employee, rows, dry_run, registry)
     publish(summary)
     if summary["open"]:
         return Completed(message=f"Completed with {summary['open']} manual action(s)", name="Completed with manual actions", data=summary)
     return summary
+
+
+def forced_action(employee_id: str, refused: str) -> Action:
+    """The audit row of an offboarding forced past the HR record's "has not left" (one per run)."""
+    from prefect.runtime import flow_run as current
+
+    why = refused.split(": ", 1)[-1].split("; nothing was done")[0]
+    return Action(key=f"{employee_id}:force_offboard:{current.id or datetime.now(timezone.utc).isoformat()}",
+                  action="force_offboard", target=f"HR record {employee_id}", phase="record",
+                  description=f"offboarded although {why}, because force was asked")
 
 
 def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: datetime | None = None,
@@ -543,11 +604,15 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
     pending = [a for a in actions if not finished(run, a) and a.outcome != "failed"]
     if not pending:
         return rows
+    if (stopped := run.stop_rows(pending)) is not None:
+        return rows + stopped
     if run.registry.policy.get("auto_approve_notices", False):
         return rows + settle(run, pending, approval.Approval(), "by policy.auto_approve_notices")
     if not wait_for_approval:
         return rows + await_approval(run, pending, review_copies=True)
     pending, answer = ask_approval(run, pending, clients, now)
+    if (stopped := run.stop_rows(pending)) is not None:  # resumed or timed out after a withdrawal
+        return rows + stopped
     if answer is None:
         return rows + await_approval(run, pending)
     return rows + settle(run, pending, answer, f"in the Prefect UI by {notices.one_line(answer.approved_by) or 'an operator'}")
@@ -564,6 +629,8 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
     review copies now: they reach nobody, and they are what the person approving reads.
     `relevo approve --reject` removes a copy. After an unanswered form nothing is written.
     """
+    if (stopped := run.stop_rows(pending)) is not None:
+        return stopped
     store = run.registry.drafts()
     how = f"approve with `{resume_hint(run)}` (add --reject KEY_OR_EMAIL to leave a draft out)"
     rows = []
@@ -605,6 +672,8 @@ def ask_approval(run: Run, pending: list[Action], clients: list[Any],
 
 def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
     """Approved drafts placed, then the CRM reassigned; rejected ones recorded as such."""
+    if (stopped := run.stop_rows(pending)) is not None:
+        return stopped
     todo, dropped = approval.decide(pending, answer.approve, answer.reject)
     run.approval = how
     store = run.registry.drafts()
@@ -627,6 +696,9 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     """
     registry = load_registry(registry_path)
     employee = fetch_employee(registry, employee_id)
+    forced = any(":force_offboard:" in key for key in Ledger(registry.database_url).states(employee_id))
+    if (refused := gate.refusal(employee, None)) is not None and not forced:  # withdrawn, or never terminated
+        return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
     clients = fetch_clients(registry, employee)
     run = Run(registry, employee, None)
     actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))

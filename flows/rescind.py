@@ -1,12 +1,18 @@
-"""A termination was withdrawn: stop what is scheduled, give back what was taken.
+"""A termination was withdrawn: stop everything it started, give back what was taken.
 
-Cancels the employee's offboarding runs that have not run yet (scheduled revocations,
-runs waiting for approval), then restores every role the ledger says was revoked, from
-the pre-state recorded at revocation. What a platform cannot restore by API becomes a
-task for a person. Everything is recorded in the ledger, like an offboarding.
+Nothing is believed on the word of a webhook: the HR record is read again, and only when it no
+longer shows a termination is anything undone (otherwise a task for a person, nothing restored).
+Then the withdrawal is written to the ledger (every run created before it stops at its next
+step and writes nothing more: flows/gate.py), notices awaiting approval are withdrawn, and the
+employee's offboarding runs (scheduled, pending, paused for approval, running) are cancelled
+through Prefect's cancellation: Cancelling, so a worker ends the run's process (a run without a
+process goes straight to Cancelled). Once those runs have ended, every role the ledger says was
+revoked is restored from the pre-state recorded at revocation; what a platform cannot restore by
+API becomes a task for a person. Everything is recorded in the ledger, like an offboarding.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -16,14 +22,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed
 
+import schemas
 from connectors.errors import ConnectorError
 from connectors.grants import grant_from_pre_state
+from flows import gate
 from flows.ledger import FINISHED, Ledger
 from flows.registry import Registry, load_registry
 
 OFFBOARDING = "offboard-employee"
-CANCEL = ("SCHEDULED", "PENDING", "PAUSED")  # not started yet, or waiting for a person
-RESTORE = {"done", "manual"}  # removed by relevo, or handed to a person who may have removed it
+CANCEL = ("SCHEDULED", "PENDING", "PAUSED", "RUNNING")  # every run that may still act
+ENDING = "CANCELLING"  # asked to stop: the worker is ending its process
+# removed by relevo; handed to a person who may have removed it; or cut short by the cancellation
+# after the call (a restore of a role that is still there changes nothing)
+RESTORE = {"done", "manual", "started"}
+STOP_WAIT = 120.0  # seconds to wait for cancelled runs to end before giving roles back
 
 
 class Rescind:
@@ -58,27 +70,59 @@ def open_runs(employee_id: str) -> list[Any]:
             offset += 200
 
 
+def still_terminated(rescind: Rescind, employee: dict[str, Any]) -> dict[str, Any] | None:
+    """A task for a person when the HR record still shows a termination (nothing is undone); None otherwise."""
+    if gate.refusal(employee) is not None:
+        return None
+    termination = employee.get("termination") or {}
+    key = f"{rescind.employee_id}:check:withdrawal:{rescind.event_key or rescind.run_id or 'manual'}"
+    return rescind.record(
+        key, "check_record", f"HR record {rescind.employee_id}", "manual",
+        f"a withdrawal of the termination was reported, but the HR record still shows one (status "
+        f"{employee.get('status')}, last day {termination.get('date') or 'not set'}): nothing was cancelled or "
+        "restored. If the termination was withdrawn, correct the HR record, then run rescind-termination again")
+
+
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
 def cancel_runs(rescind: Rescind) -> list[dict[str, Any]]:
-    """Cancel the runs that would still revoke or draft; a running one becomes a task for a person."""
-    from prefect import get_client
-    from prefect.states import Cancelled
+    """Ask Prefect to cancel every offboarding run of the employee that may still act, and wait for them to end.
 
-    rows = []
+    Cancelling (not Cancelled): the worker then kills the run's process, so a run paused for
+    approval does not wake up later and write. Prefect itself turns it into Cancelled when there
+    is no process (a scheduled run, a suspended one). Runs that have not ended after STOP_WAIT
+    become a task for a person; they stop at their next step anyway (the ledger's withdrawal).
+    """
+    from prefect import get_client
+    from prefect.client.schemas.objects import State, StateType
+
+    rows, asked = [], {}
     with get_client(sync_client=True) as client:
         for run in open_runs(rescind.employee_id):
             state = run.state.type.value if run.state else ""
+            if state not in CANCEL and state != ENDING:
+                continue
             target = f"flow run {run.name} ({run.id})"
-            key = f"{rescind.employee_id}:cancel_run:{run.id}"
             if state in CANCEL:
-                client.set_flow_run_state(run.id, Cancelled(message="termination withdrawn"), force=True)
-                when = f" scheduled for {run.expected_start_time:%Y-%m-%d %H:%M %Z}" if state == "SCHEDULED" else ""
-                rows.append(rescind.record(key, "schedule_revocation", target, "cancelled",
-                                           f"cancelled ({state.lower()}{when}): the termination was withdrawn"))
-            elif state == "RUNNING":
-                rows.append(rescind.record(key, "manual_task", target, "manual",
-                                           "an offboarding run is still running: when it ends, run this rescind "
-                                           "again so what it revoked is given back"))
+                client.set_flow_run_state(run.id, State(type=StateType.CANCELLING, message="termination withdrawn"))
+            when = f" scheduled for {run.expected_start_time:%Y-%m-%d %H:%M %Z}" if state == "SCHEDULED" else ""
+            asked[run.id] = (target, f"{state.lower()}{when}")
+        deadline = time.monotonic() + STOP_WAIT
+        while asked:
+            for run_id, (target, was) in list(asked.items()):
+                run = client.read_flow_run(run_id)
+                if run.state is not None and run.state.is_final():
+                    rows.append(rescind.record(f"{rescind.employee_id}:cancel_run:{run_id}", "schedule_revocation",
+                                               target, "cancelled", f"cancelled ({was}, now {run.state.name}): "
+                                               "the termination was withdrawn"))
+                    del asked[run_id]
+            if not asked or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+    for run_id, (target, was) in asked.items():
+        rows.append(rescind.record(f"{rescind.employee_id}:cancel_run:{run_id}", "manual_task", target, "manual",
+                                   f"asked Prefect to cancel this run ({was}), but it has not ended: check that its "
+                                   "worker is running (it ends the process), then run this rescind again so what "
+                                   "the run revoked is given back"))
     return rows
 
 
@@ -134,13 +178,23 @@ def rescind_termination(employee_id: str, registry_path: str = "relevo.yaml", ev
     logger = get_run_logger()
     registry = load_registry(registry_path)
     rescind = Rescind(registry, employee_id, event_key)
-    rows = cancel_runs(rescind)
+    employee = schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
+    if (task_ := still_terminated(rescind, employee)) is not None:
+        logger.warning("%s", task_["detail"])
+        return Completed(message=task_["detail"], name="Completed with manual actions",
+                         data={"employee_id": employee_id, "rows": [task_], "open": 1})
+    marker = f"{employee_id}:withdrawn:{event_key or rescind.run_id or gate.run_created_at()}"
+    detail = f"termination withdrawn (event {event_key or 'none'}; the HR record shows no termination)"
+    rows = [rescind.record(marker, gate.WITHDRAW, f"HR record {employee_id}", "done", detail)]
+    rows += rescind.ledger.withdraw_awaiting(employee_id, f"not to be approved: {detail}", rescind.run_id, event_key)
+    rows += cancel_runs(rescind)
     rows += [restore_one(rescind, *item) for item in revoked(rescind.ledger, employee_id)]
     logger.info("Rescind for %s: %d outcome(s)", employee_id, len(rows))
     open_items = [r for r in rows if r["outcome"] in {"manual", "failed"}]
     lines = [f"# Termination withdrawn: employee {employee_id}", ""]
     lines += [f"- {r['outcome'].replace('_', ' ')}: {r['action']} {r['target']}: {r['detail']}" for r in rows]
-    lines += ["", "No revoked role found in the ledger." if not rows else ""]
+    restored = [r for r in rows if r["action"] == "restore_role"]
+    lines += ["", "No revoked role found in the ledger." if not restored else ""]
     create_markdown_artifact(markdown="\n".join(lines), key=f"rescind-{''.join(c if c.isalnum() else '-' for c in employee_id.lower())}")
     summary = {"employee_id": employee_id, "rows": rows, "open": len(open_items)}
     if open_items:

@@ -32,6 +32,10 @@ def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, 
 
     employee_id = run.employee["id"]
     when = revoke_at.astimezone(timezone.utc).isoformat()
+    # A termination given again after a withdrawal schedules its own run: Prefect would return the
+    # cancelled one for the same idempotency key.
+    withdrawals = run.ledger.withdrawals(employee_id)
+    again = f":after-{withdrawals}-withdrawals" if withdrawals else ""
     local = revoke_at.astimezone(run.registry.timezone)
     action = Action(key=f"{employee_id}:schedule_revocation:{when}", action="schedule_revocation",
                     target=f"offboarding run at {local:%Y-%m-%d %H:%M %Z}", phase="record",
@@ -42,7 +46,7 @@ def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, 
             parameters={"employee_id": employee_id, "registry_path": str(run.registry.path),
                         "event_key": run.event_key, "dry_run": False, "revoke_now": False},
             scheduled_time=revoke_at.astimezone(timezone.utc),
-            idempotency_key=f"{employee_id}:revoke-at:{when}",
+            idempotency_key=f"{employee_id}:revoke-at:{when}{again}",
             flow_run_name=f"revoke-{employee_id}-at-{local:%Y%m%d-%H%M}",
             timeout=0,
             as_subflow=False,

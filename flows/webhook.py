@@ -49,6 +49,9 @@ MAX_BODY = 1024 * 1024  # 1 MiB: a termination webhook is a few kB
 WINDOW = 300  # seconds either way (Standard Webhooks, python-slack-sdk)
 DEPLOYMENTS = {
     "terminated": "offboard-employee/offboard-employee",  # "<flow name>/<deployment name>"
+    # A status change whose direction the payload does not tell: the run reads the HR record and
+    # does nothing unless it shows a termination (flows/gate.py).
+    "status_changed": "offboard-employee/offboard-employee",
     "rescinded": "rescind-termination/rescind-termination",
 }
 Clock = Callable[[], float]
@@ -182,11 +185,21 @@ class Receiver:
         return self.events("bamboohr", [(c.employee_id, c.kind, c.change_fingerprint, None) for c in changes])
 
     def factorial(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
-        """One target URL per subscription: `?subscription=employees/employee/terminate` (or unterminate)."""
+        """One target URL per subscription: `?subscription=employees/employee/terminate` (or unterminate).
+
+        The payload is the bare employee object, the same for both subscriptions: only the URL says
+        whether it reports a termination or its withdrawal, so a post without a known subscription
+        is refused (400) rather than guessed from the object.
+        """
         verify_challenge(self.secret("factorial", "challenge"), one_header(headers, "x-factorial-wh-challenge"))
+        subscriptions = query.getlist("subscription")
+        if len(subscriptions) != 1 or subscriptions[0] not in factorial.SUBSCRIPTIONS:
+            raise Rejected(400, "unknown subscription: the webhook's target URL must end in "
+                           "?subscription=employees/employee/terminate (or employees/employee/unterminate)",
+                           "unknown subscription")
         payload = parse_json(body)
         try:
-            change = factorial.parse_webhook(payload, query.get("subscription"))
+            change = factorial.parse_webhook(payload, subscriptions[0])
         except ValueError as exc:
             raise Rejected(400, clean(str(exc)), "wrong shape") from None
         date = change["effective_date"]

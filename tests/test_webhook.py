@@ -134,10 +134,18 @@ BAD: list[tuple[str, str, str, dict, object, int, str]] = [
      {"content-type": "application/json", "x-factorial-wh-challenge": "guess"}, FBODY, 401, "challenge"),
     ("factorial: no challenge", "POST", "/webhooks/factorial", {"content-type": "application/json"}, FBODY, 401,
      "challenge"),
-    ("factorial: bad date", "POST", "/webhooks/factorial",
+    ("factorial: bad date", "POST", "/webhooks/factorial?subscription=employees/employee/terminate",
      {"content-type": "application/json", "x-factorial-wh-challenge": CHALLENGE},
      json.dumps({**FACTORIAL_TERMINATE, "terminated_on": "30/10/2026"}).encode(), 400, "terminated_on"),
     ("factorial: unknown subscription", "POST", "/webhooks/factorial?subscription=employees/employee/create",
+     {"content-type": "application/json", "x-factorial-wh-challenge": CHALLENGE}, FBODY, 400, "subscription"),
+    # Without ?subscription= an object lacking termination fields used to be stored as a withdrawal.
+    ("factorial: no subscription", "POST", "/webhooks/factorial",
+     {"content-type": "application/json", "x-factorial-wh-challenge": CHALLENGE},
+     json.dumps({**FACTORIAL_TERMINATE, "is_terminating": False, "terminated_on": None}).encode(), 400,
+     "?subscription=employees/employee/terminate"),
+    ("factorial: subscription twice", "POST",
+     "/webhooks/factorial?subscription=employees/employee/terminate&subscription=employees/employee/unterminate",
      {"content-type": "application/json", "x-factorial-wh-challenge": CHALLENGE}, FBODY, 400, "subscription"),
 ]
 
@@ -245,7 +253,7 @@ def test_factorial_terminate_and_unterminate(receiver):  # type: ignore[no-untyp
 def test_every_stored_event_matches_the_schema(receiver):  # type: ignore[no-untyped-def]
     client, dispatcher, _ = receiver
     client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY))
-    client.post("/webhooks/factorial", content=FBODY,
+    client.post("/webhooks/factorial?subscription=employees/employee/terminate", content=FBODY,
                 headers={"content-type": "application/json", "x-factorial-wh-challenge": CHALLENGE})
     events = dispatcher.inbox.events()
     assert len(events) == 2
@@ -343,4 +351,45 @@ def test_event_based_and_several_employees_per_post(receiver):  # type: ignore[n
     answer = client.post("/webhooks/bamboohr", content=several, headers=signed(several))
     assert answer.status_code == 202 and len(answer.json()["stored"]) == 2
     stored = sorted((e.employee_id, e.kind) for e in dispatcher.inbox.events())
-    assert stored == [("1003", "terminated"), ("1004", "terminated"), ("1006", "rescinded")]
+    assert stored == [("1003", "terminated"), ("1004", "status_changed"), ("1006", "rescinded")]
+
+
+def test_a_termination_given_again_after_a_withdrawal_counts(receiver):  # type: ignore[no-untyped-def]
+    """terminate -> unterminate -> terminate with the same date: three events, three runs. It used to be
+    dropped as already stored (the key was factorial:<id>:terminated:<date>). Redeliveries still dedupe."""
+    client, dispatcher, launches = receiver
+    dispatcher.stop()
+    headers = {"content-type": "application/json", "x-factorial-wh-challenge": CHALLENGE}
+    terminate = "/webhooks/factorial?subscription=employees/employee/terminate"
+    unterminate = "/webhooks/factorial?subscription=employees/employee/unterminate"
+    withdrawn = json.dumps({**FACTORIAL_TERMINATE, "is_terminating": False, "terminated_on": None}).encode()
+
+    first = client.post(terminate, content=FBODY, headers=headers).json()
+    assert client.post(terminate, content=FBODY, headers=headers).json()["already_stored"] == first["stored"]
+    second = client.post(unterminate, content=withdrawn, headers=headers).json()
+    again = client.post(terminate, content=FBODY, headers=headers).json()
+    assert client.post(terminate, content=FBODY, headers=headers).json()["already_stored"] == again["stored"]
+    withdrawn_again = client.post(unterminate, content=withdrawn, headers=headers).json()
+
+    assert first["stored"] == ["factorial:1003:terminated:2026-10-30"]
+    assert second["stored"] == ["factorial:1003:rescinded:none:after-1"]  # after one termination
+    assert again["stored"] == ["factorial:1003:terminated:2026-10-30:after-1"]
+    assert withdrawn_again["stored"] == ["factorial:1003:rescinded:none:after-2"]
+    assert dispatcher.dispatch_due() == 4
+    assert sorted(launches.calls) == sorted(first["stored"] + second["stored"] + again["stored"]
+                                            + withdrawn_again["stored"])
+
+
+def test_bamboohr_redelivery_dedupes_and_a_new_dismissal_after_a_withdrawal_counts(receiver):  # type: ignore[no-untyped-def]
+    client, dispatcher, _ = receiver
+    dispatcher.stop()
+    withdrawal = json.dumps({"employees": [{"action": "Updated", "changedFields": ["Termination Date"], "id": "1001",
+                                            "fields": {"Termination Date": ""},
+                                            "timestamp": "2026-11-20T10:00:00+0000"}]}).encode()
+    first = client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY)).json()["stored"]
+    client.post("/webhooks/bamboohr", content=withdrawal, headers=signed(withdrawal))
+    # A redelivery of the first POST after the withdrawal is a new key: its run reads the HR record first.
+    replay = client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY)).json()
+    assert replay["stored"] and replay["stored"] != first and replay["stored"][0].endswith(":after-1")
+    assert client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY)).json()["already_stored"] == \
+        replay["stored"]

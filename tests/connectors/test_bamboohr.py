@@ -514,14 +514,14 @@ def test_field_based_several_employees_in_one_post():
         field_entry("1003", ["Termination Date"], {"Termination Date": "2026-12-18"}),
         field_entry("1004", ["Termination Date"], {"Termination Date": "0000-00-00"}),
         field_entry("1005", ["Employment Status"], {"Employment Status": "Part-Time"}),
-        field_entry("1006", ["Employment Status"], {}),  # changed, value not posted: the flow confirms it
+        field_entry("1006", ["Employment Status"], {}),  # changed, value not posted: the run confirms it
         {"action": "Created", "changedFields": [], "fields": {}, "id": "1008", "timestamp": "2026-11-20T18:42:00+0000"},
     ]}
 
     changes = parse_webhook(payload)
 
     assert [(c.employee_id, c.kind) for c in changes] == [
-        ("1001", "terminated"), ("1003", "terminated"), ("1004", "rescinded"), ("1006", "terminated")]
+        ("1001", "terminated"), ("1003", "terminated"), ("1004", "rescinded"), ("1006", "status_changed")]
     assert all(isinstance(c, WebhookChange) and len(c.change_fingerprint) == 32 for c in changes)
 
 
@@ -539,14 +539,28 @@ def test_fingerprint_is_stable_on_redelivery_and_differs_per_change():
     assert first[0].change_fingerprint != later[0].change_fingerprint
 
 
-def test_event_based_employee_updated():
+@pytest.mark.parametrize("changed", [["employmentHistoryStatus"], ["status"], ["terminationDate"],
+                                     ["firstName", "employmentHistoryStatus"]])
+def test_event_based_status_change_is_never_taken_as_a_termination(spec, changed):
+    """The spec's EmployeeUpdatedWebhookPayload lists the aliases of the changed fields, never their values:
+    full-time -> part-time and a dismissal look the same, so the event is a status change for the run to confirm
+    against the HR record (it used to be stored as a termination)."""
     payload = {"type": "employee.updated", "timestamp": "2026-01-31T18:42:00+0000",
-               "data": {"companyId": "12345", "employeeId": "67890", "changedFields": ["employmentHistoryStatus"]}}
+               "data": {"companyId": "12345", "employeeId": "67890", "changedFields": changed}}
+    with (spec.spec / "components" / "schemas" / "EmployeeUpdatedWebhookPayload").open() as schema:
+        jsonschema.Draft202012Validator(dict(schema)).validate(payload)  # the vendor's own payload schema
 
     changes = parse_webhook(payload)
 
-    assert [(c.employee_id, c.kind) for c in changes] == [("67890", "terminated")]
+    assert [(c.employee_id, c.kind) for c in changes] == [("67890", "status_changed")]
     assert parse_webhook(dict(payload)) == changes
+
+
+@pytest.mark.parametrize("value", ["Part-Time", "Full-Time", "Contractor", "Active", "Inactive"])
+def test_field_based_status_change_to_anything_but_terminated_is_not_a_termination(value):
+    for name in ("Employment Status", "employmentHistoryStatus", "Status", "status"):
+        payload = {"employees": [field_entry("1007", [name], {name: value})]}
+        assert parse_webhook(payload) == [], (name, value)
 
 
 @pytest.mark.parametrize("payload", [

@@ -246,35 +246,43 @@ def test_registry_builds_factorial_with_the_key_from_the_environment(acme: Path,
 # --- webhooks ---
 
 def test_terminate_payload():
-    facts = parse_webhook(record(is_terminating=True, terminated_on="2026-12-18", active=True))
+    facts = parse_webhook(record(is_terminating=True, terminated_on="2026-12-18", active=True), "employees/employee/terminate")
     assert facts == {"employee_id": "2001", "kind": "terminated", "effective_date": "2026-12-18"}
 
 
 def test_unterminate_payload_is_a_rescinded_termination():
     payload = record(is_terminating=False, terminated_on=None, termination_reason_type=None, termination_reason=None,
                      active=True)
-    assert parse_webhook(payload) == {"employee_id": "2001", "kind": "rescinded", "effective_date": None}
+    assert parse_webhook(payload, "employees/employee/unterminate") == {
+        "employee_id": "2001", "kind": "rescinded", "effective_date": None}
 
 
-def test_the_subscription_type_decides_when_the_receiver_knows_it():
+def test_the_subscription_type_decides_and_is_required():
     payload = record(is_terminating=True, terminated_on="2026-12-18")
     assert parse_webhook(payload, "employees/employee/unterminate")["kind"] == "rescinded"
     assert parse_webhook(payload, "employees/employee/terminate") == {
         "employee_id": "2001", "kind": "terminated", "effective_date": "2026-12-18"}
+    # Without it an object lacking termination fields used to count as a withdrawal.
+    for unknown in (None, "", "employees/employee/update"):
+        with pytest.raises(ValueError, match="subscription type"):
+            parse_webhook(record(is_terminating=False, terminated_on=None), unknown)
 
 
 def test_terminating_without_a_date_is_terminated_with_no_effective_date():
-    assert parse_webhook({"id": "2001", "is_terminating": True, "terminated_on": None}) == {
+    assert parse_webhook({"id": "2001", "is_terminating": True, "terminated_on": None}, "employees/employee/terminate") == {
         "employee_id": "2001", "kind": "terminated", "effective_date": None}
 
 
+TERMINATE = "employees/employee/terminate"
+
+
 @pytest.mark.parametrize("payload,subscription,message", [
-    ([record()], None, "payload is not a JSON object"),
-    ({"full_name": "Laura"}, None, "id is missing"),
-    ({"id": True}, None, "id is missing"),
-    ({"id": "20/01"}, None, "id is not an employee id"),
-    ({"id": 2001, "terminated_on": "18/12/2026"}, None, r"terminated_on is not a date \(YYYY-MM-DD\)"),
-    ({"id": 2001, "is_terminating": "yes"}, None, "is_terminating is not a boolean"),
+    ([record()], TERMINATE, "payload is not a JSON object"),
+    ({"full_name": "Laura"}, TERMINATE, "id is missing"),
+    ({"id": True}, TERMINATE, "id is missing"),
+    ({"id": "20/01"}, TERMINATE, "id is not an employee id"),
+    ({"id": 2001, "terminated_on": "18/12/2026"}, TERMINATE, r"terminated_on is not a date \(YYYY-MM-DD\)"),
+    ({"id": 2001, "is_terminating": "yes"}, TERMINATE, "is_terminating is not a boolean"),
     ({"id": 2001}, "employees/employee/create", "subscription type 'employees/employee/create' is not"),
 ])
 def test_payloads_of_the_wrong_shape_name_the_field(payload, subscription, message):

@@ -173,7 +173,7 @@ def parsers_property(examples: int) -> None:
             assert str(exc).startswith("BambooHR webhook")
             return
         for change in changes:  # what would reach the inbox must fit its schema
-            assert change.kind in ("terminated", "rescinded") and change.employee_id
+            assert change.kind in ("terminated", "rescinded", "status_changed") and change.employee_id
 
     @settings(max_examples=examples, **NO_CHECKS)
     @given(payload=from_schema(FACTORIAL_PAYLOAD) | json_values, subscription=SUBSCRIPTIONS)
