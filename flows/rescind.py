@@ -36,6 +36,10 @@ ENDING = "CANCELLING"  # asked to stop: the worker is ending its process
 # after the call (a restore of a role that is still there changes nothing)
 RESTORE = {"done", "manual", "started"}
 STOP_WAIT = 120.0  # seconds to wait for cancelled runs to end before giving roles back
+# A run asked to cancel that has no process yet (pending: claimed by a worker, not started) has no
+# worker to end it: after this long it is set Cancelled. If its process starts anyway, it finds the
+# withdrawal in the ledger and the HR record without a termination, and writes nothing.
+NO_PROCESS_GRACE = 5.0
 
 
 class Rescind:
@@ -94,6 +98,7 @@ def cancel_runs(rescind: Rescind) -> list[dict[str, Any]]:
     """
     from prefect import get_client
     from prefect.client.schemas.objects import State, StateType
+    from prefect.states import Cancelled
 
     rows, asked = [], {}
     with get_client(sync_client=True) as client:
@@ -106,16 +111,21 @@ def cancel_runs(rescind: Rescind) -> list[dict[str, Any]]:
                 client.set_flow_run_state(run.id, State(type=StateType.CANCELLING, message="termination withdrawn"))
             when = f" scheduled for {run.expected_start_time:%Y-%m-%d %H:%M %Z}" if state == "SCHEDULED" else ""
             asked[run.id] = (target, f"{state.lower()}{when}")
-        deadline = time.monotonic() + STOP_WAIT
+        started = time.monotonic()
         while asked:
             for run_id, (target, was) in list(asked.items()):
                 run = client.read_flow_run(run_id)
+                if (run.state is not None and run.state.type.value == ENDING and not run.infrastructure_pid
+                        and time.monotonic() - started > NO_PROCESS_GRACE):
+                    client.set_flow_run_state(run_id, Cancelled(message="termination withdrawn: no process to end"),
+                                              force=True)
+                    run = client.read_flow_run(run_id)
                 if run.state is not None and run.state.is_final():
                     rows.append(rescind.record(f"{rescind.employee_id}:cancel_run:{run_id}", "schedule_revocation",
                                                target, "cancelled", f"cancelled ({was}, now {run.state.name}): "
                                                "the termination was withdrawn"))
                     del asked[run_id]
-            if not asked or time.monotonic() > deadline:
+            if not asked or time.monotonic() - started > STOP_WAIT:
                 break
             time.sleep(1.0)
     for run_id, (target, was) in asked.items():

@@ -14,6 +14,7 @@ from flows import revocation
 from flows.ledger import Ledger
 from flows.registry import load_registry
 from tests.conftest import SCIM_TOKEN
+from tests.test_safety_gate import withdraw_in_hr
 from tests.deployments import deployed, deployment_id, runs_of  # noqa: F401  (deployed: fixture)
 
 LAURA = "laura.martinez@acme-comunicacion.example"
@@ -62,6 +63,8 @@ def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deploye
     offboard_employee("1002", str(acme))  # a duplicate event: still one scheduled run
     assert [r.id for r in scheduled_runs(acme)] == [run.id]
 
+    hr = (acme.parent / "hr.json").read_text("utf-8")
+    withdraw_in_hr(acme, "1002")
     result = summary_of(rescind_termination("1002", str(acme), event_key="bamboohr:1002:rescinded:y"))
     [cancelled] = [r for r in result["rows"] if r["outcome"] == "cancelled"]
     assert cancelled["action"] == "schedule_revocation" and str(run.id) in cancelled["target"]
@@ -71,6 +74,14 @@ def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deploye
     assert restored == []  # nothing had been revoked yet: nothing to give back
     audit = Ledger(load_registry(acme).database_url).audit("1002")
     assert audit[-1]["event_key"] == "bamboohr:1002:rescinded:y" and audit[-1]["outcome"] == "cancelled"
+
+    # He resigns again, same last day: a new run is scheduled (Prefect would hand back the cancelled one
+    # for the same idempotency key).
+    (acme.parent / "hr.json").write_text(hr, "utf-8")
+    again = summary_of(offboard_employee("1002", str(acme), event_key="bamboohr:1002:terminated:z"))
+    [new] = scheduled_runs(acme)
+    assert new.id != run.id and new.expected_start_time == DIEGO_REVOKE_AT
+    assert ("schedule_revocation", "scheduled") in {(r["action"], r["outcome"]) for r in again["rows"]}
 
 
 def test_the_scheduled_run_revokes_even_if_started_a_little_early(prefect_api_url, acme, monkeypatch):
@@ -116,6 +127,8 @@ def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(pre
     summary_of(offboard_employee("1001", str(scim_registry)))
     assert active(scim_url, LAURA) is False
 
+    hr = (scim_registry.parent / "hr.json").read_text("utf-8")
+    withdraw_in_hr(scim_registry, "1001")
     result = summary_of(rescind_termination("1001", str(scim_registry), event_key="factorial:1001:rescinded:none"))
     restores = {r["target"]: r for r in result["rows"] if r["action"] == "restore_role"}
     assert restores["Acme social-media suite (SCIM)"]["outcome"] == "done"
@@ -131,6 +144,7 @@ def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(pre
     assert sorted(r["outcome"] for r in again["rows"]) == ["manual"] * 5  # the people's tasks stay open
     assert active(scim_url, LAURA) is True
 
+    (scim_registry.parent / "hr.json").write_text(hr, "utf-8")  # dismissed again
     rehired_then_fired = summary_of(offboard_employee("1001", str(scim_registry)))
     [scim] = [r for r in rehired_then_fired["rows"] if r["action"] == "revoke_role" and "SCIM" in r["target"]]
     assert scim["outcome"] == "done" and active(scim_url, LAURA) is False

@@ -17,6 +17,7 @@ from flows.ledger import Ledger
 from flows.registry import load_registry
 from flows.webhook import Dispatcher, bamboohr_signature, create_app, launch_deployment
 from tests.deployments import deployed, prefect_cli, runs_of  # noqa: F401  (deployed: fixture)
+from tests.test_safety_gate import withdraw_in_hr
 
 KEY = "bhr-e2e-key-canary-91c2"
 
@@ -99,6 +100,7 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         time.sleep(0.5)  # give the dispatcher thread a pass: it must find nothing pending
         assert launched == [event.flow_run_id] and ledger.states("1001") == actions_before
         # The termination is withdrawn in BambooHR: the rescind deployment gives back what was taken.
+        withdraw_in_hr(acme, "1001")
         withdrawal = json.dumps({"employees": [{"action": "Updated", "changedFields": ["Termination Date"], "id": "1001",
                                                 "fields": {"Termination Date": ""},
                                                 "timestamp": "2026-11-21T10:00:00+0000"}]}).encode()
@@ -109,7 +111,8 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         assert worker.returncode == 0, worker.stdout + worker.stderr
     restored = [r for r in Ledger(registry.database_url).audit("1001") if r["event_key"] == rescind.event_key]
     assert restored and {r["run_id"] for r in restored} == {rescind.flow_run_id}
-    assert {(r["action"], r["outcome"]) for r in restored} == {("restore_role", "manual")}  # no API in the example
+    assert {(r["action"], r["outcome"]) for r in restored} == {  # no API in the example: tasks for a person
+        ("withdraw_termination", "done"), ("restore_role", "manual")}
     assert len(launched) == 2 and launched[0] == event.flow_run_id
     assert launch_deployment(event, str(registry.path)) == event.flow_run_id  # same key, same run
     assert [str(r.id) for r in ours(registry)] == [event.flow_run_id]
