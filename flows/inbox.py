@@ -229,8 +229,8 @@ class Inbox:
                 (events.c.vendor == doc["vendor"]) & (events.c.employee_id == doc["employee_id"])
                 & events.c.kind.in_(OPPOSITE.get(doc["kind"], ())))).scalar_one()
             doc["event_key"] = event_key(doc["vendor"], doc["employee_id"], doc["kind"], doc["change"], after)
-        values = {**{k: v for k, v in doc.items() if k != "change"}, "state": PENDING, "attempts": 0, "next_attempt_at": doc["received_at"],
-                  "updated_at": doc["received_at"]}
+        values = {**{k: v for k, v in doc.items() if k != "change"}, "state": PENDING, "attempts": 0,
+                  "next_attempt_at": doc["received_at"], "updated_at": doc["received_at"]}
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
         if dialect is None:  # no ON CONFLICT DO NOTHING: a savepoint keeps the batch's other rows
             try:
