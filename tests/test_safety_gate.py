@@ -127,10 +127,23 @@ def use_timeout(registry: Path, hours: float) -> None:
 
 def start_paused(registry: Path) -> tuple[threading.Thread, dict[str, Any], Any]:
     """Laura's offboarding (a dismissal) in a thread, paused for approval of the notices as a deployment run is."""
-    from tests.test_approval_flow import paused_run, start
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    from tests.test_approval_flow import start
 
     thread, out = start(registry)
-    return thread, out, paused_run(registry, out)
+    paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:  # only paused runs: the session's server holds hundreds of others
+            assert "error" not in out, out.get("error")
+            for run in client.read_flow_runs(flow_run_filter=paused, limit=200):
+                if run.parameters.get("registry_path") == str(registry):
+                    return thread, out, run
+            time.sleep(0.3)
+    raise AssertionError("the run never paused for approval")
 
 
 @pytest.mark.parametrize("how", ["timeout", "resume"])
