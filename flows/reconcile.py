@@ -78,8 +78,9 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
             continue
         doc = Inbox.event(vendor if vendor in {"bamboohr", "factorial"} else "directory", employee_id, kind,
                           f"polled:{date or 'none'}", now, effective_date=date, source="reconciliation")
+        new = inbox.store(doc)  # completes the key (flows/inbox.py: events after a withdrawal)
         seen.append(doc["event_key"])
-        if inbox.store(doc):
+        if new:
             stored.append(doc["event_key"])
     if cursor is not None:
         inbox.set_cursor(cursor_name, cursor, now)
