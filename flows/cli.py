@@ -247,6 +247,9 @@ def print_summary(out: Any, summary: dict[str, Any]) -> None:
     for row in summary["rows"]:
         table.add_row(esc(row["target"]), esc(row["action"]), mark(row["outcome"]))
     out.print(table)
+    from flows.runview import headline
+
+    out.print(headline(summary["rows"], summary["dry_run"]) + ".")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
     out.print(f"Outcomes: {counts}.")
     if summary["open"]:

@@ -24,12 +24,11 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import deployment, flow_run
-from prefect.states import Completed
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
-from flows import approval, notices, revocation
+from flows import approval, notices, revocation, runview
 from flows.ledger import FINISHED, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
@@ -96,7 +95,7 @@ def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
 def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
     """Every company presence's live member list, read concurrently; an unreadable one becomes a task."""
     futures = {
-        p.id: list_members.with_options(task_run_name=f"list-members-{p.id}").submit(registry, p.id)
+        p.id: list_members.with_options(task_run_name=runview.task_name("list members", p.account)).submit(registry, p.id)
         for p in registry.presences
         if p.owner == "company"
     }
@@ -168,12 +167,26 @@ def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
     return Outcome("manual", action.description, steps=action.steps)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
-def attempt(run: Run, action: Action) -> Outcome:
-    """One try of one action, with Prefect retries for transient errors."""
+def attempt_once(run: Run, action: Action) -> Outcome:
+    """One try of one action: started in the ledger, then the call."""
     pre_state = dict(action.grant.pre_state) if action.grant else None
     number = run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
     return call(run, action, first_attempt=number == 1)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
+def attempt(run: Run, action: Action) -> Any:
+    """One try of one action, with Prefect retries for transient errors.
+
+    A step left to a person ends in a grey state named "Needs a person", not a green Completed.
+    Why that state type (Cancelled): the UI colours a state by its type, so a Completed one stays a
+    green success whatever its name; Failed is red, counts as a failure in automations, and Prefect
+    retries a task that returns it (`handle_success`); Paused is for flow runs waiting for input; Crashed
+    means the infrastructure failed. Cancelled is terminal, grey, never retried, and
+    `result(raise_on_failure=False)` still gives the outcome back to the flow.
+    """
+    outcome = attempt_once(run, action)
+    return runview.step_state(outcome, outcome.status == "manual", outcome.detail)
 
 
 def attempt_direct(run: Run, action: Action) -> Outcome:
@@ -185,13 +198,13 @@ def attempt_direct(run: Run, action: Action) -> Outcome:
     delays = attempt.retry_delay_seconds
     for number in range(attempt.retries):
         try:
-            return attempt.fn(run, action)
+            return attempt_once(run, action)
         except ConnectorError as exc:
             wait = transient_wait(exc)
             if wait is None:
                 raise
             time.sleep(wait or delays[min(number, len(delays) - 1)])
-    return attempt.fn(run, action)
+    return attempt_once(run, action)
 
 
 def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
@@ -243,7 +256,8 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
         if run.direct:
             outcome = attempt_direct(run, action)
         else:
-            outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
+            outcome = step_result(attempt.with_options(task_run_name=step_name(run, action))(
+                run, action, return_state=True))
     except ConnectorError as exc:
         run.ledger.release(action.key, run.holder)
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
@@ -350,6 +364,25 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
         state = run.ledger.state(action.key)
         return run.record(action, "already_done", f"already done: {state.detail if state else ''}"[:2000])
     return None
+
+
+def step_name(run: Run, action: Action) -> str:
+    """`revoke_role · Acme Comunicación (Facebook Page)`: what the step does, and where."""
+    return runview.task_name(action.action, action.target)
+
+
+def step_result(state: Any) -> Any:
+    """A step's value from its final state, whether green or "Needs a person"; its error raised."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def settled(future: Any) -> Any:
+    """A submitted step's value once it has finished (see `step_result`)."""
+    future.wait()
+    return step_result(future.state)
 
 
 def suggested_fix(error: ConnectorError) -> str:
@@ -469,7 +502,14 @@ def schemas_safe(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower())
 
 
-@flow(name="offboard-employee", log_prints=False)
+def offboard_run_name() -> str:
+    """The name a run starts with (the HR record is read later and completes it)."""
+    from prefect.runtime import flow_run as current
+
+    return runview.run_name(str(current.parameters.get("employee_id", "")))
+
+
+@flow(name="offboard-employee", log_prints=False, flow_run_name=offboard_run_name)
 def offboard_employee(
     employee_id: str,
     registry_path: str = "relevo.yaml",
@@ -491,11 +531,15 @@ def offboard_employee(
             recorded as awaiting approval for `relevo approve`, so nothing hangs waiting for a form.
     """
     logger = get_run_logger()
+    runview.name_current_run(runview.run_name(employee_id), runview.employee_tag(employee_id))
     registry = load_registry(registry_path)
-    employee = fetch_employee(registry, employee_id)
+    employee = fetch_employee.with_options(task_run_name=runview.task_name("read HR record", employee_id))(
+        registry, employee_id)
+    runview.name_current_run(runview.run_name(employee_id, employee), runview.employee_tag(employee_id))
     crash_point("after_fetch")
     members = read_members(registry)
-    clients = fetch_clients(registry, employee)
+    clients = fetch_clients.with_options(task_run_name=runview.task_name("read clients of", employee["name"]))(
+        registry, employee)
     now = datetime.now(timezone.utc)
     revoke_now = revoke_now or revocation.due_by_schedule(employee, registry)
     the_plan = plan(employee, registry, members, clients,
@@ -513,9 +557,7 @@ def offboard_employee(
             rows.append(note)
     summary = summarize(employee, rows, dry_run, registry)
     publish(summary)
-    if summary["open"]:
-        return Completed(message=f"Completed with {summary['open']} manual action(s)", name="Completed with manual actions", data=summary)
-    return summary
+    return runview.final_state(summary)
 
 
 def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: datetime | None = None,
@@ -643,13 +685,17 @@ def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     by_presence: dict[str, list[Action]] = {}
     for action in actions:
         by_presence.setdefault(action.presence.id if action.presence else "", []).append(action)
-    futures = [revoke_presence.submit(run, group) for group in by_presence.values()]
-    return [row for future in futures for row in future.result()]
+    futures = [revoke_presence.with_options(task_run_name=runview.task_name("revoke", group[0].target))
+               .submit(run, group) for group in by_presence.values()]
+    return [row for future in futures for row in settled(future)]
 
 
 @task(cache_policy=NO_CACHE)
-def revoke_presence(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
-    """One presence's actions in plan order; its removals confirmed together by one fresh read."""
+def revoke_presence(run: Run, actions: list[Action]) -> Any:
+    """One presence's actions in plan order, its removals confirmed together by one fresh read;
+    "Needs a person" when any is left to a person."""
     unconfirmed = Unconfirmed()
     rows = [row for a in actions if (row := execute(run, a, unconfirmed)) is not None]
-    return rows + unconfirmed.settle()
+    rows += unconfirmed.settle()
+    left = [r for r in rows if r["outcome"] in runview.FOR_A_PERSON]
+    return runview.step_state(rows, bool(left), "; ".join(f"{r['action']}: {r['outcome']}" for r in left))
