@@ -112,7 +112,7 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
         removed = early.get(employee["id"], set())
         todo = [a for a in actions if a.key not in removed and not (removed and a.action == "manual_task")]
         if dry_run:
-            rows += plan_only(Plan(employee, None, todo))
+            rows += plan_only(Plan(employee, None, todo), registry)
         else:
             rows += recover_interrupted(run, Plan(employee, None, actions), members)
             rows += [row for a in todo if (row := execute(run, a, unconfirmed)) is not None]

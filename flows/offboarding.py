@@ -16,11 +16,11 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 from prefect import flow, get_run_logger, pause_flow_run, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import deployment, flow_run
@@ -92,8 +92,30 @@ def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
     return registry.crm().clients_of(employee.get("email"), employee["id"])
 
 
+def in_flow_run() -> bool:
+    """Whether a Prefect flow run is executing this code (else the CLI runs the flow's function without a
+    server, see `flows.cli.run_flow`: every step is then a plain call, with the connectors' own retries)."""
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def log() -> logging.Logger | logging.LoggerAdapter:
+    """The run's logger in a flow run (the UI shows it), relevo's own logger outside one."""
+    return get_run_logger() if in_flow_run() else logging.getLogger("relevo")
+
+
+def step(task_: Any, name: str, *args: Any) -> Any:
+    """One step: a Prefect task run named after what it acts on, or a plain call outside a flow run."""
+    if not in_flow_run():
+        return task_.fn(*args)
+    return task_.with_options(task_run_name=name)(*args)
+
+
 def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
     """Every company presence's live member list, read concurrently; an unreadable one becomes a task."""
+    if not in_flow_run():
+        return read_members_direct(registry)
     futures = {
         p.id: list_members.with_options(task_run_name=runview.task_name("list members", p.account)).submit(registry, p.id)
         for p in registry.presences
@@ -107,6 +129,19 @@ def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
         else:
             out[presence_id] = unreadable(future.state.result(raise_on_failure=False))
     return out
+
+
+def read_members_direct(registry: Registry) -> dict[str, list[Grant] | str]:
+    """`read_members` without Prefect: one thread per presence, an error becomes the presence's task."""
+    def read(presence_id: str) -> list[Grant] | str:
+        try:
+            return list_members.fn(registry, presence_id)
+        except Exception as exc:
+            return unreadable(exc)
+
+    company = [p.id for p in registry.presences if p.owner == "company"]
+    with ThreadPoolExecutor(max(1, min(8, len(company)))) as pool:
+        return dict(zip(company, pool.map(read, company)))
 
 
 def unreadable(error: BaseException) -> str:
@@ -129,12 +164,15 @@ class Run:
         self.run_id = str(flow_run.id) if flow_run.id else None
         self.holder = self.run_id or uuid.uuid4().hex  # who claims this run's actions in the ledger
         self.approval = ""  # how and by whom the notices were approved, recorded with what they did
+        self.rows: list[dict[str, Any]] = []  # what this run recorded so far (the artifact while it runs)
+        self.plan_rows: list[dict[str, Any]] = []  # the dry-run view of the plan, for steps not recorded yet
 
     def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
         row = self.ledger.finish(
             key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
             outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
         )
+        self.rows.append(row)
         tell(row)
         return row
 
@@ -253,7 +291,7 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
     if (other := claim(run, action)) is not None:
         return other
     try:
-        if run.direct:
+        if run.direct or not in_flow_run():
             outcome = attempt_direct(run, action)
         else:
             outcome = step_result(attempt.with_options(task_run_name=step_name(run, action))(
@@ -397,16 +435,68 @@ def suggested_fix(error: ConnectorError) -> str:
     return "do this step by hand, then rerun to record it"
 
 
-def plan_only(the_plan: Plan) -> list[dict[str, Any]]:
+def expected_outcome(registry: Registry | None, action: Action, by_hand: set[str]) -> tuple[str, str]:
+    """(outcome, detail) a real run would record, as far as it is known without calling anyone.
+
+    A step the presence's connector can only leave to a person (`by_hand`), and a removal that waits
+    for such an add-admin step, are "manual" in the dry run too; a call relevo would make is "planned".
+    """
+    if action.outcome:
+        return action.outcome, action.description
+    presence = action.presence
+    if registry is not None and presence is not None:
+        try:
+            manual = action.action in getattr(registry.social(presence), "by_hand", frozenset())
+        except (ConfigurationError, ConnectorError):
+            manual = False  # the real run fails the same way, on the call
+        if manual:
+            return "manual", f"by hand: {action.description}"
+    if action.after and action.after in by_hand:
+        return "manual", f"waits for the add-admin step by hand: {action.description}"
+    return "planned", action.description
+
+
+def progress(run: Run, stage: str, waiting: list[Action] | None = None) -> None:
+    """Publish the run's report while it runs: recorded outcomes, then the plan for the steps still ahead
+    (`waiting`: notices that are in this run's approval form now)."""
+    if run.direct or not run.plan_rows or not in_flow_run():
+        return
+    latest = {r["action_key"]: r for r in run.rows}
+    asked = {a.key for a in waiting or []}
+    rows = []
+    for planned in run.plan_rows:
+        row = latest.pop(planned["action_key"], None)
+        if row is None and planned["action_key"] in asked:
+            row = {**planned, "outcome": "awaiting_approval", "detail": "in this run's approval form"}
+        rows.append(row or planned)
+    rows += [r for r in latest.values()]
+    rows += [{**planned_row(a), "outcome": "awaiting_approval", "detail": "in this run's approval form"}
+             for a in waiting or [] if a.key not in {r["action_key"] for r in rows}]
+    try:
+        publish(summarize(run.employee, rows, False, run.registry), stage)
+    except Exception as exc:  # the Prefect API: the run's work goes on; the final report follows
+        log().warning("Could not publish the progress report (%s)", type(exc).__name__)
+
+
+def planned_row(action: Action) -> dict[str, Any]:
+    return {"action_key": action.key, "action": action.action, "target": action.target, "outcome": "planned",
+            "detail": action.description}
+
+
+def plan_only(the_plan: Plan, registry: Registry | None = None, quiet: bool = False) -> list[dict[str, Any]]:
     """Dry run rows: what a real run would do, written nowhere but the artifact and the screen."""
     rows = []
+    by_hand: set[str] = set()
     stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     for action in the_plan.actions:
-        outcome = action.outcome or "planned"
+        outcome, detail = expected_outcome(registry, action, by_hand)
+        if outcome == "manual":
+            by_hand.add(action.key)
         row = {"at": stamp, "employee_id": the_plan.employee["id"], "action_key": action.key,
                "action": action.action, "target": action.target, "outcome": outcome,
-               "detail": action.description, "dry_run": True, "run_id": None, "event_key": None}
-        tell(row)
+               "detail": detail, "dry_run": True, "run_id": None, "event_key": None}
+        if not quiet:
+            tell(row)
         rows.append(row)
     return rows
 
@@ -481,21 +571,9 @@ def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: boo
     }
 
 
-def publish(summary: dict[str, Any]) -> None:
-    """Step 6b: a table artifact of outcomes and a markdown summary, keyed per employee."""
-    key = f"offboarding-{schemas_safe(summary['employee_id'])}"
-    table = [{k: r[k] for k in ("action", "target", "outcome", "detail")} for r in summary["rows"]]
-    create_table_artifact(table=table, key=key, description=f"Outcomes for employee {summary['employee_id']}")
-    title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
-    open_rows = [r for r in summary["rows"] if r["outcome"] in ATTENTION]
-    md = approval.md  # HR and CRM data is text here: no links, no HTML, no headings from a client's name
-    lines = [f"# {title}: {md(summary['employee_name'])} ({md(summary['employee_id'])})", "", f"Outcomes: {counts}.", ""]
-    if open_rows:
-        lines += ["## Needs a person", ""] + [f"- **{md(r['target'])}**: {md(r['detail'])}" for r in open_rows] + [""]
-    lines += [f"Drafts: {md(summary['drafts'])}  ", f"Audit log: {md(summary['audit'])}",
-              "", "Personal accounts of the employee are never touched by relevo."]
-    create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-summary")
+def publish(summary: dict[str, Any], stage: str = "") -> None:
+    """Step 6b: the run's report as Prefect artifacts (see `runview.publish`)."""
+    runview.publish(summary, stage)
 
 
 def schemas_safe(text: str) -> str:
@@ -530,25 +608,25 @@ def offboard_employee(
             when running as a deployment (a person can see the UI); otherwise (CLI, scripts) the notices are
             recorded as awaiting approval for `relevo approve`, so nothing hangs waiting for a form.
     """
-    logger = get_run_logger()
+    logger = log()
     runview.name_current_run(runview.run_name(employee_id), runview.employee_tag(employee_id))
     registry = load_registry(registry_path)
-    employee = fetch_employee.with_options(task_run_name=runview.task_name("read HR record", employee_id))(
-        registry, employee_id)
+    employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
     runview.name_current_run(runview.run_name(employee_id, employee), runview.employee_tag(employee_id))
     crash_point("after_fetch")
     members = read_members(registry)
-    clients = fetch_clients.with_options(task_run_name=runview.task_name("read clients of", employee["name"]))(
-        registry, employee)
+    clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
     now = datetime.now(timezone.utc)
     revoke_now = revoke_now or revocation.due_by_schedule(employee, registry)
     the_plan = plan(employee, registry, members, clients,
                     notices.notice_actions(employee, registry, clients, now), now, revoke_now)
     logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
     if dry_run:
-        rows = plan_only(the_plan)
+        rows = plan_only(the_plan, registry)
     else:
         run = Run(registry, employee, event_key)
+        run.plan_rows = plan_only(the_plan, registry, quiet=True)
+        progress(run, "Started: the plan below; each step's outcome replaces it as it is recorded.")
         rows = recover_interrupted(run, the_plan, members)
         rows += revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
         ask = deployment.id is not None if wait_for_approval is None else wait_for_approval
@@ -556,7 +634,8 @@ def offboard_employee(
         if (note := write_hr_note(run)) is not None:
             rows.append(note)
     summary = summarize(employee, rows, dry_run, registry)
-    publish(summary)
+    if in_flow_run():
+        publish(summary)
     return runview.final_state(summary)
 
 
@@ -566,6 +645,7 @@ def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: da
     record_only = [a for a in the_plan.actions if a.phase not in {REVOKE, NOTICE, CRM}]
     rows = [execute(run, a) for a in record_only]
     rows += revoke_all(run, the_plan.phase(REVOKE))
+    progress(run, "Access steps done; client notices next.")
     rows += notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients or [],
                          now or datetime.now(timezone.utc), wait_for_approval)
     crash_point("after_drafts")
@@ -631,12 +711,13 @@ def ask_approval(run: Run, pending: list[Action], clients: list[Any],
     hours = float(run.registry.policy.get("approval_timeout_hours", 72))
     timeout = max(1, math.ceil(hours * 3600))
     while True:
+        progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
         form = approval.Approval.with_initial_data(
             description=approval.listing(run.employee, pending, hours, resume_hint(run)))
         try:
             answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=min(10, max(1, timeout // 10)))
         except FlowPauseTimeout:
-            get_run_logger().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
+            log().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
             return pending, None
         current = ((run.employee.get("successor") or {}).get("email") or "").casefold()
         if not answer.successor_email or answer.successor_email.strip().casefold() == current:
@@ -668,8 +749,8 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     ledger holds as awaiting approval are acted on. The HR note is then written again, with the decisions.
     """
     registry = load_registry(registry_path)
-    employee = fetch_employee(registry, employee_id)
-    clients = fetch_clients(registry, employee)
+    employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
+    clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
     run = Run(registry, employee, None)
     actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
     waiting = [a for a in actions if (s := run.ledger.state(a.key)) is not None and s.status == "awaiting_approval"]
@@ -685,17 +766,27 @@ def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     by_presence: dict[str, list[Action]] = {}
     for action in actions:
         by_presence.setdefault(action.presence.id if action.presence else "", []).append(action)
+    groups = list(by_presence.values())
+    if not in_flow_run():
+        with ThreadPoolExecutor(max(1, min(8, len(groups)))) as pool:
+            return [row for rows in pool.map(lambda group: presence_rows(run, group), groups) for row in rows]
     futures = [revoke_presence.with_options(task_run_name=runview.task_name("revoke", group[0].target))
-               .submit(run, group) for group in by_presence.values()]
+               .submit(run, group) for group in groups]
     return [row for future in futures for row in settled(future)]
+
+
+def presence_rows(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
+    """One presence's actions in plan order (an add-admin before the removal it guards), its removals
+    confirmed together by one fresh read."""
+    unconfirmed = Unconfirmed()
+    rows = [row for a in actions if (row := execute(run, a, unconfirmed)) is not None]
+    return rows + unconfirmed.settle()
 
 
 @task(cache_policy=NO_CACHE)
 def revoke_presence(run: Run, actions: list[Action]) -> Any:
     """One presence's actions in plan order, its removals confirmed together by one fresh read;
     "Needs a person" when any is left to a person."""
-    unconfirmed = Unconfirmed()
-    rows = [row for a in actions if (row := execute(run, a, unconfirmed)) is not None]
-    rows += unconfirmed.settle()
+    rows = presence_rows(run, actions)
     left = [r for r in rows if r["outcome"] in runview.FOR_A_PERSON]
     return runview.step_state(rows, bool(left), "; ".join(f"{r['action']}: {r['outcome']}" for r in left))

@@ -115,3 +115,57 @@ def step_state(value: Any, needs_person: bool, message: str = "") -> Any:
     from prefect.states import Cancelled
 
     return Cancelled(name=NEEDS_A_PERSON, message=label(message, 300), data=value)
+
+
+NOTICE_ACTIONS = {"draft_notice", "reassign_crm"}
+SHOWN = {"done": "done", "already_done": "already done", "manual": "NEEDS A PERSON", "failed": "FAILED",
+         "awaiting_approval": "awaiting approval", "planned": "relevo will do it", "scheduled": "scheduled",
+         "not_touched": "not touched", "rejected": "rejected"}
+
+
+def artifact_key(employee_id: str, dry_run: bool) -> str:
+    """`offboarding-1001`, and `offboarding-1001-dry-run` for a dry run: the latest real outcome is never a plan."""
+    safe = "".join(c if c.isascii() and c.isalnum() else "-" for c in employee_id.lower())[:64]
+    return f"offboarding-{safe}" + ("-dry-run" if dry_run else "")
+
+
+def artifact_markdown(summary: dict[str, Any], stage: str = "") -> str:
+    """The run's report: the access headline first, then access per presence, notices, records."""
+    from flows.approval import md
+
+    rows = summary["rows"]
+    title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
+    lines = [f"# {title}: {md(summary['employee_name'])} ({md(summary['employee_id'])})", ""]
+    if stage:
+        lines += [f"_{stage}_", ""]
+    lines += [f"**{headline(rows, summary['dry_run'])}.**", ""]
+
+    def table(heading: str, chosen: list[dict[str, Any]]) -> None:
+        if not chosen:
+            return
+        lines.extend([f"## {heading}", "", "| where | step | outcome | detail |", "|---|---|---|---|"])
+        for r in chosen:
+            detail = md(r["detail"][:400] + ("…" if len(r["detail"]) > 400 else ""))
+            lines.append(f"| {md(r['target'])} | {r['action'].replace('_', ' ')} | "
+                         f"{SHOWN.get(r['outcome'], r['outcome'])} | {detail} |")
+        lines.append("")
+
+    table("Access", sorted((r for r in rows if r["action"] in ACCESS_ACTIONS), key=lambda r: r["target"]))
+    table("Client notices and hand-overs", [r for r in rows if r["action"] in NOTICE_ACTIONS])
+    table("Records", [r for r in rows if r["action"] not in ACCESS_ACTIONS | NOTICE_ACTIONS])
+    lines += [f"Drafts: `{summary['drafts']}`  ", f"Audit log: `{summary['audit']}`", "",
+              "Personal accounts of the employee are never touched by relevo."]
+    return "\n".join(lines)
+
+
+def publish(summary: dict[str, Any], stage: str = "") -> None:
+    """The markdown report (keyed per employee, dry runs apart) and the outcome table; each call
+    is a new version of the same keys, so the UI's latest is always the run's current picture."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    key = artifact_key(summary["employee_id"], summary["dry_run"])
+    create_markdown_artifact(markdown=artifact_markdown(summary, stage), key=key,
+                             description=label(headline(summary["rows"], summary["dry_run"]), 200))
+    table = [{k: r[k] for k in ("action", "target", "outcome", "detail")} for r in summary["rows"]]
+    create_table_artifact(table=table, key=f"{key}-rows", description=f"Every step for employee "
+                          f"{label(summary['employee_id'])}")

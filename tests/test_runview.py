@@ -56,10 +56,14 @@ def test_step_state_is_grey_needs_a_person_only_when_left_to_a_person():
 def test_run_is_findable_and_its_steps_say_what_happened(prefect_api_url, acme: Path):
     """1001 on the example company: every presence is by hand, so no step is a green success."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterTags
+    from prefect.client.schemas.filters import (
+        ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId, FlowRunFilterTags,
+    )
 
     from flows.offboarding import offboard_employee
 
+    dry = offboard_employee("1001", registry_path=str(acme), dry_run=True, return_state=True)
+    assert dry.name == "Dry run" and dry.message.startswith("Dry run: relevo would remove access on 0 of 6 presences")
     state = offboard_employee("1001", registry_path=str(acme), wait_for_approval=False, return_state=True)
     assert state.is_completed() and state.name == "Needs a person"
     assert state.message == "Access removed on 0 of 6 presences; 8 tasks for a person; 9 notice(s) await approval"
@@ -69,9 +73,16 @@ def test_run_is_findable_and_its_steps_say_what_happened(prefect_api_url, acme: 
         assert run.name == "offboard 1001 · Laura Martínez Ferrer · dismissal"
         steps = {t.name: t.state for t in client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))}
+        reports = {a.key: a for a in client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="offboarding-1001")))}
     facebook = steps["revoke · Acme Comunicación (Facebook Page)"]
     assert facebook.type.value == "CANCELLED" and facebook.name == "Needs a person"
     assert steps["revoke_role · Acme Comunicación (Facebook Page)"].name == "Needs a person"
     assert "by hand" in steps["revoke_role · Acme Comunicación (Facebook Page)"].message
     assert steps["read HR record · 1001"].is_completed()
     assert not [n for n, s in steps.items() if n.startswith(("revoke", "add_admin")) and s.is_completed()]
+    # Dry and real runs keep their reports apart; the report leads with access, then notices.
+    assert {"offboarding-1001", "offboarding-1001-dry-run", "offboarding-1001-rows"} <= set(reports)
+    report = reports["offboarding-1001"].data
+    assert report.index("Access removed on 0 of 6 presences") < report.index("## Access") < report.index(
+        "## Client notices")
