@@ -152,6 +152,7 @@ def offboard(
     now: Annotated[bool, typer.Option("--now", help="Revoke at once even if the last working day is ahead.")] = False,
 ) -> None:
     """Offboard one employee now (or show the plan with --dry-run)."""
+    employee_id = clean_id(employee_id)
     reg = load(registry)
     check_employee(reg, employee_id)
     out = console()
@@ -191,14 +192,18 @@ def layoff(
     now: Annotated[bool, typer.Option("--now", help="Revoke at once even where a last working day is ahead.")] = False,
 ) -> None:
     """Offboard many employees in one run: each presence is listed once, vendors set the pace."""
-    ids = list(employee_ids or [])
+    from flows.inputs import BadInput, employee_ids as parse_ids
+
+    given = list(employee_ids or [])
     if file is not None:
         try:
-            ids += [line.strip() for line in file.read_text("utf-8").splitlines() if line.strip()]
+            given.append(file.read_text("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"{file}: cannot read the list of employees ({type(exc).__name__})")
-    if not ids:
-        fail("no employee ids: give them as arguments or with --file")
+    try:
+        ids = parse_ids(given)
+    except BadInput as exc:
+        fail(f"{exc} (as arguments or with --file)")
     reg = load(registry)
     out = console()
     out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
@@ -223,13 +228,44 @@ def layoff(
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
+    print_batch(out, result)
     for problem in result["problems"]:
-        out.print(f"  [red]not offboarded[/] {esc(problem['employee_id'])}: {esc(problem['problem'])}")
+        print(f"relevo: error: employee {problem['employee_id']} not offboarded: {problem['problem']}",
+              file=sys.stderr)
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
     out.print(f"{result['employees']} employee(s) processed. Outcomes: {counts}.")
     if result["open"] and not dry_run:
         out.print(f"[yellow]{result['open']} item(s) need a person[/]: relevo tasks --registry {esc(reg.path)}")
-    raise typer.Exit(EXIT_OK if dry_run and not result["problems"] else exit_code(result))
+    if result["problems"]:  # the others went on; an id that could not be offboarded is bad input
+        raise typer.Exit(EXIT_BAD_INPUT)
+    raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
+
+
+def print_batch(out: Any, summary: dict[str, Any]) -> None:
+    """One line per employee: plan or outcome, access removed N/M, tasks for a person, notices awaiting."""
+    from rich.table import Table
+
+    from flows.runview import batch_headline
+
+    table = Table(title="Plan of the layoff (dry run)" if summary["dry_run"] else "Layoff")
+    for column in ("employee", "name", "plan or outcome", "access", "tasks for a person", "notices awaiting"):
+        table.add_column(column)
+    for p in summary["people"]:
+        status = f"[red]{p['status']}: {esc(p['problem'])}[/]" if p["problem"] else p["status"]
+        table.add_row(esc(p["employee_id"]), esc(p["name"]), status, p["access"], str(p["for_a_person"]),
+                      str(p["notices_awaiting"]))
+    out.print(table)
+    out.print(batch_headline(summary) + ".")
+
+
+def clean_id(employee_id: str) -> str:
+    """The id as the flows take it (trimmed, one line), or one line naming the problem and exit 2."""
+    from flows.inputs import BadInput, employee_id as checked
+
+    try:
+        return checked(employee_id)
+    except BadInput as exc:
+        fail(str(exc))
 
 
 def check_employee(reg: Any, employee_id: str) -> None:
@@ -423,6 +459,7 @@ def approve(
                                            "default: your login name.")] = None,
 ) -> None:
     """Approve the client notices awaiting approval: place the drafts and reassign the CRM."""
+    employee_id = clean_id(employee_id)
     reg = load(registry)
     check_employee(reg, employee_id)
     out = console()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Annotated
 from dataclasses import replace
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -23,14 +24,16 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from pydantic import BeforeValidator
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, MembersOneByOne, Presence
-from flows import notices
+from flows import notices, runview
+from flows.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
 from flows.offboarding import (
-    ATTENTION, Run, Unconfirmed, execute, finished, notice_phase, plan_only, recover_interrupted, suggested_fix,
-    tally, unreadable, write_hr_note,
+    ATTENTION, Run, Unconfirmed, execute, finished, notice_phase, one_line_failures, plan_only, recover_interrupted,
+    suggested_fix, tally, unreadable, write_hr_note,
 )
 from flows.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
@@ -80,7 +83,7 @@ class Cleared:
 
 
 @task(cache_policy=NO_CACHE)
-def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs: dict[str, Run],
+def revoke_on_presence(presence: Presence, registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run],
                        now: datetime, revoke_now: bool, dry_run: bool, cleared: Cleared) -> list[dict[str, Any]]:
     """One presence for the whole batch: list once (removing while reading, see `list_and_remove`),
     then every other action of each leaver in plan order.
@@ -212,24 +215,34 @@ def one_rotation(plans: dict[str, list[Action]], names: dict[str, str]) -> None:
                             for a in plans[group[-1]]]
 
 
-@flow(name="offboard-batch", log_prints=False)
+def joined(value: Any) -> Any:
+    """A list of ids (the CLI, scripts, older deployments' defaults) becomes the form's one text field."""
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else value
+
+
+@flow(name="offboard-batch", log_prints=False, flow_run_name=lambda: "layoff")
+@one_line_failures
 def offboard_batch(
-    employee_ids: list[str],
-    registry_path: str = "relevo.yaml",
+    employee_ids: Annotated[EmployeeIds, BeforeValidator(joined)],
+    registry_path: RegistryPath = "relevo.yaml",
     dry_run: bool = False,
     revoke_now: bool = False,
-) -> dict[str, Any]:
+) -> Any:
     """Offboard many employees at once (a layoff).
 
     Args:
-        employee_ids: the HR platform's employee ids.
-        registry_path: the company's relevo.yaml.
+        employee_ids: the HR platform's employee ids, pasted as one field: separated by commas, spaces or
+            new lines. An unknown id is flagged in the report; the others go on.
+        registry_path: the company's relevo.yaml: absolute, or relative to the directory the worker runs the
+            flows in (the project directory `prefect deploy` recorded).
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even where a last working day is still ahead.
     """
     logger = get_run_logger()
+    ids = parse_ids(employee_ids)
     registry = load_registry(registry_path)
-    employees, problems = read_employees(registry, employee_ids)
+    runview.name_current_run(f"layoff · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), "layoff")
+    employees, problems = read_employees(registry, ids)
     now = datetime.now(timezone.utc)
     runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
     presences = [p for p in registry.presences if p.owner == "company"]
@@ -245,8 +258,8 @@ def offboard_batch(
                 follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run)
 
         cleared = Cleared(list(runs), len(presences), draft)
-        tasks = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{p.id}").submit(
-            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences]
+        tasks = [revoke_on_presence.with_options(task_run_name=runview.task_name("revoke", p.account)).submit(
+            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences] if runs else []
         rows += [row for future in tasks for row in future.result()]
         # Every presence is worked through: approved hand-overs go to the CRM while the last drafts are made.
         if auto_approved(registry, dry_run):
@@ -259,7 +272,7 @@ def offboard_batch(
             rows += [note for future in notes if (note := future.result())]
     summary = batch_summary(employees, problems, rows, dry_run)
     publish_batch(summary)
-    return summary
+    return runview.batch_state(summary)
 
 
 def personal_records(runs: dict[str, Run], dry_run: bool) -> list[dict[str, Any]]:
@@ -335,6 +348,7 @@ def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]
     counts = tally(rows)
     return {
         "employees": len(employees),
+        "people": runview.per_employee(employees, problems, rows, dry_run),
         "problems": problems,
         "dry_run": dry_run,
         "counts": counts,
@@ -344,14 +358,12 @@ def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]
 
 
 def publish_batch(summary: dict[str, Any]) -> None:
-    """One table of what needs a person and one summary, not thousands of rows in the UI."""
+    """One row per employee (plan or outcome, access removed N/M, notices awaiting, unknown ids flagged)
+    and one table of what needs a person, not thousands of rows in the UI; dry runs under their own keys."""
+    key = "layoff-dry-run" if summary["dry_run"] else "layoff"
     attention = [{k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
                  for r in summary["rows"] if r["outcome"] in ATTENTION]
-    create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key="layoff-open-actions",
+    create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key=f"{key}-open-actions",
                           description="Actions of the layoff that need a person")
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
-    lines = [f"# {'Dry run of a layoff' if summary['dry_run'] else 'Layoff'}: {summary['employees']} employee(s)",
-             "", f"Outcomes: {counts}.", ""]
-    lines += [f"- could not read employee **{p['employee_id']}**: {p['problem']}" for p in summary["problems"]]
-    lines += ["", "Personal accounts of the employees are never touched by relevo."]
-    create_markdown_artifact(markdown="\n".join(lines), key="layoff-summary")
+    create_markdown_artifact(markdown=runview.batch_markdown(summary), key=key,
+                             description=runview.label(runview.batch_headline(summary), 200))

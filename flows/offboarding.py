@@ -14,6 +14,9 @@ import math
 import os
 import signal
 import time
+import functools
+import inspect
+import typing
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,11 +27,14 @@ from prefect import flow, get_run_logger, pause_flow_run, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import deployment, flow_run
+from prefect.states import Failed, State
+from pydantic.json_schema import SkipJsonSchema
 
 import schemas
-from connectors.errors import ConfigurationError, ConnectorError
+from connectors.errors import ConfigurationError, ConnectorError, NotFound
 from connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
 from flows import approval, notices, revocation, runview
+from flows.inputs import BadInput, EmployeeId, RegistryPath
 from flows.ledger import FINISHED, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
@@ -75,10 +81,14 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
-def fetch_employee(registry: Registry, employee_id: str) -> dict[str, Any]:
-    """Step 1: the HR record, normalized and validated."""
-    employee = registry.hr().employee(employee_id)
-    return schemas.check("employee", employee, f"HR record of employee {employee_id}")
+def fetch_employee(registry: Registry, employee_id: str) -> Any:
+    """Step 1: the HR record, normalized and validated; an unknown id or a bad record ends the step Failed
+    with its one-line cause (no traceback in the run's logs: it is bad input, not a bug)."""
+    try:
+        employee = registry.hr().employee(employee_id)
+        return schemas.check("employee", employee, f"HR record of employee {employee_id}")
+    except (NotFound, schemas.SchemaError) as exc:
+        return Failed(message=str(exc), data=exc)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
@@ -107,9 +117,34 @@ def log() -> logging.Logger | logging.LoggerAdapter:
 
 def step(task_: Any, name: str, *args: Any) -> Any:
     """One step: a Prefect task run named after what it acts on, or a plain call outside a flow run."""
-    if not in_flow_run():
-        return task_.fn(*args)
-    return task_.with_options(task_run_name=name)(*args)
+    value = task_.fn(*args) if not in_flow_run() else task_.with_options(task_run_name=name)(*args)
+    if isinstance(value, State):  # a step that ended Failed with its cause
+        error = value.result(raise_on_failure=False)
+        raise error if isinstance(error, BaseException) else RuntimeError(value.message)
+    return value
+
+
+EXPECTED = (NotFound, ConfigurationError, schemas.SchemaError, BadInput)
+
+
+def one_line_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A flow function whose bad input (unknown employee, broken registry, a vendor refusing) ends the run
+    Failed with the one-line cause as the state's message: the run's header says it, with no traceback.
+    Anything else is a bug and keeps Prefect's traceback."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EXPECTED as exc:
+            return Failed(message=runview.label(exc, 500), data=exc)
+        except ConnectorError as exc:
+            return Failed(message=runview.label(f"{exc} (nothing after this step ran; rerun when it is fixed)", 500),
+                          data=exc)
+
+    # Resolved here: Prefect reads the parameters' types in the wrapper's module, not the flow's.
+    run.__annotations__ = typing.get_type_hints(fn, include_extras=True)
+    run.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]
+    return run
 
 
 def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
@@ -588,23 +623,25 @@ def offboard_run_name() -> str:
 
 
 @flow(name="offboard-employee", log_prints=False, flow_run_name=offboard_run_name)
+@one_line_failures
 def offboard_employee(
-    employee_id: str,
-    registry_path: str = "relevo.yaml",
+    employee_id: EmployeeId,
+    registry_path: RegistryPath = "relevo.yaml",
     dry_run: bool = False,
     revoke_now: bool = False,
-    event_key: str | None = None,
-    wait_for_approval: bool | None = None,
+    event_key: SkipJsonSchema[str | None] = None,
+    wait_for_approval: SkipJsonSchema[bool | None] = None,
 ) -> Any:
     """Offboard one employee: revoke company access, draft client notices, log everything.
 
     Args:
-        employee_id: the HR platform's employee id.
-        registry_path: the company's relevo.yaml.
+        employee_id: the HR platform's employee id, e.g. 1001 (one line; spaces around it are ignored).
+        registry_path: the company's relevo.yaml: absolute, or relative to the directory the worker runs the
+            flows in (the project directory `prefect deploy` recorded).
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even for a resignation whose last day is still ahead.
-        event_key: the webhook event that started this run, for the audit log.
-        wait_for_approval: pause the run with an approval form for the notices (Prefect UI). Default: only
+        event_key: (internal, not in the UI form) the webhook event that started this run, for the audit log.
+        wait_for_approval: (internal, not in the UI form) pause the run with an approval form for the notices (Prefect UI). Default: only
             when running as a deployment (a person can see the UI); otherwise (CLI, scripts) the notices are
             recorded as awaiting approval for `relevo approve`, so nothing hangs waiting for a form.
     """
@@ -741,7 +778,8 @@ def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str)
 
 
 @flow(name="approve-notices", log_prints=False)
-def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject: list[str] | None = None,
+@one_line_failures
+def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "relevo.yaml", reject: list[str] | None = None,
                     approved_by: str = "") -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 

@@ -169,3 +169,63 @@ def publish(summary: dict[str, Any], stage: str = "") -> None:
     table = [{k: r[k] for k in ("action", "target", "outcome", "detail")} for r in summary["rows"]]
     create_table_artifact(table=table, key=f"{key}-rows", description=f"Every step for employee "
                           f"{label(summary['employee_id'])}")
+
+
+def per_employee(employees: list[dict[str, Any]], problems: list[dict[str, Any]], rows: list[dict[str, Any]],
+                 dry_run: bool) -> list[dict[str, Any]]:
+    """A batch, one line per employee: access removed N/M, tasks for a person, notices awaiting; an id
+    that could not be offboarded is a line of its own with the reason."""
+    by_employee: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_employee.setdefault(row["employee_id"], []).append(row)
+    people = []
+    for employee in employees:
+        mine = by_employee.get(employee["id"], [])
+        removed, total = access(mine)
+        people.append({
+            "employee_id": employee["id"], "name": label(employee["name"]),
+            "status": "plan" if dry_run else "offboarded",
+            "access": f"{removed}/{total}" + (" (would be removed)" if dry_run else " removed"),
+            "for_a_person": sum(1 for r in mine if r["outcome"] in FOR_A_PERSON),
+            "notices_awaiting": sum(1 for r in mine if r["outcome"] == "awaiting_approval"),
+            "problem": "",
+        })
+    people += [{"employee_id": label(p["employee_id"]), "name": "", "status": "NOT OFFBOARDED", "access": "",
+                "for_a_person": 0, "notices_awaiting": 0, "problem": label(p["problem"], 300)} for p in problems]
+    return people
+
+
+def batch_headline(summary: dict[str, Any]) -> str:
+    people = [p for p in summary["people"] if not p["problem"]]
+    whole = sum(1 for p in people if p["access"].split("/")[0] == p["access"].split("/")[1].split(" ")[0])
+    parts = [f"{'Dry run: ' if summary['dry_run'] else ''}{len(people)} employee(s)",
+             f"access {'would be ' if summary['dry_run'] else ''}removed everywhere for {whole}",
+             f"{sum(p['for_a_person'] for p in people)} task(s) for a person",
+             f"{sum(p['notices_awaiting'] for p in people)} notice(s) await approval"]
+    unknown = len(summary["people"]) - len(people)
+    if unknown:
+        parts.append(f"{unknown} id(s) NOT offboarded (see the report)")
+    return "; ".join(parts)
+
+
+def batch_markdown(summary: dict[str, Any]) -> str:
+    from flows.approval import md
+
+    lines = [f"# {'Dry run of a layoff (nothing changed)' if summary['dry_run'] else 'Layoff'}", "",
+             f"**{batch_headline(summary)}.**", "",
+             "| employee | name | plan or outcome | access | tasks for a person | notices awaiting | problem |",
+             "|---|---|---|---|---|---|---|"]
+    for p in summary["people"]:
+        lines.append(f"| {md(p['employee_id'])} | {md(p['name'])} | {p['status']} | {p['access']} | "
+                     f"{p['for_a_person']} | {p['notices_awaiting']} | {md(p['problem'])} |")
+    lines += ["", "Personal accounts of the employees are never touched by relevo."]
+    return "\n".join(lines)
+
+
+def batch_state(summary: dict[str, Any]) -> Any:
+    """Completed, named "Needs a person" when an id was not offboarded or something waits for a person."""
+    from prefect.states import Completed
+
+    name = "Dry run" if summary["dry_run"] and not summary["problems"] else (
+        NEEDS_A_PERSON if summary["open"] else "Completed")
+    return Completed(name=name, message=label(batch_headline(summary), 500), data=summary)
