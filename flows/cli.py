@@ -406,7 +406,12 @@ def tasks(
     rows = Ledger(url).open_actions(employee)
     stuck = [e for e in Inbox(url).events() if e.state == STUCK and employee in (None, e.employee_id)]
     out = console()
-    if not rows and not stuck:
+    paused = ui_approvals(employee)
+    for run in paused:
+        out.print(f"{mark('awaiting_approval', 18)} [bold]approval form of run {esc(run.run_name)}[/] (employee "
+                  f"{esc(run.employee_id)}, paused in the Prefect UI)\n    {esc(run.url)}\n    answer it there, or: "
+                  f"relevo approve {esc(run.employee_id)} --by 'your name' [--reject KEY_OR_EMAIL ...]", markup=True)
+    if not rows and not stuck and not paused:
         out.print("Nothing waits for a person.")
         return
     from rich.markup import escape
@@ -464,6 +469,14 @@ def approve(
     check_employee(reg, employee_id)
     out = console()
     quiet_prefect()
+    if paused := ui_approvals(employee_id):  # the run waits in the UI: answer its form; it places the drafts
+        from flows.uiruns import answer
+
+        for run in paused:
+            answer(run, by or getpass.getuser(), reject or [])
+            out.print(f"Answered the approval form of run {run.run_name} ({run.url}): approved"
+                      + (f" except {', '.join(reject)}" if reject else "") + ". The run places the drafts now.")
+        raise typer.Exit(EXIT_OK)
     from flows import offboarding
 
     resume_gc()
@@ -552,6 +565,20 @@ def reconcile(
     if result["stored"]:
         out.print("The receiver's dispatcher (relevo webhook serve) starts their runs; `relevo inbox` shows them.")
     raise typer.Exit(EXIT_OPEN if result["stored"] else EXIT_OK)
+
+
+def ui_approvals(employee_id: str | None) -> list[Any]:
+    """Approval forms paused in Prefect runs (with PREFECT_API_URL); an unreachable server is one dim line."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return []
+    quiet_prefect()
+    from flows.uiruns import paused_approvals
+
+    try:
+        return paused_approvals(employee_id)
+    except Exception as exc:  # the Prefect API: the ledger's tasks are still listed
+        console().print(f"[dim]Could not ask the Prefect server for paused runs ({type(exc).__name__}).[/]")
+        return []
 
 
 def main() -> None:

@@ -83,13 +83,13 @@ class Cleared:
 
 
 @task(cache_policy=NO_CACHE)
-def revoke_on_presence(presence: Presence, registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run],
+def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs: dict[str, Run],
                        now: datetime, revoke_now: bool, dry_run: bool, cleared: Cleared) -> list[dict[str, Any]]:
     """One presence for the whole batch: list once (removing while reading, see `list_and_remove`),
     then every other action of each leaver in plan order.
 
     Within a leaver, an add-admin comes before the revocation it guards. Each leaver is
-    reported to `cleared` as soon as their actions here are done.
+    reported to `cleared` as soon as their actions here are done. Called only with at least one leaver.
     """
     registry = next(iter(runs.values())).registry
     listed, early, rows = list_and_remove(presence, registry, employees, runs, now, revoke_now, dry_run, cleared)

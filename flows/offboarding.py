@@ -747,20 +747,37 @@ def ask_approval(run: Run, pending: list[Action], clients: list[Any],
     """
     hours = float(run.registry.policy.get("approval_timeout_hours", 72))
     timeout = max(1, math.ceil(hours * 3600))
+    approver = ""
     while True:
         progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
-        form = approval.Approval.with_initial_data(
-            description=approval.listing(run.employee, pending, hours, resume_hint(run)))
+        link = publish_full_text(run, pending)
+        initial: dict[str, Any] = {"approved_by": approver} if approver else {}  # kept when the form comes back
+        form = approval.form_model(pending).with_initial_data(
+            description=approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
         try:
-            answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=min(10, max(1, timeout // 10)))
+            # A 1 s poll: the redrawn form (another successor) is back within about 2 s, not 10.
+            filled = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1)
         except FlowPauseTimeout:
             log().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
             return pending, None
+        answer = approval.answer_of(filled, pending)
+        approver = answer.approved_by
         current = ((run.employee.get("successor") or {}).get("email") or "").casefold()
         if not answer.successor_email or answer.successor_email.strip().casefold() == current:
             return pending, answer
         run.employee = approval.with_successor(run.employee, answer.successor_name, answer.successor_email)
         pending = [a for a in notices.notice_actions(run.employee, run.registry, clients, now) if not finished(run, a)]
+
+
+def publish_full_text(run: Run, pending: list[Action]) -> str:
+    """Every draft's full text as an artifact; returns its address in the UI for the form to link to."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.settings import PREFECT_UI_URL
+
+    key = runview.artifact_key(run.employee["id"], False) + "-drafts"
+    create_markdown_artifact(markdown=approval.full_text(run.employee, pending), key=key,
+                             description="The drafts awaiting approval, in full")
+    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{key}"
 
 
 def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
