@@ -117,6 +117,8 @@ def form_header(employee: dict[str, Any], actions: list[Action], timeout_hours: 
     lines += [f"{len(drafts)} draft(s); each approved one is placed in a mailbox for a person to review and send "
               "(relevo never sends). Untick a draft to reject it.", "",
               f"**Read the full text of every draft: [{md(full_text_url)}]({full_text_url})**", ""]
+    lines += [f"{n}. {md(a.draft.to_name)} ({md(a.draft.to_email)}) · {a.draft.language} · {md(a.draft.subject)}"
+              for n, a in enumerate(drafts, 1)] + [""]
     for action in actions:
         if action.action == "reassign_crm":
             lines += [f"On approval the CRM owner of these clients becomes **{md(action.person.name)}** "
