@@ -131,7 +131,18 @@ def draft_field(number: int) -> str:
     return f"draft_{number}"
 
 
-def form_model(actions: list[Action]) -> type[RunInput]:
+def form_intro(employee: dict[str, Any], actions: list[Action], full_text_url: str) -> str:
+    """What the drafts are, whom they introduce and where their full text is, in the approver field's
+    description: Prefect 3.9's Resume dialog shows field descriptions but not the form's description."""
+    text = f"**{kind_of(actions)}** for {md(employee['name'])}. "
+    if employee.get("successor") is None:
+        manager = (employee.get("manager") or {}).get("name")
+        text += (f"HR names no successor: the manager, **{md(manager)}**, is introduced as interim contact. "
+                 if manager else "HR names no successor: the company contact is introduced. ")
+    return text + f"Full text of every draft: [{md(full_text_url)}]({full_text_url}). "
+
+
+def form_model(actions: list[Action], intro: str = "") -> type[RunInput]:
     """The approval form for these drafts: one checkbox per draft (recipient · language · subject as its
     label, ticked = approve), the approver's name (required), another successor, and the older
     fields `approve` / `reject` that `relevo approve` and scripts use."""
@@ -140,7 +151,7 @@ def form_model(actions: list[Action]) -> type[RunInput]:
     drafts = [a for a in actions if a.draft is not None]
     fields: dict[str, Any] = {
         "approved_by": (str, Field(..., min_length=1, title="Approved by",
-                                   description="Your name, recorded in the audit log with what is placed.")),
+                                   description=intro + "Your name, recorded in the audit log with what is placed.")),
     }
     for number, action in enumerate(drafts, 1):
         d = action.draft

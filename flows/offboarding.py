@@ -752,7 +752,7 @@ def ask_approval(run: Run, pending: list[Action], clients: list[Any],
         progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
         link = publish_full_text(run, pending)
         initial: dict[str, Any] = {"approved_by": approver} if approver else {}  # kept when the form comes back
-        form = approval.form_model(pending).with_initial_data(
+        form = approval.form_model(pending, approval.form_intro(run.employee, pending, link)).with_initial_data(
             description=approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
         try:
             # A 1 s poll: the redrawn form (another successor) is back within about 2 s, not 10.

@@ -64,3 +64,11 @@ def test_full_text_has_every_draft(acme):
     for action in actions:
         if action.draft is not None:
             assert action.draft.text.splitlines()[0] in text
+
+
+def test_the_approver_field_says_what_the_drafts_are_and_links_their_text(acme):
+    orphan, interim = drafts_of(acme, "1004")
+    intro = approval.form_intro(orphan, interim, "http://ui/artifacts/key/offboarding-1004-drafts")
+    described = approval.form_model(interim, intro).model_json_schema()["properties"]["approved_by"]["description"]
+    assert "HR names no successor: the manager" in described.replace("\\", "")
+    assert "(http://ui/artifacts/key/offboarding-1004-drafts)" in described
