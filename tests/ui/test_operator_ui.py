@@ -158,7 +158,7 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
 
             # 4. Find the run by the employee id.
             page.goto(f"{url}/runs")
-            search = page.get_by_placeholder("Search by flow run name").first
+            search = page.get_by_role("searchbox", name="Search by flow run name")
             search.fill("1001")
             page.get_by_text("offboard 1001 · Laura Martínez Ferrer · dismissal").first.wait_for()
             page.screenshot(path=str(SHOTS / "5-search.png"), full_page=True)
