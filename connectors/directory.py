@@ -24,7 +24,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"{path}: file not found") from None
+        raise ConfigurationError(f"{path}: file not found (paths in relevo.yaml are relative to the folder of "
+                                 "relevo.yaml: copy the whole example folder, or fix the path)") from None
     except UnicodeDecodeError:
         raise ConfigurationError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:

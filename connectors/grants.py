@@ -69,6 +69,9 @@ class Outcome:
 
 class SocialConnector(Protocol):
     platform: str
+    # Actions whose outcome is always a task for a person ("revoke_role", "add_admin"): a dry run shows
+    # them as manual, as the real run records them.
+    by_hand: frozenset[str]
 
     def members(self, presence: Presence) -> list[Grant]:
         """Everyone holding a role on the presence, read live where the platform allows."""

@@ -70,6 +70,7 @@ class HootsuiteConnector:
     platform = "hootsuite"
     removal_needs = ("the token's user needs the organization permission to manage members (ORG_MANAGE_MEMBER); "
                      "or remove the person in Hootsuite > Organization > Members")
+    by_hand = frozenset({"add_admin"})  # outcomes that are always a task for a person
 
     def __init__(self, base_url: str, token: str, organization_id: str, *,
                  admin_permissions: Iterable[str] = ADMIN_PERMISSIONS,

@@ -57,6 +57,7 @@ class LinkedInConnector:
     """Page roles of one organization; settings: organization_id, token, base_url, version."""
 
     platform = "linkedin_page"
+    by_hand = frozenset({"revoke_role", "add_admin"})  # outcomes that are always a task for a person
 
     def __init__(self, base_url: str, token: str, organization_id: str, *, version: str = VERSION,
                  sleep: Callable[[float], None] = time.sleep) -> None:

@@ -51,6 +51,7 @@ class ManualConnector:
     """Turns each action into an operator task; the registry is its member list."""
 
     platform = "manual"
+    by_hand = frozenset({"revoke_role", "add_admin"})  # every outcome is a task for a person (dry runs say so)
 
     def members(self, presence: Presence) -> list[Grant]:
         return declared_grants(presence)

@@ -302,6 +302,7 @@ class _Graph:
     """What both Meta connectors share: a paced client and cursor pagination."""
 
     platform = "meta"
+    by_hand = frozenset({"add_admin"})  # Page: by hand; business: an invitation the person must accept
 
     def __init__(self, base_url: str, token: str, *, pacer: UsagePacer | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:

@@ -67,6 +67,7 @@ class ScimConnector:
     platform = "scim"
     removal_needs = ("the SCIM token must be allowed to update users (and, with delete: true, to delete them; "
                      "a service without SCIM DELETE needs delete: false)")
+    by_hand = frozenset({"add_admin"})  # outcomes that are always a task for a person
 
     def __init__(
         self,

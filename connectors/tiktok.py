@@ -87,6 +87,7 @@ class TikTokConnector:
     platform = "tiktok"
     removal_needs = ("the token must belong to a Business Center admin of this Business Center (BC member "
                      "management); or remove the person in Business Center > Users")
+    by_hand = frozenset({"add_admin"})  # an invitation the person must accept
 
     def __init__(self, base_url: str, token: str, bc_id: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.bc_id = str(bc_id)

@@ -89,3 +89,105 @@ def with_successor(employee: dict[str, Any], name: str, email: str) -> dict[str,
     """The employee record with the successor the operator named (HR id unknown: the CRM finds them by e-mail)."""
     successor = {"id": None, "name": name.strip() or email, "email": email.strip(), "phone": None, "job_title": None}
     return {**employee, "successor": successor}
+
+
+# --- the form in the Prefect UI: one checkbox per draft, the approver's name required ---
+
+def kind_of(actions: list[Action]) -> str:
+    """What the drafts are, for the form's header: client notices, internal hand-over notes, or both."""
+    handovers = sum(1 for a in actions if a.draft is not None and ":handover:" in a.key)
+    notices = sum(1 for a in actions if a.draft is not None and ":handover:" not in a.key)
+    if handovers and not notices:
+        return "Internal hand-over notes (the exit agreement restricts client contact: nothing goes to clients)"
+    if notices and not handovers:
+        return "Client notices"
+    return f"{notices} client notice(s) and {handovers} internal hand-over note(s)"
+
+
+def form_header(employee: dict[str, Any], actions: list[Action], timeout_hours: float, resume_hint: str,
+                full_text_url: str) -> str:
+    """The form's description: what kind of drafts, who is introduced, where to read every full text."""
+    drafts = [a for a in actions if a.draft is not None]
+    lines = [f"## {kind_of(actions)} for {md(employee['name'])} ({md(employee['id'])})", ""]
+    if employee.get("successor") is None:
+        manager = employee.get("manager") or {}
+        who = f"the manager, **{md(manager['name'])}**," if manager.get("name") else "the company contact"
+        lines += [f"HR names no successor: the drafts introduce {who} as interim contact. To introduce "
+                  "someone else, fill in the successor below: the drafts are rendered again.", ""]
+    lines += [f"{len(drafts)} draft(s); each approved one is placed in a mailbox for a person to review and send "
+              "(relevo never sends). Untick a draft to reject it.", "",
+              f"**Read the full text of every draft: [{md(full_text_url)}]({full_text_url})**", ""]
+    lines += [f"{n}. {md(a.draft.to_name)} ({md(a.draft.to_email)}) · {a.draft.language} · {md(a.draft.subject)}"
+              for n, a in enumerate(drafts, 1)] + [""]
+    for action in actions:
+        if action.action == "reassign_crm":
+            lines += [f"On approval the CRM owner of these clients becomes **{md(action.person.name)}** "
+                      f"({md(action.person.email)}); clients whose drafts are all rejected keep their owner.", ""]
+    lines += [f"Unanswered after {timeout_hours:g} h: nothing is placed; resume with `{resume_hint}`."]
+    return "\n".join(lines)
+
+
+def draft_field(number: int) -> str:
+    return f"draft_{number}"
+
+
+def form_intro(employee: dict[str, Any], actions: list[Action], full_text_url: str) -> str:
+    """What the drafts are, whom they introduce and where their full text is, in the approver field's
+    description: Prefect 3.9's Resume dialog shows field descriptions but not the form's description."""
+    text = f"**{kind_of(actions)}** for {md(employee['name'])}. "
+    if employee.get("successor") is None:
+        manager = (employee.get("manager") or {}).get("name")
+        text += (f"HR names no successor: the manager, **{md(manager)}**, is introduced as interim contact. "
+                 if manager else "HR names no successor: the company contact is introduced. ")
+    return text + f"Full text of every draft: [{md(full_text_url)}]({full_text_url}). "
+
+
+def form_model(actions: list[Action], intro: str = "") -> type[RunInput]:
+    """The approval form for these drafts: one checkbox per draft (recipient · language · subject as its
+    label, ticked = approve), the approver's name (required), another successor, and the older
+    fields `approve` / `reject` that `relevo approve` and scripts use."""
+    from pydantic import create_model
+
+    drafts = [a for a in actions if a.draft is not None]
+    fields: dict[str, Any] = {
+        "approved_by": (str, Field(..., min_length=1, title="Approved by",
+                                   description=intro + "Your name, recorded in the audit log with what is placed.")),
+    }
+    for number, action in enumerate(drafts, 1):
+        d = action.draft
+        fields[draft_field(number)] = (bool, Field(True, title=f"{number}. {short(d.to_name)} <{d.to_email}> · "
+                                                               f"{d.language}",
+                                                   description=f"Subject: {short(d.subject)}"))
+    fields["successor_name"] = (str, Field("", description="To introduce someone else instead: their name…"))
+    fields["successor_email"] = (str, Field("", pattern=r"^$|^[^@\s]+@[^@\s]+$",
+                                            description="…and work e-mail. The drafts are rendered again and shown "
+                                                        "for approval."))
+    fields["approve"] = (bool, Field(True, description="Untick to reject every draft: nothing is placed, the CRM is "
+                                                       "not changed."))
+    fields["reject"] = (list[str], Field(default_factory=list, description="(Optional) more draft keys or "
+                                                                          "recipient e-mails to leave out."))
+    return create_model("ApprovalForm", __base__=RunInput, **fields)
+
+
+def answer_of(form: Any, actions: list[Action]) -> Approval:
+    """The form's answer as an `Approval`: each unticked draft joins the rejected keys."""
+    drafts = [a for a in actions if a.draft is not None]
+    unticked = [a.key for n, a in enumerate(drafts, 1) if getattr(form, draft_field(n), True) is False]
+    return Approval(approve=form.approve, reject=list(form.reject) + unticked, approved_by=form.approved_by,
+                    successor_name=form.successor_name, successor_email=form.successor_email)
+
+
+def short(text: Any, limit: int = 120) -> str:
+    """HR/CRM text in a form label: one line, bounded."""
+    cleaned = " ".join(str(text or "").split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def full_text(employee: dict[str, Any], actions: list[Action]) -> str:
+    """Every draft's full text, as the artifact the form links to."""
+    lines = [f"# {kind_of(actions)} for {md(employee['name'])} ({md(employee['id'])}): full text", ""]
+    for number, action in enumerate([a for a in actions if a.draft is not None], 1):
+        d = action.draft
+        lines += [f"## {number}. {md(d.to_name)} ({md(d.to_email)}) · {d.language}", "",
+                  f"**Subject:** {md(d.subject)}", "", "```text", d.text.replace("```", "ˋˋˋ"), "```", ""]
+    return "\n".join(lines)

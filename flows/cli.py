@@ -117,6 +117,29 @@ def quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+def run_flow(flow: Any, *args: Any, **kwargs: Any) -> Any:
+    """A flow's result, or the exception it ended with.
+
+    With PREFECT_API_URL set, the flow runs on that server (the run, its steps and artifacts are in the
+    UI). Without one, Prefect 3 would start a temporary server for each command (10-20 s, then a process
+    to stop); relevo instead calls the flow's function itself (`flow.fn`, which Prefect supports): the same
+    code, every step a plain call with the connectors' own retries, recorded in relevo's ledger and audit
+    log, and no process left behind when the command ends.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return flow(*args, **kwargs, return_state=True).result(raise_on_failure=False)
+    from prefect.states import State
+
+    try:
+        value = flow.fn(*args, **kwargs)
+    except Exception as exc:  # reported in one line by handle_failure
+        return exc
+    return value.data if isinstance(value, State) else value
+
+
+SERVERLESS = "[dim]No PREFECT_API_URL set: running without a Prefect server (set it to see the run in the UI).[/]"
+
+
 def exit_code(summary: dict[str, Any]) -> int:
     return EXIT_OPEN if summary["open"] else EXIT_OK
 
@@ -135,6 +158,7 @@ def offboard(
 
     Refused (exit 2, nothing done) when the HR record shows no termination, unless --force.
     """
+    employee_id = clean_id(employee_id)
     reg = load(registry)
     employee = check_employee(reg, employee_id)
     from flows.gate import refusal
@@ -146,21 +170,20 @@ def offboard(
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
-        out.print("[dim]No PREFECT_API_URL set: starting a temporary local Prefect server (10–20 s)…[/]")
+        out.print(SERVERLESS)
     from flows import offboarding
 
     resume_gc()
     show = row_printer(out)
     offboarding.listeners.append(show)
     try:
-        state = offboarding.offboard_employee(
-            employee_id, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now, return_state=True,
-            wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
+        result = run_flow(
+            offboarding.offboard_employee, employee_id, registry_path=str(reg.path), dry_run=dry_run,
+            revoke_now=now, wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
             force=force, requested_by=(by or getpass.getuser()) if force else None,
         )
     finally:
         offboarding.listeners.remove(show)
-    result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
     stopped(result)
@@ -187,14 +210,18 @@ def layoff(
 
     Refused as a whole (exit 2, nothing done) when an HR record in the list shows no termination, unless --force.
     """
-    ids = list(employee_ids or [])
+    from flows.inputs import BadInput, employee_ids as parse_ids
+
+    given = list(employee_ids or [])
     if file is not None:
         try:
-            ids += [line.strip() for line in file.read_text("utf-8").splitlines() if line.strip()]
+            given.append(file.read_text("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"{file}: cannot read the list of employees ({type(exc).__name__})")
-    if not ids:
-        fail("no employee ids: give them as arguments or with --file")
+    try:
+        ids = parse_ids(given)
+    except BadInput as exc:
+        fail(f"{exc} (as arguments or with --file)")
     reg = load(registry)
     out = console()
     out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
@@ -221,13 +248,44 @@ def layoff(
     if isinstance(result, BaseException):
         handle_failure(result)
     stopped(result)
+    print_batch(out, result)
     for problem in result["problems"]:
-        out.print(f"  [red]not offboarded[/] {esc(problem['employee_id'])}: {esc(problem['problem'])}")
+        print(f"relevo: error: employee {problem['employee_id']} not offboarded: {problem['problem']}",
+              file=sys.stderr)
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
     out.print(f"{result['employees']} employee(s) processed. Outcomes: {counts}.")
     if result["open"] and not dry_run:
         out.print(f"[yellow]{result['open']} item(s) need a person[/]: relevo tasks --registry {esc(reg.path)}")
-    raise typer.Exit(EXIT_OK if dry_run and not result["problems"] else exit_code(result))
+    if result["problems"]:  # the others went on; an id that could not be offboarded is bad input
+        raise typer.Exit(EXIT_BAD_INPUT)
+    raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
+
+
+def print_batch(out: Any, summary: dict[str, Any]) -> None:
+    """One line per employee: plan or outcome, access removed N/M, tasks for a person, notices awaiting."""
+    from rich.table import Table
+
+    from flows.runview import batch_headline
+
+    table = Table(title="Plan of the layoff (dry run)" if summary["dry_run"] else "Layoff")
+    for column in ("employee", "name", "plan or outcome", "access", "tasks for a person", "notices awaiting"):
+        table.add_column(column)
+    for p in summary["people"]:
+        status = f"[red]{p['status']}: {esc(p['problem'])}[/]" if p["problem"] else p["status"]
+        table.add_row(esc(p["employee_id"]), esc(p["name"]), status, p["access"], str(p["for_a_person"]),
+                      str(p["notices_awaiting"]))
+    out.print(table)
+    out.print(batch_headline(summary) + ".")
+
+
+def clean_id(employee_id: str) -> str:
+    """The id as the flows take it (trimmed, one line), or one line naming the problem and exit 2."""
+    from flows.inputs import BadInput, employee_id as checked
+
+    try:
+        return checked(employee_id)
+    except BadInput as exc:
+        fail(str(exc))
 
 
 def stopped(result: Any) -> None:
@@ -278,6 +336,9 @@ def print_summary(out: Any, summary: dict[str, Any]) -> None:
     for row in summary["rows"]:
         table.add_row(esc(row["target"]), esc(row["action"]), mark(row["outcome"]))
     out.print(table)
+    from flows.runview import headline
+
+    out.print(headline(summary["rows"], summary["dry_run"]) + ".")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
     out.print(f"Outcomes: {counts}.")
     if summary["open"]:
@@ -376,7 +437,12 @@ def tasks(
     rows = Ledger(url).open_actions(employee)
     stuck = [e for e in Inbox(url).events() if e.state == STUCK and employee in (None, e.employee_id)]
     out = console()
-    if not rows and not stuck:
+    paused = ui_approvals(employee)
+    for run in paused:
+        out.print(f"{mark('awaiting_approval', 18)} [bold]approval form of run {esc(run.run_name)}[/] (employee "
+                  f"{esc(run.employee_id)}, paused in the Prefect UI)\n    {esc(run.url)}\n    answer it there, or: "
+                  f"relevo approve {esc(run.employee_id)} --by 'your name' [--reject KEY_OR_EMAIL ...]", markup=True)
+    if not rows and not stuck and not paused:
         out.print("Nothing waits for a person.")
         return
     from rich.markup import escape
@@ -429,21 +495,29 @@ def approve(
                                            "default: your login name.")] = None,
 ) -> None:
     """Approve the client notices awaiting approval: place the drafts and reassign the CRM."""
+    employee_id = clean_id(employee_id)
     reg = load(registry)
     check_employee(reg, employee_id)
     out = console()
     quiet_prefect()
+    if paused := ui_approvals(employee_id):  # the run waits in the UI: answer its form; it places the drafts
+        from flows.uiruns import answer
+
+        for run in paused:
+            answer(run, by or getpass.getuser(), reject or [])
+            out.print(f"Answered the approval form of run {run.run_name} ({run.url}): approved"
+                      + (f" except {', '.join(reject)}" if reject else "") + ". The run places the drafts now.")
+        raise typer.Exit(EXIT_OK)
     from flows import offboarding
 
     resume_gc()
     show = row_printer(out)
     offboarding.listeners.append(show)
     try:
-        state = offboarding.approve_notices(employee_id, registry_path=str(reg.path), reject=reject or [],
-                                            approved_by=by or getpass.getuser(), return_state=True)
+        result = run_flow(offboarding.approve_notices, employee_id, registry_path=str(reg.path),
+                          reject=reject or [], approved_by=by or getpass.getuser())
     finally:
         offboarding.listeners.remove(show)
-    result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
     stopped(result)
@@ -523,6 +597,20 @@ def reconcile(
     if result["stored"]:
         out.print("The receiver's dispatcher (relevo webhook serve) starts their runs; `relevo inbox` shows them.")
     raise typer.Exit(EXIT_OPEN if result["stored"] else EXIT_OK)
+
+
+def ui_approvals(employee_id: str | None) -> list[Any]:
+    """Approval forms paused in Prefect runs (with PREFECT_API_URL); an unreachable server is one dim line."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return []
+    quiet_prefect()
+    from flows.uiruns import paused_approvals
+
+    try:
+        return paused_approvals(employee_id)
+    except Exception as exc:  # the Prefect API: the ledger's tasks are still listed
+        console().print(f"[dim]Could not ask the Prefect server for paused runs ({type(exc).__name__}).[/]")
+        return []
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Annotated
 from dataclasses import replace
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -24,15 +25,16 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
+from pydantic import BeforeValidator
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant, MembersOneByOne, Presence
-from flows import gate, notices
+from flows import gate, notices, runview
+from flows.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
 from flows.offboarding import (
-    ATTENTION, Run, Unconfirmed, execute, finished, forced_action, notice_phase, plan_only, recover_interrupted,
-    suggested_fix,
-    tally, unreadable, write_hr_note,
+    ATTENTION, Run, Unconfirmed, execute, finished, forced_action, notice_phase, one_line_failures, plan_only,
+    recover_interrupted, suggested_fix, tally, unreadable, write_hr_note,
 )
 from flows.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
@@ -88,7 +90,7 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
     then every other action of each leaver in plan order.
 
     Within a leaver, an add-admin comes before the revocation it guards. Each leaver is
-    reported to `cleared` as soon as their actions here are done.
+    reported to `cleared` as soon as their actions here are done. Called only with at least one leaver.
     """
     registry = next(iter(runs.values())).registry
     listed, early, rows = list_and_remove(presence, registry, employees, runs, now, revoke_now, dry_run, cleared)
@@ -114,7 +116,7 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
         removed = early.get(employee["id"], set())
         todo = [a for a in actions if a.key not in removed and not (removed and a.action == "manual_task")]
         if dry_run:
-            rows += plan_only(Plan(employee, None, todo))
+            rows += plan_only(Plan(employee, None, todo), registry)
         else:
             rows += recover_interrupted(run, Plan(employee, None, actions), members)
             rows += [row for a in todo if (row := execute(run, a, unconfirmed)) is not None]
@@ -214,10 +216,16 @@ def one_rotation(plans: dict[str, list[Action]], names: dict[str, str]) -> None:
                             for a in plans[group[-1]]]
 
 
-@flow(name="offboard-batch", log_prints=False)
+def joined(value: Any) -> Any:
+    """A list of ids (the CLI, scripts, older deployments' defaults) becomes the form's one text field."""
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else value
+
+
+@flow(name="offboard-batch", log_prints=False, flow_run_name=lambda: "layoff")
+@one_line_failures
 def offboard_batch(
-    employee_ids: list[str],
-    registry_path: str = "relevo.yaml",
+    employee_ids: Annotated[EmployeeIds, BeforeValidator(joined)],
+    registry_path: RegistryPath = "relevo.yaml",
     dry_run: bool = False,
     revoke_now: bool = False,
     force: bool = False,
@@ -226,16 +234,20 @@ def offboard_batch(
     """Offboard many employees at once (a layoff).
 
     Args:
-        employee_ids: the HR platform's employee ids.
-        registry_path: the company's relevo.yaml.
+        employee_ids: the HR platform's employee ids, pasted as one field: separated by commas, spaces or
+            new lines. An unknown id is flagged in the report; the others go on.
+        registry_path: the company's relevo.yaml: absolute, or relative to the directory the worker runs the
+            flows in (the project directory `prefect deploy` recorded).
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even where a last working day is still ahead.
         force: offboard even those whose HR record shows no termination (each recorded with who asked).
         requested_by: who asks for this run (recorded as given with forced employees).
     """
     logger = get_run_logger()
+    ids = parse_ids(employee_ids)
     registry = load_registry(registry_path)
-    employees, problems = read_employees(registry, employee_ids)
+    runview.name_current_run(f"layoff · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), "layoff")
+    employees, problems = read_employees(registry, ids)
     refused = {e["id"]: line for e in employees
                if (line := gate.refusal(e, "the force parameter, or relevo layoff --force,")) is not None}
     if refused and not force:  # a list with people who stay is a wrong list: nobody in it is offboarded
@@ -266,8 +278,8 @@ def offboard_batch(
                 follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run)
 
         cleared = Cleared(list(runs), len(presences), draft)
-        tasks = [revoke_on_presence.with_options(task_run_name=f"revoke-on-{p.id}").submit(
-            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences]
+        tasks = [revoke_on_presence.with_options(task_run_name=runview.task_name("revoke", p.account)).submit(
+            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences] if runs else []
         rows += [row for future in tasks for row in future.result()]
         # Every presence is worked through: approved hand-overs go to the CRM while the last drafts are made.
         if auto_approved(registry, dry_run):
@@ -280,7 +292,7 @@ def offboard_batch(
             rows += [note for future in notes if (note := future.result())]
     summary = batch_summary(employees, problems, rows, dry_run)
     publish_batch(summary)
-    return summary
+    return runview.batch_state(summary)
 
 
 def personal_records(runs: dict[str, Run], dry_run: bool) -> list[dict[str, Any]]:
@@ -356,6 +368,7 @@ def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]
     counts = tally(rows)
     return {
         "employees": len(employees),
+        "people": runview.per_employee(employees, problems, rows, dry_run),
         "problems": problems,
         "dry_run": dry_run,
         "counts": counts,
@@ -365,14 +378,12 @@ def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]
 
 
 def publish_batch(summary: dict[str, Any]) -> None:
-    """One table of what needs a person and one summary, not thousands of rows in the UI."""
+    """One row per employee (plan or outcome, access removed N/M, notices awaiting, unknown ids flagged)
+    and one table of what needs a person, not thousands of rows in the UI; dry runs under their own keys."""
+    key = "layoff-dry-run" if summary["dry_run"] else "layoff"
     attention = [{k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
                  for r in summary["rows"] if r["outcome"] in ATTENTION]
-    create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key="layoff-open-actions",
+    create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key=f"{key}-open-actions",
                           description="Actions of the layoff that need a person")
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
-    lines = [f"# {'Dry run of a layoff' if summary['dry_run'] else 'Layoff'}: {summary['employees']} employee(s)",
-             "", f"Outcomes: {counts}.", ""]
-    lines += [f"- could not read employee **{p['employee_id']}**: {p['problem']}" for p in summary["problems"]]
-    lines += ["", "Personal accounts of the employees are never touched by relevo."]
-    create_markdown_artifact(markdown="\n".join(lines), key="layoff-summary")
+    create_markdown_artifact(markdown=runview.batch_markdown(summary), key=key,
+                             description=runview.label(runview.batch_headline(summary), 200))

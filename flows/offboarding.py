@@ -14,22 +14,27 @@ import math
 import os
 import signal
 import time
+import functools
+import inspect
+import typing
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
 from prefect import flow, get_run_logger, pause_flow_run, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import deployment, flow_run
-from prefect.states import Cancelled, Completed
+from prefect.states import Cancelled, Completed, Failed, State
+from pydantic.json_schema import SkipJsonSchema
 
 import schemas
-from connectors.errors import ConfigurationError, ConnectorError
+from connectors.errors import ConfigurationError, ConnectorError, NotFound
 from connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
-from flows import approval, gate, notices, revocation
+from flows import approval, gate, notices, revocation, runview
+from flows.inputs import BadInput, EmployeeId, RegistryPath
 from flows.ledger import FINISHED, Ledger
 from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
 from flows.registry import Registry, load_registry
@@ -76,10 +81,14 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
-def fetch_employee(registry: Registry, employee_id: str) -> dict[str, Any]:
-    """Step 1: the HR record, normalized and validated."""
-    employee = registry.hr().employee(employee_id)
-    return schemas.check("employee", employee, f"HR record of employee {employee_id}")
+def fetch_employee(registry: Registry, employee_id: str) -> Any:
+    """Step 1: the HR record, normalized and validated; an unknown id or a bad record ends the step Failed
+    with its one-line cause (no traceback in the run's logs: it is bad input, not a bug)."""
+    try:
+        employee = registry.hr().employee(employee_id)
+        return schemas.check("employee", employee, f"HR record of employee {employee_id}")
+    except (NotFound, schemas.SchemaError) as exc:
+        return Failed(message=str(exc), data=exc)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
@@ -93,10 +102,57 @@ def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
     return registry.crm().clients_of(employee.get("email"), employee["id"])
 
 
+def in_flow_run() -> bool:
+    """Whether a Prefect flow run is executing this code (else the CLI runs the flow's function without a
+    server, see `flows.cli.run_flow`: every step is then a plain call, with the connectors' own retries)."""
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def log() -> logging.Logger | logging.LoggerAdapter:
+    """The run's logger in a flow run (the UI shows it), relevo's own logger outside one."""
+    return get_run_logger() if in_flow_run() else logging.getLogger("relevo")
+
+
+def step(task_: Any, name: str, *args: Any) -> Any:
+    """One step: a Prefect task run named after what it acts on, or a plain call outside a flow run."""
+    value = task_.fn(*args) if not in_flow_run() else task_.with_options(task_run_name=name)(*args)
+    if isinstance(value, State):  # a step that ended Failed with its cause
+        error = value.result(raise_on_failure=False)
+        raise error if isinstance(error, BaseException) else RuntimeError(value.message)
+    return value
+
+
+EXPECTED = (NotFound, ConfigurationError, schemas.SchemaError, BadInput)
+
+
+def one_line_failures(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A flow function whose bad input (unknown employee, broken registry, a vendor refusing) ends the run
+    Failed with the one-line cause as the state's message: the run's header says it, with no traceback.
+    Anything else is a bug and keeps Prefect's traceback."""
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EXPECTED as exc:
+            return Failed(message=runview.label(exc, 500), data=exc)
+        except ConnectorError as exc:
+            return Failed(message=runview.label(f"{exc} (nothing after this step ran; rerun when it is fixed)", 500),
+                          data=exc)
+
+    # Resolved here: Prefect reads the parameters' types in the wrapper's module, not the flow's.
+    run.__annotations__ = typing.get_type_hints(fn, include_extras=True)
+    run.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]
+    return run
+
+
 def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
     """Every company presence's live member list, read concurrently; an unreadable one becomes a task."""
+    if not in_flow_run():
+        return read_members_direct(registry)
     futures = {
-        p.id: list_members.with_options(task_run_name=f"list-members-{p.id}").submit(registry, p.id)
+        p.id: list_members.with_options(task_run_name=runview.task_name("list members", p.account)).submit(registry, p.id)
         for p in registry.presences
         if p.owner == "company"
     }
@@ -108,6 +164,19 @@ def read_members(registry: Registry) -> dict[str, list[Grant] | str]:
         else:
             out[presence_id] = unreadable(future.state.result(raise_on_failure=False))
     return out
+
+
+def read_members_direct(registry: Registry) -> dict[str, list[Grant] | str]:
+    """`read_members` without Prefect: one thread per presence, an error becomes the presence's task."""
+    def read(presence_id: str) -> list[Grant] | str:
+        try:
+            return list_members.fn(registry, presence_id)
+        except Exception as exc:
+            return unreadable(exc)
+
+    company = [p.id for p in registry.presences if p.owner == "company"]
+    with ThreadPoolExecutor(max(1, min(8, len(company)))) as pool:
+        return dict(zip(company, pool.map(read, company)))
 
 
 def unreadable(error: BaseException) -> str:
@@ -130,6 +199,8 @@ class Run:
         self.run_id = str(flow_run.id) if flow_run.id else None
         self.holder = self.run_id or uuid.uuid4().hex  # who claims this run's actions in the ledger
         self.approval = ""  # how and by whom the notices were approved, recorded with what they did
+        self.rows: list[dict[str, Any]] = []  # what this run recorded so far (the artifact while it runs)
+        self.plan_rows: list[dict[str, Any]] = []  # the dry-run view of the plan, for steps not recorded yet
         # When the run was created (gate.run_created_at): a withdrawal recorded later stops it. None: not checked.
         self.since: str | None = None
         self.stopped: str | None = None  # why this run stopped writing (its termination was withdrawn)
@@ -168,6 +239,7 @@ class Run:
             key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
             outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
         )
+        self.rows.append(row)
         tell(row)
         return row
 
@@ -200,12 +272,26 @@ def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
     return Outcome("manual", action.description, steps=action.steps)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
-def attempt(run: Run, action: Action) -> Outcome:
-    """One try of one action, with Prefect retries for transient errors."""
+def attempt_once(run: Run, action: Action) -> Outcome:
+    """One try of one action: started in the ledger, then the call."""
     pre_state = dict(action.grant.pre_state) if action.grant else None
     number = run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
     return call(run, action, first_attempt=number == 1)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
+def attempt(run: Run, action: Action) -> Any:
+    """One try of one action, with Prefect retries for transient errors.
+
+    A step left to a person ends in a grey state named "Needs a person", not a green Completed.
+    Why that state type (Cancelled): the UI colours a state by its type, so a Completed one stays a
+    green success whatever its name; Failed is red, counts as a failure in automations, and Prefect
+    retries a task that returns it (`handle_success`); Paused is for flow runs waiting for input; Crashed
+    means the infrastructure failed. Cancelled is terminal, grey, never retried, and
+    `result(raise_on_failure=False)` still gives the outcome back to the flow.
+    """
+    outcome = attempt_once(run, action)
+    return runview.step_state(outcome, outcome.status == "manual", outcome.detail)
 
 
 def attempt_direct(run: Run, action: Action) -> Outcome:
@@ -217,13 +303,13 @@ def attempt_direct(run: Run, action: Action) -> Outcome:
     delays = attempt.retry_delay_seconds
     for number in range(attempt.retries):
         try:
-            return attempt.fn(run, action)
+            return attempt_once(run, action)
         except ConnectorError as exc:
             wait = transient_wait(exc)
             if wait is None:
                 raise
             time.sleep(wait or delays[min(number, len(delays) - 1)])
-    return attempt.fn(run, action)
+    return attempt_once(run, action)
 
 
 def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
@@ -274,10 +360,11 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
     if (other := claim(run, action)) is not None:
         return other
     try:
-        if run.direct:
+        if run.direct or not in_flow_run():
             outcome = attempt_direct(run, action)
         else:
-            outcome = attempt.with_options(task_run_name=f"{action.action}-{action.key}")(run, action)
+            outcome = step_result(attempt.with_options(task_run_name=step_name(run, action))(
+                run, action, return_state=True))
     except ConnectorError as exc:
         run.ledger.release(action.key, run.holder)
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
@@ -386,6 +473,25 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
     return None
 
 
+def step_name(run: Run, action: Action) -> str:
+    """`revoke_role · Acme Comunicación (Facebook Page)`: what the step does, and where."""
+    return runview.task_name(action.action, action.target)
+
+
+def step_result(state: Any) -> Any:
+    """A step's value from its final state, whether green or "Needs a person"; its error raised."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return value
+
+
+def settled(future: Any) -> Any:
+    """A submitted step's value once it has finished (see `step_result`)."""
+    future.wait()
+    return step_result(future.state)
+
+
 def suggested_fix(error: ConnectorError) -> str:
     from connectors import errors
 
@@ -398,16 +504,68 @@ def suggested_fix(error: ConnectorError) -> str:
     return "do this step by hand, then rerun to record it"
 
 
-def plan_only(the_plan: Plan) -> list[dict[str, Any]]:
+def expected_outcome(registry: Registry | None, action: Action, by_hand: set[str]) -> tuple[str, str]:
+    """(outcome, detail) a real run would record, as far as it is known without calling anyone.
+
+    A step the presence's connector can only leave to a person (`by_hand`), and a removal that waits
+    for such an add-admin step, are "manual" in the dry run too; a call relevo would make is "planned".
+    """
+    if action.outcome:
+        return action.outcome, action.description
+    presence = action.presence
+    if registry is not None and presence is not None:
+        try:
+            manual = action.action in getattr(registry.social(presence), "by_hand", frozenset())
+        except (ConfigurationError, ConnectorError):
+            manual = False  # the real run fails the same way, on the call
+        if manual:
+            return "manual", f"by hand: {action.description}"
+    if action.after and action.after in by_hand:
+        return "manual", f"waits for the add-admin step by hand: {action.description}"
+    return "planned", action.description
+
+
+def progress(run: Run, stage: str, waiting: list[Action] | None = None) -> None:
+    """Publish the run's report while it runs: recorded outcomes, then the plan for the steps still ahead
+    (`waiting`: notices that are in this run's approval form now)."""
+    if run.direct or not run.plan_rows or not in_flow_run():
+        return
+    latest = {r["action_key"]: r for r in run.rows}
+    asked = {a.key for a in waiting or []}
+    rows = []
+    for planned in run.plan_rows:
+        row = latest.pop(planned["action_key"], None)
+        if row is None and planned["action_key"] in asked:
+            row = {**planned, "outcome": "awaiting_approval", "detail": "in this run's approval form"}
+        rows.append(row or planned)
+    rows += [r for r in latest.values()]
+    rows += [{**planned_row(a), "outcome": "awaiting_approval", "detail": "in this run's approval form"}
+             for a in waiting or [] if a.key not in {r["action_key"] for r in rows}]
+    try:
+        publish(summarize(run.employee, rows, False, run.registry), stage)
+    except Exception as exc:  # the Prefect API: the run's work goes on; the final report follows
+        log().warning("Could not publish the progress report (%s)", type(exc).__name__)
+
+
+def planned_row(action: Action) -> dict[str, Any]:
+    return {"action_key": action.key, "action": action.action, "target": action.target, "outcome": "planned",
+            "detail": action.description}
+
+
+def plan_only(the_plan: Plan, registry: Registry | None = None, quiet: bool = False) -> list[dict[str, Any]]:
     """Dry run rows: what a real run would do, written nowhere but the artifact and the screen."""
     rows = []
+    by_hand: set[str] = set()
     stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     for action in the_plan.actions:
-        outcome = action.outcome or "planned"
+        outcome, detail = expected_outcome(registry, action, by_hand)
+        if outcome == "manual":
+            by_hand.add(action.key)
         row = {"at": stamp, "employee_id": the_plan.employee["id"], "action_key": action.key,
                "action": action.action, "target": action.target, "outcome": outcome,
-               "detail": action.description, "dry_run": True, "run_id": None, "event_key": None}
-        tell(row)
+               "detail": detail, "dry_run": True, "run_id": None, "event_key": None}
+        if not quiet:
+            tell(row)
         rows.append(row)
     return rows
 
@@ -482,62 +640,61 @@ def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: boo
     }
 
 
-def publish(summary: dict[str, Any]) -> None:
-    """Step 6b: a table artifact of outcomes and a markdown summary, keyed per employee."""
-    key = f"offboarding-{schemas_safe(summary['employee_id'])}"
-    table = [{k: r[k] for k in ("action", "target", "outcome", "detail")} for r in summary["rows"]]
-    create_table_artifact(table=table, key=key, description=f"Outcomes for employee {summary['employee_id']}")
-    title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
-    open_rows = [r for r in summary["rows"] if r["outcome"] in ATTENTION]
-    md = approval.md  # HR and CRM data is text here: no links, no HTML, no headings from a client's name
-    lines = [f"# {title}: {md(summary['employee_name'])} ({md(summary['employee_id'])})", "", f"Outcomes: {counts}.", ""]
-    if open_rows:
-        lines += ["## Needs a person", ""] + [f"- **{md(r['target'])}**: {md(r['detail'])}" for r in open_rows] + [""]
-    lines += [f"Drafts: {md(summary['drafts'])}  ", f"Audit log: {md(summary['audit'])}",
-              "", "Personal accounts of the employee are never touched by relevo."]
-    create_markdown_artifact(markdown="\n".join(lines), key=f"{key}-summary")
+def publish(summary: dict[str, Any], stage: str = "") -> None:
+    """Step 6b: the run's report as Prefect artifacts (see `runview.publish`)."""
+    runview.publish(summary, stage)
 
 
 def schemas_safe(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower())
 
 
-@flow(name="offboard-employee", log_prints=False)
+def offboard_run_name() -> str:
+    """The name a run starts with (the HR record is read later and completes it)."""
+    from prefect.runtime import flow_run as current
+
+    return runview.run_name(str(current.parameters.get("employee_id", "")))
+
+
+@flow(name="offboard-employee", log_prints=False, flow_run_name=offboard_run_name)
+@one_line_failures
 def offboard_employee(
-    employee_id: str,
-    registry_path: str = "relevo.yaml",
+    employee_id: EmployeeId,
+    registry_path: RegistryPath = "relevo.yaml",
     dry_run: bool = False,
     revoke_now: bool = False,
-    event_key: str | None = None,
-    wait_for_approval: bool | None = None,
+    event_key: SkipJsonSchema[str | None] = None,
+    wait_for_approval: SkipJsonSchema[bool | None] = None,
     force: bool = False,
     requested_by: str | None = None,
 ) -> Any:
     """Offboard one employee: revoke company access, draft client notices, log everything.
 
     Args:
-        employee_id: the HR platform's employee id.
-        registry_path: the company's relevo.yaml.
+        employee_id: the HR platform's employee id, e.g. 1001 (one line; spaces around it are ignored).
+        registry_path: the company's relevo.yaml: absolute, or relative to the directory the worker runs the
+            flows in (the project directory `prefect deploy` recorded).
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even for a resignation whose last day is still ahead.
-        event_key: the webhook event that started this run, for the audit log.
-        wait_for_approval: pause the run with an approval form for the notices (Prefect UI). Default: only
+        event_key: (internal, not in the UI form) the webhook event that started this run, for the audit log.
+        wait_for_approval: (internal, not in the UI form) pause the run with an approval form for the notices (Prefect UI). Default: only
             when running as a deployment (a person can see the UI); otherwise (CLI, scripts) the notices are
             recorded as awaiting approval for `relevo approve`, so nothing hangs waiting for a form.
         force: offboard even though the HR record shows no termination (recorded in the audit with who asked).
         requested_by: who asks for this run (recorded as given with a forced run).
     """
-    logger = get_run_logger()
+    logger = log()
+    runview.name_current_run(runview.run_name(employee_id), runview.employee_tag(employee_id))
     registry = load_registry(registry_path)
-    employee = fetch_employee(registry, employee_id)
+    employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
+    runview.name_current_run(runview.run_name(employee_id, employee), runview.employee_tag(employee_id))
     refused = gate.refusal(employee, "the force parameter, or relevo offboard --force,")
     if refused is not None and not force:  # nobody is offboarded who has not left: nothing planned, nothing written
         logger.warning("%s", refused)
         return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
     crash_point("after_fetch")
     members = read_members(registry)
-    clients = fetch_clients(registry, employee)
+    clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
     now = datetime.now(timezone.utc)
     revoke_now = revoke_now or revocation.due_by_schedule(employee, registry)
     the_plan = plan(employee, registry, members, clients,
@@ -545,13 +702,15 @@ def offboard_employee(
     logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
     forced = [forced_action(employee_id, refused)] if refused is not None else []
     if dry_run:
-        rows = plan_only(Plan(employee, the_plan.revoke_at, forced + the_plan.actions))
+        rows = plan_only(Plan(employee, the_plan.revoke_at, forced + the_plan.actions), registry)
     else:
         run = Run(registry, employee, event_key)
         run.since = gate.run_created_at()
         if run.withdrawn():  # created before a withdrawal (a scheduled, pending or retried run): nothing at all
             logger.warning("%s", run.stopped)
             return Cancelled(message=run.stopped, data={"employee_id": employee_id, "withdrawn": run.stopped})
+        run.plan_rows = plan_only(the_plan, registry, quiet=True)
+        progress(run, "Started: the plan below; each step's outcome replaces it as it is recorded.")
         rows = [run.record(a, "done", f"{a.description}: {gate.requester(requested_by)}") for a in forced]
         rows += recover_interrupted(run, the_plan, members)
         rows += revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
@@ -563,10 +722,9 @@ def offboard_employee(
             logger.warning("%s", run.stopped)
             return Cancelled(message=run.stopped, data=summarize(employee, rows, dry_run, registry))
     summary = summarize(employee, rows, dry_run, registry)
-    publish(summary)
-    if summary["open"]:
-        return Completed(message=f"Completed with {summary['open']} manual action(s)", name="Completed with manual actions", data=summary)
-    return summary
+    if in_flow_run():
+        publish(summary)
+    return runview.final_state(summary)
 
 
 def forced_action(employee_id: str, refused: str) -> Action:
@@ -585,6 +743,7 @@ def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: da
     record_only = [a for a in the_plan.actions if a.phase not in {REVOKE, NOTICE, CRM}]
     rows = [execute(run, a) for a in record_only]
     rows += revoke_all(run, the_plan.phase(REVOKE))
+    progress(run, "Access steps done; client notices next.")
     rows += notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients or [],
                          now or datetime.now(timezone.utc), wait_for_approval)
     crash_point("after_drafts")
@@ -655,19 +814,37 @@ def ask_approval(run: Run, pending: list[Action], clients: list[Any],
     """
     hours = float(run.registry.policy.get("approval_timeout_hours", 72))
     timeout = max(1, math.ceil(hours * 3600))
+    approver = ""
     while True:
-        form = approval.Approval.with_initial_data(
-            description=approval.listing(run.employee, pending, hours, resume_hint(run)))
+        progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
+        link = publish_full_text(run, pending)
+        initial: dict[str, Any] = {"approved_by": approver} if approver else {}  # kept when the form comes back
+        form = approval.form_model(pending, approval.form_intro(run.employee, pending, link)).with_initial_data(
+            description=approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
         try:
-            answer = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=min(10, max(1, timeout // 10)))
+            # A 1 s poll: the redrawn form (another successor) is back within about 2 s, not 10.
+            filled = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1)
         except FlowPauseTimeout:
-            get_run_logger().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
+            log().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
             return pending, None
+        answer = approval.answer_of(filled, pending)
+        approver = answer.approved_by
         current = ((run.employee.get("successor") or {}).get("email") or "").casefold()
         if not answer.successor_email or answer.successor_email.strip().casefold() == current:
             return pending, answer
         run.employee = approval.with_successor(run.employee, answer.successor_name, answer.successor_email)
         pending = [a for a in notices.notice_actions(run.employee, run.registry, clients, now) if not finished(run, a)]
+
+
+def publish_full_text(run: Run, pending: list[Action]) -> str:
+    """Every draft's full text as an artifact; returns its address in the UI for the form to link to."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.settings import PREFECT_UI_URL
+
+    key = runview.artifact_key(run.employee["id"], False) + "-drafts"
+    create_markdown_artifact(markdown=approval.full_text(run.employee, pending), key=key,
+                             description="The drafts awaiting approval, in full")
+    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{key}"
 
 
 def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
@@ -687,7 +864,8 @@ def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str)
 
 
 @flow(name="approve-notices", log_prints=False)
-def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject: list[str] | None = None,
+@one_line_failures
+def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "relevo.yaml", reject: list[str] | None = None,
                     approved_by: str = "") -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 
@@ -695,11 +873,11 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     ledger holds as awaiting approval are acted on. The HR note is then written again, with the decisions.
     """
     registry = load_registry(registry_path)
-    employee = fetch_employee(registry, employee_id)
+    employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
     forced = any(":force_offboard:" in key for key in Ledger(registry.database_url).states(employee_id))
     if (refused := gate.refusal(employee, None)) is not None and not forced:  # withdrawn, or never terminated
         return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
-    clients = fetch_clients(registry, employee)
+    clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
     run = Run(registry, employee, None)
     actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
     waiting = [a for a in actions if (s := run.ledger.state(a.key)) is not None and s.status == "awaiting_approval"]
@@ -715,13 +893,27 @@ def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     by_presence: dict[str, list[Action]] = {}
     for action in actions:
         by_presence.setdefault(action.presence.id if action.presence else "", []).append(action)
-    futures = [revoke_presence.submit(run, group) for group in by_presence.values()]
-    return [row for future in futures for row in future.result()]
+    groups = list(by_presence.values())
+    if not in_flow_run():
+        with ThreadPoolExecutor(max(1, min(8, len(groups)))) as pool:
+            return [row for rows in pool.map(lambda group: presence_rows(run, group), groups) for row in rows]
+    futures = [revoke_presence.with_options(task_run_name=runview.task_name("revoke", group[0].target))
+               .submit(run, group) for group in groups]
+    return [row for future in futures for row in settled(future)]
 
 
-@task(cache_policy=NO_CACHE)
-def revoke_presence(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
-    """One presence's actions in plan order; its removals confirmed together by one fresh read."""
+def presence_rows(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
+    """One presence's actions in plan order (an add-admin before the removal it guards), its removals
+    confirmed together by one fresh read."""
     unconfirmed = Unconfirmed()
     rows = [row for a in actions if (row := execute(run, a, unconfirmed)) is not None]
     return rows + unconfirmed.settle()
+
+
+@task(cache_policy=NO_CACHE)
+def revoke_presence(run: Run, actions: list[Action]) -> Any:
+    """One presence's actions in plan order, its removals confirmed together by one fresh read;
+    "Needs a person" when any is left to a person."""
+    rows = presence_rows(run, actions)
+    left = [r for r in rows if r["outcome"] in runview.FOR_A_PERSON]
+    return runview.step_state(rows, bool(left), "; ".join(f"{r['action']}: {r['outcome']}" for r in left))

@@ -209,5 +209,5 @@ def rescind_termination(employee_id: str, registry_path: str = "relevo.yaml", ev
     summary = {"employee_id": employee_id, "rows": rows, "open": len(open_items)}
     if open_items:
         return Completed(message=f"Completed with {len(open_items)} manual action(s)",
-                         name="Completed with manual actions", data=summary)
+                         name="Needs a person", data=summary)
     return summary

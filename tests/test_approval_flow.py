@@ -129,6 +129,7 @@ def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url,
 
 
 def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, acme, monkeypatch):
+    from prefect import get_client
     from prefect.flow_runs import resume_flow_run
 
     use_hubspot(acme, 0.05, monkeypatch)
@@ -138,7 +139,8 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
         thread, out = start(acme)
         first = paused_run(acme, out)
         resume_flow_run(first.id, run_input={"approve": True, "reject": [], "successor_name": "Pablo Ferrando",
-                                             "successor_email": OTHER})
+                                             "successor_email": OTHER, "approved_by": "Javier Soler"})
+        resumed = time.monotonic()
         deadline = time.monotonic() + 60
         while True:  # the same run pauses a second time, with drafts for Pablo
             second = paused_run(acme, out)
@@ -146,8 +148,13 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
                 break
             assert time.monotonic() < deadline
             time.sleep(0.3)
+        print(f"successor changed -> redrawn form paused again: {time.monotonic() - resumed:.2f} s")
+        # The approver's name typed before the successor change comes back with the redrawn form.
+        with get_client(sync_client=True) as client:
+            redrawn = json.loads(client.read_flow_run_input(second.id, second.state.state_details.run_input_keyset["schema"]))
+        assert redrawn["properties"]["approved_by"]["default"] == "Javier Soler"
         resume_flow_run(second.id, run_input={"approve": True, "reject": [], "successor_name": "",
-                                              "successor_email": ""})
+                                              "successor_email": "", "approved_by": "Javier Soler"})
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
     texts = [p.read_text("utf-8") for p in (acme.parent / "out" / "drafts").rglob("*.eml")]

@@ -110,7 +110,7 @@ def test_hostile_hr_crm_and_registry_data_in_one_company(prefect_api_url, acme):
 
     with get_client(sync_client=True) as client:
         summaries = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001-summary"])))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001"])))
     ours = [a.data for a in summaries if "Pay here" in str(a.data)]
     assert ours and all("[Pay here](" not in text and "\\[Pay here\\]" in text for text in ours)
     new = files(root) - before

@@ -104,3 +104,18 @@ def test_invalid_registry_exits_2_before_anything_starts(tmp_path, content, expe
 
 def test_audit_of_an_empty_ledger(acme):
     assert audit_rows(acme) == []
+
+
+def test_without_a_server_the_cli_runs_the_flow_itself(acme):
+    """No PREFECT_API_URL: no temporary Prefect server (10-20 s), the same outcomes in the ledger."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"  # a server start would fail the command
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "offboard", "1001", "--registry", str(acme)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "running without a Prefect server" in result.stdout
+    assert "Access removed on 0 of 6 presences; 8 tasks for a person; 9 notice(s) await approval." in result.stdout
+    rows = audit_rows(acme, "--employee", "1001")
+    assert {r["outcome"] for r in rows if r["action"] == "revoke_role"} == {"manual"}
+    assert {r["run_id"] for r in rows} == {None}

@@ -1,0 +1,59 @@
+"""The CLI's view of runs waiting in the Prefect UI: approvals paused in an `offboard-employee` run.
+
+A run started from the UI or a webhook pauses with the approval form; its notices are not in the
+ledger as "awaiting approval" until the form is answered. `relevo tasks` lists those paused runs with
+their address, and `relevo approve` answers their form (the run itself then places the drafts).
+Only with PREFECT_API_URL set: without a server there is no paused run.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class PausedApproval:
+    employee_id: str
+    run_id: str
+    run_name: str
+    url: str
+    registry_path: str
+
+
+def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
+    """`offboard-employee` runs paused for approval, oldest first (all employees, or one)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return []
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = (PREFECT_UI_URL.value() or "").rstrip("/")
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["offboard-employee"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200)
+    found = []
+    for run in runs:
+        run_employee = str(run.parameters.get("employee_id", "")).strip()
+        if employee_id is not None and run_employee != employee_id:
+            continue
+        if not (run.state and run.state.state_details.run_input_keyset):
+            continue  # paused for something else than a form
+        found.append(PausedApproval(run_employee, str(run.id), run.name, f"{ui}/runs/flow-run/{run.id}",
+                                    str(run.parameters.get("registry_path", ""))))
+    return found
+
+
+def answer(paused: PausedApproval, approved_by: str, reject: list[str]) -> None:
+    """Answer the run's approval form as the UI would: every draft approved except `reject` (keys or e-mails)."""
+    from prefect.flow_runs import resume_flow_run
+
+    run_input: dict[str, Any] = {"approved_by": approved_by, "approve": True, "reject": reject}
+    resume_flow_run(paused.run_id, run_input=run_input)

@@ -1,0 +1,173 @@
+"""The operator's day in a real browser: headless Chromium against `prefect server start`, the deployments
+from prefect.yaml and a process worker. Start a custom run, see the step states, approve with one
+rejection through the form, find the run by employee id. Screenshots go to tests/ui/screenshots/ (not
+committed) for a person to look at.
+
+    python -m pytest -m ui tests/ui
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE
+
+pytestmark = pytest.mark.ui
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory):
+    """A Prefect server with its UI, relevo's pool and deployments, and a worker; yields (UI URL, env)."""
+    pytest.importorskip("playwright", reason="pip install playwright (in the test extras)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (.ci/run does it)")
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": f"{url}/api", "PREFECT_UI_API_URL": f"{url}/api",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=home)
+    worker = None
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                import httpx
+
+                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                    break
+            except Exception:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "prefect server start did not come up"
+            time.sleep(0.5)
+        for command in (["work-pool", "create", "relevo", "--type", "process", "--overwrite"], ["deploy", "--all"]):
+            done = subprocess.run([str(BIN / "prefect"), *command], cwd=ROOT, env=env, capture_output=True, text=True,
+                                  timeout=300, stdin=subprocess.DEVNULL)
+            assert done.returncode == 0, done.stdout + done.stderr
+        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "relevo"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        yield url, env
+    finally:
+        for process in (worker, server):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def api_runs(env: dict, employee_id: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"employee:{employee_id}"])))
+
+
+def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, env = ui
+    company = tmp_path / "acme"
+    shutil.copytree(EXAMPLE, company, ignore=shutil.ignore_patterns("out"))
+    SHOTS.mkdir(exist_ok=True)
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("offboard-employee/offboard-employee")
+    if True:  # noqa: the browser part
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(180_000)
+
+            # 1. A custom run, typed as an operator does: the id with the Enter that ends a line.
+            page.goto(f"{url}/deployments/deployment/{deployment.id}/run")
+            page.get_by_text("employee_id").first.wait_for()
+            form_text = page.locator("body").inner_text()
+            assert "event_key" not in form_text and "wait_for_approval" not in form_text
+            boxes = page.locator("textarea")
+            boxes.nth(0).fill("1001\n")
+            boxes.nth(1).fill(str(company / "relevo.yaml"))
+            page.screenshot(path=str(SHOTS / "1-custom-run.png"), full_page=True)
+            page.get_by_role("button", name="Submit").click()
+
+            deadline = time.monotonic() + 240
+            while not (runs := [r for r in api_runs(env, "1001") if r.state and r.state.is_paused()]):
+                assert time.monotonic() < deadline, "the run never paused for approval"
+                time.sleep(1)
+            run = runs[0]
+            assert run.name == "offboard 1001 · Laura Martínez Ferrer · dismissal"
+
+            # 2. The step states: steps left to a person are "Needs a person", not green.
+            page.goto(f"{url}/runs/flow-run/{run.id}?tab=Task+Runs")
+            page.get_by_text("revoke · Acme Comunicación (Facebook Page)").first.wait_for()
+            assert page.get_by_text("Needs a person").count() > 0
+            page.screenshot(path=str(SHOTS / "2-run-steps.png"), full_page=True)
+
+            # The report is there while the run waits, and leads with access.
+            page.goto(f"{url}/artifacts/key/offboarding-1001")
+            page.get_by_text("Access removed on 0 of 6 presences").first.wait_for()
+            page.screenshot(path=str(SHOTS / "3-artifact.png"), full_page=True)
+
+            # 3. The approval form: the approver's name, one draft unticked.
+            page.goto(f"{url}/runs/flow-run/{run.id}")
+            page.get_by_role("button", name="Resume").click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_text("Approved by").first.wait_for()
+            dialog.locator("textarea").first.fill("Javier Soler")
+            label = dialog.get_by_text("j.oconnor@seaviewhotels.example").first
+            box = dialog.locator("input[type=checkbox]").nth(6)  # draft 7: James O'Connor
+            assert "j.oconnor" in label.inner_text()
+            box.evaluate("e => e.click()")  # the checkbox is drawn as a switch over a hidden input
+            assert not box.is_checked()
+            page.screenshot(path=str(SHOTS / "4-approval-form.png"), full_page=True)
+            dialog.get_by_role("button", name="Submit").click()
+
+            deadline = time.monotonic() + 240
+            while not (done := [r for r in api_runs(env, "1001") if r.state and r.state.is_final()]):
+                assert time.monotonic() < deadline, "the run did not finish after the approval"
+                time.sleep(1)
+            assert done[0].state.name == "Needs a person"
+            assert done[0].state.message.startswith("Access removed on 0 of 6 presences; 8 tasks for a person")
+
+            # 4. Find the run by the employee id.
+            page.goto(f"{url}/runs")
+            search = page.get_by_role("searchbox", name="Search by flow run name")
+            search.fill("1001")
+            page.get_by_text("offboard 1001 · Laura Martínez Ferrer · dismissal").first.wait_for()
+            page.screenshot(path=str(SHOTS / "5-search.png"), full_page=True)
+            browser.close()
+
+    from flows.ledger import Ledger
+    from flows.registry import load_registry
+
+    states = Ledger(load_registry(company / "relevo.yaml").database_url).states("1001")
+    notices = {k: s.status for k, s in states.items() if ":notice:" in k}
+    assert [k.rpartition(":")[2] for k, s in notices.items() if s == "rejected"] == ["j.oconnor@seaviewhotels.example"]
+    assert sum(1 for s in notices.values() if s == "done") == 7
