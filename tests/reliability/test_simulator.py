@@ -113,7 +113,7 @@ def test_bamboohr_employee_and_report_file(sim, tmp_path: Path):
 
     leaver = sim.world.leavers[0]
     hr = BambooHR("acme", "bamboo-key", default_language="es",
-                  base_url=sim.url("bamboohr") + "/api/gateway.php/acme/v1/", note_category=17, sleep=no_sleep)
+                  base_url=sim.url("bamboohr") + "/api/v1/", note_category=17, sleep=no_sleep)
     employee = hr.employee(leaver.id)
     assert employee["email"] == leaver.email
     assert employee["termination"]["type"] == "involuntary"

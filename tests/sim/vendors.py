@@ -38,7 +38,10 @@ def bearer(request: Request) -> str | None:
 
 
 class BambooHR(Vendor):
-    """`/api/gateway.php/{company}/v1/...` (and the newer `/api/v1/...`), HTTP Basic with the API key."""
+    """`/api/v1/...` on the company's own host (the official spec's server), HTTP Basic with the API key.
+
+    The old gateway form `/api/gateway.php/{company}/v1/...` is still served for registries that set it as base_url.
+    """
 
     name = "bamboohr"
     PREFIX = r"^/api/(?:gateway\.php/[^/]+/)?v1"
