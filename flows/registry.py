@@ -6,6 +6,7 @@ never starts half-configured.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -249,11 +250,14 @@ def _eml_drafts(registry: Registry, config: dict[str, Any]) -> Any:
 
 
 def _hubspot_crm(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.hubspot import BASE_URL, HubSpotCRM
+    from connectors.hubspot import BASE_URL, VERSION, HubSpotCRM
     from flows.secrets import resolve
 
-    token = resolve(_require(config, "token", "crm", registry), f"{registry.path}: crm.token (HubSpot private app)")
-    return HubSpotCRM(token, config.get("base_url", BASE_URL))
+    token = resolve(_require(config, "token", "crm", registry), f"{registry.path}: crm.token (HubSpot service key)")
+    version = str(config.get("version", VERSION))
+    if not re.fullmatch(r"\d{4}-(03|09)", version):
+        raise ConfigurationError(f"{registry.path}: crm.version '{version}' is not a HubSpot date version like {VERSION}")
+    return HubSpotCRM(token, config.get("base_url", BASE_URL), version=version)
 
 
 def _graph_drafts(registry: Registry, config: dict[str, Any]) -> Any:
