@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import requests
 
 from connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
+from connectors.health import Finding
 from connectors.hr_records import (
     EMPLOYEE_ID,
     clean,
@@ -363,6 +364,29 @@ class BambooHR:
             "no_client_contact": flag(fields.get(contact)) if contact else False,
             "non_solicitation_until": _date(fields.get(until), until) if until else None,
         }
+
+    # --- `relevo doctor` ---
+
+    def check(self) -> list[Finding]:
+        """The API key reads the account's field list (GET meta/fields, spec: list-fields), and the registry's
+        own fields (successor, language, restrictions) are in it, by id, name or alias. Standard fields
+        are not looked for: some (displayName, supervisorEId) are computed and may be absent from the list
+        (UNCONFIRMED), and a false alarm would teach people to ignore doctor."""
+        path = "meta/fields"
+        response = self.http.request("GET", path)
+        fields = _decode(response, path)
+        if not isinstance(fields, list):
+            raise InvalidResponse(f"GET {path} did not return a list", vendor=VENDOR, status=response.status_code)
+        visible = {str(f.get(k)).casefold() for f in fields if isinstance(f, dict) for k in ("id", "name", "alias")
+                   if f.get(k) is not None}
+        findings = [Finding("ok", "hr", f"the BambooHR API key reads the field list ({len(fields)} fields)")]
+        missing = [name for name in self._custom_fields() if name.casefold() not in visible]
+        if missing:
+            findings.append(Finding("error", "hr", f"BambooHR fields named in the registry but not visible to the API "
+                                    f"key's user: {', '.join(missing)} (misspelt, or the user lacks access to them)"))
+        elif self._custom_fields():
+            findings.append(Finding("ok", "hr", "the registry's BambooHR fields are visible to the API key's user"))
+        return findings
 
     # --- writing ---
 

@@ -625,3 +625,17 @@ def test_php_empty_maps_and_odd_entries_never_cost_the_batch_its_terminations(ca
     problems = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert [level for level, _ in problems] == ["WARNING", "WARNING", "WARNING", "ERROR"]
     assert "employees[6].id is not an employee id" in problems[3][1] and "may be a termination" in problems[3][1]
+
+
+# --- relevo doctor ---
+
+def test_check_reads_the_field_list_and_names_registry_fields_the_key_cannot_see(api):
+    api.get(f"{BASE}/meta/fields", json=[
+        {"id": 1, "name": "First Name", "type": "text", "alias": "firstName"},
+        {"id": "4321", "name": "Successor", "type": "employee"},
+        {"id": 4400, "name": "Client language", "type": "list", "alias": "customLanguage"}])
+    ok = connector(successor_field=4321, language_field="customLanguage").check()
+    assert [f.level for f in ok] == ["ok", "ok"]
+    hidden = connector(successor_field=4321, language_field="customLanguage",
+                       restriction_fields={"no_client_contact": "customNoContact"}).check()
+    assert hidden[-1].level == "error" and "customNoContact" in hidden[-1].text
