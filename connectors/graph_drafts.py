@@ -157,7 +157,11 @@ class GraphDrafts:
         """`relevo doctor`: a token is issued, it carries Mail.ReadWrite, and a mailbox's messages can be read."""
         token = self.http.session.auth.token()  # type: ignore[union-attr]
         roles = token_claims(token).get("roles")
-        findings = [Finding("ok", "drafts", "Microsoft identity platform issued an app-only Graph token")]
+        if isinstance(self.http.session.auth, StaticToken):
+            findings = [Finding("warning", "drafts", "a fixed Graph token (drafts.token) expires within 90 minutes and "
+                                "is never renewed: set tenant_id, client_id and client_secret or certificate")]
+        else:
+            findings = [Finding("ok", "drafts", "Microsoft identity platform issued an app-only Graph token")]
         if isinstance(roles, list):
             if NEEDED_ROLE in roles:
                 findings.append(Finding("ok", "drafts", f"the token carries the application permission {NEEDED_ROLE}"))

@@ -1,0 +1,135 @@
+"""`relevo doctor`: secrets, authenticated reads, API versions, webhook health; exit 0 / 3 / 2; reads only."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import responses
+import yaml
+from typer.testing import CliRunner
+
+from connectors.versions import VERSIONS, ApiVersion, support
+from flows.cli import app
+from flows.doctor import run, secret_references
+from flows.registry import load_registry
+from tests.connectors.hubspot_fake import FakeHubSpot
+
+FACTORIAL = "https://api.factorialhr.com/api/2026-07-01/resources"
+GRAPH = "https://graph.microsoft.com/v1.0"
+KEYS = {"RELEVO_BAMBOOHR_WEBHOOK_KEY": "bhr-key-canary", "RELEVO_FACTORIAL_CHALLENGE": "challenge-canary",
+        "FACTORIAL_KEY": "fct-key-canary-71", "HUBSPOT_KEY": "pat-eu1-canary-99", "GRAPH_SECRET": "graph-canary-55"}
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def api_registry(acme: Path, monkeypatch, **env: str | None) -> Path:  # type: ignore[no-untyped-def]
+    for name, value in {**KEYS, **env}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    data = yaml.safe_load(acme.read_text("utf-8"))
+    data["hr"] = {"connector": "factorial", "api_key": {"env": "FACTORIAL_KEY"}}
+    data["crm"] = {"connector": "hubspot", "token": {"env": "HUBSPOT_KEY"}}
+    data["drafts"] = {"connector": "graph", "tenant_id": TENANT, "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e",
+                      "client_secret": {"env": "GRAPH_SECRET"}}
+    acme.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    return acme
+
+
+def vendors(mock: responses.RequestsMock, *, disabled: bool = False) -> None:
+    """Factorial, HubSpot and Graph answering as their docs/SDK models show."""
+    mock.get(f"{FACTORIAL}/api_public/credentials", json={"data": [{"id": 1, "company_id": 77, "employee_id": 0}]})
+    mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json={"data": [
+        {"id": 41, "target_url": "https://relevo.acme.example/webhooks/factorial", "type": "employees/employee/terminate",
+         "company_id": 77, "enabled": not disabled, "api_version": "2026-07-01"},
+        {"id": 42, "target_url": "https://relevo.acme.example/webhooks/factorial",
+         "type": "employees/employee/unterminate", "company_id": 77, "enabled": True, "api_version": "2026-07-01"}]})
+    FakeHubSpot(mock, {})
+    graph(mock)
+
+
+def graph(mock: responses.RequestsMock) -> None:
+    from tests.connectors.test_mail_drafts import LOGIN, graph_token, openid_configuration
+
+    openid_configuration(mock)
+    mock.post(f"{LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599,
+                                                   "access_token": graph_token(1)})
+    mock.get(f"{GRAPH}/users/cuentas@acme-comunicacion.example/messages", json={"value": []})
+
+
+def test_all_fine_is_exit_0_and_lists_every_check(acme, monkeypatch):
+    path = api_registry(acme, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock)
+        result = CliRunner().invoke(app, ["doctor", "--registry", str(path), "--json"])
+        methods = {c.request.method for c in mock.calls}
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report
+    subjects = {f["subject"] for f in report["findings"]}
+    assert {"secrets", "hr", "crm", "drafts", "webhooks"} <= subjects
+    assert "the token carries the application permission Mail.ReadWrite" in [f["text"] for f in report["findings"]]
+    assert all(f["level"] == "ok" for f in report["findings"])
+    assert methods <= {"GET", "POST"}  # POST only for HubSpot's search, a read
+    assert not any(v in result.stdout for v in KEYS.values())  # no secret in the report
+
+
+def test_a_subscription_factorial_disabled_needs_a_person_exit_3(acme, monkeypatch):
+    path = api_registry(acme, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock, disabled=True)
+        result = CliRunner().invoke(app, ["doctor", "--registry", str(path)])
+        assert not [c for c in mock.calls if c.request.method == "PUT"]  # reported, not changed
+    assert result.exit_code == 3
+    assert "DISABLED" in result.stdout and "needs a person" in result.stdout
+
+
+def test_reenable_webhooks_is_the_one_change_and_only_when_asked(acme, monkeypatch):
+    path = api_registry(acme, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock, disabled=True)
+        put = mock.put(f"{FACTORIAL}/api_public/webhook_subscriptions/41", json={})
+        result = CliRunner().invoke(app, ["doctor", "--registry", str(path), "--reenable-webhooks"])
+    assert put.call_count == 1 and json.loads(put.calls[0].request.body) == {"id": "41", "enabled": True}
+    assert result.exit_code == 3 and "re-enabled" in result.stdout
+
+
+def test_a_missing_secret_is_exit_2_naming_the_variable(acme, monkeypatch):
+    path = api_registry(acme, monkeypatch, HUBSPOT_KEY=None)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock)
+        result = CliRunner().invoke(app, ["doctor", "--registry", str(path), "--json"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 2
+    assert any(f["level"] == "error" and "HUBSPOT_KEY" in f["text"] for f in report["findings"])
+
+
+def test_a_refused_credential_is_exit_3(acme, monkeypatch):
+    path = api_registry(acme, monkeypatch)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{FACTORIAL}/api_public/credentials", status=401, json={"error": "Unauthorized"})
+        FakeHubSpot(mock, {})
+        graph(mock)
+        findings, code = run(load_registry(path), date(2026, 11, 27))
+    assert code == 3
+    assert [f.subject for f in findings if f.level == "error"] == ["hr"]
+
+
+def test_versions_warn_60_days_before_their_end():
+    row = ApiVersion("x", "X", "2026-01", date(2027, 1, 20), "test")
+    VERSIONS.append(row)
+    try:
+        assert support("x", "2026-01", date(2026, 11, 20), "crm").level == "ok"  # 61 days left
+        assert support("x", "2026-01", date(2026, 11, 21), "crm").level == "warning"  # 60 days left
+        assert support("x", "2026-01", date(2027, 1, 21), "crm").level == "error"
+        assert support("x", "2025-09", date(2026, 11, 21), "crm").level == "warning"  # unknown version
+    finally:
+        VERSIONS.remove(row)
+
+
+def test_every_secret_reference_is_found():
+    data = {"hr": {"api_key": {"env": "A"}}, "drafts": {"certificate": {"private_key": {"block": "b"}}},
+            "presences": [{"settings": {"token": {"env": "C"}}}]}
+    assert list(secret_references(data)) == [("hr.api_key", {"env": "A"}),
+                                             ("drafts.certificate.private_key", {"block": "b"}),
+                                             ("presences[0].settings.token", {"env": "C"})]
