@@ -22,6 +22,26 @@ from connectors.health import token_claims
 
 TOKEN = "eyJ0eXAiOi-canary-token"
 SECRET = bytes(range(32))  # the installation's draft id secret (flows.registry.draft_id_secret)
+
+
+@pytest.fixture(autouse=True)
+def contract(monkeypatch):
+    """Every request the draft stores send, and the answer the mock gives, checked against the vendors' specs."""
+    from connectors.http import HttpClient
+    from tests.connectors.mail_contract import check
+
+    exchanges = []
+    send = HttpClient._send
+
+    def recorded(self, method, path, **kwargs):  # type: ignore[no-untyped-def]
+        response = send(self, method, path, **kwargs)
+        exchanges.append(response)
+        return response
+
+    monkeypatch.setattr(HttpClient, "_send", recorded)
+    yield
+    for response in exchanges:
+        check(response.request, response)
 GRAPH = "https://graph.microsoft.com/v1.0"
 GMAIL = "https://gmail.googleapis.com/gmail/v1"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -113,6 +133,12 @@ def test_message_id_is_stable_per_key_and_eml_grouped_per_client(tmp_path):
     assert EmlDrafts(tmp_path).place(DRAFT)[0] is False
 
 
+CREATED = {"graph": (201, {"id": "AAMkAGI2TG93AAA=", "isDraft": True}),
+           "gmail": (200, {"id": "r-1", "message": {"id": "18c4", "threadId": "18c4", "labelIds": ["DRAFT"]}})}
+FOUND = {"graph": {"value": [{"id": "AAMkAGI2TG93AAA=", "isDraft": True}]},
+         "gmail": {"drafts": [{"id": "r-1", "message": {"id": "18c4", "threadId": "18c4"}}], "resultSizeEstimate": 1}}
+
+
 @pytest.mark.parametrize("store, url", [("graph", f"{GRAPH}/users/nuria.castells@acme.example/messages"),
                                         ("gmail", f"{GMAIL}/users/nuria.castells@acme.example/drafts")])
 def test_a_first_attempt_creates_without_looking_and_a_later_one_looks_first(store, url):
@@ -121,12 +147,12 @@ def test_a_first_attempt_creates_without_looking_and_a_later_one_looks_first(sto
         return GraphDrafts(TOKEN) if store == "graph" else gmail(mock)
 
     with responses.RequestsMock() as mock:  # an unexpected GET fails the test
-        create = mock.post(url, json={"id": "AAMkAGI2TG93AAA=", "message": {"id": "18c4"}})
+        status, body = CREATED[store]
+        create = mock.post(url, status=status, json=body)
         assert build(mock).place(DRAFT, first_attempt=True)[0] is True
         assert create.call_count == 1 and [c.request.method for c in mock.calls if c.request.url.startswith(url)] == ["POST"]
     with responses.RequestsMock() as mock:
-        look = mock.get(url, json={"value": [{"id": "AAMkAGI2TG93AAA="}],
-                                   "drafts": [{"id": "r-1", "message": {"id": "18c4"}}]})
+        look = mock.get(url, json=FOUND[store])
         assert build(mock).place(DRAFT)[0] is False
         assert look.call_count == 1 and [c.request.method for c in mock.calls if c.request.url.startswith(url)] == ["GET"]
 
