@@ -133,3 +133,39 @@ def test_every_secret_reference_is_found():
     assert list(secret_references(data)) == [("hr.api_key", {"env": "A"}),
                                              ("drafts.certificate.private_key", {"block": "b"}),
                                              ("presences[0].settings.token", {"env": "C"})]
+
+
+def test_a_presence_without_its_own_check_gets_a_members_read(acme, monkeypatch):
+    """The generic check for presences: the members read every run starts with (RFC 7644 ListResponse)."""
+    path = api_registry(acme, monkeypatch, SCIM_TOKEN="scim-canary-1")
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["presences"].append({"id": "scim-1", "platform": "scim", "account": "Acme SCIM", "owner": "company",
+                              "connector": "scim", "settings": {"base_url": "https://scim.acme.example/v2",
+                                                               "token": {"env": "SCIM_TOKEN"}}})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock)
+        mock.get("https://scim.acme.example/v2/Users", json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 1, "startIndex": 1,
+            "itemsPerPage": 1, "Resources": [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1",
+                                              "userName": "ana@acme-comunicacion.example", "active": True}]})
+        findings, code = run(load_registry(path), date(2026, 11, 27))
+    scim = [f for f in findings if f.subject == "presence scim-1"]
+    assert code == 0 and scim and scim[0].level == "ok" and "1 listed" in scim[0].text
+
+
+def test_a_graph_token_without_mail_readwrite_is_an_error(acme, monkeypatch):
+    """App-only tokens list application permissions in `roles`: doctor names the one drafts need."""
+    import base64
+
+    path = api_registry(acme, monkeypatch)
+    claims = base64.urlsafe_b64encode(json.dumps({"roles": ["User.Read.All"]}).encode()).decode().rstrip("=")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock)
+        from tests.connectors.test_mail_drafts import LOGIN
+
+        mock.replace(responses.POST, f"{LOGIN}/oauth2/v2.0/token",
+                     json={"token_type": "Bearer", "expires_in": 3599, "access_token": f"e30.{claims}.sig"})
+        findings, code = run(load_registry(path), date(2026, 11, 27))
+    errors = [f.text for f in findings if f.level == "error"]
+    assert code == 3 and any("Mail.ReadWrite" in e for e in errors)

@@ -61,17 +61,21 @@ class FakeHubSpot:
         return self.reply(200, body, "owners")
 
     @staticmethod
-    def matches(props: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
-        def one(f: dict[str, Any]) -> bool:
-            value = props.get(f["propertyName"])
-            if f["operator"] == "EQ":
-                return value == f["value"]
-            if f["operator"] == "IN":
-                return value in f["values"]
-            if f["operator"] == "GT" and f["propertyName"] == "hs_object_id":
-                return int(value) > int(f["value"])
-            raise AssertionError(f"operator {f['operator']} not faked")
-        return any(all(one(f) for f in g["filters"]) for g in groups)
+    def matcher(groups: list[dict[str, Any]]) -> Any:
+        """A test for one record, built once per search: OR of groups, AND of filters (EQ, IN, GT on hs_object_id)."""
+        def one(f: dict[str, Any]) -> Any:
+            name, op = f["propertyName"], f["operator"]
+            if op == "EQ":
+                return lambda props: props.get(name) == f["value"]
+            if op == "IN":
+                values = set(f["values"])
+                return lambda props: props.get(name) in values
+            if op == "GT" and name == "hs_object_id":
+                floor = int(f["value"])
+                return lambda props: int(props[name]) > floor
+            raise AssertionError(f"operator {op} not faked")
+        compiled = [[one(f) for f in g["filters"]] for g in groups]
+        return lambda props: not compiled or any(all(t(props) for t in tests) for tests in compiled)
 
     def search(self, objects: str, request: Any) -> tuple[int, dict[str, str], str]:
         self.requests.append(request)
@@ -80,7 +84,8 @@ class FakeHubSpot:
         assert len(body["filterGroups"]) <= 5, "HubSpot allows 5 filter groups"
         assert body["limit"] <= 200
         table = self.companies if objects == "companies" else self.contacts
-        hits = [cid for cid, props in table.items() if not body["filterGroups"] or self.matches(props, body["filterGroups"])]
+        matches = self.matcher(body["filterGroups"])
+        hits = [cid for cid, props in table.items() if matches(props)]
         if body.get("sorts") == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]:
             hits.sort(key=int)
         start = int(body.get("after") or 0)
