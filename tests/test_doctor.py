@@ -169,3 +169,21 @@ def test_a_graph_token_without_mail_readwrite_is_an_error(acme, monkeypatch):
         findings, code = run(load_registry(path), date(2026, 11, 27))
     errors = [f.text for f in findings if f.level == "error"]
     assert code == 3 and any("Mail.ReadWrite" in e for e in errors)
+
+
+def test_gmail_delegation_is_tried_for_the_company_contacts_mailbox(acme, monkeypatch):
+    from tests.connectors.test_mail_drafts import google_token_endpoint, service_account_key
+
+    path = api_registry(acme, monkeypatch, GMAIL_KEY=service_account_key())
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["drafts"] = {"connector": "gmail", "service_account": {"env": "GMAIL_KEY"}}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    issued: list[str] = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        vendors(mock)
+        google_token_endpoint(mock, issued)
+        listing = mock.get("https://gmail.googleapis.com/gmail/v1/users/cuentas@acme-comunicacion.example/drafts",
+                           json={"resultSizeEstimate": 0})
+        findings, code = run(load_registry(path), date(2026, 11, 27))
+    assert code == 0 and issued == ["cuentas@acme-comunicacion.example"] and listing.call_count == 1
+    assert any("delegated gmail.compose token" in f.text for f in findings)
