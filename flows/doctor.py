@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.health import Finding
-from connectors.versions import known, support
+from connectors.versions import entry_for, support, version_of
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_OPEN = 0, 2, 3
 
@@ -34,13 +34,12 @@ def secret_references(data: Any, where: str = "") -> Iterator[tuple[str, dict[st
             yield from secret_references(value, f"{where}[{index}]")
 
 
-def api_versions(registry: Any) -> list[tuple[str, str, str | None]]:
-    """(subject, connector, version) for every connector in use that has a row in connectors/versions.py."""
-    used = [(section, registry.data[section]["connector"], registry.data[section].get("version"))
-            for section in ("hr", "crm", "drafts")]
-    used += [(f"presence {p.id}", p.connector, p.settings.get("version")) for p in registry.presences]
-    return [(subject, connector, None if version is None else str(version))
-            for subject, connector, version in used if known(connector) is not None]
+def api_versions(registry: Any) -> list[tuple[str, str, str]]:
+    """(subject, VERSIONS key, version sent) for every connector in use that sends a vendor API version."""
+    used = [(section, registry.data[section]["connector"], registry.data[section]) for section in ("hr", "crm", "drafts")]
+    used += [(f"presence {p.id}", p.connector, p.settings) for p in registry.presences]
+    return [(subject, key, version_of(key, settings)) for subject, connector, settings in used
+            if (key := entry_for(connector)) is not None]
 
 
 def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple[list[Finding], int]:
@@ -85,8 +84,8 @@ def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple
         subject = f"presence {presence.id}"
         probe(subject, lambda p=presence: registry.social(p),
               lambda c, p=presence, s=subject: c.check(p) if hasattr(c, "check") else _members_read(c, p, s))
-    for subject, connector, version in api_versions(registry):
-        findings.append(support(connector, version or known(connector).version.split(" ")[0], today, subject))
+    for subject, key, version in api_versions(registry):
+        findings.append(support(key, version, today, subject))
     if reenable_webhooks and hr is not None and hasattr(hr, "reenable"):
         findings.extend(_reenable(hr))
     if bad_input:

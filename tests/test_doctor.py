@@ -115,16 +115,29 @@ def test_a_refused_credential_is_exit_3(acme, monkeypatch):
     assert [f.subject for f in findings if f.level == "error"] == ["hr"]
 
 
-def test_versions_warn_60_days_before_their_end():
-    row = ApiVersion("x", "X", "2026-01", date(2027, 1, 20), "test")
-    VERSIONS.append(row)
-    try:
-        assert support("x", "2026-01", date(2026, 11, 20), "crm").level == "ok"  # 61 days left
-        assert support("x", "2026-01", date(2026, 11, 21), "crm").level == "warning"  # 60 days left
-        assert support("x", "2026-01", date(2027, 1, 21), "crm").level == "error"
-        assert support("x", "2025-09", date(2026, 11, 21), "crm").level == "warning"  # unknown version
-    finally:
-        VERSIONS.remove(row)
+def test_versions_warn_60_days_before_their_end(monkeypatch):
+    monkeypatch.setitem(VERSIONS, "x", ApiVersion(vendor="X", version="2026-01", sent_as="path", setting="version",
+                                                  end_of_support=date(2027, 1, 20), source="test"))
+    assert support("x", "2026-01", date(2026, 11, 20), "crm").level == "ok"  # 61 days left
+    assert support("x", "2026-01", date(2026, 11, 21), "crm").level == "warning"  # 60 days left
+    assert support("x", "2026-01", date(2027, 1, 21), "crm").level == "error"
+    assert support("x", "2025-09", date(2026, 11, 21), "crm").level == "warning"  # a version relevo does not know
+
+
+def test_versions_in_use_follow_the_registry_settings(acme, monkeypatch):
+    from flows.doctor import api_versions
+
+    path = api_registry(acme, monkeypatch)
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["crm"]["version"] = "2026-03"
+    data["presences"].append({"id": "li-1", "platform": "linkedin_page", "account": "Acme", "owner": "company",
+                              "connector": "linkedin", "settings": {"organization_id": "1", "token": {"env": "X"},
+                                                                   "version": "202511"}})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    used = api_versions(load_registry(path))
+    assert ("hr", "factorial", "2026-07-01") in used and ("crm", "hubspot", "2026-03") in used
+    assert ("drafts", "graph", "v1.0") in used and ("presence li-1", "linkedin", "202511") in used
+    assert support("hubspot", "2026-03", date(2026, 11, 27), "crm").level == "warning"  # not the checked one
 
 
 def test_every_secret_reference_is_found():
