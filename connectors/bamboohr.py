@@ -1,8 +1,10 @@
 """BambooHR: the leaver's HR record, the outcome report filed back on it, webhook payloads.
 
-Endpoints, as the official OpenAPI spec names them (../shared/vendor-specs/bamboohr-public.yaml,
-paths there are `/api/v1/...` on `https://{companyDomain}.bamboohr.com`; relevo calls the same
-paths through the gateway base `https://api.bamboohr.com/api/gateway.php/{companyDomain}/v1/`):
+Endpoints, as the official OpenAPI spec names them (tests/specs/bamboohr-public.yaml, MIT): its
+server is `https://{companyDomain}.bamboohr.com` with paths `/api/v1/...`, the base URL relevo
+uses (also the official SDK's, BambooHR/bhr-api-python `bamboohr_sdk/configuration.py`, and
+https://documentation.bamboohr.com/docs/api-details). The old gateway form
+`api.bamboohr.com/api/gateway.php/{companyDomain}/v1/` is not in the spec, and relevo refuses redirects:
   GET  employees/{id}?fields=...       operationId get-employee
   GET  employees/{id}/tables/{table}   operationId get-employee-table-data (employmentStatus, jobInfo)
   GET  meta/lists                      operationId list-list-fields (termination type/reason id -> name)
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +30,7 @@ from typing import Any, NamedTuple
 import requests
 
 from connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
+from connectors.health import Finding
 from connectors.hr_records import (
     EMPLOYEE_ID,
     clean,
@@ -41,7 +45,8 @@ from connectors.hr_records import (
 from connectors.http import HttpClient, default_error_parser
 
 VENDOR = "bamboohr"
-GATEWAY = "https://api.bamboohr.com/api/gateway.php/{domain}/v1/"
+logger = logging.getLogger("relevo.bamboohr")
+BASE_URL = "https://{domain}.bamboohr.com/api/v1/"  # the spec's `servers` entry plus its `/api/v1` paths
 DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 
 PERSON_FIELDS = ("firstName", "lastName", "displayName", "workEmail", "workPhone", "mobilePhone", "jobTitle")
@@ -91,7 +96,7 @@ class BambooHR:
             raise ConfigurationError(f"BambooHR restriction_fields: unknown key {', '.join(unknown)} (known: {', '.join(RESTRICTIONS)})")
         self.http = HttpClient(
             VENDOR,
-            base_url or GATEWAY.format(domain=company_domain),
+            base_url or BASE_URL.format(domain=company_domain),
             auth=requests.auth.HTTPBasicAuth(api_key, "x"),
             secrets=[api_key],
             error_parser=bamboo_error,
@@ -360,6 +365,29 @@ class BambooHR:
             "non_solicitation_until": _date(fields.get(until), until) if until else None,
         }
 
+    # --- `relevo doctor` ---
+
+    def check(self) -> list[Finding]:
+        """The API key reads the account's field list (GET meta/fields, spec: list-fields), and the registry's
+        own fields (successor, language, restrictions) are in it, by id, name or alias. Standard fields
+        are not looked for: some (displayName, supervisorEId) are computed and may be absent from the list
+        (UNCONFIRMED), and a false alarm would teach people to ignore doctor."""
+        path = "meta/fields"
+        response = self.http.request("GET", path)
+        fields = _decode(response, path)
+        if not isinstance(fields, list):
+            raise InvalidResponse(f"GET {path} did not return a list", vendor=VENDOR, status=response.status_code)
+        visible = {str(f.get(k)).casefold() for f in fields if isinstance(f, dict) for k in ("id", "name", "alias")
+                   if f.get(k) is not None}
+        findings = [Finding("ok", "hr", f"the BambooHR API key reads the field list ({len(fields)} fields)")]
+        missing = [name for name in self._custom_fields() if name.casefold() not in visible]
+        if missing:
+            findings.append(Finding("error", "hr", f"BambooHR fields named in the registry but not visible to the API "
+                                    f"key's user: {', '.join(missing)} (misspelt, or the user lacks access to them)"))
+        elif self._custom_fields():
+            findings.append(Finding("ok", "hr", "the registry's BambooHR fields are visible to the API key's user"))
+        return findings
+
     # --- writing ---
 
     def write_note(self, employee_id: str, title: str, text: str, out_dir: Path) -> str:
@@ -434,24 +462,60 @@ def parse_webhook(payload: Any) -> list[WebhookChange]:
 
 
 def _field_based(entries: Any) -> list[WebhookChange]:
+    """The terminations in a field-based POST; one odd entry never costs the others theirs.
+
+    BambooHR never retries a 4xx, so rejecting the POST for one entry would lose every other
+    employee in it. PHP encodes an empty map as `[]`, so `"fields": []` (and `"changedFields": {}`)
+    read as empty. An entry that cannot be read is skipped and logged (its index and the problem,
+    never its values). Only when no entry could be read and one of them looked like a termination
+    is the POST refused (ValueError naming the field): the sender's webhook log then shows it.
+    """
     if not isinstance(entries, list):
         raise ValueError("BambooHR webhook: employees is not a list")
     out = []
+    unreadable_termination: str | None = None
     for index, entry in enumerate(entries):
         where = f"employees[{index}]"
-        if not isinstance(entry, dict):
-            raise ValueError(f"BambooHR webhook: {where} is not an object")
-        employee_id = _payload_id(entry.get("id"), f"{where}.id")
-        changed = entry.get("changedFields", [])
-        values = entry.get("fields", {})
-        if not isinstance(changed, list):
-            raise ValueError(f"BambooHR webhook: {where}.changedFields is not a list")
-        if not isinstance(values, dict):
-            raise ValueError(f"BambooHR webhook: {where}.fields is not an object")
-        kind = _field_kind({_norm(c) for c in changed}, {_norm(k): v for k, v in values.items()})
-        if kind:
-            out.append(WebhookChange(employee_id, kind, _fingerprint(employee_id, kind, entry)))
+        try:
+            out.extend(_field_entry(entry, where))
+        except ValueError as exc:
+            looks_like = _looks_like_termination(entry)
+            logger.log(logging.ERROR if looks_like else logging.WARNING,
+                       "%s; entry skipped%s", exc, " (it may be a termination: check it in BambooHR)" if looks_like else "")
+            if looks_like and unreadable_termination is None:
+                unreadable_termination = str(exc)
+    if not out and unreadable_termination is not None:
+        raise ValueError(unreadable_termination)
     return out
+
+
+def _field_entry(entry: Any, where: str) -> list[WebhookChange]:
+    """One field-based entry: its change, none, or ValueError naming the field that cannot be read."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"BambooHR webhook: {where} is not an object")
+    employee_id = _payload_id(entry.get("id"), f"{where}.id")
+    changed = _empty_as(entry.get("changedFields"), list)
+    values = _empty_as(entry.get("fields"), dict)
+    if not isinstance(changed, list):
+        raise ValueError(f"BambooHR webhook: {where}.changedFields is not a list")
+    if not isinstance(values, dict):
+        raise ValueError(f"BambooHR webhook: {where}.fields is not an object")
+    kind = _field_kind({_norm(c) for c in changed}, {_norm(k): v for k, v in values.items()})
+    return [WebhookChange(employee_id, kind, _fingerprint(employee_id, kind, entry))] if kind else []
+
+
+def _empty_as(value: Any, kind: type) -> Any:
+    """None, `[]` or `{}` as an empty `kind` (PHP writes an empty map as `[]`); anything else as it is."""
+    return kind() if value is None or (isinstance(value, (list, dict)) and not value) else value
+
+
+def _looks_like_termination(entry: Any) -> bool:
+    """Whether an unreadable entry names the employment status or termination date among its changes."""
+    if not isinstance(entry, dict):
+        return False
+    changed = entry.get("changedFields")
+    names = changed if isinstance(changed, list) else [changed]
+    return bool({_norm(n) for n in names if isinstance(n, str)} & (STATUS_NAMES | DATE_NAMES | WATCHED_ALIASES))
 
 
 def _field_kind(changed: set[str], values: dict[str, Any]) -> str | None:

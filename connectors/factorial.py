@@ -4,7 +4,18 @@ API: `https://api.factorialhr.com/api/{version}/resources/{namespace}/{resource}
 date (`2026-07-01`), auth header `x-api-key` (official SDK, factorialco/factorial-api-sdks):
   GET employees/employees/{id}   "Reads a single Employee": the bare employee object
 Fields used: full_name, login_email, email, phone_number, manager_id, is_terminating,
-terminated_on, termination_reason_type, termination_reason, active. Factorial has no
+terminated_on, termination_reason_type, termination_reason, active.
+  GET api_public/credentials                     "Reads all Credentials": `relevo doctor`'s authenticated read
+  GET api_public/webhook_subscriptions           "Reads all Webhook subscriptions" ({data: [...]}; each
+                                                 id, type, target_url, enabled, api_version)
+  PUT api_public/webhook_subscriptions/{id}      "Updates a Webhook subscription" ({id, enabled: true}):
+                                                 only on `relevo doctor --reenable-webhooks`
+Factorial disables a subscription after 48 h of non-2xx answers (20 retries), and later terminations
+are then missed silently: `webhook_health` says so. No official OpenAPI file is published; the
+request and answer shapes follow the SDK's generated models (factorialco/factorial-api-sdks,
+python/factorial_api_client/generated/models/api_public_webhook_subscription.py) and
+https://apidoc.factorialhr.com/docs/manage-webhooks ("Enabling or disabling a subscription": a PUT
+with the subscription's id). Factorial has no
 successor field and no language field in this resource: successor is null (the flow makes
 a manual task of it) and the language is the company default.
 """
@@ -19,6 +30,7 @@ from typing import Any
 import requests
 
 from connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from connectors.health import Finding
 from connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
@@ -131,6 +143,50 @@ class Factorial:
             raise InvalidResponse(f"GET {path} did not return an employee object", vendor=VENDOR,
                                   status=response.status_code)
         return body
+
+    # --- `relevo doctor` ---
+
+    def webhook_subscriptions(self) -> list[dict[str, Any]]:
+        """Every webhook subscription of the company (GET api_public/webhook_subscriptions, `data`)."""
+        path = "api_public/webhook_subscriptions"
+        body = self.http.json("GET", path)
+        rows = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
+            raise InvalidResponse(f"GET {path} did not return a list of subscriptions", vendor=VENDOR)
+        return rows
+
+    def check(self) -> list[Finding]:
+        """The API key reads (credentials), and the termination subscriptions are there and enabled."""
+        self.http.json("GET", "api_public/credentials")
+        return [Finding("ok", "hr", "the Factorial API key is accepted"), *self.webhook_health()]
+
+    def webhook_health(self) -> list[Finding]:
+        """One finding per termination subscription type: missing, disabled (by Factorial after 48 h of
+        failed deliveries: terminations since then were never delivered) or enabled."""
+        rows = self.webhook_subscriptions()
+        findings = []
+        for kind in SUBSCRIPTIONS:
+            mine = [r for r in rows if r.get("type", r.get("subscription_type")) == kind]
+            if not mine:
+                findings.append(Finding("warning", "webhooks", f"Factorial: no '{kind}' subscription; those events "
+                                        "reach relevo only through `relevo offboard`"))
+            for row in mine:
+                where = f"Factorial subscription {row['id']} ({kind} -> {row.get('target_url', '?')})"
+                if row.get("enabled") is False:
+                    findings.append(Finding("warning", "webhooks", f"{where} is DISABLED (Factorial disables one after "
+                                            "48 h of failed deliveries): events since then were not delivered; fix "
+                                            "the receiver, run `relevo doctor --reenable-webhooks`, and offboard "
+                                            "anyone terminated meanwhile with `relevo offboard`"))
+                else:
+                    findings.append(Finding("ok", "webhooks", f"{where} is enabled"))
+        return findings
+
+    def reenable(self, subscription_id: Any) -> None:
+        """PUT api_public/webhook_subscriptions/{id} with enabled: true (the SDK's update body; `id` is required)."""
+        text = str(subscription_id).strip()
+        if not text.isdigit():
+            raise InvalidResponse(f"Factorial subscription id '{text[:40]}' is not a number", vendor=VENDOR)
+        self.http.json("PUT", f"api_public/webhook_subscriptions/{text}", json={"id": text, "enabled": True})
 
     def _termination(self, record: dict[str, Any]) -> dict[str, Any] | None:
         try:

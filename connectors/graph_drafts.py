@@ -15,6 +15,14 @@ tenant: that Exchange Online writes the header for a neutral LCID as the bare ta
 Docs: https://learn.microsoft.com/graph/api/user-post-messages,
 https://learn.microsoft.com/graph/api/singlevaluelegacyextendedproperty-get (filter syntax).
 Permission: Mail.ReadWrite (application permission for other people's mailboxes).
+
+Credentials: an app registration's client credentials (tenant, client id, and a client secret or a
+certificate), exchanged for app-only tokens by Microsoft's own library, MSAL
+(https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow). Tokens
+last 60-90 minutes and drafts are placed after approval, up to 72 h later: MSAL's token cache
+hands out the cached token and renews it before it expires, and a 401 renews it once more.
+Spec: the request and answer shapes are checked in the tests against the subset of Microsoft's
+Graph v1.0 metadata in tests/specs/ (see tests/specs/README.md).
 """
 from __future__ import annotations
 
@@ -26,9 +34,14 @@ import requests
 
 from connectors.addresses import mailbox
 from connectors.drafts import Draft
-from connectors.http import HttpClient
+from connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
+from connectors.health import Finding, token_claims
+from connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
 
 BASE_URL = "https://graph.microsoft.com/v1.0"
+LOGIN_URL = "https://login.microsoftonline.com"
+SCOPE = "https://graph.microsoft.com/.default"  # app-only: the application permissions granted (Mail.ReadWrite)
+NEEDED_ROLE = "Mail.ReadWrite"  # app-only tokens list application permissions in the `roles` claim
 # A fixed GUID for relevo's property set (uuid5 of https://relevo.dev/graph); never change it.
 KEY_PROPERTY = "String {97b4ff51-5612-5072-9e51-cc6173188a33} Name X-Relevo-Key"
 LOCALE_PROPERTY = "Integer 0x3FF1"  # PidTagMessageLocaleId (PtypInteger32), "{type} {proptag}" form
@@ -50,14 +63,68 @@ def recipient(name: str, email: str) -> dict[str, Any]:
     return {"emailAddress": entry}
 
 
+class ClientCredentials(BearerTokens):
+    """App-only Graph tokens for one app registration, through MSAL's ConfidentialClientApplication.
+
+    `secret` is a client secret, or `certificate` a PEM private key with its thumbprint (the SHA-1
+    of the certificate uploaded to the app registration). MSAL keeps the token in its cache and
+    renews it before it expires (acquire_token_for_client looks in the cache first).
+    """
+
+    def __init__(self, tenant_id: str, client_id: str, *, secret: str | None = None,
+                 certificate: tuple[str, str] | None = None, login_url: str = LOGIN_URL,
+                 session: requests.Session | None = None) -> None:
+        super().__init__()
+        import msal  # only when Microsoft 365 drafts are configured
+
+        if bool(secret) == bool(certificate):
+            raise ConfigurationError("Microsoft Graph: give a client secret or a certificate (one of the two)")
+        credential: Any = secret if secret else {"private_key": certificate[0], "thumbprint": certificate[1]}
+        self.secrets = [secret] if secret else [certificate[0]]
+        self.cache = msal.TokenCache()
+        self.app = msal.ConfidentialClientApplication(
+            client_id, client_credential=credential, authority=f"{login_url.rstrip('/')}/{quote(tenant_id, safe='')}",
+            token_cache=self.cache, http_client=session or requests.Session(), timeout=DEFAULT_TIMEOUT[1],
+            instance_discovery=False)
+
+    def fetch(self, force: bool) -> str:
+        if force:  # the cached token was refused: drop it so MSAL asks for a new one
+            for entry in list(self.cache.search(self.cache.CredentialType.ACCESS_TOKEN)):
+                self.cache.remove_at(entry)
+        try:
+            result = self.app.acquire_token_for_client(scopes=[SCOPE])
+        except (requests.RequestException, ValueError) as exc:  # MSAL lets transport errors through
+            raise ConnectionFailed(f"Microsoft identity platform token request failed ({type(exc).__name__})",
+                                   vendor="microsoft-graph") from None
+        if not isinstance(result, dict) or "access_token" not in result:
+            # error codes only: error_description can quote the request (never the secret, but keep it short)
+            code = (result or {}).get("error", "no token") if isinstance(result, dict) else "no token"
+            codes = (result or {}).get("error_codes") if isinstance(result, dict) else None
+            raise AuthenticationError(f"Microsoft identity platform refused the client credentials ({code}"
+                                      f"{f', AADSTS{codes[0]}' if codes else ''})", vendor="microsoft-graph")
+        return str(result["access_token"])
+
+
+class StaticToken(BearerTokens):
+    """A fixed access token: tests and simulators only. It expires (60-90 min) and cannot be renewed."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.value = token
+
+    def fetch(self, force: bool) -> str:
+        return self.value
+
+
 class GraphDrafts:
     """DraftStore for Exchange Online mailboxes."""
 
-    def __init__(self, token: str, base_url: str = BASE_URL, *, sleep: Callable[[float], None] | None = None,
-                 session: requests.Session | None = None) -> None:
+    def __init__(self, tokens: BearerTokens | str, base_url: str = BASE_URL, *,
+                 sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
-        self.http = HttpClient("microsoft-graph", base_url, headers={"Authorization": f"Bearer {token}"},
-                               secrets=[token], session=session, **kwargs)
+        auth = StaticToken(tokens) if isinstance(tokens, str) else tokens
+        self.http = HttpClient("microsoft-graph", base_url, auth=auth, secrets=getattr(auth, "secrets", []),
+                               session=session, **kwargs)
         self.location = "Drafts folder of each successor's Microsoft 365 mailbox"
         self.reaches_mailbox = True
 
@@ -85,3 +152,23 @@ class GraphDrafts:
         # A POST is not retried on 5xx (it could create a second draft); the next run finds it by key.
         self.http.json("POST", f"/users/{quote(draft.mailbox, safe='@')}/messages", json=message)
         return True, where
+
+    def check(self, mailbox: str | None = None) -> list[Finding]:
+        """`relevo doctor`: a token is issued, it carries Mail.ReadWrite, and a mailbox's messages can be read."""
+        token = self.http.session.auth.token()  # type: ignore[union-attr]
+        roles = token_claims(token).get("roles")
+        if isinstance(self.http.session.auth, StaticToken):
+            findings = [Finding("warning", "drafts", "a fixed Graph token (drafts.token) expires within 90 minutes and "
+                                "is never renewed: set tenant_id, client_id and client_secret or certificate")]
+        else:
+            findings = [Finding("ok", "drafts", "Microsoft identity platform issued an app-only Graph token")]
+        if isinstance(roles, list):
+            if NEEDED_ROLE in roles:
+                findings.append(Finding("ok", "drafts", f"the token carries the application permission {NEEDED_ROLE}"))
+            else:
+                findings.append(Finding("error", "drafts", f"the token lacks the application permission {NEEDED_ROLE}"
+                                        " (grant it and give admin consent in the app registration)"))
+        if mailbox:
+            self.http.json("GET", f"/users/{quote(mailbox, safe='@')}/messages", params={"$select": "id", "$top": "1"})
+            findings.append(Finding("ok", "drafts", f"messages of {mailbox} can be read"))
+        return findings

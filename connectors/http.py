@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from connectors.errors import (
+    AuthenticationError,
     ConnectionFailed,
     ConnectorError,
     InvalidResponse,
@@ -94,6 +95,42 @@ def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
     return (message or response.reason or "error", request_id)
 
 
+class BearerTokens(requests.auth.AuthBase):
+    """`Authorization: Bearer <token>` from a token source that renews itself, for tokens that expire.
+
+    Subclasses implement `fetch(force)`: a valid access token (the vendor's library caches it and
+    renews it before it expires), or a new one when `force` is set (the vendor answered 401 to the
+    cached one). HttpClient calls `refresh()` once on a 401 and repeats the request: a 401 means
+    the request was not processed, so repeating it is safe even for a POST. Every token handed
+    out is remembered so HttpClient can remove it from error text.
+    """
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+        self._force = False
+        self._lock = threading.Lock()
+
+    def fetch(self, force: bool) -> str:
+        raise NotImplementedError
+
+    def token(self) -> str:
+        with self._lock:
+            force, self._force = self._force, False
+            value = self.fetch(force)
+            if value not in self.issued:
+                self.issued.append(value)
+            return value
+
+    def refresh(self) -> None:
+        """The next token is a new one, not the cached one the vendor refused."""
+        with self._lock:
+            self._force = True
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request
+
+
 class CallWindow:
     """At most `calls` requests in any `seconds`: a vendor's published limit, kept on our side.
 
@@ -160,6 +197,7 @@ class HttpClient:
         self.session.headers.update({"Accept": "application/json", "User-Agent": "relevo/0.1"})
         self.session.headers.update(headers or {})
         self._secrets = [s for s in secrets if s]
+        self._token_sources: list[BearerTokens] = [auth] if isinstance(auth, BearerTokens) else []
         self._lock = threading.Lock()
         self._resume_at = 0.0  # monotonic time before which new requests wait: the vendor asked every caller to wait
         self._throttled_thread: int | None = None  # the thread that was told (it waits in its own retry loop)
@@ -169,7 +207,8 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """Remove any known secret value from text (defence in depth for vendor messages)."""
-        for secret in self._secrets:
+        issued = [t for source in self._token_sources for t in source.issued]
+        for secret in [*self._secrets, *issued]:
             text = text.replace(secret, "***")
         return text
 
@@ -194,6 +233,11 @@ class HttpClient:
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
         attempt = 0
+        renewed = False
+        tokens = kwargs.get("auth") or self.session.auth  # a request may carry its own (a mailbox's token)
+        if isinstance(tokens, BearerTokens) and tokens not in self._token_sources:
+            with self._lock:
+                self._token_sources.append(tokens)
         self.wait_if_throttled()
         while True:
             attempt += 1
@@ -204,6 +248,11 @@ class HttpClient:
                 error = self.error_from(method, path, response)
             except ConnectorError as exc:
                 error = exc
+            if isinstance(error, AuthenticationError) and isinstance(tokens, BearerTokens) and not renewed:
+                renewed = True  # once: a token refused right after renewal is a credential problem
+                tokens.refresh()
+                attempt -= 1
+                continue
             if attempt >= self.max_attempts or not should_retry(error, idempotent):
                 raise error
             wait = error.retry_after if error.retry_after is not None else backoff_delay(attempt)

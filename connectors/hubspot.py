@@ -1,17 +1,30 @@
 """HubSpot CRM: the clients leavers own, and handing them to their successors.
 
+API version: HubSpot's date-versioned CRM API (VERSION, `/crm/objects/{VERSION}/...`,
+`/crm/owners/{VERSION}`); numbered paths (`/crm/v3/`) are unsupported from September 2027
+(developers.hubspot.com/changelog/legacy-apis-and-legacy-apps-whats-going-unsupported-and-when)
+and each date version is supported at least 18 months (connectors/versions.py has the dates).
+Spec: HubSpot's OpenAPI files (github.com/HubSpot/HubSpot-public-api-spec-collection,
+CRM/Objects and CRM/Crm Owners, 2026-09) were read for every path, parameter and answer used
+here, but their licence ("proprietary to HubSpot and not licensed for external use") forbids
+vendoring them: the tests check requests and answers against the field names and types
+transcribed in tests/connectors/hubspot_contract.py instead.
+
 Calls for N leavers owning C companies and K contacts, fewest first (one leaver costs
 1 + ceil(C/200) + about ceil(K/200) reads; a layoff of 1,000 about 10 + ceil(C/200) + ceil(K/200)):
-- owner ids from e-mails: `GET /crm/v3/owners?email=` for a few people; for many, the whole
-  owner list, 100 a page (the owner `id`, not `userId`);
-- owned companies: `POST /crm/v3/objects/companies/search` on `hubspot_owner_id IN` (100 owners
-  per filter group, 5 groups per search), 200 a page;
+- owner ids from e-mails: `GET /crm/owners/{VERSION}?email=` for a few people; for many, the
+  whole owner list, 100 a page (the owner `id`, not `userId`);
+- owned companies: `POST /crm/objects/{VERSION}/companies/search` on `hubspot_owner_id IN` (100
+  owners per filter group, 5 groups per search), 200 a page, sorted by `hs_object_id` and paged
+  with `hs_object_id GT <last id>` instead of `after`: HubSpot answers 400 to any page past the
+  first 10,000 results of one search;
 - contacts: searches for contacts a leaver owns OR whose primary company (`associatedcompanyid`)
   is one of those companies, so each client arrives with all its people without a call per
   company (the v4 associations batch read would need one more call per 1,000 companies plus one
   batch read per 100 contacts);
-- reassignment: `POST /crm/v3/objects/{companies,contacts}/batch/update`, 100 records a call,
-  records of several leavers (each to their own successor) in the same call.
+- reassignment: `POST /crm/objects/{VERSION}/{companies,contacts}/batch/update`, 100 records a
+  call, records of several leavers (each to their own successor) in the same call; a 207 answer
+  with `errors` is a partial failure naming the records that were not updated.
 Docs: https://developers.hubspot.com/docs/api-reference/crm-owners-v3,
 https://developers.hubspot.com/docs/api/crm/search, .../crm/companies (batch update).
 """
@@ -26,16 +39,20 @@ import requests
 
 from connectors.addresses import parse_email
 from connectors.clients import COUNTRY_LANGUAGE, Client, Contact
-from connectors.errors import BadRecord, InvalidResponse, NotFound
+from connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
 from connectors.grants import Person
+from connectors.health import Finding
 from connectors.http import HttpClient
 
 BASE_URL = "https://api.hubapi.com"
+VERSION = "2026-09"  # the latest date version (released 2026-09-08); see connectors/versions.py
+SEARCH_CAP = 10_000  # results one search pages through before HubSpot answers 400 (search docs)
+ID_ORDER = [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]  # search docs' `sorts` form
 PAGE = 200  # search page size: HubSpot's maximum
 BATCH = 100  # batch/update inputs per call
 IN_VALUES = 100  # values per IN filter (UNCONFIRMED: kept at 100 to be safe)
 MAX_GROUPS = 5  # filterGroups per search (HubSpot changelog, August 2024)
-OWNER_PAGE = 100  # owners per page of GET /crm/v3/owners (the documented default)
+OWNER_PAGE = 100  # owners per page of GET /crm/owners/{VERSION} (the spec's default `limit`)
 LOOKUPS = 3  # up to this many e-mails are looked up one by one; more, and the owner list is read once
 COMPANY_PROPERTIES = ["name", "country", "hubspot_owner_id"]
 CONTACT_PROPERTIES = ["firstname", "lastname", "email", "hs_language", "country", "company",
@@ -74,12 +91,20 @@ def hubspot_error(response: requests.Response) -> tuple[str, str | None]:
     return message, body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
 
 
-class HubSpotCRM:
-    """ClientSource over HubSpot's CRM v3 API (private app token, scopes crm.objects.companies/contacts
-    .read/.write and crm.objects.owners.read)."""
+class PartialFailure(ConnectorError):
+    """A batch answered 207: some records changed, the ones named here did not."""
 
-    def __init__(self, token: str, base_url: str = BASE_URL, *, sleep: Callable[[float], None] | None = None,
-                 session: requests.Session | None = None) -> None:
+    def __init__(self, message: str, failed: list[str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.failed = failed
+
+
+class HubSpotCRM:
+    """ClientSource over HubSpot's CRM API (a service key or legacy private app token with the scopes
+    crm.objects.companies.read/.write, crm.objects.contacts.read/.write and crm.objects.owners.read)."""
+
+    def __init__(self, token: str, base_url: str = BASE_URL, *, version: str = VERSION,
+                 sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
         # HubSpot's 429 carries no Retry-After: wait out its 10-second window (documented rolling limit).
         self.http = HttpClient("hubspot", base_url, headers={"Authorization": f"Bearer {token}"},
@@ -88,6 +113,8 @@ class HubSpotCRM:
         self._gate = threading.Lock()
         self._resume_at = 0.0  # monotonic time before which no thread calls (the window's budget is spent)
         self._owners: dict[str, str | None] = {}
+        self.version = version
+        self.owners_path = f"/crm/owners/{version}"
 
     # --- transport: every call goes through here so the rate-limit headers are always honoured ---
 
@@ -130,7 +157,7 @@ class HubSpotCRM:
         """
         key = email.casefold()
         if key not in self._owners:
-            body = self.call("GET", "/crm/v3/owners", params={"email": email, "archived": "false", "limit": 1})
+            body = self.call("GET", self.owners_path, params={"email": email, "archived": "false", "limit": 1})
             self._owners[key] = next((str(o["id"]) for o in body.get("results") or []
                                       if str(o.get("email", "")).casefold() == key and o.get("id")), None)
         return self._owners[key]
@@ -143,7 +170,7 @@ class HubSpotCRM:
             after: str | None = None
             while True:
                 params: dict[str, Any] = {"archived": "false", "limit": OWNER_PAGE, **({"after": after} if after else {})}
-                body = self.call("GET", "/crm/v3/owners", params=params)
+                body = self.call("GET", self.owners_path, params=params)
                 for owner in body.get("results") or []:
                     if owner.get("email") and owner.get("id"):
                         listed.setdefault(str(owner["email"]).casefold(), str(owner["id"]))
@@ -154,25 +181,39 @@ class HubSpotCRM:
             self._owners.update({email: None for email in wanted - set(listed)})
         return {email: self.owner_id(email) for email in emails}
 
+    def objects_path(self, objects: str, action: str) -> str:
+        return f"/crm/objects/{self.version}/{objects}/{action}"
+
     def search(self, objects: str, filter_groups: list[dict[str, Any]], properties: list[str]) -> Iterator[dict[str, Any]]:
-        """Every record matching a search, all pages (search is a read: safe to retry)."""
-        after: str | None = None
+        """Every record matching a search, all pages, however many (search is a read: safe to retry).
+
+        Sorted by `hs_object_id`; each next page asks for ids greater than the last one seen
+        (one more filter in every group), so no search ever pages past SEARCH_CAP, where HubSpot
+        answers 400. Same number of calls as paging with `after`.
+        """
+        last: str | None = None
         while True:
-            payload: dict[str, Any] = {"filterGroups": filter_groups, "properties": properties, "limit": PAGE}
-            if after:
-                payload["after"] = after
-            body = self.call("POST", f"/crm/v3/objects/{objects}/search", json=payload, idempotent=True)
-            yield from body.get("results") or []
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
+            groups = filter_groups if last is None else [
+                {**group, "filters": [*group["filters"], {"propertyName": "hs_object_id", "operator": "GT", "value": last}]}
+                for group in filter_groups]
+            payload: dict[str, Any] = {"filterGroups": groups, "properties": properties, "limit": PAGE,
+                                       "sorts": ID_ORDER}
+            body = self.call("POST", self.objects_path(objects, "search"), json=payload, idempotent=True)
+            results = body.get("results") or []
+            yield from results
+            if not ((body.get("paging") or {}).get("next")) or not results:
                 return
+            ids = [str(r.get("id", "")) for r in results]
+            if not all(i.isdigit() for i in ids):
+                raise InvalidResponse(f"POST {self.objects_path(objects, 'search')}: a record without a numeric id",
+                                      vendor="hubspot")
+            last = max(ids, key=int)
 
     def search_in(self, objects: str, groups: list[tuple[str, list[str]]], properties: list[str]) -> list[dict[str, Any]]:
         """Records whose property is IN any of the value lists, each once, in as few searches as allowed.
 
         Each (property, values) pair becomes filter groups of at most IN_VALUES values; a search
-        ORs up to MAX_GROUPS groups. UNCONFIRMED: HubSpot pages a search only up to 10,000 results,
-        which one search here reaches only past about 3,000 records per 100 owners.
+        ORs up to MAX_GROUPS groups (each gets one more filter, `hs_object_id GT`, when paging).
         """
         filter_groups = [{"filters": [{"propertyName": name, "operator": "IN", "values": values[i:i + IN_VALUES]}]}
                          for name, values in groups for i in range(0, len(values), IN_VALUES)]
@@ -281,12 +322,62 @@ class HubSpotCRM:
                 counts[objects] = len(ids)
             lines.append(f"{counts['companies']} compan{'y' if counts['companies'] == 1 else 'ies'} and "
                          f"{counts['contacts']} contact(s) now owned by {successor.name} (HubSpot owner {owner})")
+        failed: list[str] = []
+        reasons: set[str] = set()
         for objects, owners in updates.items():
             records = sorted(owners)
             for i in range(0, len(records), BATCH):
                 inputs = [{"id": r, "properties": {"hubspot_owner_id": owners[r]}} for r in records[i:i + BATCH]]
-                self.call("POST", f"/crm/v3/objects/{objects}/batch/update", json={"inputs": inputs}, idempotent=True)
+                body = self.call("POST", self.objects_path(objects, "batch/update"), json={"inputs": inputs},
+                                 idempotent=True)
+                missed, why = batch_errors(body, [r for r in records[i:i + BATCH]])
+                failed += [f"{objects} {r}" for r in missed]
+                reasons |= why
+        if failed:  # the others are done; a rerun sets the same owners again, which changes nothing
+            shown = ", ".join(failed[:20]) + (f" and {len(failed) - 20} more" if len(failed) > 20 else "")
+            raise PartialFailure(f"batch/update left {len(failed)} record(s) with their old owner: {shown}"
+                                 f" ({'; '.join(sorted(reasons))[:300]})", failed, vendor="hubspot", status=207)
         return lines
+
+    def check(self) -> list[Finding]:
+        """`relevo doctor`: the token reads owners, companies and contacts (one record each)."""
+        self.call("GET", self.owners_path, params={"limit": 1, "archived": "false"})
+        findings = [Finding("ok", "crm", "owners can be read (crm.objects.owners.read)")]
+        for objects in ("companies", "contacts"):
+            self.call("POST", self.objects_path(objects, "search"), idempotent=True,
+                      json={"filterGroups": [], "properties": ["hubspot_owner_id"], "limit": 1, "sorts": ID_ORDER})
+            findings.append(Finding("ok", "crm", f"{objects} can be searched (crm.objects.{objects}.read)"))
+        findings.append(Finding("ok", "crm", "write scopes (crm.objects.companies.write, crm.objects.contacts.write) "
+                                             "are only proven by the first hand-over: HubSpot documents no read-only "
+                                             "check of a service key's scopes"))
+        return findings
+
+
+def batch_errors(body: dict[str, Any], sent: list[str]) -> tuple[list[str], set[str]]:
+    """The ids a batch answer says were not changed, and why (BatchResponseSimplePublicObjectWithErrors).
+
+    Each error names its records in `context.ids` (StandardError). An error without ids, or
+    `numErrors` larger than the errors listed, leaves unknown which ones failed: then every
+    record sent that is not among the `results` counts as failed, never as done.
+    """
+    errors = body.get("errors") or []
+    if not errors and not body.get("numErrors"):
+        return [], set()
+    failed: list[str] = []
+    reasons: set[str] = set()
+    named = True
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            named = False
+            continue
+        reasons.add(str(error.get("category") or error.get("message") or "error")[:80])
+        ids = ((error.get("context") or {}).get("ids") if isinstance(error.get("context"), dict) else None) or []
+        failed += [str(i) for i in ids]
+        named = named and bool(ids)
+    if not named or (isinstance(body.get("numErrors"), int) and body["numErrors"] > len(errors)):
+        done = {str(r.get("id")) for r in body.get("results") or [] if isinstance(r, dict)}
+        failed += [r for r in sent if r not in done]
+    return [r for r in dict.fromkeys(failed) if r in set(sent)] or [r for r in sent], reasons
 
 
 def full_name(props: dict[str, Any]) -> str:

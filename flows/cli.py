@@ -613,6 +613,38 @@ def ui_approvals(employee_id: str | None) -> list[Any]:
         return []
 
 
+@app.command()
+def doctor(
+    registry: RegistryOption = Path("relevo.yaml"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object: exit_code and every finding.")] = False,
+    reenable_webhooks: Annotated[bool, typer.Option(
+        "--reenable-webhooks", help="Re-enable termination webhook subscriptions the HR platform disabled "
+                                    "(Factorial). The only change doctor ever makes, and only with this flag.")] = False,
+) -> None:
+    """Check a registry against the live vendors: secrets, authenticated reads, API versions, webhooks.
+
+    Exit 0: all fine. 3: something needs a person (a refused credential, a version near its end, a
+    disabled subscription). 2: a secret or setting is missing. Reads only, unless --reenable-webhooks.
+    """
+    from datetime import datetime, timezone
+
+    from flows import doctor as checks
+
+    reg = load(registry)
+    findings, code = checks.run(reg, datetime.now(timezone.utc).date(), reenable_webhooks=reenable_webhooks)
+    if as_json:
+        sys.stdout.write(json.dumps(checks.as_json(findings, code), ensure_ascii=False) + "\n")
+        raise typer.Exit(code)
+    out = console()
+    styles = {"ok": "green", "warning": "yellow", "error": "bold red"}
+    for finding in findings:
+        out.print(f"[{styles[finding.level]}]{finding.level:<8}[/] {esc(finding.subject):<22} {esc(finding.text)}")
+    verdict = {EXIT_OK: "ready", EXIT_OPEN: "needs a person (see the warnings and errors above)",
+               EXIT_BAD_INPUT: "a secret or setting is missing"}[code]
+    out.print(f"\nrelevo doctor: {verdict}")
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()
 

@@ -6,6 +6,7 @@ never starts half-configured.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -249,27 +250,47 @@ def _eml_drafts(registry: Registry, config: dict[str, Any]) -> Any:
 
 
 def _hubspot_crm(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.hubspot import BASE_URL, HubSpotCRM
+    from connectors.hubspot import BASE_URL, VERSION, HubSpotCRM
     from flows.secrets import resolve
 
-    token = resolve(_require(config, "token", "crm", registry), f"{registry.path}: crm.token (HubSpot private app)")
-    return HubSpotCRM(token, config.get("base_url", BASE_URL))
+    token = resolve(_require(config, "token", "crm", registry), f"{registry.path}: crm.token (HubSpot service key)")
+    version = str(config.get("version", VERSION))
+    if not re.fullmatch(r"\d{4}-(03|09)", version):
+        raise ConfigurationError(f"{registry.path}: crm.version '{version}' is not a HubSpot date version like {VERSION}")
+    return HubSpotCRM(token, config.get("base_url", BASE_URL), version=version)
 
 
 def _graph_drafts(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.graph_drafts import BASE_URL, GraphDrafts
+    """Client credentials of an app registration (MSAL renews the 60-90 minute tokens); `token` is for simulators."""
+    from connectors.graph_drafts import BASE_URL, LOGIN_URL, ClientCredentials, GraphDrafts
     from flows.secrets import resolve
 
-    token = resolve(_require(config, "token", "drafts", registry), f"{registry.path}: drafts.token (Microsoft Graph)")
-    return GraphDrafts(token, config.get("base_url", BASE_URL))
+    where = f"{registry.path}: drafts"
+    if "token" in config and "client_id" not in config:  # a fixed token expires within 90 minutes: tests only
+        return GraphDrafts(resolve(config["token"], f"{where}.token (Microsoft Graph)"), config.get("base_url", BASE_URL))
+    tenant = str(_require(config, "tenant_id", "drafts", registry))
+    client = str(_require(config, "client_id", "drafts", registry))
+    if ("client_secret" in config) == ("certificate" in config):
+        raise ConfigurationError(f"{where}: give client_secret or certificate (one of the two) for Microsoft Graph")
+    if "client_secret" in config:
+        tokens = ClientCredentials(tenant, client, secret=resolve(config["client_secret"], f"{where}.client_secret"),
+                                   login_url=config.get("login_url", LOGIN_URL))
+    else:
+        certificate = config["certificate"]
+        key = resolve(certificate.get("private_key"), f"{where}.certificate.private_key")
+        tokens = ClientCredentials(tenant, client, certificate=(key, str(certificate["thumbprint"])),
+                                   login_url=config.get("login_url", LOGIN_URL))
+    return GraphDrafts(tokens, config.get("base_url", BASE_URL))
 
 
 def _gmail_drafts(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.gmail_drafts import BASE_URL, GmailDrafts
+    """A service account key with domain-wide delegation: google-auth mints a token per mailbox."""
+    from connectors.gmail_drafts import BASE_URL, GmailDrafts, ServiceAccount
     from flows.secrets import resolve
 
-    token = resolve(_require(config, "token", "drafts", registry), f"{registry.path}: drafts.token (Gmail)")
-    return GmailDrafts(token, config.get("base_url", BASE_URL), id_secret=draft_id_secret(registry.output_dir))
+    key = resolve(_require(config, "service_account", "drafts", registry),
+                  f"{registry.path}: drafts.service_account (Gmail service account JSON key)")
+    return GmailDrafts(ServiceAccount(key), config.get("base_url", BASE_URL), id_secret=draft_id_secret(registry.output_dir))
 
 
 def draft_id_secret(output_dir: Path) -> bytes:

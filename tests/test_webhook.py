@@ -13,11 +13,19 @@ from fastapi.testclient import TestClient
 import schemas
 from flows.inbox import Inbox, event_key
 from flows.registry import load_registry
-from flows.webhook import Dispatcher, Rejected, bamboohr_signature, create_app, parse_timestamp, verify_bamboohr
+from flows.webhook import (
+    RETRY_HORIZON,
+    Dispatcher,
+    Rejected,
+    bamboohr_signature,
+    create_app,
+    parse_timestamp,
+    verify_bamboohr,
+)
 
 KEY = "bhr-test-key-canary-5e1d"
 CHALLENGE = "factorial-challenge-canary-77a0"
-NOW = 1_795_000_000.0  # 2026-11-18T...Z, fixed: the ±300 s window is tested exactly
+NOW = 1_795_000_000.0  # 2026-11-18T...Z, fixed: the window's edges are tested exactly
 
 DISMISSAL = {"employees": [{
     "action": "Updated", "changedFields": ["Employment Status"], "id": "1001",
@@ -88,11 +96,12 @@ BAD: list[tuple[str, str, str, dict, object, int, str]] = [
                                                          "x-bamboohr-signature": "ab" * 32}, BODY, 401, "timestamp"),
     ("signature for another timestamp", "POST", "/webhooks/bamboohr",
      {**signed(BODY, str(int(NOW) - 10)), "x-bamboohr-timestamp": str(int(NOW))}, BODY, 401, "signature"),
-    ("stale: 301 s old", "POST", "/webhooks/bamboohr", signed(BODY, str(int(NOW) - 301)), BODY, 401, "5 minutes"),
+    ("stale: just past BambooHR's retry horizon", "POST", "/webhooks/bamboohr",
+     signed(BODY, str(int(NOW) - RETRY_HORIZON - 1)), BODY, 401, "3 hours"),
     ("from the future: 301 s ahead", "POST", "/webhooks/bamboohr", signed(BODY, str(int(NOW) + 301)), BODY, 401,
      "5 minutes"),
-    ("replayed an hour later (ISO timestamp)", "POST", "/webhooks/bamboohr",
-     signed(BODY, datetime.fromtimestamp(NOW - 3600, timezone.utc).isoformat()), BODY, 401, "5 minutes"),
+    ("replayed a day later (ISO timestamp)", "POST", "/webhooks/bamboohr",
+     signed(BODY, datetime.fromtimestamp(NOW - 86400, timezone.utc).isoformat()), BODY, 401, "3 hours"),
     ("timestamp not a time", "POST", "/webhooks/bamboohr", signed(BODY, "yesterday"), BODY, 401, "ISO-8601"),
     ("signature with unicode", "POST", "/webhooks/bamboohr",
      {**signed(BODY), "x-bamboohr-signature": ("é" * 64).encode()}, BODY, 401, "signature"),
@@ -174,7 +183,7 @@ def test_rejections_are_counted_by_reason(receiver):  # type: ignore[no-untyped-
     client, dispatcher, _ = receiver
     for _ in range(2):
         client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY, key=OTHER_KEY))
-    client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY, str(int(NOW) - 900)))
+    client.post("/webhooks/bamboohr", content=BODY, headers=signed(BODY, str(int(NOW) - 4 * 3600)))
     reasons = {(r["outcome"], r["reason"]): r["count"] for r in dispatcher.inbox.reasons()}
     assert reasons == {("rejected", "401 bad signature"): 2, ("rejected", "401 stale timestamp"): 1}
     assert client.get("/healthz").json() == {"status": "ok", "inbox": {"pending": 0, "dispatched": 0,
@@ -197,10 +206,33 @@ def test_termination_is_stored_before_the_202_and_once(receiver):  # type: ignor
     assert [(e.state, e.flow_run_id) for e in dispatcher.inbox.events()] == [("dispatched", "run-1")]
 
 
+def test_bamboohr_retries_with_the_first_timestamp_are_accepted_up_to_the_last_retry(acme, monkeypatch):  # type: ignore[no-untyped-def]
+    """BambooHR retries a 5xx at 5, 10, 20, 40 and 80 minutes (spec, webhook responses "500+") and never
+    retries a 4xx: a retry signed with the first attempt's timestamp must not get a 401, or the termination
+    is lost. The 80-minute retry arrives 155 min after the first try; a replay is stopped by the event key."""
+    monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
+    monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
+    first_try = int(NOW)
+    headers = signed(BODY, str(first_try))
+    now = {"t": NOW}
+    registry = load_registry(acme)
+    dispatcher = Dispatcher(Inbox(registry.database_url), str(registry.path), launch=Launches(), clock=lambda: now["t"])
+    with TestClient(create_app(acme, clock=lambda: now["t"], dispatcher=dispatcher)) as client:
+        dispatcher.stop()
+        statuses = []
+        for minutes in (0, 5, 15, 35, 75, 155):  # the first try and BambooHR's five retries
+            now["t"] = first_try + minutes * 60.0
+            statuses.append(client.post("/webhooks/bamboohr", content=BODY, headers=headers).status_code)
+        assert statuses == [202] * 6
+        assert len(dispatcher.inbox.events()) == 1  # stored once: the retries are the same event
+        now["t"] = first_try + RETRY_HORIZON + 1.0
+        assert client.post("/webhooks/bamboohr", content=BODY, headers=headers).status_code == 401
+
+
 def test_window_edges_and_iso_timestamps(receiver):  # type: ignore[no-untyped-def]
     client, dispatcher, _ = receiver
     dispatcher.stop()
-    for stamp in (str(int(NOW) - 300), str(int(NOW) + 300), "2026-11-18T11:06:40+0000"):
+    for stamp in (str(int(NOW) - RETRY_HORIZON), str(int(NOW) + 300), "2026-11-18T11:06:40+0000"):
         body = json.dumps({"employees": [{**DISMISSAL["employees"][0], "timestamp": stamp}]}).encode()
         assert client.post("/webhooks/bamboohr", content=body, headers=signed(body, stamp)).status_code == 202, stamp
     assert len(dispatcher.inbox.events()) == 3

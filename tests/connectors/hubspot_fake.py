@@ -10,6 +10,7 @@ from typing import Any
 import responses
 
 BASE = "https://api.hubapi.com"
+VERSION = "2026-09"
 
 
 class FakeHubSpot:
@@ -20,11 +21,14 @@ class FakeHubSpot:
         self.updates: list[tuple[str, list[dict[str, Any]]]] = []
         self.searches: list[dict[str, Any]] = []
         self.headers: dict[str, str] = {}  # extra response headers (rate-limit tests)
-        mock.add_callback(responses.GET, f"{BASE}/crm/v3/owners", callback=self.owner)
+        self.failing: set[str] = set()  # record ids a batch/update leaves unchanged (a 207 names them)
+        self.requests: list[Any] = []  # every request, for the contract check
+        self.answers: list[tuple[str, int, Any]] = []  # (operation, status, body) of every answer
+        mock.add_callback(responses.GET, f"{BASE}/crm/owners/{VERSION}", callback=self.owner)
         for objects in ("companies", "contacts"):
-            mock.add_callback(responses.POST, f"{BASE}/crm/v3/objects/{objects}/search",
+            mock.add_callback(responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/search",
                               callback=lambda r, o=objects: self.search(o, r))
-            mock.add_callback(responses.POST, f"{BASE}/crm/v3/objects/{objects}/batch/update",
+            mock.add_callback(responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/batch/update",
                               callback=lambda r, o=objects: self.update(o, r))
 
     def add_company(self, cid: str, name: str, owner: str, country: str | None = None) -> None:
@@ -36,11 +40,13 @@ class FakeHubSpot:
                               "hubspot_owner_id": owner, "associatedcompanyid": company, "hs_language": language,
                               "country": country, "company": company_name}
 
-    def reply(self, status: int, body: Any) -> tuple[int, dict[str, str], str]:
+    def reply(self, status: int, body: Any, operation: str = "") -> tuple[int, dict[str, str], str]:
+        self.answers.append((operation, status, body))
         return status, {"Content-Type": "application/json", **self.headers}, json.dumps(body)
 
     def owner(self, request: Any) -> tuple[int, dict[str, str], str]:
-        """GET /crm/v3/owners: filtered by `email`, else every owner, `limit` a page with an `after` cursor."""
+        """GET /crm/owners/{version}: filtered by `email`, else every owner, `limit` a page with an `after` cursor."""
+        self.requests.append(request)
         email = request.params.get("email")
         results = [{"id": oid, "email": e, "type": "PERSON", "firstName": "", "lastName": "",
                     "userId": 9000000 + int(oid[-3:]), "userIdIncludingInactive": 9000000 + int(oid[-3:]),
@@ -52,27 +58,41 @@ class FakeHubSpot:
         body: dict[str, Any] = {"results": results[start:start + limit]}
         if start + limit < len(results):
             body["paging"] = {"next": {"after": str(start + limit), "link": f"?after={start + limit}"}}
-        return self.reply(200, body)
+        return self.reply(200, body, "owners")
 
     @staticmethod
-    def matches(props: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
-        def one(f: dict[str, Any]) -> bool:
-            value = props.get(f["propertyName"])
-            if f["operator"] == "EQ":
-                return value == f["value"]
-            if f["operator"] == "IN":
-                return value in f["values"]
-            raise AssertionError(f"operator {f['operator']} not faked")
-        return any(all(one(f) for f in g["filters"]) for g in groups)
+    def matcher(groups: list[dict[str, Any]]) -> Any:
+        """A test for one record, built once per search: OR of groups, AND of filters (EQ, IN, GT on hs_object_id)."""
+        def one(f: dict[str, Any]) -> Any:
+            name, op = f["propertyName"], f["operator"]
+            if op == "EQ":
+                return lambda props: props.get(name) == f["value"]
+            if op == "IN":
+                values = set(f["values"])
+                return lambda props: props.get(name) in values
+            if op == "GT" and name == "hs_object_id":
+                floor = int(f["value"])
+                return lambda props: int(props[name]) > floor
+            raise AssertionError(f"operator {op} not faked")
+        compiled = [[one(f) for f in g["filters"]] for g in groups]
+        return lambda props: not compiled or any(all(t(props) for t in tests) for tests in compiled)
 
     def search(self, objects: str, request: Any) -> tuple[int, dict[str, str], str]:
+        self.requests.append(request)
         body = json.loads(request.body)
         self.searches.append(body)
         assert len(body["filterGroups"]) <= 5, "HubSpot allows 5 filter groups"
         assert body["limit"] <= 200
         table = self.companies if objects == "companies" else self.contacts
-        hits = [cid for cid, props in table.items() if self.matches(props, body["filterGroups"])]
+        matches = self.matcher(body["filterGroups"])
+        hits = [cid for cid, props in table.items() if matches(props)]
+        if body.get("sorts") == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]:
+            hits.sort(key=int)
         start = int(body.get("after") or 0)
+        if start + body["limit"] > 10_000:  # search docs: paging past 10,000 results answers 400
+            return self.reply(400, {"status": "error", "message": "There was a problem with the request.",
+                                    "correlationId": "b4b5e5a6-8c1f-4d0b-9a0e-3c4d5e6f7a8b",
+                                    "category": "VALIDATION_ERROR"}, "search")
         page = hits[start:start + body["limit"]]
         out: dict[str, Any] = {"total": len(hits), "results": [
             {"id": cid, "properties": {k: table[cid].get(k) for k in body["properties"]} | {"hs_object_id": cid},
@@ -81,17 +101,27 @@ class FakeHubSpot:
         if start + body["limit"] < len(hits):
             nxt = str(start + body["limit"])
             out["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
-        return self.reply(200, out)
+        return self.reply(200, out, "search")
 
     def update(self, objects: str, request: Any) -> tuple[int, dict[str, str], str]:
+        self.requests.append(request)
         inputs = json.loads(request.body)["inputs"]
         assert len(inputs) <= 100, "batch update takes 100 inputs"
         self.updates.append((objects, inputs))
         table = self.companies if objects == "companies" else self.contacts
-        for item in inputs:
+        done = [i for i in inputs if i["id"] not in self.failing]
+        for item in done:
             table[item["id"]].update(item["properties"])
-        return self.reply(200, {"status": "COMPLETE", "startedAt": "2026-11-26T10:00:00.000Z",
+        body: dict[str, Any] = {"status": "COMPLETE", "startedAt": "2026-11-26T10:00:00.000Z",
                                 "completedAt": "2026-11-26T10:00:01.000Z",
                                 "results": [{"id": i["id"], "properties": i["properties"], "archived": False,
                                              "createdAt": "2024-02-01T08:00:00.000Z",
-                                             "updatedAt": "2026-11-26T10:00:01.000Z"} for i in inputs]})
+                                             "updatedAt": "2026-11-26T10:00:01.000Z"} for i in done]}
+        refused = [i["id"] for i in inputs if i["id"] in self.failing]
+        if not refused:
+            return self.reply(200, body, "batch/update")
+        # BatchResponseSimplePublicObjectWithErrors: one StandardError naming the records in context.ids
+        body.update(numErrors=1, errors=[{
+            "status": "error", "category": "VALIDATION_ERROR", "message": "Property values were not valid",
+            "context": {"ids": refused}, "errors": [], "links": {}}])
+        return self.reply(207, body, "batch/update")

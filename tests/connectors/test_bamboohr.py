@@ -2,11 +2,9 @@
 
 Every request the connector makes is checked against the official OpenAPI spec
 (tests/specs/bamboohr-public.yaml, MIT, copied from the vendor) by the `api` fixture after each test.
-The spec's server is `https://{companyDomain}.bamboohr.com` with paths `/api/v1/...`;
-relevo calls the same paths through the gateway `https://api.bamboohr.com/api/gateway.php/
-{companyDomain}/v1/...`. `spec_form` rewrites one into the other (same domain, same path
-after `v1/`, same query, method, headers and body), so method, path, query parameters,
-security and body are validated exactly as the spec defines them.
+The spec's server is `https://{companyDomain}.bamboohr.com` with paths `/api/v1/...`, the base
+URL relevo calls: method, URL, query parameters, security and body are validated exactly as the
+spec defines them.
 """
 from __future__ import annotations
 
@@ -33,7 +31,7 @@ from connectors.hr_records import termination_kind, termination_table
 from flows.registry import load_registry
 
 SPEC_FILE = Path(__file__).resolve().parents[1] / "specs" / "bamboohr-public.yaml"  # BambooHR's official spec (MIT)
-BASE = "https://api.bamboohr.com/api/gateway.php/acme/v1"
+BASE = "https://acme.bamboohr.com/api/v1"
 CANARY = "bhr-canary-1f9e7d3c5b"
 TODAY = date(2026, 11, 26)
 FIELDS = "firstName,lastName,displayName,workEmail,workPhone,mobilePhone,jobTitle,department,supervisorEId,status,employmentHistoryStatus,terminationDate"
@@ -45,13 +43,13 @@ def spec() -> OpenAPI:
     return OpenAPI.from_file_path(str(SPEC_FILE))
 
 
-def spec_form(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """The gateway URL rewritten to the spec's server form: .../gateway.php/acme/v1/X -> https://acme.bamboohr.com/api/v1/X."""
-    match = re.match(r"^https://api\.bamboohr\.com/api/gateway\.php/([A-Za-z0-9-]+)/v1/(.*)$", request.url)
-    assert match, f"not a BambooHR gateway URL: {request.url}"
-    mapped = request.copy()
-    mapped.url = f"https://{match[1]}.bamboohr.com/api/v1/{match[2]}"
-    return mapped
+def spec_server_url(request: requests.PreparedRequest) -> None:
+    """The request goes to the spec's own server (`https://{companyDomain}.bamboohr.com`, paths `/api/v1/...`)."""
+    with open(SPEC_FILE, encoding="utf-8") as handle:
+        head = handle.read(2000)
+    assert "url: 'https://{companyDomain}.bamboohr.com'" in head, "the spec's server changed"
+    assert re.match(r"^https://[A-Za-z0-9-]+\.bamboohr\.com/api/v1/", request.url), \
+        f"not the spec's BambooHR server: {request.url}"
 
 
 def multipart_fields(request: requests.PreparedRequest) -> dict[str, str]:
@@ -71,7 +69,8 @@ def validate_against_spec(spec: OpenAPI, request: requests.PreparedRequest) -> N
     `format: binary`, so the body is checked with jsonschema against the spec's own schema,
     each form value cast as that schema says.
     """
-    mapped_request = spec_form(request)
+    spec_server_url(request)
+    mapped_request = request
     mapped = RequestsOpenAPIRequest(mapped_request)
     # The path finder matches the URL without its query (with it, `reports/custom?format=json` reads as `reports/{id}`).
     url = mapped_request.url.split("?", 1)[0]
@@ -577,17 +576,18 @@ def test_other_events_are_not_terminations(payload):
     ([], "payload is not a JSON object"),
     ({}, "neither 'employees' .* nor 'type'"),
     ({"employees": {"1001": {}}}, "employees is not a list"),
-    ({"employees": [1]}, r"employees\[0\] is not an object"),
-    ({"employees": [{"changedFields": [], "fields": {}}]}, r"employees\[0\]\.id is missing"),
-    ({"employees": [{"id": "../admin"}]}, r"employees\[0\]\.id is not an employee id"),
+    ({"employees": [{"changedFields": ["Employment Status"], "fields": {}}]}, r"employees\[0\]\.id is missing"),
+    ({"employees": [{"id": "../admin", "changedFields": ["Termination Date"]}]},
+     r"employees\[0\]\.id is not an employee id"),
     ({"employees": [field_entry("1", "Employment Status", {})]}, r"employees\[0\]\.changedFields is not a list"),
-    ({"employees": [field_entry("1", [], [])]}, r"employees\[0\]\.fields is not an object"),
+    ({"employees": [field_entry("1", ["Employment Status"], "Terminated")]}, r"employees\[0\]\.fields is not an object"),
     ({"type": 7, "data": {}}, "type is not a string"),
     ({"type": "employee.updated"}, "data is not an object"),
     ({"type": "employee.updated", "data": {"companyId": "1"}}, r"data\.employeeId is missing"),
     ({"type": "employee.updated", "data": {"employeeId": "5", "changedFields": "status"}}, r"data\.changedFields is not a list"),
 ])
 def test_payloads_of_the_wrong_shape_name_the_field(payload, message):
+    """Refused only when nothing in the POST can be read and an unreadable entry looked like a termination."""
     with pytest.raises(ValueError, match=message):
         parse_webhook(payload)
 
@@ -602,3 +602,40 @@ def test_a_successor_whose_work_email_adds_a_header_is_refused_naming_the_record
     with pytest.raises(errors.BadRecord, match="BambooHR employee 1012: work e-mail") as error:
         connector(successor_field="customSuccessorEId").employee("1001")
     assert "attacker" not in str(error.value)
+
+
+def test_php_empty_maps_and_odd_entries_never_cost_the_batch_its_terminations(caplog):
+    """BambooHR writes an empty map as `[]` (Created/Deleted entries: `"fields": [], "changedFields": []`) and
+    never retries a 4xx: a POST refused for one odd entry loses every termination in it."""
+    payload = {"employees": [
+        {"action": "Created", "changedFields": [], "fields": [], "id": "1008", "timestamp": "2026-11-20T18:42:00+0000"},
+        {"action": "Deleted", "changedFields": {}, "fields": [], "id": "1009", "timestamp": "2026-11-20T18:42:00+0000"},
+        field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"}),
+        7,  # not an object: skipped
+        {"action": "Updated", "changedFields": ["First Name"], "fields": {"First Name": "Ana"}},  # no id: skipped
+        field_entry("1010", "First Name", {}),  # changedFields not a list, not a termination: skipped
+        {"action": "Updated", "changedFields": ["Employment Status"], "fields": {}, "id": "../x"},  # logged as an error
+        field_entry("1003", ["Termination Date"], {"Termination Date": "2026-12-18"}),
+    ]}
+    caplog.set_level("WARNING", logger="relevo.bamboohr")
+
+    changes = parse_webhook(payload)
+
+    assert [(c.employee_id, c.kind) for c in changes] == [("1001", "terminated"), ("1003", "terminated")]
+    problems = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in problems] == ["WARNING", "WARNING", "WARNING", "ERROR"]
+    assert "employees[6].id is not an employee id" in problems[3][1] and "may be a termination" in problems[3][1]
+
+
+# --- relevo doctor ---
+
+def test_check_reads_the_field_list_and_names_registry_fields_the_key_cannot_see(api):
+    api.get(f"{BASE}/meta/fields", json=[
+        {"id": 1, "name": "First Name", "type": "text", "alias": "firstName"},
+        {"id": "4321", "name": "Successor", "type": "employee"},
+        {"id": 4400, "name": "Client language", "type": "list", "alias": "customLanguage"}])
+    ok = connector(successor_field=4321, language_field="customLanguage").check()
+    assert [f.level for f in ok] == ["ok", "ok"]
+    hidden = connector(successor_field=4321, language_field="customLanguage",
+                       restriction_fields={"no_client_contact": "customNoContact"}).check()
+    assert hidden[-1].level == "error" and "customNoContact" in hidden[-1].text

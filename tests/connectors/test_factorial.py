@@ -297,3 +297,64 @@ def test_a_manager_whose_email_is_not_one_address_is_refused_naming_the_record(a
     stub(api, {**MANAGER, "login_email": bad})
     with pytest.raises(errors.BadRecord, match="Factorial employee 2002: work e-mail"):
         connector().employee("2001")
+
+
+# --- webhook subscription health (issue 12 row 13) ---
+
+# ApiPublicWebhookSubscription as the official SDK's generated model requires it (id, target_url, type,
+# company_id, enabled, api_version; name and challenge optional), for every subscription a mock returns.
+SUBSCRIPTION = {"type": "object", "required": ["id", "target_url", "type", "company_id", "enabled", "api_version"],
+                "properties": {"id": {"type": "integer"}, "target_url": {"type": "string"}, "type": {"type": "string"},
+                               "company_id": {"type": "integer"}, "enabled": {"type": "boolean"},
+                               "api_version": {"type": "string"}, "name": {"type": "string"},
+                               "challenge": {"type": "string"}}}
+UPDATE_BODY = {"type": "object", "required": ["id"], "additionalProperties": False,  # PutApi2026...IdBody
+               "properties": {"id": {"type": "string"}, "target_url": {"type": "string"},
+                              "subscription_type": {"type": "string"}, "name": {"type": "string"},
+                              "challenge": {"type": "string"}, "enabled": {"type": "boolean"},
+                              "api_version": {"type": "string"}}}
+
+
+def subscription(sub_id: int, kind: str, enabled: bool) -> dict:
+    row = {"id": sub_id, "target_url": f"https://relevo.acme.example/webhooks/factorial?subscription={kind}",
+           "type": kind, "company_id": 77, "enabled": enabled, "api_version": "2026-07-01", "name": f"relevo {kind}"}
+    import jsonschema
+
+    jsonschema.validate(row, SUBSCRIPTION)
+    return row
+
+
+def test_a_subscription_factorial_disabled_is_reported_and_nothing_is_changed(api):
+    """Factorial disables a subscription after 48 h of non-2xx: later terminations are missed silently."""
+    api.get(f"{BASE}/api_public/credentials", json={"data": [{"id": 1, "company_id": 77, "employee_id": 0}]},
+            match=[matchers.header_matcher({"x-api-key": CANARY})])
+    api.get(f"{BASE}/api_public/webhook_subscriptions", json={"data": [
+        subscription(41, "employees/employee/terminate", enabled=False),
+        subscription(42, "employees/employee/unterminate", enabled=True),
+        subscription(43, "ats/candidate/create", enabled=False)]})
+
+    findings = connector().check()
+
+    assert [(f.level, f.subject) for f in findings] == [("ok", "hr"), ("warning", "webhooks"), ("ok", "webhooks")]
+    assert "41" in findings[1].text and "DISABLED" in findings[1].text and "48 h" in findings[1].text
+    assert all(c.request.method == "GET" for c in api.calls)  # a check never changes anything
+
+
+def test_a_missing_termination_subscription_is_a_warning(api):
+    api.get(f"{BASE}/api_public/webhook_subscriptions",
+            json={"data": [subscription(42, "employees/employee/unterminate", enabled=True)]})
+    findings = connector().webhook_health()
+    assert findings[0].level == "warning" and "no 'employees/employee/terminate' subscription" in findings[0].text
+
+
+def test_reenable_puts_enabled_true_with_the_id(api):
+    put = api.put(f"{BASE}/api_public/webhook_subscriptions/41",
+                  json=subscription(41, "employees/employee/terminate", enabled=True))
+    connector().reenable(41)
+    import json as _json
+
+    import jsonschema
+
+    body = _json.loads(put.calls[0].request.body)
+    jsonschema.validate(body, UPDATE_BODY)
+    assert body == {"id": "41", "enabled": True}

@@ -7,7 +7,8 @@ import responses
 
 from connectors.errors import AuthenticationError, NotFound
 from connectors.grants import Person
-from connectors.hubspot import HubSpotCRM
+from connectors.hubspot import HubSpotCRM, PartialFailure
+from tests.connectors.hubspot_contract import check_exchange
 from tests.connectors.hubspot_fake import BASE, FakeHubSpot
 
 TOKEN = "pat-eu1-canary-0000-secret"
@@ -17,9 +18,12 @@ SUCCESSOR = Person("Nuria Castells Vidal", "nuria.castells@acme-comunicacion.exa
 
 @pytest.fixture
 def hub():
+    """The fake; afterwards every request and answer is checked against HubSpot's 2026-09 contract."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR.email: "41629005"})
         yield mock, fake
+    for call in mock.calls:
+        check_exchange(call.request, call.response)
 
 
 def crm(sleeps: list[float] | None = None) -> HubSpotCRM:
@@ -51,7 +55,7 @@ def test_clients_with_all_contacts_and_languages(hub):
     assert owner_call.request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_pages_through_every_result_with_after(hub):
+def test_pages_through_every_result_by_id(hub):
     mock, fake = hub
     for i in range(450):
         fake.add_company(str(10000 + i), f"Company {i}", "41629001")
@@ -59,7 +63,10 @@ def test_pages_through_every_result_with_after(hub):
     clients = client.clients_of(LEAVER, "1001")
     assert len(clients) == 450
     company_searches = [s for s in fake.searches if s["properties"][0] == "name"]
-    assert [s.get("after") for s in company_searches] == [None, "200", "400"]
+    assert [s.get("after") for s in company_searches] == [None, None, None]  # never `after`: ids instead
+    assert [[f for f in s["filterGroups"][0]["filters"] if f["operator"] == "GT"] for s in company_searches] == [
+        [], [{"propertyName": "hs_object_id", "operator": "GT", "value": "10199"}],
+        [{"propertyName": "hs_object_id", "operator": "GT", "value": "10399"}]]
     # 450 company ids: 5 IN groups of 100 do not fit with the owner group, so two contact searches
     contact_searches = [s for s in fake.searches if "email" in s["properties"]]
     assert [len(s["filterGroups"]) for s in contact_searches] == [5, 1]
@@ -94,11 +101,11 @@ def test_reassign_to_someone_not_in_hubspot_is_a_clear_error(hub):
 def test_429_with_retry_after_is_retried_even_for_search():
     sleeps: list[float] = []
     with responses.RequestsMock() as mock:
-        mock.add(responses.POST, f"{BASE}/crm/v3/objects/companies/search", status=429,
+        mock.add(responses.POST, f"{BASE}/crm/objects/2026-09/companies/search", status=429,
                  headers={"Retry-After": "2"},
                  json={"status": "error", "message": "You have reached your secondly limit.",
                        "errorType": "RATE_LIMIT", "correlationId": "c0ffee00-1111", "policyName": "SECONDLY"})
-        mock.add(responses.POST, f"{BASE}/crm/v3/objects/companies/search", json={"total": 0, "results": []})
+        mock.add(responses.POST, f"{BASE}/crm/objects/2026-09/companies/search", json={"total": 0, "results": []})
         results = list(crm(sleeps).search("companies", [], ["name"]))
     assert results == [] and sleeps == [2.0]
 
@@ -118,7 +125,7 @@ def test_pauses_when_the_rate_limit_window_is_spent(hub):
 
 def test_token_never_in_errors():
     with responses.RequestsMock() as mock:
-        mock.add(responses.GET, f"{BASE}/crm/v3/owners", status=401,
+        mock.add(responses.GET, f"{BASE}/crm/owners/2026-09", status=401,
                  json={"status": "error", "message": f"Authentication credentials not found: {TOKEN}",
                        "correlationId": "abc-123", "category": "INVALID_AUTHENTICATION"})
         with pytest.raises(AuthenticationError) as err:
@@ -169,3 +176,36 @@ def test_a_layoff_reads_and_hands_over_everyone_in_shared_calls():
     assert fake.companies["9007"]["hubspot_owner_id"] == "41629901"
     assert fake.companies["9008"]["hubspot_owner_id"] == "41629902"
     assert fake.contacts["7007"]["hubspot_owner_id"] == "41629777"  # not the leaver's: left alone
+
+
+def test_more_than_10000_owned_records_are_all_read(hub):
+    """HubSpot answers 400 to a search page past its first 10,000 results (the fake does too)."""
+    mock, fake = hub
+    for i in range(10_250):
+        fake.add_company(str(20_000 + i), f"Company {i}", "41629001")
+    clients = crm().clients_of(LEAVER, "1001")
+    assert len(clients) == 10_250
+    assert all(status == 200 for _, status, _ in fake.answers)
+
+
+def test_a_207_batch_update_is_a_partial_failure_naming_the_records_left(hub):
+    """batch/update answers 207 with `errors` (context.ids) when some records were not changed: not a success."""
+    mock, fake = hub
+    for cid in ("9001", "9002", "9003"):
+        fake.add_company(cid, f"Client {cid}", "41629001")
+    fake.failing = {"9002"}
+    clients = crm().clients_of(LEAVER, "1001")
+    with pytest.raises(PartialFailure) as err:
+        crm().reassign(clients, LEAVER, SUCCESSOR)
+    assert err.value.failed == ["companies 9002"]
+    assert "9002" in str(err.value) and "9001" not in str(err.value) and "VALIDATION_ERROR" in str(err.value)
+    assert fake.companies["9001"]["hubspot_owner_id"] == "41629005"  # the others were handed over
+    assert fake.companies["9002"]["hubspot_owner_id"] == "41629001"
+
+
+def test_doctor_check_reads_owners_companies_and_contacts(hub):
+    findings = crm().check()
+    assert [f.level for f in findings] == ["ok"] * 4
+    _, fake = hub
+    assert [r.url.split("/crm/")[1].split("?")[0] for r in fake.requests] == [
+        "owners/2026-09", "objects/2026-09/companies/search", "objects/2026-09/contacts/search"]

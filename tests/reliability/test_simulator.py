@@ -113,7 +113,7 @@ def test_bamboohr_employee_and_report_file(sim, tmp_path: Path):
 
     leaver = sim.world.leavers[0]
     hr = BambooHR("acme", "bamboo-key", default_language="es",
-                  base_url=sim.url("bamboohr") + "/api/gateway.php/acme/v1/", note_category=17, sleep=no_sleep)
+                  base_url=sim.url("bamboohr") + "/api/v1/", note_category=17, sleep=no_sleep)
     employee = hr.employee(leaver.id)
     assert employee["email"] == leaver.email
     assert employee["termination"]["type"] == "involuntary"
@@ -144,7 +144,7 @@ def client(sim, vendor: str, **kwargs) -> HttpClient:
 def test_retry_after_is_honoured_between_attempts(sim):
     sim.configure("hubspot", fault_rate=1.0, faults=("429",), retry_after=0.3)
     with pytest.raises(RateLimited):
-        client(sim, "hubspot").request("GET", "crm/v3/owners")
+        client(sim, "hubspot").request("GET", "crm/owners/2026-09")
     calls = sim.log("hubspot")
     assert len(calls) == 3 and all(c.status == 429 and c.retry_after == 0.3 for c in calls)
     for before, after in zip(calls, calls[1:]):
@@ -163,10 +163,10 @@ def test_integer_retry_after_and_then_success(sim):
 def test_client_errors_are_never_retried(sim):
     http = client(sim, "hubspot")
     with pytest.raises(InvalidRequest):
-        http.request("POST", "crm/v3/objects/companies/batch/update",
+        http.request("POST", "crm/objects/2026-09/companies/batch/update",
                      json={"inputs": [{"id": "nope", "properties": {}}]}, idempotent=True)
     with pytest.raises(NotFound):
-        http.request("GET", "crm/v3/owners/0")
+        http.request("GET", "crm/owners/2026-09/0")
     assert [c.status for c in sim.log("hubspot")] == [400, 404]
 
 
@@ -174,9 +174,9 @@ def test_server_errors_retry_only_idempotent_calls(sim):
     sim.configure("hubspot", fault_rate=1.0, faults=("500",))
     http = client(sim, "hubspot", sleep=no_sleep)
     with pytest.raises(ServerError):
-        http.request("GET", "crm/v3/owners")
+        http.request("GET", "crm/owners/2026-09")
     with pytest.raises(ServerError):
-        http.request("POST", "crm/v3/objects/companies/search", json={})  # not idempotent: one try
+        http.request("POST", "crm/objects/2026-09/companies/search", json={})  # not idempotent: one try
     assert [c.method for c in sim.log("hubspot")] == ["GET", "GET", "GET", "POST"]
 
 
@@ -214,10 +214,10 @@ def test_fault_sequence_is_reproducible_for_a_seed():
 def test_hubspot_window_headers_and_429_without_retry_after(sim):
     sim.vendors["hubspot"].set_limits(enabled=True, per_window=3, window=5.0)
     http = client(sim, "hubspot", max_attempts=1)
-    remaining = [http.request("GET", "crm/v3/owners").headers["X-HubSpot-RateLimit-Remaining"] for _ in range(3)]
+    remaining = [http.request("GET", "crm/owners/2026-09").headers["X-HubSpot-RateLimit-Remaining"] for _ in range(3)]
     assert remaining == ["2", "1", "0"]
     with pytest.raises(RateLimited) as caught:
-        http.request("GET", "crm/v3/owners")
+        http.request("GET", "crm/owners/2026-09")
     assert caught.value.retry_after is None
     last = sim.log("hubspot")[-1]
     assert last.status == 429 and last.fault == "rate_limit"

@@ -89,7 +89,7 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
                     "break_glass_admin": {"name": "Emergencia IT", "email": "it-breakglass@acme-sim.example"}},
         "storage": {"database": f"{output}/relevo.db", "output": output},
         "hr": {"connector": "bamboohr", "company_domain": "acme", "api_key": env("SIM_BAMBOOHR_KEY"),
-               "base_url": sim.url("bamboohr") + "/api/gateway.php/acme/v1/", "note_category": 17,
+               "base_url": sim.url("bamboohr") + "/api/v1/", "note_category": 17,
                "successor_field": SUCCESSOR_FIELD},
         "crm": {"connector": "hubspot", "token": env("SIM_HUBSPOT_TOKEN"), "base_url": sim.url("hubspot")},
         "drafts": {"connector": "graph", "token": env("SIM_GRAPH_TOKEN"), "base_url": sim.url("graph") + "/v1.0"},

@@ -38,7 +38,10 @@ def bearer(request: Request) -> str | None:
 
 
 class BambooHR(Vendor):
-    """`/api/gateway.php/{company}/v1/...` (and the newer `/api/v1/...`), HTTP Basic with the API key."""
+    """`/api/v1/...` on the company's own host (the official spec's server), HTTP Basic with the API key.
+
+    The old gateway form `/api/gateway.php/{company}/v1/...` is still served for registries that set it as base_url.
+    """
 
     name = "bamboohr"
     PREFIX = r"^/api/(?:gateway\.php/[^/]+/)?v1"
@@ -583,11 +586,13 @@ class HubSpot(Vendor):
         self.limits = HubSpotLimits()
         self.window = SlidingWindow(self.limits.per_window, self.limits.window)
         self.daily_used = 0
-        self.route("GET", r"^/crm/v3/owners", self.list_owners)
-        self.route("GET", r"^/crm/v3/owners/([^/]+)", self.get_owner)
-        self.route("POST", r"^/crm/v3/objects/(companies|contacts)/search", self.search)
-        self.route("POST", r"^/crm/v3/objects/(companies|contacts)/batch/read", self.batch_read)
-        self.route("POST", r"^/crm/v3/objects/(companies|contacts)/batch/update", self.batch_update)
+        # the numbered form (/crm/v3/...) and the date versions (/crm/objects/2026-09/..., /crm/owners/2026-09)
+        self.route("GET", r"^/crm/(?:v3/owners|owners/\d{4}-\d{2})$", self.list_owners)
+        self.route("GET", r"^/crm/(?:v3/owners|owners/\d{4}-\d{2})/([^/]+)", self.get_owner)
+        self.route("POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/search", self.search)
+        self.route("POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/batch/read", self.batch_read)
+        self.route("POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/batch/update",
+                   self.batch_update)
         self.route("GET", r"^/crm/v4/objects/companies/([^/]+)/associations/contacts", self.company_contacts)
         self.route("POST", r"^/crm/v4/associations/companies/contacts/batch/read", self.batch_associations)
 
@@ -682,6 +687,8 @@ class HubSpot(Vendor):
         rows = [o for o in self.objects[kind].values() if not groups or any(matches(o, g) for g in groups)]
         rows.sort(key=lambda o: int(o["id"]))
         start = int(body.get("after") or 0)
+        if start + limit > 10_000:  # HubSpot pages one search through 10,000 results at most
+            return self.error(400, "There was a problem with the request.", "VALIDATION_ERROR")
         chunk = rows[start:start + limit]
         answer: dict[str, Any] = {"total": len(rows),
                                   "results": [self.record(kind, o, body.get("properties")) for o in chunk]}
@@ -738,7 +745,8 @@ def assoc(contact_id: str) -> dict[str, Any]:
 def matches(obj: dict[str, Any], group: dict[str, Any]) -> bool:
     """A filter group: all filters hold (EQ, NEQ, IN, HAS_PROPERTY are what relevo needs)."""
     for f in group.get("filters", []):
-        value = obj["properties"].get(f.get("propertyName"))
+        name = f.get("propertyName")
+        value = obj["id"] if name == "hs_object_id" else obj["properties"].get(name)
         op = f.get("operator")
         if op == "EQ" and str(value) != str(f.get("value")):
             return False
@@ -748,7 +756,9 @@ def matches(obj: dict[str, Any], group: dict[str, Any]) -> bool:
             return False
         if op == "HAS_PROPERTY" and value in (None, ""):
             return False
-        if op not in ("EQ", "NEQ", "IN", "HAS_PROPERTY"):
+        if op == "GT" and not (value is not None and int(value) > int(f.get("value"))):
+            return False
+        if op not in ("EQ", "NEQ", "IN", "HAS_PROPERTY", "GT"):
             raise ValueError(f"operator {op} not modelled")
     return True
 
