@@ -30,7 +30,7 @@ from flows.cli import app as cli
 from flows.inbox import Inbox
 from flows.registry import load_registry
 from flows.transport import guarded_protocol, uvicorn_options
-from flows.webhook import MAX_EMPLOYEES, Dispatcher, bamboohr_signature, create_app
+from flows.webhook import INLINE_MAX, MAX_EMPLOYEES, Dispatcher, bamboohr_signature, create_app
 
 KEY = "hardening-webhook-key-canary-91c2"
 CHALLENGE = "hardening-challenge-canary-3b7e"
@@ -232,10 +232,12 @@ def test_a_batch_above_the_cap_is_refused_whole_and_parsed_off_the_event_loop(ap
         assert refused.status_code == 413
         assert f"at most {MAX_EMPLOYEES}" in refused.json()["error"] and "relevo layoff" in refused.json()["error"]
         assert inbox.events() == []
-        three = dismissals(3)
-        assert client.post("/webhooks/bamboohr", content=three, headers=signed(three)).status_code == 202
-    assert len(inbox.events()) == 3
-    assert on_loop == [False]  # the accepted one was parsed in the thread pool
+        small, large = dismissals(3), dismissals(200)
+        assert len(small) <= INLINE_MAX < len(large)
+        for body in (small, large):
+            assert client.post("/webhooks/bamboohr", content=body, headers=signed(body)).status_code == 202
+    assert len(inbox.events()) == 200  # the large batch includes the small one's three employees
+    assert on_loop == [True, False]  # a few kB on the event loop; the large batch in the thread pool
 
 
 # --- 3. retention ---
@@ -333,3 +335,27 @@ def test_serve_without_prefect_api_url_refuses_and_leaves_no_process(acme, tmp_p
     assert "PREFECT_API_URL" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     with pytest.raises(ProcessLookupError):  # nothing of its session is left running
         os.killpg(process.pid, 0)
+
+
+def test_finished_runs_asks_prefect_which_runs_are_final(prefect_api_url):  # type: ignore[no-untyped-def]
+    """The retention question against the session's real Prefect server: a completed run is final, a
+    scheduled one is not, and ids the server does not know count as finished."""
+    import uuid
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    from flows.webhook import finished_runs
+
+    @flow(name="relevo-retention-probe")
+    def probe() -> int:
+        return 1
+
+    done = probe(return_state=True)
+    with get_client(sync_client=True) as client:
+        waiting = client.create_flow_run(probe, state=Scheduled(scheduled_time=datetime.now(timezone.utc)
+                                                                 + timedelta(days=1)))
+    unknown = str(uuid.uuid4())
+    ids = [str(done.state_details.flow_run_id), str(waiting.id), unknown, "run-1"]
+    assert finished_runs(ids) == {str(done.state_details.flow_run_id), unknown, "run-1"}
