@@ -191,4 +191,5 @@ def uvicorn_options() -> dict[str, Any]:
     cap = connection_cap()
     return {"http": guarded_protocol(max_connections=cap), "limit_concurrency": cap + RESERVED_FDS // 2,
             "timeout_keep_alive": KEEP_ALIVE, "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+            "ws": "none",  # no WebSocket routes: an Upgrade header is served as plain HTTP
             "server_header": False}
