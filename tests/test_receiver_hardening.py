@@ -247,33 +247,32 @@ def test_retention_prunes_only_old_finished_events(acme):  # type: ignore[no-unt
     now = datetime(2026, 11, 27, tzinfo=timezone.utc)
     old, recent = now - timedelta(days=40), now - timedelta(days=2)
 
-    def add(employee: str, at: datetime, run: str | None) -> str:
+    def add(employee: str, at: datetime, run_state: str | None, dispatched: bool = True) -> str:
         doc = Inbox.event("bamboohr", employee, "terminated", "c", at)
         inbox.store(doc)
-        if run:
-            inbox.dispatched(doc["event_key"], run, at)
+        if dispatched:
+            inbox.dispatched(doc["event_key"], f"run-{employee}", at)
+        if run_state:
+            inbox.run_seen(doc["event_key"], run_state, at)  # what the dispatcher's follow() records
         return doc["event_key"]
 
-    gone = add("1", old, "run-final")
-    running = add("2", old, "run-active")
-    pending = add("3", old, None)
-    fresh = add("4", recent, "run-final-too")
-    asked: list[list[str]] = []
-
-    def finished(runs: list[str]) -> set[str]:
-        asked.append(sorted(runs))
-        return {r for r in runs if r != "run-active"}
-
-    dispatcher = Dispatcher(inbox, str(acme), launch=lambda e, p: "run", clock=now.timestamp, finished=finished)
+    completed, failed = add("1", old, "COMPLETED"), add("2", old, "FAILED")
+    kept = [add("3", old, "RUNNING"), add("4", old, None), add("5", old, None, dispatched=False),
+            add("6", recent, "COMPLETED")]  # running, never seen, pending, finished but recent
+    dispatcher = Dispatcher(inbox, str(acme), launch=lambda e, p: "run", clock=now.timestamp)
     assert dispatcher.retention_days == 30
-    assert dispatcher.prune() == 1
-    assert sorted(e.event_key for e in inbox.events()) == sorted([running, pending, fresh])
-    assert asked == [["run-active", "run-final"]]  # only the old dispatched ones were looked up
-    assert gone not in {e.event_key for e in inbox.events()}
-    dispatcher.prune_if_due()  # due (never ran through the loop) ...
-    asked.clear()
+    assert dispatcher.prune() == 2
+    remaining = {e.event_key for e in inbox.events()}
+    assert remaining == set(kept) and not {completed, failed} & remaining
+    add("7", old, "CANCELLED")
+    dispatcher.prune_if_due()  # due (it never ran through the loop) ...
+    assert len(inbox.events()) == 4
+    add("8", old, "COMPLETED")
     dispatcher.prune_if_due()  # ... and then not again within the hour
-    assert asked == []
+    assert len(inbox.events()) == 5
+    result = CliRunner().invoke(cli, ["inbox", "--prune", "--registry", str(acme)])  # by hand
+    assert result.exit_code == 0 and "Pruned 1 finished event(s) older than 30 days." in result.output
+    assert len(inbox.events()) == 4
 
 
 def test_retention_shorter_than_the_redelivery_window_is_refused(tmp_path, acme):  # type: ignore[no-untyped-def]
@@ -282,12 +281,6 @@ def test_retention_shorter_than_the_redelivery_window_is_refused(tmp_path, acme)
     acme.write_text(acme.read_text("utf-8") + "\nstorage: {inbox_retention_days: 1}\n", "utf-8")
     with pytest.raises(ConfigurationError, match="storage.inbox_retention_days"):
         load_registry(acme)
-
-
-def test_inbox_prune_without_a_prefect_api_is_refused(acme, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("flows.webhook.prefect_api_url", lambda: None)
-    result = CliRunner().invoke(cli, ["inbox", "--prune", "--registry", str(acme)])
-    assert result.exit_code == 2 and "--prune needs PREFECT_API_URL" in result.output
 
 
 # --- 6, 7, 9. `relevo webhook serve` refuses to start half-configured ---
@@ -336,26 +329,3 @@ def test_serve_without_prefect_api_url_refuses_and_leaves_no_process(acme, tmp_p
     with pytest.raises(ProcessLookupError):  # nothing of its session is left running
         os.killpg(process.pid, 0)
 
-
-def test_finished_runs_asks_prefect_which_runs_are_final(prefect_api_url):  # type: ignore[no-untyped-def]
-    """The retention question against the session's real Prefect server: a completed run is final, a
-    scheduled one is not, and ids the server does not know count as finished."""
-    import uuid
-
-    from prefect import flow
-    from prefect.client.orchestration import get_client
-    from prefect.states import Scheduled
-
-    from flows.webhook import finished_runs
-
-    @flow(name="relevo-retention-probe")
-    def probe() -> int:
-        return 1
-
-    done = probe(return_state=True)
-    with get_client(sync_client=True) as client:
-        waiting = client.create_flow_run(probe, state=Scheduled(scheduled_time=datetime.now(timezone.utc)
-                                                                 + timedelta(days=1)))
-    unknown = str(uuid.uuid4())
-    ids = [str(done.state_details.flow_run_id), str(waiting.id), unknown, "run-1"]
-    assert finished_runs(ids) == {str(done.state_details.flow_run_id), unknown, "run-1"}
