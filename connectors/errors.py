@@ -6,6 +6,30 @@ no headers), so they are safe to log, store in the ledger and show in artifacts.
 """
 from __future__ import annotations
 
+import re
+
+# What a vendor's request id looks like: UUIDs (HubSpot correlationId, X-Request-Id), hex or digit
+# strings (TikTok), short base64 (Meta x-fb-trace-id, LinkedIn x-li-uuid). At most 64 characters:
+# access tokens are longer (Meta, LinkedIn, most JWTs), and short ones have telltale prefixes
+# (HubSpot pat-, OpenAI/Stripe sk-/sk_, GitHub ghp_, Slack xox?-, Google ya29., JWT eyJ).
+REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:=+/-]{0,63}")
+CREDENTIAL_PREFIX = re.compile(r"^(?:(?i:bearer|basic)|eyJ|pat-|sk[-_]|rk[-_]|gh[opsu]_|xox[abpr]-|ya29\.)")
+
+
+def safe_request_id(value: object) -> str | None:
+    """A vendor's request id fit to log and store, or None.
+
+    It is vendor text like the message: a misbehaving vendor or proxy has echoed the caller's token
+    there. Anything not shaped like an id (whitespace, '***' left by redaction, too long) or shaped
+    like a credential is dropped: an id only helps a vendor's support find a request.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not REQUEST_ID.fullmatch(text) or CREDENTIAL_PREFIX.match(text):
+        return None
+    return text
+
 
 class ConnectorError(Exception):
     """Base of every failure talking to an outside system."""
@@ -25,7 +49,7 @@ class ConnectorError(Exception):
         self.message = message
         self.vendor = vendor
         self.status = status
-        self.request_id = request_id
+        self.request_id = safe_request_id(request_id)
         self.retry_after = retry_after
 
     def __str__(self) -> str:

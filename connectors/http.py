@@ -327,7 +327,7 @@ class HttpClient:
             text,
             vendor=self.vendor,
             status=response.status_code,
-            request_id=request_id,
+            request_id=self.redact(request_id) if request_id else None,  # a redacted id is then dropped
             retry_after=retry_after,
         )
 

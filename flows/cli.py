@@ -388,25 +388,47 @@ def webhook_serve(
     host: Annotated[str, typer.Option(help="Address to listen on (put a TLS proxy in front).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8088,
 ) -> None:
-    """Receive BambooHR/Factorial webhooks, store them, and start the Prefect deployments."""
+    """Receive BambooHR/Factorial webhooks, store them, and start the Prefect deployments.
+
+    Refuses to start (exit 2) without PREFECT_API_URL or without a configured webhook's secret.
+    """
+    from connectors.errors import ConfigurationError
+
     reg = load(registry)
     quiet_prefect()
     from flows import webhook
+    from flows.db import masked
 
+    try:
+        webhook.preflight(reg)
+        url = reg.database_url
+    except ConfigurationError as exc:
+        fail(str(exc))
     resume_gc()
     print(f"relevo: receiving webhooks for {reg.company['name']} on http://{host}:{port}/webhooks/... "
-          f"(inbox in {reg.database_url})", file=sys.stderr)
+          f"(inbox in {masked(url)})", file=sys.stderr)
     webhook.serve(reg.path, host, port)
 
 
 @app.command()
-def inbox(registry: RegistryOption = Path("relevo.yaml")) -> None:
+def inbox(
+    registry: RegistryOption = Path("relevo.yaml"),
+    prune: Annotated[bool, typer.Option("--prune", help="First delete dispatched events whose run was seen final "
+                                        "and that are older than storage.inbox_retention_days.")]
+    = False,
+) -> None:
     """List the webhook events received, with their state, and the counts per state."""
+    from connectors.errors import ConfigurationError
     from flows.inbox import Inbox
 
     reg = load(registry)
-    box = Inbox(reg.database_url)
+    try:
+        box = Inbox(reg.database_url)
+    except ConfigurationError as exc:
+        fail(str(exc))
     out = console()
+    if prune:
+        prune_inbox(reg, box, out)
     events = box.events()
     if not events:
         out.print("No termination events received yet.")
@@ -421,6 +443,15 @@ def inbox(registry: RegistryOption = Path("relevo.yaml")) -> None:
     out.print(", ".join(f"{v} {k}" for k, v in totals.items()) + ".", markup=False)
     for row in box.reasons():
         out.print(f"  {row['outcome']:<8} {row['vendor']:<9} {row['reason']:<28} {row['count']}", markup=False)
+
+
+def prune_inbox(reg: Any, box: Any, out: Any) -> None:
+    """`relevo inbox --prune`: what the receiver's dispatcher does hourly, by hand."""
+    from datetime import datetime, timedelta, timezone
+
+    cutoff = datetime.now(timezone.utc) - timedelta(days=reg.inbox_retention_days)
+    removed = box.prune(cutoff)
+    out.print(f"Pruned {removed} finished event(s) older than {reg.inbox_retention_days:g} days.", markup=False)
 
 
 @app.command()

@@ -1,21 +1,42 @@
 """The one SQL database behind the ledger and the webhook inbox (SQLite file by default)."""
 from __future__ import annotations
 
+import importlib.util
+import re
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, make_url, text
+
+from connectors.errors import ConfigurationError
 
 metadata = MetaData()
 
 # Any fixed number: the PostgreSQL advisory lock that serialises relevo's schema creation.
 SCHEMA_LOCK = 0x72656C65  # "rele"
 
+# The DB-API module SQLAlchemy imports for a URL scheme, and the extra that installs it.
+DRIVERS = {"postgresql": ("psycopg", "postgres"), "postgresql+psycopg": ("psycopg", "postgres"),
+           "postgresql+psycopg2": ("psycopg2", "postgres")}
+
 
 def database_url(value: str, base: Path) -> str:
-    """An SQLAlchemy URL as given, or a SQLite file path resolved against `base`."""
+    """An SQLAlchemy URL as given, or a SQLite file path resolved against `base`.
+
+    A plain `postgresql://` (or `postgres://`) URL names psycopg 3, the driver of the `postgres` extra;
+    SQLAlchemy would otherwise look for psycopg2. A missing driver is a ConfigurationError naming the
+    extra, not a ModuleNotFoundError traceback from the first connection.
+    """
     if "://" in value:
-        return value
+        scheme, rest = value.split("://", 1)
+        if scheme.lower() in ("postgresql", "postgres"):
+            scheme = "postgresql+psycopg"
+        driver = DRIVERS.get(scheme.lower())
+        if driver is not None and importlib.util.find_spec(driver[0]) is None:
+            raise ConfigurationError(
+                f"storage.database is a PostgreSQL URL but its driver ({driver[0]}) is not installed: "
+                f"pip install 'relevo[{driver[1]}]'")
+        return f"{scheme}://{rest}"
     path = (base / value).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
@@ -53,6 +74,14 @@ def add_missing_columns(conn: Connection) -> None:
                     raise RuntimeError(f"relevo cannot add the required column {table.name}.{column.name} by itself")
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
+def masked(url: str) -> str:
+    """A database URL fit to print or log: the password, if any, replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: everything between "user:" and the last "@" goes
+        return re.sub(r"^([A-Za-z0-9+.-]+://[^:/@]*):.*@", r"\1:***@", url)
 
 
 @cache

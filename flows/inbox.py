@@ -18,6 +18,12 @@ requests) are only counted, so an attacker cannot fill the table.
 Every write goes through the inbox's one writer thread (group commit): writes that arrive
 together share one transaction, hence one fsync, and each caller hears back only after
 the commit that holds its rows.
+
+Retention: a dispatched event whose flow run is final is deleted once it is older than
+`storage.inbox_retention_days` (30 by default, at least 3: the key must outlive every
+redelivery, BambooHR's ~2.6 h and Factorial's 48 h). The receiver's dispatcher prunes hourly;
+`relevo inbox --prune` does it by hand. What was done stays in the ledger's audit, which is
+never pruned; the counters are one row per vendor, outcome and reason, so they stay too.
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Engine, Integer, String, Table, Text, func, insert, select, update
+from sqlalchemy import Column, Connection, Engine, Integer, String, Table, Text, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -44,6 +50,8 @@ DUPLICATE = "duplicate"  # the same termination (or withdrawal) was already hear
 # is not among them: the worker or its machine died, and the dispatcher starts the run again.
 FINAL_RUN_STATES = {"COMPLETED", "FAILED", "CANCELLED"}
 KEY_MAX = 200  # schemas/termination_event.schema.json event_key maxLength
+RETENTION_DAYS = 30.0  # default of storage.inbox_retention_days
+PRUNE_BATCH = 500  # rows deleted per transaction
 
 events = Table(
     "relevo_inbox",
@@ -356,14 +364,37 @@ class Inbox:
         return self._rows(select(events).order_by(events.c.received_at, events.c.event_key))
 
     def counts(self) -> dict[str, int]:
-        """Totals per state: pending, dispatched, ignored, rejected."""
+        """Totals per state: pending, dispatched, ignored, rejected (counted by the database, not in Python)."""
         totals = {PENDING: 0, DISPATCHED: 0, "ignored": 0, "rejected": 0}  # and "stuck", when any is
         with self.engine.connect() as conn:
-            for state, in conn.execute(select(events.c.state)):
-                totals[state] = totals.get(state, 0) + 1
-            for outcome, number in conn.execute(select(counts.c.outcome, counts.c.count)):
-                totals[outcome] = totals.get(outcome, 0) + number
+            for state, number in conn.execute(select(events.c.state, func.count()).group_by(events.c.state)):
+                totals[state] = totals.get(state, 0) + number
+            for outcome, number in conn.execute(select(counts.c.outcome, func.sum(counts.c.count))
+                                                .group_by(counts.c.outcome)):
+                totals[outcome] = totals.get(outcome, 0) + int(number)
         return totals
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete dispatched events whose run was seen final and that were last updated before `older_than`.
+
+        The dispatcher records each run's final state (`run_seen`); a pending or stuck event, or one
+        whose run is still going, stays however old. Deleted in batches, each its own short
+        transaction, so acknowledgements never wait long behind a prune. Returns how many rows went.
+        """
+        cutoff = iso(older_than)
+        finished = ((events.c.state == DISPATCHED) & events.c.run_state.in_(FINAL_RUN_STATES)
+                    & (events.c.updated_at < cutoff))
+        removed = 0
+        while True:
+            with self.engine.connect() as conn:
+                keys = conn.execute(select(events.c.event_key).where(finished).limit(PRUNE_BATCH)).scalars().all()
+            if not keys:
+                return removed
+            deleted = self.writer.run(lambda conn: conn.execute(
+                delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)
+            if not deleted:
+                return removed
+            removed += deleted
 
     def reasons(self) -> list[dict[str, Any]]:
         """The counters in detail, for `relevo inbox`."""

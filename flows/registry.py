@@ -68,12 +68,27 @@ class Registry:
     def output_dir(self) -> Path:
         return (self.base / self.data.get("storage", {}).get("output", "out")).resolve()
 
-    @property
+    @cached_property
     def database_url(self) -> str:
+        """The database as an SQLAlchemy URL: `storage.database` (a path, a URL, or a secret reference
+        holding one, since a server URL carries a password). Print it with `flows.db.masked`."""
         from flows.db import database_url  # SQLAlchemy (0.15 s to import) only for commands that open the database
 
         storage = self.data.get("storage", {})
-        return database_url(storage.get("database", f"{storage.get('output', 'out')}/relevo.db"), self.base)
+        value = storage.get("database", f"{storage.get('output', 'out')}/relevo.db")
+        if isinstance(value, dict):
+            from flows.secrets import resolve
+
+            value = resolve(value, f"{self.path}: storage.database")
+        try:
+            return database_url(value, self.base)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.path}: {exc}") from None
+
+    @property
+    def inbox_retention_days(self) -> float:
+        """How long finished webhook events stay in the inbox (the schema keeps it at 3 days or more)."""
+        return float(self.data.get("storage", {}).get("inbox_retention_days", 30))
 
     def resolve_path(self, value: str) -> Path:
         return (self.base / value).resolve()
@@ -438,7 +453,11 @@ def load_registry(path: str | Path) -> Registry:
     except schemas.SchemaError as exc:
         raise ConfigurationError(str(exc)) from None
     _cross_check(path, data)
-    return Registry(path=path, data=data)
+    registry = Registry(path=path, data=data)
+    database = data.get("storage", {}).get("database")
+    if (isinstance(database, dict) and "env" in database) or (isinstance(database, str) and "://" in database):
+        registry.database_url  # noqa: B018  a missing variable or driver is reported on load, in one line
+    return registry
 
 
 def _cross_check(path: Path, data: dict[str, Any]) -> None:

@@ -14,6 +14,9 @@ from connectors.errors import ConfigurationError
 def resolve(reference: dict[str, Any] | None, needed_for: str) -> str:
     if not reference:
         raise ConfigurationError(f"{needed_for}: no secret reference in the registry")
+    if not isinstance(reference, dict):  # the schema refuses this too; never quote the value, it may be the secret
+        raise ConfigurationError(f"{needed_for}: must be a secret reference ({{env: VARIABLE}} or {{block: name}}), "
+                                 "never the secret itself")
     if "env" in reference:
         value = os.environ.get(reference["env"], "")
         if not value:

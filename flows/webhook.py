@@ -7,8 +7,12 @@ lets bad input reach a 5xx. The signature is checked on the raw bytes before any
 parsing. Work happens later, in the dispatcher's thread, which hands each pending
 event to a Prefect deployment with the event key as idempotency key.
 
-Checking a request is a fraction of a millisecond of CPU, so it runs on the event loop;
-the only wait is the inbox's group commit, awaited without holding a thread.
+Checking a usual request (a few kB) is a fraction of a millisecond of CPU, so it runs on the
+event loop: handing it to a thread would cost more, in thread switches, than the work. A body
+over INLINE_MAX is checked, parsed and validated in the thread pool, so one large signed batch
+cannot stall every other connection (a 9,500-employee body once held the loop for 7 s). The
+inbox's group commit is awaited without holding a thread. The HTTP layer's limits (deadlines, connection cap, framing) are in
+flows/transport.py.
 """
 from __future__ import annotations
 
@@ -38,10 +42,11 @@ from starlette.requests import ClientDisconnect
 
 from connectors import bamboohr, factorial
 from connectors.errors import ConfigurationError
-from flows.inbox import Inbox, InboxEvent
+from flows.inbox import RETENTION_DAYS, Inbox, InboxEvent
 from flows.ledger import Ledger
 from flows.registry import Registry, load_registry
 from flows.secrets import resolve
+from flows.transport import FramingGuard, uvicorn_options
 
 logger = logging.getLogger("relevo.webhook")
 
@@ -54,6 +59,10 @@ MAX_BODY = 1024 * 1024  # 1 MiB: a termination webhook is a few kB
 # horizon plus delivery delays; a replay inside it is stopped by the inbox's event key.
 RETRY_HORIZON = 3 * 3600
 CLOCK_SKEW = 300  # seconds a timestamp may be ahead of our clock (Standard Webhooks, python-slack-sdk)
+# Employees in one BambooHR delivery. Each becomes an event and a Prefect run; a larger batch is a
+# layoff, which `relevo layoff` runs with each presence listed once (README: "Running the receiver in public").
+MAX_EMPLOYEES = 500
+INLINE_MAX = 16 * 1024  # bodies up to this size are checked on the event loop (~100 employees)
 DEPLOYMENTS = {
     "terminated": "offboard-employee/offboard-employee",  # "<flow name>/<deployment name>"
     # A status change whose direction the payload does not tell: the run reads the HR record and
@@ -193,6 +202,10 @@ class Receiver:
         timestamp = one_header(headers, "x-bamboohr-timestamp")
         verify_bamboohr(key, body, signature, timestamp, self.clock())
         payload = parse_json(body)
+        entries = payload.get("employees")
+        if isinstance(entries, list) and len(entries) > MAX_EMPLOYEES:
+            raise Rejected(413, f"{len(entries)} employees in one delivery; the receiver accepts at most "
+                           f"{MAX_EMPLOYEES} (offboard a larger group with `relevo layoff`)", "too many employees")
         try:
             changes = bamboohr.parse_webhook(payload)
         except ValueError as exc:
@@ -302,14 +315,21 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
             if dispatcher is not None:
                 dispatcher.stop()
 
-    app = FastAPI(title="relevo webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /openapi.json nor /docs: the public surface is the two webhook routes and a liveness probe.
+    app = FastAPI(title="relevo webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.add_middleware(FramingGuard)
 
     async def handle(vendor: str, request: Request,
                      verify: Callable[[bytes, Any, Any], list[dict[str, Any]]]) -> JSONResponse:
         try:
             check_content_type(request)
             body = await read_body(request)
-            result = await receiver.accept(vendor, verify(body, request.headers, request.query_params))
+            if len(body) <= INLINE_MAX:
+                docs = verify(body, request.headers, request.query_params)
+            else:
+                docs = await run_in_threadpool(verify, body, request.headers, request.query_params)
+            result = await receiver.accept(vendor, docs)
         except Rejected as rejected:
             await count_rejection(inbox, vendor, rejected, clock)
             logger.warning("rejected %s webhook: %s %s", vendor, rejected.status, rejected.reason)
@@ -330,8 +350,8 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
-        """Liveness plus the inbox counts, for a load balancer or a person."""
-        return {"status": "ok", "inbox": await run_in_threadpool(inbox.counts)}
+        """Liveness only: it is public, so it tells nothing about the inbox (counts: `relevo inbox`)."""
+        return {"status": "ok"}
 
     return app
 
@@ -399,13 +419,15 @@ class Dispatcher:
     """Hands pending events to Prefect, retrying with full-jitter backoff while Prefect is unreachable.
 
     It runs as a thread in the receiver process and starts by dispatching whatever is
-    pending in the inbox, so events stored before a crash are picked up on restart.
+    pending in the inbox, so events stored before a crash are picked up on restart. Once an
+    hour it prunes finished events older than the retention age (flows/inbox.py).
     """
 
     LEASE_SECONDS = 120.0  # a claimed event is due again after this if its dispatcher died
     FOLLOW_SECONDS = 30.0  # how often the dispatched runs are looked at
     STUCK_SECONDS = 300.0  # a run still Pending after this never reached a worker (a worker killed mid-submit)
     MAX_RELAUNCHES = 2  # then the event is "stuck" and waits for a person
+    PRUNE_EVERY = 3600.0
 
     def __init__(
         self,
@@ -419,11 +441,14 @@ class Dispatcher:
         parallel: int = 8,
         read_runs: Callable[[list[str]], dict[str, RunSeen]] = read_runs,
         cancel: Callable[[str, str], None] = cancel_run,
+        retention_days: float = RETENTION_DAYS,
     ) -> None:
         self.inbox = inbox
         self.parallel = parallel
         self.read_runs, self.cancel = read_runs, cancel
         self._next_follow = 0.0
+        self.retention_days = retention_days
+        self._next_prune = 0.0
         self.registry_path = registry_path
         self.launch = launch
         self.clock = clock
@@ -507,7 +532,7 @@ class Dispatcher:
             try:
                 if hung:
                     self.cancel(event.flow_run_id or "", f"replaced by the dispatcher: {why}")
-                Ledger(str(self.inbox.engine.url)).release_run(event.flow_run_id or "")
+                Ledger(self.inbox.engine.url.render_as_string(hide_password=False)).release_run(event.flow_run_id or "")
                 run_id = self.launch(event, self.registry_path, (event.relaunches or 0) + 1)  # type: ignore[call-arg]
             except Exception as exc:  # Prefect unreachable: the next pass tries again
                 logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
@@ -516,6 +541,24 @@ class Dispatcher:
             logger.warning("event %s: %s; started again as flow run %s", event.event_key, why, run_id)
             restarted += 1
         return restarted
+
+    def prune(self) -> int:
+        """Delete finished events older than the retention age; returns how many."""
+        cutoff = datetime.fromtimestamp(self.clock() - self.retention_days * 86400, timezone.utc)
+        removed = self.inbox.prune(cutoff)
+        if removed:
+            logger.info("pruned %d finished inbox event(s) older than %g days", removed, self.retention_days)
+        return removed
+
+    def prune_if_due(self) -> None:
+        """`prune` at most once per PRUNE_EVERY seconds; a failure waits for the next turn."""
+        if self.clock() < self._next_prune:
+            return
+        self._next_prune = self.clock() + self.PRUNE_EVERY
+        try:
+            self.prune()
+        except Exception as exc:  # the database unreachable: nothing is lost by pruning later
+            logger.warning("inbox pruning skipped: %s", type(exc).__name__)
 
     def wake(self) -> None:
         self._wake.set()
@@ -539,6 +582,7 @@ class Dispatcher:
                 if self.clock() >= self._next_follow:
                     self.follow()
                     self._next_follow = self.clock() + self.FOLLOW_SECONDS
+                self.prune_if_due()
                 upcoming = self.inbox.next_attempt()
             except Exception as exc:  # the database itself: try again shortly, never die
                 logger.error("dispatcher pass failed: %s", type(exc).__name__)
@@ -551,16 +595,48 @@ class Dispatcher:
             self._wake.wait(wait)
 
 
+WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge"}
+
+
+def prefect_api_url() -> str | None:
+    """The Prefect API the dispatcher would talk to (environment or Prefect profile), if any."""
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    return str(url) if url else None
+
+
+def preflight(registry: Registry) -> None:
+    """What the receiver needs before it listens; ConfigurationError names the first thing missing.
+
+    Without a Prefect API, Prefect's client would start a temporary server of its own on the first
+    dispatch, which outlived the receiver; without its key, the receiver would answer 503 to every
+    delivery while looking healthy. Both are found here, before the port opens.
+    """
+    if not prefect_api_url():
+        raise ConfigurationError(
+            "PREFECT_API_URL is not set: the receiver hands events to a running Prefect server and does not start "
+            "one of its own (set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api)")
+    webhooks = registry.data.get("webhooks") or {}
+    if not webhooks:
+        raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key "
+                                 "or webhooks.factorial.challenge")
+    for vendor, field in WEBHOOK_SECRETS.items():
+        if vendor in webhooks:
+            resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")
+
+
 def serve(registry_path: str | Path, host: str, port: int) -> None:
-    """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`)."""
+    """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`; `preflight` first)."""
     import prefect.deployments  # noqa: F401  (imported at start, not at the first event: ~1 s off its dispatch)
     import uvicorn
 
     registry = load_registry(registry_path)
-    dispatcher = Dispatcher(Inbox(registry.database_url), str(registry.path))
+    dispatcher = Dispatcher(Inbox(registry.database_url), str(registry.path),
+                            retention_days=registry.inbox_retention_days)
     app = create_app(registry.path, dispatcher=dispatcher)
     # Prefect's import leaves ~150,000 long-lived objects; each full collection walked them all, an
     # 80-90 ms stop of every request in flight. Frozen, they are never scanned again.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=True, **uvicorn_options())

@@ -38,5 +38,8 @@ def check(name: str, document: Any, source: str) -> Any:
 
 
 def _short(error: Any) -> str:
+    if isinstance(error.schema, dict) and error.schema.get("title") == "secret reference":
+        # jsonschema's message would quote the value, and a value here may be a pasted credential
+        return "must be a secret reference ({env: VARIABLE} or {block: name}), never the secret itself"
     message = error.message
     return message if len(message) <= 200 else message[:197] + "..."

@@ -184,3 +184,43 @@ def test_rate_limit_setting_is_checked(acme):
     registry = load_registry(acme)
     with pytest.raises(ConfigurationError, match="rate_limit must be"):
         registry.social(registry.presences[0])
+
+
+# --- vendor request ids are vendor text: redacted like the message, dropped when shaped like a credential ---
+
+REQUEST_ID = "5f0c6a51-0d5e-4cf4-9c2f-3a1e6b7d8e90"  # HubSpot's correlationId is a UUID (its error body docs)
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMDAxIn0.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize("echoed,kept", [
+    (REQUEST_ID, REQUEST_ID),  # an ordinary id stays: vendor support needs it
+    (CANARY, None),  # our own token echoed back: redacted, then dropped
+    (f"req-{CANARY}", None),
+    (JWT, None),  # someone else's credential
+    ("pat-na1-11111111-2222-3333-4444-555555555555", None),  # a HubSpot private-app token's shape
+    ("Bearer abc.def", None),
+    ("x" * 65, None),  # longer than any request id
+    ("id\r\nInjected: 1", None),
+])
+@responses.activate
+def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed, kept):
+    responses.get(f"{BASE}/things", status=400, headers={"X-Request-Id": echoed}, json={"message": "bad"})
+    with pytest.raises(errors.InvalidRequest) as caught:
+        client([]).request("GET", "things")
+    assert caught.value.request_id == kept
+    text = str(caught.value)
+    assert CANARY not in text and JWT not in text
+    assert (f"[request id {kept}]" in text) if kept else ("request id" not in text)
+
+
+@responses.activate
+def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
+    from connectors.hubspot import hubspot_error
+
+    hub = HttpClient("hubspot", BASE, secrets=[CANARY], error_parser=hubspot_error, sleep=lambda s: None)
+    responses.get(f"{BASE}/crm", status=400,
+                  json={"status": "error", "message": "Invalid input", "correlationId": CANARY})
+    with pytest.raises(errors.InvalidRequest) as caught:
+        hub.request("GET", "crm")
+    assert caught.value.request_id is None and CANARY not in str(caught.value)
+    assert CANARY not in repr(caught.value.__dict__)

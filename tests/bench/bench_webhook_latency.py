@@ -89,6 +89,7 @@ def main() -> None:
 
     with prefect_test_harness(server_startup_timeout=60), tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "RELEVO_BAMBOOHR_WEBHOOK_KEY": KEY,
+               "RELEVO_FACTORIAL_CHALLENGE": "unused-challenge",
                "PREFECT_WORKER_QUERY_SECONDS": str(args.poll), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         for command in (["work-pool", "create", "relevo", "--type", "process"], ["deploy", "--all"]):
             subprocess.run([PREFECT, *command], cwd=ROOT, env=env, check=True, capture_output=True,

@@ -206,9 +206,7 @@ CHALLENGE = "fuzz-factorial-challenge-canary-a7e3"
 
 def receiver_spec(app) -> dict:
     """The app's own OpenAPI plus what each vendor sends (the routes read headers and raw bodies)."""
-    from fastapi.testclient import TestClient
-
-    spec = TestClient(app).get("/openapi.json").json()
+    spec = app.openapi()  # built from the routes; the receiver does not serve it
     header = {"in": "header", "required": False, "schema": {"type": "string"}}
     bamboo = spec["paths"]["/webhooks/bamboohr"]["post"]
     bamboo["parameters"] = [{**header, "name": "X-BambooHR-Signature"},
