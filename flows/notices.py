@@ -77,7 +77,8 @@ def clean(value: str) -> str:
 
 
 def one_line(value: str) -> str:
-    return " ".join(clean(value).split())
+    """Whitespace runs folded to one space, line breaks included; no-break spaces are kept (French typography)."""
+    return re.sub(r"[^\S\u00a0\u202f]+", " ", clean(value)).strip()
 
 
 def render(kind: str, language: str, context: dict[str, Any], override: Path | None = None) -> tuple[str, str, str]:
@@ -144,8 +145,7 @@ def internal_recipient(employee: dict[str, Any], registry: Registry) -> tuple[Pe
     """(who gets the hand-over note, their given name, is the company's team)."""
     manager = employee.get("manager")
     if manager and manager.get("email"):
-        name, first = person_name(manager, registry)
-        return Person(name, manager["email"], manager.get("id")), first, False
+        return Person(one_line(manager["name"]), manager["email"], manager.get("id")), person_name(manager, registry)[1], False
     contact = registry.contact
     return contact, one_line(contact.name), True
 
@@ -334,3 +334,40 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client, 
                     to_email=recipient.email, subject=subject, text=text, html=html, language=language,
                     group=client.id),
     )
+
+
+# The HR note lists access first, then what clients and the CRM were told, then the record.
+NOTE_ORDER = ["add_admin", "schedule_revocation", "revoke_role", "restore_role", "rotate_credentials", "manual_task",
+              "draft_notice", "reassign_crm", "check_record", "personal_not_touched"]
+
+
+def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: Registry,
+            markdown: bool = False) -> tuple[str, str]:
+    """(title, text) of the report written back to the HR record, in the company's language.
+
+    Every action relevo holds for the employee, in a fixed order (a rerun writes the same text), with
+    outcomes a person reads ("pendiente de aprobación", not `awaiting_approval`). The reason is never
+    passed to the template. HR and CRM data in it (names, targets) is one line each; in a Markdown note
+    it is also escaped, so a client named `[Pay here](https://…)` is text, not a link.
+    """
+    from flows.approval import md
+
+    text_of = md if markdown else one_line
+    def order(row: dict[str, str]) -> tuple[int, str, str]:
+        rank = NOTE_ORDER.index(row["action"]) if row["action"] in NOTE_ORDER else len(NOTE_ORDER)
+        return rank, row["target"], row["outcome"]
+
+    config = settings(registry)
+    language = pick_language(registry.default_language, "hr_note", "en", config.override)
+    context = {
+        "company": one_line(registry.company["name"]),
+        "employee": text_of(employee["name"]),
+        "employee_id": text_of(employee["id"]),
+        "rows": [{"action": r["action"], "target": text_of(r["target"]), "outcome": r["outcome"]}
+                 for r in sorted(outcomes, key=order)],
+    }
+    text = environment(config.override).get_template(f"hr_note.{language}.txt.j2").render(language=language, **context)
+    if language.split("-")[0] == "fr":
+        text = wording.french_spacing(text)
+    title, _, body = text.partition("\n")
+    return one_line(title), re.sub(r"\n{3,}", "\n\n", "\n".join(l.rstrip() for l in body.strip().split("\n")))
