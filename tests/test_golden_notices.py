@@ -26,3 +26,12 @@ def test_no_rendered_text_carries_the_reason_for_leaving(language, case):
                  "demisión", "dimisión", "acomiadament", "despedimento", "demissão", "rescisão"]
     for fragment in fragments:
         assert fragment.casefold() not in text, fragment
+
+
+def test_readme_examples_are_what_relevo_renders():
+    from tests.readme_notices import README, blocks, render
+
+    found = blocks(README.read_text("utf-8"))
+    assert {language for _, language, _ in found} == set(READERS)  # one notice per language
+    for case, language, text in found:
+        assert text == render(language, case), f"README block {case}.{language}: run python -m tests.readme_notices --write"
