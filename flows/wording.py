@@ -114,6 +114,7 @@ def known_locale(name: str) -> Locale | None:
 
 # --- dates -------------------------------------------------------------------------------------------
 
+@cache  # a batch formats the same two days in a handful of locales
 def long_date(day: date, locale: Locale) -> str:
     """The day as the reader's locale writes it: "1 April 2027" (en-GB), "April 1, 2027" (en-US),
     "1. Jänner" (de-AT), "1er avril 2027" (fr), "1º de abril de 2027" (pt-BR)."""
