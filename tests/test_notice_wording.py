@@ -331,3 +331,27 @@ def test_a_missing_template_folder_or_a_misnamed_template_is_a_configuration_err
     target.write_text(source.replace("# templates: notice-templates", "templates: nowhere"), "utf-8")
     with pytest.raises(ConfigurationError, match="notices.templates 'nowhere' is not a folder"):
         load_registry(target)
+
+
+# --- where the greeting data comes from ---------------------------------------------------------------
+
+def test_directory_export_gives_names_apart_and_contact_greeting_fields():
+    import schemas
+    from connectors.directory import DirectoryCRM, DirectoryHR
+
+    base = ROOT / "examples" / "acme"
+    employee = DirectoryHR(base / "hr.json", "es").employee("1014")
+    schemas.check("employee", employee, "directory employee 1014")  # the optional name parts are in the schema
+    assert (employee["first_name"], employee["last_name"]) == ("Carla", "Puig Serra")
+    assert employee["successor"]["first_name"] == "Pablo"
+    clients = {c.id: c for c in DirectoryCRM(base / "clients.json", base / "out").clients_of(None, "1014")}
+    elodie, urs = clients["C024"].contacts
+    assert (elodie.salutation, elodie.first_name, elodie.language, clients["C024"].country) == ("Mme", "Élodie", "fr", "CH")
+    assert urs.language == "de"
+    actions = notices.draft_actions(employee, example_registry(), list(clients.values()), NOW)
+    by_email = {a.draft.to_email: a.draft for a in actions}
+    assert by_email["elodie.marchand@hotelduleman.example"].text.startswith("Bonjour Madame Marchand,\n")
+    assert by_email["urs.brunner@hotelduleman.example"].text.startswith("Sehr geehrter Herr Brunner,\n")
+    assert by_email["luiz@mardedentro.example"].language == "pt-BR"
+    assert "Carla Puig " in by_email["j.weiss@alpenhof.example"].text and "Puig Serra" not in by_email[
+        "j.weiss@alpenhof.example"].text

@@ -166,3 +166,12 @@ def test_approval_listing_escapes_client_data(registry):
     text = listing(employee(), actions, 72, "relevo approve 1001 --registry r.yaml")
     assert "<script" not in text and "](http" not in text and "a|b" not in text
     assert "relevo approve 1001" in text and "72 h" in text
+
+
+def test_approval_listing_gives_the_non_solicitation_end_and_when_to_send(registry):
+    emp = employee(kind="voluntary", last_day="2099-03-31", non_solicitation="2099-09-30")
+    text = listing(emp, notices.notice_actions(emp, registry, [client("Hotel", "Ana", "es")], NOW), 72, "relevo approve")
+    assert "Non-solicitation clause until **2099\\-09\\-30**" in text
+    assert "as soon as they are approved, before the last day (2099\\-03\\-31)" in text
+    assert "Non-solicitation" not in listing(employee(), notices.notice_actions(employee(), registry,
+                                                                                   [client("H", "A", "es")], NOW), 72, "x")
