@@ -222,6 +222,8 @@ def greeting(name: Name, language: str, style: str) -> str:
     """
     base = language.split("-")[0]
     brazil = language == "pt-BR"
+    if not name.given or "@" in name.given:  # a CRM with no name shows the address: greet without one
+        return NAMELESS.get(language) or NAMELESS.get(base) or "Hello,"
     formal = style == "formal" or (style == "auto" and base not in FIRST_NAME_BY_DEFAULT)
     if not name.family:
         formal = False  # a single word: nothing to build a formal greeting on
@@ -267,6 +269,10 @@ def greeting(name: Name, language: str, style: str) -> str:
     dot = "." if language == "en-US" else ""
     title = "Dr" if dr else {"f": "Ms", "m": "Mr"}.get(g or "")
     return f"Dear {title}{dot} {last}," if title else f"Dear {name.full},"
+
+
+NAMELESS = {"es": "Buenos días:", "en": "Hello,", "ca": "Bon dia,", "pt": "Bom dia,", "pt-BR": "Olá,",
+            "fr": "Bonjour,", "de": "Guten Tag,"}
 
 
 # --- typography ----------------------------------------------------------------------------------------

@@ -193,6 +193,8 @@ def test_unknown_language_falls_back_to_the_company_language_with_a_warning(code
     ("Jordi Puigdemunt i Serra", "Sr.", "ca", "formal", "Benvolgut senyor Puigdemunt,"),
     ("Ana Rita Sousa Pereira", "Sra.", "pt", "formal", "Exma. Senhora Ana Pereira,"),
     ("Luiz Carvalho", "Sr.", "pt-BR", "auto", "Prezado Luiz,"),
+    ("rosa@hotel.example", None, "es", "auto", "Buenos días:"),  # HubSpot shows the address when no name
+    ("rosa@hotel.example", "Frau", "de", "auto", "Guten Tag,"),
 ])
 def test_greeting_by_salutation_and_style(name, salutation, language, style, expected):
     assert wording.greeting(wording.parse_name(name, salutation=salutation), language, style) == expected
