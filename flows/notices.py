@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -205,13 +205,15 @@ class Settings:
     override: Path | None = None
     style: str = "auto"
     job_titles: dict[str, dict[str, str]] = field(default_factory=dict)
+    contact_names: dict[str, str] = field(default_factory=dict)  # the company contact's name per language
 
 
 def settings(registry: Registry) -> Settings:
     section = registry.data.get("notices") or {}
     folder = section.get("templates")
     return Settings(override=registry.resolve_path(folder) if folder else None,
-                    style=section.get("salutation", "auto"), job_titles=section.get("job_titles") or {})
+                    style=section.get("salutation", "auto"), job_titles=section.get("job_titles") or {},
+                    contact_names=section.get("contact_names") or {})
 
 
 def job_title(title: str | None, language: str, config: Settings) -> str | None:
@@ -260,6 +262,10 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
             if reader.warning:
                 warn(reader.warning)
             language = reader.language
+            writer = contact
+            if contact.is_team:  # the team signs with its name in the reader's language when the registry has it
+                shown = config.contact_names.get(language) or config.contact_names.get(language.split("-")[0])
+                writer = replace(contact, name=one_line(shown)) if shown else contact
             recipient = wording.parse_name(one_line(person.name), person.first_name and one_line(person.first_name),
                                            person.last_name and one_line(person.last_name), person.salutation)
             context = {
@@ -268,7 +274,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                 "recipient": recipient,
                 "leaver": leaver,
                 "leaver_first": leaver_first,
-                "contact": contact,
+                "contact": writer,
                 "job_title": job_title(contact.job_title, language, config),
                 "ahead": times.ahead,
                 "reachable": times.reachable,
@@ -285,7 +291,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
             out.append(Action(
                 key=key, action="draft_notice", target=f"{one_line(client.company)} <{person.email}>",
                 phase=NOTICE, clients=[client], description=description,
-                draft=Draft(key=key, mailbox=contact.email, sender_name=contact.name, to_name=one_line(person.name),
+                draft=Draft(key=key, mailbox=contact.email, sender_name=writer.name, to_name=one_line(person.name),
                             to_email=person.email, subject=subject, text=text, html=html, language=language,
                             group=client.id),
             ))

@@ -357,3 +357,12 @@ def test_directory_export_gives_names_apart_and_contact_greeting_fields():
     assert by_email["luiz@mardedentro.example"].language == "pt-BR"
     assert "Carla Puig " in by_email["j.weiss@alpenhof.example"].text and "Puig Serra" not in by_email[
         "j.weiss@alpenhof.example"].text
+
+
+def test_the_team_signs_in_the_plural_with_its_name_in_the_readers_language():
+    english = draft("fallback_signer", contact=READERS["en"][1]).draft
+    spanish = draft("fallback_signer", contact=READERS["es"][1]).draft
+    assert english.sender_name == "Acme Accounts Team" and english.text.endswith("\nAcme Accounts Team\nAcme Comunicación\n")
+    assert spanish.sender_name == "Equipo de Cuentas de Acme"
+    assert english.text.startswith("Dear Olivia,\n\nWe are writing") and " me " not in english.text
+    assert "Le escribimos" in spanish.text and "escribirnos" in spanish.text and "Le escribo" not in spanish.text
