@@ -270,7 +270,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                                            person.last_name and one_line(person.last_name), person.salutation)
             context = {
                 "company": company,
-                "greeting": wording.greeting(recipient, language, config.style),
+                "greeting": wording.greeting(recipient, language, config.style, str(reader.locale)),
                 "recipient": recipient,
                 "leaver": leaver,
                 "leaver_first": leaver_first,

@@ -214,7 +214,7 @@ def short_name(full: str, first: str | None, last: str | None, custom: str) -> s
 
 # --- greetings ---------------------------------------------------------------------------------------
 
-def greeting(name: Name, language: str, style: str) -> str:
+def greeting(name: Name, language: str, style: str, locale: str = "") -> str:
     """The salutation line, punctuation included ("Estimada Rosa:", "Dear Ms Hartley,", "Sehr geehrter Herr Weiß,").
 
     style "auto" greets by first name where business custom does (es, en, ca, pt) and by title and surname
@@ -266,7 +266,7 @@ def greeting(name: Name, language: str, style: str) -> str:
     # English, and the shape any other language falls back to
     if not formal:
         return f"Dear {name.given},"
-    dot = "." if language == "en-US" else ""
+    dot = "." if "en-US" in (language, locale.replace("_", "-")) else ""  # American "Ms." and "Dr."; British "Ms", "Dr"
     title = "Dr" if dr else {"f": "Ms", "m": "Mr"}.get(g or "")
     return f"Dear {title}{dot} {last}," if title else f"Dear {name.full},"
 

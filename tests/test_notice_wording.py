@@ -200,6 +200,16 @@ def test_greeting_by_salutation_and_style(name, salutation, language, style, exp
     assert wording.greeting(wording.parse_name(name, salutation=salutation), language, style) == expected
 
 
+def test_american_formal_greeting_has_the_period():
+    registry = example_registry()
+    data = copy.deepcopy(registry.data)
+    data["notices"]["salutation"] = "formal"
+    formal = Registry(path=registry.path, data=data)
+    us = Contact("Megan Foster", "m@o.example", "en", country="US", salutation="Ms")
+    assert draft(contact=us, registry=formal).draft.text.startswith("Dear Ms. Foster,\n")
+    assert draft(contact=READERS["en"][1], registry=formal).draft.text.startswith("Dear Ms Hartley,\n")
+
+
 def test_greeting_style_comes_from_the_registry():
     registry = example_registry()
     data = copy.deepcopy(registry.data)
