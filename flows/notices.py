@@ -1,8 +1,10 @@
 """Client transition notices: who writes to whom, in which language, saying what.
 
-Rendering only: the words live in `templates/` (one file per kind and language),
-the rules about who is introduced and when restrictions apply live here. The
-reason for leaving is never passed to a template, so no template can leak it.
+Rendering only: the words live in `templates/` (one file per kind and language, a company's
+own folder first), the rules about who is introduced, from when, and under which restriction
+live here, and the language rules (locale, greeting, names, typography) in `wording.py`. The
+reason for leaving and the termination type are never passed to a template, so no template
+can leak or hint at them.
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,6 @@ def render(language: str, case: str) -> str:
     client, contact = READERS[language]
     # The hand-over note is in the company's language: the company is set to speak this language.
     registry = example_registry(language if case == "no_contact" else "es")
-    from dataclasses import replace
-
     actions = notices.draft_actions(CASES[case], registry, [replace(client, contacts=(contact,))], NOW)
     (action,) = actions
     draft = action.draft

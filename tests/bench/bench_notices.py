@@ -2,7 +2,7 @@
 
 1. HTTP calls to HubSpot for a leaver owning 250 companies and 600 contacts (a `responses`
    fake with HubSpot's paging and limits), for reading the clients and for reassigning them.
-2. Time to draft 1,000 notices (render text + HTML in six languages, and write them as .eml).
+2. Time to draft 1,000 notices (render text + HTML in every template language, and write them as .eml).
 
 Run: /work/venv/bin/python -m tests.bench.bench_notices
 """
