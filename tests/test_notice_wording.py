@@ -376,3 +376,10 @@ def test_the_team_signs_in_the_plural_with_its_name_in_the_readers_language():
     assert spanish.sender_name == "Equipo de Cuentas de Acme"
     assert english.text.startswith("Dear Olivia,\n\nWe are writing") and " me " not in english.text
     assert "Le escribimos" in spanish.text and "escribirnos" in spanish.text and "Le escribo" not in spanish.text
+
+
+def test_swiss_german_writes_ss_for_eszett():
+    swiss = draft(contact=Contact("Urs Brunner", "u@c.example", "de", country="CH", salutation="Herr")).draft.text
+    austrian = draft(contact=READERS["de"][1], client=READERS["de"][0]).draft.text
+    assert "Mit freundlichen Grüssen\n" in swiss and "ß" not in swiss
+    assert "Mit freundlichen Grüßen\n" in austrian
