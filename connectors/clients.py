@@ -6,21 +6,37 @@ from typing import Protocol
 
 from connectors.grants import Person
 
+# The language to write in when all we know is a country: only countries with one main language.
+# Countries with several (CH, BE, CA, LU, ...) are absent on purpose: a Geneva client reads French,
+# a Zurich one German, and the country alone cannot tell. The Nordic countries and the Netherlands
+# get English, the business language their clients of a Spanish agency expect when nothing else is known.
 COUNTRY_LANGUAGE = {
     "ES": "es", "MX": "es", "AR": "es", "CL": "es", "CO": "es", "PE": "es", "UY": "es",
-    "GB": "en", "IE": "en", "US": "en", "CA": "en", "AU": "en", "NZ": "en", "NL": "en",
+    "GB": "en", "IE": "en", "US": "en", "AU": "en", "NZ": "en", "NL": "en",
     "SE": "en", "DK": "en", "NO": "en", "FI": "en",
-    "PT": "pt", "BR": "pt", "FR": "fr", "BE": "fr", "LU": "fr", "MC": "fr",
-    "DE": "de", "AT": "de", "CH": "de", "AD": "ca",
+    "PT": "pt", "BR": "pt", "FR": "fr", "MC": "fr",
+    "DE": "de", "AT": "de", "AD": "ca",
 }
 
 
 @dataclass(frozen=True)
 class Contact:
+    """A person at a client. Only name and e-mail are required; the rest makes the greeting right.
+
+    language: a BCP 47 tag as the CRM holds it ("fr", "pt-BR"); country: ISO 3166 alpha-2 of the
+    contact (for the locale of dates and a single-language country); first_name / last_name when
+    the CRM keeps them apart; salutation: the title the CRM holds ("Ms", "Sra.", "Herr", "Dr"),
+    used for the formal greeting and the grammatical gender of "Dear"/"Estimada"/"Sehr geehrte".
+    """
+
     name: str
     email: str  # one plain address, checked by the connector that read it (connectors.addresses)
     language: str | None = None
     id: str | None = None
+    country: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    salutation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,14 +54,9 @@ class Client:
     problem: str | None = None
 
 
-def notice_language(contact: Contact, client: Client, default: str) -> str:
-    """The contact's language, else the client's, else its country's, else the company default."""
-    for candidate in (contact.language, client.language):
-        if candidate:
-            return candidate.split("-")[0].lower()
-    if client.country and client.country.upper() in COUNTRY_LANGUAGE:
-        return COUNTRY_LANGUAGE[client.country.upper()]
-    return default
+def country_language(country: str | None) -> str | None:
+    """The one main language of a country, or None where it has several (or is unknown)."""
+    return COUNTRY_LANGUAGE.get((country or "").strip().upper())
 
 
 class ClientSource(Protocol):

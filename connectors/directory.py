@@ -65,6 +65,7 @@ class DirectoryHR:
         return {
             "id": str(row["id"]),
             "name": full_name(row),
+            **name_parts(row),
             "email": work_email(row.get("work_email"), f"{self.path.name}: employee {row['id']}"),
             "phone": row.get("phone"),
             "job_title": row.get("job_title"),
@@ -80,6 +81,7 @@ class DirectoryHR:
         return {
             "id": str(row["id"]),
             "name": full_name(row),
+            **name_parts(row),
             "email": work_email(row.get("work_email"), f"{self.path.name}: employee {row['id']}"),
             "phone": row.get("phone"),
             "language": row.get("language") or self.default_language,
@@ -136,6 +138,18 @@ def full_name(row: dict[str, Any]) -> str:
     return name or str(row.get("display_name") or row.get("id"))
 
 
+def text(row: dict[str, Any], key: str) -> str | None:
+    """An optional text field of an export row; anything but a non-empty string counts as absent."""
+    value = row.get(key)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def name_parts(row: dict[str, Any]) -> dict[str, str]:
+    """first_name / last_name when the export has them: notices then say "Laura Martínez", not the
+    whole "Laura Martínez Ferrer" a database holds (see flows/notices.py, `short_name`)."""
+    return {key: str(row[key]).strip() for key in ("first_name", "last_name") if str(row.get(key) or "").strip()}
+
+
 def status_of(termination: dict[str, Any] | None, today: date) -> str:
     if not termination:
         return "active"
@@ -168,7 +182,9 @@ class DirectoryCRM:
                     except BadRecord as exc:
                         problem = problem or str(exc)
                         continue
-                    contacts.append(Contact(name=str(c["name"]), email=email, language=c.get("language")))
+                    contacts.append(Contact(name=str(c["name"]), email=email, language=c.get("language"),
+                                            country=text(c, "country"), first_name=text(c, "first_name"),
+                                            last_name=text(c, "last_name"), salutation=text(c, "salutation")))
                 out.append(
                     Client(
                         id=str(row["id"]),

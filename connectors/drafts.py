@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.header import Header
@@ -85,8 +86,11 @@ def to_message(draft: Draft, message_id: str | None = None, now: datetime | None
 
 
 def one_line(text: str) -> str:
-    """A header's text on one line: line breaks and other control characters become spaces."""
-    return " ".join("".join(" " if is_control(ch) else ch for ch in text).split())
+    """A header's text on one line: line breaks and other control characters become spaces.
+
+    No-break spaces stay (a French subject has one before its colon): only other whitespace is folded.
+    """
+    return re.sub(r"[^\S\u00a0\u202f]+", " ", "".join(" " if is_control(ch) else ch for ch in text)).strip()
 
 
 def encoded(text: str, header: str) -> str:

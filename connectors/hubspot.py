@@ -38,7 +38,7 @@ from typing import Any
 import requests
 
 from connectors.addresses import parse_email
-from connectors.clients import COUNTRY_LANGUAGE, Client, Contact
+from connectors.clients import Client, Contact, country_language
 from connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
 from connectors.grants import Person
 from connectors.health import Finding
@@ -55,7 +55,8 @@ MAX_GROUPS = 5  # filterGroups per search (HubSpot changelog, August 2024)
 OWNER_PAGE = 100  # owners per page of GET /crm/owners/{VERSION} (the spec's default `limit`)
 LOOKUPS = 3  # up to this many e-mails are looked up one by one; more, and the owner list is read once
 COMPANY_PROPERTIES = ["name", "country", "hubspot_owner_id"]
-CONTACT_PROPERTIES = ["firstname", "lastname", "email", "hs_language", "country", "company",
+# salutation: HubSpot's default contact property for the title ("Mr", "Ms", "Dr"); it feeds the greeting.
+CONTACT_PROPERTIES = ["firstname", "lastname", "salutation", "email", "hs_language", "country", "company",
                       "associatedcompanyid", "hubspot_owner_id"]
 # HubSpot's `country` is free text: ISO codes plus the names people usually type.
 COUNTRY_NAMES = {
@@ -281,9 +282,13 @@ class HubSpotCRM:
             except BadRecord as exc:
                 problem = problem or str(exc)
                 continue
-            language = props.get("hs_language") or COUNTRY_LANGUAGE.get(country_code(props.get("country")) or "")
-            contacts.append(Contact(name=full_name(props), email=email, language=language,
-                                    id=str(record["id"])))
+            country = country_code(props.get("country"))
+            contacts.append(Contact(name=full_name(props), email=email,
+                                    language=props.get("hs_language") or country_language(country),
+                                    id=str(record["id"]), country=country,
+                                    first_name=text_or_none(props.get("firstname")),
+                                    last_name=text_or_none(props.get("lastname")),
+                                    salutation=text_or_none(props.get("salutation"))))
         return Client(
             id=cid,
             company=(company or {}).get("name") or fallback_name or cid,
@@ -378,6 +383,11 @@ def batch_errors(body: dict[str, Any], sent: list[str]) -> tuple[list[str], set[
         done = {str(r.get("id")) for r in body.get("results") or [] if isinstance(r, dict)}
         failed += [r for r in sent if r not in done]
     return [r for r in dict.fromkeys(failed) if r in set(sent)] or [r for r in sent], reasons
+
+
+def text_or_none(value: Any) -> str | None:
+    text = str(value or "").strip()
+    return text or None
 
 
 def full_name(props: dict[str, Any]) -> str:

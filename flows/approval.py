@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from typing import Any
 
 from pydantic import Field
@@ -54,8 +55,20 @@ def listing(employee: dict[str, Any], actions: list[Action], timeout_hours: floa
         if action.action == "reassign_crm":
             lines += ["", f"On approval the CRM owner of these clients becomes **{md(action.person.name)}** "
                           f"({md(action.person.email)}); clients whose drafts are all rejected keep their owner."]
+    lines += clause_note(employee, drafts)
     lines += ["", f"Unanswered after {timeout_hours:g} h: nothing is placed; resume with `{resume_hint}`."]
     return "\n".join(lines)
+
+
+def clause_note(employee: dict[str, Any], drafts: list[Action]) -> list[str]:
+    """For a non-solicitation clause: its end and when the notices should go out (clients hear it from us first)."""
+    until = (employee.get("restrictions") or {}).get("non_solicitation_until")
+    if not until or not drafts:
+        return []
+    last = (employee.get("termination") or {}).get("date")
+    before = f", before the last day ({md(last)})" if last and last >= date.today().isoformat() else ""
+    return ["", f"Non-solicitation clause until **{md(until)}**: send these notices as soon as they are approved"
+                f"{before}, so that clients hear of the change from the company before the leaver may approach them."]
 
 
 def matches(action: Action, rejected: list[str]) -> bool:

@@ -570,28 +570,6 @@ def plan_only(the_plan: Plan, registry: Registry | None = None, quiet: bool = Fa
     return rows
 
 
-# The HR note lists access first, then what clients and the CRM were told, then the record.
-NOTE_ORDER = ["add_admin", "revoke_role", "rotate_credentials", "manual_task", "draft_notice", "reassign_crm",
-              "check_record", "personal_not_touched"]
-
-
-def note_text(employee: dict[str, Any], outcomes: list[dict[str, str]], markdown: bool = False) -> str:
-    """The report: every action relevo holds for the employee, in a fixed order (a rerun writes the same text).
-
-    HR and CRM data in it (names, targets) is one line each; in a Markdown note it is also escaped, so a
-    client named `[Pay here](https://…)` is text, not a link.
-    """
-    def order(row: dict[str, str]) -> tuple[int, str, str]:
-        rank = NOTE_ORDER.index(row["action"]) if row["action"] in NOTE_ORDER else len(NOTE_ORDER)
-        return rank, row["target"], row["outcome"]
-
-    text = approval.md if markdown else notices.one_line
-    lines = [f"Offboarding of {text(employee['name'])} ({text(employee['id'])}) by relevo.", ""]
-    lines += [f"- {r['outcome']}: {r['action']} {text(r['target'])}" for r in sorted(outcomes, key=order)]
-    lines += ["", "Personal accounts and contacts of the employee were not touched."]
-    return "\n".join(lines)
-
-
 def write_hr_note(run: Run) -> dict[str, Any] | None:
     """Step 6c: the outcome report back in the HR record, from the ledger, once per distinct report.
 
@@ -601,15 +579,15 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     """
     if not run.registry.policy.get("write_hr_note", True) or run.withdrawn():
         return None
-    text = note_text(run.employee, run.ledger.outcomes(run.employee["id"]),
-                     markdown=getattr(run.registry.hr(), "writes_markdown", False))
+    title, text = notices.hr_note(run.employee, run.ledger.outcomes(run.employee["id"]), run.registry,
+                                  markdown=getattr(run.registry.hr(), "writes_markdown", False))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     action = Action(key=f"{run.employee['id']}:hr_note:{digest}", action="hr_note",
                     target=f"HR record {run.employee['id']}", phase="record", description="outcome report")
     if (state := run.ledger.state(action.key)) is not None and state.status in FINISHED:
         return None
     try:
-        where = run.registry.hr().write_note(run.employee["id"], "relevo offboarding report", text,
+        where = run.registry.hr().write_note(run.employee["id"], title, text,
                                              run.registry.output_dir)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")

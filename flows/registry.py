@@ -480,3 +480,36 @@ def _cross_check(path: Path, data: dict[str, Any]) -> None:
     for index, row in enumerate(data.get("identities", [])):
         if row["presence"] not in ids:
             raise ConfigurationError(f"{path}: identities[{index}].presence '{row['presence']}' is not a presence id")
+    _check_templates(path, data.get("notices") or {})
+
+
+# A company template is named like relevo's: <kind>.<language>.txt.j2 (or the shared notice.html.j2).
+TEMPLATE_NAME = r"^(client_notice|handover_note|hr_note)\.[a-z]{2}(-[A-Z]{2})?\.txt\.j2$|^notice\.html\.j2$"
+
+
+def _check_templates(path: Path, section: dict[str, Any]) -> None:
+    """The company's template folder exists and every template in it parses: a typo is found on load,
+    not when the first notice of a layoff is rendered."""
+    import re
+
+    folder = section.get("templates")
+    if not folder:
+        return
+    where = (path.parent / folder).resolve()
+    if not where.is_dir():
+        raise ConfigurationError(f"{path}: notices.templates '{folder}' is not a folder")
+    from jinja2 import Environment, TemplateSyntaxError
+
+    env = Environment()
+    for file in sorted(where.iterdir()):
+        if not file.name.endswith(".j2"):
+            continue
+        if not re.match(TEMPLATE_NAME, file.name):
+            raise ConfigurationError(f"{path}: notices.templates: {file.name} is not a template relevo uses "
+                                     "(<client_notice|handover_note|hr_note>.<language>.txt.j2 or notice.html.j2)")
+        try:
+            env.parse(file.read_text("utf-8"))
+        except (TemplateSyntaxError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise ConfigurationError(f"{path}: notices.templates: {file.name}"
+                                     f"{f' line {line}' if line else ''} does not parse ({exc})") from None

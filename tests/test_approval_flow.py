@@ -222,7 +222,7 @@ def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
     first = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
     assert first.returncode == 3 and f"relevo approve 1001 --registry {acme}" in first.stdout
     note = acme.parent / "out" / "hr-notes" / "1001.md"
-    assert "awaiting_approval: draft_notice" in note.read_text("utf-8")
+    assert "- Pendiente de aprobación: aviso al cliente, " in note.read_text("utf-8")  # the company's language
     approved = relevo("approve", "1001", "--registry", str(acme), "--reject", "JOSEP@lobrador.example",
                       "--by", "Elena Sanchis", api_url=prefect_api_url)
     assert approved.returncode == 0, approved.stdout + approved.stderr
@@ -233,6 +233,7 @@ def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
     rows = Ledger(load_registry(acme).database_url).audit("1001")
     assert any(r["outcome"] == "rejected" and "relevo approve by Elena Sanchis" in r["detail"] for r in rows)
     report = note.read_text("utf-8")  # the HR record now says what was decided
-    assert "awaiting_approval" not in report and "rejected: draft_notice" in report and "done: reassign_crm" in report
+    assert "Pendiente de aprobación" not in report and "- Rechazado: aviso al cliente, " in report
+    assert "- Hecho: reasignar clientes en el CRM, " in report
     again = relevo("approve", "1001", "--registry", str(acme), api_url=prefect_api_url)
     assert again.returncode == 0 and "Nothing awaits approval" in again.stdout

@@ -238,15 +238,16 @@ def test_writers_never_follow_a_link_planted_in_the_output_folder(tmp_path):
 # --- item 3: data printed or put into Markdown is text ---
 
 def test_the_hr_note_and_the_summary_escape_markdown_in_data():
-    from flows.offboarding import note_text
+    from flows.notices import hr_note
+    from tests.golden_cases import example_registry
 
     employee = {"id": "1001", "name": "Laura [Pay here](https://evil.example/pay)"}
     rows = [{"action": "draft_notice", "target": "[Pay here](https://evil.example/pay) <x@y.example>",
              "outcome": "awaiting_approval"}]
-    text = note_text(employee, rows, markdown=True)
-    assert "](" not in text and "<x@y" not in text
-    assert "- awaiting_approval: draft_notice" in text
-    plain = note_text(employee, rows)  # a plain-text note (BambooHR's file) keeps the text as it is, one line
+    title, text = hr_note(employee, rows, example_registry("en"), markdown=True)
+    assert "](" not in title + text and "<x@y" not in text
+    assert "- Awaiting approval: client notice, " in text
+    plain = hr_note(employee, rows, example_registry("en"))[1]  # a plain-text note (BambooHR's file) keeps the text
     assert "[Pay here](https://evil.example/pay) <x@y.example>" in plain
 
 

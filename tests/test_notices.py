@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import email
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from email.policy import default
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from connectors.clients import Client, Contact
 from connectors.drafts import to_message
-from flows import notices
+from flows import notices, wording
 from flows.approval import decide, listing
 from flows.registry import Registry, load_registry
 
@@ -112,27 +112,30 @@ def test_handover_note_in_every_language_with_hostile_names(registry, language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_resignation_with_a_future_last_day_names_it_in_the_clients_locale(registry, language):
+def test_resignation_with_a_future_last_day_names_it_and_the_handover_day(registry, language):
     (action,) = notices.draft_actions(employee(kind="voluntary", last_day="2027-03-31"), registry,
                                       [client("Hotel", "Ana", language)], NOW)
-    from babel.dates import format_date
-    from datetime import date
-
-    assert format_date(date(2027, 3, 31), format="long", locale=language) in action.draft.text
+    locale = wording.audience(action.clients[0].contacts[0], action.clients[0], "es",
+                              notices.languages("client_notice")).locale
+    assert wording.long_date(date(2027, 3, 31), locale) in action.draft.text
+    assert wording.long_date(date(2027, 4, 1), locale) in action.draft.text  # the successor's first day
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_dismissal_and_restrictions_never_mention_a_date_or_the_leavers_contact(registry, language):
+def test_dismissal_and_restricted_resignation_read_the_same(registry, language):
+    """One neutral wording: the type of leaving never shows, so a dismissal and a resignation under a
+    restriction, with the same last day, give the very same text (and neither says the leaver is still there)."""
     cases = [employee(kind="involuntary", last_day="2027-03-31"),
              employee(kind="voluntary", last_day="2027-03-31", non_solicitation="2027-09-30")]
     texts = []
     for emp in cases:
         (action,) = notices.draft_actions(emp, registry, [client("Hotel", "Ana", language)], NOW)
-        assert_safe(action.draft, emp["email"], emp["phone"], "2027", "31")
-        texts.append(action.draft.text)
-    # a dismissal says "no longer with the company"; a restricted resignation only says "is leaving"
-    assert texts[0] != texts[1]
-    assert texts[0].split("\n\n")[2:] == texts[1].split("\n\n")[2:]  # they differ only in that sentence
+        assert_safe(action.draft, emp["email"], emp["phone"], "2027-09-30")
+        texts.append((action.draft.subject, action.draft.text))
+    assert texts[0] == texts[1]
+    (reachable,) = notices.draft_actions(employee(kind="voluntary", last_day="2027-03-31"), registry,
+                                         [client("Hotel", "Ana", language)], NOW)
+    assert reachable.draft.text != texts[0][1]  # only an unrestricted resignation keeps the leaver until then
 
 
 def test_one_draft_per_contact_grouped_per_client_and_crm_reassignment_planned(registry):
@@ -163,3 +166,12 @@ def test_approval_listing_escapes_client_data(registry):
     text = listing(employee(), actions, 72, "relevo approve 1001 --registry r.yaml")
     assert "<script" not in text and "](http" not in text and "a|b" not in text
     assert "relevo approve 1001" in text and "72 h" in text
+
+
+def test_approval_listing_gives_the_non_solicitation_end_and_when_to_send(registry):
+    emp = employee(kind="voluntary", last_day="2099-03-31", non_solicitation="2099-09-30")
+    text = listing(emp, notices.notice_actions(emp, registry, [client("Hotel", "Ana", "es")], NOW), 72, "relevo approve")
+    assert "Non-solicitation clause until **2099\\-09\\-30**" in text
+    assert "as soon as they are approved, before the last day (2099\\-03\\-31)" in text
+    assert "Non-solicitation" not in listing(employee(), notices.notice_actions(employee(), registry,
+                                                                                   [client("H", "A", "es")], NOW), 72, "x")

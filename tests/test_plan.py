@@ -130,7 +130,7 @@ def test_missing_successor_becomes_a_task_and_clients_meet_the_manager(registry)
     drafts = [a.draft for a in the_plan.actions if a.action == "draft_notice"]
     assert len(drafts) == 3
     assert all(d.mailbox == "javier.soler@acme-comunicacion.example" for d in drafts)
-    assert all("Javier Soler Roig" in d.text for d in drafts)
+    assert all("Javier Soler\n" in d.text for d in drafts)  # signed as a person signs, not as the HR record
 
 
 def test_no_client_contact_sends_internal_notes_to_the_manager_only(registry):

@@ -2,7 +2,7 @@
 
 1. HTTP calls to HubSpot for a leaver owning 250 companies and 600 contacts (a `responses`
    fake with HubSpot's paging and limits), for reading the clients and for reassigning them.
-2. Time to draft 1,000 notices (render text + HTML in six languages, and write them as .eml).
+2. Time to draft 1,000 notices (render text + HTML in every template language, and write them as .eml).
 
 Run: /work/venv/bin/python -m tests.bench.bench_notices
 """
@@ -67,9 +67,13 @@ def draft_time(count: int = 1000) -> None:
                               "phone": "+34 961 23 45 05", "job_title": "Directora"},
                 "restrictions": {"no_client_contact": False, "non_solicitation_until": None}}
     now = datetime(2026, 11, 26, 10, tzinfo=timezone.utc)
-    start = time.perf_counter()
-    actions = notices.draft_actions(employee, registry, clients, now)
-    rendered = time.perf_counter() - start
+    timings = []
+    for _ in range(7):  # the machine is shared: the best of several runs is the one to compare
+        start = time.perf_counter()
+        actions = notices.draft_actions(employee, registry, clients, now)
+        timings.append(time.perf_counter() - start)
+    rendered = min(timings)
+    median = sorted(timings)[len(timings) // 2]
     with tempfile.TemporaryDirectory() as tmp:
         store = EmlDrafts(Path(tmp))
         start = time.perf_counter()
@@ -77,7 +81,8 @@ def draft_time(count: int = 1000) -> None:
             store.place(action.draft)
         placed = time.perf_counter() - start
     print(f"Drafting {len(actions)} notices in {len(languages)} languages:")
-    print(f"  render (text + HTML): {rendered:.2f} s ({rendered / len(actions) * 1000:.2f} ms each)")
+    print(f"  render (text + HTML): {rendered:.2f} s best of 7, {median:.2f} s median "
+          f"({rendered / len(actions) * 1000:.2f} ms each)")
     print(f"  write .eml files:     {placed:.2f} s ({placed / len(actions) * 1000:.2f} ms each)")
 
 

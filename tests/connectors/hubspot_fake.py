@@ -35,10 +35,11 @@ class FakeHubSpot:
         self.companies[cid] = {"hs_object_id": cid, "name": name, "country": country, "hubspot_owner_id": owner}
 
     def add_contact(self, cid: str, first: str, last: str, email: str | None, owner: str, company: str | None,
-                    language: str | None = None, country: str | None = None, company_name: str | None = None) -> None:
+                    language: str | None = None, country: str | None = None, company_name: str | None = None,
+                    salutation: str | None = None) -> None:
         self.contacts[cid] = {"hs_object_id": cid, "firstname": first, "lastname": last, "email": email,
                               "hubspot_owner_id": owner, "associatedcompanyid": company, "hs_language": language,
-                              "country": country, "company": company_name}
+                              "country": country, "company": company_name, "salutation": salutation}
 
     def reply(self, status: int, body: Any, operation: str = "") -> tuple[int, dict[str, str], str]:
         self.answers.append((operation, status, body))

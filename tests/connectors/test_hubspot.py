@@ -55,6 +55,26 @@ def test_clients_with_all_contacts_and_languages(hub):
     assert owner_call.request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
+def test_contact_greeting_fields_and_a_multilingual_country_never_decide_the_language(hub):
+    """salutation, firstname, lastname and country feed the notice's greeting and locale; Switzerland
+    alone gives no language (a Geneva contact reads French, a Zurich one German)."""
+    mock, fake = hub
+    fake.add_company("9010", "Hôtel du Léman SA", "41629001", "Switzerland")
+    fake.add_contact("601", "Élodie", "Marchand", "elodie@leman.example", "41629001", "9010", salutation="Mme")
+    fake.add_contact("602", "Urs", "Brunner", "urs@leman.example", "41629001", "9010", language="de", country="CH")
+    fake.add_contact("603", "Luiz", "Carvalho", "luiz@pousada.example", "41629001", None, country="Brazil",
+                     company_name="Pousada Mar de Dentro")
+    clients = {c.id: c for c in crm().clients_of(LEAVER, "1001")}
+    elodie, urs = clients["9010"].contacts
+    assert (elodie.first_name, elodie.last_name, elodie.salutation, elodie.language) == ("Élodie", "Marchand", "Mme", None)
+    assert clients["9010"].country == "CH"
+    assert (urs.language, urs.country, urs.salutation) == ("de", "CH", None)
+    luiz = clients["contact-603"].contacts[0]
+    assert (luiz.language, luiz.country) == ("pt", "BR")  # Brazil has one language; the locale makes it pt-BR
+    search = next(s for s in fake.searches if "email" in s["properties"])
+    assert "salutation" in search["properties"]
+
+
 def test_pages_through_every_result_by_id(hub):
     mock, fake = hub
     for i in range(450):
