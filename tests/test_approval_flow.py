@@ -102,8 +102,7 @@ def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url,
         assert fake.updates == []
 
         resume_flow_run(run.id, run_input={"approve": True, "reject": ["j.oconnor@seaviewhotels.example"],
-                                           "approved_by": "Javier Soler\nRoig", "successor_name": "",
-                                           "successor_email": ""})
+                                           "approved_by": "Javier Soler\nRoig", "successor_id": ""})
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
 
@@ -137,8 +136,7 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
         seed(fake)
         thread, out = start(acme)
         first = paused_run(acme, out)
-        resume_flow_run(first.id, run_input={"approve": True, "reject": [], "successor_name": "Pablo Ferrando",
-                                             "successor_email": OTHER})
+        resume_flow_run(first.id, run_input={"approve": True, "reject": [], "successor_id": "1006"})  # Pablo
         deadline = time.monotonic() + 60
         while True:  # the same run pauses a second time, with drafts for Pablo
             second = paused_run(acme, out)
@@ -146,8 +144,7 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
                 break
             assert time.monotonic() < deadline
             time.sleep(0.3)
-        resume_flow_run(second.id, run_input={"approve": True, "reject": [], "successor_name": "",
-                                              "successor_email": ""})
+        resume_flow_run(second.id, run_input={"approve": True, "reject": [], "successor_id": ""})
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
     texts = [p.read_text("utf-8") for p in (acme.parent / "out" / "drafts").rglob("*.eml")]
