@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import Field
 from prefect.input import RunInput
 
+import schemas
 from connectors.errors import ConnectorError, NotFound
 from flows.plan import Action
 
@@ -119,9 +120,13 @@ def resolve_successor(hr: Any, leaver: dict[str, Any], successor_id: str) -> dic
         raise SuccessorProblem(f"successor {wanted}: no such employee in the HR system") from None
     except ConnectorError as exc:
         raise SuccessorProblem(f"successor {wanted}: the HR system could not be read ({exc})") from None
-    if not isinstance(record, dict) or record.get("status") != "active" or (record.get("termination") or {}).get("date"):
+    try:
+        record = schemas.check("employee", record, f"HR record of successor {wanted}")
+    except schemas.SchemaError as exc:
+        raise SuccessorProblem(str(exc)) from None
+    if record["status"] != "active" or (record["termination"] or {}).get("date"):
         raise SuccessorProblem(f"successor {wanted} is not an active employee in the HR system "
-                               f"(status: {record.get('status') if isinstance(record, dict) else 'unknown'})")
+                               f"(status: {record['status']})")
     if not record.get("email"):
         raise SuccessorProblem(f"successor {wanted} has no work e-mail in the HR system")
     return {"id": str(record["id"]), "name": record["name"], "email": record["email"],

@@ -745,18 +745,23 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
         except FlowPauseTimeout:
             get_run_logger().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
             return pending, None, None
+        try:
+            now_registry = load_registry(run.registry.path)  # new connectors: nothing read before the pause is reused
+        except ConfigurationError as exc:
+            get_run_logger().warning("Registry unreadable at approval (%s): notices await `%s`", exc, resume_hint(run))
+            return pending, None, None
         wanted = answer.successor_id.strip()
         renamed = bool(wanted) and wanted != ((run.employee.get("successor") or {}).get("id") or "")
         if renamed:
             try:
-                chosen = approval.resolve_successor(run.registry.hr(), run.employee, wanted)
+                chosen = approval.resolve_successor(now_registry.hr(), run.employee, wanted)
             except approval.SuccessorProblem as exc:
                 note = f"**Your last answer was not applied:** {approval.md(str(exc))}.\n\n"
                 continue
             record_successor(run, chosen, f"in the Prefect UI by {ui_approver(answer)}")
         try:
-            employee, clients = current_data(run, chosen)
-        except ConnectorError as exc:
+            employee, clients = current_data(now_registry, run.employee["id"], chosen)
+        except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
             get_run_logger().warning("HR or CRM unreadable at approval (%s): notices await `%s`", exc, resume_hint(run))
             return pending, None, None
         if (refused := refused_at_approval(run, employee)) is not None:
@@ -777,13 +782,13 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
         return current, answer, None
 
 
-def current_data(run: Run, chosen: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
+def current_data(registry: Registry, employee_id: str,
+                 chosen: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
     """The HR record and the leaver's clients as they are now, with the successor named at approval if any."""
-    employee = run.registry.hr().employee(run.employee["id"])
-    employee = schemas.check("employee", employee, f"HR record of employee {run.employee['id']}")
+    employee = schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
     if chosen is not None:
         employee = approval.with_successor(employee, chosen)
-    return employee, run.registry.crm().clients_of(employee.get("email"), employee["id"])
+    return employee, registry.crm().clients_of(employee.get("email"), employee["id"])
 
 
 def refused_at_approval(run: Run, employee: dict[str, Any]) -> str | None:
