@@ -9,7 +9,6 @@ again instead of placed. Pure functions, so the rules are tested without a Prefe
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import html
 import json
@@ -133,6 +132,11 @@ def resolve_successor(hr: Any, leaver: dict[str, Any], successor_id: str) -> dic
             "phone": record.get("phone"), "job_title": record.get("job_title")}
 
 
+# What a draft says, field by field: named, so a field that differs on every rendering (a date
+# stamp, say) never makes every approval look stale.
+DRAFT_CONTENT = ("mailbox", "sender_name", "to_name", "to_email", "cc", "subject", "text", "html", "language")
+
+
 def fingerprint(action: Action) -> str:
     """What a draft or CRM hand-over says, as a short hash: equal fingerprints, equal messages.
 
@@ -140,7 +144,7 @@ def fingerprint(action: Action) -> str:
     hand-over (who takes over which clients), never from file bytes (a MIME boundary is random).
     """
     if action.draft is not None:
-        material: Any = dataclasses.asdict(action.draft)
+        material: Any = {name: getattr(action.draft, name, None) for name in DRAFT_CONTENT}
     else:
         person = action.person
         material = {"action": action.action,

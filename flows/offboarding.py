@@ -871,15 +871,16 @@ def approve_notices(employee_id: str, registry_path: str = "relevo.yaml", reject
     rows += supersede(run, actions)
     changed = [a for a in waiting if (s := states.get(a.key)) is None or s.status != "awaiting_approval"
                or s.fingerprint != approval.fingerprint(a)]
-    if changed and not successor_id:
+    shown_again = bool(changed) and not successor_id
+    if shown_again:
         rows += await_approval(run, waiting, review_copies=True)
-        summary = summarize(employee, rows, False, registry)
-        summary["changed"] = len(changed)
     else:
         rows += settle(run, waiting, approval.Approval(reject=reject or []), how)
-        summary = summarize(employee, rows, False, registry)
     if rows and (note := write_hr_note(run)):  # the HR record says what was approved, placed and handed over
-        summary["rows"].append(note)
+        rows.append(note)
+    summary = summarize(employee, rows, False, registry)
+    if shown_again:
+        summary["changed"] = len(changed)
     return summary
 
 
