@@ -5,6 +5,7 @@ while Prefect's own API traffic, over httpx, goes to the real loopback server).
 """
 from __future__ import annotations
 
+import getpass
 import json
 import threading
 import time
@@ -222,6 +223,8 @@ def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
     assert "C001" in handover and "C003" not in handover  # its only draft was rejected: owner unchanged
     rows = Ledger(load_registry(acme).database_url).audit("1001")
     assert any(r["outcome"] == "rejected" and "relevo approve by Elena Sanchis" in r["detail"] for r in rows)
+    placed = [r for r in rows if r["action"] == "draft_notice" and r["outcome"] == "done"]
+    assert placed and all(f"by Elena Sanchis (as given; OS user {getpass.getuser()})" in r["detail"] for r in placed)
     report = note.read_text("utf-8")  # the HR record now says what was decided
     assert "awaiting_approval" not in report and "rejected: draft_notice" in report and "done: reassign_crm" in report
     again = relevo("approve", "1001", "--registry", str(acme), api_url=prefect_api_url)

@@ -180,23 +180,26 @@ def test_resolve_successor_accepts_only_an_active_employee_known_to_hr(acme):
 
 
 def test_relevo_approve_successor_must_be_an_active_employee_and_is_audited(prefect_api_url, acme):
-    from flows.offboarding import offboard_employee
+    """The command line refuses an unknown successor before anything runs; `approve_notices` is what it runs."""
+    from flows.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     refused = relevo("approve", "1004", "--registry", str(acme), "--successor", "9999", api_url=prefect_api_url)
     assert refused.returncode == 2 and "successor 9999: no such employee" in refused.stderr, refused.stderr
     assert refused.stderr.strip().count("\n") == 0 and "Traceback" not in refused.stderr
+    inside = approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user elena",
+                             successor_id="1001")  # checked again when the flow runs: HR may change in between
+    assert "successor 1001 is not an active employee" in inside["refused"] and inside["rows"] == []
     assert set(statuses(acme, "1004").values()) == {"awaiting_approval"}
-    approved = relevo("approve", "1004", "--registry", str(acme), "--successor", "1006", "--by", "Elena Sanchis",
-                      api_url=prefect_api_url)
-    assert approved.returncode == 0, approved.stdout + approved.stderr
+    approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user elena",
+                    successor_id="1006")
     assert senders(acme, "1004") == {PABLO}
     assert "pablo.ferrando" in (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8")
     rows = Ledger(load_registry(acme).database_url).audit("1004")
     change = [r for r in rows if r["action"] == "change_successor"]
     assert len(change) == 1 and "Pablo Ferrando" in change[0]["target"] and "Elena Sanchis" in change[0]["detail"]
     placed = [r for r in rows if r["action"] == "draft_notice" and r["outcome"] == "done"]
-    assert len(placed) == 3 and all("by Elena Sanchis (as given; OS user " in r["detail"] for r in placed)
+    assert len(placed) == 3 and all("by Elena Sanchis (as given; OS user elena)" in r["detail"] for r in placed)
     for row in rows:
         schemas.check("outcome", row, "audit row")
 
