@@ -472,6 +472,34 @@ def approve(
     raise typer.Exit(exit_code(result))
 
 
+def os_user() -> str:
+    """The operating system's name for who runs this command (recorded next to the name given with --by)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and no passwd entry (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def check_approval(reg: Any, employee_id: str, successor: str | None) -> None:
+    """Before Prefect starts: nothing is approved about a successor the HR system does not know as active.
+
+    The flow checks again when it runs (the HR record may change in between), and refuses an
+    employee whose HR record shows no termination (flows.gate).
+    """
+    from connectors.errors import ConnectorError
+    from flows.approval import SuccessorProblem, resolve_successor
+
+    try:
+        employee = reg.hr().employee(employee_id)
+    except ConnectorError as exc:
+        fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
+    if successor is not None:
+        try:
+            resolve_successor(reg.hr(), employee, successor)
+        except SuccessorProblem as exc:
+            fail(str(exc))
+
+
 @app.command()
 def sweep(
     registry: RegistryOption = Path("relevo.yaml"),
@@ -541,34 +569,6 @@ def reconcile(
     if result["stored"]:
         out.print("The receiver's dispatcher (relevo webhook serve) starts their runs; `relevo inbox` shows them.")
     raise typer.Exit(EXIT_OPEN if result["stored"] else EXIT_OK)
-
-
-def os_user() -> str:
-    """The operating system's name for who runs this command (recorded next to the name given with --by)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment and no passwd entry (some containers)
-        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def check_approval(reg: Any, employee_id: str, successor: str | None) -> None:
-    """Before Prefect starts: nothing is approved about a successor the HR system does not know as active.
-
-    The flow checks again when it runs (the HR record may change in between), and refuses an
-    employee whose HR record shows no termination (flows.gate).
-    """
-    from connectors.errors import ConnectorError
-    from flows.approval import SuccessorProblem, resolve_successor
-
-    try:
-        employee = reg.hr().employee(employee_id)
-    except ConnectorError as exc:
-        fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
-    if successor is not None:
-        try:
-            resolve_successor(reg.hr(), employee, successor)
-        except SuccessorProblem as exc:
-            fail(str(exc))
 
 
 def main() -> None:
