@@ -2,12 +2,16 @@
 
 relevo drafts, a person approves. The form (a Prefect RunInput, shown in the UI's Resume
 dialog) lists every draft; the answer approves all, rejects some (by key or recipient
-e-mail), or names another successor (the drafts are then rendered again and asked again).
-Pure functions, so the rules are tested without a Prefect server.
+e-mail), or names another successor by HR id (the drafts are then rendered again and asked
+again). An approval is about a version: every draft and CRM hand-over has a fingerprint of
+what it says, kept in the ledger, so a version that changed after a person saw it is shown
+again instead of placed. Pure functions, so the rules are tested without a Prefect server.
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
 from datetime import date
 from typing import Any
@@ -15,8 +19,13 @@ from typing import Any
 from pydantic import Field
 from prefect.input import RunInput
 
+import schemas
+from connectors.errors import ConnectorError, NotFound
 from flows.plan import Action
 
+SUCCESSOR_ID = r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+SUCCESSOR_HELP = ("To introduce someone else instead: their employee id in the HR system (an active employee). "
+                  "The drafts are rendered again and shown for approval.")
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
 
 
@@ -26,10 +35,9 @@ class Approval(RunInput):
     approve: bool = Field(True, description="Untick to reject every draft: nothing is placed, the CRM is not changed.")
     reject: list[str] = Field(default_factory=list,
                               description="Draft keys or recipient e-mails to leave out (the others are placed).")
-    approved_by: str = Field("", description="Your name, recorded in the audit log with what is placed.")
-    successor_name: str = Field("", description="To introduce someone else instead: their name…")
-    successor_email: str = Field("", pattern=r"^$|^[^@\s]+@[^@\s]+$",
-                                 description="…and work e-mail. The drafts are rendered again and shown for approval.")
+    approved_by: str = Field("", max_length=200,
+                             description="Your name, recorded in the audit log with what is placed.")
+    successor_id: str = Field("", pattern=SUCCESSOR_ID, description=SUCCESSOR_HELP)
 
 
 def md(text: str) -> str:
@@ -98,10 +106,76 @@ def decide(actions: list[Action], approve: bool, rejected: list[str]) -> tuple[l
     return kept, dropped
 
 
-def with_successor(employee: dict[str, Any], name: str, email: str) -> dict[str, Any]:
-    """The employee record with the successor the operator named (HR id unknown: the CRM finds them by e-mail)."""
-    successor = {"id": None, "name": name.strip() or email, "email": email.strip(), "phone": None, "job_title": None}
+def with_successor(employee: dict[str, Any], successor: dict[str, Any]) -> dict[str, Any]:
+    """The employee record with the successor a person named (as `resolve_successor` read it from HR)."""
     return {**employee, "successor": successor}
+
+
+class SuccessorProblem(ValueError):
+    """The successor named in an approval is not an active employee in the HR system; the message says why."""
+
+
+def resolve_successor(hr: Any, leaver: dict[str, Any], successor_id: str) -> dict[str, Any]:
+    """The successor a person named (form or command line), read from the HR system, never taken as typed.
+
+    Anyone able to answer the form could otherwise make the drafts come from their own address and
+    hand the clients over to them in the CRM: only an active employee with a work e-mail, other than
+    the leaver, can be introduced. Raises SuccessorProblem naming what is wrong.
+    """
+    wanted = successor_id.strip()
+    if not wanted:
+        raise SuccessorProblem("no successor id given")
+    if wanted == leaver["id"]:
+        raise SuccessorProblem(f"successor {wanted} is the employee who leaves")
+    try:
+        record = hr.employee(wanted)
+    except NotFound:
+        raise SuccessorProblem(f"successor {wanted}: no such employee in the HR system") from None
+    except ConnectorError as exc:
+        raise SuccessorProblem(f"successor {wanted}: the HR system could not be read ({exc})") from None
+    try:
+        record = schemas.check("employee", record, f"HR record of successor {wanted}")
+    except schemas.SchemaError as exc:
+        raise SuccessorProblem(str(exc)) from None
+    if record["status"] != "active" or (record["termination"] or {}).get("date"):
+        raise SuccessorProblem(f"successor {wanted} is not an active employee in the HR system "
+                               f"(status: {record['status']})")
+    if not record.get("email"):
+        raise SuccessorProblem(f"successor {wanted} has no work e-mail in the HR system")
+    return {"id": str(record["id"]), "name": record["name"], "email": record["email"],
+            "phone": record.get("phone"), "job_title": record.get("job_title")}
+
+
+# What a draft says, field by field: named, so a field that differs on every rendering (a date
+# stamp, say) never makes every approval look stale.
+DRAFT_CONTENT = ("mailbox", "sender_name", "to_name", "to_email", "cc", "subject", "text", "html", "language")
+
+
+def fingerprint(action: Action) -> str:
+    """What a draft or CRM hand-over says, as a short hash: equal fingerprints, equal messages.
+
+    Taken from the rendered draft (sender, recipient, subject, text, HTML, language) or from the
+    hand-over (who takes over which clients), never from file bytes (a MIME boundary is random).
+    """
+    if action.draft is not None:
+        material: Any = {name: getattr(action.draft, name, None) for name in DRAFT_CONTENT}
+    else:
+        person = action.person
+        material = {"action": action.action,
+                    "person": [person.name, person.email, person.id] if person is not None else None,
+                    "clients": sorted(c.id for c in action.clients)}
+    blob = json.dumps(material, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def changes(shown: list[Action], current: list[Action]) -> list[str]:
+    """What differs between the version a person saw and the current one (empty: the same), one phrase each."""
+    before = {a.key: fingerprint(a) for a in shown}
+    now = {a.key: fingerprint(a) for a in current}
+    out = [f"{key} is new" for key in now if key not in before]
+    out += [f"{key} is no longer planned" for key in before if key not in now]
+    out += [f"{key} says something else" for key in now if key in before and before[key] != now[key]]
+    return out
 
 
 # --- the form in the Prefect UI: one checkbox per draft, the approver's name required ---
@@ -171,10 +245,7 @@ def form_model(actions: list[Action], intro: str = "") -> type[RunInput]:
         fields[draft_field(number)] = (bool, Field(True, title=f"{number}. {short(d.to_name)} <{d.to_email}> · "
                                                                f"{d.language}",
                                                    description=f"Subject: {short(d.subject)}"))
-    fields["successor_name"] = (str, Field("", description="To introduce someone else instead: their name…"))
-    fields["successor_email"] = (str, Field("", pattern=r"^$|^[^@\s]+@[^@\s]+$",
-                                            description="…and work e-mail. The drafts are rendered again and shown "
-                                                        "for approval."))
+    fields["successor_id"] = (str, Field("", pattern=SUCCESSOR_ID, description=SUCCESSOR_HELP))
     fields["approve"] = (bool, Field(True, description="Untick to reject every draft: nothing is placed, the CRM is "
                                                        "not changed."))
     fields["reject"] = (list[str], Field(default_factory=list, description="(Optional) more draft keys or "
@@ -187,7 +258,7 @@ def answer_of(form: Any, actions: list[Action]) -> Approval:
     drafts = [a for a in actions if a.draft is not None]
     unticked = [a.key for n, a in enumerate(drafts, 1) if getattr(form, draft_field(n), True) is False]
     return Approval(approve=form.approve, reject=list(form.reject) + unticked, approved_by=form.approved_by,
-                    successor_name=form.successor_name, successor_email=form.successor_email)
+                    successor_id=form.successor_id)
 
 
 def short(text: Any, limit: int = 120) -> str:

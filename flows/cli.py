@@ -60,7 +60,7 @@ RegistryOption = Annotated[
 STYLES = {
     "done": "green", "already_done": "green", "manual": "yellow", "failed": "bold red", "planned": "cyan",
     "scheduled": "cyan", "awaiting_approval": "yellow", "not_touched": "dim", "rejected": "dim",
-    "skipped": "dim", "cancelled": "dim", "withdrawn": "dim",
+    "skipped": "dim", "cancelled": "dim", "withdrawn": "dim", "superseded": "dim",
 }
 
 
@@ -522,13 +522,22 @@ def approve(
     registry: RegistryOption = Path("relevo.yaml"),
     reject: Annotated[list[str] | None, typer.Option("--reject", help="A draft key or recipient e-mail to leave out "
                                                     "(repeatable).")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who approves (recorded in the audit log); "
-                                           "default: your login name.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who approves (recorded in the audit log with your OS "
+                                           "login name); default: your login name.")] = None,
+    successor: Annotated[str | None, typer.Option("--successor", help="Introduce this employee instead (their HR "
+                                                  "id; must be an active employee): the drafts are rendered for "
+                                                  "them and placed.")] = None,
 ) -> None:
-    """Approve the client notices awaiting approval: place the drafts and reassign the CRM."""
+    """Approve the client notices awaiting approval: place the drafts and reassign the CRM.
+
+    Only the version a person could review is placed: drafts whose data changed since (HR record, CRM)
+    are rendered again for review instead, and the command exits 3.
+    """
     employee_id = clean_id(employee_id)
     reg = load(registry)
     check_employee(reg, employee_id)
+    check_approval(reg, employee_id, successor)
+    user = os_user()
     out = console()
     quiet_prefect()
     if paused := ui_approvals(employee_id):  # the run waits in the UI: answer its form; it places the drafts
@@ -546,17 +555,54 @@ def approve(
     offboarding.listeners.append(show)
     try:
         result = run_flow(offboarding.approve_notices, employee_id, registry_path=str(reg.path),
-                          reject=reject or [], approved_by=by or getpass.getuser())
+                          reject=reject or [], approved_by=by or user, actor=f"OS user {user}",
+                          successor_id=successor or "")
     finally:
         offboarding.listeners.remove(show)
     if isinstance(result, BaseException):
         handle_failure(result)
     stopped(result)
+    if result.get("changed"):
+        from rich.markup import escape
+
+        print_summary(out, result)
+        out.print(f"[yellow]{result['changed']} draft(s) changed since they were shown for approval[/] (the HR "
+                  "record or the CRM changed): nothing was placed; they are rendered again. Review them "
+                  f"(`relevo tasks -e {escape(employee_id)}`), then run relevo approve again.")
+        raise typer.Exit(EXIT_OPEN)
     if not result["rows"]:
         out.print(f"Nothing awaits approval for employee {employee_id}.", markup=False)
         raise typer.Exit(EXIT_OK)
     print_summary(out, result)
     raise typer.Exit(exit_code(result))
+
+
+def os_user() -> str:
+    """The operating system's name for who runs this command (recorded next to the name given with --by)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and no passwd entry (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def check_approval(reg: Any, employee_id: str, successor: str | None) -> None:
+    """Before Prefect starts: nothing is approved about a successor the HR system does not know as active.
+
+    The flow checks again when it runs (the HR record may change in between), and refuses an
+    employee whose HR record shows no termination (flows.gate).
+    """
+    from connectors.errors import ConnectorError
+    from flows.approval import SuccessorProblem, resolve_successor
+
+    try:
+        employee = reg.hr().employee(employee_id)
+    except ConnectorError as exc:
+        fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
+    if successor is not None:
+        try:
+            resolve_successor(reg.hr(), employee, successor)
+        except SuccessorProblem as exc:
+            fail(str(exc))
 
 
 @app.command()

@@ -40,6 +40,9 @@ actions = Table(
     # Which run is making this action's outside call, and until when (see `Ledger.claim`).
     Column("claimed_by", String(64), nullable=True),
     Column("claimed_until", String(40), nullable=True),
+    # What a draft or CRM hand-over awaiting approval says (flows.approval.fingerprint): when the data it
+    # is rendered from changes, the fingerprint does, and the version a person reviewed is stale.
+    Column("fingerprint", String(64), nullable=True),
 )
 
 audit = Table(
@@ -84,6 +87,7 @@ class ActionState:
     detail: str
     pre_state: dict[str, Any] | None
     attempts: int
+    fingerprint: str | None = None
 
 
 class Ledger:
@@ -103,6 +107,7 @@ class Ledger:
             detail=row["detail"],
             pre_state=json.loads(row["pre_state"]) if row["pre_state"] else None,
             attempts=row["attempts"],
+            fingerprint=row["fingerprint"],
         )
 
     def states(self, employee_id: str) -> dict[str, ActionState]:
@@ -110,7 +115,8 @@ class Ledger:
             rows = conn.execute(select(actions).where(actions.c.employee_id == employee_id)).mappings()
             return {
                 r["key"]: ActionState(r["key"], r["status"], r["detail"],
-                                      json.loads(r["pre_state"]) if r["pre_state"] else None, r["attempts"])
+                                      json.loads(r["pre_state"]) if r["pre_state"] else None, r["attempts"],
+                                      r["fingerprint"])
                 for r in rows
             }
 
@@ -204,8 +210,12 @@ class Ledger:
         pre_state: dict[str, Any] | None = None,
         run_id: str | None = None,
         event_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> dict[str, Any]:
-        """Set the action's state and append the outcome to the audit log, in one transaction."""
+        """Set the action's state and append the outcome to the audit log, in one transaction.
+
+        fingerprint: what the action says in the version this outcome is about (kept until another is given).
+        """
         stamp = now_iso()
         row = {
             "at": stamp, "employee_id": employee_id, "action_key": key, "action": action,
@@ -218,6 +228,8 @@ class Ledger:
                 values.update(status=outcome, detail=detail)  # a rerun's report keeps the original record
             if pre_state is not None:
                 values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
+            if fingerprint is not None:
+                values["fingerprint"] = fingerprint
             new = {"key": key, "employee_id": employee_id, "action": action, "target": target, "attempts": 0,
                    "status": outcome, "detail": detail, **values}
             conn.execute(upsert(conn, new, values))

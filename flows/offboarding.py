@@ -43,6 +43,8 @@ from flows.registry import Registry, load_registry
 listeners: list[Callable[[dict[str, Any]], None]] = []
 
 ATTENTION = {"manual", "failed", "awaiting_approval"}
+# Outcomes recorded with the fingerprint of what the draft or hand-over says in that version.
+VERSIONED = {"awaiting_approval", "done", "rejected"}
 
 
 def crash_point(name: str) -> None:
@@ -235,9 +237,11 @@ class Run:
         return [self.unrecorded(a, reason) for a in actions]
 
     def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
+        versioned = outcome in VERSIONED and (action.draft is not None or action.action == "reassign_crm")
         row = self.ledger.finish(
             key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
             outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
+            fingerprint=approval.fingerprint(action) if versioned else None,
         )
         self.rows.append(row)
         tell(row)
@@ -735,9 +739,14 @@ def finished(run: Run, action: Action) -> bool:
 
 def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datetime,
                  wait_for_approval: bool) -> list[dict[str, Any]]:
-    """Step 5: drafts and the CRM reassignment happen only once a person (or the policy) approves them."""
+    """Step 5: drafts and the CRM reassignment happen only once a person (or the policy) approves them.
+
+    `clients` and `now` are what `actions` were rendered from; an answer from the form is checked
+    against the HR record and the CRM as they are when it comes (see `ask_approval`).
+    """
     # reported as already done, or failed at planning (a client record that cannot be used: bad e-mail)
     rows = [execute(run, a) for a in actions if finished(run, a) or a.outcome == "failed"]
+    rows += supersede(run, actions)
     pending = [a for a in actions if not finished(run, a) and a.outcome != "failed"]
     if not pending:
         return rows
@@ -747,12 +756,74 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
         return rows + settle(run, pending, approval.Approval(), "by policy.auto_approve_notices")
     if not wait_for_approval:
         return rows + await_approval(run, pending, review_copies=True)
-    pending, answer = ask_approval(run, pending, clients, now)
+    pending, answer, refused = ask_approval(run, pending)
     if (stopped := run.stop_rows(pending)) is not None:  # resumed or timed out after a withdrawal
         return rows + stopped
+    if refused is not None:
+        return rows + [run.record(a, "skipped", f"not placed: {refused}") for a in pending]
     if answer is None:
         return rows + await_approval(run, pending)
-    return rows + settle(run, pending, answer, f"in the Prefect UI by {notices.one_line(answer.approved_by) or 'an operator'}")
+    return rows + settle(run, pending, answer, f"in the Prefect UI by {ui_approver(answer)}")
+
+
+def ui_approver(answer: approval.Approval) -> str:
+    """The approver for the audit: the name typed in the form, marked as such, and what Prefect knows.
+
+    A self-hosted Prefect server records no user for a resume (the stored answer's `sender` is empty,
+    the Running state carries no actor): the name is a claim, and the README says how to make the
+    API reachable only to people who may approve.
+    """
+    name = notices.one_line(answer.approved_by) or "an unnamed operator"
+    return f"{name} (name as typed in the form; Prefect identity: {prefect_sender(answer) or 'none recorded'})"
+
+
+def prefect_sender(answer: approval.Approval) -> str | None:
+    """The `sender` Prefect stored with the form's answer, if any (None on a self-hosted server's resume)."""
+    from prefect import get_client
+
+    try:
+        key = answer.metadata.key
+        with get_client(sync_client=True) as client:
+            stored = client.filter_flow_run_input(flow_run.id, key_prefix=key, limit=1, exclude_keys=set())
+    except Exception as exc:  # the audit says it could not be read; the approval itself stands
+        return f"unreadable ({type(exc).__name__})"
+    return next((notices.one_line(i.sender) for i in stored if i.key == key and i.sender), None)
+
+
+def cli_approver(approved_by: str, actor: str) -> str:
+    """The approver for the audit: the name given on the command line, and the OS account that ran it."""
+    name = notices.one_line(approved_by) or "an unnamed operator"
+    return f"{name} (as given; {notices.one_line(actor) or 'OS user unknown'})"
+
+
+def supersede(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
+    """Approvals waiting for a draft or hand-over that is no longer planned (the recipient, the successor or
+    the clients changed): closed as superseded, their review copies removed, so nobody approves or sends them.
+
+    Only kinds present in `actions` are looked at (a layoff hands the CRM over in its own batch).
+    """
+    kinds = {a.action for a in actions}
+    planned = {a.key for a in actions}
+    store = run.registry.drafts()
+    rows = []
+    for row in run.ledger.open_actions(run.employee["id"]):
+        if row["status"] != "awaiting_approval" or row["action"] not in kinds or row["key"] in planned:
+            continue
+        if row["action"] == "draft_notice" and not store.reaches_mailbox:
+            store.discard(stale_draft(row["key"]))
+        gone = Action(key=row["key"], action=row["action"], target=row["target"], phase=NOTICE, description="")
+        rows.append(run.record(gone, "superseded", "superseded: no longer planned with the current HR and CRM data "
+                                                   "(recipient, successor or clients changed); its review copy is removed"))
+    return rows
+
+
+def stale_draft(key: str) -> Any:
+    """Enough of a draft to find its review copy: the key, and the client id the copies are grouped by."""
+    from connectors.drafts import Draft
+
+    parts = key.split(":")
+    return Draft(key=key, mailbox="", sender_name="", to_name="", to_email="", subject="", text="", html="",
+                 language="", group=parts[2] if len(parts) > 2 else "")
 
 
 def resume_hint(run: Run) -> str:
@@ -773,9 +844,14 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
     rows = []
     for action in pending:
         if review_copies and action.draft is not None and not store.reaches_mailbox:
+            state = run.ledger.state(action.key)
+            again = state is not None and state.fingerprint != approval.fingerprint(action)
             try:
+                if again:  # what it says changed (or an older relevo wrote it): the copy to review is replaced
+                    store.discard(action.draft)
                 _, where = store.place(action.draft)
-                detail = f"awaiting approval: review copy in {where}; {how}"
+                detail = (f"awaiting approval: review copy in {where}"
+                          + (" (rendered again: what it says changed)" if again else "") + f"; {how}")
             except ConnectorError as exc:  # a link planted in the drafts folder, say: this draft only
                 detail = f"awaiting approval: no review copy ({exc}); {how}"
         else:
@@ -784,34 +860,97 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
     return rows
 
 
-def ask_approval(run: Run, pending: list[Action], clients: list[Any],
-                 now: datetime) -> tuple[list[Action], approval.Approval | None]:
-    """Pause the run with the approval form; a new successor re-renders the drafts and asks again.
+def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approval.Approval | None, str | None]:
+    """Pause the run with the approval form until an answer is about the current version of the drafts.
 
-    Returns the actions the answer is about and the answer, or None when nobody answered in time.
+    A successor named in the form is read from the HR system (an active employee, else the form comes
+    back naming the problem), recorded in the audit, and the drafts are rendered for them and asked
+    again. Any other answer is checked against the HR record and the CRM as they are now: a withdrawn
+    termination places nothing, and drafts that changed while the form was open are shown again.
+    Returns (the actions the answer is about, the answer or None when nobody answered in time,
+    the reason nothing may be placed or None).
     """
     hours = float(run.registry.policy.get("approval_timeout_hours", 72))
     timeout = max(1, math.ceil(hours * 3600))
-    approver = ""
+    approver = ""  # kept when the form comes back
+    chosen: dict[str, Any] | None = None  # the successor named in the form, as HR has them
+    note = ""
     while True:
         progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
         link = publish_full_text(run, pending)
-        initial: dict[str, Any] = {"approved_by": approver} if approver else {}  # kept when the form comes back
-        form = approval.form_model(pending, approval.form_intro(run.employee, pending, link)).with_initial_data(
-            description=approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
+        initial: dict[str, Any] = {"approved_by": approver} if approver else {}
+        # Prefect 3.9's Resume dialog shows field descriptions, not the form's: the note goes in both.
+        form = approval.form_model(pending, note + approval.form_intro(run.employee, pending, link)).with_initial_data(
+            description=note + approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
         try:
             # A 1 s poll: the redrawn form (another successor) is back within about 2 s, not 10.
             filled = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1)
         except FlowPauseTimeout:
             log().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
-            return pending, None
+            return pending, None, None
         answer = approval.answer_of(filled, pending)
         approver = answer.approved_by
-        current = ((run.employee.get("successor") or {}).get("email") or "").casefold()
-        if not answer.successor_email or answer.successor_email.strip().casefold() == current:
-            return pending, answer
-        run.employee = approval.with_successor(run.employee, answer.successor_name, answer.successor_email)
-        pending = [a for a in notices.notice_actions(run.employee, run.registry, clients, now) if not finished(run, a)]
+        try:
+            now_registry = load_registry(run.registry.path)  # new connectors: nothing read before the pause is reused
+        except ConfigurationError as exc:
+            log().warning("Registry unreadable at approval (%s): notices await `%s`", exc, resume_hint(run))
+            return pending, None, None
+        wanted = answer.successor_id.strip()
+        renamed = bool(wanted) and wanted != ((run.employee.get("successor") or {}).get("id") or "")
+        if renamed:
+            try:
+                chosen = approval.resolve_successor(now_registry.hr(), run.employee, wanted)
+            except approval.SuccessorProblem as exc:
+                note = f"**Your last answer was not applied:** {approval.md(str(exc))}.\n\n"
+                continue
+            record_successor(run, chosen, f"in the Prefect UI by {ui_approver(answer)}")
+        try:
+            employee, clients = current_data(now_registry, run.employee["id"], chosen)
+        except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
+            log().warning("HR or CRM unreadable at approval (%s): notices await `%s`", exc, resume_hint(run))
+            return pending, None, None
+        if (refused := refused_at_approval(run, employee)) is not None:
+            return pending, answer, refused
+        run.employee = employee
+        current = [a for a in notices.notice_actions(employee, run.registry, clients, datetime.now(timezone.utc))
+                   if not finished(run, a) and a.outcome != "failed"]
+        if renamed:
+            note = (f"**The drafts below now introduce {approval.md(run.employee['successor']['name'])}**: "
+                    "approve them, or answer again.\n\n")
+            pending = current
+            continue
+        if changed := approval.changes(pending, current):
+            note = ("**The drafts changed while this form was open** (the HR record or the CRM changed: "
+                    f"{approval.md('; '.join(changed))}): nothing was placed; here they are again.\n\n")
+            pending = current
+            continue
+        return current, answer, None
+
+
+def current_data(registry: Registry, employee_id: str,
+                 chosen: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
+    """The HR record and the leaver's clients as they are now, with the successor named at approval if any."""
+    employee = schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
+    if chosen is not None:
+        employee = approval.with_successor(employee, chosen)
+    return employee, registry.crm().clients_of(employee.get("email"), employee["id"])
+
+
+def refused_at_approval(run: Run, employee: dict[str, Any]) -> str | None:
+    """Why nothing may be placed for this HR record now (no termination), unless the run was forced."""
+    if any(":force_offboard:" in key for key in run.ledger.states(employee["id"])):
+        return None
+    return gate.refusal(employee, None)
+
+
+def record_successor(run: Run, successor: dict[str, Any], how: str) -> dict[str, Any]:
+    """The successor change itself, as an audit row: who was named instead of whom, by whom."""
+    before = run.employee.get("successor") or {}
+    was = f"{before.get('name')} <{before.get('email')}>" if before.get("email") else "none (an interim contact)"
+    action = Action(key=f"{run.employee['id']}:change_successor:{successor['id']}", action="change_successor",
+                    target=f"successor: {successor['name']} <{successor['email']}> (HR {successor['id']})",
+                    phase="record", description="")
+    return run.record(action, "done", f"named {how}; an active employee in the HR system; was {was}")
 
 
 def publish_full_text(run: Run, pending: list[Action]) -> str:
@@ -835,6 +974,11 @@ def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str)
     for action in dropped:
         if action.draft is not None and not store.reaches_mailbox:
             store.discard(action.draft)  # the review copy goes with the rejection
+    for action in todo:
+        if action.draft is not None and not store.reaches_mailbox:
+            state = run.ledger.state(action.key)
+            if state is not None and state.fingerprint != approval.fingerprint(action):
+                store.discard(action.draft)  # an older version's copy: the approved one is placed instead
     rows = [run.record(a, "rejected", f"rejected {how}: not placed, not changed") for a in dropped]
     rows += [execute(run, a) for a in todo if a.phase != CRM]
     rows += [execute(run, a) for a in todo if a.phase == CRM]
@@ -844,26 +988,57 @@ def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str)
 @flow(name="approve-notices", log_prints=False)
 @one_line_failures
 def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "relevo.yaml", reject: list[str] | None = None,
-                    approved_by: str = "") -> Any:
+                    approved_by: str = "", actor: str = "", successor_id: str = "") -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 
-    The drafts are rendered again from the HR record and the CRM, with the same keys: only those the
-    ledger holds as awaiting approval are acted on. The HR note is then written again, with the decisions.
+    The drafts are rendered again from the HR record and the CRM as they are now. A person approves
+    what they were shown: when what a draft says differs from the version the ledger holds as awaiting
+    approval (its review copy), nothing is placed; the changed drafts are rendered again for review
+    (`changed` in the result). A successor named here (`successor_id`, read from the HR system) is the
+    approver's own choice: the drafts rendered for them are placed at once. Nothing is placed when
+    the HR record shows no termination any more (`refused` in the result).
+
+    Args:
+        approved_by: the approver's name as given. actor: who the OS says ran it (recorded with it).
     """
     registry = load_registry(registry_path)
     employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
     forced = any(":force_offboard:" in key for key in Ledger(registry.database_url).states(employee_id))
     if (refused := gate.refusal(employee, None)) is not None and not forced:  # withdrawn, or never terminated
         return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
-    clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
     run = Run(registry, employee, None)
+    how = f"with relevo approve by {cli_approver(approved_by, actor)}"
+    if not any(r["status"] == "awaiting_approval" and r["action"] in {"draft_notice", "reassign_crm"}
+               for r in run.ledger.open_actions(employee_id)):
+        return summarize(employee, [], False, registry)
+    rows = []
+    if successor_id:
+        try:
+            successor = approval.resolve_successor(registry.hr(), employee, successor_id)
+        except approval.SuccessorProblem as exc:
+            return {**summarize(employee, [], False, registry), "refused": str(exc)}
+        rows.append(record_successor(run, successor, how))
+        run.employee = employee = approval.with_successor(employee, successor)
+    clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
     actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
-    waiting = [a for a in actions if (s := run.ledger.state(a.key)) is not None and s.status == "awaiting_approval"]
-    how = f"with relevo approve by {notices.one_line(approved_by) or 'an operator'}"
-    rows = settle(run, waiting, approval.Approval(reject=reject or []), how) if waiting else []
+    states = run.ledger.states(employee_id)
+    # What awaits approval now: what was shown for it, and what is new since (a new contact, a new successor).
+    waiting = [a for a in actions if a.outcome != "failed"  # failed at planning: a rerun reports it
+               and ((s := states.get(a.key)) is None or s.status in {"awaiting_approval", "superseded"})]
+    rows += supersede(run, actions)
+    changed = [a for a in waiting if (s := states.get(a.key)) is None or s.status != "awaiting_approval"
+               or s.fingerprint != approval.fingerprint(a)]
+    shown_again = bool(changed) and not successor_id
+    if shown_again:
+        rows += await_approval(run, waiting, review_copies=True)
+    else:
+        rows += settle(run, waiting, approval.Approval(reject=reject or []), how)
     if rows and (note := write_hr_note(run)):  # the HR record says what was approved, placed and handed over
         rows.append(note)
-    return summarize(employee, rows, False, registry)
+    summary = summarize(employee, rows, False, registry)
+    if shown_again:
+        summary["changed"] = len(changed)
+    return summary
 
 
 def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:

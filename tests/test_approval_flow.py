@@ -5,6 +5,7 @@ while Prefect's own API traffic, over httpx, goes to the real loopback server).
 """
 from __future__ import annotations
 
+import getpass
 import json
 import threading
 import time
@@ -102,8 +103,7 @@ def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url,
         assert fake.updates == []
 
         resume_flow_run(run.id, run_input={"approve": True, "reject": ["j.oconnor@seaviewhotels.example"],
-                                           "approved_by": "Javier Soler\nRoig", "successor_name": "",
-                                           "successor_email": ""})
+                                           "approved_by": "Javier Soler\nRoig", "successor_id": ""})
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
 
@@ -138,8 +138,8 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
         seed(fake)
         thread, out = start(acme)
         first = paused_run(acme, out)
-        resume_flow_run(first.id, run_input={"approve": True, "reject": [], "successor_name": "Pablo Ferrando",
-                                             "successor_email": OTHER, "approved_by": "Javier Soler"})
+        resume_flow_run(first.id, run_input={"approve": True, "reject": [], "successor_id": "1006",  # Pablo
+                                             "approved_by": "Javier Soler"})
         resumed = time.monotonic()
         deadline = time.monotonic() + 60
         while True:  # the same run pauses a second time, with drafts for Pablo
@@ -153,8 +153,8 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
         with get_client(sync_client=True) as client:
             redrawn = json.loads(client.read_flow_run_input(second.id, second.state.state_details.run_input_keyset["schema"]))
         assert redrawn["properties"]["approved_by"]["default"] == "Javier Soler"
-        resume_flow_run(second.id, run_input={"approve": True, "reject": [], "successor_name": "",
-                                              "successor_email": "", "approved_by": "Javier Soler"})
+        resume_flow_run(second.id, run_input={"approve": True, "reject": [], "successor_id": "",
+                                              "approved_by": "Javier Soler"})
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
     texts = [p.read_text("utf-8") for p in (acme.parent / "out" / "drafts").rglob("*.eml")]
@@ -232,6 +232,8 @@ def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
     assert "C001" in handover and "C003" not in handover  # its only draft was rejected: owner unchanged
     rows = Ledger(load_registry(acme).database_url).audit("1001")
     assert any(r["outcome"] == "rejected" and "relevo approve by Elena Sanchis" in r["detail"] for r in rows)
+    placed = [r for r in rows if r["action"] == "draft_notice" and r["outcome"] == "done"]
+    assert placed and all(f"by Elena Sanchis (as given; OS user {getpass.getuser()})" in r["detail"] for r in placed)
     report = note.read_text("utf-8")  # the HR record now says what was decided
     assert "Pendiente de aprobación" not in report and "- Rechazado: aviso al cliente, " in report
     assert "- Hecho: reasignar clientes en el CRM, " in report

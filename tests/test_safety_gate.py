@@ -163,7 +163,7 @@ def test_a_paused_run_writes_nothing_after_the_termination_is_withdrawn(prefect_
     assert [r["action"] for r in rescinded][0] == "withdraw_termination"
     if how == "resume":
         resume_flow_run(run.id, run_input={"approve": True, "reject": [], "approved_by": "Javier Soler",
-                                           "successor_name": "", "successor_email": ""})
+                                           "successor_id": ""})
     thread.join(120)
     assert not thread.is_alive() and "error" not in out
 
