@@ -257,8 +257,11 @@ def answer_of(form: Any, actions: list[Action]) -> Approval:
     """The form's answer as an `Approval`: each unticked draft joins the rejected keys."""
     drafts = [a for a in actions if a.draft is not None]
     unticked = [a.key for n, a in enumerate(drafts, 1) if getattr(form, draft_field(n), True) is False]
-    return Approval(approve=form.approve, reject=list(form.reject) + unticked, approved_by=form.approved_by,
-                    successor_id=form.successor_id)
+    answer = Approval(approve=form.approve, reject=list(form.reject) + unticked, approved_by=form.approved_by,
+                      successor_id=form.successor_id)
+    if (metadata := getattr(form, "_metadata", None)) is not None:
+        answer._metadata = metadata  # where Prefect stored the answer: the audit reads its sender from there
+    return answer
 
 
 def short(text: Any, limit: int = 120) -> str:

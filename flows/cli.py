@@ -544,9 +544,13 @@ def approve(
         from flows.uiruns import answer
 
         for run in paused:
-            answer(run, by or getpass.getuser(), reject or [])
-            out.print(f"Answered the approval form of run {run.run_name} ({run.url}): approved"
-                      + (f" except {', '.join(reject)}" if reject else "") + ". The run places the drafts now.")
+            answer(run, f"{by or user} (as given; OS user {user})", reject or [], successor or "")
+            if successor:
+                out.print(f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): successor "
+                          f"{esc(successor)}; the run shows the drafts for them again in its form.")
+            else:
+                out.print(f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): approved"
+                          + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts now.")
         raise typer.Exit(EXIT_OK)
     from flows import offboarding
 

@@ -311,5 +311,5 @@ def test_form_successor_must_be_an_active_employee_and_the_approver_is_recorded_
     placed = [r for r in rows if r["action"] == "draft_notice" and r["outcome"] == "done"]
     assert len(placed) == 3
     assert all("by Elena Soler (CEO) (name as typed in the form; Prefect identity: none recorded)" in r["detail"]
-               for r in placed)
+               for r in placed), [r["detail"] for r in placed]
     assert not any("attacker" in json.dumps(r) for r in rows)

@@ -17,7 +17,9 @@ from flows.webhook import Dispatcher
 from tests.connectors.test_bamboohr import spec, validate_against_spec  # noqa: F401  (spec: fixture)
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
-TERMINATED = {"1001", "1002", "1003", "1004", "1012"}  # examples/acme/hr.json
+# Everyone examples/acme/hr.json shows with a termination.
+TERMINATED = {row["id"] for row in json.loads((Path(__file__).resolve().parent.parent / "examples" / "acme" / "hr.json")
+                                             .read_text("utf-8"))["employees"] if row.get("termination")}
 
 
 class Launches:
@@ -110,7 +112,7 @@ def test_relevo_reconcile_command(acme: Path) -> None:
 
     result = CliRunner().invoke(app, ["reconcile", "--registry", str(acme)])
     assert result.exit_code == 3, result.output
-    assert "5 new event(s) queued" in result.output and "no webhook reported it" in result.output
+    assert f"{len(TERMINATED)} new event(s) queued" in result.output and "no webhook reported it" in result.output
     bad = CliRunner().invoke(app, ["reconcile", "--registry", str(acme), "--since", "yesterday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
 
