@@ -15,7 +15,7 @@ BECOMES = {"planned": {"done", "already_done", "awaiting_approval"}, "manual": {
 
 
 def test_every_example_leaver_is_covered():
-    assert LEAVERS == ["1001", "1002", "1003", "1004", "1012"]
+    assert LEAVERS == ["1001", "1002", "1003", "1004", "1012", "1014"]
 
 
 def outcomes(employee_id: str, registry: Path, dry_run: bool) -> dict[str, str]:
