@@ -950,7 +950,14 @@ def record_successor(run: Run, successor: dict[str, Any], how: str) -> dict[str,
     action = Action(key=f"{run.employee['id']}:change_successor:{successor['id']}", action="change_successor",
                     target=f"successor: {successor['name']} <{successor['email']}> (HR {successor['id']})",
                     phase="record", description="")
-    return run.record(action, "done", f"named {how}; an active employee in the HR system; was {was}")
+    row = run.record(action, "done", f"named {how}; an active employee in the HR system; was {was}")
+    # The "no successor in the HR record" task is answered by this choice: closed, saying by whom.
+    check = f"{run.employee['id']}:check:successor"
+    if (state := run.ledger.state(check)) is not None and state.status == "manual":
+        run.record(Action(key=check, action="check_record", target="HR record: successor", phase="record",
+                          description=""), "done",
+                   f"successor {successor['name']} (HR {successor['id']}) named {how}; set it in the HR system too")
+    return row
 
 
 def publish_full_text(run: Run, pending: list[Action]) -> str:

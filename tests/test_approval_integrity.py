@@ -195,6 +195,8 @@ def test_relevo_approve_successor_must_be_an_active_employee_and_is_audited(pref
                     successor_id="1006")
     assert senders(acme, "1004") == {PABLO}
     assert "pablo.ferrando" in (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8")
+    open_keys = {r["key"] for r in Ledger(load_registry(acme).database_url).open_actions("1004")}
+    assert "1004:check:successor" not in open_keys  # naming the successor answers the "no successor" task
     rows = Ledger(load_registry(acme).database_url).audit("1004")
     change = [r for r in rows if r["action"] == "change_successor"]
     assert len(change) == 1 and "Pablo Ferrando" in change[0]["target"] and "Elena Sanchis" in change[0]["detail"]
