@@ -91,8 +91,16 @@ class HootsuiteConnector:
         The pre-state keeps both `permissions` and `permissionPreset`: a rescind's task names what to give back.
         """
         for member_id in self._member_ids():
-            member = (self.client.json("GET", f"v1/members/{quote(member_id, safe='')}") or {}).get("data") or {}
-            permissions, preset = self._permissions(member_id)
+            read = self.client.request("GET", f"v1/members/{quote(member_id, safe='')}", allow=(404,))
+            if read.status_code == 404:  # removed while the list was read (another run, a person): gone, not an error
+                log.info("hootsuite member %s left the organization while it was listed", member_id)
+                continue
+            member = (self.client.decode(read, "GET", f"v1/members/{member_id}") or {}).get("data") or {}
+            held = self._permissions(member_id)
+            if held is None:  # 4303: no longer a member of this organization
+                log.info("hootsuite member %s left the organization while it was listed", member_id)
+                continue
+            permissions, preset = held
             admin = self.is_admin(permissions, preset)
             grant = Grant(presence_id=presence.id, member_id=member_id,
                           identity=str(member.get("email") or member_id),
@@ -163,14 +171,22 @@ class HootsuiteConnector:
             seen.add(next_cursor)
             params = {"cursor": next_cursor}
 
-    def _permissions(self, member_id: str) -> tuple[list[str], str | None]:
-        """(permission names, permission preset) of one member in this organization.
+    def _permissions(self, member_id: str) -> tuple[list[str], str | None] | None:
+        """(permission names, permission preset) of one member in this organization; None once they left it.
 
         GET /v1/organizations/{organizationId}/members/{memberId}/permissions →
-        {"data": {"permissions": ["ORG_MANAGE_MEMBER", ...], "permissionPreset": "CUSTOM"}}
+        {"data": {"permissions": ["ORG_MANAGE_MEMBER", ...], "permissionPreset": "CUSTOM"}}. A member
+        removed meanwhile answers 404, or 400 with code 4303 (member not in the organization).
         """
-        body = self.client.json(
-            "GET", f"v1/organizations/{self.org}/members/{quote(member_id, safe='')}/permissions") or {}
+        response = self.client.request(
+            "GET", f"v1/organizations/{self.org}/members/{quote(member_id, safe='')}/permissions", allow=(400, 404))
+        if response.status_code == 404 or (response.status_code == 400
+                                           and _error_code(response) == MEMBER_NOT_IN_ORGANIZATION):
+            return None
+        if response.status_code == 400:
+            raise self.client.error_from("GET", f"v1/organizations/{self.org}/members/{member_id}/permissions",
+                                         response)
+        body = self.client.decode(response, "GET", f"v1/organizations/{self.org}/members/{member_id}/permissions") or {}
         data = body.get("data")
         if not isinstance(data, dict):  # an unexpected shape must not quietly make everyone a non-admin
             raise InvalidResponse(f"GET v1/organizations/{self.org}/members/{member_id}/permissions: "

@@ -274,7 +274,10 @@ class HttpClient:
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode a JSON body (empty body gives None)."""
-        response = self.request(method, path, **kwargs)
+        return self.decode(self.request(method, path, **kwargs), method, path)
+
+    def decode(self, response: requests.Response, method: str, path: str) -> Any:
+        """A response's JSON body (empty body gives None), for callers that looked at its status first."""
         if not response.content:
             return None
         try:

@@ -206,3 +206,31 @@ def test_holders_read_only_the_member_list(clock) -> None:
     assert hootsuite.revoke(SUITE, grant).status == "already_done"  # the vendor's claim
     assert hootsuite.holders(SUITE) == {"22222", "33333"}  # the live state: the flow records a failure
     assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_member_removed_while_the_list_is_read_is_gone_not_an_error(clock) -> None:
+    """Another run (or a person) removes members while this one lists them one by one: the member read
+    answers 404, or the permissions read 400 with code 4303. They are gone; the others are listed."""
+    responses.get(f"{BASE}/v1/organizations/{ORG}/members", json={"data": [{"id": i} for i in MEMBERS]})
+    responses.get(f"{BASE}/v1/members/11111", status=404, json=hootsuite_error(4001, "Member not found"))
+    name, email, permissions, preset = MEMBERS["22222"]
+    responses.get(f"{BASE}/v1/members/22222", json=member_body("22222", name, email))
+    responses.get(f"{BASE}/v1/organizations/{ORG}/members/22222/permissions", status=400,
+                  json=hootsuite_error(4303, "Member is not in the organization", "22222"))
+    name, email, permissions, preset = MEMBERS["33333"]
+    responses.get(f"{BASE}/v1/members/33333", json=member_body("33333", name, email))
+    responses.get(f"{BASE}/v1/organizations/{ORG}/members/33333/permissions",
+                  json={"data": {"permissions": permissions, "permissionPreset": preset}})
+    grants = connector(clock).members(SUITE)
+    assert [g.member_id for g in grants] == ["33333"]
+
+
+@responses.activate
+def test_another_bad_request_on_permissions_is_still_an_error(clock) -> None:
+    responses.get(f"{BASE}/v1/organizations/{ORG}/members", json={"data": [{"id": "11111"}]})
+    responses.get(f"{BASE}/v1/members/11111", json=member_body("11111", "Laura", "laura.martinez@acme-comunicacion.example"))
+    responses.get(f"{BASE}/v1/organizations/{ORG}/members/11111/permissions", status=400,
+                  json=hootsuite_error(4000, "Bad request"))
+    with pytest.raises(InvalidRequest):
+        connector(clock).members(SUITE)
