@@ -616,11 +616,9 @@ def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report access that came back; change nothing.")] = False,
 ) -> None:
     """Check that access removed by relevo stays removed: list each presence once, remove what came back."""
-    from rich.markup import escape
-
     reg = load(registry)
     out = console()
-    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {escape(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     from flows import offboarding, sweep as sweeping
@@ -629,17 +627,16 @@ def sweep(
     show = row_printer(out)
     offboarding.listeners.append(show)
     try:
-        state = sweeping.sweep_access(registry_path=str(reg.path), days=days, dry_run=dry_run, return_state=True)
+        result = run_flow(sweeping.sweep_access, registry_path=str(reg.path), days=days, dry_run=dry_run)
     finally:
         offboarding.listeners.remove(show)
-    result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
     out.print(f"{result['leavers']} leaver(s) checked on {result['presences_listed']} listed presence(s); "
               f"access came back {result['came_back']} time(s).")
     if dry_run:
         for row in result["rows"]:
-            out.print(f"  {escape(row['detail'])}")
+            out.print(f"  {esc(row['detail'])}")
     open_rows = [r for r in result["rows"] if r["outcome"] in {"manual", "failed", "scheduled", "planned"}]
     raise typer.Exit(EXIT_OPEN if result["came_back"] or open_rows else EXIT_OK)
 
@@ -651,8 +648,6 @@ def reconcile(
 ) -> None:
     """Poll the HR platform for terminations and withdrawals no webhook reported; queue them like a webhook."""
     from datetime import datetime
-
-    from rich.markup import escape
 
     if since is not None:
         try:
@@ -671,10 +666,10 @@ def reconcile(
     except ConnectorError as exc:
         fail(f"the HR platform could not be polled: {exc}", EXIT_FAILURE)
     out = console()
-    out.print(f"HR changes since {escape(result['since'])}: {result['changed']} employee(s); "
+    out.print(f"HR changes since {esc(result['since'])}: {result['changed']} employee(s); "
               f"{len(result['stored'])} new event(s) queued, {len(result['found']) - len(result['stored'])} already known.")
     for key in result["stored"]:
-        out.print(f"  {escape(key)}: no webhook reported it")
+        out.print(f"  {esc(key)}: no webhook reported it")
     if result["stored"]:
         out.print("The receiver's dispatcher (relevo webhook serve) starts their runs; `relevo inbox` shows them.")
     raise typer.Exit(EXIT_OPEN if result["stored"] else EXIT_OK)

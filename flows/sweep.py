@@ -19,13 +19,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow
 
 import schemas
 from connectors.errors import ConfigurationError, ConnectorError
 from connectors.grants import Grant
 from flows.ledger import Ledger
-from flows.offboarding import Run, execute
+from flows.offboarding import Run, execute, in_flow_run, log
 from flows.plan import REVOKE, Action, plan_presences, revoke_time
 from flows.registry import Registry, load_registry
 
@@ -69,7 +69,13 @@ def came_back_actions(employee: dict[str, Any], registry: Registry, listed: dict
 
 
 def emit_came_back(employee_id: str, presence_account: str, detail: str) -> None:
-    """A Prefect event a person can be notified of (an automation on `relevo.access.came-back`)."""
+    """A Prefect event a person can be notified of (an automation on `relevo.access.came-back`).
+
+    Outside a flow run (the CLI without a Prefect server) there is no server to tell: the audit row
+    and the command's exit code say it instead.
+    """
+    if not in_flow_run():
+        return
     from prefect.events import emit_event
 
     emit_event(event=SWEEP_EVENT, resource={"prefect.resource.id": f"relevo.employee.{employee_id}",
@@ -86,7 +92,7 @@ def sweep_access(registry_path: str = "relevo.yaml", days: int = 30, dry_run: bo
         days: how far back leavers are checked.
         dry_run: report what came back, change nothing.
     """
-    logger = get_run_logger()
+    logger = log()
     registry = load_registry(registry_path)
     ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
     now = datetime.now(timezone.utc)
