@@ -16,7 +16,7 @@ from email.header import Header
 from email.headerregistry import Address, HeaderRegistry
 from email.utils import quote
 
-from connectors.errors import BadRecord
+from relevo.connectors.errors import BadRecord
 
 # RFC 5322 dot-atom text for the local part; a host name (labels of letters, digits, hyphens) for the domain.
 LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -100,7 +100,7 @@ def header_value(header: str, addresses: list[Address]) -> str:
 
     A display name of plain words (atoms) that fits on the line is written as it is; another ASCII one as
     one quoted string (quotes and backslashes escaped) on its own line; a non-ASCII one as RFC 2047 encoded
-    words. The address follows on its own line. The message policy (connectors.drafts.POLICY) never
+    words. The address follows on its own line. The message policy (relevo.connectors.drafts.POLICY) never
     refolds these lines: refolding a long quoted name is what let a name read as another address.
     """
     parts = []

@@ -29,9 +29,9 @@ from typing import Any, NamedTuple
 
 import requests
 
-from connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
-from connectors.health import Finding
-from connectors.hr_records import (
+from relevo.connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
+from relevo.connectors.health import Finding
+from relevo.connectors.hr_records import (
     EMPLOYEE_ID,
     clean,
     flag,
@@ -42,7 +42,7 @@ from connectors.hr_records import (
     termination_table,
     work_email,
 )
-from connectors.http import HttpClient, default_error_parser
+from relevo.connectors.http import HttpClient, default_error_parser
 
 VENDOR = "bamboohr"
 logger = logging.getLogger("relevo.bamboohr")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from connectors.grants import Person
+from relevo.connectors.grants import Person
 
 # The language to write in when all we know is a country: only countries with one main language.
 # Countries with several (CH, BE, CA, LU, ...) are absent on purpose: a Geneva client reads French,
@@ -30,7 +30,7 @@ class Contact:
     """
 
     name: str
-    email: str  # one plain address, checked by the connector that read it (connectors.addresses)
+    email: str  # one plain address, checked by the connector that read it (relevo.connectors.addresses)
     language: str | None = None
     id: str | None = None
     country: str | None = None

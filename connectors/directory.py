@@ -12,12 +12,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connectors.addresses import parse_email
-from connectors.clients import Client, Contact
-from connectors.errors import BadRecord, ConfigurationError, NotFound
-from connectors.grants import Person
-from connectors.hr_records import read_each, work_email
-from connectors.safe_files import open_append, safe_component, write_atomic
+from relevo.connectors.addresses import parse_email
+from relevo.connectors.clients import Client, Contact
+from relevo.connectors.errors import BadRecord, ConfigurationError, NotFound
+from relevo.connectors.grants import Person
+from relevo.connectors.hr_records import read_each, work_email
+from relevo.connectors.safe_files import open_append, safe_component, write_atomic
 
 
 def read_json(path: Path) -> Any:
@@ -146,7 +146,7 @@ def text(row: dict[str, Any], key: str) -> str | None:
 
 def name_parts(row: dict[str, Any]) -> dict[str, str]:
     """first_name / last_name when the export has them: notices then say "Laura Martínez", not the
-    whole "Laura Martínez Ferrer" a database holds (see flows/notices.py, `short_name`)."""
+    whole "Laura Martínez Ferrer" a database holds (see flows/rules/notices.py, `short_name`)."""
     return {key: str(row[key]).strip() for key in ("first_name", "last_name") if str(row.get(key) or "").strip()}
 
 

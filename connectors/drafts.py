@@ -19,14 +19,14 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from connectors.addresses import header_value, is_control, mailbox
-from connectors.safe_files import inside, safe_component, write_atomic
+from relevo.connectors.addresses import header_value, is_control, mailbox
+from relevo.connectors.safe_files import inside, safe_component, write_atomic
 
 
 @dataclass(frozen=True)
 class Draft:
     key: str  # the ledger's action key: one draft per key, ever; never written into the message
-    mailbox: str  # whose Drafts folder (successor or manager); addresses here passed connectors.addresses
+    mailbox: str  # whose Drafts folder (successor or manager); addresses here passed relevo.connectors.addresses
     sender_name: str
     to_name: str
     to_email: str
@@ -65,7 +65,7 @@ POLICY = SMTP.clone(header_factory=_HeaderClasses(), refold_source="none")
 def to_message(draft: Draft, message_id: str | None = None, now: datetime | None = None) -> EmailMessage:
     """The draft as a MIME message (text + HTML alternative, UTF-8 headers), as the client would receive it.
 
-    Addresses are written from Address objects (connectors.addresses), so data can add no header and no
+    Addresses are written from Address objects (relevo.connectors.addresses), so data can add no header and no
     recipient. Nothing internal goes in: no relevo key, no HR id (a store keeps its key elsewhere).
     `message_id`: a store that finds its drafts again by Message-ID passes an opaque one; else a random one.
     """
@@ -118,7 +118,7 @@ def message_id(draft: Draft, secret: bytes) -> str:
 
 
 def safe_name(text: str) -> str:
-    """A file name from data (never `.`, `..` or a path): see connectors.safe_files."""
+    """A file name from data (never `.`, `..` or a path): see relevo.connectors.safe_files."""
     return safe_component(text, fallback="draft")
 
 
@@ -131,7 +131,7 @@ class EmlDrafts:
         self.reaches_mailbox = False  # files on the operator's disk: review copies
 
     def path_for(self, draft: Draft) -> Path:
-        """The file's path, checked to lie under the drafts folder (ids are data: see connectors.safe_files)."""
+        """The file's path, checked to lie under the drafts folder (ids are data: see relevo.connectors.safe_files)."""
         employee, _, rest = draft.key.partition(":")
         folder = self.root / safe_name(employee)
         if draft.group:

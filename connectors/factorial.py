@@ -29,9 +29,9 @@ from typing import Any
 
 import requests
 
-from connectors.errors import ConfigurationError, InvalidResponse, NotFound
-from connectors.health import Finding
-from connectors.hr_records import (
+from relevo.connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from relevo.connectors.health import Finding
+from relevo.connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
     clean,
@@ -42,7 +42,7 @@ from connectors.hr_records import (
     termination_table,
     work_email,
 )
-from connectors.http import HttpClient
+from relevo.connectors.http import HttpClient
 
 VENDOR = "factorial"
 BASE = "https://api.factorialhr.com/api/{version}/resources/"

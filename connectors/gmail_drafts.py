@@ -2,7 +2,7 @@
 
 `POST /gmail/v1/users/{userId}/drafts` with `{"message": {"raw": base64url(RFC 2822)}}`
 (scope gmail.compose). Idempotency: the message's Message-ID is a keyed digest of the relevo
-draft key (connectors.drafts.message_id, with this installation's secret), and before creating,
+draft key (relevo.connectors.drafts.message_id, with this installation's secret), and before creating,
 relevo lists drafts with `q=rfc822msgid:<id>` (the documented Gmail search operator for one
 Message-ID): found means already placed. The key itself is in no header: a client who receives
 the message sees an opaque Message-ID like any other, which says nothing about the HR record.
@@ -28,10 +28,10 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.drafts import Draft, message_id, to_message
-from connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
-from connectors.health import Finding
-from connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
+from relevo.connectors.drafts import Draft, message_id, to_message
+from relevo.connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
+from relevo.connectors.health import Finding
+from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
 
 BASE_URL = "https://gmail.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/gmail.compose"  # create and read drafts; never send on its own
@@ -116,7 +116,7 @@ class GmailDrafts:
 
     def __init__(self, accounts: ServiceAccount, base_url: str = BASE_URL, *, id_secret: bytes,
                  sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
-        """id_secret: kept by the installation (flows.registry keeps it in the output folder); the same
+        """id_secret: kept by the installation (relevo.config.registry keeps it in the output folder); the same
         secret finds the same drafts again, so it must not change between runs."""
         self.id_secret = id_secret
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}

@@ -32,11 +32,11 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.addresses import mailbox
-from connectors.drafts import Draft
-from connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
-from connectors.health import Finding, token_claims
-from connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
+from relevo.connectors.addresses import mailbox
+from relevo.connectors.drafts import Draft
+from relevo.connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
+from relevo.connectors.health import Finding, token_claims
+from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
 
 BASE_URL = "https://graph.microsoft.com/v1.0"
 LOGIN_URL = "https://login.microsoftonline.com"
@@ -55,7 +55,7 @@ def odata_string(value: str) -> str:
 
 
 def recipient(name: str, email: str) -> dict[str, Any]:
-    """A Graph recipient from a checked address (connectors.addresses) and a cleaned display name."""
+    """A Graph recipient from a checked address (relevo.connectors.addresses) and a cleaned display name."""
     address = mailbox(name, email)
     entry: dict[str, str] = {"address": address.addr_spec}
     if address.display_name:

@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.errors import InvalidResponse
-from connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from connectors.http import HttpClient, default_error_parser
-from connectors.manual import WHERE
+from relevo.connectors.errors import InvalidResponse
+from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.manual import WHERE
 
 log = logging.getLogger("relevo.connectors.hootsuite")
 

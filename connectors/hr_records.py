@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from connectors.addresses import optional_email
-from connectors.errors import ConnectorError
+from relevo.connectors.addresses import optional_email
+from relevo.connectors.errors import ConnectorError
 
 EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # schemas/termination_event.schema.json
 LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")  # schemas/employee.schema.json
@@ -75,7 +75,7 @@ def language_or(value: Any, default: str) -> str:
 
 
 def work_email(value: Any, record: str) -> str | None:
-    """A work e-mail from an HR record as one checked address (connectors.addresses), or None when empty.
+    """A work e-mail from an HR record as one checked address (relevo.connectors.addresses), or None when empty.
 
     Raises BadRecord naming `record` ("BambooHR employee 1005") and the field: the notices of a leaver
     are addressed from these, so a value that is not exactly one plain address stops the run for that

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from connectors.errors import (
+from relevo.connectors.errors import (
     AuthenticationError,
     ConnectionFailed,
     ConnectorError,

@@ -37,12 +37,12 @@ from typing import Any
 
 import requests
 
-from connectors.addresses import parse_email
-from connectors.clients import Client, Contact, country_language
-from connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
-from connectors.grants import Person
-from connectors.health import Finding
-from connectors.http import HttpClient
+from relevo.connectors.addresses import parse_email
+from relevo.connectors.clients import Client, Contact, country_language
+from relevo.connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
+from relevo.connectors.grants import Person
+from relevo.connectors.health import Finding
+from relevo.connectors.http import HttpClient
 
 BASE_URL = "https://api.hubapi.com"
 VERSION = "2026-09"  # the latest date version (released 2026-09-08); see connectors/versions.py

@@ -27,11 +27,11 @@ from typing import Any
 
 import requests
 
-from connectors.errors import ConfigurationError
-from connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from connectors.http import HttpClient, default_error_parser
-from connectors.manual import WHERE
-from connectors.versions import VERSIONS
+from relevo.connectors.errors import ConfigurationError
+from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.manual import WHERE
+from relevo.connectors.versions import VERSIONS
 
 BASE_URL = "https://api.linkedin.com/rest"
 VERSION = VERSIONS["linkedin"].version

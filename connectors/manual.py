@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.grants import Grant, Outcome, Person, Presence
+from relevo.connectors.grants import Grant, Outcome, Person, Presence
 
 ADMIN_ROLES = {"admin", "administrator", "owner", "manage", "super admin", "superadmin"}
 

@@ -40,11 +40,11 @@ from typing import Any
 
 import requests
 
-from connectors.errors import PermissionDenied, RateLimited
-from connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from connectors.http import HttpClient
-from connectors.manual import WHERE
-from connectors.versions import VERSIONS
+from relevo.connectors.errors import PermissionDenied, RateLimited
+from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.connectors.http import HttpClient
+from relevo.connectors.manual import WHERE
+from relevo.connectors.versions import VERSIONS
 
 log = logging.getLogger("relevo.connectors.meta")
 

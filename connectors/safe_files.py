@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import IO
 
-from connectors.errors import BadRecord
+from relevo.connectors.errors import BadRecord
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # every POSIX system; Windows has no symlinks to plant this way

@@ -28,8 +28,8 @@ from urllib.parse import quote
 
 import requests
 
-from connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from connectors.http import HttpClient, default_error_parser
+from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.connectors.http import HttpClient, default_error_parser
 
 log = logging.getLogger("relevo.connectors.scim")
 

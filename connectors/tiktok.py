@@ -26,9 +26,9 @@ from typing import Any
 
 import requests
 
-from connectors.errors import InvalidRequest
-from connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from connectors.http import HttpClient
+from relevo.connectors.errors import InvalidRequest
+from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.connectors.http import HttpClient
 
 log = logging.getLogger("relevo.connectors.tiktok")
 

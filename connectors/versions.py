@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from connectors.health import Finding
+from relevo.connectors.health import Finding
 
 WARN_DAYS = 60  # `relevo doctor` warns this many days before an end of support
 

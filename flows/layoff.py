@@ -27,19 +27,21 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
 from pydantic import BeforeValidator
 
-import schemas
-from connectors.errors import ConfigurationError, ConnectorError
-from connectors.grants import Grant, MembersOneByOne, Presence
-from flows import gate, notices, runview
-from flows.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
-from flows.offboarding import (
+from relevo import schemas
+from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.grants import Grant, MembersOneByOne, Presence
+from relevo.engine import gate
+from relevo.rules import notices
+from relevo.engine import runview
+from relevo.rules.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
+from relevo.offboarding import (
     ATTENTION, Run, Unconfirmed, execute, finished, forced_action, notice_phase, one_line_failures, plan_only,
     recover_interrupted, suggested_fix, tally, unreadable, write_hr_note,
 )
-from flows.plan import (
+from relevo.rules.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
 )
-from flows.registry import Registry, load_registry
+from relevo.config.registry import Registry, load_registry
 
 WORKERS = 8  # drafts and HR notes in parallel; each vendor client paces itself
 APPROVED_BY_POLICY = "by policy.auto_approve_notices"

@@ -1,7 +1,7 @@
 """The offboarding flow: fetch, plan, revoke, notices, log.
 
-The flow is thin on purpose: rules live in `flows.plan` and `flows.notices`, calls in
-`connectors/`, state in `flows.ledger`. Each action runs as one Prefect task and is
+The flow is thin on purpose: rules live in `relevo.rules.plan` and `relevo.rules.notices`, calls in
+`connectors/`, state in `relevo.storage.ledger`. Each action runs as one Prefect task and is
 written to the ledger before and after its call, so a rerun or a duplicate event
 skips what is done and retries what failed.
 """
@@ -30,14 +30,18 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import Cancelled, Completed, Failed, State
 from pydantic.json_schema import SkipJsonSchema
 
-import schemas
-from connectors.errors import ConfigurationError, ConnectorError, NotFound
-from connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
-from flows import approval, gate, notices, revocation, runview
-from flows.inputs import BadInput, EmployeeId, RegistryPath
-from flows.ledger import FINISHED, Ledger
-from flows.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
-from flows.registry import Registry, load_registry
+from relevo import schemas
+from relevo.connectors.errors import ConfigurationError, ConnectorError, NotFound
+from relevo.connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
+from relevo.engine import approval
+from relevo.engine import gate
+from relevo.rules import notices
+from relevo.engine import revocation
+from relevo.engine import runview
+from relevo.rules.inputs import BadInput, EmployeeId, RegistryPath
+from relevo.storage.ledger import FINISHED, Ledger
+from relevo.rules.plan import CRM, NOTICE, REVOKE, Action, Plan, plan
+from relevo.config.registry import Registry, load_registry
 
 # Called with every outcome row as it is recorded (the CLI prints them as they come).
 listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -106,7 +110,7 @@ def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
 
 def in_flow_run() -> bool:
     """Whether a Prefect flow run is executing this code (else the CLI runs the flow's function without a
-    server, see `flows.cli.run_flow`: every step is then a plain call, with the connectors' own retries)."""
+    server, see `relevo.cli.main.run_flow`: every step is then a plain call, with the connectors' own retries)."""
     from prefect.context import FlowRunContext
 
     return FlowRunContext.get() is not None
@@ -497,7 +501,7 @@ def settled(future: Any) -> Any:
 
 
 def suggested_fix(error: ConnectorError) -> str:
-    from connectors import errors
+    from relevo.connectors import errors
 
     if isinstance(error, errors.AuthenticationError):
         return "the credential was refused: renew the token in its Secret block or variable, then rerun"
@@ -819,7 +823,7 @@ def supersede(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
 
 def stale_draft(key: str) -> Any:
     """Enough of a draft to find its review copy: the key, and the client id the copies are grouped by."""
-    from connectors.drafts import Draft
+    from relevo.connectors.drafts import Draft
 
     parts = key.split(":")
     return Draft(key=key, mailbox="", sender_name="", to_name="", to_email="", subject="", text="", html="",

@@ -22,10 +22,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from connectors.errors import ConfigurationError
-from flows.inbox import Inbox
-from flows.ledger import Ledger
-from flows.registry import Registry, load_registry
+from relevo.connectors.errors import ConfigurationError
+from relevo.storage.inbox import Inbox
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import Registry, load_registry
 
 LOOKBACK_DAYS = 7
 MISSED_EVENT = "relevo.webhook.missed"  # a termination found by polling that no webhook reported
@@ -78,7 +78,7 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
             continue
         doc = Inbox.event(vendor if vendor in {"bamboohr", "factorial"} else "directory", employee_id, kind,
                           f"polled:{date or 'none'}", now, effective_date=date, source="reconciliation")
-        new = inbox.store(doc)  # completes the key (flows/inbox.py: events after a withdrawal)
+        new = inbox.store(doc)  # completes the key (flows/storage/inbox.py: events after a withdrawal)
         seen.append(doc["event_key"])
         if new:
             stored.append(doc["event_key"])
@@ -109,7 +109,7 @@ def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, d
                                                  "prefect.resource.name": f"employee {employee_id}"},
                    payload={"event_key": key})
     if dispatch and result["stored"]:
-        from flows.webhook import Dispatcher
+        from relevo.receiver.webhook import Dispatcher
 
         result["dispatched"] = Dispatcher(Inbox(registry.database_url), str(registry.path)).dispatch_due()
     logger.info("HR changes since %s: %d employee(s), %d new event(s)", result["since"], result["changed"],

@@ -3,7 +3,7 @@
 Nothing is believed on the word of a webhook: the HR record is read again, and only when it no
 longer shows a termination is anything undone (otherwise a task for a person, nothing restored).
 Then the withdrawal is written to the ledger (every run created before it stops at its next
-step and writes nothing more: flows/gate.py), notices awaiting approval are withdrawn, and the
+step and writes nothing more: flows/engine/gate.py), notices awaiting approval are withdrawn, and the
 employee's offboarding runs (scheduled, pending, paused for approval, running) are cancelled
 through Prefect's cancellation: Cancelling, so a worker ends the run's process (a run without a
 process goes straight to Cancelled). Once those runs have ended, every role the ledger says was
@@ -22,12 +22,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed
 
-import schemas
-from connectors.errors import ConnectorError
-from connectors.grants import grant_from_pre_state
-from flows import gate
-from flows.ledger import FINISHED, Ledger
-from flows.registry import Registry, load_registry
+from relevo import schemas
+from relevo.connectors.errors import ConnectorError
+from relevo.connectors.grants import grant_from_pre_state
+from relevo.engine import gate
+from relevo.storage.ledger import FINISHED, Ledger
+from relevo.config.registry import Registry, load_registry
 
 OFFBOARDING = "offboard-employee"
 CANCEL = ("SCHEDULED", "PENDING", "PAUSED", "RUNNING")  # every run that may still act

@@ -21,13 +21,13 @@ from typing import Any
 
 from prefect import flow
 
-import schemas
-from connectors.errors import ConfigurationError, ConnectorError
-from connectors.grants import Grant
-from flows.ledger import Ledger
-from flows.offboarding import Run, execute, in_flow_run, log
-from flows.plan import REVOKE, Action, plan_presences, revoke_time
-from flows.registry import Registry, load_registry
+from relevo import schemas
+from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.grants import Grant
+from relevo.storage.ledger import Ledger
+from relevo.offboarding import Run, execute, in_flow_run, log
+from relevo.rules.plan import REVOKE, Action, plan_presences, revoke_time
+from relevo.config.registry import Registry, load_registry
 
 SWEEP_EVENT = "relevo.access.came-back"
 

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from connectors.clients import Client, Contact
-from flows import notices
-from flows.registry import Registry, load_registry
+from relevo.connectors.clients import Client, Contact
+from relevo.rules import notices
+from relevo.config.registry import Registry, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

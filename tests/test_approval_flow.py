@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import responses
 
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
 
 LEAVER = "laura.martinez@acme-comunicacion.example"
@@ -43,7 +43,7 @@ def seed(fake: FakeHubSpot) -> None:
 
 def start(registry: Path) -> tuple[threading.Thread, dict[str, Any]]:
     """The flow in a thread, asking for approval as a deployment run does (it pauses for the form)."""
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     out: dict[str, Any] = {}
 
@@ -200,7 +200,7 @@ def test_auto_approve_policy_places_and_reassigns_without_a_form(prefect_api_url
 
 def test_a_plain_flow_call_never_waits_for_a_form(prefect_api_url, acme, monkeypatch):
     """Not a deployment and not asked to wait (scripts, other tests): notices await `relevo approve`."""
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     use_hubspot(acme, 72, monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

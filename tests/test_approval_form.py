@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 import pytest
 from pydantic import ValidationError
 
-import schemas
-from flows import approval, notices
-from flows.registry import load_registry
+from relevo import schemas
+from relevo.engine import approval
+from relevo.rules import notices
+from relevo.config.registry import load_registry
 
 
 def drafts_of(registry_path, employee_id):

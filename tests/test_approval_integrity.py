@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import responses
 
-import schemas
-from connectors.directory import DirectoryHR
-from flows import approval
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo import schemas
+from relevo.connectors.directory import DirectoryHR
+from relevo.engine import approval
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
 from tests.test_approval_flow import LEAVER, OTHER, SUCCESSOR, seed, use_hubspot
 from tests.test_offboard_cli import relevo
@@ -68,7 +68,7 @@ def statuses(registry: Path, employee_id: str) -> dict[str, str]:
 # --- item 6: drafts match the data they are approved on -------------------------------------------------
 
 def test_rerun_after_a_successor_is_set_renders_the_review_copies_again_and_approve_places_them(prefect_api_url, acme):
-    from flows.offboarding import approve_notices, offboard_employee
+    from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     assert senders(acme, "1004") == {JAVIER}  # no successor in HR: the manager, as interim contact
@@ -84,7 +84,7 @@ def test_rerun_after_a_successor_is_set_renders_the_review_copies_again_and_appr
 
 
 def test_approve_without_a_rerun_shows_changed_drafts_again_then_places_the_current_version(prefect_api_url, acme):
-    from flows.offboarding import approve_notices, offboard_employee
+    from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     edit_hr(acme, "1004", successor_id="1005")
@@ -99,7 +99,7 @@ def test_approve_without_a_rerun_shows_changed_drafts_again_then_places_the_curr
 
 
 def test_a_changed_recipient_supersedes_the_old_draft_and_its_review_copy(prefect_api_url, acme):
-    from flows.offboarding import approve_notices, offboard_employee
+    from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     path = acme.parent / "clients.json"
@@ -118,7 +118,7 @@ def test_a_changed_recipient_supersedes_the_old_draft_and_its_review_copy(prefec
 
 def test_graph_drafts_are_posted_only_in_the_version_shown(prefect_api_url, acme, monkeypatch):
     """Microsoft 365: nothing is placed before approval; a version that changed since is listed again first."""
-    from flows.offboarding import approve_notices, offboard_employee
+    from relevo.offboarding import approve_notices, offboard_employee
 
     acme.write_text(acme.read_text().replace("drafts: {connector: eml, path: out/drafts}",
                                              "drafts: {connector: graph, token: {env: GRAPH_TOKEN}}"))
@@ -138,7 +138,7 @@ def test_graph_drafts_are_posted_only_in_the_version_shown(prefect_api_url, acme
 
 
 def test_relevo_approve_places_nothing_once_hr_shows_no_termination(prefect_api_url, acme):
-    from flows.offboarding import approve_notices, offboard_employee
+    from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     edit_hr(acme, "1004", termination=None)  # the termination was withdrawn in HR
@@ -181,7 +181,7 @@ def test_resolve_successor_accepts_only_an_active_employee_known_to_hr(acme):
 
 def test_relevo_approve_successor_must_be_an_active_employee_and_is_audited(prefect_api_url, acme):
     """The command line refuses an unknown successor before anything runs; `approve_notices` is what it runs."""
-    from flows.offboarding import approve_notices, offboard_employee
+    from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     refused = relevo("approve", "1004", "--registry", str(acme), "--successor", "9999", api_url=prefect_api_url)
@@ -207,7 +207,7 @@ def test_relevo_approve_successor_must_be_an_active_employee_and_is_audited(pref
 
 
 def start(registry: Path, employee_id: str = "1001") -> tuple[threading.Thread, dict[str, Any]]:
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     out: dict[str, Any] = {}
 

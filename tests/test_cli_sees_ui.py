@@ -12,13 +12,13 @@ from typing import Any
 
 
 def relevo(*args: str, api_url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True,
                           env={**os.environ, "PREFECT_API_URL": api_url}, timeout=180)
 
 
 def test_tasks_lists_a_ui_paused_approval_and_approve_answers_it(prefect_api_url, acme: Path):
-    from flows.offboarding import offboard_employee
-    from flows.uiruns import paused_approvals
+    from relevo.offboarding import offboard_employee
+    from relevo.cli.uiruns import paused_approvals
 
     out: dict[str, Any] = {}
 

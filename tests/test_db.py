@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from flows.ledger import Ledger
+from relevo.storage.ledger import Ledger
 
 
 def test_a_ledger_from_before_claims_gains_the_claim_columns(tmp_path: Path) -> None:

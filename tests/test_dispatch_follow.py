@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from flows.inbox import Inbox, InboxEvent
-from flows.ledger import Ledger
-from flows.registry import load_registry
-from flows.webhook import Dispatcher, RunSeen, launch_deployment
+from relevo.storage.inbox import Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher, RunSeen, launch_deployment
 from tests.deployments import deployed  # noqa: F401  (fixture)
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
@@ -137,7 +137,7 @@ def test_a_crashed_deployment_run_is_replaced_on_a_real_prefect_server(deployed,
 def test_a_stuck_event_is_a_task_for_a_person(acme) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from relevo.cli.main import app
 
     prefect, clock = FakePrefect(), [NOW.timestamp() + 1]
     dispatcher = dispatcher_for(acme, prefect, clock)

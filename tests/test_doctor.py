@@ -9,10 +9,10 @@ import responses
 import yaml
 from typer.testing import CliRunner
 
-from connectors.versions import VERSIONS, ApiVersion, support
-from flows.cli import app
-from flows.doctor import run, secret_references
-from flows.registry import load_registry
+from relevo.connectors.versions import VERSIONS, ApiVersion, support
+from relevo.cli.main import app
+from relevo.cli.doctor import run, secret_references
+from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
 
 FACTORIAL = "https://api.factorialhr.com/api/2026-07-01/resources"
@@ -125,7 +125,7 @@ def test_versions_warn_60_days_before_their_end(monkeypatch):
 
 
 def test_versions_in_use_follow_the_registry_settings(acme, monkeypatch):
-    from flows.doctor import api_versions
+    from relevo.cli.doctor import api_versions
 
     path = api_registry(acme, monkeypatch)
     data = yaml.safe_load(path.read_text("utf-8"))

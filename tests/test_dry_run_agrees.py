@@ -20,7 +20,7 @@ def test_every_example_leaver_is_covered():
 
 def outcomes(employee_id: str, registry: Path, dry_run: bool) -> dict[str, str]:
     """Action key -> outcome of one run of the flow's function (no server: as the CLI runs it)."""
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     state = offboard_employee.fn(employee_id, registry_path=str(registry), dry_run=dry_run, wait_for_approval=False)
     return {r["action_key"]: r["outcome"] for r in state.data["rows"] if r["action"] != "hr_note"}

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.directory import DirectoryCRM, DirectoryHR
-from connectors.drafts import Draft, EmlDrafts, to_message
-from connectors.errors import ConfigurationError, ConnectorError
-from connectors.hubspot import HubSpotCRM
-from flows import notices
-from flows.registry import load_registry
+from relevo.connectors.directory import DirectoryCRM, DirectoryHR
+from relevo.connectors.drafts import Draft, EmlDrafts, to_message
+from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.hubspot import HubSpotCRM
+from relevo.rules import notices
+from relevo.config.registry import load_registry
 from tests.conftest import EXAMPLE
 
 ATTACKER = "attacker@evil.example"
@@ -165,8 +165,8 @@ def test_any_name_or_subject_gives_exactly_the_intended_sender_and_recipient(to_
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=80))
 def test_anything_accepted_as_an_address_is_exactly_one_plain_address(text):
-    from connectors.addresses import parse_email
-    from connectors.errors import BadRecord
+    from relevo.connectors.addresses import parse_email
+    from relevo.connectors.errors import BadRecord
 
     try:
         address = parse_email(text, "record: field")
@@ -228,7 +228,7 @@ def test_writers_never_follow_a_link_planted_in_the_output_folder(tmp_path):
     assert not note.is_symlink() and note.read_text("utf-8").endswith("text\n")
     with pytest.raises(ConnectorError, match="outside"):
         EmlDrafts(out / "drafts").place(draft())
-    from connectors.grants import Person
+    from relevo.connectors.grants import Person
 
     with pytest.raises(ConnectorError, match="symbolic link"):
         DirectoryCRM(tmp_path / "clients.json", out).reassign_many([([], Person("N", "n@acme.example", "1005"))])
@@ -238,7 +238,7 @@ def test_writers_never_follow_a_link_planted_in_the_output_folder(tmp_path):
 # --- item 3: data printed or put into Markdown is text ---
 
 def test_the_hr_note_and_the_summary_escape_markdown_in_data():
-    from flows.notices import hr_note
+    from relevo.rules.notices import hr_note
     from tests.golden_cases import example_registry
 
     employee = {"id": "1001", "name": "Laura [Pay here](https://evil.example/pay)"}
@@ -254,7 +254,7 @@ def test_the_hr_note_and_the_summary_escape_markdown_in_data():
 def test_the_gmail_draft_id_secret_is_made_once_private_and_never_through_a_link(tmp_path):
     import stat
 
-    from flows.registry import draft_id_secret
+    from relevo.config.registry import draft_id_secret
 
     out = tmp_path / "out"
     first = draft_id_secret(out)

@@ -6,8 +6,8 @@ import requests
 import responses
 from responses.registries import OrderedRegistry
 
-from connectors import errors
-from connectors.http import HttpClient, parse_retry_after
+from relevo.connectors import errors
+from relevo.connectors.http import HttpClient, parse_retry_after
 
 BASE = "https://api.vendor.example/v1"
 CANARY = "sk-canary-7f3a9b1c"
@@ -131,7 +131,7 @@ def test_a_published_rate_limit_is_kept_on_our_side():
     """With `rate_limit` set, the client waits for a free slot in the window instead of sending and earning a 429."""
     import time as clock
 
-    from connectors.http import CallWindow
+    from relevo.connectors.http import CallWindow
 
     window = CallWindow(3, 0.3)
     client = HttpClient("vendor", BASE)
@@ -149,7 +149,7 @@ def test_a_window_counts_a_call_until_its_answer_and_a_failed_call_frees_its_slo
     """The vendor counts a call when it arrives, somewhere before its answer: the next window starts at the answer."""
     import time as clock
 
-    from connectors.http import CallWindow
+    from relevo.connectors.http import CallWindow
 
     client = HttpClient("vendor", BASE, max_attempts=1)
     client.window = CallWindow(1, 0.2)
@@ -175,8 +175,8 @@ def test_a_window_counts_a_call_until_its_answer_and_a_failed_call_frees_its_slo
 def test_rate_limit_setting_is_checked(acme):
     import yaml
 
-    from connectors.errors import ConfigurationError
-    from flows.registry import load_registry
+    from relevo.connectors.errors import ConfigurationError
+    from relevo.config.registry import load_registry
 
     data = yaml.safe_load(acme.read_text("utf-8"))
     data["presences"][0].setdefault("settings", {})["rate_limit"] = {"calls": 0, "seconds": 10}
@@ -215,7 +215,7 @@ def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed
 
 @responses.activate
 def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
-    from connectors.hubspot import hubspot_error
+    from relevo.connectors.hubspot import hubspot_error
 
     hub = HttpClient("hubspot", BASE, secrets=[CANARY], error_parser=hubspot_error, sleep=lambda s: None)
     responses.get(f"{BASE}/crm", status=400,

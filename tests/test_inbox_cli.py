@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 from rich.console import Console
 from typer.testing import CliRunner
 
-from flows.cli import app, print_summary
-from flows.inbox import Inbox
-from flows.registry import load_registry
+from relevo.cli.main import app, print_summary
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
 
 AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)
 

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import event
 
-from flows.inbox import Inbox
-from flows.registry import load_registry
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
 
 AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)
 

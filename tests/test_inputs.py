@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.inputs import BadInput, employee_id, employee_ids
+from relevo.rules.inputs import BadInput, employee_id, employee_ids
 
 
 @pytest.mark.parametrize("given, wanted", [("1001", "1001"), (" 1001\n", "1001"), ("\t1001 ", "1001"),
@@ -37,8 +37,8 @@ def test_ids_pasted_as_one_field():
 def test_the_custom_run_form_shows_only_what_an_operator_sets():
     from prefect.utilities.callables import parameter_schema
 
-    from flows.layoff import offboard_batch
-    from flows.offboarding import offboard_employee
+    from relevo.layoff import offboard_batch
+    from relevo.offboarding import offboard_employee
 
     schema = parameter_schema(offboard_employee).model_dump()
     # force / requested_by: an operator's explicit override of the HR check, recorded with who asked
@@ -63,7 +63,7 @@ def relevo(*args: str, cwd: Path | None = None, server: str | None = None) -> su
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     if server:
         env["PREFECT_API_URL"] = server
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True, env=env,
                           timeout=180, cwd=cwd)
 
 
@@ -91,7 +91,7 @@ def test_copying_only_relevo_yaml_says_where_paths_are_relative_to(acme, tmp_pat
 
 
 def test_batch_of_unknown_or_no_ids_is_reported_not_crashed(prefect_api_url, acme):
-    from flows.layoff import offboard_batch
+    from relevo.layoff import offboard_batch
 
     state = offboard_batch(["9999"], registry_path=str(acme), dry_run=True, return_state=True)
     summary = state.result()
@@ -117,7 +117,7 @@ def test_cli_layoff_unknown_id_is_one_line_and_the_others_go_on(prefect_api_url,
 
 
 def test_unknown_employee_run_fails_with_the_cause_as_its_message(prefect_api_url, acme):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     state = offboard_employee("9999", registry_path=str(acme), return_state=True)
     assert state.is_failed() and state.message == "directory: employee 9999 is not in hr.json"

@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from connectors.grants import Grant
-from connectors.manual import ManualConnector
-from flows.ledger import Ledger
-from flows.plan import plan_presences, split_members
-from flows.registry import load_registry
+from relevo.connectors.grants import Grant
+from relevo.connectors.manual import ManualConnector
+from relevo.storage.ledger import Ledger
+from relevo.rules.plan import plan_presences, split_members
+from relevo.config.registry import load_registry
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
 
@@ -46,7 +46,7 @@ def test_an_admin_who_stays_is_visible_to_every_leaver():
 
 
 def test_layoff_lists_each_presence_once_and_reruns_do_nothing_twice(prefect_api_url, acme, monkeypatch):
-    from flows.layoff import offboard_batch
+    from relevo.layoff import offboard_batch
 
     calls: Counter[str] = Counter()
     original = ManualConnector.members
@@ -79,7 +79,7 @@ def test_layoff_lists_each_presence_once_and_reruns_do_nothing_twice(prefect_api
 
 
 def test_a_shared_login_is_rotated_once_per_batch_and_moment(prefect_api_url, acme):
-    from flows.layoff import offboard_batch
+    from relevo.layoff import offboard_batch
 
     offboard_batch(["1001", "1012", "1002"], registry_path=str(acme))
     rotations = [r for r in Ledger(load_registry(acme).database_url).audit()
@@ -102,7 +102,7 @@ class Throttled:
         return set()  # the member is gone once removed: the flow's fresh read confirms it
 
     def revoke(self, presence, grant):
-        from connectors.grants import Outcome
+        from relevo.connectors.grants import Outcome
 
         self.calls += 1
         if self.errors:
@@ -111,8 +111,8 @@ class Throttled:
 
 
 def revocation_in_a_batch(acme, connector: Throttled) -> dict:
-    from flows.offboarding import Run, execute
-    from flows.plan import Action
+    from relevo.offboarding import Run, execute
+    from relevo.rules.plan import Action
 
     registry = load_registry(acme)
     presence = registry.presences[0]
@@ -124,14 +124,14 @@ def revocation_in_a_batch(acme, connector: Throttled) -> dict:
 
 
 def test_a_batch_waits_out_a_throttled_vendor_instead_of_failing(acme):
-    from connectors.errors import RateLimited
+    from relevo.connectors.errors import RateLimited
 
     vendor = Throttled([RateLimited("paused: usage at 100%", vendor="meta", retry_after=0.01)] * 2)
     assert revocation_in_a_batch(acme, vendor)["outcome"] == "done" and vendor.calls == 3
 
 
 def test_a_batch_does_not_retry_a_refusal(acme):
-    from connectors.errors import PermissionDenied
+    from relevo.connectors.errors import PermissionDenied
 
     vendor = Throttled([PermissionDenied("missing permission", vendor="meta", status=403)])
     row = revocation_in_a_batch(acme, vendor)
@@ -150,7 +150,7 @@ class OneByOne:
         self.removed: dict[str, int] = {}  # member id -> members read when it was removed
 
     def each_member(self, presence):
-        from connectors.errors import ServerError
+        from relevo.connectors.errors import ServerError
 
         for index, grant in enumerate(self.grants):
             if index == self.breaks_at:
@@ -166,13 +166,13 @@ class OneByOne:
         return {g.member_id for g in self.grants} - set(self.removed)
 
     def revoke(self, presence, grant):
-        from connectors.grants import Outcome
+        from relevo.connectors.grants import Outcome
 
         self.removed[grant.member_id] = len(self.read)
         return Outcome("done", f"removed {grant.identity}")
 
     def add_admin(self, presence, person):
-        from connectors.grants import Outcome
+        from relevo.connectors.grants import Outcome
 
         return Outcome("manual", f"make {person.name} an organization admin before removing the leaver")
 
@@ -180,8 +180,8 @@ class OneByOne:
 def revoke_one_by_one(acme, connector: OneByOne, employees: list[dict]) -> tuple[list[dict], list[str]]:
     from datetime import datetime, timezone
 
-    from flows.layoff import Cleared, revoke_on_presence
-    from flows.offboarding import Run
+    from relevo.layoff import Cleared, revoke_on_presence
+    from relevo.offboarding import Run
 
     registry = load_registry(acme)
     presence = next(p for p in registry.presences if p.id == "hootsuite")

@@ -9,10 +9,11 @@ from datetime import date
 
 import pytest
 
-from connectors.clients import Client, Contact
-from connectors.errors import ConfigurationError
-from flows import notices, wording
-from flows.registry import Registry, load_registry
+from relevo.connectors.clients import Client, Contact
+from relevo.connectors.errors import ConfigurationError
+from relevo.rules import notices
+from relevo.rules import wording
+from relevo.config.registry import Registry, load_registry
 from tests.golden_cases import CASES, NOW, READERS, ROOT, example_registry
 
 AVAILABLE = notices.languages("client_notice")
@@ -348,8 +349,8 @@ def test_a_missing_template_folder_or_a_misnamed_template_is_a_configuration_err
 # --- where the greeting data comes from ---------------------------------------------------------------
 
 def test_directory_export_gives_names_apart_and_contact_greeting_fields():
-    import schemas
-    from connectors.directory import DirectoryCRM, DirectoryHR
+    from relevo import schemas
+    from relevo.connectors.directory import DirectoryCRM, DirectoryHR
 
     base = ROOT / "examples" / "acme"
     employee = DirectoryHR(base / "hr.json", "es").employee("1014")

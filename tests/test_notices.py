@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from connectors.clients import Client, Contact
-from connectors.drafts import to_message
-from flows import notices, wording
-from flows.approval import decide, listing
-from flows.registry import Registry, load_registry
+from relevo.connectors.clients import Client, Contact
+from relevo.connectors.drafts import to_message
+from relevo.rules import notices
+from relevo.rules import wording
+from relevo.engine.approval import decide, listing
+from relevo.config.registry import Registry, load_registry
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)

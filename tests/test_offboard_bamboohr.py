@@ -37,7 +37,7 @@ def bamboo_acme(acme: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_offboarding_reads_the_leaver_from_bamboohr_and_files_the_report(prefect_api_url, bamboo_acme):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     fields = "firstName,lastName,displayName,workEmail,workPhone,mobilePhone,jobTitle"
     with responses.RequestsMock(assert_all_requests_are_fired=True) as api:

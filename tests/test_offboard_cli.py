@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import schemas
+from relevo import schemas
 
 
 def relevo(*args: str, api_url: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ}
     if api_url:
         env["PREFECT_API_URL"] = api_url
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True,
                           env=env, timeout=timeout)
 
 
@@ -110,7 +110,7 @@ def test_without_a_server_the_cli_runs_the_flow_itself(acme):
     """No PREFECT_API_URL: no temporary Prefect server (10-20 s), the same outcomes in the ledger."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"  # a server start would fail the command
-    result = subprocess.run([sys.executable, "-m", "flows.cli", "offboard", "1001", "--registry", str(acme)],
+    result = subprocess.run([sys.executable, "-m", "relevo.cli", "offboard", "1001", "--registry", str(acme)],
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.grants import grant_from_pre_state
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.connectors.grants import grant_from_pre_state
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.conftest import SCIM_TOKEN
 
 LAURA = "laura.martinez@acme-comunicacion.example"
@@ -51,7 +51,7 @@ def scim_registry(acme: Path, scim_url: str, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_offboarding_deactivates_the_leaver_on_a_real_scim_service(prefect_api_url, scim_registry, scim_url) -> None:
     from examples.acme.seed_scim import seed
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     assert set(seed(scim_url, SCIM_TOKEN).values()) == {"created"}
 
@@ -79,7 +79,7 @@ def test_offboarding_deactivates_the_leaver_on_a_real_scim_service(prefect_api_u
 
 
 def test_the_only_admin_is_not_removed_before_another_admin_exists(prefect_api_url, scim_registry, scim_url) -> None:
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     for user_name, role in ((LAURA, "admin"), ("diego.navarro@acme-comunicacion.example", "viewer")):
         requests.post(f"{scim_url}/Users", headers={"Authorization": f"Bearer {SCIM_TOKEN}"}, timeout=5, json={
@@ -94,7 +94,7 @@ def test_the_only_admin_is_not_removed_before_another_admin_exists(prefect_api_u
 
 
 def test_a_missing_token_names_the_variable(prefect_api_url, scim_registry, monkeypatch) -> None:
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     monkeypatch.delenv("ACME_SCIM_TOKEN")
     summary = summary_of(offboard_employee("1001", str(scim_registry), dry_run=True))

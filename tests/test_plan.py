@@ -1,4 +1,4 @@
-"""The rules in flows/plan.py, on the example company, without Prefect or a network."""
+"""The rules in flows/rules/plan.py, on the example company, without Prefect or a network."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.directory import DirectoryCRM, DirectoryHR
-from connectors.grants import Grant
-from flows import notices
-from flows.plan import is_leavers, plan, plan_presences, revoke_time
-from flows.registry import Registry, load_registry
+from relevo.connectors.directory import DirectoryCRM, DirectoryHR
+from relevo.connectors.grants import Grant
+from relevo.rules import notices
+from relevo.rules.plan import is_leavers, plan, plan_presences, revoke_time
+from relevo.config.registry import Registry, load_registry
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)

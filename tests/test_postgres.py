@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flows.inbox import Inbox, InboxEvent
-from flows.ledger import Ledger
-from flows.webhook import Dispatcher
+from relevo.storage.inbox import Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
+from relevo.receiver.webhook import Dispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)
@@ -42,7 +42,7 @@ def test_concurrent_redeliveries_store_each_event_once(postgres_url: str) -> Non
 
 
 def test_processes_starting_together_on_a_fresh_database_all_succeed(postgres_url: str) -> None:
-    script = ("import sys; from flows.inbox import Inbox; from flows.ledger import Ledger; "
+    script = ("import sys; from relevo.storage.inbox import Inbox; from relevo.storage.ledger import Ledger; "
               "Inbox(sys.argv[1]); Ledger(sys.argv[1]); print('ok')")
     processes = [subprocess.Popen([sys.executable, "-c", script, postgres_url], cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(8)]
@@ -107,7 +107,7 @@ class CountingConnector:
     def revoke(self, presence, grant):  # type: ignore[no-untyped-def]
         import time
 
-        from connectors.grants import Outcome
+        from relevo.connectors.grants import Outcome
 
         with self._lock:
             self.calls += 1
@@ -126,9 +126,9 @@ class OneDatabase:
 
 
 def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: str, tmp_path: Path) -> None:
-    from connectors.grants import Grant, Presence
-    from flows.offboarding import Run, execute
-    from flows.plan import Action
+    from relevo.connectors.grants import Grant, Presence
+    from relevo.offboarding import Run, execute
+    from relevo.rules.plan import Action
 
     connector = CountingConnector()
     registry = OneDatabase(postgres_url, tmp_path, connector)

@@ -26,11 +26,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event as sa_event
 from typer.testing import CliRunner
 
-from flows.cli import app as cli
-from flows.inbox import Inbox
-from flows.registry import load_registry
-from flows.transport import guarded_protocol, uvicorn_options
-from flows.webhook import INLINE_MAX, MAX_EMPLOYEES, Dispatcher, bamboohr_signature, create_app
+from relevo.cli.main import app as cli
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
+from relevo.receiver.transport import guarded_protocol, uvicorn_options
+from relevo.receiver.webhook import INLINE_MAX, MAX_EMPLOYEES, Dispatcher, bamboohr_signature, create_app
 
 KEY = "hardening-webhook-key-canary-91c2"
 CHALLENGE = "hardening-challenge-canary-3b7e"
@@ -211,7 +211,7 @@ def test_inbox_counts_are_counted_by_the_database(acme):  # type: ignore[no-unty
 # --- 4. one delivery's size ---
 
 def test_a_batch_above_the_cap_is_refused_whole_and_parsed_off_the_event_loop(app_and_inbox, monkeypatch):  # type: ignore[no-untyped-def]
-    from connectors import bamboohr
+    from relevo.connectors import bamboohr
 
     app, inbox = app_and_inbox
     on_loop: list[bool] = []
@@ -276,7 +276,7 @@ def test_retention_prunes_only_old_finished_events(acme):  # type: ignore[no-unt
 
 
 def test_retention_shorter_than_the_redelivery_window_is_refused(tmp_path, acme):  # type: ignore[no-untyped-def]
-    from connectors.errors import ConfigurationError
+    from relevo.connectors.errors import ConfigurationError
 
     acme.write_text(acme.read_text("utf-8") + "\nstorage: {inbox_retention_days: 1}\n", "utf-8")
     with pytest.raises(ConfigurationError, match="storage.inbox_retention_days"):
@@ -286,11 +286,11 @@ def test_retention_shorter_than_the_redelivery_window_is_refused(tmp_path, acme)
 # --- 6, 7, 9. `relevo webhook serve` refuses to start half-configured ---
 
 def test_serve_without_its_webhook_key_refuses_to_start(acme, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("flows.webhook.prefect_api_url", lambda: "http://127.0.0.1:9/api")
+    monkeypatch.setattr("relevo.receiver.webhook.prefect_api_url", lambda: "http://127.0.0.1:9/api")
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
     monkeypatch.delenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", raising=False)
     served: list[object] = []
-    monkeypatch.setattr("flows.webhook.serve", lambda *a: served.append(a))
+    monkeypatch.setattr("relevo.receiver.webhook.serve", lambda *a: served.append(a))
     result = CliRunner().invoke(cli, ["webhook", "serve", "--registry", str(acme)])
     assert result.exit_code == 2 and served == []
     assert "webhooks.bamboohr.private_key: environment variable RELEVO_BAMBOOHR_WEBHOOK_KEY is not set" in result.output
@@ -298,11 +298,11 @@ def test_serve_without_its_webhook_key_refuses_to_start(acme, monkeypatch):  # t
 
 
 def test_serve_prints_the_database_url_with_its_password_masked(acme, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("flows.webhook.prefect_api_url", lambda: "http://127.0.0.1:9/api")
+    monkeypatch.setattr("relevo.receiver.webhook.prefect_api_url", lambda: "http://127.0.0.1:9/api")
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
-    monkeypatch.setattr("flows.webhook.serve", lambda *a: None)
-    monkeypatch.setattr("flows.registry.Registry.database_url",
+    monkeypatch.setattr("relevo.receiver.webhook.serve", lambda *a: None)
+    monkeypatch.setattr("relevo.config.registry.Registry.database_url",
                         "postgresql+psycopg://relevo:db-password-canary@db.internal:5432/relevo")
     result = CliRunner().invoke(cli, ["webhook", "serve", "--registry", str(acme)])
     assert result.exit_code == 0, result.output
@@ -316,7 +316,7 @@ def test_serve_without_prefect_api_url_refuses_and_leaves_no_process(acme, tmp_p
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), RELEVO_BAMBOOHR_WEBHOOK_KEY=KEY,
                RELEVO_FACTORIAL_CHALLENGE=CHALLENGE)
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "webhook", "serve", "--registry", str(acme),
+    process = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(acme),
                                 "--port", "9"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)
     try:

@@ -9,11 +9,11 @@ from pathlib import Path
 import responses
 from typer.testing import CliRunner
 
-from flows.inbox import Inbox, InboxEvent
-from flows.ledger import Ledger
-from flows.reconcile import reconcile_once
-from flows.registry import load_registry
-from flows.webhook import Dispatcher
+from relevo.storage.inbox import Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
+from relevo.reconcile import reconcile_once
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher
 from tests.connectors.test_bamboohr import spec, validate_against_spec  # noqa: F401  (spec: fixture)
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
@@ -93,7 +93,7 @@ def test_a_withdrawal_found_by_polling_is_a_rescind_event(acme: Path) -> None:
 
 @responses.activate
 def test_bamboohr_changes_are_read_with_the_cursor(spec) -> None:  # type: ignore[no-untyped-def]
-    from connectors.bamboohr import BambooHR
+    from relevo.connectors.bamboohr import BambooHR
 
     hr = BambooHR("acme", "key-canary", default_language="es")
     body = {"latest": "2026-11-27T08:55:00+00:00", "employees": {
@@ -108,7 +108,7 @@ def test_bamboohr_changes_are_read_with_the_cursor(spec) -> None:  # type: ignor
 
 
 def test_relevo_reconcile_command(acme: Path) -> None:
-    from flows.cli import app
+    from relevo.cli.main import app
 
     result = CliRunner().invoke(app, ["reconcile", "--registry", str(acme)])
     assert result.exit_code == 3, result.output
@@ -120,7 +120,7 @@ def test_relevo_reconcile_command(acme: Path) -> None:
 def test_the_flow_queues_dispatches_and_raises_an_event(prefect_api_url, acme: Path) -> None:  # type: ignore[no-untyped-def]
     from prefect.events.clients import AssertingEventsClient  # noqa: F401  (present in Prefect 3)
 
-    from flows.reconcile import reconcile_hr
+    from relevo.reconcile import reconcile_hr
 
     result = reconcile_hr(str(acme), dispatch=False)
     assert len(result["stored"]) == len(TERMINATED)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.errors import ConfigurationError
-from flows.registry import load_registry
+from relevo.connectors.errors import ConfigurationError
+from relevo.config.registry import load_registry
 
 
 def write(tmp_path: Path, acme: Path, mutate) -> Path:
@@ -58,7 +58,7 @@ def test_missing_file(tmp_path):
 
 
 def test_secret_reference_to_unset_variable_names_the_variable(monkeypatch):
-    from flows.secrets import resolve
+    from relevo.config.secrets import resolve
 
     monkeypatch.delenv("RELEVO_TEST_UNSET", raising=False)
     with pytest.raises(ConfigurationError, match="environment variable RELEVO_TEST_UNSET is not set"):
@@ -69,7 +69,7 @@ def test_secret_reference_to_unset_variable_names_the_variable(monkeypatch):
 
 def test_a_time_zone_name_too_long_for_a_file_is_a_configuration_error(tmp_path, acme):
     """Found by the large-budget fuzz run: ZoneInfo raised OSError (file name too long), not a clear error."""
-    from connectors.errors import ConfigurationError
+    from relevo.connectors.errors import ConfigurationError
 
     path = write(tmp_path, acme, lambda data: data["company"].update(timezone="Europe/" + "x" * 300))
     with pytest.raises(ConfigurationError, match="not an IANA time zone"):
@@ -98,7 +98,7 @@ def test_a_credential_must_be_a_secret_reference(tmp_path, acme, mutate, field):
 
 
 def test_resolve_refuses_a_plain_value_without_quoting_it():
-    from flows.secrets import resolve
+    from relevo.config.secrets import resolve
 
     with pytest.raises(ConfigurationError, match="hr.api_key: must be a secret reference") as caught:
         resolve(PASTED, "hr.api_key")  # type: ignore[arg-type]
@@ -106,7 +106,7 @@ def test_resolve_refuses_a_plain_value_without_quoting_it():
 
 
 def test_database_may_be_a_secret_reference_and_is_printed_masked(tmp_path, acme, monkeypatch):
-    from flows.db import masked
+    from relevo.storage.db import masked
 
     path = write(tmp_path, acme, lambda d: d.update(storage={"database": {"env": "RELEVO_TEST_DATABASE"}}))
     monkeypatch.delenv("RELEVO_TEST_DATABASE", raising=False)

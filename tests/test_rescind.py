@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from flows import revocation
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.engine import revocation
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.conftest import SCIM_TOKEN
 from tests.test_safety_gate import withdraw_in_hr
 from tests.deployments import deployed, deployment_id, runs_of  # noqa: F401  (deployed: fixture)
@@ -46,8 +46,8 @@ def scheduled_runs(registry_path: Path) -> list:
 
 
 def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deployed, acme, monkeypatch):
-    from flows.offboarding import offboard_employee
-    from flows.rescind import rescind_termination
+    from relevo.offboarding import offboard_employee
+    from relevo.rescind import rescind_termination
 
     approved(acme)
     as_deployment(monkeypatch)
@@ -85,7 +85,7 @@ def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deploye
 
 
 def test_the_scheduled_run_revokes_even_if_started_a_little_early(prefect_api_url, acme, monkeypatch):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     approved(acme)
     monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id=None))
@@ -120,8 +120,8 @@ def active(scim_url: str, user_name: str) -> bool:
 def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(prefect_api_url, scim_registry,
                                                                               scim_url):
     from examples.acme.seed_scim import seed
-    from flows.offboarding import offboard_employee
-    from flows.rescind import rescind_termination
+    from relevo.offboarding import offboard_employee
+    from relevo.rescind import rescind_termination
 
     seed(scim_url, SCIM_TOKEN)
     summary_of(offboard_employee("1001", str(scim_registry)))

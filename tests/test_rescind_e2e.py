@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.deployments import PREFECT, ROOT, deployed  # noqa: F401  (deployed: fixture)
 from tests.test_safety_gate import use_timeout, withdraw_in_hr
 from tests.test_webhook_e2e import wait_for
@@ -36,7 +36,7 @@ def test_withdrawal_cancels_a_paused_run_through_the_worker_and_a_pending_run_wr
     from prefect.deployments import run_deployment
     from prefect.states import Pending
 
-    from flows.rescind import rescind_termination
+    from relevo.rescind import rescind_termination
 
     use_timeout(acme, TIMEOUT_HOURS)
     registry = load_registry(acme)

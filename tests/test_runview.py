@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import runview
+from relevo.engine import runview
 
 
 def test_label_is_one_short_printable_line():
@@ -60,7 +60,7 @@ def test_run_is_findable_and_its_steps_say_what_happened(prefect_api_url, acme: 
         ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId, FlowRunFilterTags,
     )
 
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     dry = offboard_employee("1001", registry_path=str(acme), dry_run=True, return_state=True)
     assert dry.name == "Dry run" and dry.message.startswith("Dry run: relevo would remove access on 0 of 6 presences")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-import schemas
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo import schemas
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.test_offboard_cli import relevo
 
 ACTIVE = ["1005", "1006", "1007"]  # examples/acme/hr.json: no termination
@@ -60,7 +60,7 @@ def test_offboard_help_mentions_force():
 def test_a_deployment_run_for_someone_who_stays_does_nothing_and_says_so(prefect_api_url, acme, employee_id,
                                                                          dry_run):
     """What the UI ("Custom run") and a webhook's run do: the HR record decides, whatever started the run."""
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     state = offboard_employee(employee_id, str(acme), dry_run=dry_run, wait_for_approval=True,
                               event_key=f"bamboohr:{employee_id}:status_changed:x", return_state=True)
@@ -71,7 +71,7 @@ def test_a_deployment_run_for_someone_who_stays_does_nothing_and_says_so(prefect
 
 
 def test_force_offboards_and_records_who_asked(prefect_api_url, acme):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     summary = offboard_employee("1006", str(acme), force=True, requested_by="Elena Sanchis (HR)")
     summary = summary if isinstance(summary, dict) else summary.result()
@@ -93,7 +93,7 @@ def test_forced_dry_run_from_the_cli_shows_the_plan(prefect_api_url, acme):
 
 
 def test_a_layoff_with_someone_who_stays_offboards_nobody(prefect_api_url, acme):
-    from flows.layoff import offboard_batch
+    from relevo.layoff import offboard_batch
 
     cli = relevo("layoff", "1001", "1005", "1012", "--dry-run", "--registry", str(acme), api_url=prefect_api_url)
     assert cli.returncode == 2, cli.stdout + cli.stderr
@@ -110,7 +110,7 @@ def test_a_layoff_with_someone_who_stays_offboards_nobody(prefect_api_url, acme)
 
 @pytest.mark.parametrize("employee_id", ["1001", "1002", "1003", "1004", "1012"])
 def test_the_readme_examples_are_still_offboarded(prefect_api_url, acme, employee_id):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     state = offboard_employee(employee_id, str(acme), dry_run=True, return_state=True)
     assert state.name != "Not offboarded" and state.result()["employee_id"] == employee_id
@@ -152,7 +152,7 @@ def test_a_paused_run_writes_nothing_after_the_termination_is_withdrawn(prefect_
     timed out (or place them when resumed) for a person who stays."""
     from prefect.flow_runs import resume_flow_run
 
-    from flows.rescind import rescind_termination
+    from relevo.rescind import rescind_termination
 
     use_timeout(acme, 0.0015 if how == "timeout" else 1)  # 6 s
     thread, out, run = start_paused(acme)
@@ -177,8 +177,8 @@ def test_a_paused_run_writes_nothing_after_the_termination_is_withdrawn(prefect_
 
 def test_rescind_restores_nothing_while_hr_still_shows_the_termination(prefect_api_url, acme):
     """A Factorial unterminate or a BambooHR status change used to give every role back without asking HR."""
-    from flows.offboarding import offboard_employee
-    from flows.rescind import rescind_termination
+    from relevo.offboarding import offboard_employee
+    from relevo.rescind import rescind_termination
 
     offboard_employee("1001", str(acme))
     before = ledger(acme).states("1001")
@@ -198,8 +198,8 @@ def test_rescind_restores_nothing_while_hr_still_shows_the_termination(prefect_a
 
 
 def test_notices_awaiting_approval_are_withdrawn_with_the_termination(prefect_api_url, acme):
-    from flows.offboarding import offboard_employee
-    from flows.rescind import rescind_termination
+    from relevo.offboarding import offboard_employee
+    from relevo.rescind import rescind_termination
 
     offboard_employee("1001", str(acme))  # from a script: notices await `relevo approve`
     withdraw_in_hr(acme, "1001")

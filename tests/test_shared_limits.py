@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from flows.db import engine_for
-from flows.registry import load_registry
-from flows.shared_limits import SharedCallWindow
+from relevo.storage.db import engine_for
+from relevo.config.registry import load_registry
+from relevo.storage.shared_limits import SharedCallWindow
 
 
 def send_through(window: SharedCallWindow, count: int, sent: list[float], lock: threading.Lock) -> None:
@@ -40,7 +40,7 @@ def test_two_processes_together_stay_under_the_vendors_limit(postgres_url: str) 
 
 
 def test_a_registry_on_postgresql_shares_its_windows(acme: Path, postgres_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from connectors.http import CallWindow
+    from relevo.connectors.http import CallWindow
 
     monkeypatch.setenv("ACME_SCIM_TOKEN", "test-token")
     path = acme.parent / "relevo-scim.yaml"

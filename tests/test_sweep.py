@@ -4,8 +4,8 @@ from __future__ import annotations
 import requests
 from typer.testing import CliRunner
 
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.conftest import SCIM_TOKEN
 from tests.test_offboard_scim import LAURA, scim_registry, server_user, summary_of  # noqa: F401  (fixture)
 
@@ -20,8 +20,8 @@ def reactivate(scim_url: str, user_name: str) -> None:
 
 def test_access_that_came_back_is_removed_again_and_recorded(prefect_api_url, scim_registry, scim_url) -> None:
     from examples.acme.seed_scim import seed
-    from flows.offboarding import offboard_employee
-    from flows.sweep import sweep_access
+    from relevo.offboarding import offboard_employee
+    from relevo.sweep import sweep_access
 
     seed(scim_url, SCIM_TOKEN)
     summary_of(offboard_employee("1001", str(scim_registry)))
@@ -54,8 +54,8 @@ def test_a_withdrawn_termination_is_not_swept(prefect_api_url, scim_registry, sc
     import json
 
     from examples.acme.seed_scim import seed
-    from flows.offboarding import offboard_employee
-    from flows.sweep import sweep_access
+    from relevo.offboarding import offboard_employee
+    from relevo.sweep import sweep_access
 
     seed(scim_url, SCIM_TOKEN)
     summary_of(offboard_employee("1001", str(scim_registry)))
@@ -73,8 +73,8 @@ def test_a_withdrawn_termination_is_not_swept(prefect_api_url, scim_registry, sc
 
 def test_relevo_sweep_command(prefect_api_url, scim_registry, scim_url) -> None:
     from examples.acme.seed_scim import seed
-    from flows.cli import app
-    from flows.offboarding import offboard_employee
+    from relevo.cli.main import app
+    from relevo.offboarding import offboard_employee
 
     seed(scim_url, SCIM_TOKEN)
     summary_of(offboard_employee("1001", str(scim_registry)))

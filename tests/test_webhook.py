@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import schemas
-from flows.inbox import Inbox, event_key
-from flows.registry import load_registry
-from flows.webhook import (
+from relevo import schemas
+from relevo.storage.inbox import Inbox, event_key
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import (
     RETRY_HORIZON,
     Dispatcher,
     Rejected,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from flows.inbox import Inbox
-from flows.ledger import Ledger
-from flows.registry import load_registry
-from flows.webhook import Dispatcher, bamboohr_signature, create_app, launch_deployment
+from relevo.storage.inbox import Inbox
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher, bamboohr_signature, create_app, launch_deployment
 from tests.deployments import deployed, prefect_cli, runs_of  # noqa: F401  (deployed: fixture)
 from tests.test_safety_gate import withdraw_in_hr
 
@@ -133,7 +133,7 @@ def serve(registry: Path, port: int, api_url: str) -> subprocess.Popen:
     """`relevo webhook serve` as an operator runs it, in its own process."""
     env = {**os.environ, "RELEVO_BAMBOOHR_WEBHOOK_KEY": KEY, "RELEVO_FACTORIAL_CHALLENGE": "unused-challenge",
            "PREFECT_API_URL": api_url, "PREFECT_CLIENT_MAX_RETRIES": "0"}  # serve needs every configured secret
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "webhook", "serve", "--registry", str(registry),
+    process = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(registry),
                                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     import requests
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sys
 
-from connectors.errors import ConnectorError
-from connectors.http import HttpClient
-from connectors.scim import SCIM_JSON, USER_SCHEMA, scim_error
+from relevo.connectors.errors import ConnectorError
+from relevo.connectors.http import HttpClient
+from relevo.connectors.scim import SCIM_JSON, USER_SCHEMA, scim_error
 
 DEFAULT_URL = "http://127.0.0.1:8099/v2"
 

@@ -111,8 +111,8 @@ def main() -> None:
     os.environ.update({**SECRETS, **QUIET})  # QUIET: no telemetry, Prefect's INFO lines off the table
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.layoff import offboard_batch
-    from flows.offboarding import offboard_employee
+    from relevo.layoff import offboard_batch
+    from relevo.offboarding import offboard_employee
 
     with tempfile.TemporaryDirectory() as tmp, scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root, \
             prefect_test_harness(server_startup_timeout=90):

@@ -22,8 +22,8 @@ from pathlib import Path
 import requests
 from prefect import get_client
 
-from flows.inbox import Inbox
-from flows.registry import load_registry
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
 from tests.bench.support import (
     empty_deployment, floor_run, machine, prefect_stack, receiver, scim_server, signed_dismissal, table, wait)
 from tests.sim import Simulator, all_vendors

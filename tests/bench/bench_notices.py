@@ -16,12 +16,12 @@ from pathlib import Path
 
 import responses
 
-from connectors.clients import Client, Contact
-from connectors.drafts import EmlDrafts
-from connectors.grants import Person
-from connectors.hubspot import HubSpotCRM
-from flows import notices
-from flows.registry import load_registry
+from relevo.connectors.clients import Client, Contact
+from relevo.connectors.drafts import EmlDrafts
+from relevo.connectors.grants import Person
+from relevo.connectors.hubspot import HubSpotCRM
+from relevo.rules import notices
+from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from connectors.grants import Grant
-from flows.plan import is_leavers
-from flows.registry import Registry, load_registry
+from relevo.connectors.grants import Grant
+from relevo.rules.plan import is_leavers
+from relevo.config.registry import Registry, load_registry
 from tests.bench.support import machine, scim_server, table
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, seed_scim, write

@@ -25,8 +25,8 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from connectors.drafts import Draft
-from connectors.graph_drafts import GraphDrafts
+from relevo.connectors.drafts import Draft
+from relevo.connectors.graph_drafts import GraphDrafts
 from tests.bench.bench_notices import draft_time
 from tests.bench.support import BIN, ROOT, machine, table
 from tests.sim import Simulator, all_vendors

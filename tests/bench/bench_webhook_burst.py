@@ -21,8 +21,8 @@ from pathlib import Path
 
 import requests
 
-from flows.inbox import Inbox
-from flows.registry import load_registry
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
 from tests.bench.support import (
     QUIET, ROOT, free_port, machine, prefect_stack, receiver, signed_dismissal, stats, table, wait)
 

@@ -32,9 +32,9 @@ KEY = "benchmark-key"
 def sample(index: int, workdir: Path, env: dict[str, str]) -> dict[str, float]:
     from prefect import get_client
 
-    from flows.inbox import Inbox
-    from flows.registry import load_registry
-    from flows.webhook import bamboohr_signature
+    from relevo.storage.inbox import Inbox
+    from relevo.config.registry import load_registry
+    from relevo.receiver.webhook import bamboohr_signature
 
     copy = workdir / f"acme{index}"
     shutil.copytree(ROOT / "examples" / "acme", copy, ignore=shutil.ignore_patterns("out"))
@@ -42,7 +42,7 @@ def sample(index: int, workdir: Path, env: dict[str, str]) -> dict[str, float]:
     registry_path.write_text(registry_path.read_text("utf-8").replace(
         "auto_approve_notices: false", "auto_approve_notices: true"), "utf-8")  # nobody clicks approve here
     port = free_port()
-    receiver = subprocess.Popen([sys.executable, "-m", "flows.cli", "webhook", "serve", "--registry",
+    receiver = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry",
                                  str(registry_path), "--port", str(port)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

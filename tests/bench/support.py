@@ -146,7 +146,7 @@ def scim_server(token: str) -> Iterator[str]:
 def receiver(registry: Path, env: dict[str, str]) -> Iterator[str]:
     """`relevo webhook serve` (receiver + dispatcher) as its own process; yields its base URL."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "flows.cli", "webhook", "serve", "--registry", str(registry),
+    process = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(registry),
                                 "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -160,7 +160,7 @@ def receiver(registry: Path, env: dict[str, str]) -> Iterator[str]:
 
 def signed_dismissal(employee_id: str, key: str, nonce: str = "") -> tuple[bytes, dict[str, str]]:
     """A BambooHR field-based dismissal webhook and its signature headers."""
-    from flows.webhook import bamboohr_signature
+    from relevo.receiver.webhook import bamboohr_signature
 
     body = json.dumps({"employees": [{"action": "Updated", "changedFields": ["Employment Status"], "id": employee_id,
                                       "fields": {"Employment Status": "Terminated"},

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.grants import Presence
-from flows.registry import Registry, load_registry
+from relevo.connectors.grants import Presence
+from relevo.config.registry import Registry, load_registry
 
 CANARY = "canary-Zq8v1-secret-token-do-not-log"
 

@@ -24,11 +24,11 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.validation.request.validators import V31RequestParametersValidator
 from responses.registries import OrderedRegistry
 
-import schemas
-from connectors import errors
-from connectors.bamboohr import BambooHR, WebhookChange, parse_webhook
-from connectors.hr_records import termination_kind, termination_table
-from flows.registry import load_registry
+from relevo import schemas
+from relevo.connectors import errors
+from relevo.connectors.bamboohr import BambooHR, WebhookChange, parse_webhook
+from relevo.connectors.hr_records import termination_kind, termination_table
+from relevo.config.registry import load_registry
 
 SPEC_FILE = Path(__file__).resolve().parents[1] / "specs" / "bamboohr-public.yaml"  # BambooHR's official spec (MIT)
 BASE = "https://acme.bamboohr.com/api/v1"

@@ -13,12 +13,12 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.errors import ServerError
-from connectors.grants import Grant, Outcome
-from connectors.meta import GRAPH
-from flows.ledger import Ledger
-from flows.offboarding import Run, execute
-from flows.plan import Action
+from relevo.connectors.errors import ServerError
+from relevo.connectors.grants import Grant, Outcome
+from relevo.connectors.meta import GRAPH
+from relevo.storage.ledger import Ledger
+from relevo.offboarding import Run, execute
+from relevo.rules.plan import Action
 from tests.connectors.conftest import CANARY
 
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
@@ -117,7 +117,7 @@ class LiveVendor:
 
 
 def batch(acme_registry, vendor: LiveVendor, count: int):
-    from flows.layoff import Cleared, revoke_on_presence
+    from relevo.layoff import Cleared, revoke_on_presence
 
     registry = acme_registry
     presence = next(p for p in registry.presences if p.id == "hootsuite")
@@ -132,7 +132,7 @@ def batch(acme_registry, vendor: LiveVendor, count: int):
 
 
 def test_a_layoff_confirms_its_leavers_on_a_presence_with_one_read(acme) -> None:
-    from flows.registry import load_registry
+    from relevo.config.registry import load_registry
 
     vendor = LiveVendor([f"m{i}" for i in range(12)] + ["boss"], stuck={"m3"})
     vendor.members = lambda presence: [Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member",
@@ -146,7 +146,7 @@ def test_a_layoff_confirms_its_leavers_on_a_presence_with_one_read(acme) -> None
 
 
 def test_an_unreadable_confirmation_is_failed_and_rerun_checks_again(acme) -> None:
-    from flows.registry import load_registry
+    from relevo.config.registry import load_registry
 
     registry = load_registry(acme)
     vendor = LiveVendor(["m0", "boss"], unreadable=True)
@@ -158,8 +158,8 @@ def test_an_unreadable_confirmation_is_failed_and_rerun_checks_again(acme) -> No
 
 
 def test_a_connector_that_cannot_read_its_members_again_never_records_done(acme) -> None:
-    from flows.offboarding import confirm_removals
-    from flows.registry import load_registry
+    from relevo.offboarding import confirm_removals
+    from relevo.config.registry import load_registry
 
     class Blind:
         platform = "x"

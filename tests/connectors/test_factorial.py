@@ -15,10 +15,10 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
-import schemas
-from connectors import errors
-from connectors.factorial import Factorial, parse_webhook
-from flows.registry import load_registry
+from relevo import schemas
+from relevo.connectors import errors
+from relevo.connectors.factorial import Factorial, parse_webhook
+from relevo.config.registry import load_registry
 
 BASE = "https://api.factorialhr.com/api/2026-07-01/resources"
 CANARY = "fct-canary-8c2d4e6f0a"

@@ -13,10 +13,10 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.errors import AuthenticationError, InvalidRequest, InvalidResponse, PermissionDenied
-from connectors.grants import Person, grant_from_pre_state
-from connectors.hootsuite import HootsuiteConnector
-from flows.plan import plan_presences
+from relevo.connectors.errors import AuthenticationError, InvalidRequest, InvalidResponse, PermissionDenied
+from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.connectors.hootsuite import HootsuiteConnector
+from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
 
 BASE = "https://platform.hootsuite.com"

@@ -18,9 +18,9 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from responses import matchers
 
-import schemas
-from connectors import errors
-from connectors.directory import DirectoryHR
+from relevo import schemas
+from relevo.connectors import errors
+from relevo.connectors.directory import DirectoryHR
 from tests.connectors import test_factorial as factorial_tests
 from tests.connectors.test_bamboohr import (
     BASE,
@@ -284,7 +284,7 @@ def test_the_report_of_the_wrong_shape_is_an_invalid_response(spec):
 # --- BambooHR simulator: the same connector over the loopback vendor ---
 
 def test_simulator_serves_the_batch_calls_and_agrees_with_single_reads():
-    from connectors.bamboohr import BambooHR
+    from relevo.connectors.bamboohr import BambooHR
     from tests.sim import Simulator, all_vendors
     from tests.sim.seed import generate, populate
 
@@ -306,7 +306,7 @@ def test_simulator_serves_the_batch_calls_and_agrees_with_single_reads():
 # --- directory and Factorial ---
 
 def test_directory_reads_the_export_once_and_a_missing_id_is_not_found(acme: Path, monkeypatch):
-    import connectors.directory as directory
+    import relevo.connectors.directory as directory
 
     reads: list[Path] = []
     real = directory.read_json

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
-from connectors.errors import AuthenticationError, NotFound
-from connectors.grants import Person
-from connectors.hubspot import HubSpotCRM, PartialFailure
+from relevo.connectors.errors import AuthenticationError, NotFound
+from relevo.connectors.grants import Person
+from relevo.connectors.hubspot import HubSpotCRM, PartialFailure
 from tests.connectors.hubspot_contract import check_exchange
 from tests.connectors.hubspot_fake import BASE, FakeHubSpot
 
@@ -154,13 +154,13 @@ def test_token_never_in_errors():
 
 
 def test_registry_builds_hubspot_from_env(acme, monkeypatch):
-    from flows.registry import load_registry
+    from relevo.config.registry import load_registry
 
     text = acme.read_text().replace("crm: {connector: directory, path: clients.json}",
                                     "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}, base_url: 'http://127.0.0.1:9/'}")
     acme.write_text(text)
     monkeypatch.delenv("HUBSPOT_TOKEN", raising=False)
-    from connectors.errors import ConfigurationError
+    from relevo.connectors.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="HUBSPOT_TOKEN is not set"):
         load_registry(acme).crm()

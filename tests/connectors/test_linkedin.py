@@ -7,10 +7,10 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.errors import AuthenticationError, ConfigurationError
-from connectors.grants import Person, grant_from_pre_state
-from connectors.linkedin import VERSION, LinkedInConnector
-from flows.plan import plan_presences
+from relevo.connectors.errors import AuthenticationError, ConfigurationError
+from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.connectors.linkedin import VERSION, LinkedInConnector
+from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
 
 BASE = "https://api.linkedin.com/rest"
@@ -99,7 +99,7 @@ def test_the_default_version_is_one_linkedin_still_serves() -> None:
     """Issue 12 row 3: 202411 was sunset on 2025-11-17; the default comes from versions.py with its own end date."""
     from datetime import date
 
-    from connectors.versions import VERSIONS
+    from relevo.connectors.versions import VERSIONS
 
     assert VERSION == VERSIONS["linkedin"].version == "202603"
     assert VERSIONS["linkedin"].end_of_support == date(2027, 3, 16)

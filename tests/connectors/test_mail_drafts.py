@@ -14,20 +14,20 @@ import time
 import urllib.parse
 from functools import cache
 
-from connectors.drafts import Draft, EmlDrafts, message_id
-from connectors.errors import AuthenticationError, PermissionDenied
-from connectors.gmail_drafts import GmailDrafts, ServiceAccount
-from connectors.graph_drafts import KEY_PROPERTY, ClientCredentials, GraphDrafts
-from connectors.health import token_claims
+from relevo.connectors.drafts import Draft, EmlDrafts, message_id
+from relevo.connectors.errors import AuthenticationError, PermissionDenied
+from relevo.connectors.gmail_drafts import GmailDrafts, ServiceAccount
+from relevo.connectors.graph_drafts import KEY_PROPERTY, ClientCredentials, GraphDrafts
+from relevo.connectors.health import token_claims
 
 TOKEN = "eyJ0eXAiOi-canary-token"
-SECRET = bytes(range(32))  # the installation's draft id secret (flows.registry.draft_id_secret)
+SECRET = bytes(range(32))  # the installation's draft id secret (relevo.config.registry.draft_id_secret)
 
 
 @pytest.fixture(autouse=True)
 def contract(monkeypatch):
     """Every request the draft stores send, and the answer the mock gives, checked against the vendors' specs."""
-    from connectors.http import HttpClient
+    from relevo.connectors.http import HttpClient
     from tests.connectors.mail_contract import check
 
     exchanges = []

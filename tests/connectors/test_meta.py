@@ -8,10 +8,10 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.errors import AuthenticationError, PermissionDenied, RateLimited
-from connectors.grants import Person, grant_from_pre_state
-from connectors.meta import GRAPH, MetaBusinessConnector, MetaPageConnector, UsagePacer, graph_base_url, read_usage
-from flows.plan import plan_presences
+from relevo.connectors.errors import AuthenticationError, PermissionDenied, RateLimited
+from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.connectors.meta import GRAPH, MetaBusinessConnector, MetaPageConnector, UsagePacer, graph_base_url, read_usage
+from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
 
 PAGE_TOKEN = "page-token-EAAG-canary-do-not-log"  # what GET /{page-id}?fields=access_token answers
@@ -401,7 +401,7 @@ def test_graph_version_is_current_and_configurable() -> None:
     """Issue 12 row 4: the default version is one Meta still serves, with its end date in versions.py."""
     from datetime import date
 
-    from connectors.versions import VERSIONS
+    from relevo.connectors.versions import VERSIONS
 
     assert GRAPH == "https://graph.facebook.com/v25.0" and VERSIONS["meta"].end_of_support == date(2028, 7, 29)
     assert graph_base_url({}) == GRAPH

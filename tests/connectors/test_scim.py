@@ -7,10 +7,10 @@ import pytest
 import requests
 import responses
 
-from connectors.errors import AuthenticationError, InvalidRequest, ServerError
-from connectors.grants import Person, grant_from_pre_state
-from connectors.scim import PATCH_OP, ScimConnector
-from flows.plan import plan_presences
+from relevo.connectors.errors import AuthenticationError, InvalidRequest, ServerError
+from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.connectors.scim import PATCH_OP, ScimConnector
+from relevo.rules.plan import plan_presences
 from tests.conftest import SCIM_TOKEN
 from tests.connectors.conftest import CANARY, leaver, presence
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from connectors.grants import Person, Presence
-from connectors.meta import MetaBusinessConnector, MetaPageConnector, graph_base_url
-from connectors.tiktok import TikTokConnector
+from relevo.connectors.grants import Person, Presence
+from relevo.connectors.meta import MetaBusinessConnector, MetaPageConnector, graph_base_url
+from relevo.connectors.tiktok import TikTokConnector
 from tests.connectors.tiktok_spec import check_answer, check_request, spec_path
 from tests.sim import Simulator, all_vendors
 from tests.sim.seed import BUSINESS_ID, PAGE_ID, TIKTOK_BC, generate, populate

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.errors import ConfigurationError
-from connectors.hootsuite import HootsuiteConnector
-from connectors.linkedin import LinkedInConnector
-from connectors.meta import MetaPageConnector
-from connectors.scim import ScimConnector
-from connectors.tiktok import TikTokConnector
+from relevo.connectors.errors import ConfigurationError
+from relevo.connectors.hootsuite import HootsuiteConnector
+from relevo.connectors.linkedin import LinkedInConnector
+from relevo.connectors.meta import MetaPageConnector
+from relevo.connectors.scim import ScimConnector
+from relevo.connectors.tiktok import TikTokConnector
 from tests.connectors.conftest import CANARY
 
 TOKEN = {"env": "RELEVO_TEST_TOKEN"}

@@ -12,10 +12,10 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.errors import AuthenticationError, InvalidRequest, PermissionDenied
-from connectors.grants import Person, grant_from_pre_state
-from connectors.tiktok import TikTokConnector
-from flows.plan import plan_presences
+from relevo.connectors.errors import AuthenticationError, InvalidRequest, PermissionDenied
+from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.connectors.tiktok import TikTokConnector
+from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence
 from tests.connectors.tiktok_spec import check_answer, check_request, spec_path
 

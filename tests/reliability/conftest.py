@@ -43,8 +43,8 @@ def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def fast_prefect_retries(monkeypatch: pytest.MonkeyPatch) -> float:
     """Retries wait less: Prefect task retries 0.3 s, transport backoff a tenth (counts, conditions and
     Retry-After are unchanged)."""
-    from connectors import http
-    from flows import offboarding
+    from relevo.connectors import http
+    from relevo import offboarding
 
     monkeypatch.setattr(http, "BACKOFF_BASE", http.BACKOFF_BASE / 10)
     monkeypatch.setattr(http, "BACKOFF_CAP", http.BACKOFF_CAP / 10)

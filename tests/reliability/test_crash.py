@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.graph_drafts import KEY_PROPERTY
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.connectors.graph_drafts import KEY_PROPERTY
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, set_successors, write
 from tests.sim.seed import generate, populate
@@ -40,7 +40,7 @@ def cli(registry: Path, employee_id: str, prefect_api_url: str, crash_at: str | 
     env.pop("RELEVO_TEST_CRASH_AT", None)
     if crash_at:
         env["RELEVO_TEST_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "flows.cli", "offboard", employee_id, "--registry", str(registry)],
+    return subprocess.run([sys.executable, "-m", "relevo.cli", "offboard", employee_id, "--registry", str(registry)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
 
 
@@ -87,7 +87,7 @@ def comparable(body: bytes) -> bytes:
     pytest.param("mid_revoke", marks=pytest.mark.slow),
 ])
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(prefect_api_url, tmp_path, monkeypatch, crash_at):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from fastapi.testclient import TestClient
 
-from connectors.graph_drafts import KEY_PROPERTY
-from flows.inbox import Inbox
-from flows.registry import load_registry
-from flows.webhook import Dispatcher, bamboohr_signature, create_app
+from relevo.connectors.graph_drafts import KEY_PROPERTY
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher, bamboohr_signature, create_app
 from tests.sim.company import SECRETS, still_has_access
 
 KEY = SECRETS["SIM_WEBHOOK_KEY"]
@@ -70,7 +70,7 @@ class FlowLauncher:
         self.refused = 0
 
     def __call__(self, event, registry_path: str) -> str:  # type: ignore[no-untyped-def]
-        from flows.offboarding import offboard_employee
+        from relevo.offboarding import offboard_employee
 
         if not self.up.is_set():
             self.refused += 1

@@ -12,9 +12,9 @@ from collections import defaultdict
 
 import pytest
 
-from connectors.graph_drafts import KEY_PROPERTY
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.connectors.graph_drafts import KEY_PROPERTY
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.sim.company import still_has_access
 
 FAULTS = ("429", "500", "503", "reset")
@@ -43,7 +43,7 @@ def presence_outcomes(rows: list[dict], employee_id: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("seed", [11, pytest.param(12, marks=pytest.mark.slow), pytest.param(13, marks=pytest.mark.slow)])
 def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fast_prefect_retries, seed):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     sim, world = company.sim, company.world
     leaver = world.leavers[0]
@@ -110,7 +110,7 @@ def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fa
 
 def test_rerun_after_faults_finishes_the_job(prefect_api_url, company, fast_prefect_retries):
     """What failed under faults is retried by the next run; what was done is skipped, not called again."""
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     sim, world = company.sim, company.world
     leaver = world.leavers[1]

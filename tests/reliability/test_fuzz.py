@@ -19,8 +19,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.errors import ConfigurationError
-from flows.registry import CRM_CONNECTORS, DRAFT_CONNECTORS, HR_CONNECTORS, SOCIAL_CONNECTORS, load_registry
+from relevo.connectors.errors import ConfigurationError
+from relevo.config.registry import CRM_CONNECTORS, DRAFT_CONNECTORS, HR_CONNECTORS, SOCIAL_CONNECTORS, load_registry
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FAST, SLOW = 30, 600
@@ -162,7 +162,7 @@ SUBSCRIPTIONS = st.sampled_from(["employees/employee/terminate", "employees/empl
 
 
 def parsers_property(examples: int) -> None:
-    from connectors import bamboohr, factorial
+    from relevo.connectors import bamboohr, factorial
 
     @settings(max_examples=examples, **NO_CHECKS)
     @given(payload=from_schema(BAMBOOHR_PAYLOAD) | json_values)
@@ -227,8 +227,8 @@ def receiver_spec(app) -> dict:
 
 @pytest.fixture
 def receiver(acme, monkeypatch):
-    from flows.inbox import Inbox
-    from flows.webhook import Dispatcher, create_app
+    from relevo.storage.inbox import Inbox
+    from relevo.receiver.webhook import Dispatcher, create_app
 
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
@@ -279,7 +279,7 @@ def signed_property(receiver, examples: int) -> None:
     """Correctly signed bodies of any shape: 202 (stored) or 400 (stored nothing), never a 5xx."""
     from fastapi.testclient import TestClient
 
-    from flows.webhook import bamboohr_signature
+    from relevo.receiver.webhook import bamboohr_signature
 
     app, inbox, _ = receiver
     client = TestClient(app)

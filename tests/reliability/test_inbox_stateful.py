@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from flows.inbox import Inbox
-from flows.registry import load_registry
-from flows.webhook import Dispatcher, bamboohr_signature, create_app
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher, bamboohr_signature, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "stateful-webhook-key-canary-2b77"

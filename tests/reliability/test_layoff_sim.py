@@ -21,7 +21,7 @@ def layoff_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_layoff_drafts_only_after_access_is_gone_and_shares_crm_calls(prefect_api_url, layoff_company):
-    from flows.layoff import offboard_batch
+    from relevo.layoff import offboard_batch
 
     sim, world, registry = layoff_company
     admins = {m for members in sim.vendors["hootsuite"].orgs.values() for m, row in members.items()

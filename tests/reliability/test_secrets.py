@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.sim.company import SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def prefect_outputs(flow_run_id, employee_id: str) -> str:
 
 
 def test_no_secret_in_any_output(prefect_api_url, company, fast_prefect_retries, caplog, capfd):
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     caplog.set_level(logging.DEBUG)
     sim, world = company.sim, company.world
@@ -91,7 +91,7 @@ def test_no_secret_in_any_output(prefect_api_url, company, fast_prefect_retries,
         "stdout/stderr": "".join(capfd.readouterr()),
         "prefect logs and artifacts": prefect_outputs(state.state_details.flow_run_id, leaver.id),
     }
-    audit_cli = subprocess.run([sys.executable, "-m", "flows.cli", "audit", "--registry", str(company.registry)],
+    audit_cli = subprocess.run([sys.executable, "-m", "relevo.cli", "audit", "--registry", str(company.registry)],
                                cwd=ROOT, env={**os.environ}, capture_output=True, text=True, timeout=60)
     assert audit_cli.returncode == 0, audit_cli.stderr
     outputs["relevo audit"] = audit_cli.stdout + audit_cli.stderr

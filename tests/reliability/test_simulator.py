@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.drafts import Draft
-from connectors.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError
-from connectors.grants import Person, Presence
-from connectors.http import HttpClient
+from relevo.connectors.drafts import Draft
+from relevo.connectors.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError
+from relevo.connectors.grants import Person, Presence
+from relevo.connectors.http import HttpClient
 from tests.sim import Simulator, all_vendors
 from tests.sim.seed import BUSINESS_ID, HOOTSUITE_ORG, IG_ID, PAGE_ID, TIKTOK_BC, generate, populate
 
@@ -41,7 +41,7 @@ def no_sleep(seconds: float) -> None:
 
 
 def test_meta_page_and_business_members_and_revoke(sim):
-    from connectors.meta import MetaBusinessConnector, MetaPageConnector
+    from relevo.connectors.meta import MetaBusinessConnector, MetaPageConnector
 
     leaver = sim.world.leavers[0]
     page = MetaPageConnector(sim.url("meta") + "/v21.0", TOKEN, PAGE_ID, BUSINESS_ID, sleep=no_sleep)
@@ -62,8 +62,8 @@ def test_meta_page_and_business_members_and_revoke(sim):
 
 
 def test_hootsuite_and_tiktok_members_and_revoke(sim):
-    from connectors.hootsuite import HootsuiteConnector
-    from connectors.tiktok import TikTokConnector
+    from relevo.connectors.hootsuite import HootsuiteConnector
+    from relevo.connectors.tiktok import TikTokConnector
 
     leaver = sim.world.leavers[1]
     hoot = HootsuiteConnector(sim.url("hootsuite"), TOKEN, HOOTSUITE_ORG, sleep=no_sleep)
@@ -82,7 +82,7 @@ def test_hootsuite_and_tiktok_members_and_revoke(sim):
 
 
 def test_hubspot_clients_and_batch_reassign(sim):
-    from connectors.hubspot import HubSpotCRM
+    from relevo.connectors.hubspot import HubSpotCRM
 
     leaver, stayer = sim.world.leavers[0], sim.world.stayers[0]
     crm = HubSpotCRM(TOKEN, sim.url("hubspot"), sleep=no_sleep)
@@ -97,7 +97,7 @@ def test_hubspot_clients_and_batch_reassign(sim):
 
 
 def test_graph_drafts_are_idempotent_on_the_key(sim):
-    from connectors.graph_drafts import GraphDrafts
+    from relevo.connectors.graph_drafts import GraphDrafts
 
     mailbox = sim.world.stayers[0].email
     drafts = GraphDrafts(TOKEN, sim.url("graph") + "/v1.0", sleep=no_sleep)
@@ -109,7 +109,7 @@ def test_graph_drafts_are_idempotent_on_the_key(sim):
 
 
 def test_bamboohr_employee_and_report_file(sim, tmp_path: Path):
-    from connectors.bamboohr import BambooHR
+    from relevo.connectors.bamboohr import BambooHR
 
     leaver = sim.world.leavers[0]
     hr = BambooHR("acme", "bamboo-key", default_language="es",
@@ -126,8 +126,8 @@ def test_bamboohr_employee_and_report_file(sim, tmp_path: Path):
 
 
 def test_wrong_credential_is_refused_like_the_vendor(sim):
-    from connectors.errors import AuthenticationError
-    from connectors.hubspot import HubSpotCRM
+    from relevo.connectors.errors import AuthenticationError
+    from relevo.connectors.hubspot import HubSpotCRM
 
     with pytest.raises(AuthenticationError):
         HubSpotCRM("wrong", sim.url("hubspot"), sleep=no_sleep).owner_id("x@y.example")
@@ -224,7 +224,7 @@ def test_hubspot_window_headers_and_429_without_retry_after(sim):
 
 
 def test_hubspot_connector_paces_itself_inside_the_window(sim):
-    from connectors.hubspot import HubSpotCRM
+    from relevo.connectors.hubspot import HubSpotCRM
 
     sim.vendors["hubspot"].set_limits(enabled=True, per_window=4, window=0.4)
     crm = HubSpotCRM(TOKEN, sim.url("hubspot"))
@@ -236,7 +236,7 @@ def test_hubspot_connector_paces_itself_inside_the_window(sim):
 
 
 def test_meta_usage_header_grows_and_throttled_connector_stops_calling(sim):
-    from connectors.meta import MetaBusinessConnector, UsagePacer
+    from relevo.connectors.meta import MetaBusinessConnector, UsagePacer
 
     sim.vendors["meta"].usage.calls_per_window = 4
     sim.vendors["meta"].usage.regain_minutes = 5

@@ -107,7 +107,7 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
 
 def write(directory: Path, sim: Simulator, world: World, **options: Any) -> Path:
     """Write relevo.yaml into `directory` and check it loads; returns its path."""
-    from flows.registry import load_registry
+    from relevo.config.registry import load_registry
 
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "relevo.yaml"

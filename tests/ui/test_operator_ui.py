@@ -164,8 +164,8 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
             page.screenshot(path=str(SHOTS / "5-search.png"), full_page=True)
             browser.close()
 
-    from flows.ledger import Ledger
-    from flows.registry import load_registry
+    from relevo.storage.ledger import Ledger
+    from relevo.config.registry import load_registry
 
     states = Ledger(load_registry(company / "relevo.yaml").database_url).states("1001")
     notices = {k: s.status for k, s in states.items() if ":notice:" in k}

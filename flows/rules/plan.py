@@ -10,11 +10,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
-from connectors.clients import Client
-from connectors.drafts import Draft
-from connectors.grants import Grant, Person, Presence
-from connectors.manual import rotation_steps
-from flows.registry import Registry
+from relevo.connectors.clients import Client
+from relevo.connectors.drafts import Draft
+from relevo.connectors.grants import Grant, Person, Presence
+from relevo.connectors.manual import rotation_steps
+from relevo.config.registry import Registry
 
 REVOKE, NOTICE, CRM = "revoke", "notice", "crm"
 
@@ -173,7 +173,7 @@ def plan(
     now: datetime,
     revoke_now: bool = False,
 ) -> Plan:
-    """The whole plan; drafts come from flows.notices (rendering is not a rule)."""
+    """The whole plan; drafts come from relevo.rules.notices (rendering is not a rule)."""
     revoke_at = revoke_time(employee, registry, now, revoke_now)
     actions = plan_presences(employee, registry, members)
     if revoke_at is not None:

@@ -1,6 +1,6 @@
 """A vendor's rate limit kept across processes and machines, in the shared PostgreSQL database.
 
-`connectors.http.CallWindow` keeps a vendor's published limit (`rate_limit: {calls, seconds}`) in
+`relevo.connectors.http.CallWindow` keeps a vendor's published limit (`rate_limit: {calls, seconds}`) in
 one process. With several workers (and a CLI layoff beside them) each process kept its own window:
 20 runs on 2 workers sent Hootsuite 165 calls in 10 s against 100 allowed. `SharedCallWindow` has
 the same two methods, `take` and `answered`, over a table of call slots in the database every
@@ -19,7 +19,7 @@ import zlib
 
 from sqlalchemy import Column, Engine, Float, String, Table, text
 
-from flows.db import create_tables, metadata
+from relevo.storage.db import create_tables, metadata
 
 # A call whose process died before its answer keeps its slot this long at most.
 LOST_CALL_SECONDS = 300.0

@@ -12,7 +12,7 @@ event loop: handing it to a thread would cost more, in thread switches, than the
 over INLINE_MAX is checked, parsed and validated in the thread pool, so one large signed batch
 cannot stall every other connection (a 9,500-employee body once held the loop for 7 s). The
 inbox's group commit is awaited without holding a thread. The HTTP layer's limits (deadlines, connection cap, framing) are in
-flows/transport.py.
+flows/receiver/transport.py.
 """
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from connectors import bamboohr, factorial
-from connectors.errors import ConfigurationError
-from flows.inbox import RETENTION_DAYS, Inbox, InboxEvent
-from flows.ledger import Ledger
-from flows.registry import Registry, load_registry
-from flows.secrets import resolve
-from flows.transport import FramingGuard, uvicorn_options
+from relevo.connectors import bamboohr, factorial
+from relevo.connectors.errors import ConfigurationError
+from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import Registry, load_registry
+from relevo.config.secrets import resolve
+from relevo.receiver.transport import FramingGuard, uvicorn_options
 
 logger = logging.getLogger("relevo.webhook")
 
@@ -66,7 +66,7 @@ INLINE_MAX = 16 * 1024  # bodies up to this size are checked on the event loop (
 DEPLOYMENTS = {
     "terminated": "offboard-employee/offboard-employee",  # "<flow name>/<deployment name>"
     # A status change whose direction the payload does not tell: the run reads the HR record and
-    # does nothing unless it shows a termination (flows/gate.py).
+    # does nothing unless it shows a termination (flows/engine/gate.py).
     "status_changed": "offboard-employee/offboard-employee",
     "rescinded": "rescind-termination/rescind-termination",
 }
@@ -420,7 +420,7 @@ class Dispatcher:
 
     It runs as a thread in the receiver process and starts by dispatching whatever is
     pending in the inbox, so events stored before a crash are picked up on restart. Once an
-    hour it prunes finished events older than the retention age (flows/inbox.py).
+    hour it prunes finished events older than the retention age (flows/storage/inbox.py).
     """
 
     LEASE_SECONDS = 120.0  # a claimed event is due again after this if its dispatcher died

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-import schemas
-from connectors.errors import ConfigurationError
-from connectors.grants import Person, Presence, SocialConnector
+from relevo import schemas
+from relevo.connectors.errors import ConfigurationError
+from relevo.connectors.grants import Person, Presence, SocialConnector
 
 
 class Registry:
@@ -71,13 +71,13 @@ class Registry:
     @cached_property
     def database_url(self) -> str:
         """The database as an SQLAlchemy URL: `storage.database` (a path, a URL, or a secret reference
-        holding one, since a server URL carries a password). Print it with `flows.db.masked`."""
-        from flows.db import database_url  # SQLAlchemy (0.15 s to import) only for commands that open the database
+        holding one, since a server URL carries a password). Print it with `relevo.storage.db.masked`."""
+        from relevo.storage.db import database_url  # SQLAlchemy (0.15 s to import) only for commands that open the database
 
         storage = self.data.get("storage", {})
         value = storage.get("database", f"{storage.get('output', 'out')}/relevo.db")
         if isinstance(value, dict):
-            from flows.secrets import resolve
+            from relevo.config.secrets import resolve
 
             value = resolve(value, f"{self.path}: storage.database")
         try:
@@ -170,13 +170,13 @@ def _build(table: dict[str, Callable[[Registry, dict[str, Any]], Any]], section:
 def rate_limited(connector: Any, settings: dict[str, Any], where: str, registry: Registry, bucket: str) -> Any:
     """Apply `rate_limit: {calls: N, seconds: S}` (the vendor's published limit) to the connector's transport.
 
-    With a PostgreSQL database the window is shared by every process using it (flows/shared_limits.py),
+    With a PostgreSQL database the window is shared by every process using it (flows/storage/shared_limits.py),
     per company and connector; with SQLite it is this process's.
     """
     limit = settings.get("rate_limit")
     if limit is None:
         return connector
-    from connectors.http import CallWindow, HttpClient
+    from relevo.connectors.http import CallWindow, HttpClient
 
     calls, seconds = (limit.get("calls"), limit.get("seconds")) if isinstance(limit, dict) else (None, None)
     if not (isinstance(calls, int) and not isinstance(calls, bool) and calls > 0
@@ -189,8 +189,8 @@ def rate_limited(connector: Any, settings: dict[str, Any], where: str, registry:
     shared = registry.database_url.startswith("postgresql")
     for transport in transports:
         if shared:
-            from flows.db import engine_for
-            from flows.shared_limits import SharedCallWindow
+            from relevo.storage.db import engine_for
+            from relevo.storage.shared_limits import SharedCallWindow
 
             transport.window = SharedCallWindow(engine_for(registry.database_url),
                                                 f"{registry.company['name']}:{bucket}", calls, float(seconds))
@@ -208,7 +208,7 @@ def _require(config: dict[str, Any], key: str, section: str, registry: Registry)
 # --- connector factories: the only place a connector name becomes an object ---
 
 def _directory_hr(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.directory import DirectoryHR
+    from relevo.connectors.directory import DirectoryHR
 
     return DirectoryHR(registry.resolve_path(_require(config, "path", "hr", registry)), registry.default_language)
 
@@ -221,8 +221,8 @@ def _company_today(registry: Registry) -> Callable[[], Any]:
 
 
 def _bamboohr_hr(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.bamboohr import RESTRICTIONS, BambooHR
-    from flows.secrets import resolve
+    from relevo.connectors.bamboohr import RESTRICTIONS, BambooHR
+    from relevo.config.secrets import resolve
 
     domain = _require(config, "company_domain", "hr", registry)
     category = config.get("note_category")
@@ -243,8 +243,8 @@ def _bamboohr_hr(registry: Registry, config: dict[str, Any]) -> Any:
 
 
 def _factorial_hr(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.factorial import DEFAULT_VERSION, Factorial
-    from flows.secrets import resolve
+    from relevo.connectors.factorial import DEFAULT_VERSION, Factorial
+    from relevo.config.secrets import resolve
 
     api_key = resolve(_require(config, "api_key", "hr", registry), f"{registry.path}: hr.api_key (Factorial)")
     return Factorial(api_key, default_language=registry.default_language,
@@ -253,20 +253,20 @@ def _factorial_hr(registry: Registry, config: dict[str, Any]) -> Any:
 
 
 def _directory_crm(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.directory import DirectoryCRM
+    from relevo.connectors.directory import DirectoryCRM
 
     return DirectoryCRM(registry.resolve_path(_require(config, "path", "crm", registry)), registry.output_dir)
 
 
 def _eml_drafts(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.drafts import EmlDrafts
+    from relevo.connectors.drafts import EmlDrafts
 
     return EmlDrafts(registry.resolve_path(config.get("path", "out/drafts")))
 
 
 def _hubspot_crm(registry: Registry, config: dict[str, Any]) -> Any:
-    from connectors.hubspot import BASE_URL, VERSION, HubSpotCRM
-    from flows.secrets import resolve
+    from relevo.connectors.hubspot import BASE_URL, VERSION, HubSpotCRM
+    from relevo.config.secrets import resolve
 
     token = resolve(_require(config, "token", "crm", registry), f"{registry.path}: crm.token (HubSpot service key)")
     version = str(config.get("version", VERSION))
@@ -277,8 +277,8 @@ def _hubspot_crm(registry: Registry, config: dict[str, Any]) -> Any:
 
 def _graph_drafts(registry: Registry, config: dict[str, Any]) -> Any:
     """Client credentials of an app registration (MSAL renews the 60-90 minute tokens); `token` is for simulators."""
-    from connectors.graph_drafts import BASE_URL, LOGIN_URL, ClientCredentials, GraphDrafts
-    from flows.secrets import resolve
+    from relevo.connectors.graph_drafts import BASE_URL, LOGIN_URL, ClientCredentials, GraphDrafts
+    from relevo.config.secrets import resolve
 
     where = f"{registry.path}: drafts"
     if "token" in config and "client_id" not in config:  # a fixed token expires within 90 minutes: tests only
@@ -300,8 +300,8 @@ def _graph_drafts(registry: Registry, config: dict[str, Any]) -> Any:
 
 def _gmail_drafts(registry: Registry, config: dict[str, Any]) -> Any:
     """A service account key with domain-wide delegation: google-auth mints a token per mailbox."""
-    from connectors.gmail_drafts import BASE_URL, GmailDrafts, ServiceAccount
-    from flows.secrets import resolve
+    from relevo.connectors.gmail_drafts import BASE_URL, GmailDrafts, ServiceAccount
+    from relevo.config.secrets import resolve
 
     key = resolve(_require(config, "service_account", "drafts", registry),
                   f"{registry.path}: drafts.service_account (Gmail service account JSON key)")
@@ -309,14 +309,14 @@ def _gmail_drafts(registry: Registry, config: dict[str, Any]) -> Any:
 
 
 def draft_id_secret(output_dir: Path) -> bytes:
-    """This installation's secret for opaque draft Message-IDs (connectors.drafts.message_id), made once.
+    """This installation's secret for opaque draft Message-IDs (relevo.connectors.drafts.message_id), made once.
 
     Kept in the output folder next to the ledger: the same secret finds the same drafts on every run.
     """
     import os
     import secrets
 
-    from connectors.safe_files import NOFOLLOW
+    from relevo.connectors.safe_files import NOFOLLOW
 
     path = output_dir / "draft-id.secret"
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -337,7 +337,7 @@ def draft_id_secret(output_dir: Path) -> bytes:
 
 
 def _manual(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.manual import ManualConnector
+    from relevo.connectors.manual import ManualConnector
 
     return ManualConnector()
 
@@ -357,13 +357,13 @@ def _settings(registry: Registry, presence: Presence, *required: str) -> tuple[d
     if missing:
         raise ConfigurationError(f"{where}: settings.{', settings.'.join(missing)} is required for connector "
                                  f"'{presence.connector}'")
-    from flows.secrets import resolve
+    from relevo.config.secrets import resolve
 
     return settings, resolve(settings.get("token"), f"{where} settings.token")
 
 
 def _scim(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.scim import ADMIN_ROLES, ScimConnector
+    from relevo.connectors.scim import ADMIN_ROLES, ScimConnector
 
     settings, token = _settings(registry, presence, "base_url")
     return ScimConnector(settings["base_url"], token, delete=bool(settings.get("delete", False)),
@@ -371,7 +371,7 @@ def _scim(registry: Registry, presence: Presence) -> SocialConnector:
 
 
 def _meta_page(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.meta import MetaPageConnector, graph_base_url, shared_pacer
+    from relevo.connectors.meta import MetaPageConnector, graph_base_url, shared_pacer
 
     settings, token = _settings(registry, presence, "page_id", "business_id")
     base_url = graph_base_url(settings)  # base_url (host) and graph_version
@@ -380,7 +380,7 @@ def _meta_page(registry: Registry, presence: Presence) -> SocialConnector:
 
 
 def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.meta import MetaBusinessConnector, graph_base_url, shared_pacer
+    from relevo.connectors.meta import MetaBusinessConnector, graph_base_url, shared_pacer
 
     settings, token = _settings(registry, presence, "business_id")
     base_url = graph_base_url(settings)  # base_url (host) and graph_version
@@ -390,7 +390,7 @@ def _meta_business(registry: Registry, presence: Presence) -> SocialConnector:
 
 def _usage_window(settings: dict[str, Any]) -> float:
     """Seconds over which Meta counts usage (`usage_window_seconds`; Meta's rolling hour by default)."""
-    from connectors.meta import USAGE_WINDOW
+    from relevo.connectors.meta import USAGE_WINDOW
 
     value = settings.get("usage_window_seconds", USAGE_WINDOW)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -399,7 +399,7 @@ def _usage_window(settings: dict[str, Any]) -> float:
 
 
 def _hootsuite(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.hootsuite import ADMIN_PERMISSIONS, BASE_URL, HootsuiteConnector
+    from relevo.connectors.hootsuite import ADMIN_PERMISSIONS, BASE_URL, HootsuiteConnector
 
     settings, token = _settings(registry, presence, "organization_id")
     return HootsuiteConnector(settings.get("base_url", BASE_URL), token, str(settings["organization_id"]),
@@ -407,15 +407,15 @@ def _hootsuite(registry: Registry, presence: Presence) -> SocialConnector:
 
 
 def _tiktok(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.tiktok import BASE_URL, TikTokConnector
+    from relevo.connectors.tiktok import BASE_URL, TikTokConnector
 
     settings, token = _settings(registry, presence, "bc_id")
     return TikTokConnector(settings.get("base_url", BASE_URL), token, str(settings["bc_id"]))
 
 
 def _linkedin(registry: Registry, presence: Presence) -> SocialConnector:
-    from connectors.linkedin import BASE_URL, LinkedInConnector
-    from connectors.versions import version_of
+    from relevo.connectors.linkedin import BASE_URL, LinkedInConnector
+    from relevo.connectors.versions import version_of
 
     settings, token = _settings(registry, presence, "organization_id")
     return LinkedInConnector(settings.get("base_url", BASE_URL), token, str(settings["organization_id"]),
@@ -465,8 +465,8 @@ def _cross_check(path: Path, data: dict[str, Any]) -> None:
         ZoneInfo(data["company"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         raise ConfigurationError(f"{path}: company.timezone '{data['company']['timezone']}' is not an IANA time zone") from None
-    from connectors.addresses import parse_email
-    from connectors.errors import BadRecord
+    from relevo.connectors.addresses import parse_email
+    from relevo.connectors.errors import BadRecord
 
     for field in ("contact", "break_glass_admin"):
         try:

@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import Field
 from prefect.input import RunInput
 
-import schemas
-from connectors.errors import ConnectorError, NotFound
-from flows.plan import Action
+from relevo import schemas
+from relevo.connectors.errors import ConnectorError, NotFound
+from relevo.rules.plan import Action
 
 SUCCESSOR_ID = r"^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 SUCCESSOR_HELP = ("To introduce someone else instead: their employee id in the HR system (an active employee). "

@@ -8,7 +8,6 @@ can leak or hint at them.
 """
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -18,18 +17,18 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from connectors.clients import Client
-from connectors.drafts import Draft
-from connectors.grants import Person
-from flows.plan import CRM, NOTICE, Action
-from flows import wording
-from flows.registry import Registry
+from relevo.connectors.clients import Client
+from relevo.connectors.drafts import Draft
+from relevo.connectors.grants import Person
+from relevo.rules.plan import CRM, NOTICE, Action
+from relevo.rules import wording
+from relevo.log import warn
+from relevo.config.registry import Registry
 
 TEMPLATES = Path(__file__).parent / "templates"
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None)
 # Removed from data: the bidi overrides and every C0 control but tab and line feed (one translate call).
 UNWANTED = {**BIDI_CONTROLS, **{c: None for c in range(32) if chr(c) not in "\n\t"}}
-log = logging.getLogger(__name__)
 
 
 @cache
@@ -226,22 +225,6 @@ def job_title(title: str | None, language: str, config: Settings) -> str | None:
     return one_line(names.get(language) or names.get(language.split("-")[0]) or title)
 
 
-def warn(message: str) -> None:
-    """A warning in the Prefect run's log when there is a run, else in the process log."""
-    try:
-        from prefect.exceptions import MissingContextError
-        from prefect.logging import get_run_logger
-
-        try:
-            get_run_logger().warning(message)
-            return
-        except MissingContextError:
-            pass
-    except ImportError:  # pragma: no cover - Prefect is a dependency
-        pass
-    log.warning(message)
-
-
 def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
     """One draft per client contact, or one internal hand-over note per client when contact is restricted."""
     if not registry.policy.get("draft_notices", True):
@@ -360,7 +343,7 @@ def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: 
     passed to the template. HR and CRM data in it (names, targets) is one line each; in a Markdown note
     it is also escaped, so a client named `[Pay here](https://…)` is text, not a link.
     """
-    from flows.approval import md
+    from relevo.engine.approval import md
 
     text_of = md if markdown else one_line
     def order(row: dict[str, str]) -> tuple[int, str, str]:

@@ -131,7 +131,7 @@ def artifact_key(employee_id: str, dry_run: bool) -> str:
 
 def artifact_markdown(summary: dict[str, Any], stage: str = "") -> str:
     """The run's report: the access headline first, then access per presence, notices, records."""
-    from flows.approval import md
+    from relevo.engine.approval import md
 
     rows = summary["rows"]
     title = "Dry run (nothing changed)" if summary["dry_run"] else "Offboarding"
@@ -209,7 +209,7 @@ def batch_headline(summary: dict[str, Any]) -> str:
 
 
 def batch_markdown(summary: dict[str, Any]) -> str:
-    from flows.approval import md
+    from relevo.engine.approval import md
 
     lines = [f"# {'Dry run of a layoff (nothing changed)' if summary['dry_run'] else 'Layoff'}", "",
              f"**{batch_headline(summary)}.**", "",

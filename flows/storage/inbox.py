@@ -9,7 +9,7 @@ the key counts the opposite events stored before it. So terminate -> unterminate
 with the same date is three events (`...:terminated:<date>`, `...:rescinded:none:after-1`,
 `...:terminated:<date>:after-1`), while a redelivery finds its row, unless an opposite event came
 in between: then it is stored again and its run reads the HR record, which decides
-(flows/gate.py, flows/rescind.py). Without a delivery id from the vendor, such a late redelivery
+(flows/engine/gate.py, flows/rescind.py). Without a delivery id from the vendor, such a late redelivery
 can take the key of the next real event of its kind, which is then dropped: the HR record keeps
 the outcome safe (nobody is offboarded or restored against it), a person may have to rerun. The dispatcher moves rows from `pending` to `dispatched` once
 Prefect has accepted the run. Requests that start no work (ignored events, rejected
@@ -40,8 +40,8 @@ from sqlalchemy import Column, Connection, Engine, Integer, String, Table, Text,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-import schemas
-from flows.db import create_tables, engine_for, metadata
+from relevo import schemas
+from relevo.storage.db import create_tables, engine_for, metadata
 
 PENDING, DISPATCHED = "pending", "dispatched"
 STUCK = "stuck"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from flows.db import engine_for, metadata
+from relevo.storage.db import engine_for, metadata
 
 # An action in one of these states is finished: a rerun does not repeat it.
 FINISHED = {"done", "already_done", "rejected", "not_touched", "cancelled"}
@@ -40,7 +40,7 @@ actions = Table(
     # Which run is making this action's outside call, and until when (see `Ledger.claim`).
     Column("claimed_by", String(64), nullable=True),
     Column("claimed_until", String(40), nullable=True),
-    # What a draft or CRM hand-over awaiting approval says (flows.approval.fingerprint): when the data it
+    # What a draft or CRM hand-over awaiting approval says (relevo.engine.approval.fingerprint): when the data it
     # is rendered from changes, the fingerprint does, and the version a person reviewed is stale.
     Column("fingerprint", String(64), nullable=True),
 )
@@ -292,7 +292,7 @@ class Ledger:
     def _append_file(self, row: dict[str, Any]) -> None:
         if self.jsonl is None:
             return
-        from connectors.safe_files import open_append
+        from relevo.connectors.safe_files import open_append
 
         with self._file_lock, open_append(self.jsonl.parent, self.jsonl) as handle:  # never through a planted link
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -17,7 +17,7 @@ import socket
 from datetime import datetime, timezone
 from typing import Any
 
-from flows.ledger import Ledger
+from relevo.storage.ledger import Ledger
 
 WITHDRAW = "withdraw_termination"  # the ledger action a confirmed withdrawal records
 

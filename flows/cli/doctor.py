@@ -14,9 +14,9 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from connectors.errors import ConfigurationError, ConnectorError
-from connectors.health import Finding
-from connectors.versions import entry_for, support, version_of
+from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.health import Finding
+from relevo.connectors.versions import entry_for, support, version_of
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_OPEN = 0, 2, 3
 
@@ -44,7 +44,7 @@ def api_versions(registry: Any) -> list[tuple[str, str, str]]:
 
 def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple[list[Finding], int]:
     """All findings and the exit code: 0 all fine, 3 something needs a person, 2 a secret or setting is missing."""
-    from flows.secrets import resolve
+    from relevo.config.secrets import resolve
 
     findings: list[Finding] = []
     bad_input = False
@@ -105,7 +105,7 @@ def _members_read(connector: Any, presence: Any, subject: str) -> list[Finding]:
 
 def _reenable(hr: Any) -> list[Finding]:
     """The one change doctor makes, and only when asked: re-enable termination subscriptions Factorial disabled."""
-    from connectors.factorial import SUBSCRIPTIONS
+    from relevo.connectors.factorial import SUBSCRIPTIONS
 
     out = []
     for row in hr.webhook_subscriptions():

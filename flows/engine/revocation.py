@@ -12,8 +12,8 @@ from typing import Any
 
 from prefect.runtime import deployment, flow_run
 
-from flows.plan import Action, revoke_time
-from flows.registry import Registry
+from relevo.rules.plan import Action, revoke_time
+from relevo.config.registry import Registry
 
 
 def due_by_schedule(employee: dict[str, Any], registry: Registry) -> bool:

@@ -98,8 +98,8 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def load(registry: Path) -> Any:
-    from connectors.errors import ConfigurationError
-    from flows.registry import load_registry
+    from relevo.connectors.errors import ConfigurationError
+    from relevo.config.registry import load_registry
 
     try:
         return load_registry(registry)
@@ -161,7 +161,7 @@ def offboard(
     employee_id = clean_id(employee_id)
     reg = load(registry)
     employee = check_employee(reg, employee_id)
-    from flows.gate import refusal
+    from relevo.engine.gate import refusal
 
     if (refused := refusal(employee)) is not None and not force:
         fail(refused)
@@ -171,7 +171,7 @@ def offboard(
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
         out.print(SERVERLESS)
-    from flows import offboarding
+    from relevo import offboarding
 
     resume_gc()
     show = row_printer(out)
@@ -210,7 +210,7 @@ def layoff(
 
     Refused as a whole (exit 2, nothing done) when an HR record in the list shows no termination, unless --force.
     """
-    from flows.inputs import BadInput, employee_ids as parse_ids
+    from relevo.rules.inputs import BadInput, employee_ids as parse_ids
 
     given = list(employee_ids or [])
     if file is not None:
@@ -227,8 +227,8 @@ def layoff(
     out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
-    from flows import layoff as batch
-    from flows import offboarding
+    from relevo import layoff as batch
+    from relevo import offboarding
 
     resume_gc()
 
@@ -265,7 +265,7 @@ def print_batch(out: Any, summary: dict[str, Any]) -> None:
     """One line per employee: plan or outcome, access removed N/M, tasks for a person, notices awaiting."""
     from rich.table import Table
 
-    from flows.runview import batch_headline
+    from relevo.engine.runview import batch_headline
 
     table = Table(title="Plan of the layoff (dry run)" if summary["dry_run"] else "Layoff")
     for column in ("employee", "name", "plan or outcome", "access", "tasks for a person", "notices awaiting"):
@@ -280,7 +280,7 @@ def print_batch(out: Any, summary: dict[str, Any]) -> None:
 
 def clean_id(employee_id: str) -> str:
     """The id as the flows take it (trimmed, one line), or one line naming the problem and exit 2."""
-    from flows.inputs import BadInput, employee_id as checked
+    from relevo.rules.inputs import BadInput, employee_id as checked
 
     try:
         return checked(employee_id)
@@ -290,7 +290,7 @@ def clean_id(employee_id: str) -> str:
 
 def stopped(result: Any) -> None:
     """A run that did nothing on purpose: the HR record shows no termination, or the termination was withdrawn."""
-    from flows.gate import not_left
+    from relevo.engine.gate import not_left
 
     if isinstance(result, dict) and result.get("refused"):
         lines = result["refused"]
@@ -301,8 +301,8 @@ def stopped(result: Any) -> None:
 
 def check_employee(reg: Any, employee_id: str) -> dict[str, Any]:
     """Read the HR record before Prefect starts: a typo costs a second, not a server start."""
-    from connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
-    from schemas import SchemaError, check
+    from relevo.connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
+    from relevo.schemas import SchemaError, check
 
     try:
         return check("employee", reg.hr().employee(employee_id), f"HR record of employee {employee_id}")
@@ -313,8 +313,8 @@ def check_employee(reg: Any, employee_id: str) -> dict[str, Any]:
 
 
 def handle_failure(error: BaseException) -> NoReturn:
-    from connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
-    from schemas import SchemaError
+    from relevo.connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
+    from relevo.schemas import SchemaError
 
     if isinstance(error, (NotFound, BadRecord)):
         fail(str(error))
@@ -336,7 +336,7 @@ def print_summary(out: Any, summary: dict[str, Any]) -> None:
     for row in summary["rows"]:
         table.add_row(esc(row["target"]), esc(row["action"]), mark(row["outcome"]))
     out.print(table)
-    from flows.runview import headline
+    from relevo.engine.runview import headline
 
     out.print(headline(summary["rows"], summary["dry_run"]) + ".")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
@@ -362,7 +362,7 @@ def audit(
 ) -> None:
     """Print the audit log: every outcome relevo recorded, newest last."""
     reg = load(registry)
-    from flows.ledger import Ledger  # after the registry: a wrong one is reported without importing SQLAlchemy
+    from relevo.storage.ledger import Ledger  # after the registry: a wrong one is reported without importing SQLAlchemy
 
     rows = Ledger(reg.database_url).audit(employee)
     if as_json:
@@ -392,12 +392,12 @@ def webhook_serve(
 
     Refuses to start (exit 2) without PREFECT_API_URL or without a configured webhook's secret.
     """
-    from connectors.errors import ConfigurationError
+    from relevo.connectors.errors import ConfigurationError
 
     reg = load(registry)
     quiet_prefect()
-    from flows import webhook
-    from flows.db import masked
+    from relevo.receiver import webhook
+    from relevo.storage.db import masked
 
     try:
         webhook.preflight(reg)
@@ -418,8 +418,8 @@ def inbox(
     = False,
 ) -> None:
     """List the webhook events received, with their state, and the counts per state."""
-    from connectors.errors import ConfigurationError
-    from flows.inbox import Inbox
+    from relevo.connectors.errors import ConfigurationError
+    from relevo.storage.inbox import Inbox
 
     reg = load(registry)
     try:
@@ -460,9 +460,9 @@ def tasks(
     employee: Annotated[str | None, typer.Option("--employee", "-e", help="Only this employee.")] = None,
 ) -> None:
     """List what waits for a person: manual steps, failures, drafts awaiting approval."""
-    from flows.ledger import Ledger
+    from relevo.storage.ledger import Ledger
 
-    from flows.inbox import STUCK, Inbox
+    from relevo.storage.inbox import STUCK, Inbox
 
     url = load(registry).database_url
     rows = Ledger(url).open_actions(employee)
@@ -498,7 +498,7 @@ def done(
     note: Annotated[str, typer.Option("--note", help="What was done, for the record.")] = "",
 ) -> None:
     """Record that a person finished a manual task; the next run treats it as done."""
-    from flows.ledger import Ledger
+    from relevo.storage.ledger import Ledger
 
     ledger = Ledger(load(registry).database_url)
     state = ledger.state(key)
@@ -541,7 +541,7 @@ def approve(
     out = console()
     quiet_prefect()
     if paused := ui_approvals(employee_id):  # the run waits in the UI: answer its form; it places the drafts
-        from flows.uiruns import answer
+        from relevo.cli.uiruns import answer
 
         for run in paused:
             answer(run, f"{by or user} (as given; OS user {user})", reject or [], successor or "")
@@ -552,7 +552,7 @@ def approve(
                 out.print(f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): approved"
                           + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts now.")
         raise typer.Exit(EXIT_OK)
-    from flows import offboarding
+    from relevo import offboarding
 
     resume_gc()
     show = row_printer(out)
@@ -593,10 +593,10 @@ def check_approval(reg: Any, employee_id: str, successor: str | None) -> None:
     """Before Prefect starts: nothing is approved about a successor the HR system does not know as active.
 
     The flow checks again when it runs (the HR record may change in between), and refuses an
-    employee whose HR record shows no termination (flows.gate).
+    employee whose HR record shows no termination (relevo.engine.gate).
     """
-    from connectors.errors import ConnectorError
-    from flows.approval import SuccessorProblem, resolve_successor
+    from relevo.connectors.errors import ConnectorError
+    from relevo.engine.approval import SuccessorProblem, resolve_successor
 
     try:
         employee = reg.hr().employee(employee_id)
@@ -621,7 +621,8 @@ def sweep(
     out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
-    from flows import offboarding, sweep as sweeping
+    from relevo import offboarding
+    from relevo import sweep as sweeping
 
     resume_gc()
     show = row_printer(out)
@@ -656,8 +657,8 @@ def reconcile(
             fail(f"--since {since!r} is not an ISO 8601 time (e.g. 2026-11-20T00:00:00+00:00)")
     reg = load(registry)
     quiet_prefect()
-    from connectors.errors import ConfigurationError, ConnectorError
-    from flows.reconcile import reconcile_once
+    from relevo.connectors.errors import ConfigurationError, ConnectorError
+    from relevo.reconcile import reconcile_once
 
     try:
         result = reconcile_once(reg, since)
@@ -680,7 +681,7 @@ def ui_approvals(employee_id: str | None) -> list[Any]:
     if not os.environ.get("PREFECT_API_URL"):
         return []
     quiet_prefect()
-    from flows.uiruns import paused_approvals
+    from relevo.cli.uiruns import paused_approvals
 
     try:
         return paused_approvals(employee_id)
@@ -704,7 +705,7 @@ def doctor(
     """
     from datetime import datetime, timezone
 
-    from flows import doctor as checks
+    from relevo.cli import doctor as checks
 
     reg = load(registry)
     findings, code = checks.run(reg, datetime.now(timezone.utc).date(), reenable_webhooks=reenable_webhooks)

@@ -1,0 +1,4 @@
+"""`python -m relevo.cli`: the same command as `relevo`."""
+from relevo.cli.main import app
+
+app()

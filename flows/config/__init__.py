@@ -1,0 +1,1 @@
+"""A company's registry (relevo.yaml): what it says, checked once, and the connectors it names."""

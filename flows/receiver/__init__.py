@@ -1,0 +1,1 @@
+"""The webhook receiver: verify, store, acknowledge; and the dispatcher that starts the runs."""
