@@ -34,10 +34,11 @@ from relevo.engine import gate
 from relevo.rules import notices
 from relevo.engine import runview
 from relevo.rules.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
-from relevo.offboarding import (
-    ATTENTION, Run, Unconfirmed, execute, finished, forced_action, notice_phase, one_line_failures, plan_only,
-    recover_interrupted, suggested_fix, tally, unreadable, write_hr_note,
-)
+from relevo.engine.approving import notice_phase
+from relevo.engine.execute import Run, Unconfirmed, execute, finished, recover_interrupted, suggested_fix
+from relevo.engine.gate import forced_action
+from relevo.engine.report import ATTENTION, plan_only, tally, write_hr_note
+from relevo.engine.steps import one_line_failures, unreadable
 from relevo.rules.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
 )

@@ -25,7 +25,8 @@ from relevo import schemas
 from relevo.connectors.errors import ConfigurationError, ConnectorError
 from relevo.connectors.grants import Grant
 from relevo.storage.ledger import Ledger
-from relevo.offboarding import Run, execute, in_flow_run, log
+from relevo.engine.execute import Run, execute
+from relevo.engine.steps import in_flow_run, log
 from relevo.rules.plan import REVOKE, Action, plan_presences, revoke_time
 from relevo.config.registry import Registry, load_registry
 

@@ -3,7 +3,7 @@ killed) or never left Pending (the worker died while submitting it) is started a
 too many tries the event is marked stuck for a person, instead of reading "dispatched" forever."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger

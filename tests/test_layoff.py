@@ -111,7 +111,7 @@ class Throttled:
 
 
 def revocation_in_a_batch(acme, connector: Throttled) -> dict:
-    from relevo.offboarding import Run, execute
+    from relevo.engine.execute import Run, execute
     from relevo.rules.plan import Action
 
     registry = load_registry(acme)
@@ -181,7 +181,7 @@ def revoke_one_by_one(acme, connector: OneByOne, employees: list[dict]) -> tuple
     from datetime import datetime, timezone
 
     from relevo.layoff import Cleared, revoke_on_presence
-    from relevo.offboarding import Run
+    from relevo.engine.execute import Run
 
     registry = load_registry(acme)
     presence = next(p for p in registry.presences if p.id == "hootsuite")

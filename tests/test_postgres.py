@@ -127,7 +127,7 @@ class OneDatabase:
 
 def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: str, tmp_path: Path) -> None:
     from relevo.connectors.grants import Grant, Presence
-    from relevo.offboarding import Run, execute
+    from relevo.engine.execute import Run, execute
     from relevo.rules.plan import Action
 
     connector = CountingConnector()

@@ -172,10 +172,11 @@ def offboard(
     if not os.environ.get("PREFECT_API_URL"):
         out.print(SERVERLESS)
     from relevo import offboarding
+    from relevo.engine import steps
 
     resume_gc()
     show = row_printer(out)
-    offboarding.listeners.append(show)
+    steps.listeners.append(show)
     try:
         result = run_flow(
             offboarding.offboard_employee, employee_id, registry_path=str(reg.path), dry_run=dry_run,
@@ -183,7 +184,7 @@ def offboard(
             force=force, requested_by=(by or getpass.getuser()) if force else None,
         )
     finally:
-        offboarding.listeners.remove(show)
+        steps.listeners.remove(show)
     if isinstance(result, BaseException):
         handle_failure(result)
     stopped(result)
@@ -228,7 +229,7 @@ def layoff(
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     from relevo import layoff as batch
-    from relevo import offboarding
+    from relevo.engine import steps
 
     resume_gc()
 
@@ -237,13 +238,13 @@ def layoff(
             out.print(f"  {mark(row['outcome'], 10)} {esc(row['employee_id']):<8} {esc(row['action']):<20} "
                       f"{esc(row['target'])}")
 
-    offboarding.listeners.append(show)
+    steps.listeners.append(show)
     try:
         state = batch.offboard_batch(ids, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now,
                                      force=force, requested_by=(by or getpass.getuser()) if force else None,
                                      return_state=True)
     finally:
-        offboarding.listeners.remove(show)
+        steps.listeners.remove(show)
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         handle_failure(result)
@@ -553,16 +554,17 @@ def approve(
                           + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts now.")
         raise typer.Exit(EXIT_OK)
     from relevo import offboarding
+    from relevo.engine import steps
 
     resume_gc()
     show = row_printer(out)
-    offboarding.listeners.append(show)
+    steps.listeners.append(show)
     try:
         result = run_flow(offboarding.approve_notices, employee_id, registry_path=str(reg.path),
                           reject=reject or [], approved_by=by or user, actor=f"OS user {user}",
                           successor_id=successor or "")
     finally:
-        offboarding.listeners.remove(show)
+        steps.listeners.remove(show)
     if isinstance(result, BaseException):
         handle_failure(result)
     stopped(result)
@@ -621,16 +623,16 @@ def sweep(
     out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
-    from relevo import offboarding
+    from relevo.engine import steps
     from relevo import sweep as sweeping
 
     resume_gc()
     show = row_printer(out)
-    offboarding.listeners.append(show)
+    steps.listeners.append(show)
     try:
         result = run_flow(sweeping.sweep_access, registry_path=str(reg.path), days=days, dry_run=dry_run)
     finally:
-        offboarding.listeners.remove(show)
+        steps.listeners.remove(show)
     if isinstance(result, BaseException):
         handle_failure(result)
     out.print(f"{result['leavers']} leaver(s) checked on {result['presences_listed']} listed presence(s); "

@@ -17,6 +17,7 @@ import socket
 from datetime import datetime, timezone
 from typing import Any
 
+from relevo.rules.plan import Action
 from relevo.storage.ledger import Ledger
 
 WITHDRAW = "withdraw_termination"  # the ledger action a confirmed withdrawal records
@@ -109,3 +110,13 @@ def withdrawn_since(ledger: Ledger, employee_id: str, since: str) -> str | None:
         return None
     return (f"the termination of employee {employee_id} was withdrawn at {latest[0][:19]} UTC "
             f"({latest[1][:200]}): this run stops and writes nothing more")
+
+
+def forced_action(employee_id: str, refused: str) -> Action:
+    """The audit row of an offboarding forced past the HR record's "has not left" (one per run)."""
+    from prefect.runtime import flow_run as current
+
+    why = refused.split(": ", 1)[-1].split("; nothing was done")[0]
+    return Action(key=f"{employee_id}:force_offboard:{current.id or datetime.now(timezone.utc).isoformat()}",
+                  action="force_offboard", target=f"HR record {employee_id}", phase="record",
+                  description=f"offboarded although {why}, because force was asked")

@@ -17,7 +17,7 @@ from relevo.connectors.errors import ServerError
 from relevo.connectors.grants import Grant, Outcome
 from relevo.connectors.meta import GRAPH
 from relevo.storage.ledger import Ledger
-from relevo.offboarding import Run, execute
+from relevo.engine.execute import Run, execute
 from relevo.rules.plan import Action
 from tests.connectors.conftest import CANARY
 
@@ -158,7 +158,7 @@ def test_an_unreadable_confirmation_is_failed_and_rerun_checks_again(acme) -> No
 
 
 def test_a_connector_that_cannot_read_its_members_again_never_records_done(acme) -> None:
-    from relevo.offboarding import confirm_removals
+    from relevo.engine.execute import confirm_removals
     from relevo.config.registry import load_registry
 
     class Blind:
