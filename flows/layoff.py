@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
@@ -38,7 +38,7 @@ from relevo.engine.approving import notice_phase
 from relevo.engine.execute import Run, Unconfirmed, execute, finished, recover_interrupted, suggested_fix
 from relevo.engine.gate import forced_action
 from relevo.engine.report import ATTENTION, plan_only, tally, write_hr_note
-from relevo.engine.steps import one_line_failures, unreadable
+from relevo.engine.steps import in_flow_run, log, one_line_failures, unreadable
 from relevo.rules.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
 )
@@ -246,7 +246,7 @@ def offboard_batch(
         force: offboard even those whose HR record shows no termination (each recorded with who asked).
         requested_by: who asks for this run (recorded as given with forced employees).
     """
-    logger = get_run_logger()
+    logger = log()
     ids = parse_ids(employee_ids)
     registry = load_registry(registry_path)
     runview.name_current_run(f"layoff · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), "layoff")
@@ -281,9 +281,7 @@ def offboard_batch(
                 follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run)
 
         cleared = Cleared(list(runs), len(presences), draft)
-        tasks = [revoke_on_presence.with_options(task_run_name=runview.task_name("revoke", p.account)).submit(
-            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences] if runs else []
-        rows += [row for future in tasks for row in future.result()]
+        rows += revoke_everywhere(presences, employees, runs, now, revoke_now, dry_run, cleared)
         # Every presence is worked through: approved hand-overs go to the CRM while the last drafts are made.
         if auto_approved(registry, dry_run):
             owned = clients.result()
@@ -294,8 +292,25 @@ def offboard_batch(
             rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
             rows += [note for future in notes if (note := future.result())]
     summary = batch_summary(employees, problems, rows, dry_run)
-    publish_batch(summary)
+    if in_flow_run():
+        publish_batch(summary)
     return runview.batch_state(summary)
+
+
+def revoke_everywhere(presences: list[Presence], employees: list[dict[str, Any]], runs: dict[str, Run],
+                      now: datetime, revoke_now: bool, dry_run: bool, cleared: Cleared) -> list[dict[str, Any]]:
+    """Every presence at once, one task each (in a flow run, the UI shows one step per presence); without a
+    Prefect server (`relevo layoff` with no PREFECT_API_URL), the same function in one thread per presence."""
+    if not runs:
+        return []
+    if in_flow_run():
+        tasks = [revoke_on_presence.with_options(task_run_name=runview.task_name("revoke", p.account)).submit(
+            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences]
+        return [row for future in tasks for row in future.result()]
+    with ThreadPoolExecutor(max(1, len(presences))) as pool:
+        futures = [pool.submit(revoke_on_presence.fn, p, employees, runs, now, revoke_now, dry_run, cleared)
+                   for p in presences]
+        return [row for future in futures for row in future.result()]
 
 
 def personal_records(runs: dict[str, Run], dry_run: bool) -> list[dict[str, Any]]:

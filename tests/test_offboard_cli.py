@@ -119,3 +119,19 @@ def test_without_a_server_the_cli_runs_the_flow_itself(acme):
     rows = audit_rows(acme, "--employee", "1001")
     assert {r["outcome"] for r in rows if r["action"] == "revoke_role"} == {"manual"}
     assert {r["run_id"] for r in rows} == {None}
+
+
+def test_a_layoff_without_a_server_runs_the_flow_itself(acme):
+    """`relevo layoff` without PREFECT_API_URL started a temporary Prefect server (issue 13); now it runs the
+    batch itself like `relevo offboard`: a server start would fail the command here."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
+    result = subprocess.run([sys.executable, "-m", "relevo.cli", "layoff", "1001", "1002", "--registry", str(acme)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "running without a Prefect server" in result.stdout
+    assert "2 employee(s); access removed everywhere for 0; 8 task(s) for a person" in result.stdout
+    rows = audit_rows(acme)
+    assert {r["employee_id"] for r in rows if r["action"] == "revoke_role"} == {"1001", "1002"}
+    assert {r["run_id"] for r in rows} == {None}

@@ -1,6 +1,8 @@
 """Run names, tags, step states and the one-line headline an operator reads in the Prefect UI."""
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 
@@ -79,6 +81,13 @@ def test_run_is_findable_and_its_steps_say_what_happened(prefect_api_url, acme: 
     assert steps["revoke_role · Acme Comunicación (Facebook Page)"].name == "Needs a person"
     assert "by hand" in steps["revoke_role · Acme Comunicación (Facebook Page)"].message
     assert steps["read HR record · 1001"].is_completed()
+    with get_client(sync_client=True) as client:  # expected work for a person is a warning, not an error
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    finished = [entry for entry in logs if "Finished in state Needs a person" in entry.message]
+    assert finished and {entry.level for entry in finished} == {logging.WARNING}
+    assert not [entry.message for entry in logs if entry.level >= logging.ERROR]
     assert not [n for n, s in steps.items() if n.startswith(("revoke", "add_admin")) and s.is_completed()]
     # Dry and real runs keep their reports apart; the report leads with access, then notices.
     assert {"offboarding-1001", "offboarding-1001-dry-run", "offboarding-1001-rows"} <= set(reports)

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -137,6 +138,23 @@ def run_flow(flow: Any, *args: Any, **kwargs: Any) -> Any:
     return value.data if isinstance(value, State) else value
 
 
+def run_showing(show: Callable[[dict[str, Any]], None], flow: Any, *args: Any, **kwargs: Any) -> Any:
+    """What every command that runs a flow does around it: each recorded row shown as it comes (`show`),
+    the flow run (`run_flow`), and a failure or a run that did nothing on purpose ended in one line."""
+    from relevo.engine import steps
+
+    resume_gc()
+    steps.listeners.append(show)
+    try:
+        result = run_flow(flow, *args, **kwargs)
+    finally:
+        steps.listeners.remove(show)
+    if isinstance(result, BaseException):
+        handle_failure(result)
+    stopped(result)
+    return result
+
+
 SERVERLESS = "[dim]No PREFECT_API_URL set: running without a Prefect server (set it to see the run in the UI).[/]"
 
 
@@ -172,22 +190,12 @@ def offboard(
     if not os.environ.get("PREFECT_API_URL"):
         out.print(SERVERLESS)
     from relevo import offboarding
-    from relevo.engine import steps
 
-    resume_gc()
-    show = row_printer(out)
-    steps.listeners.append(show)
-    try:
-        result = run_flow(
-            offboarding.offboard_employee, employee_id, registry_path=str(reg.path), dry_run=dry_run,
-            revoke_now=now, wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
-            force=force, requested_by=(by or getpass.getuser()) if force else None,
-        )
-    finally:
-        steps.listeners.remove(show)
-    if isinstance(result, BaseException):
-        handle_failure(result)
-    stopped(result)
+    result = run_showing(
+        row_printer(out), offboarding.offboard_employee, employee_id, registry_path=str(reg.path), dry_run=dry_run,
+        revoke_now=now, wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
+        force=force, requested_by=(by or getpass.getuser()) if force else None,
+    )
     print_summary(out, result)
     if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
         out.print(f"[yellow]Client notices await approval[/] (nothing sent, CRM unchanged). Review them with "
@@ -228,27 +236,17 @@ def layoff(
     out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
+    if not os.environ.get("PREFECT_API_URL"):
+        out.print(SERVERLESS)
     from relevo import layoff as batch
-    from relevo.engine import steps
-
-    resume_gc()
 
     def show(row: dict[str, Any]) -> None:
         if row["outcome"] in {"failed", "manual"}:
             out.print(f"  {mark(row['outcome'], 10)} {esc(row['employee_id']):<8} {esc(row['action']):<20} "
                       f"{esc(row['target'])}")
 
-    steps.listeners.append(show)
-    try:
-        state = batch.offboard_batch(ids, registry_path=str(reg.path), dry_run=dry_run, revoke_now=now,
-                                     force=force, requested_by=(by or getpass.getuser()) if force else None,
-                                     return_state=True)
-    finally:
-        steps.listeners.remove(show)
-    result = state.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        handle_failure(result)
-    stopped(result)
+    result = run_showing(show, batch.offboard_batch, ids, registry_path=str(reg.path), dry_run=dry_run,
+                         revoke_now=now, force=force, requested_by=(by or getpass.getuser()) if force else None)
     print_batch(out, result)
     for problem in result["problems"]:
         print(f"relevo: error: employee {problem['employee_id']} not offboarded: {problem['problem']}",
@@ -554,20 +552,10 @@ def approve(
                           + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts now.")
         raise typer.Exit(EXIT_OK)
     from relevo import offboarding
-    from relevo.engine import steps
 
-    resume_gc()
-    show = row_printer(out)
-    steps.listeners.append(show)
-    try:
-        result = run_flow(offboarding.approve_notices, employee_id, registry_path=str(reg.path),
-                          reject=reject or [], approved_by=by or user, actor=f"OS user {user}",
-                          successor_id=successor or "")
-    finally:
-        steps.listeners.remove(show)
-    if isinstance(result, BaseException):
-        handle_failure(result)
-    stopped(result)
+    result = run_showing(row_printer(out), offboarding.approve_notices, employee_id, registry_path=str(reg.path),
+                         reject=reject or [], approved_by=by or user, actor=f"OS user {user}",
+                         successor_id=successor or "")
     if result.get("changed"):
         from rich.markup import escape
 
@@ -623,18 +611,10 @@ def sweep(
     out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company['name'])}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
-    from relevo.engine import steps
     from relevo import sweep as sweeping
 
-    resume_gc()
-    show = row_printer(out)
-    steps.listeners.append(show)
-    try:
-        result = run_flow(sweeping.sweep_access, registry_path=str(reg.path), days=days, dry_run=dry_run)
-    finally:
-        steps.listeners.remove(show)
-    if isinstance(result, BaseException):
-        handle_failure(result)
+    result = run_showing(row_printer(out), sweeping.sweep_access, registry_path=str(reg.path), days=days,
+                         dry_run=dry_run)
     out.print(f"{result['leavers']} leaver(s) checked on {result['presences_listed']} listed presence(s); "
               f"access came back {result['came_back']} time(s).")
     if dry_run:

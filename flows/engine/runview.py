@@ -6,6 +6,7 @@ without control or bidi-override characters, and short.
 """
 from __future__ import annotations
 
+import logging
 import unicodedata
 from typing import Any
 
@@ -114,7 +115,26 @@ def step_state(value: Any, needs_person: bool, message: str = "") -> Any:
         return value
     from prefect.states import Cancelled
 
+    demote_needs_a_person()
     return Cancelled(name=NEEDS_A_PERSON, message=label(message, 300), data=value)
+
+
+class NeedsAPersonIsAWarning(logging.Filter):
+    """Prefect logs every task that does not end Completed at ERROR ("Finished in state Needs a person"):
+    a step left to a person is expected work, not an error, so that line is logged as a WARNING
+    (the run's log in the UI and any automation on ERROR logs then see real errors only)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and f"Finished in state {NEEDS_A_PERSON}(" in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def demote_needs_a_person() -> None:
+    """Install `NeedsAPersonIsAWarning` on Prefect's task-run logger, once per process."""
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, NeedsAPersonIsAWarning) for f in logger.filters):
+        logger.addFilter(NeedsAPersonIsAWarning())
 
 
 NOTICE_ACTIONS = {"draft_notice", "reassign_crm"}
