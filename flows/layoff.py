@@ -25,9 +25,11 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed
+from prefect.runtime import deployment
 from pydantic import BeforeValidator
+from pydantic.json_schema import SkipJsonSchema
 
-from relevo import schemas
+from relevo import layoff_approval, schemas
 from relevo.connectors.errors import ConfigurationError, ConnectorError
 from relevo.connectors.grants import Grant, MembersOneByOne, Presence
 from relevo.engine import gate
@@ -233,6 +235,7 @@ def offboard_batch(
     revoke_now: bool = False,
     force: bool = False,
     requested_by: str | None = None,
+    wait_for_approval: SkipJsonSchema[bool | None] = None,
 ) -> Any:
     """Offboard many employees at once (a layoff).
 
@@ -245,6 +248,9 @@ def offboard_batch(
         revoke_now: revoke at once even where a last working day is still ahead.
         force: offboard even those whose HR record shows no termination (each recorded with who asked).
         requested_by: who asks for this run (recorded as given with forced employees).
+        wait_for_approval: (internal, not in the UI form) pause once with one approval form for every leaver's
+            notices (`relevo.layoff_approval`). Default: only when running as a deployment (a person can see
+            the UI); otherwise the notices await `relevo approve ID`.
     """
     logger = log()
     ids = parse_ids(employee_ids)
@@ -291,10 +297,30 @@ def offboard_batch(
             notes = [writing.submit(note_when_done, runs[i], follow_ups[i], dry_run) for i in runs]
             rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
             rows += [note for future in notes if (note := future.result())]
+        owned_clients = clients.result()
+    ask = (deployment.id is not None) if wait_for_approval is None else wait_for_approval
+    if ask and not dry_run and not auto_approved(registry, dry_run):
+        if waiting := layoff_approval.waiting_drafts(runs, owned_clients, now):
+            progress_batch(batch_summary(employees, problems, rows, dry_run))
+            hours = float(registry.policy.get("approval_timeout_hours", 72))
+            if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
+                rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
     summary = batch_summary(employees, problems, rows, dry_run)
     if in_flow_run():
         publish_batch(summary)
     return runview.batch_state(summary)
+
+
+def latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per action: the last recorded (an approval after the form replaces "awaiting approval")."""
+    last = {(r["employee_id"], r["action_key"]): r for r in rows}
+    return list(last.values())
+
+
+def progress_batch(summary: dict[str, Any]) -> None:
+    """The batch's report before it pauses for approval: the UI shows what was done while the form waits."""
+    if in_flow_run():
+        publish_batch(summary)
 
 
 def revoke_everywhere(presences: list[Presence], employees: list[dict[str, Any]], runs: dict[str, Run],

@@ -121,7 +121,8 @@ def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: da
 @flow(name="approve-notices", log_prints=False)
 @one_line_failures
 def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "relevo.yaml", reject: list[str] | None = None,
-                    approved_by: str = "", actor: str = "", successor_id: str = "") -> Any:
+                    approved_by: str = "", actor: str = "", successor_id: str = "",
+                    via: SkipJsonSchema[str] = "relevo approve") -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 
     The drafts are rendered again from the HR record and the CRM as they are now. A person approves
@@ -133,6 +134,7 @@ def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "rele
 
     Args:
         approved_by: the approver's name as given. actor: who the OS says ran it (recorded with it).
+        via: (internal) how the answer came, for the audit: `relevo approve`, or a layoff's approval form.
     """
     registry = load_registry(registry_path)
     employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
@@ -140,7 +142,7 @@ def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "rele
     if (refused := gate.refusal(employee, None)) is not None and not forced:  # withdrawn, or never terminated
         return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
     run = Run(registry, employee, None)
-    how = f"with relevo approve by {cli_approver(approved_by, actor)}"
+    how = f"with {via} by {cli_approver(approved_by, actor)}"
     if not any(r["status"] == "awaiting_approval" and r["action"] in {"draft_notice", "reassign_crm"}
                for r in run.ledger.open_actions(employee_id)):
         return summarize(employee, [], False, registry)

@@ -235,3 +235,59 @@ def test_leaving_admins_with_no_admin_who_stays_wait_for_the_whole_list_and_an_a
     assert [(r["employee_id"], r["action"], r["outcome"]) for r in rows] == [
         ("1", "add_admin", "manual"), ("1", "revoke_role", "manual"),
         ("2", "add_admin", "manual"), ("2", "revoke_role", "manual")]
+
+
+def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
+    """A batch run started as a deployment pauses once with one form for every leaver's drafts (issue 13):
+    an unticked draft is rejected, the others are placed, each leaver's approval recorded with the approver."""
+    import json
+    import threading
+    import time
+
+    from prefect import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    from relevo.layoff import offboard_batch
+
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            out["state"] = offboard_batch("1001, 1002", registry_path=str(acme), wait_for_approval=True,
+                                          return_state=True)
+        except BaseException as exc:  # surfaced below
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    deadline, paused = time.monotonic() + 120, None
+    with get_client(sync_client=True) as client:
+        while paused is None and time.monotonic() < deadline:
+            assert "error" not in out, out.get("error")
+            paused = next((r for r in client.read_flow_runs(limit=50) if r.parameters.get("registry_path") == str(acme)
+                           and r.state and r.state.is_paused()), None)
+            time.sleep(0.3)
+        assert paused is not None, "the layoff never paused for approval"
+        keyset = paused.state.state_details.run_input_keyset
+        schema = json.loads(client.read_flow_run_input(paused.id, keyset["schema"]))
+        description = json.loads(client.read_flow_run_input(paused.id, keyset["description"]))
+    drafts = {name: field["title"] for name, field in schema["properties"].items() if name.startswith("draft_")}
+    assert len(drafts) == 12 and "successor_id" not in schema["properties"]
+    assert "approved_by" in schema["required"]
+    assert any("Laura Martínez" in title for title in drafts.values())
+    assert any("Diego Navarro" in title for title in drafts.values())
+    assert "12 draft(s) for 2 leaver(s)" in description
+    ledger = Ledger(load_registry(acme).database_url)
+    assert {s.status for i in ("1001", "1002") for k, s in ledger.states(i).items() if ":notice:" in k} == {
+        "awaiting_approval"}
+
+    resume_flow_run(paused.id, run_input={"approved_by": "Ana Ruiz", "draft_1": False})
+    thread.join(120)
+    assert not thread.is_alive() and "error" not in out, out.get("error")
+    notices = {k: s for i in ("1001", "1002") for k, s in ledger.states(i).items() if ":notice:" in k}
+    rejected = [k for k, s in notices.items() if s.status == "rejected"]
+    assert len(rejected) == 1 and rejected[0].startswith("1001:")
+    assert all(s.status == "done" for k, s in notices.items() if k not in rejected)
+    assert all("the layoff's approval form by Ana Ruiz" in s.detail for s in notices.values())
+    summary = out["state"].result(raise_on_failure=False)
+    assert summary["counts"].get("awaiting_approval", 0) == 0 and summary["counts"]["rejected"] == 1

@@ -229,10 +229,14 @@ def form_intro(employee: dict[str, Any], actions: list[Action], full_text_url: s
     return text + f"Full text of every draft: [{md(full_text_url)}]({full_text_url}). "
 
 
-def form_model(actions: list[Action], intro: str = "") -> type[RunInput]:
+def form_model(actions: list[Action], intro: str = "", leavers: dict[str, str] | None = None) -> type[RunInput]:
     """The approval form for these drafts: one checkbox per draft (recipient · language · subject as its
     label, ticked = approve), the approver's name (required), another successor, and the older
-    fields `approve` / `reject` that `relevo approve` and scripts use."""
+    fields `approve` / `reject` that `relevo approve` and scripts use.
+
+    `leavers` (a layoff's one form for the whole batch: draft key -> the leaver's name) puts the leaver
+    in each draft's label and leaves out the successor field: a successor is chosen per leaver, with
+    `relevo approve ID --successor`."""
     from pydantic import create_model
 
     drafts = [a for a in actions if a.draft is not None]
@@ -242,10 +246,12 @@ def form_model(actions: list[Action], intro: str = "") -> type[RunInput]:
     }
     for number, action in enumerate(drafts, 1):
         d = action.draft
-        fields[draft_field(number)] = (bool, Field(True, title=f"{number}. {short(d.to_name)} <{d.to_email}> · "
-                                                               f"{d.language}",
+        whose = f"{short(leavers[action.key], 60)} → " if leavers else ""
+        fields[draft_field(number)] = (bool, Field(True, title=f"{number}. {whose}{short(d.to_name)} <{d.to_email}>"
+                                                               f" · {d.language}",
                                                    description=f"Subject: {short(d.subject)}"))
-    fields["successor_id"] = (str, Field("", pattern=SUCCESSOR_ID, description=SUCCESSOR_HELP))
+    if leavers is None:
+        fields["successor_id"] = (str, Field("", pattern=SUCCESSOR_ID, description=SUCCESSOR_HELP))
     fields["approve"] = (bool, Field(True, description="Untick to reject every draft: nothing is placed, the CRM is "
                                                        "not changed."))
     fields["reject"] = (list[str], Field(default_factory=list, description="(Optional) more draft keys or "
@@ -258,7 +264,7 @@ def answer_of(form: Any, actions: list[Action]) -> Approval:
     drafts = [a for a in actions if a.draft is not None]
     unticked = [a.key for n, a in enumerate(drafts, 1) if getattr(form, draft_field(n), True) is False]
     answer = Approval(approve=form.approve, reject=list(form.reject) + unticked, approved_by=form.approved_by,
-                      successor_id=form.successor_id)
+                      successor_id=getattr(form, "successor_id", ""))
     if (metadata := getattr(form, "_metadata", None)) is not None:
         answer._metadata = metadata  # where Prefect stored the answer: the audit reads its sender from there
     return answer

@@ -1,0 +1,115 @@
+"""A layoff's one approval form: every leaver's drafts in one list, answered once in the Prefect UI.
+
+A batch run started from the UI (a deployment run) records every leaver's notices as awaiting approval,
+like `relevo layoff`, then pauses once with one form: one checkbox per draft, labelled with the leaver,
+the recipient and the language, and the approver's name (required). Without it an operator would open
+one `relevo approve ID` per leaver.
+
+The answer is applied per leaver exactly as `relevo approve ID` applies it (`approve_notices`): the HR
+record and the CRM are read again; a leaver whose termination was withdrawn gets nothing placed; drafts
+that changed since they were shown are not placed but rendered again for review; each leaver's HR note
+says what was approved and by whom. A successor is chosen per leaver (`relevo approve ID --successor`),
+so the batch form has no successor field. Unanswered within the policy's timeout, nothing is placed and
+every leaver's notices wait for `relevo approve`.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from prefect import pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
+from prefect.states import State
+
+from relevo.engine import approval
+from relevo.engine.approving import prefect_sender
+from relevo.engine.execute import Run
+from relevo.engine.steps import log
+from relevo.rules import notices
+from relevo.rules.plan import Action
+
+ARTIFACT_KEY = "layoff-drafts"
+
+
+def waiting_drafts(runs: dict[str, Run], owned: dict[str, list[Any] | str], now: datetime) -> dict[str, list[Action]]:
+    """Each leaver's drafts and CRM hand-over that the ledger holds as awaiting approval, rendered as they
+    were recorded (same HR record, clients and moment), in the batch's order."""
+    waiting: dict[str, list[Action]] = {}
+    for employee_id, run in runs.items():
+        clients = owned.get(employee_id)
+        if not isinstance(clients, list) or run.withdrawn():
+            continue
+        states = run.ledger.states(employee_id)
+        actions = [a for a in notices.notice_actions(run.employee, run.registry, clients, now)
+                   if (state := states.get(a.key)) is not None and state.status == "awaiting_approval"]
+        if any(a.draft is not None for a in actions):
+            waiting[employee_id] = actions
+    return waiting
+
+
+def form_header(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float, link: str) -> str:
+    """The form's description: how many drafts for whom, where their full text is, what happens unanswered."""
+    drafts = sum(1 for actions in waiting.values() for a in actions if a.draft is not None)
+    lines = [f"## Notices of the layoff: {drafts} draft(s) for {len(waiting)} leaver(s)", "",
+             "Each approved draft is placed in a mailbox for a person to review and send (relevo never sends); "
+             "untick a draft to reject it. Approved hand-overs change the clients' owner in the CRM.", "",
+             f"**Read the full text of every draft: [{approval.md(link)}]({link})**", ""]
+    for employee_id, actions in waiting.items():
+        employee = runs[employee_id].employee
+        count = sum(1 for a in actions if a.draft is not None)
+        lines.append(f"- {approval.md(employee['name'])} ({approval.md(employee_id)}): {count} draft(s)"
+                     + ("" if employee.get("successor") else "; HR names no successor: the manager or the "
+                        "company contact is introduced (another one: `relevo approve ID --successor`)"))
+    lines += ["", f"Unanswered after {hours:g} h: nothing is placed; each leaver's notices wait for "
+                  "`relevo approve ID`."]
+    return "\n".join(lines)
+
+
+def publish_full_text(runs: dict[str, Run], waiting: dict[str, list[Action]]) -> str:
+    """Every leaver's drafts in full, as one artifact; its address in the UI, for the form to link to."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.settings import PREFECT_UI_URL
+
+    text = "\n\n".join(approval.full_text(runs[i].employee, actions) for i, actions in waiting.items())
+    create_markdown_artifact(markdown=text, key=ARTIFACT_KEY, description="The layoff's drafts awaiting approval")
+    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{ARTIFACT_KEY}"
+
+
+def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) -> approval.Approval | None:
+    """Pause the batch run once with the form for every waiting draft; the answer, or None if none came."""
+    actions = [a for group in waiting.values() for a in group]
+    leavers = {a.key: runs[employee_id].employee["name"] for employee_id, group in waiting.items() for a in group}
+    link = publish_full_text(runs, waiting)
+    intro = (f"**{sum(1 for a in actions if a.draft is not None)} draft(s) for {len(waiting)} leaver(s)** of this "
+             f"layoff. Full text of every draft: [{approval.md(link)}]({link}). ")
+    form = approval.form_model(actions, intro, leavers).with_initial_data(
+        description=form_header(runs, waiting, hours, link))
+    try:
+        filled = pause_flow_run(wait_for_input=form, timeout=max(1, math.ceil(hours * 3600)), poll_interval=1)
+    except FlowPauseTimeout:
+        log().warning("No approval within %g h: each leaver's notices await `relevo approve ID`", hours)
+        return None
+    return approval.answer_of(filled, actions)
+
+
+def apply(answer: approval.Approval, runs: dict[str, Run], waiting: dict[str, list[Action]]) -> list[dict[str, Any]]:
+    """The answer applied per leaver as `relevo approve ID` would; what each leaver's approval recorded."""
+    from relevo.offboarding import approve_notices
+
+    actor = f"the layoff's approval form in the Prefect UI; Prefect identity: {prefect_sender(answer) or 'none recorded'}"
+    rows: list[dict[str, Any]] = []
+    for employee_id, actions in waiting.items():
+        run = runs[employee_id]
+        reject = [a.key for a in actions] if not answer.approve else list(answer.reject)
+        result = approve_notices.fn(employee_id, registry_path=str(run.registry.path), reject=reject,
+                                    approved_by=answer.approved_by, actor=actor,
+                                    via="the layoff's approval form")
+        if isinstance(result, State):  # refused (no termination any more) or a one-line failure
+            log().warning("Employee %s: nothing placed (%s)", employee_id, result.message)
+            continue
+        if result.get("changed"):
+            log().warning("Employee %s: %d draft(s) changed since they were shown; rendered again for "
+                          "`relevo approve %s`", employee_id, result["changed"], employee_id)
+        rows += result["rows"]
+    return rows
