@@ -19,15 +19,15 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 from prefect.states import Completed
 
 from relevo import schemas
 from relevo.connectors.errors import ConnectorError
 from relevo.connectors.grants import grant_from_pre_state
 from relevo.engine import gate
+from relevo.engine.execute import Run
 from relevo.storage.ledger import FINISHED, Ledger
-from relevo.config.registry import Registry, load_registry
+from relevo.config.registry import load_registry
 
 OFFBOARDING = "offboard-employee"
 CANCEL = ("SCHEDULED", "PENDING", "PAUSED", "RUNNING")  # every run that may still act
@@ -40,21 +40,6 @@ STOP_WAIT = 120.0  # seconds to wait for cancelled runs to end before giving rol
 # worker to end it: after this long it is set Cancelled. If its process starts anyway, it finds the
 # withdrawal in the ledger and the HR record without a termination, and writes nothing.
 NO_PROCESS_GRACE = 5.0
-
-
-class Rescind:
-    """The ledger writer for one rescind run."""
-
-    def __init__(self, registry: Registry, employee_id: str, event_key: str | None) -> None:
-        self.registry = registry
-        self.employee_id = employee_id
-        self.event_key = event_key
-        self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
-        self.run_id = str(flow_run.id) if flow_run.id else None
-
-    def record(self, key: str, action: str, target: str, outcome: str, detail: str) -> dict[str, Any]:
-        return self.ledger.finish(key=key, employee_id=self.employee_id, action=action, target=target,
-                                  outcome=outcome, detail=detail, run_id=self.run_id, event_key=self.event_key)
 
 
 def open_runs(employee_id: str) -> list[Any]:
@@ -74,13 +59,13 @@ def open_runs(employee_id: str) -> list[Any]:
             offset += 200
 
 
-def still_terminated(rescind: Rescind, employee: dict[str, Any]) -> dict[str, Any] | None:
+def still_terminated(rescind: Run, employee: dict[str, Any]) -> dict[str, Any] | None:
     """A task for a person when the HR record still shows a termination (nothing is undone); None otherwise."""
     if gate.refusal(employee) is not None:
         return None
     termination = employee.get("termination") or {}
     key = f"{rescind.employee_id}:check:withdrawal:{rescind.event_key or rescind.run_id or 'manual'}"
-    return rescind.record(
+    return rescind.record_key(
         key, "check_record", f"HR record {rescind.employee_id}", "manual",
         f"a withdrawal of the termination was reported, but the HR record still shows one (status "
         f"{employee.get('status')}, last day {termination.get('date') or 'not set'}): nothing was cancelled or "
@@ -88,7 +73,7 @@ def still_terminated(rescind: Rescind, employee: dict[str, Any]) -> dict[str, An
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
-def cancel_runs(rescind: Rescind) -> list[dict[str, Any]]:
+def cancel_runs(rescind: Run) -> list[dict[str, Any]]:
     """Ask Prefect to cancel every offboarding run of the employee that may still act, and wait for them to end.
 
     Cancelling (not Cancelled): the worker then kills the run's process, so a run paused for
@@ -121,7 +106,7 @@ def cancel_runs(rescind: Rescind) -> list[dict[str, Any]]:
                                               force=True)
                     run = client.read_flow_run(run_id)
                 if run.state is not None and run.state.is_final():
-                    rows.append(rescind.record(f"{rescind.employee_id}:cancel_run:{run_id}", "schedule_revocation",
+                    rows.append(rescind.record_key(f"{rescind.employee_id}:cancel_run:{run_id}", "schedule_revocation",
                                                target, "cancelled", f"cancelled ({was}, now {run.state.name}): "
                                                "the termination was withdrawn"))
                     del asked[run_id]
@@ -129,7 +114,7 @@ def cancel_runs(rescind: Rescind) -> list[dict[str, Any]]:
                 break
             time.sleep(1.0)
     for run_id, (target, was) in asked.items():
-        rows.append(rescind.record(f"{rescind.employee_id}:cancel_run:{run_id}", "manual_task", target, "manual",
+        rows.append(rescind.record_key(f"{rescind.employee_id}:cancel_run:{run_id}", "manual_task", target, "manual",
                                    f"asked Prefect to cancel this run ({was}), but it has not ended: check that its "
                                    "worker is running (it ends the process), then run this rescind again so what "
                                    "the run revoked is given back"))
@@ -147,16 +132,16 @@ def revoked(ledger: Ledger, employee_id: str) -> list[tuple[str, str, str, dict[
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
-def restore_one(rescind: Rescind, revoke_key: str, presence_id: str, member_id: str,
+def restore_one(rescind: Run, revoke_key: str, presence_id: str, member_id: str,
                 pre_state: dict[str, Any]) -> dict[str, Any]:
     """Give one role back (or write the task that does), once per revoke."""
     key = f"{revoke_key}:restore"
     presence = next((p for p in rescind.registry.presences if p.id == presence_id), None)
     target = presence.account if presence else presence_id
     if (state := rescind.ledger.state(key)) is not None and state.status in FINISHED:
-        return rescind.record(key, "restore_role", target, "already_done", f"already restored: {state.detail}"[:2000])
+        return rescind.record_key(key, "restore_role", target, "already_done", f"already restored: {state.detail}"[:2000])
     if presence is None:
-        return rescind.record(key, "restore_role", target, "manual",
+        return rescind.record_key(key, "restore_role", target, "manual",
                               f"presence '{presence_id}' is no longer in the registry: give back the "
                               f"{pre_state.get('role', 'previous')} role of member {member_id} by hand")
     grant = grant_from_pre_state(presence_id, pre_state)
@@ -166,12 +151,12 @@ def restore_one(rescind: Rescind, revoke_key: str, presence_id: str, member_id: 
     try:
         outcome = rescind.registry.social(presence).restore(presence, grant, pre_state)
     except ConnectorError as exc:
-        return rescind.record(key, "restore_role", target, "failed",
+        return rescind.record_key(key, "restore_role", target, "failed",
                               f"{exc} | fix: give back the {grant.role} role by hand, then rerun to record it")
-    row = rescind.record(key, "restore_role", target, outcome.status, outcome.summary())
+    row = rescind.record_key(key, "restore_role", target, outcome.status, outcome.summary())
     if outcome.status in {"done", "already_done"}:
         # The role is back: a later termination must remove it again, not find it "done".
-        rescind.record(revoke_key, "revoke_role", target, "skipped",
+        rescind.record_key(revoke_key, "revoke_role", target, "skipped",
                        f"undone: role restored after the termination was withdrawn (event {rescind.event_key})")
     return row
 
@@ -187,7 +172,7 @@ def rescind_termination(employee_id: str, registry_path: str = "relevo.yaml", ev
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
-    rescind = Rescind(registry, employee_id, event_key)
+    rescind = Run(registry, {"id": employee_id}, event_key)  # the HR record is checked below
     employee = schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
     if (task_ := still_terminated(rescind, employee)) is not None:
         logger.warning("%s", task_["detail"])
@@ -195,7 +180,7 @@ def rescind_termination(employee_id: str, registry_path: str = "relevo.yaml", ev
                          data={"employee_id": employee_id, "rows": [task_], "open": 1})
     marker = f"{employee_id}:withdrawn:{event_key or rescind.run_id or gate.run_created_at()}"
     detail = f"termination withdrawn (event {event_key or 'none'}; the HR record shows no termination)"
-    rows = [rescind.record(marker, gate.WITHDRAW, f"HR record {employee_id}", "done", detail)]
+    rows = [rescind.record_key(marker, gate.WITHDRAW, f"HR record {employee_id}", "done", detail)]
     rows += rescind.ledger.withdraw_awaiting(employee_id, f"not to be approved: {detail}", rescind.run_id, event_key)
     rows += cancel_runs(rescind)
     rows += [restore_one(rescind, *item) for item in revoked(rescind.ledger, employee_id)]

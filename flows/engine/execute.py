@@ -51,6 +51,10 @@ class Run:
         self.stopped: str | None = None  # why this run stopped writing (its termination was withdrawn)
         self._checked = 0.0
 
+    @property
+    def employee_id(self) -> str:
+        return str(self.employee["id"])
+
     def withdrawn(self) -> str | None:
         """Why this run must write nothing more (its termination was withdrawn after it began), or None.
 
@@ -80,11 +84,17 @@ class Run:
         return [self.unrecorded(a, reason) for a in actions]
 
     def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An action's outcome in the ledger and the audit log (drafts with the fingerprint of what they say)."""
         versioned = outcome in VERSIONED and (action.draft is not None or action.action == "reassign_crm")
+        return self.record_key(action.key, action.action, action.target, outcome, detail, pre_state,
+                               approval.fingerprint(action) if versioned else None)
+
+    def record_key(self, key: str, action: str, target: str, outcome: str, detail: str,
+                   pre_state: dict[str, Any] | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+        """`record` for an outcome that is not a planned action (a rescind's restore, a cancelled run)."""
         row = self.ledger.finish(
-            key=action.key, employee_id=self.employee["id"], action=action.action, target=action.target,
-            outcome=outcome, detail=detail, pre_state=pre_state, run_id=self.run_id, event_key=self.event_key,
-            fingerprint=approval.fingerprint(action) if versioned else None,
+            key=key, employee_id=self.employee["id"], action=action, target=target, outcome=outcome, detail=detail,
+            pre_state=pre_state, run_id=self.run_id, event_key=self.event_key, fingerprint=fingerprint,
         )
         self.rows.append(row)
         tell(row)
