@@ -40,7 +40,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from relevo.connectors import bamboohr, factorial
+from relevo.connectors import bamboohr, factorial, personio
 from relevo.connectors.errors import ConfigurationError
 from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
@@ -147,6 +147,18 @@ def verify_challenge(expected: str, given: str | None) -> None:
         raise Rejected(401, "x-factorial-wh-challenge does not match", "bad challenge")
 
 
+def verify_token(expected: str, headers: Any) -> None:
+    """Personio does not sign its notifications: it sends the subscription's token verbatim in Authorization
+    (auth_type TOKEN). Compared in constant time; two Authorization headers are refused like two signatures."""
+    values = headers.getlist("authorization")
+    if len(values) > 1:
+        raise Rejected(401, "header Authorization given more than once", "duplicate header")
+    if not values or not values[0]:
+        raise Rejected(401, "missing Authorization header (the Personio webhook's token)", "missing token")
+    if not hmac.compare_digest(expected.encode(), values[0].encode("utf-8", "replace")):
+        raise Rejected(401, "Authorization does not match the Personio webhook's token", "bad token")
+
+
 def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise Rejected(400, "empty body: expected a JSON object", "empty body")
@@ -232,6 +244,27 @@ class Receiver:
             raise Rejected(400, clean(str(exc)), "wrong shape") from None
         date = change["effective_date"]
         return self.events("factorial", [(change["employee_id"], change["kind"], date, date)])
+
+    def personio(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
+        """A dataless Employment.updated / employment.terminated notification: stored as "status_changed".
+
+        The run it starts reads the person's employment and does nothing unless it shows a termination
+        (flows/gate.py); a withdrawal is found by reconciliation. `webhooks.personio.company_id`, when set,
+        refuses notifications for another Personio company sent with the same token.
+        """
+        verify_token(self.secret("personio", "token"), headers)
+        payload = parse_json(body)
+        company = ((self.registry.data.get("webhooks") or {}).get("personio") or {}).get("company_id")
+        if company is not None and str(payload.get("company_id")) != str(company):
+            raise Rejected(400, "company_id is not the company configured in webhooks.personio.company_id",
+                           "other company")
+        try:
+            change = personio.parse_webhook(payload)
+        except ValueError as exc:
+            raise Rejected(400, clean(str(exc)), "wrong shape") from None
+        if change is None:
+            return []
+        return self.events("personio", [(change["employee_id"], "status_changed", change["fingerprint"], None)])
 
     def events(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> list[dict[str, Any]]:
         """The event documents, each checked against the schema (all or nothing) before any is stored."""
@@ -347,6 +380,11 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
     async def factorial_webhook(request: Request) -> JSONResponse:
         """Factorial employees/employee/terminate and unterminate subscriptions."""
         return await handle("factorial", request, receiver.factorial)
+
+    @app.post("/webhooks/personio", status_code=202)
+    async def personio_webhook(request: Request) -> JSONResponse:
+        """Personio API v2 webhook notifications (Employment.updated, employment.terminated)."""
+        return await handle("personio", request, receiver.personio)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -597,7 +635,7 @@ class Dispatcher:
             self._wake.wait(wait)
 
 
-WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge"}
+WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge", "personio": "token"}
 
 
 def prefect_api_url() -> str | None:

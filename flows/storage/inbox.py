@@ -310,7 +310,10 @@ class Inbox:
                  .order_by(events.c.received_at.desc(), events.c.event_key.desc()))
         with self.engine.connect() as conn:
             for key, kind, source, state in conn.execute(query):
-                if kind != event.kind:
+                # A dataless "status_changed" (Personio, BambooHR event-based) heard after a termination from
+                # the other source adds nothing: its run would re-read HR and find that termination, already
+                # run. Not the other way round: a termination after a status change is news.
+                if kind != event.kind and not (event.kind == "status_changed" and kind == "terminated"):
                     return None  # a withdrawal (or a termination) in between: this one is news
                 if (source or "webhook") != mine and state != DUPLICATE:
                     return key
