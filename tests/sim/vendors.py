@@ -3,7 +3,8 @@
 Sources (see ../shared/design/vendors-*.md and ../shared/vendor-specs/bamboohr-public.yaml):
 BambooHR employees/tables/files, Meta Graph assigned_users/business_users, Hootsuite
 organization members, TikTok Business Center members, HubSpot owners/search/batch and
-associations, Microsoft Graph messages (drafts). Only what relevo uses is modelled; an
+associations, Microsoft Graph messages (drafts), Personio API v2 token/persons/employments and the
+v1 document upload (tests/connectors/personio_contract.py). Only what relevo uses is modelled; an
 unmodelled path answers 404 in the vendor's own error shape, so a wrong URL fails loudly.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import itertools
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -839,6 +841,137 @@ def graph_filter(message: dict[str, Any], expression: str) -> bool:
     raise ValueError("$filter form not modelled")
 
 
+# ---------------------------------------------------------------- Personio (API v2)
+
+
+class Personio(Vendor):
+    """Personio API v2 (tests/connectors/personio_contract.py): the client-credentials token, persons and
+    their employments with the documented filters and cursor pages, and the v1 document upload.
+
+    Tokens expire after `lifetime` seconds of the simulator's monotonic clock; an expired or unknown token
+    gets Personio's 401 problem+json. `client_id`/`secret` None accept any credentials.
+    """
+
+    name = "personio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client_id: str | None = None
+        self.secret: str | None = None
+        self.lifetime = 86400
+        self.clock = time.monotonic
+        self.issued: dict[str, float] = {}  # token -> expiry
+        self.persons: dict[str, dict[str, Any]] = {}
+        self.employments: dict[str, list[dict[str, Any]]] = {}  # person id -> most recent first
+        self.categories: set[int] = {7}
+        self.documents: list[dict[str, Any]] = []
+        self.route("POST", r"^/v2/auth/token", self.token_endpoint)
+        self.route("GET", r"^/v2/persons", self.list_persons)
+        self.route("GET", r"^/v2/persons/([^/]+)", self.get_person)
+        self.route("GET", r"^/v2/persons/([^/]+)/employments", self.list_employments)
+        self.route("POST", r"^/v1/company/documents", self.upload_document)
+
+    @staticmethod
+    def problem(status: int, title: str, detail: str) -> Response:
+        return Response(status, {"personio_trace_id": "sim-trace", "timestamp": "2026-11-27T09:00:00Z",
+                                 "errors": [{"title": title, "detail": detail}]},
+                        {"Content-Type": "application/problem+json"})
+
+    def authenticate(self, request: Request) -> Response | None:
+        if request.path.rstrip("/") == "/v2/auth/token":
+            return None
+        token = bearer(request)
+        if token is None or self.issued.get(token, 0.0) <= self.clock():
+            return self.problem(401, "Unauthorized", "The access token is missing, invalid or expired.")
+        return None
+
+    def not_found(self, request: Request) -> Response:
+        return self.problem(404, "Resource not found", "There is no resource for the specified id.")
+
+    def refuse(self, detail: str) -> Response:
+        return self.problem(403, "Forbidden", detail)
+
+    def token_endpoint(self, request: Request) -> Response:
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return Response(400, {"error": "invalid_request", "error_description": "The content type of the request "
+                                  "must be \"application/x-www-form-urlencoded\"."})
+        form = request.form()
+        if form.get("grant_type") != "client_credentials":
+            return Response(400, {"error": "unsupported_grant_type"})
+        if (self.client_id is not None and form.get("client_id") != self.client_id) or \
+                (self.secret is not None and form.get("client_secret") != self.secret):
+            return Response(400, {"error": "unauthorized_client", "error_description": "The credentials were not "
+                                  "correct. Make sure you are providing the right client_id and client_secret."})
+        token = f"papi-sim-{uuid.uuid4().hex}"
+        self.issued[token] = self.clock() + self.lifetime
+        return Response(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime,
+                              "scope": "personio:persons:read"})
+
+    def page(self, request: Request, rows: list[dict[str, Any]], path: str) -> Response:
+        try:
+            limit = int(request.query.get("limit", "10"))
+            start = int(request.query.get("cursor", "cur_0").removeprefix("cur_"))
+        except ValueError:
+            return self.problem(400, "Bad request", "Provided request parameters are invalid.")
+        if not 1 <= limit <= 50:
+            return self.problem(400, "Bad request", "Provided request parameters are invalid.")
+        after = request.query.get("updated_at.gt")
+        if after is not None:
+            rows = [r for r in rows if str(r.get("updated_at") or "") > after]
+        links: dict[str, Any] = {"self": {"href": f"https://api.personio.de{path}"}}
+        if start + limit < len(rows):
+            links["next"] = {"href": f"https://api.personio.de{path}?cursor=cur_{start + limit}"}
+        return Response(200, {"_data": rows[start:start + limit], "_meta": {"links": links}})
+
+    def list_persons(self, request: Request) -> Response:
+        rows = list(self.persons.values())
+        if "email" in request.query:
+            wanted = {e.strip().lower() for e in request.query["email"].split(",")}
+            rows = [r for r in rows if str(r.get("email") or "").lower() in wanted]
+        return self.page(request, rows, "/v2/persons")
+
+    def get_person(self, request: Request, person_id: str) -> Response:
+        row = self.persons.get(person_id)
+        return Response(200, row) if row is not None else self.not_found(request)
+
+    def list_employments(self, request: Request, person_id: str) -> Response:
+        if person_id not in self.persons:
+            return self.not_found(request)
+        return self.page(request, self.employments.get(person_id, []), f"/v2/persons/{person_id}/employments")
+
+    def upload_document(self, request: Request) -> Response:
+        parts = multipart(request)
+        missing = [k for k in ("title", "employee_id", "category_id", "file") if not parts.get(k)]
+        if missing:
+            return Response(422, {"success": False, "error": {"message": "The given data was invalid.", "code": 0,
+                                                               "error_data": {k: ["required"] for k in missing}}})
+        employee, category = parts["employee_id"].decode(), parts["category_id"].decode()
+        if employee not in self.persons or not category.isdigit() or int(category) not in self.categories:
+            return Response(404, {"success": False, "error": {"message": "No query results for model", "code": 0}})
+        doc_id = len(self.documents) + 1
+        self.documents.append({"id": doc_id, "employee_id": employee, "category_id": int(category),
+                               "title": parts["title"].decode(), "content": parts["file"]})
+        return Response(201, {"success": True, "data": {"id": doc_id, "type": "Document",
+                                                        "attributes": {"title": parts["title"].decode()}}})
+
+    def add(self, person_id: str, first: str, last: str, email: str, supervisor: str | None = None,
+            updated_at: str = "2026-11-01T09:00:00Z") -> None:
+        """A person with one active employment."""
+        self.persons[person_id] = {"id": person_id, "email": email, "first_name": first, "last_name": last,
+                                   "status": "ACTIVE", "custom_attributes": [], "updated_at": updated_at,
+                                   "employments": [{"id": f"emp-{person_id}"}]}
+        self.employments[person_id] = [{
+            "id": f"emp-{person_id}", "status": "ACTIVE", "employment_start_date": "2022-01-10",
+            "position": {"title": "Consultant"}, "supervisor": {"id": supervisor} if supervisor else {},
+            "person": {"id": person_id}, "termination": {}, "updated_at": updated_at}]
+
+    def terminate(self, person_id: str, last_day: str, kind: str, updated_at: str) -> None:
+        """HR enters a termination on the current employment (future-dated ones stay ACTIVE until the day)."""
+        current = self.employments[person_id][0]
+        current["termination"] = {"termination_date": last_day, "last_working_day": last_day, "type": kind}
+        current["updated_at"] = updated_at
+
+
 class Proxy(Vendor):
     """A real service (scim2-server) behind the simulator, so latency, limits and faults apply to it too."""
 
@@ -857,4 +990,4 @@ class Proxy(Vendor):
 
 
 def all_vendors() -> list[Vendor]:
-    return [BambooHR(), Meta(), Hootsuite(), TikTok(), HubSpot(), Graph()]
+    return [BambooHR(), Meta(), Hootsuite(), TikTok(), HubSpot(), Graph(), Personio()]
