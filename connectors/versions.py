@@ -66,6 +66,11 @@ VERSIONS: dict[str, ApiVersion] = {
         vendor="Factorial API", version="2026-07-01", sent_as="URL path /api/{version}/resources/",
         setting="version", end_of_support=None, source="https://apidoc.factorialhr.com/docs",
         also_known=("2026-10-01", "2027-01-01")),
+    # Personio: API v2 in the path (reads, token), and the v1 document upload (v2 has none); no end date
+    # published for either.
+    "personio": ApiVersion(
+        vendor="Personio API", version="v2", sent_as="URL path /v2/ (report upload: /v1/company/documents)",
+        setting=None, end_of_support=None, source="https://developer.personio.de/reference/authentication"),
     # HubSpot's date versions are supported at least 18 months after release (2026-09 shipped 2026-09-08):
     # 2028-03-07 is that minimum (exact day UNCONFIRMED). Numbered paths (/crm/v3) go unsupported in
     # September 2027 (changelog "Legacy APIs and Apps: What's Going Unsupported and When").
