@@ -660,7 +660,7 @@ def preflight(registry: Registry) -> None:
     webhooks = registry.data.get("webhooks") or {}
     if not webhooks:
         raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key "
-                                 "or webhooks.factorial.challenge")
+                                 "or webhooks.factorial.challenge or webhooks.personio.token")
     for vendor, field in WEBHOOK_SECRETS.items():
         if vendor in webhooks:
             resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")

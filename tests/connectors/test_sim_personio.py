@@ -95,3 +95,46 @@ def test_reconciliation_through_the_registry_stores_one_personio_event(sim, acme
 
     assert first["stored"] == ["personio:5006:terminated:polled:2026-11-20"]
     assert first["cursor"] == "2026-11-26T09:59:59Z" and again["stored"] == []
+
+
+def on_personio(acme: Path, server: Simulator, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PERSONIO_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("PERSONIO_CLIENT_SECRET", SECRET)
+    acme.write_text(acme.read_text("utf-8").replace(
+        "hr: {connector: directory, path: hr.json}",
+        "hr: {connector: personio, client_id: {env: PERSONIO_CLIENT_ID}, client_secret: {env: PERSONIO_CLIENT_SECRET},"
+        f" document_category: 7, base_url: '{server.url('personio')}/'}}"), "utf-8")
+    return acme
+
+
+def test_a_run_for_someone_personio_shows_active_does_nothing(sim, acme: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """What a dataless notification about another change leads to: the run reads the employment, finds no
+    termination, and stops with one line (flows/gate.py), having touched nothing."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    server, vendor = sim
+    result = CliRunner().invoke(app, ["offboard", "5006", "--registry", str(on_personio(acme, server, monkeypatch))])
+
+    assert result.exit_code == 2, result.output
+    assert "has not left" in result.output and "Traceback" not in result.output
+    assert vendor.documents == []
+
+
+def test_an_offboarding_files_its_report_in_personio(sim, acme: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    server, vendor = sim
+    vendor.terminate("5006", "2026-11-20", "FIRED", updated_at="2026-11-26T10:00:00Z")
+    registry = on_personio(acme, server, monkeypatch)
+
+    result = CliRunner().invoke(app, ["offboard", "5006", "--registry", str(registry)])
+    again = CliRunner().invoke(app, ["offboard", "5006", "--registry", str(registry)])
+
+    assert result.exit_code in (0, 3), result.output
+    assert again.exit_code in (0, 3), again.output
+    (document,) = vendor.documents  # filed once: the rerun finds it in the ledger
+    assert document["employee_id"] == "5006" and b"5006" in document["content"]
