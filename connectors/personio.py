@@ -24,9 +24,10 @@ Reading (persons-service-api-v2, employment-contract-v2):
                                                 Employment: id, status (ACTIVE, INACTIVE, ONBOARDING, LEAVE,
                                                 UNSPECIFIED), position.title, supervisor.id, updated_at,
                                                 employment_end_date, termination {termination_date,
-                                                last_working_day, terminated_at, type, reason}; the most recent
-                                                employment first. The spec's example writes `last_working_date`
-                                                where its schema says `last_working_day`: both are read.
+                                                last_working_day, terminated_at, type, reason}; the most
+                                                recent employment first. The spec's example writes
+                                                `last_working_date` where its schema says `last_working_day`:
+                                                both are read.
   The person id is the v1 employee id (the v2 person example links its picture as
   /v1/company/employees/{the same id}/profile-picture): relevo's employee id is the person id.
   Termination types (enum): EMPLOYEE, QUIT, RETIREMENT -> voluntary; FIRED, IRREVOCABLE_SUSPENSION ->
@@ -53,6 +54,7 @@ Rate limits: none published for the v2 persons and employments endpoints (UNCONF
   report 429s); 429 and 5xx are retried by connectors.http honouring Retry-After, and the registry's
   `rate_limit` can pace the calls.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -94,13 +96,18 @@ RENEW_BEFORE = 300.0  # renew this long before the token expires: a run never st
 APP_ID = "RELEVO"
 PAGE = 50  # the largest `limit` the list endpoints take
 MAX_PAGES = 2000  # 100,000 persons: beyond it the cursor is taken to loop
-CURSOR_OVERLAP = timedelta(seconds=1)  # updated_at.gt is strict: re-read the last second (reconciliation dedupes)
+CURSOR_OVERLAP = timedelta(
+    seconds=1
+)  # updated_at.gt is strict: re-read the last second (reconciliation dedupes)
 RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
 POLL_MODES = ("employments", "persons")
 NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")  # /v1/company/documents takes employee_id as an integer
 PERSONIO_TYPES = {
-    "employee": "voluntary", "quit": "voluntary", "retirement": "voluntary",
-    "fired": "involuntary", "irrevocable_suspension": "involuntary",
+    "employee": "voluntary",
+    "quit": "voluntary",
+    "retirement": "voluntary",
+    "fired": "involuntary",
+    "irrevocable_suspension": "involuntary",
 }
 TERMINATED_STATUS = "inactive"
 # Webhook events that may report a termination or its withdrawal (compared in lower case: the docs
@@ -122,10 +129,13 @@ def personio_error(response: requests.Response) -> tuple[str, str | None]:
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         first = errors[0]
-        message = ": ".join(str(first[k]) for k in ("title", "detail") if isinstance(first.get(k), str)) or message
+        message = (
+            ": ".join(str(first[k]) for k in ("title", "detail") if isinstance(first.get(k), str)) or message
+        )
     elif isinstance(body.get("error"), str):
-        message = body["error"] + (f": {body['error_description']}" if isinstance(body.get("error_description"), str)
-                                   else "")
+        message = body["error"] + (
+            f": {body['error_description']}" if isinstance(body.get("error_description"), str) else ""
+        )
     trace = body.get("personio_trace_id") or body.get("trace_id")
     return message, trace if isinstance(trace, str) else request_id
 
@@ -133,16 +143,30 @@ def personio_error(response: requests.Response) -> tuple[str, str | None]:
 class ClientCredentials(BearerTokens):
     """Personio's access token for a client id and secret: fetched once, reused, renewed before it expires."""
 
-    def __init__(self, client_id: str, client_secret: str, base_url: str = BASE_URL, *, app_id: str = APP_ID,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        base_url: str = BASE_URL,
+        *,
+        app_id: str = APP_ID,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+    ) -> None:
         super().__init__()
         self.client_id = client_id
         self._secret = client_secret
         self.clock = clock
-        self.http = HttpClient(VENDOR, base_url, headers={"X-Personio-App-ID": app_id},
-                               secrets=[client_id, client_secret], error_parser=personio_error, sleep=sleep,
-                               session=session)
+        self.http = HttpClient(
+            VENDOR,
+            base_url,
+            headers={"X-Personio-App-ID": app_id},
+            secrets=[client_id, client_secret],
+            error_parser=personio_error,
+            sleep=sleep,
+            session=session,
+        )
         self._token: str | None = None
         self._expires = 0.0
         self._fetching = threading.Lock()
@@ -158,24 +182,45 @@ class ClientCredentials(BearerTokens):
             return self._token
 
     def _request(self) -> tuple[str, float]:
-        """POST /v2/auth/token; AuthenticationError (with Personio's OAuth2 error code) for refused credentials."""
+        """POST /v2/auth/token; AuthenticationError (with Personio's OAuth2 error code) for refused
+        credentials."""
         response = self.http.request(
-            "POST", TOKEN_PATH, idempotent=True, allow=(400, 401, 403),
-            data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self._secret})
+            "POST",
+            TOKEN_PATH,
+            idempotent=True,
+            allow=(400, 401, 403),
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self._secret,
+            },
+        )
         if response.status_code in (400, 401, 403):
             message, trace = personio_error(response)
-            raise AuthenticationError(self.http.redact(f"POST {TOKEN_PATH}: the credentials were refused ({message})"
-                                                       [:300]), vendor=VENDOR, status=response.status_code,
-                                      request_id=trace)
+            raise AuthenticationError(
+                self.http.redact(f"POST {TOKEN_PATH}: the credentials were refused ({message})"[:300]),
+                vendor=VENDOR,
+                status=response.status_code,
+                request_id=trace,
+            )
         body = self.http.decode(response, "POST", TOKEN_PATH)
         token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token.strip() or len(token) > 4096 or any(c.isspace() for c in token):
-            raise InvalidResponse(f"POST {TOKEN_PATH} returned no access_token", vendor=VENDOR,
-                                  status=response.status_code)
+        if (
+            not isinstance(token, str)
+            or not token.strip()
+            or len(token) > 4096
+            or any(c.isspace() for c in token)
+        ):
+            raise InvalidResponse(
+                f"POST {TOKEN_PATH} returned no access_token", vendor=VENDOR, status=response.status_code
+            )
         lifetime = body.get("expires_in", DEFAULT_LIFETIME)
         if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
-            raise InvalidResponse(f"POST {TOKEN_PATH} returned an expires_in that is not a positive number",
-                                  vendor=VENDOR, status=response.status_code)
+            raise InvalidResponse(
+                f"POST {TOKEN_PATH} returned an expires_in that is not a positive number",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         return token, float(lifetime)
 
 
@@ -203,8 +248,10 @@ class Personio:
     ) -> None:
         unknown = sorted(set(restriction_fields or {}) - set(RESTRICTIONS))
         if unknown:
-            raise ConfigurationError(f"Personio restriction_fields: unknown key {', '.join(unknown)} "
-                                     f"(known: {', '.join(RESTRICTIONS)})")
+            raise ConfigurationError(
+                f"Personio restriction_fields: unknown key {', '.join(unknown)} "
+                f"(known: {', '.join(RESTRICTIONS)})"
+            )
         if poll not in POLL_MODES:
             raise ConfigurationError(f"Personio poll '{poll}' is not one of {', '.join(POLL_MODES)}")
         if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,63}", app_id or ""):
@@ -212,9 +259,19 @@ class Personio:
         base = base_url or BASE_URL
         # The token client keeps a session of its own: HttpClient sets the session's auth, and a token
         # request sent with the token source as its auth would wait on itself.
-        self.tokens = ClientCredentials(client_id, client_secret, base, app_id=app_id, clock=clock, sleep=sleep)
-        self.http = HttpClient(VENDOR, base, auth=self.tokens, headers={"X-Personio-App-ID": app_id},
-                               secrets=[client_secret], error_parser=personio_error, sleep=sleep, session=session)
+        self.tokens = ClientCredentials(
+            client_id, client_secret, base, app_id=app_id, clock=clock, sleep=sleep
+        )
+        self.http = HttpClient(
+            VENDOR,
+            base,
+            auth=self.tokens,
+            headers={"X-Personio-App-ID": app_id},
+            secrets=[client_secret],
+            error_parser=personio_error,
+            sleep=sleep,
+            session=session,
+        )
         self.default_language = default_language
         self.types = termination_table(termination_types, {**DEFAULT_TERMINATION_TYPES, **PERSONIO_TYPES})
         self.successor_field = str(successor_field) if successor_field is not None else None
@@ -273,9 +330,13 @@ class Personio:
         record = self._people[person_id]
         if record is None:
             return None
-        return {"id": person_id, "name": _name(record, person_id),
-                "email": work_email(record.get("email"), f"Personio person {person_id}"), "phone": None,
-                "job_title": None}
+        return {
+            "id": person_id,
+            "name": _name(record, person_id),
+            "email": work_email(record.get("email"), f"Personio person {person_id}"),
+            "phone": None,
+            "job_title": None,
+        }
 
     def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
         """Persons whose employment (or, with poll: persons, whose person record) changed after `since`.
@@ -298,8 +359,11 @@ class Personio:
                 newest = _later(newest, person.get("updated_at"))
         else:
             for person in self._pages("v2/persons", {}, "person"):
-                rows = list(self._pages(f"v2/persons/{person['id']}/employments", {"updated_at.gt": start},
-                                        "employment"))
+                rows = list(
+                    self._pages(
+                        f"v2/persons/{person['id']}/employments", {"updated_at.gt": start}, "employment"
+                    )
+                )
                 if rows:
                     changed.append(person["id"])
                 for row in rows:
@@ -315,7 +379,9 @@ class Personio:
             return None
         record = _checked(self.http.decode(response, "GET", path), "person", f"GET {path}")
         if record["id"] != person_id:
-            raise InvalidResponse(f"GET {path} returned another person", vendor=VENDOR, status=response.status_code)
+            raise InvalidResponse(
+                f"GET {path} returned another person", vendor=VENDOR, status=response.status_code
+            )
         return record
 
     def _current_employment(self, person_id: str) -> dict[str, Any] | None:
@@ -323,26 +389,35 @@ class Personio:
         rows = list(self._pages(f"v2/persons/{person_id}/employments", {}, "employment", limit_pages=1))
         if not rows:
             return None
-        return max(rows, key=lambda r: str(r.get("employment_start_date") or ""))  # first of equals: the list's
+        return max(
+            rows, key=lambda r: str(r.get("employment_start_date") or "")
+        )  # first of equals: the list's
 
     def _pages(self, path: str, filters: dict[str, str], kind: str, limit_pages: int = MAX_PAGES) -> Any:
-        """The items of a v2 list, page by page: `_data`, and the next page's cursor in `_meta.links.next.href`.
+        """The items of a v2 list, page by page: `_data`, and the next page's cursor in
+        `_meta.links.next.href`.
 
         The filters are sent again with each cursor (whether a cursor carries them is not documented).
-        A cursor seen twice stops with InvalidResponse (a forum report of a next link pointing at its own page).
+        A cursor seen twice stops with InvalidResponse (a forum report of a next link pointing at its
+        own page).
         """
         cursor: str | None = None
         seen: set[str] = set()
         for _ in range(limit_pages):
             params = {**filters, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
-            response = self.http.request("GET", path, params=params, allow=(404,) if kind == "employment" else ())
+            response = self.http.request(
+                "GET", path, params=params, allow=(404,) if kind == "employment" else ()
+            )
             if response.status_code == 404:
                 return
             body = self.http.decode(response, "GET", path)
             rows = body.get("_data") if isinstance(body, dict) else None
             if not isinstance(rows, list):
-                raise InvalidResponse(f"GET {_shape(path)} did not return a _data list", vendor=VENDOR,
-                                      status=response.status_code)
+                raise InvalidResponse(
+                    f"GET {_shape(path)} did not return a _data list",
+                    vendor=VENDOR,
+                    status=response.status_code,
+                )
             for row in rows:
                 yield _checked(row, kind, f"GET {_shape(path)}")
             cursor = _next_cursor(body)
@@ -356,22 +431,33 @@ class Personio:
 
     def _termination(self, employment: dict[str, Any] | None) -> dict[str, Any] | None:
         """From the employment's termination (future-dated included); INACTIVE without one is a termination
-        without a date. The last working day is the date relevo acts on; the termination date is the fallback."""
+        without a date. The last working day is the date relevo acts on; the termination date is the
+        fallback."""
         if employment is None:
             return None
         term = employment.get("termination") or {}
-        dates = {k: _date(term.get(k), f"termination.{k}")
-                 for k in ("last_working_day", "last_working_date", "termination_date", "terminated_at")}
+        dates = {
+            k: _date(term.get(k), f"termination.{k}")
+            for k in ("last_working_day", "last_working_date", "termination_date", "terminated_at")
+        }
         inactive = str(employment.get("status") or "").strip().lower() == TERMINATED_STATUS
         if not inactive and not any(dates.values()):
             return None
         vendor_type = clean(term.get("type"))
         if vendor_type and vendor_type.upper() == "UNSPECIFIED":
             vendor_type = None
-        last_day = (dates["last_working_day"] or dates["last_working_date"] or dates["termination_date"]
-                    or _date(employment.get("employment_end_date"), "employment_end_date"))
-        return {"type": termination_kind(vendor_type, self.types), "date": last_day,
-                "reason": clean(term.get("reason")), "vendor_type": vendor_type}
+        last_day = (
+            dates["last_working_day"]
+            or dates["last_working_date"]
+            or dates["termination_date"]
+            or _date(employment.get("employment_end_date"), "employment_end_date")
+        )
+        return {
+            "type": termination_kind(vendor_type, self.types),
+            "date": last_day,
+            "reason": clean(term.get("reason")),
+            "vendor_type": vendor_type,
+        }
 
     def _attribute(self, person: dict[str, Any], name: str | None) -> Any:
         """A custom attribute's value by id, global_id or label (case-insensitive); None when absent."""
@@ -387,7 +473,8 @@ class Personio:
         return None
 
     def _successor(self, person: dict[str, Any]) -> dict[str, Any] | None:
-        """The successor custom attribute: a person id, or a work e-mail looked up with the persons email filter."""
+        """The successor custom attribute: a person id, or a work e-mail looked up with the persons email
+        filter."""
         value = clean(self._attribute(person, self.successor_field))
         if value is None:
             return None
@@ -416,8 +503,13 @@ class Personio:
         self.http.json("GET", "v2/persons", params={"limit": 1})
         findings = [Finding("ok", "hr", "the Personio credentials get a token that reads persons")]
         if self.document_category is None:
-            findings.append(Finding("warning", "hr", "Personio: hr.document_category is not set; relevo's report "
-                                    "is not filed in Personio"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "hr",
+                    "Personio: hr.document_category is not set; relevo's report is not filed in Personio",
+                )
+            )
         return findings
 
     # --- writing ---
@@ -431,31 +523,45 @@ class Personio:
         """
         person_id = _checked_id(employee_id)
         if self.document_category is None:
-            raise ConfigurationError("Personio: document_category (the document category id for relevo's report) "
-                                     "is not set")
+            raise ConfigurationError(
+                "Personio: document_category (the document category id for relevo's report) is not set"
+            )
         if not NUMERIC_ID.match(person_id):
-            raise NotFound(f"employee '{person_id}' not found in Personio (not a numeric employee id)", vendor=VENDOR)
+            raise NotFound(
+                f"employee '{person_id}' not found in Personio (not a numeric employee id)", vendor=VENDOR
+            )
         name = f"{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-') or 'report'}-{person_id}.txt"
         path = "v1/company/documents"
         response = self.http.request(
-            "POST", path, allow=(404,),
+            "POST",
+            path,
+            allow=(404,),
             data={"title": title[:255], "employee_id": person_id, "category_id": str(self.document_category)},
             files={"file": (name, f"{title}\n\n{text}\n".encode(), "text/plain")},
         )
         if response.status_code == 404:
-            raise NotFound(f"employee {person_id} or document category {self.document_category} not found in "
-                           "Personio", vendor=VENDOR, status=404)
+            raise NotFound(
+                f"employee {person_id} or document category {self.document_category} not found in Personio",
+                vendor=VENDOR,
+                status=404,
+            )
         if response.status_code != 201:
-            raise InvalidResponse(f"POST {path} answered {response.status_code}, expected 201", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                f"POST {path} answered {response.status_code}, expected 201",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         body = self.http.decode(response, "POST", path)
         data = body.get("data") if isinstance(body, dict) else None
         doc_id = data.get("id") if isinstance(data, dict) else None
-        return (f"Personio document '{name}' (id {clean(doc_id) or 'not returned'}) in category "
-                f"{self.document_category} of employee {person_id}")
+        return (
+            f"Personio document '{name}' (id {clean(doc_id) or 'not returned'}) in category "
+            f"{self.document_category} of employee {person_id}"
+        )
 
 
 # --- webhooks ---
+
 
 def parse_webhook(payload: Any) -> dict[str, Any] | None:
     """The change a Personio notification reports: {"employee_id", "event", "fingerprint"}, or None.
@@ -479,21 +585,31 @@ def parse_webhook(payload: Any) -> dict[str, Any] | None:
     if event.lower() not in WATCHED_EVENTS:
         return None
     person = data.get("person")
-    candidates = [data.get("person_id"), person.get("id") if isinstance(person, dict) else None,
-                  data.get("employee_id")]
+    candidates = [
+        data.get("person_id"),
+        person.get("id") if isinstance(person, dict) else None,
+        data.get("employee_id"),
+    ]
     raw = next((c for c in candidates if c is not None), None)
     if raw is None or isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        raise ValueError(f"Personio webhook: {event[:40]} names no person (payload.person_id or payload.person.id)")
+        raise ValueError(
+            f"Personio webhook: {event[:40]} names no person (payload.person_id or payload.person.id)"
+        )
     employee_id = str(raw).strip()
     if not EMPLOYEE_ID.match(employee_id):
         raise ValueError("Personio webhook: the person id is not an employee id")
-    canonical = json.dumps([event.lower(), str(payload["occurred_at"]), data], sort_keys=True,
-                           separators=(",", ":"), default=str)
-    return {"employee_id": employee_id, "event": event[:60],
-            "fingerprint": hashlib.sha256(canonical.encode()).hexdigest()[:32]}
+    canonical = json.dumps(
+        [event.lower(), str(payload["occurred_at"]), data], sort_keys=True, separators=(",", ":"), default=str
+    )
+    return {
+        "employee_id": employee_id,
+        "event": event[:60],
+        "fingerprint": hashlib.sha256(canonical.encode()).hexdigest()[:32],
+    }
 
 
 # --- helpers ---
+
 
 def _checked(record: Any, kind: str, where: str) -> dict[str, Any]:
     try:

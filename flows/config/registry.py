@@ -253,26 +253,30 @@ def _factorial_hr(registry: Registry, config: dict[str, Any]) -> Any:
 
 
 def _personio_hr(registry: Registry, config: dict[str, Any]) -> Any:
-    """API v2 client credentials (a token renewed before it expires); the report goes to a document category."""
+    """API v2 client credentials (a token renewed before it expires); the report goes to a document
+    category."""
     from connectors.personio import APP_ID, RESTRICTIONS, Personio
     from flows.secrets import resolve
 
     where = f"{registry.path}: hr"
     category = config.get("document_category")
     if registry.policy.get("write_hr_note", True) and category is None:
-        raise ConfigurationError(f"{where}.document_category (the Personio document category id that receives "
-                                 "relevo's report) is required while policy.write_hr_note is on")
+        raise ConfigurationError(f"{where}.document_category (the Personio document category id that "
+                                 "receives relevo's report) is required while policy.write_hr_note is on")
     if category is not None and (isinstance(category, bool) or not isinstance(category, int)):
-        raise ConfigurationError(f"{where}.document_category must be a number (a Personio document category id)")
+        raise ConfigurationError(f"{where}.document_category must be a number (a Personio document "
+                                 "category id)")
     restrictions = config.get("restriction_fields", {})
     if not isinstance(restrictions, dict) or set(restrictions) - set(RESTRICTIONS):
         raise ConfigurationError(f"{where}.restriction_fields maps {' and/or '.join(RESTRICTIONS)} "
                                  "to Personio custom attributes")
     client_id = resolve(_require(config, "client_id", "hr", registry), f"{where}.client_id (Personio)")
     secret = resolve(_require(config, "client_secret", "hr", registry), f"{where}.client_secret (Personio)")
-    return Personio(client_id, secret, default_language=registry.default_language, base_url=config.get("base_url"),
-                    app_id=str(config.get("app_id", APP_ID)), termination_types=registry.policy.get("termination_types"),
-                    successor_field=config.get("successor_field"), language_field=config.get("language_field"),
+    return Personio(client_id, secret, default_language=registry.default_language,
+                    base_url=config.get("base_url"), app_id=str(config.get("app_id", APP_ID)),
+                    termination_types=registry.policy.get("termination_types"),
+                    successor_field=config.get("successor_field"),
+                    language_field=config.get("language_field"),
                     restriction_fields=restrictions, document_category=category,
                     poll=str(config.get("poll", "employments")), today=_company_today(registry))
 

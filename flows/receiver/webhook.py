@@ -148,8 +148,9 @@ def verify_challenge(expected: str, given: str | None) -> None:
 
 
 def verify_token(expected: str, headers: Any) -> None:
-    """Personio does not sign its notifications: it sends the subscription's token verbatim in Authorization
-    (auth_type TOKEN). Compared in constant time; two Authorization headers are refused like two signatures."""
+    """Personio does not sign its notifications: it sends the subscription's token verbatim in
+    Authorization (auth_type TOKEN). Compared in constant time; two Authorization headers are refused
+    like two signatures."""
     values = headers.getlist("authorization")
     if len(values) > 1:
         raise Rejected(401, "header Authorization given more than once", "duplicate header")
@@ -264,7 +265,8 @@ class Receiver:
             raise Rejected(400, clean(str(exc)), "wrong shape") from None
         if change is None:
             return []
-        return self.events("personio", [(change["employee_id"], "status_changed", change["fingerprint"], None)])
+        changed = (change["employee_id"], "status_changed", change["fingerprint"], None)
+        return self.events("personio", [changed])
 
     def events(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> list[dict[str, Any]]:
         """The event documents, each checked against the schema (all or nothing) before any is stored."""

@@ -1,5 +1,6 @@
 """The Personio connector over the loopback simulator (tests/sim/vendors.py Personio): real HTTP, the token's
 lifetime on a shared clock, the report upload, and reconciliation through the registry."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -28,9 +29,16 @@ def sim():  # type: ignore[no-untyped-def]
 
 
 def connector(server: Simulator, clock: list[float] | None = None) -> Personio:
-    return Personio(CLIENT_ID, SECRET, default_language="de", base_url=server.url("personio") + "/",
-                    document_category=7, today=lambda: date(2026, 11, 27), sleep=lambda s: None,
-                    **({"clock": lambda: clock[0]} if clock is not None else {}))
+    return Personio(
+        CLIENT_ID,
+        SECRET,
+        default_language="de",
+        base_url=server.url("personio") + "/",
+        document_category=7,
+        today=lambda: date(2026, 11, 27),
+        sleep=lambda s: None,
+        **({"clock": lambda: clock[0]} if clock is not None else {}),
+    )
 
 
 def test_a_resignation_is_read_reported_and_found_by_polling(sim) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +52,11 @@ def test_a_resignation_is_read_reported_and_found_by_polling(sim) -> None:  # ty
 
     where = hr.write_note("5005", "relevo report", "2 roles removed", Path("/unused"))
     (document,) = vendor.documents
-    assert document["employee_id"] == "5005" and document["category_id"] == 7 and b"2 roles removed" in document["content"]
+    assert (
+        document["employee_id"] == "5005"
+        and document["category_id"] == 7
+        and b"2 roles removed" in document["content"]
+    )
     assert "id 1" in where
 
     changed, cursor = hr.changed_since("2026-11-20T00:00:00+00:00")
@@ -54,7 +66,9 @@ def test_a_resignation_is_read_reported_and_found_by_polling(sim) -> None:  # ty
     assert len(vendor.issued) == 1  # one token for all of it
 
 
-def test_the_token_is_renewed_before_the_vendor_expires_it_and_after_a_revocation(sim) -> None:  # type: ignore[no-untyped-def]
+def test_the_token_is_renewed_before_the_vendor_expires_it_and_after_a_revocation(
+    sim: tuple[Simulator, PersonioSim],
+) -> None:
     server, vendor = sim
     now = [1000.0]
     vendor.clock = lambda: now[0]
@@ -73,21 +87,29 @@ def test_wrong_credentials_are_one_clear_error(sim) -> None:  # type: ignore[no-
     from connectors.errors import AuthenticationError
 
     server, _ = sim
-    hr = Personio(CLIENT_ID, "wrong", default_language="de", base_url=server.url("personio") + "/",
-                  sleep=lambda s: None)
+    hr = Personio(
+        CLIENT_ID, "wrong", default_language="de", base_url=server.url("personio") + "/", sleep=lambda s: None
+    )
     with pytest.raises(AuthenticationError, match="unauthorized_client"):
         hr.employee("5005")
 
 
-def test_reconciliation_through_the_registry_stores_one_personio_event(sim, acme: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_reconciliation_through_the_registry_stores_one_personio_event(
+    sim: tuple[Simulator, PersonioSim], acme: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, vendor = sim
     vendor.terminate("5006", "2026-11-20", "FIRED", updated_at="2026-11-26T10:00:00Z")
     monkeypatch.setenv("PERSONIO_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("PERSONIO_CLIENT_SECRET", SECRET)
-    acme.write_text(acme.read_text("utf-8").replace(
-        "hr: {connector: directory, path: hr.json}",
-        "hr: {connector: personio, client_id: {env: PERSONIO_CLIENT_ID}, client_secret: {env: PERSONIO_CLIENT_SECRET},"
-        f" document_category: 7, base_url: '{server.url('personio')}/'}}"), "utf-8")
+    acme.write_text(
+        acme.read_text("utf-8").replace(
+            "hr: {connector: directory, path: hr.json}",
+            "hr: {connector: personio, client_id: {env: PERSONIO_CLIENT_ID},"
+            " client_secret: {env: PERSONIO_CLIENT_SECRET},"
+            f" document_category: 7, base_url: '{server.url('personio')}/'}}",
+        ),
+        "utf-8",
+    )
     now = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
     first = reconcile_once(load_registry(acme), now=now)
@@ -97,17 +119,24 @@ def test_reconciliation_through_the_registry_stores_one_personio_event(sim, acme
     assert first["cursor"] == "2026-11-26T09:59:59Z" and again["stored"] == []
 
 
-def on_personio(acme: Path, server: Simulator, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+def on_personio(acme: Path, server: Simulator, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PERSONIO_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("PERSONIO_CLIENT_SECRET", SECRET)
-    acme.write_text(acme.read_text("utf-8").replace(
-        "hr: {connector: directory, path: hr.json}",
-        "hr: {connector: personio, client_id: {env: PERSONIO_CLIENT_ID}, client_secret: {env: PERSONIO_CLIENT_SECRET},"
-        f" document_category: 7, base_url: '{server.url('personio')}/'}}"), "utf-8")
+    acme.write_text(
+        acme.read_text("utf-8").replace(
+            "hr: {connector: directory, path: hr.json}",
+            "hr: {connector: personio, client_id: {env: PERSONIO_CLIENT_ID},"
+            " client_secret: {env: PERSONIO_CLIENT_SECRET},"
+            f" document_category: 7, base_url: '{server.url('personio')}/'}}",
+        ),
+        "utf-8",
+    )
     return acme
 
 
-def test_a_run_for_someone_personio_shows_active_does_nothing(sim, acme: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_for_someone_personio_shows_active_does_nothing(
+    sim: tuple[Simulator, PersonioSim], acme: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What a dataless notification about another change leads to: the run reads the employment, finds no
     termination, and stops with one line (flows/gate.py), having touched nothing."""
     from typer.testing import CliRunner
@@ -115,14 +144,18 @@ def test_a_run_for_someone_personio_shows_active_does_nothing(sim, acme: Path, m
     from flows.cli import app
 
     server, vendor = sim
-    result = CliRunner().invoke(app, ["offboard", "5006", "--registry", str(on_personio(acme, server, monkeypatch))])
+    result = CliRunner().invoke(
+        app, ["offboard", "5006", "--registry", str(on_personio(acme, server, monkeypatch))]
+    )
 
     assert result.exit_code == 2, result.output
     assert "has not left" in result.output and "Traceback" not in result.output
     assert vendor.documents == []
 
 
-def test_an_offboarding_files_its_report_in_personio(sim, acme: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_offboarding_files_its_report_in_personio(
+    sim: tuple[Simulator, PersonioSim], acme: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from flows.cli import app

@@ -893,15 +893,16 @@ class Personio(Vendor):
 
     def token_endpoint(self, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            return Response(400, {"error": "invalid_request", "error_description": "The content type of the request "
-                                  "must be \"application/x-www-form-urlencoded\"."})
+            return Response(400, {"error": "invalid_request", "error_description": "The content type of the "
+                                  "request must be \"application/x-www-form-urlencoded\"."})
         form = request.form()
         if form.get("grant_type") != "client_credentials":
             return Response(400, {"error": "unsupported_grant_type"})
         if (self.client_id is not None and form.get("client_id") != self.client_id) or \
                 (self.secret is not None and form.get("client_secret") != self.secret):
-            return Response(400, {"error": "unauthorized_client", "error_description": "The credentials were not "
-                                  "correct. Make sure you are providing the right client_id and client_secret."})
+            return Response(400, {"error": "unauthorized_client", "error_description": "The credentials were "
+                                  "not correct. Make sure you are providing the right client_id and "
+                                  "client_secret."})
         token = f"papi-sim-{uuid.uuid4().hex}"
         self.issued[token] = self.clock() + self.lifetime
         return Response(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime,
@@ -943,11 +944,13 @@ class Personio(Vendor):
         parts = multipart(request)
         missing = [k for k in ("title", "employee_id", "category_id", "file") if not parts.get(k)]
         if missing:
-            return Response(422, {"success": False, "error": {"message": "The given data was invalid.", "code": 0,
-                                                               "error_data": {k: ["required"] for k in missing}}})
+            error = {"message": "The given data was invalid.", "code": 0,
+                     "error_data": {k: ["required"] for k in missing}}
+            return Response(422, {"success": False, "error": error})
         employee, category = parts["employee_id"].decode(), parts["category_id"].decode()
         if employee not in self.persons or not category.isdigit() or int(category) not in self.categories:
-            return Response(404, {"success": False, "error": {"message": "No query results for model", "code": 0}})
+            return Response(404, {"success": False,
+                                  "error": {"message": "No query results for model", "code": 0}})
         doc_id = len(self.documents) + 1
         self.documents.append({"id": doc_id, "employee_id": employee, "category_id": int(category),
                                "title": parts["title"].decode(), "content": parts["file"]})
