@@ -564,7 +564,8 @@ class Personio:
 
 
 def parse_webhook(payload: Any) -> dict[str, Any] | None:
-    """The change a Personio notification reports: {"employee_id", "event", "fingerprint"}, or None.
+    """The change a Personio notification reports: {"employee_id", "event", "occurred_at", "fingerprint"},
+    or None.
 
     Notifications are dataless: an employment event says which person changed, never how. So every
     watched event is a "status_changed" for the receiver: the run it starts reads the employment
@@ -604,6 +605,7 @@ def parse_webhook(payload: Any) -> dict[str, Any] | None:
     return {
         "employee_id": employee_id,
         "event": event[:60],
+        "occurred_at": _instant(payload["occurred_at"]),
         "fingerprint": hashlib.sha256(canonical.encode()).hexdigest()[:32],
     }
 
@@ -665,6 +667,12 @@ def _utc(since: str | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _instant(value: Any) -> str | None:
+    """An ISO 8601 time in UTC as the inbox writes times (milliseconds, +00:00), or None when unreadable."""
+    moment = _later(None, value)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds") if moment is not None else None
 
 
 def _later(current: datetime | None, value: Any) -> datetime | None:

@@ -151,6 +151,7 @@ def test_a_notification_is_stored_once_as_a_status_change(receiver):  # type: ig
     assert first.status_code == 202, first.text
     [key] = first.json()["stored"]
     [event] = dispatcher.inbox.events()
+    assert event.occurred_at == "2026-11-18T11:00:00.000+00:00"  # in the inbox's own time format
     assert (event.vendor, event.employee_id, event.kind, event.state) == (
         "personio",
         "1001",
@@ -192,9 +193,20 @@ def test_a_missing_token_variable_is_503_so_personio_retries(
     assert response.status_code == 503 and TOKEN not in response.text
 
 
-def test_a_late_status_change_after_a_polled_termination_starts_no_second_run(acme: Path) -> None:
+@pytest.mark.parametrize(
+    "occurred_at,second_run",
+    [
+        ("2026-11-27T08:40:00.000+00:00", False),  # the change reconciliation already found, heard late
+        ("2026-11-27T09:03:00.000+00:00", True),  # a change made after the poll (the date moved): news
+        (None, True),  # a notification that does not say when: its run reads HR and decides
+    ],
+)
+def test_a_late_status_change_after_a_polled_termination(
+    acme: Path, occurred_at: str | None, second_run: bool
+) -> None:
     """The webhook was lost (receiver down), reconciliation found the termination and started its run; the
-    dataless notification then arrives: stored (so Personio stops retrying) and marked a duplicate."""
+    dataless notification then arrives: stored (so Personio stops retrying) and, when its change happened
+    before the poll heard the termination, marked a duplicate that starts no second run."""
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
     polled_at = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
@@ -206,13 +218,14 @@ def test_a_late_status_change_after_a_polled_termination_starts_no_second_run(ac
         inbox, str(registry.path), launch=launches, clock=lambda: polled_at.timestamp() + 1
     )
     started = dispatcher.dispatch_due()
-    late = Inbox.event(
-        "directory", "1001", "status_changed", "fp-late", datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc)
-    )
+    heard = datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc)
+    late = Inbox.event("directory", "1001", "status_changed", "fp-late", heard, occurred_at=occurred_at)
     assert inbox.store(late)
     dispatcher.clock = lambda: polled_at.timestamp() + 600
-    assert dispatcher.dispatch_due() == 0 and len(launches.calls) == started
-    assert {e.event_key: e.state for e in inbox.events()}[late["event_key"]] == "duplicate"
+    assert dispatcher.dispatch_due() == (1 if second_run else 0)
+    assert len(launches.calls) == started + (1 if second_run else 0)
+    state = {e.event_key: e.state for e in inbox.events()}[late["event_key"]]
+    assert state == ("dispatched" if second_run else "duplicate")
 
 
 def test_a_status_change_first_does_not_hide_a_termination_found_later(acme: Path) -> None:

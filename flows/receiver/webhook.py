@@ -265,8 +265,12 @@ class Receiver:
             raise Rejected(400, clean(str(exc)), "wrong shape") from None
         if change is None:
             return []
-        changed = (change["employee_id"], "status_changed", change["fingerprint"], None)
-        return self.events("personio", [changed])
+        received = datetime.fromtimestamp(self.clock(), timezone.utc)
+        try:  # occurred_at kept: a notification of a change made before a polled termination repeats it
+            return [Inbox.event("personio", change["employee_id"], "status_changed", change["fingerprint"],
+                                received, occurred_at=change["occurred_at"])]
+        except ValueError as exc:  # SchemaError: the message names the field
+            raise Rejected(400, clean(str(exc), 300), "wrong shape") from None
 
     def events(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> list[dict[str, Any]]:
         """The event documents, each checked against the schema (all or nothing) before any is stored."""

@@ -304,16 +304,20 @@ class Inbox:
         the event key (a changed termination date is a new key, and a new run).
         """
         mine = event.source or "webhook"
-        query = (select(events.c.event_key, events.c.kind, events.c.source, events.c.state)
+        query = (select(events.c.event_key, events.c.kind, events.c.source, events.c.state,
+                        events.c.received_at)
                  .where((events.c.employee_id == event.employee_id) & (events.c.received_at <= event.received_at)
                         & (events.c.event_key != event.event_key))
                  .order_by(events.c.received_at.desc(), events.c.event_key.desc()))
         with self.engine.connect() as conn:
-            for key, kind, source, state in conn.execute(query):
-                # A dataless "status_changed" (Personio, BambooHR event-based) heard after a termination from
-                # the other source adds nothing: its run would re-read HR and find that termination, already
-                # run. Not the other way round: a termination after a status change is news.
-                if kind != event.kind and not (event.kind == "status_changed" and kind == "terminated"):
+            for key, kind, source, state, received_at in conn.execute(query):
+                # A dataless "status_changed" (a Personio notification) whose change happened before a
+                # termination from the other source was heard is that termination heard late: its run would
+                # re-read HR and find what already ran. A change made after it (the date moved, a resignation
+                # turned into a dismissal) is news, and so is one that does not say when it happened.
+                late = (event.kind == "status_changed" and kind == "terminated"
+                        and event.occurred_at is not None and event.occurred_at <= received_at)
+                if kind != event.kind and not late:
                     return None  # a withdrawal (or a termination) in between: this one is news
                 if (source or "webhook") != mine and state != DUPLICATE:
                     return key
