@@ -41,6 +41,10 @@ Writing the outcome report (v2 has no upload: its document management API lists,
   POST /v1/company/documents, multipart title, employee_id, category_id, comment, file; 201 with
   data.id; 404 for an unknown employee or category; 60 requests a minute. Sent with the v2 token.
 Webhooks (/v2.0/reference/webhooks, /reference/post_v2-webhooks, /docs/event-driven-data-from-personio):
+  Webhooks are created with POST /v2/webhooks (url, description, status defaulting to DISABLED,
+  auth_type, token, enabled_events; scope personio:webhooks:write; GET /v2/webhooks needs
+  personio:webhooks:read). Event names appear as Person.updated and as person.updated in Personio's
+  pages: compared in lower case.
   dataless notifications {company_id, event_name, occurred_at, payload, meta}; events Person.created/
   updated/deleted, Employment.created/updated/deleted, and employment.started/employment.terminated
   on the effective date (changelog "Effective Date Notification Webhooks"). Personio does NOT sign the
