@@ -74,10 +74,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-import schemas
-from connectors.errors import AuthenticationError, ConfigurationError, InvalidResponse, NotFound
-from connectors.health import Finding
-from connectors.hr_records import (
+from relevo import schemas
+from relevo.connectors.errors import AuthenticationError, ConfigurationError, InvalidResponse, NotFound
+from relevo.connectors.health import Finding
+from relevo.connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
     clean,
@@ -90,7 +90,7 @@ from connectors.hr_records import (
     termination_table,
     work_email,
 )
-from connectors.http import BearerTokens, HttpClient, default_error_parser
+from relevo.connectors.http import BearerTokens, HttpClient, default_error_parser
 
 VENDOR = "personio"
 BASE_URL = "https://api.personio.de/"  # the specs' server; paths /v2/... and the v1 upload /v1/company/...
@@ -573,7 +573,7 @@ def parse_webhook(payload: Any) -> dict[str, Any] | None:
 
     Notifications are dataless: an employment event says which person changed, never how. So every
     watched event is a "status_changed" for the receiver: the run it starts reads the employment
-    and does nothing unless it shows a termination (flows/gate.py). The envelope follows Personio's
+    and does nothing unless it shows a termination (flows/engine/gate.py). The envelope follows Personio's
     published JSON schema (company_id, occurred_at, payload, event_name required). The fingerprint
     is a hash of the event's name, time and payload: a redelivery (same body) has the same one.
     Raises ValueError naming the field when the notification cannot be read.

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from flows.inbox import Inbox
-from flows.reconcile import reconcile_once
-from flows.registry import load_registry
-from flows.webhook import Dispatcher, create_app
+from relevo.storage.inbox import Inbox
+from relevo.reconcile import reconcile_once
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher, create_app
 from tests.connectors import personio_contract as spec
 
 TOKEN = "Bearer personio-webhook-token-canary-c4f1"

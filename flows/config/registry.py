@@ -255,8 +255,8 @@ def _factorial_hr(registry: Registry, config: dict[str, Any]) -> Any:
 def _personio_hr(registry: Registry, config: dict[str, Any]) -> Any:
     """API v2 client credentials (a token renewed before it expires); the report goes to a document
     category."""
-    from connectors.personio import APP_ID, RESTRICTIONS, Personio
-    from flows.secrets import resolve
+    from relevo.connectors.personio import APP_ID, RESTRICTIONS, Personio
+    from relevo.config.secrets import resolve
 
     where = f"{registry.path}: hr"
     category = config.get("document_category")

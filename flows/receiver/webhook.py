@@ -250,7 +250,7 @@ class Receiver:
         """A dataless Employment.updated / employment.terminated notification: stored as "status_changed".
 
         The run it starts reads the person's employment and does nothing unless it shows a termination
-        (flows/gate.py); a withdrawal is found by reconciliation. `webhooks.personio.company_id`, when set,
+        (flows/engine/gate.py); a withdrawal is found by reconciliation. `webhooks.personio.company_id`, when set,
         refuses notifications for another Personio company sent with the same token.
         """
         verify_token(self.secret("personio", "token"), headers)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import responses
 
-import schemas
-from connectors import errors
-from connectors.personio import RENEW_BEFORE, Personio, parse_webhook
-from flows.registry import load_registry
+from relevo import schemas
+from relevo.connectors import errors
+from relevo.connectors.personio import RENEW_BEFORE, Personio, parse_webhook
+from relevo.config.registry import load_registry
 from tests.connectors import personio_contract as spec
 
 BASE = "https://api.personio.de"

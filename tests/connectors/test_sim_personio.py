@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.personio import RENEW_BEFORE, Personio
-from flows.reconcile import reconcile_once
-from flows.registry import load_registry
+from relevo.connectors.personio import RENEW_BEFORE, Personio
+from relevo.reconcile import reconcile_once
+from relevo.config.registry import load_registry
 from tests.sim import Simulator
 from tests.sim.vendors import Personio as PersonioSim
 
@@ -84,7 +84,7 @@ def test_the_token_is_renewed_before_the_vendor_expires_it_and_after_a_revocatio
 
 
 def test_wrong_credentials_are_one_clear_error(sim) -> None:  # type: ignore[no-untyped-def]
-    from connectors.errors import AuthenticationError
+    from relevo.connectors.errors import AuthenticationError
 
     server, _ = sim
     hr = Personio(
@@ -138,10 +138,10 @@ def test_a_run_for_someone_personio_shows_active_does_nothing(
     sim: tuple[Simulator, PersonioSim], acme: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a dataless notification about another change leads to: the run reads the employment, finds no
-    termination, and stops with one line (flows/gate.py), having touched nothing."""
+    termination, and stops with one line (flows/engine/gate.py), having touched nothing."""
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from relevo.cli.main import app
 
     server, vendor = sim
     result = CliRunner().invoke(
@@ -158,7 +158,7 @@ def test_an_offboarding_files_its_report_in_personio(
 ) -> None:
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from relevo.cli.main import app
 
     server, vendor = sim
     vendor.terminate("5006", "2026-11-20", "FIRED", updated_at="2026-11-26T10:00:00Z")
