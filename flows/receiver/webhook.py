@@ -250,8 +250,8 @@ class Receiver:
         """A dataless Employment.updated / employment.terminated notification: stored as "status_changed".
 
         The run it starts reads the person's employment and does nothing unless it shows a termination
-        (flows/engine/gate.py); a withdrawal is found by reconciliation. `webhooks.personio.company_id`, when set,
-        refuses notifications for another Personio company sent with the same token.
+        (flows/engine/gate.py); a withdrawal is found by reconciliation. `webhooks.personio.company_id`,
+        when set, refuses notifications for another Personio company sent with the same token.
         """
         verify_token(self.secret("personio", "token"), headers)
         payload = parse_json(body)
