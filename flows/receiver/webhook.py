@@ -40,7 +40,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from relevo.connectors import bamboohr, factorial
+from relevo.connectors import bamboohr, factorial, hibob
 from relevo.connectors.errors import ConfigurationError
 from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
@@ -139,6 +139,14 @@ def verify_bamboohr(key: str, body: bytes, signature: str | None, timestamp: str
         raise Rejected(401, "X-BambooHR-Timestamp is more than 5 minutes in the future", "future timestamp")
 
 
+def verify_hibob(secret: str, body: bytes, given: str | None) -> None:
+    """Bob signs the raw body alone: base64 HMAC-SHA512 in Bob-Signature (no timestamp: replays stop at the key)."""
+    if not given:
+        raise Rejected(401, "missing Bob-Signature header", "missing signature")
+    if not hmac.compare_digest(hibob.signature(secret, body).encode(), given.strip().encode("utf-8", "replace")):
+        raise Rejected(401, "Bob-Signature does not match the body", "bad signature")
+
+
 def verify_challenge(expected: str, given: str | None) -> None:
     """Factorial sends back the challenge chosen at subscription: compare in constant time."""
     if not given:
@@ -233,6 +241,15 @@ class Receiver:
         date = change["effective_date"]
         return self.events("factorial", [(change["employee_id"], change["kind"], date, date)])
 
+    def hibob(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
+        """Bob webhooks v2: lifecycle events (employee.left, .inactivated, .activated) and lifecycle table entries."""
+        verify_hibob(self.secret("hibob", "secret"), body, one_header(headers, "bob-signature"))
+        try:
+            changes = hibob.parse_webhook(parse_json(body))
+        except ValueError as exc:
+            raise Rejected(400, clean(str(exc)), "wrong shape") from None
+        return self.events("hibob", [(c.employee_id, c.kind, c.change_fingerprint, None) for c in changes])
+
     def events(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> list[dict[str, Any]]:
         """The event documents, each checked against the schema (all or nothing) before any is stored."""
         received = datetime.fromtimestamp(self.clock(), timezone.utc)
@@ -320,11 +337,17 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
                   openapi_url=None)
     app.add_middleware(FramingGuard)
 
-    async def handle(vendor: str, request: Request,
-                     verify: Callable[[bytes, Any, Any], list[dict[str, Any]]]) -> JSONResponse:
+    async def handle(vendor: str, request: Request, verify: Callable[[bytes, Any, Any], list[dict[str, Any]]],
+                     ping: Callable[[bytes], bool] | None = None) -> JSONResponse:
         try:
-            check_content_type(request)
-            body = await read_body(request)
+            if ping is not None:  # a connection test, whatever its content type, is answered 200 and stored nowhere
+                body = await read_body(request)
+                if ping(body):
+                    return JSONResponse({"ping": "ok"}, status_code=200)
+                check_content_type(request)
+            else:
+                check_content_type(request)
+                body = await read_body(request)
             if len(body) <= INLINE_MAX:
                 docs = verify(body, request.headers, request.query_params)
             else:
@@ -347,6 +370,11 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
     async def factorial_webhook(request: Request) -> JSONResponse:
         """Factorial employees/employee/terminate and unterminate subscriptions."""
         return await handle("factorial", request, receiver.factorial)
+
+    @app.post("/webhooks/hibob", status_code=202)
+    async def hibob_webhook(request: Request) -> JSONResponse:
+        """Bob webhooks v2 signed with Bob-Signature; Bob's "Ping test" is acknowledged."""
+        return await handle("hibob", request, receiver.hibob, ping=hibob.is_ping)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -597,7 +625,7 @@ class Dispatcher:
             self._wake.wait(wait)
 
 
-WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge"}
+WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge", "hibob": "secret"}
 
 
 def prefect_api_url() -> str | None:
@@ -621,8 +649,8 @@ def preflight(registry: Registry) -> None:
             "one of its own (set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api)")
     webhooks = registry.data.get("webhooks") or {}
     if not webhooks:
-        raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key "
-                                 "or webhooks.factorial.challenge")
+        raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key, "
+                                 "webhooks.factorial.challenge or webhooks.hibob.secret")
     for vendor, field in WEBHOOK_SECRETS.items():
         if vendor in webhooks:
             resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")
