@@ -342,7 +342,13 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def is_ping(body: bytes) -> bool:
-    """Bob's connection test: "Ping test" as a string, or {"text": "Ping test"}."""
+    """Bob's connection test: "Ping test" as a string, or {"text": "Ping test"}.
+
+    Looked at before the signature (whether Bob signs the ping is UNCONFIRMED), so only a few bytes are
+    ever parsed here: anything longer is not a ping, and a hostile body never reaches json.loads.
+    """
+    if len(body) > 64:
+        return False
     text = body.strip().decode("utf-8", "replace")
     if text.strip('"') in PING:
         return True
