@@ -14,8 +14,10 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
   Fields the service user may not see are silently left out of the answer (same page), which is why
   `relevo doctor` names the fields it could not read. Field values come back nested by category
   (`{"internal": {"terminationDate": ...}}`).
-  Filter by ids: `{"fieldPath": "root.id", "operator": "equals", "values": [...]}` (the page's
-  "batched reads by ID" example; the operator name is UNCONFIRMED: only its example was seen).
+  Filter by ids: `{"fieldPath": "root.id", "operator": "equals", "values": [...]}`, one filter per
+  search (the page's "batched reads by ID" example; corroborated by the unofficial SDK
+  kurtismassey/pybob, models/People.py: FilterModel, operator "equals" only, "only one filter is
+  supported"). How many values one filter takes is UNCONFIRMED: relevo sends SEARCH_CHUNK at a time.
   `humanReadable: "APPEND"` adds a `humanReadable` object of display values beside the machine ones
   (list item names for list fields such as the termination type): the shape of that object is
   UNCONFIRMED, so each display value falls back to the machine value.
@@ -27,8 +29,9 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
   docs/models/shared/employeetermination.md). UNCONFIRMED from HiBob's own page: code reads each one
   defensively and treats an absent value as unknown, never as "not terminated" when another says so.
 - Write-back: `POST /docs/people/{id}/folders/{folderId}/upload` ("Upload File to a Custom Folder",
-  reference/post_docs-people-id-folders-folderid-upload), multipart; the form field name `file` is
-  UNCONFIRMED (the page's definition was not readable here). The service user needs permission on
+  reference/post_docs-people-id-folders-folderid-upload), multipart with the file in form field `file`
+  (the page's definition was not readable here; the field name is from kurtismassey/pybob
+  v1/documents.py, which cites that page: UNCONFIRMED from HiBob itself). The service user needs permission on
   that folder. HiBob has no notes endpoint for employees; a document in a folder the registry names
   (`hr.document_folder`) is the report's home, like BambooHR's file section.
 - Webhooks v2 (reference/getting-started-webhooks, reference/post_webhook_employee-left and siblings):
@@ -37,8 +40,8 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
   2026-03 shows `{"employeeId", "tableId", "effectiveDate"}`; that lifecycle events carry
   `data.employeeId` is UNCONFIRMED beyond the general v2 rule). Lifecycle events fire at midnight
   (site time zone) of the lifecycle entry's effective date: `employee.left` (terminated or garden
-  leave, whichever first), `employee.inactivated` (on leave or terminated), `employee.activated`
-  (access enabled again). A lifecycle entry created for a future date sends `table.entry.created`
+  leave, whichever first), `employee.inactivated` (on leave or terminated: not stored, see EVENTS),
+  `employee.activated` (access enabled again: a rehire or a return from leave). A lifecycle entry created for a future date sends `table.entry.created`
   with `tableId: "lifecycle"` at once; deleting an entry sends nothing.
 - Signature: header `Bob-Signature` = base64(HMAC-SHA512(secret, raw body)) (docs/working-with-webhooks,
   "Step 3: Authenticate your events"; each webhook reference page: "Base64-encoded signature"). No
@@ -90,13 +93,17 @@ EMPLOYEE_FIELDS = PERSON_FIELDS + (
     "work.department", "work.reportsTo", "internal.status", "internal.lifecycleStatus",
     "internal.terminationDate", "internal.terminationReason", "internal.terminationType", "employee.lastDayOfWork",
 )
+SEARCH_CHUNK = 100  # employee ids per filtered search
 # Lifecycle statuses that mean the person is leaving or gone (lower case; HiBob's list, UNCONFIRMED spelling).
 LEAVING = {"terminated", "garden leave"}
 # Terminations dated this many days before the cursor are still picked up by reconciliation: HR often
 # enters a termination after its date (a backdated entry would otherwise never be seen).
 BACKDATED_DAYS = 30
-# Webhook event types -> the kind of change relevo stores ("status_changed": the run reads the record).
-EVENTS = {"employee.left": "terminated", "employee.inactivated": "status_changed", "employee.activated": "rescinded"}
+# Webhook event types -> the kind of change relevo stores. employee.inactivated is acknowledged and not
+# stored: Bob sends it for a termination together with employee.left (and alone only for a leave), so
+# storing both would start two runs per termination; a company subscribed to it alone is still covered
+# by reconciliation.
+EVENTS = {"employee.left": "terminated", "employee.activated": "rescinded"}
 TABLE_EVENTS = {"table.entry.created", "table.entry.updated"}
 PING = {"Ping test", '{"text":"Ping test"}'}
 
@@ -200,12 +207,12 @@ class HiBob:
         return None if record is None else _person(employee_id, record)
 
     def _read(self, employee_ids: list[str], fields: tuple[str, ...]) -> None:
-        """Search these ids once; an id the answer leaves out is remembered as unknown."""
-        if not employee_ids:
-            return
-        found = self._search(fields, ids=employee_ids)
-        for employee_id in employee_ids:
-            self._people[employee_id] = found.get(employee_id)
+        """Search these ids (SEARCH_CHUNK per call); an id the answer leaves out is remembered as unknown."""
+        for start in range(0, len(employee_ids), SEARCH_CHUNK):
+            chunk = employee_ids[start:start + SEARCH_CHUNK]
+            found = self._search(fields, ids=chunk)
+            for employee_id in chunk:
+                self._people[employee_id] = found.get(employee_id)
 
     def _search(self, fields: tuple[str, ...], ids: list[str] | None) -> dict[str, dict[str, Any]]:
         """POST people/search with showInactive (leavers are inactive): id -> raw record."""
@@ -361,11 +368,11 @@ def is_ping(body: bytes) -> bool:
 def parse_webhook(payload: Any) -> list[WebhookChange]:
     """The termination-related change in one Bob v2 webhook (already JSON-decoded); [] for other events.
 
-    employee.left -> "terminated" (effective today); employee.inactivated -> "status_changed" (it
-    also means leave: the run reads the record and does nothing unless it shows a termination);
-    employee.activated -> "rescinded" (rescind re-reads HR before giving anything back); a lifecycle
-    table entry created or updated (a termination entered for a future date is one) ->
-    "status_changed". Raises ValueError naming the field for a payload of the wrong shape.
+    employee.left -> "terminated"; employee.activated -> "rescinded" (rescind re-reads HR before
+    giving anything back: a return from leave gives nothing back); a lifecycle table entry created
+    or updated (a termination entered for a future date is one) -> "status_changed" (the run reads
+    the record and does nothing unless it shows a termination). employee.inactivated and every
+    other event -> [] (see EVENTS). Raises ValueError naming the field for a payload of the wrong shape.
     """
     if not isinstance(payload, dict):
         raise ValueError("HiBob webhook: the payload is not a JSON object")
