@@ -111,6 +111,10 @@ PING = {"Ping test", '{"text":"Ping test"}'}
 class HiBob:
     """One company's Bob account, read and written by a service user."""
 
+    # `changed_since` returns terminations, not changes: reconciliation adds the people it offboarded, to
+    # find a withdrawn termination (flows/reconcile.py).
+    reports_terminations_only = True
+
     def __init__(
         self,
         service_user_id: str,
@@ -142,7 +146,9 @@ class HiBob:
         self.document_folder = clean(document_folder)
         self.today = today
         self.now = now
-        self._people: dict[str, dict[str, Any] | None] = {}  # raw records read this run, by id
+        # managers and successors read this run (raw records, None: unknown); never used to decide a termination
+        self._people: dict[str, dict[str, Any] | None] = {}
+        self._polled: dict[str, dict[str, Any]] = {}  # the last reconciliation search, for the read that follows
 
     # --- reading ---
 
@@ -154,16 +160,24 @@ class HiBob:
         return result
 
     def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
-        """Each requested id -> its employee object or its ConnectorError: one search for the leavers
-        (inactive included), one more for their managers and successors not read yet."""
+        """Each requested id -> its employee object or its ConnectorError: one search per SEARCH_CHUNK
+        leavers (inactive included), one more for their managers and successors not read yet.
+
+        The leavers are read afresh on every call (a run reads HR again before acting on a withdrawal);
+        only the records of the reconciliation poll just made are used once instead of a second read.
+        """
         wanted = [str(i).strip() for i in employee_ids]
         readable = [i for i in dict.fromkeys(wanted) if EMPLOYEE_ID.match(i)]
-        self._read([i for i in readable if i not in self._people], self._employee_fields())
-        related = [r for i in readable if (rec := self._people.get(i)) for r in self._related(rec)]
-        self._read([r for r in dict.fromkeys(related) if r not in self._people], PERSON_FIELDS)
+        polled, self._polled = self._polled, {}
+        records = {i: polled[i] for i in readable if i in polled}
+        records.update(self._read([i for i in readable if i not in polled], self._employee_fields()))
+        self._people.update(records)
+        related = [r for rec in records.values() if rec for r in self._related(rec)]
+        self._people.update({r: polled[r] for r in related if r in polled})
+        self._people.update(self._read([r for r in dict.fromkeys(related) if r not in self._people], PERSON_FIELDS))
         out: dict[str, dict[str, Any] | Exception] = {}
         for employee_id in wanted:
-            record = self._people.get(employee_id)
+            record = records.get(employee_id)
             if record is None:
                 out[employee_id] = NotFound(f"employee '{employee_id[:70]}' not found in HiBob (or not visible to the "
                                             "service user)", vendor=VENDOR, status=404)
@@ -188,10 +202,9 @@ class HiBob:
             floor = (datetime.fromisoformat(since).date() if since else self.today()) - timedelta(days=BACKDATED_DAYS)
         except ValueError:
             raise ConfigurationError(f"HiBob reconciliation: since '{str(since)[:40]}' is not an ISO 8601 time") from None
-        records = self._search(self._employee_fields(), ids=None)
+        self._polled = self._search(self._employee_fields(), ids=None)
         changed = []
-        for employee_id, record in records.items():
-            self._people[employee_id] = record
+        for employee_id, record in self._polled.items():
             last_day, _ = self._dates(record)
             if last_day is not None and date.fromisoformat(last_day) >= floor:
                 changed.append(employee_id)
@@ -202,17 +215,18 @@ class HiBob:
         if not employee_id or not EMPLOYEE_ID.match(employee_id):
             return None
         if employee_id not in self._people:
-            self._read([employee_id], PERSON_FIELDS)
+            self._people.update(self._read([employee_id], PERSON_FIELDS))
         record = self._people.get(employee_id)
         return None if record is None else _person(employee_id, record)
 
-    def _read(self, employee_ids: list[str], fields: tuple[str, ...]) -> None:
-        """Search these ids (SEARCH_CHUNK per call); an id the answer leaves out is remembered as unknown."""
+    def _read(self, employee_ids: list[str], fields: tuple[str, ...]) -> dict[str, dict[str, Any] | None]:
+        """Search these ids (SEARCH_CHUNK per call): id -> raw record, None for an id the answer leaves out."""
+        out: dict[str, dict[str, Any] | None] = {}
         for start in range(0, len(employee_ids), SEARCH_CHUNK):
             chunk = employee_ids[start:start + SEARCH_CHUNK]
             found = self._search(fields, ids=chunk)
-            for employee_id in chunk:
-                self._people[employee_id] = found.get(employee_id)
+            out.update({employee_id: found.get(employee_id) for employee_id in chunk})
+        return out
 
     def _search(self, fields: tuple[str, ...], ids: list[str] | None) -> dict[str, dict[str, Any]]:
         """POST people/search with showInactive (leavers are inactive): id -> raw record."""

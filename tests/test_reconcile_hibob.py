@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import responses
 
-from flows.inbox import Inbox, InboxEvent
-from flows.reconcile import reconcile_once
-from flows.registry import load_registry
-from flows.webhook import Dispatcher
+from relevo.storage.inbox import Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
+from relevo.reconcile import reconcile_once
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher
 from tests.connectors.test_hibob import BASE, BOSS_RECORD, TOKEN, USER, Bob, record
 from tests.connectors.hibob_contract import lifecycle
-from connectors.hibob import parse_webhook
+from relevo.connectors.hibob import parse_webhook
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 
@@ -71,3 +72,22 @@ def test_a_lost_hibob_webhook_is_found_and_the_late_one_starts_nothing(hibob_reg
     dispatcher.clock = lambda: NOW.timestamp() + 600
     assert dispatcher.dispatch_due() == 0 and len(launches.keys) == 2
     assert {e.event_key: e.state for e in inbox.events()}[late["event_key"]] == "duplicate"
+
+
+@responses.activate
+def test_a_termination_deleted_in_bob_is_found_as_a_withdrawal(hibob_registry: Path) -> None:
+    """Bob sends no webhook when a lifecycle entry is deleted; the poll looks again at everyone relevo offboarded."""
+    bob = employees()
+    withdrawn = record("6001", terminationDate=None, lifecycleStatus="employed", status="Active", terminationType=None)
+    withdrawn["employee"] = {}
+    withdrawn["humanReadable"] = {}
+    bob.records["6001"] = withdrawn
+    responses.add_callback(responses.POST, f"{BASE}/people/search", callback=bob)
+    registry = load_registry(hibob_registry)
+    Ledger(registry.database_url).finish(key="6001:revoke:page:1", employee_id="6001", action="revoke_role",
+                                         target="page", outcome="done", detail="removed")
+
+    result = reconcile_once(registry, now=NOW)
+
+    assert "hibob:6001:rescinded:polled:none" in result["stored"]
+    assert len(bob.bodies) == 1  # everyone, the withdrawn one included, came from the one search

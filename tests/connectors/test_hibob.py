@@ -18,6 +18,7 @@ from responses.registries import OrderedRegistry
 from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.hibob import HiBob, is_ping, parse_webhook, signature
+from tests.sim.vendors import HiBob as HiBobSim
 from tests.connectors.hibob_contract import (
     SEARCH_ANSWER,
     SEARCH_REQUEST,
@@ -60,7 +61,8 @@ HEIR_RECORD = {"id": HEIR, "displayName": "Jordi Puig", "firstName": "Jordi", "s
 
 
 class Bob:
-    """people/search as documented: the body is checked, filters by root.id honoured, everything in one answer."""
+    """people/search as documented: the body is checked, filters by root.id honoured, only the fields asked
+    for returned (with their humanReadable copies), everything in one answer."""
 
     def __init__(self, *records: dict) -> None:
         self.records = {r["id"]: r for r in records}
@@ -74,6 +76,7 @@ class Bob:
         for item in body.get("filters", []):
             assert item == {"fieldPath": "root.id", "operator": "equals", "values": item["values"]}
             rows = [r for r in rows if r["id"] in item["values"]]
+        rows = [HiBobSim.only(r, body["fields"]) for r in rows]  # only the fields asked for come back
         return 200, {"Content-Type": "application/json"}, json.dumps(check(SEARCH_ANSWER, {"employees": rows}))
 
 
@@ -187,6 +190,30 @@ def test_a_layoff_reads_the_leavers_a_hundred_per_search_and_their_managers_once
     assert [len(b["filters"][0]["values"]) for b in bob.bodies] == [100, 51, 1]
     assert all(isinstance(found[r["id"]], dict) for r in others)
     assert isinstance(found["4999"], errors.NotFound)
+
+
+def test_a_manager_read_for_a_report_is_read_in_full_when_asked_for_as_an_employee(api):
+    """The manager's name was read for the leaver's record; asked for next (a second leaver, an approval's
+    successor check), their own termination must come from a full read, not from that partial record."""
+    boss = {**BOSS_RECORD, "internal": {"status": "Inactive", "lifecycleStatus": "terminated",
+                                        "terminationDate": "2026-11-24"}}
+    serve(api, Bob(record(), boss))
+    hr = connector()
+    assert hr.employee(LEAVER)["manager"]["id"] == BOSS
+
+    assert hr.employee(BOSS)["status"] == "terminated"
+
+
+def test_every_read_of_an_employee_is_fresh(api):
+    """A run reads HR again before it acts on a withdrawal: a cached record would hide the withdrawal."""
+    bob = serve(api, Bob(record(), BOSS_RECORD))
+    hr = connector()
+    assert hr.employee(LEAVER)["status"] == "terminated"
+    bob.records[LEAVER] = record(terminationDate=None, lifecycleStatus="employed", status="Active", terminationType=None)
+    bob.records[LEAVER]["employee"] = {}
+    bob.records[LEAVER]["humanReadable"] = {}
+
+    assert hr.employee(LEAVER)["status"] == "active"
 
 
 def test_an_unknown_or_impossible_id_is_not_found(api):
