@@ -382,3 +382,66 @@ def test_bob_connection_test_is_recognised():
     assert is_ping(b"Ping test") and is_ping(b'"Ping test"') and is_ping(b'{"text": "Ping test"}')
     assert not is_ping(json.dumps(lifecycle("employee.left")).encode())
     assert not is_ping(b"\xff\xfe")
+
+
+# --- any JSON at all: the parser says ValueError or gives events the inbox accepts; the reader says ConnectorError ---
+
+def _hibob_fuzz_strategies():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
+    kinds = st.sampled_from(["employee.left", "employee.activated", "employee.inactivated", "table.entry.created",
+                             "table.entry.updated", "employee.updated"]) | st.text(max_size=15)
+    ids = st.from_regex(r"[0-9]{1,19}", fullmatch=True) | values
+    envelopes = st.fixed_dictionaries({
+        "companyId": st.integers() | values, "type": kinds | values, "triggeredBy": st.text(max_size=20) | values,
+        "triggeredAt": st.text(max_size=30) | values, "version": st.just("v2") | values,
+        "data": st.fixed_dictionaries({"employeeId": ids}, optional={"tableId": st.just("lifecycle") | values,
+                                                                      "effectiveDate": values}) | values})
+    return envelopes | values, values
+
+
+def test_any_payload_gives_a_value_error_or_events_the_inbox_accepts():
+    from hypothesis import given, settings
+
+    from flows.inbox import Inbox
+
+    payloads, _ = _hibob_fuzz_strategies()
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(payload=payloads)
+    def prop(payload):  # type: ignore[no-untyped-def]
+        try:
+            changes = parse_webhook(payload)
+        except ValueError as exc:
+            assert str(exc).startswith("HiBob webhook")
+            return
+        for change in changes:
+            Inbox.event("hibob", change.employee_id, change.kind, change.change_fingerprint,
+                        datetime(2026, 11, 27, tzinfo=timezone.utc))  # raises if it does not fit the schema
+
+    prop()
+
+
+def test_any_record_gives_an_employee_or_a_connector_error():
+    """Whatever Bob's answer holds in the fields relevo reads, the result is a valid employee or one typed error."""
+    from hypothesis import given, settings
+
+    _, values = _hibob_fuzz_strategies()
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(internal=values, employee=values, email=values, reports=values, readable=values)
+    def prop(internal, employee, email, reports, readable):  # type: ignore[no-untyped-def]
+        leaver = {**record(), "internal": internal, "employee": employee, "email": email,
+                  "work": {"reportsTo": reports}, "humanReadable": readable}
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            mock.add_callback(responses.POST, f"{BASE}/people/search", callback=Bob(leaver, BOSS_RECORD))
+            try:
+                employee_record = connector().employee(LEAVER)
+            except errors.ConnectorError:
+                return
+        schemas.check("employee", employee_record, "fuzzed HiBob record")
+
+    prop()
