@@ -72,3 +72,17 @@ def test_a_hibob_leaver_is_offboarded_end_to_end(prefect_api_url, bob_company: C
     assert report["folder"] == "77" and leaver.name.encode() in report["content"]
     notes = [r for r in summary["rows"] if r["action"] == "hr_note"]
     assert notes and notes[-1]["outcome"] == "done"
+
+
+def test_doctor_reads_bob_with_the_service_user_and_checks_the_webhook_secret(bob_company: Company) -> None:
+    from datetime import date
+
+    from flows.doctor import run
+
+    findings, _ = run(load_registry(bob_company.registry), date(2026, 11, 27))
+
+    hr = [f for f in findings if f.subject == "hr"]
+    assert all(f.level == "ok" for f in hr) and "reads 5 employees" in hr[0].text, hr
+    assert any("webhooks.hibob.secret" in f.text and f.level == "ok" for f in findings)
+    assert any("HiBob Public API" in f.text for f in findings)
+    assert SECRETS["SIM_HIBOB_TOKEN"] not in repr(findings)
