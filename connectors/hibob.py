@@ -269,8 +269,10 @@ class HiBob:
             "name": _name(record, employee_id),
             "email": work_email(value(record, "root.email"), f"HiBob employee {employee_id}"),
             "phone": None,
-            "language": language_or(display(record, self.language_field) if self.language_field else None,
-                                    self.default_language),
+            # the field's own value when it is a code (es, en-GB), else its display value, else the company's
+            "language": language_or(value(record, self.language_field), language_or(
+                display(record, self.language_field), self.default_language)) if self.language_field
+            else self.default_language,
             "department": _text(display(record, "work.department")),
             "job_title": _text(display(record, "work.title")),
             "status": "active" if termination is None else status_on(termination["date"], self.today()),
