@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from flows.inbox import Inbox
-from flows.registry import load_registry
-from flows.webhook import Dispatcher, create_app
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher, create_app
 from tests.connectors.hibob_contract import TABLE_ENTRY_EXAMPLE, WEBHOOK, check, lifecycle
 
 SECRET = "hibob-webhook-secret-canary-64d1"

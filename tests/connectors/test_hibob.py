@@ -406,7 +406,7 @@ def _hibob_fuzz_strategies():  # type: ignore[no-untyped-def]
 def test_any_payload_gives_a_value_error_or_events_the_inbox_accepts():
     from hypothesis import given, settings
 
-    from flows.inbox import Inbox
+    from relevo.storage.inbox import Inbox
 
     payloads, _ = _hibob_fuzz_strategies()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.errors import NotFound
-from connectors.hibob import HiBob
-from flows.reconcile import reconcile_once
-from flows.registry import load_registry
+from relevo.connectors.errors import NotFound
+from relevo.connectors.hibob import HiBob
+from relevo.reconcile import reconcile_once
+from relevo.config.registry import load_registry
 from tests.reliability.conftest import Company
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, set_successors, still_has_access, write
@@ -59,7 +59,7 @@ def test_reconciliation_finds_the_simulated_leavers(bob_company: Company) -> Non
 
 
 def test_a_hibob_leaver_is_offboarded_end_to_end(prefect_api_url, bob_company: Company) -> None:  # type: ignore[no-untyped-def]
-    from flows.offboarding import offboard_employee
+    from relevo.offboarding import offboard_employee
 
     sim, world = bob_company.sim, bob_company.world
     leaver = world.leavers[0]
@@ -77,7 +77,7 @@ def test_a_hibob_leaver_is_offboarded_end_to_end(prefect_api_url, bob_company: C
 def test_doctor_reads_bob_with_the_service_user_and_checks_the_webhook_secret(bob_company: Company) -> None:
     from datetime import date
 
-    from flows.doctor import run
+    from relevo.cli.doctor import run
 
     findings, _ = run(load_registry(bob_company.registry), date(2026, 11, 27))
 
