@@ -2,7 +2,8 @@
 
 Vendor facts relied on, with where each comes from (HiBob's own documentation unless said otherwise):
 - API base `https://api.hibob.com/v1` (sandbox `https://api.sandbox.hibob.com/v1`): `servers` of the
-  OpenAPI definitions embedded in apidocs.hibob.com reference pages (e.g. reference/post_webhook_employee-joined).
+  OpenAPI definitions embedded in apidocs.hibob.com reference pages (e.g.
+  reference/post_webhook_employee-joined).
   Those definitions are marked "Proprietary" (apidocs.hibob.com/docs/api-terms-of-use), so they are not
   vendored in tests/specs; the facts the tests rely on are transcribed in tests/connectors/hibob_contract.py.
 - Auth: a service user, HTTP Basic with the service user's ID as user name and its token as password
@@ -41,7 +42,8 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
   `data.employeeId` is UNCONFIRMED beyond the general v2 rule). Lifecycle events fire at midnight
   (site time zone) of the lifecycle entry's effective date: `employee.left` (terminated or garden
   leave, whichever first), `employee.inactivated` (on leave or terminated: not stored, see EVENTS),
-  `employee.activated` (access enabled again: a rehire or a return from leave). A lifecycle entry created for a future date sends `table.entry.created`
+  `employee.activated` (access enabled again: a rehire or a return from leave). A lifecycle entry
+  created for a future date sends `table.entry.created`
   with `tableId: "lifecycle"` at once; deleting an entry sends nothing.
 - Signature: header `Bob-Signature` = base64(HMAC-SHA512(secret, raw body)) (docs/working-with-webhooks,
   "Step 3: Authenticate your events"; each webhook reference page: "Base64-encoded signature"). No
@@ -55,6 +57,7 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
 - Rate limits and retry behaviour of Bob's webhooks: UNCONFIRMED (v2 "better handling of retries",
   with e-mail notifications on delivery problems: docs/migrate-to-webhooks-v2).
 """
+
 from __future__ import annotations
 
 import base64
@@ -90,8 +93,14 @@ BASE_URL = "https://api.hibob.com/v1/"
 RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
 PERSON_FIELDS = ("root.id", "root.displayName", "root.firstName", "root.surname", "root.email", "work.title")
 EMPLOYEE_FIELDS = PERSON_FIELDS + (
-    "work.department", "work.reportsTo", "internal.status", "internal.lifecycleStatus",
-    "internal.terminationDate", "internal.terminationReason", "internal.terminationType", "employee.lastDayOfWork",
+    "work.department",
+    "work.reportsTo",
+    "internal.status",
+    "internal.lifecycleStatus",
+    "internal.terminationDate",
+    "internal.terminationReason",
+    "internal.terminationType",
+    "employee.lastDayOfWork",
 )
 SEARCH_CHUNK = 100  # employee ids per filtered search
 # Lifecycle statuses that mean the person is leaving or gone (lower case; HiBob's list, UNCONFIRMED spelling).
@@ -134,10 +143,18 @@ class HiBob:
     ) -> None:
         unknown = sorted(set(restriction_fields or {}) - set(RESTRICTIONS))
         if unknown:
-            raise ConfigurationError(f"HiBob restriction_fields: unknown key {', '.join(unknown)} "
-                                     f"(known: {', '.join(RESTRICTIONS)})")
-        self.http = HttpClient(VENDOR, base_url or BASE_URL, auth=requests.auth.HTTPBasicAuth(service_user_id, token),
-                               secrets=[token], sleep=sleep, session=session)
+            raise ConfigurationError(
+                f"HiBob restriction_fields: unknown key {', '.join(unknown)} "
+                f"(known: {', '.join(RESTRICTIONS)})"
+            )
+        self.http = HttpClient(
+            VENDOR,
+            base_url or BASE_URL,
+            auth=requests.auth.HTTPBasicAuth(service_user_id, token),
+            secrets=[token],
+            sleep=sleep,
+            session=session,
+        )
         self.default_language = default_language
         self.types = termination_table(termination_types)
         self.successor_field = clean(successor_field)
@@ -146,9 +163,12 @@ class HiBob:
         self.document_folder = clean(document_folder)
         self.today = today
         self.now = now
-        # managers and successors read this run (raw records, None: unknown); never used to decide a termination
+        # managers and successors read this run (raw records, None: unknown); never used to decide
+        # a termination
         self._people: dict[str, dict[str, Any] | None] = {}
-        self._polled: dict[str, dict[str, Any]] = {}  # the last reconciliation search, for the read that follows
+        self._polled: dict[
+            str, dict[str, Any]
+        ] = {}  # the last reconciliation search, for the read that follows
 
     # --- reading ---
 
@@ -174,13 +194,18 @@ class HiBob:
         self._people.update(records)
         related = [r for rec in records.values() if rec for r in self._related(rec)]
         self._people.update({r: polled[r] for r in related if r in polled})
-        self._people.update(self._read([r for r in dict.fromkeys(related) if r not in self._people], PERSON_FIELDS))
+        self._people.update(
+            self._read([r for r in dict.fromkeys(related) if r not in self._people], PERSON_FIELDS)
+        )
         out: dict[str, dict[str, Any] | Exception] = {}
         for employee_id in wanted:
             record = records.get(employee_id)
             if record is None:
-                out[employee_id] = NotFound(f"employee '{employee_id[:70]}' not found in HiBob (or not visible to the "
-                                            "service user)", vendor=VENDOR, status=404)
+                out[employee_id] = NotFound(
+                    f"employee '{employee_id[:70]}' not found in HiBob (or not visible to the service user)",
+                    vendor=VENDOR,
+                    status=404,
+                )
                 continue
             try:
                 out[employee_id] = self._normalized(employee_id, record)
@@ -199,9 +224,13 @@ class HiBob:
         """
         started = self.now().isoformat(timespec="seconds")
         try:
-            floor = (datetime.fromisoformat(since).date() if since else self.today()) - timedelta(days=BACKDATED_DAYS)
+            floor = (datetime.fromisoformat(since).date() if since else self.today()) - timedelta(
+                days=BACKDATED_DAYS
+            )
         except ValueError:
-            raise ConfigurationError(f"HiBob reconciliation: since '{str(since)[:40]}' is not an ISO 8601 time") from None
+            raise ConfigurationError(
+                f"HiBob reconciliation: since '{str(since)[:40]}' is not an ISO 8601 time"
+            ) from None
         self._polled = self._search(self._employee_fields(), ids=None)
         changed = []
         for employee_id, record in self._polled.items():
@@ -220,10 +249,10 @@ class HiBob:
         return None if record is None else _person(employee_id, record)
 
     def _read(self, employee_ids: list[str], fields: tuple[str, ...]) -> dict[str, dict[str, Any] | None]:
-        """Search these ids (SEARCH_CHUNK per call): id -> raw record, None for an id the answer leaves out."""
+        """Search these ids (SEARCH_CHUNK per call): id -> raw record, None for an id not in the answer."""
         out: dict[str, dict[str, Any] | None] = {}
         for start in range(0, len(employee_ids), SEARCH_CHUNK):
-            chunk = employee_ids[start:start + SEARCH_CHUNK]
+            chunk = employee_ids[start : start + SEARCH_CHUNK]
             found = self._search(fields, ids=chunk)
             out.update({employee_id: found.get(employee_id) for employee_id in chunk})
         return out
@@ -233,18 +262,26 @@ class HiBob:
         body: dict[str, Any] = {"fields": list(fields), "showInactive": True, "humanReadable": "APPEND"}
         if ids is not None:
             body["filters"] = [{"fieldPath": "root.id", "operator": "equals", "values": ids}]
-        response = self.http.request("POST", "people/search", json=body, idempotent=True)  # a read: safe to retry
+        response = self.http.request(
+            "POST", "people/search", json=body, idempotent=True
+        )  # a read: safe to retry
         answer = self.http.decode(response, "POST", "people/search")
         rows = answer.get("employees") if isinstance(answer, dict) else None
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InvalidResponse("POST people/search did not return {employees: [...]}", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                "POST people/search did not return {employees: [...]}",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         out: dict[str, dict[str, Any]] = {}
         for row in rows:
             employee_id = clean(row.get("id"))
             if employee_id is None or not EMPLOYEE_ID.match(employee_id):
-                raise InvalidResponse("POST people/search returned an employee without a usable id", vendor=VENDOR,
-                                      status=response.status_code)
+                raise InvalidResponse(
+                    "POST people/search returned an employee without a usable id",
+                    vendor=VENDOR,
+                    status=response.status_code,
+                )
             out.setdefault(employee_id, row)
         return out
 
@@ -270,8 +307,11 @@ class HiBob:
             "email": work_email(value(record, "root.email"), f"HiBob employee {employee_id}"),
             "phone": None,
             # the field's own value when it is a code (es, en-GB), else its display value, else the company's
-            "language": language_or(value(record, self.language_field), language_or(
-                display(record, self.language_field), self.default_language)) if self.language_field
+            "language": language_or(
+                value(record, self.language_field),
+                language_or(display(record, self.language_field), self.default_language),
+            )
+            if self.language_field
             else self.default_language,
             "department": _text(display(record, "work.department")),
             "job_title": _text(display(record, "work.title")),
@@ -316,14 +356,22 @@ class HiBob:
         """The service user can search people, and sees the fields relevo reads (HiBob silently leaves
         out fields the service user may not see, which would read as "no termination")."""
         records = self._search(self._employee_fields(), ids=None)
-        findings = [Finding("ok", "hr", f"the HiBob service user reads {len(records)} employees (inactive included)")]
+        findings = [
+            Finding("ok", "hr", f"the HiBob service user reads {len(records)} employees (inactive included)")
+        ]
         if not records:
             return findings
         needed = ("internal.terminationDate", "work.reportsTo", *self._custom_fields())
         missing = [f for f in needed if not any(_has(r, f) for r in records.values())]
         if missing:
-            findings.append(Finding("warning", "hr", f"HiBob fields never returned for any employee: {', '.join(missing)} "
-                                    "(empty for everyone, misspelt, or hidden from the service user's permission group)"))
+            findings.append(
+                Finding(
+                    "warning",
+                    "hr",
+                    f"HiBob fields never returned for any employee: {', '.join(missing)} "
+                    "(empty for everyone, misspelt, or hidden from the service user's permission group)",
+                )
+            )
         return findings
 
     # --- writing ---
@@ -336,20 +384,29 @@ class HiBob:
         """
         employee_id = str(employee_id).strip()
         if not EMPLOYEE_ID.match(employee_id):
-            raise NotFound(f"employee '{employee_id[:70]}' not found in HiBob (not an employee id)", vendor=VENDOR)
+            raise NotFound(
+                f"employee '{employee_id[:70]}' not found in HiBob (not an employee id)", vendor=VENDOR
+            )
         if self.document_folder is None:
-            raise ConfigurationError("HiBob: document_folder (the folder id that receives relevo's report) is not set")
+            raise ConfigurationError(
+                "HiBob: document_folder (the folder id that receives relevo's report) is not set"
+            )
         name = f"{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-') or 'report'}-{employee_id}.txt"
         path = f"docs/people/{employee_id}/folders/{self.document_folder}/upload"
-        response = self.http.request("POST", path, allow=(404,),
-                                     files={"file": (name, f"{title}\n\n{text}\n".encode(), "text/plain")})
+        response = self.http.request(
+            "POST", path, allow=(404,), files={"file": (name, f"{title}\n\n{text}\n".encode(), "text/plain")}
+        )
         if response.status_code == 404:
-            raise NotFound(f"employee {employee_id} or document folder {self.document_folder} not found in HiBob",
-                           vendor=VENDOR, status=404)
+            raise NotFound(
+                f"employee {employee_id} or document folder {self.document_folder} not found in HiBob",
+                vendor=VENDOR,
+                status=404,
+            )
         return f"HiBob document '{name}' in folder {self.document_folder} of employee {employee_id}"
 
 
 # --- webhooks ---
+
 
 class WebhookChange(NamedTuple):
     """One lifecycle change a Bob webhook reports."""
@@ -417,11 +474,14 @@ def parse_webhook(payload: Any) -> list[WebhookChange]:
         raise ValueError("HiBob webhook: triggeredAt is not a string")
     # No effective date is taken from the payload: triggeredAt is midnight in the site's time zone
     # without an offset, and a lifecycle entry's date may be a join's. The run reads the record's.
-    canonical = json.dumps([employee_id, kind, triggered, data], sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        [employee_id, kind, triggered, data], sort_keys=True, separators=(",", ":"), default=str
+    )
     return [WebhookChange(employee_id, change, hashlib.sha256(canonical.encode()).hexdigest()[:32])]
 
 
 # --- helpers: reading the nested answer ---
+
 
 def value(record: dict[str, Any], path: str | None) -> Any:
     """A field's machine value by its path (`internal.terminationDate`; `root.x` is top level)."""
@@ -472,11 +532,17 @@ def _text(raw: Any) -> str | None:
 
 
 def _name(record: dict[str, Any], fallback: str) -> str:
-    parts = " ".join(p for p in (_text(value(record, "root.firstName")), _text(value(record, "root.surname"))) if p)
+    parts = " ".join(
+        p for p in (_text(value(record, "root.firstName")), _text(value(record, "root.surname"))) if p
+    )
     return _text(value(record, "root.displayName")) or parts or fallback
 
 
 def _person(employee_id: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {"id": employee_id, "name": _name(record, employee_id),
-            "email": work_email(value(record, "root.email"), f"HiBob employee {employee_id}"),
-            "phone": None, "job_title": _text(display(record, "work.title"))}
+    return {
+        "id": employee_id,
+        "name": _name(record, employee_id),
+        "email": work_email(value(record, "root.email"), f"HiBob employee {employee_id}"),
+        "phone": None,
+        "job_title": _text(display(record, "work.title")),
+    }

@@ -92,7 +92,8 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
             kind, date = "rescinded", None
         else:
             continue
-        doc = Inbox.event(vendor if vendor in {"bamboohr", "factorial", "hibob"} else "directory", employee_id, kind,
+        known = vendor if vendor in {"bamboohr", "factorial", "hibob"} else "directory"
+        doc = Inbox.event(known, employee_id, kind,
                           f"polled:{date or 'none'}", now, effective_date=date, source="reconciliation")
         new = inbox.store(doc)  # completes the key (flows/storage/inbox.py: events after a withdrawal)
         seen.append(doc["event_key"])

@@ -1,5 +1,6 @@
 """Reconciliation with HiBob as the HR platform: a lost employee.left is found by polling, the late
 webhook starts nothing, and a future-dated termination is found the day it is entered."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -34,7 +35,9 @@ def hibob_registry(acme: Path, monkeypatch) -> Path:  # type: ignore[no-untyped-
     monkeypatch.setenv("RELEVO_HIBOB_TOKEN", TOKEN)
     text = acme.read_text("utf-8").replace(
         "hr: {connector: directory, path: hr.json}",
-        f"hr: {{connector: hibob, service_user_id: {USER}, token: {{env: RELEVO_HIBOB_TOKEN}}, document_folder: 77}}")
+        f"hr: {{connector: hibob, service_user_id: {USER}, token: {{env: RELEVO_HIBOB_TOKEN}}, "
+        "document_folder: 77}",
+    )
     acme.write_text(text, "utf-8")
     return acme
 
@@ -66,8 +69,13 @@ def test_a_lost_hibob_webhook_is_found_and_the_late_one_starts_nothing(hibob_reg
     assert dispatcher.dispatch_due() == 2
     # Bob's employee.left for 6001 arrives after all (the receiver was down): stored, no second run
     [change] = parse_webhook(lifecycle("employee.left", "6001"))
-    late = Inbox.event("hibob", change.employee_id, change.kind, change.change_fingerprint,
-                       datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc))
+    late = Inbox.event(
+        "hibob",
+        change.employee_id,
+        change.kind,
+        change.change_fingerprint,
+        datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc),
+    )
     assert inbox.store(late)
     dispatcher.clock = lambda: NOW.timestamp() + 600
     assert dispatcher.dispatch_due() == 0 and len(launches.keys) == 2
@@ -76,16 +84,24 @@ def test_a_lost_hibob_webhook_is_found_and_the_late_one_starts_nothing(hibob_reg
 
 @responses.activate
 def test_a_termination_deleted_in_bob_is_found_as_a_withdrawal(hibob_registry: Path) -> None:
-    """Bob sends no webhook when a lifecycle entry is deleted; the poll looks again at everyone relevo offboarded."""
+    """Bob sends no webhook when a lifecycle entry is deleted: the poll looks again at everyone offboarded."""
     bob = employees()
-    withdrawn = record("6001", terminationDate=None, lifecycleStatus="employed", status="Active", terminationType=None)
+    withdrawn = record(
+        "6001", terminationDate=None, lifecycleStatus="employed", status="Active", terminationType=None
+    )
     withdrawn["employee"] = {}
     withdrawn["humanReadable"] = {}
     bob.records["6001"] = withdrawn
     responses.add_callback(responses.POST, f"{BASE}/people/search", callback=bob)
     registry = load_registry(hibob_registry)
-    Ledger(registry.database_url).finish(key="6001:revoke:page:1", employee_id="6001", action="revoke_role",
-                                         target="page", outcome="done", detail="removed")
+    Ledger(registry.database_url).finish(
+        key="6001:revoke:page:1",
+        employee_id="6001",
+        action="revoke_role",
+        target="page",
+        outcome="done",
+        detail="removed",
+    )
 
     result = reconcile_once(registry, now=NOW)
 

@@ -259,16 +259,18 @@ def _hibob_hr(registry: Registry, config: dict[str, Any]) -> Any:
 
     folder = config.get("document_folder")
     if registry.policy.get("write_hr_note", True) and folder is None:
-        raise ConfigurationError(f"{registry.path}: hr.document_folder (the HiBob document folder id that receives "
-                                 "relevo's report) is required while policy.write_hr_note is on")
+        raise ConfigurationError(f"{registry.path}: hr.document_folder (the HiBob document folder id that "
+                                 "receives relevo's report) is required while policy.write_hr_note is on")
     restrictions = config.get("restriction_fields", {})
     if not isinstance(restrictions, dict) or set(restrictions) - set(RESTRICTIONS):
-        raise ConfigurationError(f"{registry.path}: hr.restriction_fields maps {' and/or '.join(RESTRICTIONS)} "
-                                 "to HiBob field paths")
-    user = _require(config, "service_user_id", "hr", registry)  # an id, not a secret: text or a secret reference
-    user = resolve(user, f"{registry.path}: hr.service_user_id (HiBob)") if isinstance(user, dict) else str(user)
+        keys = " and/or ".join(RESTRICTIONS)
+        raise ConfigurationError(f"{registry.path}: hr.restriction_fields maps {keys} to HiBob field paths")
+    user = _require(config, "service_user_id", "hr", registry)  # an id, not a secret: text or a reference
+    if isinstance(user, dict):
+        user = resolve(user, f"{registry.path}: hr.service_user_id (HiBob)")
     token = resolve(_require(config, "token", "hr", registry), f"{registry.path}: hr.token (HiBob)")
-    return HiBob(user, token, default_language=registry.default_language, base_url=config.get("base_url"),
+    return HiBob(str(user), token, default_language=registry.default_language,
+                 base_url=config.get("base_url"),
                  termination_types=registry.policy.get("termination_types"),
                  successor_field=config.get("successor_field"), language_field=config.get("language_field"),
                  restriction_fields=restrictions, document_folder=None if folder is None else str(folder),

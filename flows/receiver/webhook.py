@@ -140,10 +140,12 @@ def verify_bamboohr(key: str, body: bytes, signature: str | None, timestamp: str
 
 
 def verify_hibob(secret: str, body: bytes, given: str | None) -> None:
-    """Bob signs the raw body alone: base64 HMAC-SHA512 in Bob-Signature (no timestamp: replays stop at the key)."""
+    """Bob signs the raw body alone: base64 HMAC-SHA512 in Bob-Signature (no timestamp: the event key stops
+    replays)."""
     if not given:
         raise Rejected(401, "missing Bob-Signature header", "missing signature")
-    if not hmac.compare_digest(hibob.signature(secret, body).encode(), given.strip().encode("utf-8", "replace")):
+    expected = hibob.signature(secret, body).encode()
+    if not hmac.compare_digest(expected, given.strip().encode("utf-8", "replace")):
         raise Rejected(401, "Bob-Signature does not match the body", "bad signature")
 
 
@@ -242,7 +244,7 @@ class Receiver:
         return self.events("factorial", [(change["employee_id"], change["kind"], date, date)])
 
     def hibob(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
-        """Bob webhooks v2: lifecycle events (employee.left, .inactivated, .activated) and lifecycle table entries."""
+        """Bob webhooks v2: employee.left, employee.activated, lifecycle table entries (connectors.hibob)."""
         verify_hibob(self.secret("hibob", "secret"), body, one_header(headers, "bob-signature"))
         try:
             changes = hibob.parse_webhook(parse_json(body))
@@ -340,7 +342,7 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
     async def handle(vendor: str, request: Request, verify: Callable[[bytes, Any, Any], list[dict[str, Any]]],
                      ping: Callable[[bytes], bool] | None = None) -> JSONResponse:
         try:
-            if ping is not None:  # a connection test, whatever its content type, is answered 200 and stored nowhere
+            if ping is not None:  # a connection test, whatever its content type: 200, stored nowhere
                 body = await read_body(request)
                 if ping(body):
                     return JSONResponse({"ping": "ok"}, status_code=200)

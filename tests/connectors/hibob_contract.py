@@ -11,6 +11,7 @@ cannot drift from the documented shape. Sources:
   body fields (field paths), filters, showInactive (boolean), humanReadable; answer {employees: [...]},
   no pagination. The filter's item shape {fieldPath, operator, values} is from the page's examples.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,11 +35,23 @@ SEARCH_REQUEST = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "fields": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$"}},
-        "filters": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False, "required": ["fieldPath", "operator", "values"],
-            "properties": {"fieldPath": {"type": "string"}, "operator": {"type": "string"},
-                           "values": {"type": "array", "items": {"type": "string"}}}}},
+        "fields": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$"},
+        },
+        "filters": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["fieldPath", "operator", "values"],
+                "properties": {
+                    "fieldPath": {"type": "string"},
+                    "operator": {"type": "string"},
+                    "values": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
         "showInactive": {"type": "boolean"},
         "humanReadable": {"enum": ["APPEND", "REPLACE"]},
     },
@@ -61,10 +74,18 @@ TABLE_ENTRY_EXAMPLE = {
 }
 
 
-def lifecycle(kind: str, employee_id: str = "3332883854254932743", at: str = "2026-11-20T00:00:03.118204") -> dict:
+def lifecycle(
+    kind: str, employee_id: str = "3332883854254932743", at: str = "2026-11-20T00:00:03.118204"
+) -> dict:
     """A lifecycle event (employee.left, .inactivated, .activated) in the documented v2 envelope."""
-    return {"companyId": 636192, "type": kind, "triggeredBy": "system", "triggeredAt": at, "version": "v2",
-            "data": {"employeeId": employee_id}}
+    return {
+        "companyId": 636192,
+        "type": kind,
+        "triggeredBy": "system",
+        "triggeredAt": at,
+        "version": "v2",
+        "data": {"employeeId": employee_id},
+    }
 
 
 def check(schema: dict[str, Any], document: Any) -> Any:

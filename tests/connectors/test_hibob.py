@@ -3,6 +3,7 @@
 Every request the connector sends to people/search and every mocked answer is checked against
 the documented shapes transcribed in hibob_contract.py.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,26 +39,58 @@ HEIR = "3332883811112222333"
 
 
 def record(employee_id: str = LEAVER, **internal) -> dict:
-    """An employee as people/search answers with humanReadable APPEND: machine values, display copies beside."""
+    """An employee as people/search answers with humanReadable APPEND: machine values, display copies."""
     base = {
-        "id": employee_id, "displayName": "Laura Martínez", "firstName": "Laura", "surname": "Martínez Ferrer",
+        "id": employee_id,
+        "displayName": "Laura Martínez",
+        "firstName": "Laura",
+        "surname": "Martínez Ferrer",
         "email": "laura.martinez@acme-comunicacion.example",
-        "work": {"title": "Account Manager", "department": "Cuentas", "reportsTo": {"id": BOSS, "displayName": "Marta Soler",
-                                                                                   "email": "marta.soler@acme-comunicacion.example"}},
-        "internal": {"status": "Inactive", "lifecycleStatus": "terminated", "terminationDate": "2026-11-20",
-                     "terminationReason": "2451", "terminationType": "2317"},
+        "work": {
+            "title": "Account Manager",
+            "department": "Cuentas",
+            "reportsTo": {
+                "id": BOSS,
+                "displayName": "Marta Soler",
+                "email": "marta.soler@acme-comunicacion.example",
+            },
+        },
+        "internal": {
+            "status": "Inactive",
+            "lifecycleStatus": "terminated",
+            "terminationDate": "2026-11-20",
+            "terminationReason": "2451",
+            "terminationType": "2317",
+        },
         "employee": {"lastDayOfWork": "2026-11-19"},
-        "humanReadable": {"internal": {"terminationReason": "Reestructuración", "terminationType": "Dismissal",
-                                       "lifecycleStatus": "Terminated"}},
+        "humanReadable": {
+            "internal": {
+                "terminationReason": "Reestructuración",
+                "terminationType": "Dismissal",
+                "lifecycleStatus": "Terminated",
+            }
+        },
     }
     base["internal"].update(internal)
     return base
 
 
-BOSS_RECORD = {"id": BOSS, "displayName": "Marta Soler", "firstName": "Marta", "surname": "Soler",
-               "email": "marta.soler@acme-comunicacion.example", "work": {"title": "Directora de Cuentas"}}
-HEIR_RECORD = {"id": HEIR, "displayName": "Jordi Puig", "firstName": "Jordi", "surname": "Puig",
-               "email": "jordi.puig@acme-comunicacion.example", "work": {"title": "Account Manager"}}
+BOSS_RECORD = {
+    "id": BOSS,
+    "displayName": "Marta Soler",
+    "firstName": "Marta",
+    "surname": "Soler",
+    "email": "marta.soler@acme-comunicacion.example",
+    "work": {"title": "Directora de Cuentas"},
+}
+HEIR_RECORD = {
+    "id": HEIR,
+    "displayName": "Jordi Puig",
+    "firstName": "Jordi",
+    "surname": "Puig",
+    "email": "jordi.puig@acme-comunicacion.example",
+    "work": {"title": "Account Manager"},
+}
 
 
 class Bob:
@@ -77,7 +110,11 @@ class Bob:
             assert item == {"fieldPath": "root.id", "operator": "equals", "values": item["values"]}
             rows = [r for r in rows if r["id"] in item["values"]]
         rows = [HiBobSim.only(r, body["fields"]) for r in rows]  # only the fields asked for come back
-        return 200, {"Content-Type": "application/json"}, json.dumps(check(SEARCH_ANSWER, {"employees": rows}))
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps(check(SEARCH_ANSWER, {"employees": rows})),
+        )
 
 
 @pytest.fixture
@@ -88,8 +125,12 @@ def api():
 
 def serve(api, bob: Bob) -> Bob:
     auth = "Basic " + base64.b64encode(f"{USER}:{TOKEN}".encode()).decode()
-    api.add_callback(responses.POST, f"{BASE}/people/search", callback=bob,
-                     match=[matchers.header_matcher({"Authorization": auth})])
+    api.add_callback(
+        responses.POST,
+        f"{BASE}/people/search",
+        callback=bob,
+        match=[matchers.header_matcher({"Authorization": auth})],
+    )
     return bob
 
 
@@ -101,19 +142,36 @@ def connector(**kwargs) -> HiBob:
 
 # --- the record ---
 
+
 def test_dismissed_employee_with_manager_reads_in_two_searches(api):
     bob = serve(api, Bob(record(), BOSS_RECORD))
 
     employee = schemas.check("employee", connector().employee(LEAVER), "HiBob leaver")
 
     assert employee == {
-        "id": LEAVER, "name": "Laura Martínez", "email": "laura.martinez@acme-comunicacion.example", "phone": None,
-        "language": "es", "department": "Cuentas", "job_title": "Account Manager", "status": "terminated",
-        "termination": {"type": "involuntary", "date": "2026-11-19", "reason": "Reestructuración",
-                        "vendor_type": "Dismissal"},
-        "manager": {"id": BOSS, "name": "Marta Soler", "email": "marta.soler@acme-comunicacion.example", "phone": None,
-                    "job_title": "Directora de Cuentas"},
-        "successor": None, "restrictions": {"no_client_contact": False, "non_solicitation_until": None},
+        "id": LEAVER,
+        "name": "Laura Martínez",
+        "email": "laura.martinez@acme-comunicacion.example",
+        "phone": None,
+        "language": "es",
+        "department": "Cuentas",
+        "job_title": "Account Manager",
+        "status": "terminated",
+        "termination": {
+            "type": "involuntary",
+            "date": "2026-11-19",
+            "reason": "Reestructuración",
+            "vendor_type": "Dismissal",
+        },
+        "manager": {
+            "id": BOSS,
+            "name": "Marta Soler",
+            "email": "marta.soler@acme-comunicacion.example",
+            "phone": None,
+            "job_title": "Directora de Cuentas",
+        },
+        "successor": None,
+        "restrictions": {"no_client_contact": False, "non_solicitation_until": None},
     }
     assert [b["filters"][0]["values"] for b in bob.bodies] == [[LEAVER], [BOSS]]
     assert "employee.lastDayOfWork" in bob.bodies[0]["fields"]
@@ -131,8 +189,13 @@ def test_last_working_day_falls_back_to_the_termination_date_and_a_future_one_is
 
 
 def test_an_active_employee_has_no_termination(api):
-    active = record(status="Active", lifecycleStatus="employed", terminationDate=None, terminationType=None,
-                    terminationReason=None)
+    active = record(
+        status="Active",
+        lifecycleStatus="employed",
+        terminationDate=None,
+        terminationType=None,
+        terminationReason=None,
+    )
     active["employee"] = {}
     active["humanReadable"] = {}
     serve(api, Bob(active, BOSS_RECORD))
@@ -165,12 +228,23 @@ def test_the_company_names_its_own_termination_types(api):
 
 def test_custom_fields_give_successor_language_and_restrictions(api):
     leaver = record()
-    leaver["custom"] = {"offboarding": {"successor": {"id": HEIR}, "language": "ca", "noContact": "Yes",
-                                        "nonSolicitUntil": "2027-05-31"}}
+    leaver["custom"] = {
+        "offboarding": {
+            "successor": {"id": HEIR},
+            "language": "ca",
+            "noContact": "Yes",
+            "nonSolicitUntil": "2027-05-31",
+        }
+    }
     bob = serve(api, Bob(leaver, BOSS_RECORD, HEIR_RECORD))
-    fields = {"successor_field": "custom.offboarding.successor", "language_field": "custom.offboarding.language",
-              "restriction_fields": {"no_client_contact": "custom.offboarding.noContact",
-                                     "non_solicitation_until": "custom.offboarding.nonSolicitUntil"}}
+    fields = {
+        "successor_field": "custom.offboarding.successor",
+        "language_field": "custom.offboarding.language",
+        "restriction_fields": {
+            "no_client_contact": "custom.offboarding.noContact",
+            "non_solicitation_until": "custom.offboarding.nonSolicitUntil",
+        },
+    }
 
     employee = schemas.check("employee", connector(**fields).employee(LEAVER), "HiBob leaver")
 
@@ -195,8 +269,10 @@ def test_a_layoff_reads_the_leavers_a_hundred_per_search_and_their_managers_once
 def test_a_manager_read_for_a_report_is_read_in_full_when_asked_for_as_an_employee(api):
     """The manager's name was read for the leaver's record; asked for next (a second leaver, an approval's
     successor check), their own termination must come from a full read, not from that partial record."""
-    boss = {**BOSS_RECORD, "internal": {"status": "Inactive", "lifecycleStatus": "terminated",
-                                        "terminationDate": "2026-11-24"}}
+    boss = {
+        **BOSS_RECORD,
+        "internal": {"status": "Inactive", "lifecycleStatus": "terminated", "terminationDate": "2026-11-24"},
+    }
     serve(api, Bob(record(), boss))
     hr = connector()
     assert hr.employee(LEAVER)["manager"]["id"] == BOSS
@@ -209,7 +285,9 @@ def test_every_read_of_an_employee_is_fresh(api):
     bob = serve(api, Bob(record(), BOSS_RECORD))
     hr = connector()
     assert hr.employee(LEAVER)["status"] == "terminated"
-    bob.records[LEAVER] = record(terminationDate=None, lifecycleStatus="employed", status="Active", terminationType=None)
+    bob.records[LEAVER] = record(
+        terminationDate=None, lifecycleStatus="employed", status="Active", terminationType=None
+    )
     bob.records[LEAVER]["employee"] = {}
     bob.records[LEAVER]["humanReadable"] = {}
 
@@ -227,8 +305,11 @@ def test_an_unknown_or_impossible_id_is_not_found(api):
 
 # --- hostile answers: one clear error naming the field, never a traceback or a wrong "active" ---
 
-@pytest.mark.parametrize("field, bad", [("terminationDate", "31/12/2026"), ("terminationDate", {"date": "x"}),
-                                        ("terminationDate", True)])
+
+@pytest.mark.parametrize(
+    "field, bad",
+    [("terminationDate", "31/12/2026"), ("terminationDate", {"date": "x"}), ("terminationDate", True)],
+)
 def test_a_date_that_is_not_one_names_the_field(api, field, bad):
     serve(api, Bob(record(**{field: bad}), BOSS_RECORD))
 
@@ -236,7 +317,9 @@ def test_a_date_that_is_not_one_names_the_field(api, field, bad):
         connector().employee(LEAVER)
 
 
-@pytest.mark.parametrize("bad", ["a@x.example, b@y.example", "Laura <l@x.example>\r\nBcc: e@evil.example", ["l@x.example"]])
+@pytest.mark.parametrize(
+    "bad", ["a@x.example, b@y.example", "Laura <l@x.example>\r\nBcc: e@evil.example", ["l@x.example"]]
+)
 def test_a_work_email_that_is_not_one_address_stops_that_employee(api, bad):
     leaver = record()
     leaver["email"] = bad
@@ -246,8 +329,16 @@ def test_a_work_email_that_is_not_one_address_stops_that_employee(api, bad):
         connector().employee(LEAVER)
 
 
-@pytest.mark.parametrize("answer", [b"<html>maintenance</html>", b'{"employees": {"id": "1"}}', b"[]",
-                                    b'{"employees": [{"id": "../x"}]}', b'{"employees": [{"name": "no id"}]}'])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"<html>maintenance</html>",
+        b'{"employees": {"id": "1"}}',
+        b"[]",
+        b'{"employees": [{"id": "../x"}]}',
+        b'{"employees": [{"name": "no id"}]}',
+    ],
+)
 def test_an_answer_of_the_wrong_shape_is_an_invalid_response(api, answer):
     api.post(f"{BASE}/people/search", body=answer, content_type="application/json")
 
@@ -271,6 +362,7 @@ def test_a_throttled_search_is_retried_after_retry_after_and_the_token_never_app
 
 
 # --- reconciliation ---
+
 
 def test_changed_since_picks_recent_and_future_terminations_from_one_search(api):
     old = record("5001", terminationDate="2026-06-30")
@@ -300,10 +392,13 @@ def test_changed_since_refuses_a_since_that_is_not_a_time(api):
 
 # --- the outcome report ---
 
+
 def test_the_report_is_uploaded_to_the_registry_folder(api):
     upload = api.post(f"{BASE}/docs/people/{LEAVER}/folders/77/upload", json={"id": 991})
 
-    where = connector(document_folder="77").write_note(LEAVER, "relevo: offboarding", "all removed", Path("/unused"))
+    where = connector(document_folder="77").write_note(
+        LEAVER, "relevo: offboarding", "all removed", Path("/unused")
+    )
 
     sent = upload.calls[0].request
     assert sent.headers["Content-Type"].startswith("multipart/form-data")
@@ -333,6 +428,7 @@ def test_doctor_names_the_fields_the_service_user_never_sees(api):
 
 # --- webhooks ---
 
+
 def test_signature_is_base64_hmac_sha512_of_the_raw_body():
     import hashlib
     import hmac
@@ -343,7 +439,9 @@ def test_signature_is_base64_hmac_sha512_of_the_raw_body():
     assert len(base64.b64decode(expected)) == 64
 
 
-@pytest.mark.parametrize("kind, change", [("employee.left", "terminated"), ("employee.activated", "rescinded")])
+@pytest.mark.parametrize(
+    "kind, change", [("employee.left", "terminated"), ("employee.activated", "rescinded")]
+)
 def test_lifecycle_events(kind, change):
     payload = check(WEBHOOK, lifecycle(kind))
 
@@ -361,18 +459,26 @@ def test_a_lifecycle_entry_entered_for_later_is_a_status_change_and_other_tables
     assert parse_webhook(check(WEBHOOK, lifecycle("employee.joined"))) == []
     # sent with employee.left for every termination: stored too, it would start a second run
     assert parse_webhook(check(WEBHOOK, lifecycle("employee.inactivated"))) == []
-    assert parse_webhook(check(WEBHOOK, {**lifecycle("employee.updated"), "data": {"employeeId": "1", "fieldIds": []}})) == []
+    assert (
+        parse_webhook(
+            check(WEBHOOK, {**lifecycle("employee.updated"), "data": {"employeeId": "1", "fieldIds": []}})
+        )
+        == []
+    )
 
 
-@pytest.mark.parametrize("payload, words", [
-    ([], "not a JSON object"),
-    ({"data": {"employeeId": "1"}}, "type is missing"),
-    ({"type": "employee.left", "data": "1"}, "data is not an object"),
-    ({"type": "employee.left", "data": {}}, "data.employeeId is missing"),
-    ({"type": "employee.left", "data": {"employeeId": True}}, "data.employeeId is missing"),
-    ({"type": "employee.left", "data": {"employeeId": "../../x"}}, "not an employee id"),
-    ({"type": "employee.left", "data": {"employeeId": "1"}, "triggeredAt": 5}, "triggeredAt"),
-])
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ([], "not a JSON object"),
+        ({"data": {"employeeId": "1"}}, "type is missing"),
+        ({"type": "employee.left", "data": "1"}, "data is not an object"),
+        ({"type": "employee.left", "data": {}}, "data.employeeId is missing"),
+        ({"type": "employee.left", "data": {"employeeId": True}}, "data.employeeId is missing"),
+        ({"type": "employee.left", "data": {"employeeId": "../../x"}}, "not an employee id"),
+        ({"type": "employee.left", "data": {"employeeId": "1"}, "triggeredAt": 5}, "triggeredAt"),
+    ],
+)
 def test_a_webhook_of_the_wrong_shape_names_the_field(payload, words):
     with pytest.raises(ValueError, match=words):
         parse_webhook(payload)
@@ -384,22 +490,43 @@ def test_bob_connection_test_is_recognised():
     assert not is_ping(b"\xff\xfe")
 
 
-# --- any JSON at all: the parser says ValueError or gives events the inbox accepts; the reader says ConnectorError ---
+# --- any JSON at all: the parser says ValueError or gives inbox events; the reader says ConnectorError ---
+
 
 def _hibob_fuzz_strategies():  # type: ignore[no-untyped-def]
     from hypothesis import strategies as st
 
     scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
-    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                          | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=12)
-    kinds = st.sampled_from(["employee.left", "employee.activated", "employee.inactivated", "table.entry.created",
-                             "table.entry.updated", "employee.updated"]) | st.text(max_size=15)
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+        max_leaves=12,
+    )
+    kinds = st.sampled_from(
+        [
+            "employee.left",
+            "employee.activated",
+            "employee.inactivated",
+            "table.entry.created",
+            "table.entry.updated",
+            "employee.updated",
+        ]
+    ) | st.text(max_size=15)
     ids = st.from_regex(r"[0-9]{1,19}", fullmatch=True) | values
-    envelopes = st.fixed_dictionaries({
-        "companyId": st.integers() | values, "type": kinds | values, "triggeredBy": st.text(max_size=20) | values,
-        "triggeredAt": st.text(max_size=30) | values, "version": st.just("v2") | values,
-        "data": st.fixed_dictionaries({"employeeId": ids}, optional={"tableId": st.just("lifecycle") | values,
-                                                                      "effectiveDate": values}) | values})
+    envelopes = st.fixed_dictionaries(
+        {
+            "companyId": st.integers() | values,
+            "type": kinds | values,
+            "triggeredBy": st.text(max_size=20) | values,
+            "triggeredAt": st.text(max_size=30) | values,
+            "version": st.just("v2") | values,
+            "data": st.fixed_dictionaries(
+                {"employeeId": ids},
+                optional={"tableId": st.just("lifecycle") | values, "effectiveDate": values},
+            )
+            | values,
+        }
+    )
     return envelopes | values, values
 
 
@@ -419,14 +546,19 @@ def test_any_payload_gives_a_value_error_or_events_the_inbox_accepts():
             assert str(exc).startswith("HiBob webhook")
             return
         for change in changes:
-            Inbox.event("hibob", change.employee_id, change.kind, change.change_fingerprint,
-                        datetime(2026, 11, 27, tzinfo=timezone.utc))  # raises if it does not fit the schema
+            Inbox.event(
+                "hibob",
+                change.employee_id,
+                change.kind,
+                change.change_fingerprint,
+                datetime(2026, 11, 27, tzinfo=timezone.utc),
+            )  # raises if it does not fit the schema
 
     prop()
 
 
 def test_any_record_gives_an_employee_or_a_connector_error():
-    """Whatever Bob's answer holds in the fields relevo reads, the result is a valid employee or one typed error."""
+    """Whatever Bob's answer holds in the fields relevo reads: a valid employee or one typed error."""
     from hypothesis import given, settings
 
     _, values = _hibob_fuzz_strategies()
@@ -434,8 +566,14 @@ def test_any_record_gives_an_employee_or_a_connector_error():
     @settings(max_examples=200, deadline=None, database=None)
     @given(internal=values, employee=values, email=values, reports=values, readable=values)
     def prop(internal, employee, email, reports, readable):  # type: ignore[no-untyped-def]
-        leaver = {**record(), "internal": internal, "employee": employee, "email": email,
-                  "work": {"reportsTo": reports}, "humanReadable": readable}
+        leaver = {
+            **record(),
+            "internal": internal,
+            "employee": employee,
+            "email": email,
+            "work": {"reportsTo": reports},
+            "humanReadable": readable,
+        }
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
             mock.add_callback(responses.POST, f"{BASE}/people/search", callback=Bob(leaver, BOSS_RECORD))
             try:

@@ -1,5 +1,6 @@
 """HiBob as the HR platform of the simulated company: the same connector and flow code as production,
 against the loopback simulator's Bob (people search, document folders) and the social vendors."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -32,8 +33,15 @@ def bob_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Com
 def test_the_connector_reads_a_leaver_and_files_the_report(bob_company: Company, tmp_path: Path) -> None:
     sim, world = bob_company.sim, bob_company.world
     leaver = world.leavers[0]
-    hr = HiBob("SERVICE-SIM", SECRETS["SIM_HIBOB_TOKEN"], default_language="es", base_url=sim.url("hibob") + "/v1/",
-               successor_field="custom.offboarding.successor", document_folder="77", sleep=lambda _s: None)
+    hr = HiBob(
+        "SERVICE-SIM",
+        SECRETS["SIM_HIBOB_TOKEN"],
+        default_language="es",
+        base_url=sim.url("hibob") + "/v1/",
+        successor_field="custom.offboarding.successor",
+        document_folder="77",
+        sleep=lambda _s: None,
+    )
 
     employee = hr.employee(leaver.id)
 
@@ -55,10 +63,12 @@ def test_reconciliation_finds_the_simulated_leavers(bob_company: Company) -> Non
 
     registry = load_registry(bob_company.registry)
     result = reconcile_once(registry, now=datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc))
-    assert sorted(k.split(":")[1] for k in result["stored"]) == sorted(p.id for p in bob_company.world.leavers)
+    assert sorted(k.split(":")[1] for k in result["stored"]) == sorted(
+        p.id for p in bob_company.world.leavers
+    )
 
 
-def test_a_hibob_leaver_is_offboarded_end_to_end(prefect_api_url, bob_company: Company) -> None:  # type: ignore[no-untyped-def]
+def test_a_hibob_leaver_is_offboarded_end_to_end(prefect_api_url: str, bob_company: Company) -> None:
     from relevo.offboarding import offboard_employee
 
     sim, world = bob_company.sim, bob_company.world

@@ -146,14 +146,15 @@ def populate(world: World, vendors: dict[str, Any], clients_per_leaver: int = 2,
 
 
 def write_hibob(bob: HiBob, person: Person, manager: Person | None, termination_date: str) -> None:
-    """The same person as Bob's people search returns them (machine values, display copies in humanReadable)."""
+    """The same person as Bob's people search returns them (machine values, display copies)."""
     boss = manager if manager and manager is not person else None
     bob.folders.add("77")
     bob.employees[person.id] = {
         "id": person.id, "displayName": person.name, "firstName": person.first, "surname": person.last,
         "email": person.email,
         "work": {"title": "Ejecutivo/a de cuentas", "department": "Cuentas",
-                 "reportsTo": {"id": boss.id, "displayName": boss.name, "email": boss.email} if boss else None},
+                 "reportsTo": {"id": boss.id, "displayName": boss.name, "email": boss.email}
+                 if boss else None},
         "internal": {"status": "Inactive" if person.leaver else "Active",
                      "lifecycleStatus": "terminated" if person.leaver else "employed",
                      "terminationDate": termination_date if person.leaver else None,

@@ -158,7 +158,7 @@ def multipart(request: Request) -> dict[str, bytes]:
 
 
 class HiBob(Vendor):
-    """`/v1/people/search` and `/v1/docs/people/{id}/folders/{folderId}/upload`, HTTP Basic (service user id:token).
+    """`/v1/people/search` and `/v1/docs/people/{id}/folders/{folderId}/upload`, HTTP Basic (id:token).
 
     Records are stored nested by category as the search answers them (connectors/hibob.py's docstring
     has the sources); search honours `showInactive` (false: active only, as documented), filters on
