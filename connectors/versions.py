@@ -71,6 +71,12 @@ VERSIONS: dict[str, ApiVersion] = {
     "personio": ApiVersion(
         vendor="Personio API", version="v2", sent_as="URL path /v2/ (report upload: /v1/company/documents)",
         setting=None, end_of_support=None, source="https://developer.personio.de/reference/authentication"),
+    # HiBob's Public API is /v1 with no published end date; webhooks v1 can no longer be created since
+    # 2025-04-17, relevo reads the v2 format (apidocs.hibob.com/docs/migrate-to-webhooks-v2).
+    "hibob": ApiVersion(
+        vendor="HiBob Public API", version="v1", sent_as="base URL https://api.hibob.com/v1/", setting=None,
+        end_of_support=None, source="https://apidocs.hibob.com/reference/post_people-search",
+        note="webhooks: version 2 payloads"),
     # HubSpot's date versions are supported at least 18 months after release (2026-09 shipped 2026-09-08):
     # 2028-03-07 is that minimum (exact day UNCONFIRMED). Numbered paths (/crm/v3) go unsupported in
     # September 2027 (changelog "Legacy APIs and Apps: What's Going Unsupported and When").

@@ -31,17 +31,29 @@ LOOKBACK_DAYS = 7
 MISSED_EVENT = "relevo.webhook.missed"  # a termination found by polling that no webhook reported
 
 
+HANDLED = {"revoke_role", "schedule_revocation", "draft_notice", "manual_task", "hr_note"}
+
+
 def handled(ledger: Ledger, employee_id: str) -> bool:
     """relevo has offboarded this employee, and no withdrawal gave the access back since."""
     state = False
     for row in ledger.audit(employee_id):
         if row["dry_run"]:
             continue
-        if row["action"] in {"revoke_role", "schedule_revocation", "draft_notice", "manual_task", "hr_note"}:
+        if row["action"] in HANDLED:
             state = True
         elif row["action"] == "restore_role":
             state = False
     return state
+
+
+def offboarded(ledger: Ledger) -> list[str]:
+    """Everyone `handled` is true for, in one pass over the audit."""
+    state: dict[str, bool] = {}
+    for row in ledger.audit():
+        if not row["dry_run"] and row["action"] in HANDLED | {"restore_role"}:
+            state[row["employee_id"]] = row["action"] != "restore_role"
+    return [employee_id for employee_id, offboarded in state.items() if offboarded]
 
 
 def terminated(employee: dict[str, Any]) -> bool:
@@ -63,6 +75,10 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
     cursor_name = f"hr:{vendor}"
     start = since or inbox.cursor(cursor_name) or (now - timedelta(days=lookback_days)).isoformat(timespec="seconds")
     changed, cursor = hr.changed_since(start)
+    if getattr(hr, "reports_terminations_only", False):
+        # No change feed (HiBob): a withdrawn termination (its date deleted) is not among the changes, so
+        # everyone relevo offboarded is looked at again (read from the same answer, no call per person).
+        changed = list(dict.fromkeys([*changed, *offboarded(ledger)]))
     found = hr.employees(changed) if changed else {}
     stored, seen = [], []
     for employee_id in changed:
@@ -76,7 +92,7 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
             kind, date = "rescinded", None
         else:
             continue
-        sender = vendor if vendor in {"bamboohr", "factorial", "personio"} else "directory"
+        sender = vendor if vendor in {"bamboohr", "factorial", "personio", "hibob"} else "directory"
         doc = Inbox.event(sender, employee_id, kind,
                           f"polled:{date or 'none'}", now, effective_date=date, source="reconciliation")
         new = inbox.store(doc)  # completes the key (flows/storage/inbox.py: events after a withdrawal)

@@ -279,6 +279,29 @@ def _personio_hr(registry: Registry, config: dict[str, Any]) -> Any:
                     language_field=config.get("language_field"),
                     restriction_fields=restrictions, document_category=category,
                     poll=str(config.get("poll", "employments")), today=_company_today(registry))
+def _hibob_hr(registry: Registry, config: dict[str, Any]) -> Any:
+    """A HiBob service user (its ID and token, both secret references) and the folder for the report."""
+    from relevo.connectors.hibob import RESTRICTIONS, HiBob
+    from relevo.config.secrets import resolve
+
+    folder = config.get("document_folder")
+    if registry.policy.get("write_hr_note", True) and folder is None:
+        raise ConfigurationError(f"{registry.path}: hr.document_folder (the HiBob document folder id that "
+                                 "receives relevo's report) is required while policy.write_hr_note is on")
+    restrictions = config.get("restriction_fields", {})
+    if not isinstance(restrictions, dict) or set(restrictions) - set(RESTRICTIONS):
+        keys = " and/or ".join(RESTRICTIONS)
+        raise ConfigurationError(f"{registry.path}: hr.restriction_fields maps {keys} to HiBob field paths")
+    user = _require(config, "service_user_id", "hr", registry)  # an id, not a secret: text or a reference
+    if isinstance(user, dict):
+        user = resolve(user, f"{registry.path}: hr.service_user_id (HiBob)")
+    token = resolve(_require(config, "token", "hr", registry), f"{registry.path}: hr.token (HiBob)")
+    return HiBob(str(user), token, default_language=registry.default_language,
+                 base_url=config.get("base_url"),
+                 termination_types=registry.policy.get("termination_types"),
+                 successor_field=config.get("successor_field"), language_field=config.get("language_field"),
+                 restriction_fields=restrictions, document_folder=None if folder is None else str(folder),
+                 today=_company_today(registry))
 
 
 def _directory_crm(registry: Registry, config: dict[str, Any]) -> Any:
@@ -373,7 +396,8 @@ def _manual(registry: Registry, presence: Presence) -> SocialConnector:
 
 HR_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
     "directory": _directory_hr, "bamboohr": _bamboohr_hr, "factorial": _factorial_hr,
-    "personio": _personio_hr}
+    "personio": _personio_hr,
+    "hibob": _hibob_hr}
 CRM_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {"directory": _directory_crm, "hubspot": _hubspot_crm}
 DRAFT_CONNECTORS: dict[str, Callable[[Registry, dict[str, Any]], Any]] = {
     "eml": _eml_drafts, "graph": _graph_drafts, "gmail": _gmail_drafts}

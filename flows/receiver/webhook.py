@@ -40,7 +40,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from relevo.connectors import bamboohr, factorial, personio
+from relevo.connectors import bamboohr, factorial, hibob, personio
 from relevo.connectors.errors import ConfigurationError
 from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
@@ -137,6 +137,16 @@ def verify_bamboohr(key: str, body: bytes, signature: str | None, timestamp: str
                        "stale timestamp")
     if age < -CLOCK_SKEW:
         raise Rejected(401, "X-BambooHR-Timestamp is more than 5 minutes in the future", "future timestamp")
+
+
+def verify_hibob(secret: str, body: bytes, given: str | None) -> None:
+    """Bob signs the raw body alone: base64 HMAC-SHA512 in Bob-Signature (no timestamp: the event key stops
+    replays)."""
+    if not given:
+        raise Rejected(401, "missing Bob-Signature header", "missing signature")
+    expected = hibob.signature(secret, body).encode()
+    if not hmac.compare_digest(expected, given.strip().encode("utf-8", "replace")):
+        raise Rejected(401, "Bob-Signature does not match the body", "bad signature")
 
 
 def verify_challenge(expected: str, given: str | None) -> None:
@@ -271,6 +281,14 @@ class Receiver:
                                 received, occurred_at=change["occurred_at"])]
         except ValueError as exc:  # SchemaError: the message names the field
             raise Rejected(400, clean(str(exc), 300), "wrong shape") from None
+    def hibob(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
+        """Bob webhooks v2: employee.left, employee.activated, lifecycle table entries (connectors.hibob)."""
+        verify_hibob(self.secret("hibob", "secret"), body, one_header(headers, "bob-signature"))
+        try:
+            changes = hibob.parse_webhook(parse_json(body))
+        except ValueError as exc:
+            raise Rejected(400, clean(str(exc)), "wrong shape") from None
+        return self.events("hibob", [(c.employee_id, c.kind, c.change_fingerprint, None) for c in changes])
 
     def events(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> list[dict[str, Any]]:
         """The event documents, each checked against the schema (all or nothing) before any is stored."""
@@ -359,11 +377,17 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
                   openapi_url=None)
     app.add_middleware(FramingGuard)
 
-    async def handle(vendor: str, request: Request,
-                     verify: Callable[[bytes, Any, Any], list[dict[str, Any]]]) -> JSONResponse:
+    async def handle(vendor: str, request: Request, verify: Callable[[bytes, Any, Any], list[dict[str, Any]]],
+                     ping: Callable[[bytes], bool] | None = None) -> JSONResponse:
         try:
-            check_content_type(request)
-            body = await read_body(request)
+            if ping is not None:  # a connection test, whatever its content type: 200, stored nowhere
+                body = await read_body(request)
+                if ping(body):
+                    return JSONResponse({"ping": "ok"}, status_code=200)
+                check_content_type(request)
+            else:
+                check_content_type(request)
+                body = await read_body(request)
             if len(body) <= INLINE_MAX:
                 docs = verify(body, request.headers, request.query_params)
             else:
@@ -391,6 +415,10 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
     async def personio_webhook(request: Request) -> JSONResponse:
         """Personio API v2 webhook notifications (Employment.updated, employment.terminated)."""
         return await handle("personio", request, receiver.personio)
+    @app.post("/webhooks/hibob", status_code=202)
+    async def hibob_webhook(request: Request) -> JSONResponse:
+        """Bob webhooks v2 signed with Bob-Signature; Bob's "Ping test" is acknowledged."""
+        return await handle("hibob", request, receiver.hibob, ping=hibob.is_ping)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
@@ -641,7 +669,7 @@ class Dispatcher:
             self._wake.wait(wait)
 
 
-WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge", "personio": "token"}
+WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge", "personio": "token", "hibob": "secret"}
 
 
 def prefect_api_url() -> str | None:
@@ -665,8 +693,8 @@ def preflight(registry: Registry) -> None:
             "one of its own (set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api)")
     webhooks = registry.data.get("webhooks") or {}
     if not webhooks:
-        raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key "
-                                 "or webhooks.factorial.challenge or webhooks.personio.token")
+        raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key, "
+                                 "webhooks.factorial.challenge, webhooks.personio.token or webhooks.hibob.secret")
     for vendor, field in WEBHOOK_SECRETS.items():
         if vendor in webhooks:
             resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")

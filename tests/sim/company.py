@@ -27,10 +27,14 @@ SECRETS = {
     "SIM_TIKTOK_TOKEN": "canary-tiktok-token-b8d2",
     "SIM_SCIM_TOKEN": "scim-test-token-canary-7f3a",  # tests/conftest.py SCIM_TOKEN
     "SIM_WEBHOOK_KEY": "canary-bamboohr-webhook-key-61f0",
+    "SIM_HIBOB_TOKEN": "canary-hibob-token-4a7d",
+    "SIM_HIBOB_WEBHOOK_SECRET": "canary-hibob-webhook-secret-0d3b",
 }
 VENDOR_SECRET = {"bamboohr": "SIM_BAMBOOHR_KEY", "hubspot": "SIM_HUBSPOT_TOKEN", "graph": "SIM_GRAPH_TOKEN",
-                 "meta": "SIM_META_TOKEN", "hootsuite": "SIM_HOOTSUITE_TOKEN", "tiktok": "SIM_TIKTOK_TOKEN"}
+                 "meta": "SIM_META_TOKEN", "hootsuite": "SIM_HOOTSUITE_TOKEN", "tiktok": "SIM_TIKTOK_TOKEN",
+                 "hibob": "SIM_HIBOB_TOKEN"}
 SUCCESSOR_FIELD = "customSuccessorId"
+HIBOB_SUCCESSOR_FIELD = "custom.offboarding.successor"  # a custom field path in Bob
 
 
 def secret_env() -> dict[str, str]:
@@ -48,12 +52,14 @@ def set_successors(sim: Simulator, world: World) -> None:
     successor = world.stayers[1] if len(world.stayers) > 1 else world.stayers[0]
     for person in world.leavers:
         sim.vendors["bamboohr"].employees[person.id][SUCCESSOR_FIELD] = successor.id
+        if "hibob" in sim.vendors and person.id in sim.vendors["hibob"].employees:
+            sim.vendors["hibob"].employees[person.id]["custom"] = {"offboarding": {"successor": successor.id}}
 
 
 def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_approve: bool = True,
              output: str = "out", meta_usage_window: float | None = None,
-             rate_limits: dict[str, tuple[int, float]] | None = None) -> dict[str, Any]:
-    """The registry document (validated by `write`)."""
+             rate_limits: dict[str, tuple[int, float]] | None = None, hr: str = "bamboohr") -> dict[str, Any]:
+    """The registry document (validated by `write`); `hr` is the HR platform: bamboohr or hibob."""
     def env(name: str) -> dict[str, str]:
         return {"env": name}
 
@@ -93,11 +99,16 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
                "successor_field": SUCCESSOR_FIELD},
         "crm": {"connector": "hubspot", "token": env("SIM_HUBSPOT_TOKEN"), "base_url": sim.url("hubspot")},
         "drafts": {"connector": "graph", "token": env("SIM_GRAPH_TOKEN"), "base_url": sim.url("graph") + "/v1.0"},
-        "webhooks": {"bamboohr": {"private_key": env("SIM_WEBHOOK_KEY")}},
+        "webhooks": {"bamboohr": {"private_key": env("SIM_WEBHOOK_KEY")},
+                     "hibob": {"secret": env("SIM_HIBOB_WEBHOOK_SECRET")}},
         "presences": presences,
         "identities": identities,
         "policy": {"auto_approve_notices": auto_approve, "draft_notices": True, "write_hr_note": True},
     }
+    if hr == "hibob":
+        doc["hr"] = {"connector": "hibob", "service_user_id": "SERVICE-SIM", "token": env("SIM_HIBOB_TOKEN"),
+                     "base_url": sim.url("hibob") + "/v1/", "document_folder": "77",
+                     "successor_field": HIBOB_SUCCESSOR_FIELD}
     # The vendors' published limits, kept on relevo's side: keys are presence ids or "drafts"/"crm"/"hr".
     for where, (calls, seconds) in (rate_limits or {}).items():
         section = next((p["settings"] for p in presences if p["id"] == where), None) or doc[where]

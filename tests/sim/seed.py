@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.sim.vendors import BambooHR, Graph, HubSpot, Hootsuite, Meta, TikTok
+from tests.sim.vendors import BambooHR, Graph, HiBob, HubSpot, Hootsuite, Meta, TikTok
 
 BUSINESS_ID = "1000000000000001"
 PAGE_ID = "2000000000000001"
@@ -112,6 +112,8 @@ def populate(world: World, vendors: dict[str, Any], clients_per_leaver: int = 2,
     for index, person in enumerate(world.people):
         admin = not person.leaver or index % 3 == 0
         write_bamboohr(bamboo, person, manager, termination_date)
+        if "hibob" in vendors:
+            write_hibob(vendors["hibob"], person, manager, termination_date)
         bsuid = str(int(BUSINESS_ID) + 1000 + index)
         meta.businesses[BUSINESS_ID][bsuid] = {"id": bsuid, "name": person.name, "email": person.email,
                                                "role": "ADMIN" if admin else "EMPLOYEE", "marked_for_removal": False}
@@ -141,6 +143,27 @@ def populate(world: World, vendors: dict[str, Any], clients_per_leaver: int = 2,
             for n in range(clients_per_leaver):
                 add_client(world, hubspot, person, n, rng)
     return world
+
+
+def write_hibob(bob: HiBob, person: Person, manager: Person | None, termination_date: str) -> None:
+    """The same person as Bob's people search returns them (machine values, display copies)."""
+    boss = manager if manager and manager is not person else None
+    bob.folders.add("77")
+    bob.employees[person.id] = {
+        "id": person.id, "displayName": person.name, "firstName": person.first, "surname": person.last,
+        "email": person.email,
+        "work": {"title": "Ejecutivo/a de cuentas", "department": "Cuentas",
+                 "reportsTo": {"id": boss.id, "displayName": boss.name, "email": boss.email}
+                 if boss else None},
+        "internal": {"status": "Inactive" if person.leaver else "Active",
+                     "lifecycleStatus": "terminated" if person.leaver else "employed",
+                     "terminationDate": termination_date if person.leaver else None,
+                     "terminationType": "2317" if person.leaver else None,
+                     "terminationReason": "2451" if person.leaver else None},
+        "employee": {"lastDayOfWork": termination_date if person.leaver else None},
+        "humanReadable": {"internal": {"terminationType": person.termination_type,
+                                       "terminationReason": "Performance"}} if person.leaver else {},
+    }
 
 
 def write_bamboohr(bamboo: BambooHR, person: Person, manager: Person | None, termination_date: str) -> None:

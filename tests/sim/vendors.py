@@ -156,6 +156,81 @@ def multipart(request: Request) -> dict[str, bytes]:
     return out
 
 
+# ---------------------------------------------------------------- HiBob
+
+
+class HiBob(Vendor):
+    """`/v1/people/search` and `/v1/docs/people/{id}/folders/{folderId}/upload`, HTTP Basic (id:token).
+
+    Records are stored nested by category as the search answers them (connectors/hibob.py's docstring
+    has the sources); search honours `showInactive` (false: active only, as documented), filters on
+    `root.id` and leaves out fields it was not asked for, as Bob leaves out fields the service user
+    may not see. `folders` lists the custom folder ids that exist.
+    """
+
+    name = "hibob"
+    PREFIX = r"^/v1"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.employees: dict[str, dict[str, Any]] = {}  # id -> nested record (with humanReadable)
+        self.folders: set[str] = set()
+        self.documents: list[dict[str, Any]] = []
+        self.route("POST", self.PREFIX + r"/people/search", self.search)
+        self.route("POST", self.PREFIX + r"/docs/people/([^/]+)/folders/([^/]+)/upload", self.upload)
+
+    def authenticate(self, request: Request) -> Response | None:
+        value = request.headers.get("authorization", "")
+        if value.lower().startswith("basic "):
+            token = base64.b64decode(value[6:]).decode("utf-8", "replace").partition(":")[2]
+            if self.token is None or token == self.token:
+                return None
+        return Response(401, {"error": "Unauthorized"})
+
+    def search(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("fields", []), list):
+            return Response(400, {"error": "Invalid request body"})
+        rows = [r for r in self.employees.values()
+                if body.get("showInactive") or r.get("internal", {}).get("status") == "Active"]
+        for item in body.get("filters") or []:
+            if item.get("fieldPath") != "root.id" or item.get("operator") != "equals":
+                return Response(400, {"error": "unsupported filter"})
+            rows = [r for r in rows if r["id"] in item.get("values", [])]
+        return Response(200, {"employees": [self.only(r, body.get("fields") or []) for r in rows]})
+
+    @staticmethod
+    def only(record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        """The record reduced to the fields asked for (and their humanReadable copies)."""
+        out: dict[str, Any] = {"id": record["id"]}
+        for path in fields:
+            parts = path.split(".")[1:] if path.startswith("root.") else path.split(".")
+            for source, target in ((record, out), (record.get("humanReadable") or {}, None)):
+                node: Any = source
+                for part in parts:
+                    node = node.get(part) if isinstance(node, dict) else None
+                if node is None:
+                    continue
+                target = out if target is not None else out.setdefault("humanReadable", {})
+                for part in parts[:-1]:
+                    target = target.setdefault(part, {})
+                target[parts[-1]] = node
+        return out
+
+    def upload(self, request: Request, employee_id: str, folder: str) -> Response:
+        if employee_id not in self.employees or folder not in self.folders:
+            return Response(404, {"error": "Not found"})
+        parts = multipart(request)
+        if not parts.get("file"):
+            return Response(400, {"error": "file is required"})
+        self.documents.append({"id": len(self.documents) + 1, "employee_id": employee_id, "folder": folder,
+                               "content": parts["file"]})
+        return Response(200, {"id": len(self.documents)})
+
+
 # ---------------------------------------------------------------- Meta Graph API
 
 
@@ -993,4 +1068,4 @@ class Proxy(Vendor):
 
 
 def all_vendors() -> list[Vendor]:
-    return [BambooHR(), Meta(), Hootsuite(), TikTok(), HubSpot(), Graph(), Personio()]
+    return [BambooHR(), Meta(), Hootsuite(), TikTok(), HubSpot(), Graph(), Personio(), HiBob()]
