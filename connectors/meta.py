@@ -42,7 +42,7 @@ import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient
+from relevo.connectors.http import MAX_WAIT, HttpClient
 from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
@@ -87,7 +87,7 @@ class UsagePacer:
         near: float = 90.0,
         near_pause: float = 2.0,
         blocked_pause: float = 300.0,
-        max_wait: float = 60.0,
+        max_wait: float = MAX_WAIT,
         window: float = USAGE_WINDOW,
     ) -> None:
         self.sleep = sleep
@@ -95,7 +95,7 @@ class UsagePacer:
         self.near = near  # percent of any quota at which calls are spaced out
         self.near_pause = near_pause  # seconds between calls while near
         self.blocked_pause = blocked_pause  # at 100% with no estimate from Meta
-        self.max_wait = max_wait  # longer waits are handed back as RateLimited (Prefect retries later)
+        self.max_wait = max_wait  # the transport's longest wait before a call; longer is refused without calling
         self.window = window  # seconds over which Meta counts usage
         self.usage = 0.0
         self.budget: float | None = None  # calls per window, estimated from our calls and the usage they caused
@@ -278,10 +278,11 @@ def shared_pacer(base_url: str, token: str, sleep: Callable[[float], None] = tim
 
 
 def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[float], None]) -> HttpClient:
+    """The transport on the pacer's clock: a block the pacer has waited out is not waited again."""
     session = requests.Session()
     session.hooks["response"].append(graph_hook(pacer))
     return HttpClient("meta", base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token],
-                      error_parser=graph_error, sleep=sleep, session=session)
+                      error_parser=graph_error, sleep=sleep, session=session, clock=pacer.clock)
 
 
 def graph_base_url(settings: Mapping[str, Any]) -> str:
