@@ -23,7 +23,7 @@ import requests
 
 from relevo.connectors.errors import InvalidResponse
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
 from relevo.connectors.manual import WHERE
 
 log = logging.getLogger("relevo.connectors.hootsuite")
@@ -77,8 +77,8 @@ class HootsuiteConnector:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.org = quote(str(organization_id), safe="")
         self.admin_permissions = {str(p).upper() for p in admin_permissions}
-        self.client = HttpClient("hootsuite", base_url, headers={"Authorization": f"Bearer {token}"},
-                                 secrets=[token], error_parser=hootsuite_error, sleep=sleep)
+        self.client = HttpClient("hootsuite", base_url, auth=BearerToken(token),
+                                 error_parser=hootsuite_error, sleep=sleep)
 
     def members(self, presence: Presence) -> list[Grant]:
         return list(self.each_member(presence))

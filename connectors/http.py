@@ -197,7 +197,64 @@ def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
     return (message or response.reason or "error", request_id)
 
 
-class BearerTokens(requests.auth.AuthBase):
+class Auth(requests.auth.AuthBase):
+    """An auth scheme (requests' AuthBase) that also tells the client which values to redact.
+
+    Constructors hand the client one of these instead of building an `Authorization` header by hand
+    with a separate `secrets=[token]`: the value that authenticates is the value that is redacted from
+    every message, and the object's repr never shows it.
+    """
+
+    def redacted(self) -> list[str]:
+        """Every secret value this scheme sends (the client removes them from error text)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(***)"
+
+
+class BearerToken(Auth):
+    """`Authorization: Bearer <token>` for a fixed token (SCIM, Hootsuite, HubSpot, LinkedIn, Meta)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def redacted(self) -> list[str]:
+        return [self._token] if self._token else []
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class BasicAuth(Auth):
+    """HTTP Basic (BambooHR: the API key as user name, "x" as password); both parts are redacted."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._basic = requests.auth.HTTPBasicAuth(username, password)
+
+    def redacted(self) -> list[str]:
+        return [v for v in (self._basic.username, self._basic.password) if v and len(v) > 1]
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return self._basic(request)
+
+
+class ApiKeyHeader(Auth):
+    """A key in a vendor's own header (Factorial `x-api-key`, TikTok `Access-Token`)."""
+
+    def __init__(self, header: str, key: str) -> None:
+        self.header, self._key = header, key
+
+    def redacted(self) -> list[str]:
+        return [self._key] if self._key else []
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers[self.header] = self._key
+        return request
+
+
+class BearerTokens(Auth):
     """`Authorization: Bearer <token>` from a token source that renews itself, for tokens that expire.
 
     Subclasses implement `fetch(force)`: a valid access token (the vendor's library caches it and
@@ -222,6 +279,10 @@ class BearerTokens(requests.auth.AuthBase):
             if value not in self.issued:
                 self.issued.append(value)
             return value
+
+    def redacted(self) -> list[str]:
+        """Every token handed out, and the credential behind them (a client secret, a private key)."""
+        return [*self.issued, *[v for v in getattr(self, "secrets", []) if v]]
 
     def refresh(self) -> None:
         """The next token is a new one, not the cached one the vendor refused."""
@@ -301,8 +362,8 @@ class HttpClient:
         self.session.auth = auth
         self.session.headers.update({"Accept": "application/json", "User-Agent": "relevo/0.1"})
         self.session.headers.update(headers or {})
-        self._secrets = [s for s in secrets if s]
-        self._token_sources: list[BearerTokens] = [auth] if isinstance(auth, BearerTokens) else []
+        self._secrets = [s for s in secrets if s]  # values not sent by an Auth (kept for older callers)
+        self._auths: list[Auth] = [auth] if isinstance(auth, Auth) else []
         self._lock = threading.Lock()
         self.handlers = handlers
         self.intervals = intervals or RetryIntervalCalculator()
@@ -313,8 +374,8 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """Remove any known secret value from text (defence in depth for vendor messages)."""
-        issued = [t for source in self._token_sources for t in source.issued]
-        for secret in [*self._secrets, *issued]:
+        told = [value for auth in list(self._auths) for value in auth.redacted()]
+        for secret in sorted({*self._secrets, *told}, key=len, reverse=True):  # longest first
             text = text.replace(secret, "***")
         return text
 
@@ -340,9 +401,9 @@ class HttpClient:
         kwargs.setdefault("allow_redirects", False)
         state = RetryState()
         tokens = kwargs.get("auth") or self.session.auth  # a request may carry its own (a mailbox's token)
-        if isinstance(tokens, BearerTokens) and tokens not in self._token_sources:
+        if isinstance(tokens, Auth) and tokens not in self._auths:
             with self._lock:
-                self._token_sources.append(tokens)
+                self._auths.append(tokens)
         while True:
             self.throttle.wait()  # a Retry-After this client was given, waited once
             state.attempt += 1

@@ -42,7 +42,7 @@ import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import MAX_WAIT, HttpClient
+from relevo.connectors.http import MAX_WAIT, BearerToken, HttpClient
 from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
@@ -281,7 +281,7 @@ def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[
     """The transport on the pacer's clock: a block the pacer has waited out is not waited again."""
     session = requests.Session()
     session.hooks["response"].append(graph_hook(pacer))
-    return HttpClient("meta", base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token],
+    return HttpClient("meta", base_url, auth=BearerToken(token),
                       error_parser=graph_error, sleep=sleep, session=session, clock=pacer.clock)
 
 
@@ -363,11 +363,11 @@ class MetaPageConnector(_Graph):
         super().__init__(base_url, token, **kwargs)
         self.page_id = page_id
         self.business_id = business_id
-        self._page_token: str | None = None
+        self._page_token: BearerToken | None = None
         self._token_lock = threading.Lock()
 
-    def page_auth(self) -> dict[str, str]:
-        """The Authorization header for Page edges, with the Page token derived once and cached."""
+    def page_auth(self) -> BearerToken:
+        """The auth for Page edges: the Page token, derived once and cached (redacted like the system user's)."""
         with self._token_lock:
             if self._page_token is None:
                 body = self.call("GET", self.page_id, params={"fields": "access_token"}).json() or {}
@@ -377,14 +377,13 @@ class MetaPageConnector(_Graph):
                         f"GET {self.page_id}?fields=access_token: no Page access token for this token: assign the "
                         "system user to the Page with the MANAGE task and grant pages_manage_metadata",
                         vendor="meta", status=403)
-                self._page_token = str(token)
-                self.client._secrets.append(self._page_token)  # never in a message, like the system-user token
-            return {"Authorization": f"Bearer {self._page_token}"}
+                self._page_token = BearerToken(str(token))
+            return self._page_token
 
     def members(self, presence: Presence) -> list[Grant]:
         rows = self.pages(f"{self.page_id}/assigned_users",
                           {"business": self.business_id, "fields": "id,name,tasks,user_type"},
-                          headers=self.page_auth())
+                          auth=self.page_auth())
         grants = []
         for row in rows:
             tasks = [str(t) for t in row.get("tasks") or []]
@@ -401,7 +400,7 @@ class MetaPageConnector(_Graph):
         Meta said; the flow's fresh read then decides whether it is done or failed.
         """
         response = self.call("DELETE", f"{self.page_id}/assigned_users", params={"user": grant.member_id},
-                             headers=self.page_auth(), allow=(404,))
+                             auth=self.page_auth(), allow=(404,))
         name = grant.display_name or grant.identity
         why = _gone_or_refused(response)
         if why:
@@ -413,7 +412,7 @@ class MetaPageConnector(_Graph):
         """`POST /{page-id}/assigned_users` {user, tasks} (the SDK's `create_assigned_user`)."""
         tasks = pre_state.get("tasks") or []
         self.call("POST", f"{self.page_id}/assigned_users", data={"user": grant.member_id, "tasks": json.dumps(tasks)},
-                  headers=self.page_auth())
+                  auth=self.page_auth())
         return Outcome("done", f"gave back tasks {', '.join(tasks)} on the Page to {grant.display_name or grant.identity}")
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:

@@ -28,7 +28,7 @@ import requests
 
 from relevo.connectors.errors import InvalidRequest
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient
+from relevo.connectors.http import ApiKeyHeader, HttpClient
 
 log = logging.getLogger("relevo.connectors.tiktok")
 
@@ -93,7 +93,7 @@ class TikTokConnector:
         self.bc_id = str(bc_id)
         session = requests.Session()
         session.hooks["response"].append(tiktok_hook)
-        self.client = HttpClient("tiktok", base_url, headers={"Access-Token": token}, secrets=[token],
+        self.client = HttpClient("tiktok", base_url, auth=ApiKeyHeader("Access-Token", token),
                                  error_parser=tiktok_error, sleep=sleep, session=session)
 
     def members(self, presence: Presence) -> list[Grant]:

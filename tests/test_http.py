@@ -338,3 +338,30 @@ def test_a_step_retries_a_handed_back_rate_limit_once_with_one_wait(prefect_api_
     waits: list[float] = []
     assert list_members(_Registry(_Members(HttpClient("vendor", BASE, sleep=waits.append))), "p1") == ["m1"]
     assert len(responses.calls) == 2 and len(waits) == 1 and 119 < waits[0] <= 120
+
+
+# --- auth schemes tell the client what to redact ---
+
+@given(token=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=80))
+def test_every_auth_scheme_sends_its_secret_and_never_shows_it(token):
+    from relevo.connectors.http import ApiKeyHeader, BasicAuth, BearerToken
+
+    for auth in (BearerToken(token), ApiKeyHeader("x-api-key", token), BasicAuth(token, "x")):
+        http = HttpClient("vendor", BASE, auth=auth)
+        sent = http.session.prepare_request(requests.Request("GET", BASE + "/x"))
+        assert "Authorization" in sent.headers or sent.headers.get("x-api-key") == token
+        assert token not in repr(auth) and token not in http.redact(f"vendor said {token}!")
+
+
+@responses.activate
+def test_a_request_level_token_is_redacted_too():
+    """Meta's Page token goes on Page calls only (request-level auth): an echo of it is redacted like the rest."""
+    from relevo.connectors.http import BearerToken
+
+    page_token = "EAAPageToken0123456789"
+    responses.get(f"{BASE}/page", status=400, json={"message": f"bad token {page_token}"})
+    http = HttpClient("vendor", BASE, auth=BearerToken(CANARY))
+    with pytest.raises(errors.InvalidRequest) as caught:
+        http.request("GET", "page", auth=BearerToken(page_token))
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {page_token}"
+    assert page_token not in str(caught.value) and "***" in str(caught.value)
