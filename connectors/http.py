@@ -11,7 +11,7 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
@@ -502,3 +502,97 @@ def _path_only(path: str) -> str:
     """The path without a query string: query strings can carry tokens (Graph access_token)."""
     return path.split("?", 1)[0]
 
+
+
+# --- pagination: one loop (HttpClient.paginate), each vendor's scheme a small class (dlt's rest_client
+# paginators: update_state / has_next_page / the next request's parameters) ---
+
+
+class Paginator:
+    """How one vendor pages a list: read the answer (`update_state`), say whether there is more
+    (`has_next_page`), and give the next request's query parameters (`next_params`).
+
+    The base class refuses a page token it has already followed: a vendor answering the same cursor
+    twice would otherwise loop forever, or (cut short) return a partial list that hides an admin.
+    """
+
+    def __init__(self) -> None:
+        self.has_next_page = True
+        self._seen: set[str] = set()
+        self.where = ""  # "GET path", for the error message
+        self.vendor = ""
+
+    def update_state(self, body: Any) -> None:
+        raise NotImplementedError
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def follow(self, token: Any) -> Any:
+        """Record the next page's token (None or empty: no next page); a repeated one is InvalidResponse."""
+        if token is None or token == "":
+            self.has_next_page = False
+            return None
+        if str(token) in self._seen:
+            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r}", vendor=self.vendor)
+        self._seen.add(str(token))
+        return token
+
+
+class CursorPaginator(Paginator):
+    """A cursor read from the body (`cursor_of(body)`) and sent back as the `param` query parameter."""
+
+    def __init__(self, cursor_of: Callable[[Any], Any], param: str) -> None:
+        super().__init__()
+        self.cursor_of, self.param = cursor_of, param
+        self.cursor: Any = None
+
+    def update_state(self, body: Any) -> None:
+        self.cursor = self.follow(self.cursor_of(body if isinstance(body, dict) else {}))
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, self.param: self.cursor}
+
+
+class PageNumberPaginator(Paginator):
+    """Numbered pages from `first`, until `total_pages(body)` (TikTok's page_info.total_page)."""
+
+    def __init__(self, total_pages: Callable[[Any], int], param: str = "page", first: int = 1) -> None:
+        super().__init__()
+        self.total_pages, self.param, self.page = total_pages, param, first
+
+    def update_state(self, body: Any) -> None:
+        if self.page >= self.total_pages(body):
+            self.has_next_page = False
+            return
+        self.page = self.follow(self.page + 1)
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, self.param: self.page}
+
+
+def dig(body: Any, *keys: str) -> Any:
+    """body[k1][k2]... or None where a level is missing or not an object (vendor JSON is untrusted)."""
+    for key in keys:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *,
+             params: dict[str, Any] | None = None, call: Callable[..., Any] | None = None,
+             **kwargs: Any) -> Iterator[Any]:
+    """Every page's JSON body, in order: the one pagination loop every connector uses.
+
+    `call(method, path, params=..., **kwargs)` sends one request and returns its body (default: the
+    client's `json`); a vendor with its own pacing passes its own.
+    """
+    send = call or client.json
+    paginator.where, paginator.vendor = f"{method} {_path_only(path)}", client.vendor
+    params = dict(params or {})
+    while True:
+        body = send(method, path, params=params, **kwargs)
+        yield body
+        paginator.update_state(body)
+        if not paginator.has_next_page:
+            return
+        params = paginator.next_params(params)

@@ -42,7 +42,7 @@ import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import MAX_WAIT, BearerToken, HttpClient
+from relevo.connectors.http import MAX_WAIT, BearerToken, CursorPaginator, HttpClient, dig, paginate
 from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
@@ -317,14 +317,13 @@ class _Graph:
     def pages(self, path: str, params: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
         """All rows of a Graph edge, following `paging.cursors.after` (never a full `next` URL)."""
         rows: list[dict[str, Any]] = []
-        params = {**params, "limit": 100}
-        while True:
-            body = self.call("GET", path, params=params, **kwargs).json()
+        # `after` counts only while Graph also gives `paging.next` (its sign of a further page)
+        pages = CursorPaginator(lambda body: dig(body, "paging", "cursors", "after") if dig(body, "paging", "next")
+                                else None, "after")
+        for body in paginate(self.client, "GET", path, pages, params={**params, "limit": 100},
+                             call=lambda *args, **kw: self.call(*args, **kw).json(), **kwargs):
             rows += body.get("data") or []
-            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
-            if not after or not (body.get("paging") or {}).get("next"):
-                return rows
-            params = {**params, "after": after}
+        return rows
 
     def holders(self, presence: Presence) -> set[str]:
         """Member ids holding a grant now, from one fresh read: what confirms a removal."""

@@ -28,7 +28,7 @@ import requests
 
 from relevo.connectors.errors import InvalidRequest
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import ApiKeyHeader, HttpClient
+from relevo.connectors.http import ApiKeyHeader, HttpClient, PageNumberPaginator, dig, paginate
 
 log = logging.getLogger("relevo.connectors.tiktok")
 
@@ -162,16 +162,13 @@ class TikTokConnector:
 
     def _list(self, keyword: str | None = None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            params: dict[str, Any] = {"bc_id": self.bc_id, "page": page, "page_size": PAGE_SIZE}
-            if keyword:
-                params["filtering"] = json.dumps({"keyword": keyword})
-            data = (self.client.json("GET", "bc/member/get/", params=params) or {}).get("data") or {}
-            rows += data.get("list") or []
-            if page >= int((data.get("page_info") or {}).get("total_page") or 1):
-                return rows
-            page += 1
+        params: dict[str, Any] = {"bc_id": self.bc_id, "page": 1, "page_size": PAGE_SIZE}
+        if keyword:
+            params["filtering"] = json.dumps({"keyword": keyword})
+        pages = PageNumberPaginator(lambda body: int(dig(body, "data", "page_info", "total_page") or 1))
+        for body in paginate(self.client, "GET", "bc/member/get/", pages, params=params):
+            rows += dig(body, "data", "list") or []
+        return rows
 
 
 def member_id_of(row: dict[str, Any]) -> str | None:

@@ -365,3 +365,32 @@ def test_a_request_level_token_is_redacted_too():
         http.request("GET", "page", auth=BearerToken(page_token))
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {page_token}"
     assert page_token not in str(caught.value) and "***" in str(caught.value)
+
+
+# --- pagination: one loop, the repeated-cursor guard in the base ---
+
+@responses.activate
+def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
+    from relevo.connectors.http import CursorPaginator, dig, paginate
+
+    responses.get(f"{BASE}/list", json={"data": [1], "next": "abc"})  # every page says "next: abc"
+    pages = CursorPaginator(lambda body: dig(body, "next"), "cursor")
+    with pytest.raises(errors.InvalidResponse, match="repeated cursor 'abc'") as caught:
+        list(paginate(client([]), "GET", "list", pages))
+    assert len(responses.calls) == 2 and caught.value.vendor == "vendor"
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_cursor_and_page_number_paginators_follow_until_the_end():
+    from responses import matchers
+
+    from relevo.connectors.http import CursorPaginator, PageNumberPaginator, dig, paginate
+
+    responses.get(f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1"})], json={"d": [1], "next": "c2"})
+    responses.get(f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1", "cursor": "c2"})], json={"d": [2]})
+    bodies = paginate(client([]), "GET", "list", CursorPaginator(lambda b: dig(b, "next"), "cursor"), params={"n": 1})
+    assert [b["d"] for b in bodies] == [[1], [2]]
+    responses.get(f"{BASE}/pages", match=[matchers.query_param_matcher({"page": "1"})], json={"total": 2})
+    responses.get(f"{BASE}/pages", match=[matchers.query_param_matcher({"page": "2"})], json={"total": 2})
+    pages = PageNumberPaginator(lambda b: b["total"])
+    assert len(list(paginate(client([]), "GET", "pages", pages, params={"page": 1}))) == 2
