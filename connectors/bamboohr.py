@@ -42,7 +42,7 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.http import BasicAuth, HttpClient, default_error_parser
 
 VENDOR = "bamboohr"
 logger = logging.getLogger("relevo.bamboohr")
@@ -97,8 +97,7 @@ class BambooHR:
         self.http = HttpClient(
             VENDOR,
             base_url or BASE_URL.format(domain=company_domain),
-            auth=requests.auth.HTTPBasicAuth(api_key, "x"),
-            secrets=[api_key],
+            auth=BasicAuth(api_key, "x"),
             error_parser=bamboo_error,
             sleep=sleep,
             session=session,

@@ -35,6 +35,9 @@ class ConnectorError(Exception):
     """Base of every failure talking to an outside system."""
 
     retryable = False
+    # Set by the transport when it gave up after its own retries: no other layer (a Prefect task retry)
+    # repeats the call, so one action costs at most the transport's attempts.
+    exhausted = False
 
     def __init__(
         self,

@@ -42,7 +42,7 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import HttpClient
+from relevo.connectors.http import ApiKeyHeader, HttpClient
 
 VENDOR = "factorial"
 BASE = "https://api.factorialhr.com/api/{version}/resources/"
@@ -75,8 +75,7 @@ class Factorial:
         self.http = HttpClient(
             VENDOR,
             base_url or BASE.format(version=version),
-            headers={"x-api-key": api_key},
-            secrets=[api_key],
+            auth=ApiKeyHeader("x-api-key", api_key),
             sleep=sleep,
             session=session,
         )

@@ -23,7 +23,7 @@ import requests
 
 from relevo.connectors.errors import InvalidResponse
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, default_error_parser, dig, paginate
 from relevo.connectors.manual import WHERE
 
 log = logging.getLogger("relevo.connectors.hootsuite")
@@ -77,8 +77,8 @@ class HootsuiteConnector:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.org = quote(str(organization_id), safe="")
         self.admin_permissions = {str(p).upper() for p in admin_permissions}
-        self.client = HttpClient("hootsuite", base_url, headers={"Authorization": f"Bearer {token}"},
-                                 secrets=[token], error_parser=hootsuite_error, sleep=sleep)
+        self.client = HttpClient("hootsuite", base_url, auth=BearerToken(token),
+                                 error_parser=hootsuite_error, sleep=sleep)
 
     def members(self, presence: Presence) -> list[Grant]:
         return list(self.each_member(presence))
@@ -155,21 +155,11 @@ class HootsuiteConnector:
         rather than loop or return a partial list (which could hide another admin or the leaver).
         """
         ids: list[str] = []
-        params: dict[str, Any] = {}
-        seen: set[str] = set()
-        while True:
-            body = self.client.json("GET", f"v1/organizations/{self.org}/members", params=params) or {}
-            ids += [str(row["id"]) for row in body.get("data") or [] if isinstance(row, dict) and row.get("id")]
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-            cursor = metadata.get("cursor") if isinstance(metadata.get("cursor"), dict) else {}
-            next_cursor = cursor.get("next")
-            if not next_cursor:
-                return ids
-            if next_cursor in seen:
-                raise InvalidResponse(f"GET v1/organizations/{self.org}/members repeated cursor {next_cursor!r}",
-                                      vendor="hootsuite")
-            seen.add(next_cursor)
-            params = {"cursor": next_cursor}
+        pages = CursorPaginator(lambda body: dig(body, "metadata", "cursor", "next"), "cursor")
+        for body in paginate(self.client, "GET", f"v1/organizations/{self.org}/members", pages):
+            rows = body.get("data") if isinstance(body, dict) else None
+            ids += [str(row["id"]) for row in rows or [] if isinstance(row, dict) and row.get("id")]
+        return ids
 
     def _permissions(self, member_id: str) -> tuple[list[str], str | None] | None:
         """(permission names, permission preset) of one member in this organization; None once they left it.

@@ -11,7 +11,8 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
 
@@ -23,12 +24,17 @@ from relevo.connectors.errors import (
     ConnectorError,
     InvalidResponse,
     RateLimited,
+    ServerError,
     error_for_status,
 )
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 MAX_ATTEMPTS = 3  # per request at this layer (Google SRE: keep retry amplification low)
-MAX_RETRY_AFTER = 60.0  # longer waits are handed back to the caller as RateLimited
+MAX_RETRY_AFTER = 60.0  # longer waits are handed back to the caller as RateLimited (a Prefect task retry)
+# The longest wait before a call (a held Retry-After, a vendor's pause): a handed-back 429 is waited out
+# here, once, when its retry calls again; longer is refused without calling (the run records a failure and
+# a rerun comes later). Equal to the flows' longest task-retry wait.
+MAX_WAIT = 300.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
@@ -54,21 +60,117 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - now)
 
 
-def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """Full jitter: uniform(0, min(cap, base * 2**attempt)) (AWS architecture blog)."""
-    rng = rng or random
-    return rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+# --- the retry policy: small handlers say *whether* a failure is worth another call, one calculator says
+# *when* (the shape of python-slack-sdk's slack_sdk/http_retry: RetryHandler, RetryIntervalCalculator,
+# RetryState), so every vendor gets the same rules and tests can check each piece alone ---
 
 
-def should_retry(error: ConnectorError, idempotent: bool) -> bool:
-    """Retry only what can succeed on retry.
+@dataclass
+class RetryState:
+    """What one request has been through so far: calls made, and whether the token was renewed."""
 
-    429 means the vendor did not process the request, so it is safe even for POST.
-    5xx and connection failures may have been processed: only idempotent calls repeat.
+    attempt: int = 0
+    renewed: bool = False
+
+
+class RetryHandler:
+    """One kind of failure worth another call. `idempotent`: repeating the request cannot do it twice."""
+
+    def can_retry(self, error: ConnectorError, *, idempotent: bool) -> bool:
+        raise NotImplementedError
+
+
+class RateLimitHandler(RetryHandler):
+    """429 (or a vendor's throttle code): the vendor did not process the request, so even a POST repeats."""
+
+    def can_retry(self, error: ConnectorError, *, idempotent: bool) -> bool:
+        return isinstance(error, RateLimited)
+
+
+class ServerErrorHandler(RetryHandler):
+    """5xx: the vendor may have processed the request, so only an idempotent one repeats."""
+
+    def can_retry(self, error: ConnectorError, *, idempotent: bool) -> bool:
+        return isinstance(error, ServerError) and idempotent
+
+
+class ConnectionErrorHandler(RetryHandler):
+    """Timeouts, resets, refused connections (and 408): the request may have arrived; idempotent only."""
+
+    def can_retry(self, error: ConnectorError, *, idempotent: bool) -> bool:
+        return isinstance(error, ConnectionFailed) and idempotent
+
+
+DEFAULT_HANDLERS: tuple[RetryHandler, ...] = (RateLimitHandler(), ServerErrorHandler(), ConnectionErrorHandler())
+
+
+class RetryIntervalCalculator:
+    """Seconds before the next call: the vendor's Retry-After when it gave one, else full jitter,
+    uniform(0, min(cap, base * 2**attempt)) (AWS architecture blog), so parallel callers spread out.
+
+    `base`/`cap` default to the module's BACKOFF_BASE/BACKOFF_CAP, read at each call (tests shorten them).
     """
-    if isinstance(error, RateLimited):
-        return True
-    return error.retryable and idempotent
+
+    def __init__(self, base: float | None = None, cap: float | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.base, self.cap, self.rng = base, cap, rng
+
+    def backoff(self, attempt: int) -> float:
+        base = BACKOFF_BASE if self.base is None else self.base
+        cap = BACKOFF_CAP if self.cap is None else self.cap
+        return (self.rng or random).uniform(0, min(cap, base * 2**attempt))
+
+    def interval(self, state: RetryState, error: ConnectorError) -> float:
+        return error.retry_after if error.retry_after is not None else self.backoff(state.attempt)
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """Full jitter for `attempt` (the default calculator's backoff)."""
+    return RetryIntervalCalculator(rng=rng).backoff(attempt)
+
+
+def should_retry(error: ConnectorError, idempotent: bool, handlers: Iterable[RetryHandler] = DEFAULT_HANDLERS) -> bool:
+    """Whether any handler takes this failure: 429 always; 5xx and connection failures when idempotent."""
+    return any(handler.can_retry(error, idempotent=idempotent) for handler in handlers)
+
+
+class Throttle:
+    """The one wait before a call: a vendor's Retry-After, shared by every thread using the client.
+
+    `hold(seconds)` records when the vendor wants callers back; `wait()` (before every call, retries
+    included) sleeps until then, or refuses without calling when that is further off than `max_wait`.
+    A thread remembers the resume time it already slept for, so a Retry-After is waited once, whoever
+    waits it (the retry loop, another thread of a batch, or a Prefect task retry of a handed-back 429).
+    """
+
+    def __init__(self, vendor: str, sleep: Callable[[float], None], clock: Callable[[], float],
+                 max_wait: float) -> None:
+        self.vendor, self.sleep, self.clock, self.max_wait = vendor, sleep, clock, max_wait
+        self._resume_at = 0.0
+        self._waited = threading.local()
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._resume_at = max(self._resume_at, self.clock() + seconds)
+
+    def sleep_told(self, seconds: float) -> None:
+        """The thread the vendor answered sleeps the Retry-After it was given, and has then waited it."""
+        self.sleep(seconds)
+        with self._lock:
+            self._waited.until = self._resume_at
+
+    def wait(self) -> None:
+        with self._lock:
+            resume_at = self._resume_at
+            remaining = resume_at - self.clock()
+        if remaining <= 0 or getattr(self._waited, "until", 0.0) >= resume_at:
+            return
+        if remaining > self.max_wait:
+            raise RateLimited(f"not called: the vendor asked to wait {remaining:.0f} s more", vendor=self.vendor,
+                              retry_after=remaining)
+        self.sleep(remaining)
+        self._waited.until = resume_at
 
 
 def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
@@ -95,7 +197,64 @@ def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
     return (message or response.reason or "error", request_id)
 
 
-class BearerTokens(requests.auth.AuthBase):
+class Auth(requests.auth.AuthBase):
+    """An auth scheme (requests' AuthBase) that also tells the client which values to redact.
+
+    Constructors hand the client one of these instead of building an `Authorization` header by hand
+    with a separate `secrets=[token]`: the value that authenticates is the value that is redacted from
+    every message, and the object's repr never shows it.
+    """
+
+    def redacted(self) -> list[str]:
+        """Every secret value this scheme sends (the client removes them from error text)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(***)"
+
+
+class BearerToken(Auth):
+    """`Authorization: Bearer <token>` for a fixed token (SCIM, Hootsuite, HubSpot, LinkedIn, Meta)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def redacted(self) -> list[str]:
+        return [self._token] if self._token else []
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+class BasicAuth(Auth):
+    """HTTP Basic (BambooHR: the API key as user name, "x" as password); both parts are redacted."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self._basic = requests.auth.HTTPBasicAuth(username, password)
+
+    def redacted(self) -> list[str]:
+        return [v for v in (self._basic.username, self._basic.password) if v and len(v) > 1]
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return self._basic(request)
+
+
+class ApiKeyHeader(Auth):
+    """A key in a vendor's own header (Factorial `x-api-key`, TikTok `Access-Token`)."""
+
+    def __init__(self, header: str, key: str) -> None:
+        self.header, self._key = header, key
+
+    def redacted(self) -> list[str]:
+        return [self._key] if self._key else []
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers[self.header] = self._key
+        return request
+
+
+class BearerTokens(Auth):
     """`Authorization: Bearer <token>` from a token source that renews itself, for tokens that expire.
 
     Subclasses implement `fetch(force)`: a valid access token (the vendor's library caches it and
@@ -120,6 +279,10 @@ class BearerTokens(requests.auth.AuthBase):
             if value not in self.issued:
                 self.issued.append(value)
             return value
+
+    def redacted(self) -> list[str]:
+        """Every token handed out, and the credential behind them (a client secret, a private key)."""
+        return [*self.issued, *[v for v in getattr(self, "secrets", []) if v]]
 
     def refresh(self) -> None:
         """The next token is a new one, not the cached one the vendor refused."""
@@ -183,6 +346,9 @@ class HttpClient:
         default_retry_after: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        handlers: tuple[RetryHandler, ...] = DEFAULT_HANDLERS,
+        intervals: RetryIntervalCalculator | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/") + "/"
@@ -196,19 +362,20 @@ class HttpClient:
         self.session.auth = auth
         self.session.headers.update({"Accept": "application/json", "User-Agent": "relevo/0.1"})
         self.session.headers.update(headers or {})
-        self._secrets = [s for s in secrets if s]
-        self._token_sources: list[BearerTokens] = [auth] if isinstance(auth, BearerTokens) else []
+        self._secrets = [s for s in secrets if s]  # values not sent by an Auth (kept for older callers)
+        self._auths: list[Auth] = [auth] if isinstance(auth, Auth) else []
         self._lock = threading.Lock()
-        self._resume_at = 0.0  # monotonic time before which new requests wait: the vendor asked every caller to wait
-        self._throttled_thread: int | None = None  # the thread that was told (it waits in its own retry loop)
+        self.handlers = handlers
+        self.intervals = intervals or RetryIntervalCalculator()
+        self.throttle = Throttle(vendor, sleep, clock, MAX_WAIT)
         self.calls = 0
         self.throttled = 0
         self.window: CallWindow | None = None  # the vendor's published rate, when the registry gives it
 
     def redact(self, text: str) -> str:
         """Remove any known secret value from text (defence in depth for vendor messages)."""
-        issued = [t for source in self._token_sources for t in source.issued]
-        for secret in [*self._secrets, *issued]:
+        told = [value for auth in list(self._auths) for value in auth.redacted()]
+        for secret in sorted({*self._secrets, *told}, key=len, reverse=True):  # longest first
             text = text.replace(secret, "***")
         return text
 
@@ -232,15 +399,14 @@ class HttpClient:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
-        attempt = 0
-        renewed = False
+        state = RetryState()
         tokens = kwargs.get("auth") or self.session.auth  # a request may carry its own (a mailbox's token)
-        if isinstance(tokens, BearerTokens) and tokens not in self._token_sources:
+        if isinstance(tokens, Auth) and tokens not in self._auths:
             with self._lock:
-                self._token_sources.append(tokens)
-        self.wait_if_throttled()
+                self._auths.append(tokens)
         while True:
-            attempt += 1
+            self.throttle.wait()  # a Retry-After this client was given, waited once
+            state.attempt += 1
             try:
                 response = self._send(method, path, **kwargs)
                 if 200 <= response.status_code < 300 or response.status_code in allow:  # redirects refused
@@ -248,29 +414,27 @@ class HttpClient:
                 error = self.error_from(method, path, response)
             except ConnectorError as exc:
                 error = exc
-            if isinstance(error, AuthenticationError) and isinstance(tokens, BearerTokens) and not renewed:
-                renewed = True  # once: a token refused right after renewal is a credential problem
+            if isinstance(error, AuthenticationError) and isinstance(tokens, BearerTokens) and not state.renewed:
+                state.renewed = True  # once: a token refused right after renewal is a credential problem
                 tokens.refresh()
-                attempt -= 1
+                state.attempt -= 1
                 continue
-            if attempt >= self.max_attempts or not should_retry(error, idempotent):
+            if not should_retry(error, idempotent, self.handlers):
                 raise error
-            wait = error.retry_after if error.retry_after is not None else backoff_delay(attempt)
+            if state.attempt >= self.max_attempts:
+                error.exhausted = True  # retried here already: no other layer repeats it
+                raise error
+            wait = self.intervals.interval(state, error)
             if wait > self.max_retry_after:
-                raise error
-            self.sleep(wait)
+                raise error  # handed back: the throttle holds it, the caller's next try waits it out once
+            if error.retry_after is None:
+                self.sleep(wait)
+            else:
+                self.throttle.sleep_told(wait)
 
     def wait_if_throttled(self) -> None:
-        """Before a new request: wait out a Retry-After another thread was given.
-
-        Without this, every thread of a batch earns its own 429 (and its own retry) from a vendor
-        that has already said when to come back.
-        """
-        with self._lock:
-            remaining = self._resume_at - time.monotonic()
-            told = self._throttled_thread == threading.get_ident()
-        if remaining > 0 and not told:
-            self.sleep(min(remaining, self.max_retry_after))
+        """Before a call made outside `request` (a vendor pacer): wait out a Retry-After this client holds."""
+        self.throttle.wait()
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`request` and decode a JSON body (empty body gives None)."""
@@ -322,9 +486,8 @@ class HttpClient:
         if cls is RateLimited:
             with self._lock:
                 self.throttled += 1
-                if retry_after is not None and retry_after <= self.max_retry_after:
-                    self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
-                    self._throttled_thread = threading.get_ident()
+            if retry_after is not None:
+                self.throttle.hold(retry_after)
         text = self.redact(f"{method} {_path_only(path)}: {message}"[:500])
         return cls(
             text,
@@ -339,3 +502,97 @@ def _path_only(path: str) -> str:
     """The path without a query string: query strings can carry tokens (Graph access_token)."""
     return path.split("?", 1)[0]
 
+
+
+# --- pagination: one loop (HttpClient.paginate), each vendor's scheme a small class (dlt's rest_client
+# paginators: update_state / has_next_page / the next request's parameters) ---
+
+
+class Paginator:
+    """How one vendor pages a list: read the answer (`update_state`), say whether there is more
+    (`has_next_page`), and give the next request's query parameters (`next_params`).
+
+    The base class refuses a page token it has already followed: a vendor answering the same cursor
+    twice would otherwise loop forever, or (cut short) return a partial list that hides an admin.
+    """
+
+    def __init__(self) -> None:
+        self.has_next_page = True
+        self._seen: set[str] = set()
+        self.where = ""  # "GET path", for the error message
+        self.vendor = ""
+
+    def update_state(self, body: Any) -> None:
+        raise NotImplementedError
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def follow(self, token: Any) -> Any:
+        """Record the next page's token (None or empty: no next page); a repeated one is InvalidResponse."""
+        if token is None or token == "":
+            self.has_next_page = False
+            return None
+        if str(token) in self._seen:
+            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r}", vendor=self.vendor)
+        self._seen.add(str(token))
+        return token
+
+
+class CursorPaginator(Paginator):
+    """A cursor read from the body (`cursor_of(body)`) and sent back as the `param` query parameter."""
+
+    def __init__(self, cursor_of: Callable[[Any], Any], param: str) -> None:
+        super().__init__()
+        self.cursor_of, self.param = cursor_of, param
+        self.cursor: Any = None
+
+    def update_state(self, body: Any) -> None:
+        self.cursor = self.follow(self.cursor_of(body if isinstance(body, dict) else {}))
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, self.param: self.cursor}
+
+
+class PageNumberPaginator(Paginator):
+    """Numbered pages from `first`, until `total_pages(body)` (TikTok's page_info.total_page)."""
+
+    def __init__(self, total_pages: Callable[[Any], int], param: str = "page", first: int = 1) -> None:
+        super().__init__()
+        self.total_pages, self.param, self.page = total_pages, param, first
+
+    def update_state(self, body: Any) -> None:
+        if self.page >= self.total_pages(body):
+            self.has_next_page = False
+            return
+        self.page = self.follow(self.page + 1)
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, self.param: self.page}
+
+
+def dig(body: Any, *keys: str) -> Any:
+    """body[k1][k2]... or None where a level is missing or not an object (vendor JSON is untrusted)."""
+    for key in keys:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *,
+             params: dict[str, Any] | None = None, call: Callable[..., Any] | None = None,
+             **kwargs: Any) -> Iterator[Any]:
+    """Every page's JSON body, in order: the one pagination loop every connector uses.
+
+    `call(method, path, params=..., **kwargs)` sends one request and returns its body (default: the
+    client's `json`); a vendor with its own pacing passes its own.
+    """
+    send = call or client.json
+    paginator.where, paginator.vendor = f"{method} {_path_only(path)}", client.vendor
+    params = dict(params or {})
+    while True:
+        body = send(method, path, params=params, **kwargs)
+        yield body
+        paginator.update_state(body)
+        if not paginator.has_next_page:
+            return
+        params = paginator.next_params(params)

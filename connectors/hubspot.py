@@ -42,7 +42,7 @@ from relevo.connectors.clients import Client, Contact, country_language
 from relevo.connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
 from relevo.connectors.grants import Person
 from relevo.connectors.health import Finding
-from relevo.connectors.http import HttpClient
+from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, dig, paginate
 
 BASE_URL = "https://api.hubapi.com"
 VERSION = "2026-09"  # the latest date version (released 2026-09-08); see connectors/versions.py
@@ -108,8 +108,8 @@ class HubSpotCRM:
                  sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
         # HubSpot's 429 carries no Retry-After: wait out its 10-second window (documented rolling limit).
-        self.http = HttpClient("hubspot", base_url, headers={"Authorization": f"Bearer {token}"},
-                               secrets=[token], error_parser=hubspot_error, session=session,
+        self.http = HttpClient("hubspot", base_url, auth=BearerToken(token),
+                               error_parser=hubspot_error, session=session,
                                default_retry_after=WINDOW_SECONDS, **kwargs)
         self._gate = threading.Lock()
         self._resume_at = 0.0  # monotonic time before which no thread calls (the window's budget is spent)
@@ -168,16 +168,12 @@ class HubSpotCRM:
         wanted = {e.casefold() for e in emails} - set(self._owners)
         if len(wanted) > LOOKUPS:
             listed: dict[str, str] = {}
-            after: str | None = None
-            while True:
-                params: dict[str, Any] = {"archived": "false", "limit": OWNER_PAGE, **({"after": after} if after else {})}
-                body = self.call("GET", self.owners_path, params=params)
+            pages = CursorPaginator(lambda body: dig(body, "paging", "next", "after"), "after")
+            for body in paginate(self.http, "GET", self.owners_path, pages, call=self.call,
+                                 params={"archived": "false", "limit": OWNER_PAGE}):
                 for owner in body.get("results") or []:
                     if owner.get("email") and owner.get("id"):
                         listed.setdefault(str(owner["email"]).casefold(), str(owner["id"]))
-                after = ((body.get("paging") or {}).get("next") or {}).get("after")
-                if not after:
-                    break
             self._owners.update(listed)  # everyone listed: successors need no lookup later
             self._owners.update({email: None for email in wanted - set(listed)})
         return {email: self.owner_id(email) for email in emails}

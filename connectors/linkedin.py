@@ -29,7 +29,7 @@ import requests
 
 from relevo.connectors.errors import ConfigurationError
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
 from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
@@ -64,8 +64,8 @@ class LinkedInConnector:
         self.organization = f"urn:li:organization:{organization_id}"
         self.version = version
         self.client = HttpClient(
-            "linkedin", base_url, secrets=[token], error_parser=linkedin_error, sleep=sleep,
-            headers={"Authorization": f"Bearer {token}", "LinkedIn-Version": version,
+            "linkedin", base_url, auth=BearerToken(token), error_parser=linkedin_error, sleep=sleep,
+            headers={"LinkedIn-Version": version,
                      "X-Restli-Protocol-Version": "2.0.0"})
 
     def members(self, presence: Presence) -> list[Grant]:

@@ -42,7 +42,7 @@ import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient
+from relevo.connectors.http import MAX_WAIT, BearerToken, CursorPaginator, HttpClient, dig, paginate
 from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
@@ -87,7 +87,7 @@ class UsagePacer:
         near: float = 90.0,
         near_pause: float = 2.0,
         blocked_pause: float = 300.0,
-        max_wait: float = 60.0,
+        max_wait: float = MAX_WAIT,
         window: float = USAGE_WINDOW,
     ) -> None:
         self.sleep = sleep
@@ -95,7 +95,7 @@ class UsagePacer:
         self.near = near  # percent of any quota at which calls are spaced out
         self.near_pause = near_pause  # seconds between calls while near
         self.blocked_pause = blocked_pause  # at 100% with no estimate from Meta
-        self.max_wait = max_wait  # longer waits are handed back as RateLimited (Prefect retries later)
+        self.max_wait = max_wait  # the transport's longest wait before a call; longer is refused without calling
         self.window = window  # seconds over which Meta counts usage
         self.usage = 0.0
         self.budget: float | None = None  # calls per window, estimated from our calls and the usage they caused
@@ -278,10 +278,11 @@ def shared_pacer(base_url: str, token: str, sleep: Callable[[float], None] = tim
 
 
 def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[float], None]) -> HttpClient:
+    """The transport on the pacer's clock: a block the pacer has waited out is not waited again."""
     session = requests.Session()
     session.hooks["response"].append(graph_hook(pacer))
-    return HttpClient("meta", base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token],
-                      error_parser=graph_error, sleep=sleep, session=session)
+    return HttpClient("meta", base_url, auth=BearerToken(token),
+                      error_parser=graph_error, sleep=sleep, session=session, clock=pacer.clock)
 
 
 def graph_base_url(settings: Mapping[str, Any]) -> str:
@@ -316,14 +317,13 @@ class _Graph:
     def pages(self, path: str, params: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
         """All rows of a Graph edge, following `paging.cursors.after` (never a full `next` URL)."""
         rows: list[dict[str, Any]] = []
-        params = {**params, "limit": 100}
-        while True:
-            body = self.call("GET", path, params=params, **kwargs).json()
+        # `after` counts only while Graph also gives `paging.next` (its sign of a further page)
+        pages = CursorPaginator(lambda body: dig(body, "paging", "cursors", "after") if dig(body, "paging", "next")
+                                else None, "after")
+        for body in paginate(self.client, "GET", path, pages, params={**params, "limit": 100},
+                             call=lambda *args, **kw: self.call(*args, **kw).json(), **kwargs):
             rows += body.get("data") or []
-            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
-            if not after or not (body.get("paging") or {}).get("next"):
-                return rows
-            params = {**params, "after": after}
+        return rows
 
     def holders(self, presence: Presence) -> set[str]:
         """Member ids holding a grant now, from one fresh read: what confirms a removal."""
@@ -362,11 +362,11 @@ class MetaPageConnector(_Graph):
         super().__init__(base_url, token, **kwargs)
         self.page_id = page_id
         self.business_id = business_id
-        self._page_token: str | None = None
+        self._page_token: BearerToken | None = None
         self._token_lock = threading.Lock()
 
-    def page_auth(self) -> dict[str, str]:
-        """The Authorization header for Page edges, with the Page token derived once and cached."""
+    def page_auth(self) -> BearerToken:
+        """The auth for Page edges: the Page token, derived once and cached (redacted like the system user's)."""
         with self._token_lock:
             if self._page_token is None:
                 body = self.call("GET", self.page_id, params={"fields": "access_token"}).json() or {}
@@ -376,14 +376,13 @@ class MetaPageConnector(_Graph):
                         f"GET {self.page_id}?fields=access_token: no Page access token for this token: assign the "
                         "system user to the Page with the MANAGE task and grant pages_manage_metadata",
                         vendor="meta", status=403)
-                self._page_token = str(token)
-                self.client._secrets.append(self._page_token)  # never in a message, like the system-user token
-            return {"Authorization": f"Bearer {self._page_token}"}
+                self._page_token = BearerToken(str(token))
+            return self._page_token
 
     def members(self, presence: Presence) -> list[Grant]:
         rows = self.pages(f"{self.page_id}/assigned_users",
                           {"business": self.business_id, "fields": "id,name,tasks,user_type"},
-                          headers=self.page_auth())
+                          auth=self.page_auth())
         grants = []
         for row in rows:
             tasks = [str(t) for t in row.get("tasks") or []]
@@ -400,7 +399,7 @@ class MetaPageConnector(_Graph):
         Meta said; the flow's fresh read then decides whether it is done or failed.
         """
         response = self.call("DELETE", f"{self.page_id}/assigned_users", params={"user": grant.member_id},
-                             headers=self.page_auth(), allow=(404,))
+                             auth=self.page_auth(), allow=(404,))
         name = grant.display_name or grant.identity
         why = _gone_or_refused(response)
         if why:
@@ -412,7 +411,7 @@ class MetaPageConnector(_Graph):
         """`POST /{page-id}/assigned_users` {user, tasks} (the SDK's `create_assigned_user`)."""
         tasks = pre_state.get("tasks") or []
         self.call("POST", f"{self.page_id}/assigned_users", data={"user": grant.member_id, "tasks": json.dumps(tasks)},
-                  headers=self.page_auth())
+                  auth=self.page_auth())
         return Outcome("done", f"gave back tasks {', '.join(tasks)} on the Page to {grant.display_name or grant.identity}")
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:

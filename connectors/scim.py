@@ -29,7 +29,7 @@ from urllib.parse import quote
 import requests
 
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient, default_error_parser
+from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
 
 log = logging.getLogger("relevo.connectors.scim")
 
@@ -82,8 +82,8 @@ class ScimConnector:
         self.delete = delete
         self.admin_roles = {r.casefold() for r in admin_roles}
         self.page_size = page_size
-        self.client = HttpClient("scim", base_url, headers={"Authorization": f"Bearer {token}"},
-                                 secrets=[token], error_parser=scim_error, sleep=sleep)
+        self.client = HttpClient("scim", base_url, auth=BearerToken(token),
+                                 error_parser=scim_error, sleep=sleep)
         self._config: dict[str, Any] | None = None
 
     def config(self) -> dict[str, Any]:

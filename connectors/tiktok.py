@@ -28,7 +28,7 @@ import requests
 
 from relevo.connectors.errors import InvalidRequest
 from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import HttpClient
+from relevo.connectors.http import ApiKeyHeader, HttpClient, PageNumberPaginator, dig, paginate
 
 log = logging.getLogger("relevo.connectors.tiktok")
 
@@ -93,7 +93,7 @@ class TikTokConnector:
         self.bc_id = str(bc_id)
         session = requests.Session()
         session.hooks["response"].append(tiktok_hook)
-        self.client = HttpClient("tiktok", base_url, headers={"Access-Token": token}, secrets=[token],
+        self.client = HttpClient("tiktok", base_url, auth=ApiKeyHeader("Access-Token", token),
                                  error_parser=tiktok_error, sleep=sleep, session=session)
 
     def members(self, presence: Presence) -> list[Grant]:
@@ -162,16 +162,13 @@ class TikTokConnector:
 
     def _list(self, keyword: str | None = None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            params: dict[str, Any] = {"bc_id": self.bc_id, "page": page, "page_size": PAGE_SIZE}
-            if keyword:
-                params["filtering"] = json.dumps({"keyword": keyword})
-            data = (self.client.json("GET", "bc/member/get/", params=params) or {}).get("data") or {}
-            rows += data.get("list") or []
-            if page >= int((data.get("page_info") or {}).get("total_page") or 1):
-                return rows
-            page += 1
+        params: dict[str, Any] = {"bc_id": self.bc_id, "page": 1, "page_size": PAGE_SIZE}
+        if keyword:
+            params["filtering"] = json.dumps({"keyword": keyword})
+        pages = PageNumberPaginator(lambda body: int(dig(body, "data", "page_info", "total_page") or 1))
+        for body in paginate(self.client, "GET", "bc/member/get/", pages, params=params):
+            rows += dig(body, "data", "list") or []
+        return rows
 
 
 def member_id_of(row: dict[str, Any]) -> str | None:

@@ -26,6 +26,7 @@ from relevo.connectors.errors import ConnectorError
 from relevo.connectors.grants import grant_from_pre_state
 from relevo.engine import gate
 from relevo.engine.execute import Run
+from relevo.engine.steps import TRANSIENT
 from relevo.storage.ledger import FINISHED, Ledger
 from relevo.config.registry import load_registry
 
@@ -131,7 +132,7 @@ def revoked(ledger: Ledger, employee_id: str) -> list[tuple[str, str, str, dict[
     return out
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+@task(cache_policy=NO_CACHE, **TRANSIENT)  # the offboarding steps' rule: only a handed-back rate limit
 def restore_one(rescind: Run, revoke_key: str, presence_id: str, member_id: str,
                 pre_state: dict[str, Any]) -> dict[str, Any]:
     """Give one role back (or write the task that does), once per revoke."""

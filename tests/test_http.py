@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 import requests
 import responses
 from responses.registries import OrderedRegistry
@@ -224,3 +226,171 @@ def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
         hub.request("GET", "crm")
     assert caught.value.request_id is None and CANARY not in str(caught.value)
     assert CANARY not in repr(caught.value.__dict__)
+
+
+# --- the retry policy: handlers, interval calculator, one wait per Retry-After, calls per step ---
+
+def test_handlers_retry_429_always_and_5xx_or_timeouts_only_when_idempotent():
+    from relevo.connectors.http import should_retry
+
+    assert should_retry(errors.RateLimited("x"), idempotent=False)
+    assert should_retry(errors.ServerError("x"), idempotent=True) and not should_retry(errors.ServerError("x"), False)
+    assert should_retry(errors.ConnectionFailed("x"), True) and not should_retry(errors.ConnectionFailed("x"), False)
+    for error in (errors.InvalidRequest("x"), errors.NotFound("x"), errors.PermissionDenied("x"),
+                  errors.AuthenticationError("x"), errors.InvalidResponse("x")):
+        assert not should_retry(error, idempotent=True)
+
+
+@given(attempt=st.integers(min_value=0, max_value=40), seed=st.integers())
+def test_backoff_is_full_jitter_within_its_cap(attempt, seed):
+    import random
+
+    from relevo.connectors.http import BACKOFF_BASE, BACKOFF_CAP, RetryIntervalCalculator, RetryState
+
+    calculator = RetryIntervalCalculator(rng=random.Random(seed))
+    wait = calculator.interval(RetryState(attempt=attempt), errors.ServerError("x"))
+    assert 0 <= wait <= min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
+    assert calculator.interval(RetryState(attempt=attempt), errors.RateLimited("x", retry_after=7.5)) == 7.5
+
+
+def test_backoff_spreads_out():
+    """Full jitter, not a fixed delay: many draws for one attempt differ and cover the range."""
+    import random
+
+    from relevo.connectors.http import RetryIntervalCalculator
+
+    draws = [RetryIntervalCalculator(rng=random.Random(n)).backoff(3) for n in range(200)]
+    assert len(set(draws)) > 190 and min(draws) < 0.5 and max(draws) > 3.5
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_a_handed_back_retry_after_is_waited_once_by_the_next_call():
+    """A Retry-After longer than the transport sleeps is handed back (no sleep); the next call (a Prefect task
+    retry) waits it out once before calling; a second call after that does not wait again."""
+    responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "90"})
+    responses.get(f"{BASE}/things", json={"ok": True})
+    responses.get(f"{BASE}/things", json={"ok": True})
+    waits: list[float] = []
+    http = client(waits)
+    with pytest.raises(errors.RateLimited) as caught:
+        http.request("GET", "things")
+    assert caught.value.retry_after == 90 and not caught.value.exhausted and waits == []
+    assert http.json("GET", "things") == {"ok": True}
+    assert len(waits) == 1 and 89 < waits[0] <= 90
+    http.json("GET", "things")
+    assert len(waits) == 1 and len(responses.calls) == 3
+
+
+@responses.activate
+def test_a_wait_beyond_the_longest_is_refused_without_calling():
+    from relevo.connectors.http import MAX_WAIT
+
+    responses.get(f"{BASE}/things", status=429, headers={"Retry-After": str(int(MAX_WAIT) + 100)})
+    waits: list[float] = []
+    http = client(waits)
+    with pytest.raises(errors.RateLimited):
+        http.request("GET", "things")
+    with pytest.raises(errors.RateLimited, match="not called"):
+        http.request("GET", "things")
+    assert len(responses.calls) == 1 and waits == []
+
+
+class _Members:
+    """A connector whose member list is one GET through the shared transport."""
+
+    platform = "scim"
+
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
+
+    def members(self, presence):
+        return self.http.json("GET", "members")
+
+
+class _Registry:
+    def __init__(self, connector: _Members) -> None:
+        from relevo.connectors.grants import Presence
+
+        self.presences = [Presence(id="p1", platform="scim", account="Acme", connector="scim", settings={})]
+        self.connector = connector
+
+    def social(self, presence):
+        return self.connector
+
+
+@responses.activate
+def test_a_step_against_a_failing_vendor_costs_three_calls_not_nine(prefect_api_url):
+    """The transport retries 5xx three times; Prefect's task retries do not repeat that (3 x 3 before)."""
+    from relevo.engine.steps import list_members
+
+    responses.get(f"{BASE}/members", status=503)
+    with pytest.raises(errors.ServerError) as caught:
+        list_members(_Registry(_Members(HttpClient("vendor", BASE, sleep=lambda s: None))), "p1")
+    assert caught.value.exhausted and len(responses.calls) == 3
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_a_step_retries_a_handed_back_rate_limit_once_with_one_wait(prefect_api_url):
+    from relevo.engine.steps import list_members
+
+    responses.get(f"{BASE}/members", status=429, headers={"Retry-After": "120"})
+    responses.get(f"{BASE}/members", json=["m1"])
+    waits: list[float] = []
+    assert list_members(_Registry(_Members(HttpClient("vendor", BASE, sleep=waits.append))), "p1") == ["m1"]
+    assert len(responses.calls) == 2 and len(waits) == 1 and 119 < waits[0] <= 120
+
+
+# --- auth schemes tell the client what to redact ---
+
+@given(token=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=80))
+def test_every_auth_scheme_sends_its_secret_and_never_shows_it(token):
+    from relevo.connectors.http import ApiKeyHeader, BasicAuth, BearerToken
+
+    for auth in (BearerToken(token), ApiKeyHeader("x-api-key", token), BasicAuth(token, "x")):
+        http = HttpClient("vendor", BASE, auth=auth)
+        sent = http.session.prepare_request(requests.Request("GET", BASE + "/x"))
+        assert "Authorization" in sent.headers or sent.headers.get("x-api-key") == token
+        assert token not in repr(auth) and token not in http.redact(f"vendor said {token}!")
+
+
+@responses.activate
+def test_a_request_level_token_is_redacted_too():
+    """Meta's Page token goes on Page calls only (request-level auth): an echo of it is redacted like the rest."""
+    from relevo.connectors.http import BearerToken
+
+    page_token = "EAAPageToken0123456789"
+    responses.get(f"{BASE}/page", status=400, json={"message": f"bad token {page_token}"})
+    http = HttpClient("vendor", BASE, auth=BearerToken(CANARY))
+    with pytest.raises(errors.InvalidRequest) as caught:
+        http.request("GET", "page", auth=BearerToken(page_token))
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {page_token}"
+    assert page_token not in str(caught.value) and "***" in str(caught.value)
+
+
+# --- pagination: one loop, the repeated-cursor guard in the base ---
+
+@responses.activate
+def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
+    from relevo.connectors.http import CursorPaginator, dig, paginate
+
+    responses.get(f"{BASE}/list", json={"data": [1], "next": "abc"})  # every page says "next: abc"
+    pages = CursorPaginator(lambda body: dig(body, "next"), "cursor")
+    with pytest.raises(errors.InvalidResponse, match="repeated cursor 'abc'") as caught:
+        list(paginate(client([]), "GET", "list", pages))
+    assert len(responses.calls) == 2 and caught.value.vendor == "vendor"
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_cursor_and_page_number_paginators_follow_until_the_end():
+    from responses import matchers
+
+    from relevo.connectors.http import CursorPaginator, PageNumberPaginator, dig, paginate
+
+    responses.get(f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1"})], json={"d": [1], "next": "c2"})
+    responses.get(f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1", "cursor": "c2"})], json={"d": [2]})
+    bodies = paginate(client([]), "GET", "list", CursorPaginator(lambda b: dig(b, "next"), "cursor"), params={"n": 1})
+    assert [b["d"] for b in bodies] == [[1], [2]]
+    responses.get(f"{BASE}/pages", match=[matchers.query_param_matcher({"page": "1"})], json={"total": 2})
+    responses.get(f"{BASE}/pages", match=[matchers.query_param_matcher({"page": "2"})], json={"total": 2})
+    pages = PageNumberPaginator(lambda b: b["total"])
+    assert len(list(paginate(client([]), "GET", "pages", pages, params={"page": 1}))) == 2

@@ -26,7 +26,7 @@ from relevo.engine import runview
 from relevo.storage.ledger import FINISHED, Ledger
 from relevo.rules.plan import REVOKE, Action, Plan
 from relevo.config.registry import Registry
-from relevo.engine.steps import listeners, VERSIONED, crash_point, transient_wait, retry_on_transient, in_flow_run, unreadable, tell, step_result, settled
+from relevo.engine.steps import listeners, VERSIONED, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
 
 
 class Run:
@@ -128,7 +128,7 @@ def attempt_once(run: Run, action: Action) -> Outcome:
     number = run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
     return call(run, action, first_attempt=number == 1)
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_transient)
+@task(cache_policy=NO_CACHE, **TRANSIENT)
 def attempt(run: Run, action: Action) -> Any:
     """One try of one action, with Prefect retries for transient errors.
 
@@ -145,18 +145,15 @@ def attempt(run: Run, action: Action) -> Any:
 def attempt_direct(run: Run, action: Action) -> Outcome:
     """`attempt` without a Prefect task run (a layoff's thousands of actions), with the same retries.
 
-    A vendor that throttles a batch (Meta's usage at 100% for minutes) is waited out here, in
-    this presence's thread only: the other presences go on.
+    A vendor that throttles a batch (Meta's usage at 100% for minutes) is waited out by the connector's
+    transport before the next try, in this presence's thread only: the other presences go on.
     """
-    delays = attempt.retry_delay_seconds
-    for number in range(attempt.retries):
+    for _ in range(TASK_RETRIES):
         try:
             return attempt_once(run, action)
         except ConnectorError as exc:
-            wait = transient_wait(exc)
-            if wait is None:
+            if not retry_later(exc):
                 raise
-            time.sleep(wait or delays[min(number, len(delays) - 1)])
     return attempt_once(run, action)
 
 def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:

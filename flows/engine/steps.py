@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 import functools
 import inspect
 import typing
@@ -23,7 +22,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from relevo import schemas
-from relevo.connectors.errors import ConfigurationError, ConnectorError, NotFound
+from relevo.connectors.errors import ConfigurationError, ConnectorError, NotFound, RateLimited
+from relevo.connectors.http import MAX_WAIT
 from relevo.connectors.grants import Grant
 from relevo.engine import runview
 from relevo.rules.inputs import BadInput
@@ -41,33 +41,34 @@ def crash_point(name: str) -> None:
     if os.environ.get("RELEVO_TEST_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
-MAX_TASK_RETRY_WAIT = 300.0  # a vendor asking for longer gets a failed action and a rerun later
+MAX_TASK_RETRY_WAIT = MAX_WAIT  # a vendor asking for longer gets a failed action and a rerun later
+# Prefect task retries: only for what the transport hands back instead of retrying (a Retry-After longer
+# than it sleeps, a vendor pause); a 5xx or timeout is retried by the transport alone, so an action costs
+# at most its 3 calls. No delay here: the transport's throttle waits the vendor's Retry-After, once,
+# before the retry's first call.
+TASK_RETRIES = 2
 
-def transient_wait(error: BaseException) -> float | None:
-    """Seconds the vendor asked to wait before a retry (0: none said); None when a retry cannot help (4xx)."""
-    if not isinstance(error, ConnectorError) or not error.retryable:
-        return None
-    if error.retry_after and error.retry_after > MAX_TASK_RETRY_WAIT:
-        return None
-    return error.retry_after or 0.0
+
+def retry_later(error: BaseException) -> bool:
+    """Whether another try of a step can succeed: a rate limit the transport handed back unretried
+    (not one it already retried to exhaustion), with a wait no longer than MAX_TASK_RETRY_WAIT."""
+    return (isinstance(error, RateLimited) and not error.exhausted
+            and (error.retry_after or 0.0) <= MAX_TASK_RETRY_WAIT)
+
 
 def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect retry condition: only errors a retry can fix (429, 5xx, timeouts), never 4xx.
-
-    Prefect's retry delays are fixed, so when the vendor said how long to wait (Retry-After,
-    Meta's regain estimate) the wait happens here, before the retry is scheduled.
-    """
+    """Prefect retry condition: `retry_later` on the step's error; it never sleeps (the transport waits)."""
     try:
         state.result()
     except Exception as exc:
-        wait = transient_wait(exc)
-        if wait is None:
-            return False
-        time.sleep(wait)
-        return True
+        return retry_later(exc)
     return False
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
+
+TRANSIENT: dict[str, Any] = dict(retries=TASK_RETRIES, retry_delay_seconds=0, retry_condition_fn=retry_on_transient)
+
+
+@task(cache_policy=NO_CACHE, **TRANSIENT)
 def fetch_employee(registry: Registry, employee_id: str) -> Any:
     """Step 1: the HR record, normalized and validated; an unknown id or a bad record ends the step Failed
     with its one-line cause (no traceback in the run's logs: it is bad input, not a bug)."""
@@ -77,12 +78,12 @@ def fetch_employee(registry: Registry, employee_id: str) -> Any:
     except (NotFound, schemas.SchemaError) as exc:
         return Failed(message=str(exc), data=exc)
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
+@task(cache_policy=NO_CACHE, **TRANSIENT)
 def list_members(registry: Registry, presence_id: str) -> list[Grant]:
     presence = next(p for p in registry.presences if p.id == presence_id)
     return registry.social(presence).members(presence)
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_transient)
+@task(cache_policy=NO_CACHE, **TRANSIENT)
 def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
     return registry.crm().clients_of(employee.get("email"), employee["id"])
 

@@ -240,7 +240,8 @@ def test_registry_builds_factorial_with_the_key_from_the_environment(acme: Path,
 
     assert isinstance(hr, Factorial)
     assert hr.http.base_url == "https://api.factorialhr.com/api/2026-10-01/resources/"
-    assert hr.http.session.headers["x-api-key"] == CANARY
+    sent = hr.http.session.prepare_request(requests.Request("GET", hr.http.base_url + "x"))
+    assert sent.headers["x-api-key"] == CANARY and CANARY not in repr(hr.http.session.auth)
 
 
 # --- webhooks ---

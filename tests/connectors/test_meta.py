@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import responses
+from responses.registries import OrderedRegistry
 from responses import matchers
 
 from relevo.connectors.errors import AuthenticationError, PermissionDenied, RateLimited
@@ -206,6 +207,7 @@ def test_throttle_without_estimate_stops_calling(clock) -> None:
     responses.delete(f"{GRAPH}/1001987", status=403,
                      json=graph_error(4, "Application request limit reached"))
     connector = business_connector(clock)
+    connector.pacer.max_wait = 60  # a pacer that waits at most a minute before a call
     grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
     with pytest.raises(RateLimited, match="Application request limit reached") as info:
         connector.revoke(BUSINESS, grant)
@@ -213,6 +215,21 @@ def test_throttle_without_estimate_stops_calling(clock) -> None:
     with pytest.raises(RateLimited, match="paused"):  # the next call is refused before reaching Meta
         connector.revoke(BUSINESS, grant)
     assert len(responses.calls) == 1 and clock.sleeps == []
+
+
+@responses.activate(registry=OrderedRegistry)
+def test_a_handed_back_throttle_is_waited_once_by_the_next_call(clock) -> None:
+    """Meta's default 5-minute block is handed back by the call that earned it (a Prefect task retry follows);
+    that retry's call waits the block out once (pacer and transport share it), then reaches Meta."""
+    responses.delete(f"{GRAPH}/1001987", status=403, json=graph_error(4, "Application request limit reached"))
+    responses.delete(f"{GRAPH}/1001987", json={"success": True})
+    connector = business_connector(clock)
+    grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
+    with pytest.raises(RateLimited) as info:
+        connector.revoke(BUSINESS, grant)
+    assert info.value.retry_after == 300 and not info.value.exhausted and clock.sleeps == []
+    assert connector.revoke(BUSINESS, grant).status == "done"
+    assert clock.sleeps == [300.0] and len(responses.calls) == 2
 
 
 @responses.activate

@@ -1,6 +1,8 @@
 """Registry builders for the API-backed social connectors: settings and secrets named when wrong."""
 from __future__ import annotations
 
+import requests
+
 import pytest
 
 from relevo.connectors.errors import ConfigurationError
@@ -30,7 +32,9 @@ def test_each_connector_name_builds_its_class_with_the_resolved_token(registry_w
     built = [registry.social(p) for p in registry.presences]
     assert [type(c) for c in built] == [ScimConnector, MetaPageConnector, HootsuiteConnector, TikTokConnector,
                                         LinkedInConnector]
-    assert all(CANARY in c.client.session.headers.values() or f"Bearer {CANARY}" in c.client.session.headers.values()
+    sent = [c.client.session.prepare_request(requests.Request("GET", c.client.base_url)).headers for c in built]
+    assert all(CANARY in h.values() or f"Bearer {CANARY}" in h.values() for h in sent)
+    assert all(c.client.redact(f"x {CANARY} y") == "x *** y" and CANARY not in repr(c.client.session.auth)
                for c in built)
 
 

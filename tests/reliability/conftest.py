@@ -40,16 +40,10 @@ def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
-def fast_prefect_retries(monkeypatch: pytest.MonkeyPatch) -> float:
-    """Retries wait less: Prefect task retries 0.3 s, transport backoff a tenth (counts, conditions and
-    Retry-After are unchanged)."""
+def fast_prefect_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait less: transport backoff a tenth (counts, conditions and Retry-After are unchanged; Prefect
+    task retries have no delay of their own: the transport waits a handed-back Retry-After)."""
     from relevo.connectors import http
-    from relevo.engine import execute, steps
 
     monkeypatch.setattr(http, "BACKOFF_BASE", http.BACKOFF_BASE / 10)
     monkeypatch.setattr(http, "BACKOFF_CAP", http.BACKOFF_CAP / 10)
-    delay = 0.3
-    for task in (steps.fetch_employee, steps.list_members, steps.fetch_clients,
-                 execute.attempt):
-        monkeypatch.setattr(task, "retry_delay_seconds", [delay] * max(1, task.retries))
-    return delay

@@ -248,7 +248,7 @@ def test_meta_usage_header_grows_and_throttled_connector_stops_calling(sim):
     assert usage == [25, 50, 75, 100]
     slept: list[float] = []
     business = MetaBusinessConnector(sim.url("meta") + "/v21.0", TOKEN, BUSINESS_ID,
-                                     pacer=UsagePacer(sleep=slept.append), sleep=slept.append)
+                                     pacer=UsagePacer(sleep=slept.append, max_wait=60), sleep=slept.append)
     with pytest.raises(RateLimited):
         business.members(presence("meta-business", "meta_business"))
     seen = len(sim.log("meta"))
