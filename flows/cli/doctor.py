@@ -14,7 +14,9 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.errors import ConnectorError
+
+from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.versions import entry_for, support, version_of
 

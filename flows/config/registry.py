@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from relevo import schemas
-from relevo.connectors.errors import ConfigurationError
-from relevo.connectors.grants import Person, Presence, SocialConnector
+from relevo.model import ConfigurationError, Person, Presence
+from relevo.connectors.protocols import ClientSource, DraftStore, HRSource, SocialConnector
 
 
 class Registry:
@@ -122,24 +122,24 @@ class Registry:
     # One connector of each kind per loaded registry (so per run): what a connector learns once
     # (BambooHR's list fields, HubSpot owner ids, a manager shared by a layoff's leavers) is reused.
     @cached_property
-    def _hr(self) -> Any:
+    def _hr(self) -> HRSource:
         return _build(HR_CONNECTORS, "hr", self)
 
     @cached_property
-    def _crm(self) -> Any:
+    def _crm(self) -> ClientSource:
         return _build(CRM_CONNECTORS, "crm", self)
 
     @cached_property
-    def _drafts(self) -> Any:
+    def _drafts(self) -> DraftStore:
         return _build(DRAFT_CONNECTORS, "drafts", self)
 
-    def hr(self) -> Any:
+    def hr(self) -> HRSource:
         return self._hr
 
-    def crm(self) -> Any:
+    def crm(self) -> ClientSource:
         return self._crm
 
-    def drafts(self) -> Any:
+    def drafts(self) -> DraftStore:
         return self._drafts
 
     def social(self, presence: Presence) -> SocialConnector:

@@ -15,7 +15,8 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import flow_run
 
 from relevo import schemas
-from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.errors import ConnectorError
+from relevo.model import ActionKey, ConfigurationError, Draft
 from relevo.engine import approval
 from relevo.engine import gate
 from relevo.rules import notices
@@ -104,11 +105,8 @@ def supersede(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
 
 def stale_draft(key: str) -> Any:
     """Enough of a draft to find its review copy: the key, and the client id the copies are grouped by."""
-    from relevo.connectors.drafts import Draft
-
-    parts = key.split(":")
     return Draft(key=key, mailbox="", sender_name="", to_name="", to_email="", subject="", text="", html="",
-                 language="", group=parts[2] if len(parts) > 2 else "")
+                 language="", group=ActionKey.parse(key).subject)
 
 def resume_hint(run: Run) -> str:
     return f"relevo approve {run.employee['id']} --registry {run.registry.path}"

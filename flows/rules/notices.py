@@ -17,9 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from relevo.connectors.clients import Client
-from relevo.connectors.drafts import Draft
-from relevo.connectors.grants import Person
+from relevo.model import Client, Draft, Person, action_key
 from relevo.rules.plan import CRM, NOTICE, Action
 from relevo.rules import wording
 from relevo.log import warn
@@ -193,7 +191,7 @@ def reassign_action(employee: dict[str, Any], clients: list[Client]) -> list[Act
         return []
     person = Person(one_line(successor["name"]), successor["email"], successor.get("id"))
     return [Action(
-        key=f"{employee['id']}:reassign_crm:{person.email.casefold()}", action="reassign_crm",
+        key=action_key(employee["id"], "reassign_crm", person.email.casefold()), action="reassign_crm",
         target=f"CRM: {len(clients)} client(s) → {person.email}", phase=CRM, clients=list(clients), person=person,
         description=f"make {person.name} the owner of {len(clients)} client(s) in the CRM once the notices are approved",
     )]
@@ -269,7 +267,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                 "locale": str(reader.locale),
             }
             subject, text, html = render("client_notice", language, context, config.override)
-            key = f"{employee['id']}:notice:{client.id}:{person.email.casefold()}"
+            key = action_key(employee["id"], "notice", client.id, person.email.casefold())
             description = f"draft in {language} introducing {contact.name}" + (" (interim)" if contact.is_interim else "")
             if reader.warning:
                 description += f" ({reader.warning})"
@@ -289,7 +287,7 @@ def bad_record(employee: dict[str, Any], client: Client) -> Action:
     The leaver's other clients go on; the next run, once the record is fixed, drafts this client's notices.
     """
     return Action(
-        key=f"{employee['id']}:notice:{client.id}:record", action="draft_notice",
+        key=action_key(employee["id"], "notice", client.id, "record"), action="draft_notice",
         target=f"{one_line(client.company)} (CRM record)", phase=NOTICE, clients=[client], outcome="failed",
         description=f"no notice drafted and the client not handed over: {client.problem}",
     )
@@ -318,7 +316,7 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client, 
         "client_contacts": [{"name": one_line(c.name), "email": c.email} for c in client.contacts],
     }
     subject, text, html = render("handover_note", language, context, config.override)
-    key = f"{employee['id']}:handover:{client.id}"
+    key = action_key(employee["id"], "handover", client.id)
     return Action(
         key=key, action="draft_notice", target=f"internal: {one_line(client.company)} → {recipient.email}",
         phase=NOTICE, clients=[client],

@@ -14,7 +14,9 @@ import time
 import urllib.parse
 from functools import cache
 
-from relevo.connectors.drafts import Draft, EmlDrafts, message_id
+from relevo.connectors.drafts import EmlDrafts, message_id
+
+from relevo.model import Draft
 from relevo.connectors.errors import AuthenticationError, PermissionDenied
 from relevo.connectors.gmail_drafts import GmailDrafts, ServiceAccount
 from relevo.connectors.graph_drafts import KEY_PROPERTY, ClientCredentials, GraphDrafts

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 from relevo.connectors.hootsuite import HootsuiteConnector
 from relevo.connectors.linkedin import LinkedInConnector
 from relevo.connectors.meta import MetaPageConnector

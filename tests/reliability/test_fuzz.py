@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 from relevo.config.registry import CRM_CONNECTORS, DRAFT_CONNECTORS, HR_CONNECTORS, SOCIAL_CONNECTORS, load_registry
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
