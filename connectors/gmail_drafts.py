@@ -118,7 +118,7 @@ class GmailDrafts:
 
     def __init__(self, accounts: ServiceAccount, base_url: str = BASE_URL, *, id_secret: bytes,
                  sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
-        """id_secret: kept by the installation (relevo.config.registry keeps it in the output folder); the same
+        """id_secret: kept by the installation (relevo.config.wiring keeps it in the output folder); the same
         secret finds the same drafts again, so it must not change between runs."""
         self.id_secret = id_secret
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}

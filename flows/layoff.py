@@ -303,7 +303,7 @@ def offboard_batch(
     if ask and not dry_run and not auto_approved(registry, dry_run):
         if waiting := layoff_approval.waiting_drafts(runs, owned_clients, now):
             progress_batch(batch_summary(employees, problems, rows, dry_run))
-            hours = float(registry.policy.get("approval_timeout_hours", 72))
+            hours = registry.policy.approval_timeout_hours
             if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
                 rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
     summary = batch_summary(employees, problems, rows, dry_run)
@@ -359,7 +359,7 @@ def read_clients(registry: Registry, employees: list[dict[str, Any]]) -> dict[st
 
 def auto_approved(registry: Registry, dry_run: bool) -> bool:
     """Notices and hand-overs approved by policy: the batch's hand-overs then go to the CRM together."""
-    return not dry_run and bool(registry.policy.get("auto_approve_notices", False))
+    return not dry_run and registry.policy.auto_approve_notices
 
 
 def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool) -> list[dict[str, Any]]:

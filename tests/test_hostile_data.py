@@ -255,7 +255,7 @@ def test_the_hr_note_and_the_summary_escape_markdown_in_data():
 def test_the_gmail_draft_id_secret_is_made_once_private_and_never_through_a_link(tmp_path):
     import stat
 
-    from relevo.config.registry import draft_id_secret
+    from relevo.config.wiring import draft_id_secret
 
     out = tmp_path / "out"
     first = draft_id_secret(out)

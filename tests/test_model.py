@@ -60,3 +60,21 @@ def test_every_draft_store_can_discard(store: type) -> None:
     for name in ("place", "discard"):
         assert callable(getattr(store, name)), f"{store.__name__} lacks {name} (relevo.connectors.protocols.DraftStore)"
     assert set(DraftStore.__dict__) >= {"place", "discard"}
+
+
+def test_settings_take_their_defaults_from_the_registry_schema_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from relevo.config.company import Policy, Storage, schema_defaults
+    from relevo.config.registry import Registry
+
+    assert schema_defaults("policy") == {"auto_approve_notices": False, "approval_timeout_hours": 72,
+                                         "draft_notices": True, "write_hr_note": True}
+    assert Policy.from_data(None) == Policy(False, 72.0, True, True, None)
+    assert Policy.from_data({"draft_notices": False}).draft_notices is False
+    assert Storage.from_data({"output": "files"}) == Storage("files/relevo.db", "files", 30.0)
+    company = {"name": "Acme", "timezone": "Europe/Madrid", "default_language": "es",
+               "contact": {"name": "Team", "email": "team@acme.example", "phone": "+34 1"},
+               "break_glass_admin": {"name": "IT", "email": "it@acme.example"}}
+    registry = Registry(tmp_path / "relevo.yaml", {"company": company, "presences": []})
+    assert registry.company.end_of_day == "23:59" and registry.company.contact_phone == "+34 1"
+    assert registry.policy.approval_timeout_hours == 72.0 and registry.inbox_retention_days == 30.0
+    assert registry.output_dir == (tmp_path / "out").resolve()

@@ -19,7 +19,7 @@ def write(tmp_path: Path, acme: Path, mutate) -> Path:
 
 def test_example_registry_loads(acme):
     registry = load_registry(acme)
-    assert registry.company["timezone"] == "Europe/Madrid"
+    assert registry.company.timezone == "Europe/Madrid"
     assert len(registry.presences) >= 6
 
 

@@ -186,7 +186,7 @@ def offboard(
     if (refused := refusal(employee)) is not None and not force:
         fail(refused)
     out = console()
-    out.print(f"[bold]relevo[/] offboarding employee [bold]{esc(employee_id)}[/] of {esc(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] offboarding employee [bold]{esc(employee_id)}[/] of {esc(reg.company.name)}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
@@ -235,7 +235,7 @@ def layoff(
         fail(f"{exc} (as arguments or with --file)")
     reg = load(registry)
     out = console()
-    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company.name)}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
@@ -416,7 +416,7 @@ def webhook_serve(
     except ConfigurationError as exc:
         fail(str(exc))
     resume_gc()
-    print(f"relevo: receiving webhooks for {reg.company['name']} on http://{host}:{port}/webhooks/... "
+    print(f"relevo: receiving webhooks for {reg.company.name} on http://{host}:{port}/webhooks/... "
           f"(inbox in {masked(url)})", file=sys.stderr)
     webhook.serve(reg.path, host, port)
 
@@ -620,7 +620,7 @@ def sweep(
     """Check that access removed by relevo stays removed: list each presence once, remove what came back."""
     reg = load(registry)
     out = console()
-    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company.name)}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     from relevo import sweep as sweeping

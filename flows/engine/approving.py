@@ -43,7 +43,7 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
         return rows
     if (stopped := run.stop_rows(pending)) is not None:
         return rows + stopped
-    if run.registry.policy.get("auto_approve_notices", False):
+    if run.registry.policy.auto_approve_notices:
         return rows + settle(run, pending, approval.Approval(), "by policy.auto_approve_notices")
     if not wait_for_approval:
         return rows + await_approval(run, pending, review_copies=True)
@@ -150,7 +150,7 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
     Returns (the actions the answer is about, the answer or None when nobody answered in time,
     the reason nothing may be placed or None).
     """
-    hours = float(run.registry.policy.get("approval_timeout_hours", 72))
+    hours = run.registry.policy.approval_timeout_hours
     timeout = max(1, math.ceil(hours * 3600))
     approver = ""  # kept when the form comes back
     chosen: dict[str, Any] | None = None  # the successor named in the form, as HR has them

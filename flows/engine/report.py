@@ -88,7 +88,7 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     stable: a rerun that finds everything done (and the clients already handed over) writes
     nothing new, and an approval or a finished manual task gives a new report.
     """
-    if not run.registry.policy.get("write_hr_note", True) or run.withdrawn():
+    if not run.registry.policy.write_hr_note or run.withdrawn():
         return None
     title, text = notices.hr_note(run.employee, run.ledger.outcomes(run.employee["id"]), run.registry,
                                   markdown=getattr(run.registry.hr(), "writes_markdown", False))

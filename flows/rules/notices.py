@@ -138,7 +138,7 @@ def introduced(employee: dict[str, Any], registry: Registry) -> Introduced:
             return Introduced(name, person["email"], person.get("phone"), person.get("job_title"),
                               is_interim=interim, first_name=first)
     contact = registry.contact
-    return Introduced(one_line(contact.name), contact.email, registry.company["contact"].get("phone"), None,
+    return Introduced(one_line(contact.name), contact.email, registry.company.contact_phone, None,
                       is_interim=True, is_team=True, first_name=one_line(contact.name))
 
 
@@ -225,7 +225,7 @@ def job_title(title: str | None, language: str, config: Settings) -> str | None:
 
 def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
     """One draft per client contact, or one internal hand-over note per client when contact is restricted."""
-    if not registry.policy.get("draft_notices", True):
+    if not registry.policy.draft_notices:
         return []
     unusable = [bad_record(employee, client) for client in clients if client.problem is not None]
     clients = [client for client in clients if client.problem is None]
@@ -237,7 +237,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
     contact = introduced(employee, registry)
     available = languages("client_notice", config.override)
     leaver, leaver_first = person_name(employee, registry)
-    company = one_line(registry.company["name"])
+    company = one_line(registry.company.name)
     out = unusable
     for client in clients:
         for person in client.contacts:
@@ -303,7 +303,7 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client, 
     until = employee["restrictions"]["non_solicitation_until"]
     successor = employee.get("successor")
     context = {
-        "company": one_line(registry.company["name"]),
+        "company": one_line(registry.company.name),
         "recipient_first": first,
         "team": team,
         "leaver": one_line(employee["name"]),  # between colleagues the HR record's full name identifies best
@@ -351,7 +351,7 @@ def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: 
     config = settings(registry)
     language = pick_language(registry.default_language, "hr_note", "en", config.override)
     context = {
-        "company": one_line(registry.company["name"]),
+        "company": one_line(registry.company.name),
         "employee": text_of(employee["name"]),
         "employee_id": text_of(employee["id"]),
         "rows": [{"action": r["action"], "target": text_of(r["target"]), "outcome": r["outcome"]}

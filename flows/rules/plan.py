@@ -53,7 +53,7 @@ def revoke_time(employee: dict[str, Any], registry: Registry, now: datetime, rev
     termination = employee.get("termination") or {}
     if revoke_now or termination.get("type") == "involuntary" or not termination.get("date"):
         return None
-    hour, minute = (int(x) for x in registry.company.get("end_of_day", "23:59").split(":"))
+    hour, minute = (int(x) for x in registry.company.end_of_day.split(":"))
     end = datetime.combine(date.fromisoformat(termination["date"]), time(hour, minute), registry.timezone)
     return end if end > now else None
 

@@ -23,7 +23,7 @@ from relevo.connectors.graph_drafts import KEY_PROPERTY, ClientCredentials, Grap
 from relevo.connectors.health import token_claims
 
 TOKEN = "eyJ0eXAiOi-canary-token"
-SECRET = bytes(range(32))  # the installation's draft id secret (relevo.config.registry.draft_id_secret)
+SECRET = bytes(range(32))  # the installation's draft id secret (relevo.config.wiring.draft_id_secret)
 
 
 @pytest.fixture(autouse=True)
