@@ -29,7 +29,9 @@ from typing import Any, NamedTuple
 
 import requests
 
-from relevo.connectors.errors import ConfigurationError, ConnectorError, InvalidResponse, NotFound
+from relevo.connectors.errors import ConnectorError, InvalidResponse, NotFound
+
+from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
     EMPLOYEE_ID,

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from relevo.connectors.addresses import parse_email
-from relevo.connectors.clients import Client, Contact
-from relevo.connectors.errors import BadRecord, ConfigurationError, NotFound
-from relevo.connectors.grants import Person
+from relevo.model import Client, ConfigurationError, Contact, Person
+from relevo.connectors.errors import BadRecord, NotFound
 from relevo.connectors.hr_records import read_each, work_email
 from relevo.connectors.safe_files import open_append, safe_component, write_atomic
 

@@ -9,7 +9,6 @@ import functools
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.header import Header
 from email.headerregistry import HeaderRegistry
@@ -17,36 +16,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Protocol
 
 from relevo.connectors.addresses import header_value, is_control, mailbox
 from relevo.connectors.safe_files import inside, safe_component, write_atomic
-
-
-@dataclass(frozen=True)
-class Draft:
-    key: str  # the ledger's action key: one draft per key, ever; never written into the message
-    mailbox: str  # whose Drafts folder (successor or manager); addresses here passed relevo.connectors.addresses
-    sender_name: str
-    to_name: str
-    to_email: str
-    subject: str
-    text: str
-    html: str
-    language: str
-    cc: tuple[str, ...] = ()
-    group: str = ""  # the client id: drafts to one client company are kept together
-
-
-class DraftStore(Protocol):
-    location: str  # where a person finds the drafts, for summaries
-    reaches_mailbox: bool  # True when placing a draft puts it in someone's mailbox (needs approval first)
-    def place(self, draft: Draft, *, first_attempt: bool = False) -> tuple[bool, str]:
-        """Store the draft; returns (created, where). created is False when it was already there.
-
-        first_attempt: the ledger has never started this draft, so no earlier call can have
-        placed it and a store may skip looking for it (one call instead of two per draft).
-        """
+from relevo.model import Draft
 
 
 class _HeaderClasses(HeaderRegistry):

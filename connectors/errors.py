@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from relevo.model import RelevoError
+
 # What a vendor's request id looks like: UUIDs (HubSpot correlationId, X-Request-Id), hex or digit
 # strings (TikTok), short base64 (Meta x-fb-trace-id, LinkedIn x-li-uuid). At most 64 characters:
 # access tokens are longer (Meta, LinkedIn, most JWTs), and short ones have telltale prefixes
@@ -31,8 +33,8 @@ def safe_request_id(value: object) -> str | None:
     return text
 
 
-class ConnectorError(Exception):
-    """Base of every failure talking to an outside system."""
+class ConnectorError(RelevoError):
+    """Base of every failure talking to an outside system (relevo.model.ConfigurationError is a sibling)."""
 
     retryable = False
     # Set by the transport when it gave up after its own retries: no other layer (a Prefect task retry)
@@ -109,10 +111,6 @@ class InvalidResponse(ConnectorError):
 class BadRecord(ConnectorError):
     """A record from HR, the CRM or the registry that relevo refuses to act on (an address that is not one
     plain address, say). The message names the record and the field; a person fixes the data, then reruns."""
-
-
-class ConfigurationError(Exception):
-    """The registry, a data file or a secret reference is wrong; the message names it."""
 
 
 def error_for_status(status: int) -> type[ConnectorError]:

@@ -29,7 +29,9 @@ from typing import Any
 
 import requests
 
-from relevo.connectors.errors import ConfigurationError, InvalidResponse, NotFound
+from relevo.connectors.errors import InvalidResponse, NotFound
+
+from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,

@@ -28,8 +28,10 @@ from urllib.parse import quote
 
 import requests
 
-from relevo.connectors.drafts import Draft, message_id, to_message
-from relevo.connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
+from relevo.connectors.drafts import message_id, to_message
+
+from relevo.model import ConfigurationError, Draft
+from relevo.connectors.errors import AuthenticationError, ConnectionFailed
 from relevo.connectors.health import Finding
 from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
 
@@ -116,7 +118,7 @@ class GmailDrafts:
 
     def __init__(self, accounts: ServiceAccount, base_url: str = BASE_URL, *, id_secret: bytes,
                  sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
-        """id_secret: kept by the installation (relevo.config.registry keeps it in the output folder); the same
+        """id_secret: kept by the installation (relevo.config.wiring keeps it in the output folder); the same
         secret finds the same drafts again, so it must not change between runs."""
         self.id_secret = id_secret
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
@@ -141,6 +143,11 @@ class GmailDrafts:
         self.http.json("POST", self.drafts_path(draft), auth=self.accounts.for_mailbox(draft.mailbox),
                        json={"message": {"raw": raw}})
         return True, where
+
+    def discard(self, draft: Draft) -> bool:
+        """Nothing to remove: this store reaches a mailbox, so it places approved drafts only and never holds
+        a review copy (the flow keeps review copies only in stores that do not reach a mailbox)."""
+        return False
 
     def check(self, mailbox: str | None = None) -> list[Finding]:
         """`relevo doctor`: a token for the mailbox is minted (delegation granted) and its drafts can be listed."""

@@ -33,8 +33,8 @@ from urllib.parse import quote
 import requests
 
 from relevo.connectors.addresses import mailbox
-from relevo.connectors.drafts import Draft
-from relevo.connectors.errors import AuthenticationError, ConfigurationError, ConnectionFailed
+from relevo.model import ConfigurationError, Draft
+from relevo.connectors.errors import AuthenticationError, ConnectionFailed
 from relevo.connectors.health import Finding, token_claims
 from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
 
@@ -152,6 +152,11 @@ class GraphDrafts:
         # A POST is not retried on 5xx (it could create a second draft); the next run finds it by key.
         self.http.json("POST", f"/users/{quote(draft.mailbox, safe='@')}/messages", json=message)
         return True, where
+
+    def discard(self, draft: Draft) -> bool:
+        """Nothing to remove: this store reaches a mailbox, so it places approved drafts only and never holds
+        a review copy (the flow keeps review copies only in stores that do not reach a mailbox)."""
+        return False
 
     def check(self, mailbox: str | None = None) -> list[Finding]:
         """`relevo doctor`: a token is issued, it carries Mail.ReadWrite, and a mailbox's messages can be read."""

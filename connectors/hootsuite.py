@@ -22,9 +22,8 @@ from urllib.parse import quote
 import requests
 
 from relevo.connectors.errors import InvalidResponse
-from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
 from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, default_error_parser, dig, paginate
-from relevo.connectors.manual import WHERE
 
 log = logging.getLogger("relevo.connectors.hootsuite")
 

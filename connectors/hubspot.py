@@ -38,9 +38,8 @@ from typing import Any
 import requests
 
 from relevo.connectors.addresses import parse_email
-from relevo.connectors.clients import Client, Contact, country_language
+from relevo.model import Client, Contact, Person, country_language
 from relevo.connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
-from relevo.connectors.grants import Person
 from relevo.connectors.health import Finding
 from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, dig, paginate
 

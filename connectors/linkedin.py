@@ -27,10 +27,8 @@ from typing import Any
 
 import requests
 
-from relevo.connectors.errors import ConfigurationError
-from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.model import WHERE, ConfigurationError, Grant, Outcome, Person, Presence, snapshot
 from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
-from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
 BASE_URL = "https://api.linkedin.com/rest"

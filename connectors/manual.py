@@ -8,23 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from relevo.connectors.grants import Grant, Outcome, Person, Presence
+from relevo.model import WHERE, Grant, Outcome, Person, Presence
 
 ADMIN_ROLES = {"admin", "administrator", "owner", "manage", "super admin", "superadmin"}
-
-WHERE = {
-    "x": "x.com → Settings and privacy → Your account / Delegate (for team access)",
-    "youtube": "studio.youtube.com → Settings → Permissions (brand account: myaccount.google.com/brandaccounts → Manage permissions)",
-    "sprout_social": "Sprout Social → Settings → Users & Permissions",
-    "buffer": "Buffer → Settings → Team (Organization)",
-    "facebook_page": "business.facebook.com → Settings → Pages → the Page → People",
-    "instagram": "business.facebook.com → Settings → Instagram accounts → the account → People",
-    "meta_business": "business.facebook.com → Settings → Users → People",
-    "linkedin_page": "linkedin.com → the Page → Admin tools → Manage admins",
-    "tiktok": "business.tiktok.com → Business Center → Users",
-    "hootsuite": "hootsuite.com → Organization → Members",
-}
-
 
 def declared_grants(presence: Presence) -> list[Grant]:
     """Grants as the registry declares them (identity = employee id until matched)."""
@@ -84,16 +70,3 @@ class ManualConnector:
                        steps=[f"Open {where} for “{presence.account}”.",
                               f"Add {person.name} <{person.email}> with the admin role and confirm they accepted.",
                               "Only then remove the leaver (next task)."])
-
-
-def rotation_steps(presence: Presence) -> list[str]:
-    """A shared login outlives the person who knew it: change everything they could reuse."""
-    steps = [
-        f"Change the password of “{presence.account}” and store it in the company password manager.",
-        "Check the phone number and recovery e-mail on file: both must be the company's, not the leaver's.",
-        "Review two-factor authentication: remove the leaver's authenticator app or phone, add the company's.",
-        "Sign out all other sessions.",
-    ]
-    if presence.platform == "x":
-        steps.append("On X also review Settings → Security → Apps and sessions, and delegated accounts.")
-    return steps

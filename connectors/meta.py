@@ -41,9 +41,8 @@ from typing import Any
 import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
-from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
 from relevo.connectors.http import MAX_WAIT, BearerToken, CursorPaginator, HttpClient, dig, paginate
-from relevo.connectors.manual import WHERE
 from relevo.connectors.versions import VERSIONS
 
 log = logging.getLogger("relevo.connectors.meta")

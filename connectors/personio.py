@@ -75,7 +75,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from relevo import schemas
-from relevo.connectors.errors import AuthenticationError, ConfigurationError, InvalidResponse, NotFound
+from relevo.connectors.errors import AuthenticationError, InvalidResponse, NotFound
+from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import requests
 
-from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.model import Grant, Outcome, Person, Presence, snapshot
 from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
 
 log = logging.getLogger("relevo.connectors.scim")

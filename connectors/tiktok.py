@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from relevo.connectors.errors import InvalidRequest
-from relevo.connectors.grants import Grant, Outcome, Person, Presence, snapshot
+from relevo.model import Grant, Outcome, Person, Presence, snapshot
 from relevo.connectors.http import ApiKeyHeader, HttpClient, PageNumberPaginator, dig, paginate
 
 log = logging.getLogger("relevo.connectors.tiktok")

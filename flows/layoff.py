@@ -30,8 +30,9 @@ from pydantic import BeforeValidator
 from pydantic.json_schema import SkipJsonSchema
 
 from relevo import layoff_approval, schemas
-from relevo.connectors.errors import ConfigurationError, ConnectorError
-from relevo.connectors.grants import Grant, MembersOneByOne, Presence
+from relevo.connectors.errors import ConnectorError
+from relevo.model import NEEDS_PERSON, ConfigurationError, Grant, Presence
+from relevo.connectors.protocols import MembersOneByOne
 from relevo.engine import gate
 from relevo.rules import notices
 from relevo.engine import runview
@@ -39,7 +40,7 @@ from relevo.rules.inputs import EmployeeIds, RegistryPath, employee_ids as parse
 from relevo.engine.approving import notice_phase
 from relevo.engine.execute import Run, Unconfirmed, execute, finished, recover_interrupted, suggested_fix
 from relevo.engine.gate import forced_action
-from relevo.engine.report import ATTENTION, plan_only, tally, write_hr_note
+from relevo.engine.report import plan_only, tally, write_hr_note
 from relevo.engine.steps import in_flow_run, log, one_line_failures, unreadable
 from relevo.rules.plan import (
     CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
@@ -302,7 +303,7 @@ def offboard_batch(
     if ask and not dry_run and not auto_approved(registry, dry_run):
         if waiting := layoff_approval.waiting_drafts(runs, owned_clients, now):
             progress_batch(batch_summary(employees, problems, rows, dry_run))
-            hours = float(registry.policy.get("approval_timeout_hours", 72))
+            hours = registry.policy.approval_timeout_hours
             if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
                 rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
     summary = batch_summary(employees, problems, rows, dry_run)
@@ -358,7 +359,7 @@ def read_clients(registry: Registry, employees: list[dict[str, Any]]) -> dict[st
 
 def auto_approved(registry: Registry, dry_run: bool) -> bool:
     """Notices and hand-overs approved by policy: the batch's hand-overs then go to the CRM together."""
-    return not dry_run and bool(registry.policy.get("auto_approve_notices", False))
+    return not dry_run and registry.policy.auto_approve_notices
 
 
 def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool) -> list[dict[str, Any]]:
@@ -416,7 +417,7 @@ def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]
         "problems": problems,
         "dry_run": dry_run,
         "counts": counts,
-        "open": sum(counts.get(k, 0) for k in ATTENTION) + len(problems),
+        "open": sum(counts.get(k, 0) for k in NEEDS_PERSON) + len(problems),
         "rows": rows,
     }
 
@@ -426,7 +427,7 @@ def publish_batch(summary: dict[str, Any]) -> None:
     and one table of what needs a person, not thousands of rows in the UI; dry runs under their own keys."""
     key = "layoff-dry-run" if summary["dry_run"] else "layoff"
     attention = [{k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
-                 for r in summary["rows"] if r["outcome"] in ATTENTION]
+                 for r in summary["rows"] if r["outcome"] in NEEDS_PERSON]
     create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key=f"{key}-open-actions",
                           description="Actions of the layoff that need a person")
     create_markdown_artifact(markdown=runview.batch_markdown(summary), key=key,

@@ -22,7 +22,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 from relevo.storage.inbox import Inbox
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import Registry, load_registry

@@ -23,11 +23,11 @@ from prefect.states import Completed
 
 from relevo import schemas
 from relevo.connectors.errors import ConnectorError
-from relevo.connectors.grants import grant_from_pre_state
+from relevo.model import FINISHED, TASKS, ActionKey, grant_from_pre_state
 from relevo.engine import gate
 from relevo.engine.execute import Run
 from relevo.engine.steps import TRANSIENT
-from relevo.storage.ledger import FINISHED, Ledger
+from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 
 OFFBOARDING = "offboard-employee"
@@ -126,9 +126,9 @@ def revoked(ledger: Ledger, employee_id: str) -> list[tuple[str, str, str, dict[
     """(revoke key, presence id, member id, pre-state) of every role relevo removed or asked a person to remove."""
     out = []
     for key, state in ledger.states(employee_id).items():
-        parts = key.split(":", 3)  # employee:revoke:presence:member (member ids may contain ':')
-        if len(parts) == 4 and parts[1] == "revoke" and state.status in RESTORE and state.pre_state is not None:
-            out.append((key, parts[2], parts[3], state.pre_state))
+        parsed = ActionKey.parse(key)
+        if parsed.kind == "revoke" and state.status in RESTORE and state.pre_state is not None:
+            out.append((key, parsed.subject, parsed.rest, state.pre_state))
     return out
 
 
@@ -154,7 +154,7 @@ def restore_one(rescind: Run, revoke_key: str, presence_id: str, member_id: str,
     except ConnectorError as exc:
         return rescind.record_key(key, "restore_role", target, "failed",
                               f"{exc} | fix: give back the {grant.role} role by hand, then rerun to record it")
-    row = rescind.record_key(key, "restore_role", target, outcome.status, outcome.summary())
+    row = rescind.record_key(key, "restore_role", target, outcome.status, outcome.detail, steps=outcome.steps)
     if outcome.status in {"done", "already_done"}:
         # The role is back: a later termination must remove it again, not find it "done".
         rescind.record_key(revoke_key, "revoke_role", target, "skipped",
@@ -186,7 +186,7 @@ def rescind_termination(employee_id: str, registry_path: str = "relevo.yaml", ev
     rows += cancel_runs(rescind)
     rows += [restore_one(rescind, *item) for item in revoked(rescind.ledger, employee_id)]
     logger.info("Rescind for %s: %d outcome(s)", employee_id, len(rows))
-    open_items = [r for r in rows if r["outcome"] in {"manual", "failed"}]
+    open_items = [r for r in rows if r["outcome"] in TASKS]
     lines = [f"# Termination withdrawn: employee {employee_id}", ""]
     lines += [f"- {r['outcome'].replace('_', ' ')}: {r['action']} {r['target']}: {r['detail']}" for r in rows]
     restored = [r for r in rows if r["action"] == "restore_role"]

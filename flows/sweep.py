@@ -22,8 +22,8 @@ from typing import Any
 from prefect import flow
 
 from relevo import schemas
-from relevo.connectors.errors import ConfigurationError, ConnectorError
-from relevo.connectors.grants import Grant
+from relevo.connectors.errors import ConnectorError
+from relevo.model import ConfigurationError, Grant
 from relevo.storage.ledger import Ledger
 from relevo.engine.execute import Run, execute
 from relevo.engine.steps import in_flow_run, log

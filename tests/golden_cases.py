@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from relevo.connectors.clients import Client, Contact
+from relevo.model import Client, Contact
 from relevo.rules import notices
 from relevo.config.registry import Registry, load_registry
 

@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relevo.connectors.directory import DirectoryCRM, DirectoryHR
-from relevo.connectors.drafts import Draft, EmlDrafts, to_message
-from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.drafts import EmlDrafts, to_message
+from relevo.model import ConfigurationError, Draft
+from relevo.connectors.errors import ConnectorError
 from relevo.connectors.hubspot import HubSpotCRM
 from relevo.rules import notices
 from relevo.config.registry import load_registry
@@ -228,7 +229,7 @@ def test_writers_never_follow_a_link_planted_in_the_output_folder(tmp_path):
     assert not note.is_symlink() and note.read_text("utf-8").endswith("text\n")
     with pytest.raises(ConnectorError, match="outside"):
         EmlDrafts(out / "drafts").place(draft())
-    from relevo.connectors.grants import Person
+    from relevo.model import Person
 
     with pytest.raises(ConnectorError, match="symbolic link"):
         DirectoryCRM(tmp_path / "clients.json", out).reassign_many([([], Person("N", "n@acme.example", "1005"))])
@@ -254,7 +255,7 @@ def test_the_hr_note_and_the_summary_escape_markdown_in_data():
 def test_the_gmail_draft_id_secret_is_made_once_private_and_never_through_a_link(tmp_path):
     import stat
 
-    from relevo.config.registry import draft_id_secret
+    from relevo.config.wiring import draft_id_secret
 
     out = tmp_path / "out"
     first = draft_id_secret(out)

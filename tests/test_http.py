@@ -177,7 +177,7 @@ def test_a_window_counts_a_call_until_its_answer_and_a_failed_call_frees_its_slo
 def test_rate_limit_setting_is_checked(acme):
     import yaml
 
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
     from relevo.config.registry import load_registry
 
     data = yaml.safe_load(acme.read_text("utf-8"))
@@ -309,7 +309,7 @@ class _Members:
 
 class _Registry:
     def __init__(self, connector: _Members) -> None:
-        from relevo.connectors.grants import Presence
+        from relevo.model import Presence
 
         self.presences = [Presence(id="p1", platform="scim", account="Acme", connector="scim", settings={})]
         self.connector = connector

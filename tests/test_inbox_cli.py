@@ -3,6 +3,7 @@ scheduled revocations happen and how to run them from the CLI."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from typer.testing import CliRunner
@@ -43,11 +44,12 @@ def test_inbox_when_empty(acme):  # type: ignore[no-untyped-def]
 
 def test_summary_tells_when_scheduled_revocations_happen():
     rows = [{"target": "@acme (X)", "action": "revoke_role", "outcome": "scheduled",
-             "detail": "remove shared login role of employee:1002 (at 2027-03-31 23:59 CEST)"}]
+             "detail": "remove shared login role of employee:1002 (at 2027-03-31 23:59 CEST)",
+             "due_at": "2027-03-31T21:59:00+00:00"}]  # read from the row's due_at, shown in the company's zone
     summary = {"employee_id": "1002", "employee_name": "Diego", "dry_run": False, "rows": rows,
                "counts": {"scheduled": 1}, "open": 0, "drafts": "d", "audit": "a"}
     out = Console(record=True, width=200)
-    print_summary(out, summary)
+    print_summary(out, summary, ZoneInfo("Europe/Madrid"))
     text = out.export_text()
     assert "1 revocation(s) wait until 2027-03-31 23:59 CEST" in text
     assert "relevo offboard 1002` again then, or now with --now" in text

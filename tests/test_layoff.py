@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from relevo.connectors.grants import Grant
+from relevo.model import Grant
 from relevo.connectors.manual import ManualConnector
 from relevo.storage.ledger import Ledger
 from relevo.rules.plan import plan_presences, split_members
@@ -102,7 +102,7 @@ class Throttled:
         return set()  # the member is gone once removed: the flow's fresh read confirms it
 
     def revoke(self, presence, grant):
-        from relevo.connectors.grants import Outcome
+        from relevo.model import Outcome
 
         self.calls += 1
         if self.errors:
@@ -166,13 +166,13 @@ class OneByOne:
         return {g.member_id for g in self.grants} - set(self.removed)
 
     def revoke(self, presence, grant):
-        from relevo.connectors.grants import Outcome
+        from relevo.model import Outcome
 
         self.removed[grant.member_id] = len(self.read)
         return Outcome("done", f"removed {grant.identity}")
 
     def add_admin(self, presence, person):
-        from relevo.connectors.grants import Outcome
+        from relevo.model import Outcome
 
         return Outcome("manual", f"make {person.name} an organization admin before removing the leaver")
 

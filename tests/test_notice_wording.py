@@ -9,8 +9,7 @@ from datetime import date
 
 import pytest
 
-from relevo.connectors.clients import Client, Contact
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import Client, ConfigurationError, Contact
 from relevo.rules import notices
 from relevo.rules import wording
 from relevo.config.registry import Registry, load_registry

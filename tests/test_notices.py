@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from relevo.connectors.clients import Client, Contact
+from relevo.model import Client, Contact
 from relevo.connectors.drafts import to_message
 from relevo.rules import notices
 from relevo.rules import wording

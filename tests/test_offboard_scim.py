@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from relevo.connectors.grants import grant_from_pre_state
+from relevo.model import grant_from_pre_state
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from tests.conftest import SCIM_TOKEN

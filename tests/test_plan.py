@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from relevo.connectors.directory import DirectoryCRM, DirectoryHR
-from relevo.connectors.grants import Grant
+from relevo.model import Grant
 from relevo.rules import notices
 from relevo.rules.plan import is_leavers, plan, plan_presences, revoke_time
 from relevo.config.registry import Registry, load_registry

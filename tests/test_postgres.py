@@ -107,7 +107,7 @@ class CountingConnector:
     def revoke(self, presence, grant):  # type: ignore[no-untyped-def]
         import time
 
-        from relevo.connectors.grants import Outcome
+        from relevo.model import Outcome
 
         with self._lock:
             self.calls += 1
@@ -126,7 +126,7 @@ class OneDatabase:
 
 
 def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: str, tmp_path: Path) -> None:
-    from relevo.connectors.grants import Grant, Presence
+    from relevo.model import Grant, Presence
     from relevo.engine.execute import Run, execute
     from relevo.rules.plan import Action
 

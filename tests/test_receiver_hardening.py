@@ -276,7 +276,7 @@ def test_retention_prunes_only_old_finished_events(acme):  # type: ignore[no-unt
 
 
 def test_retention_shorter_than_the_redelivery_window_is_refused(tmp_path, acme):  # type: ignore[no-untyped-def]
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
 
     acme.write_text(acme.read_text("utf-8") + "\nstorage: {inbox_retention_days: 1}\n", "utf-8")
     with pytest.raises(ConfigurationError, match="storage.inbox_retention_days"):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 from relevo.config.registry import load_registry
 
 
@@ -19,7 +19,7 @@ def write(tmp_path: Path, acme: Path, mutate) -> Path:
 
 def test_example_registry_loads(acme):
     registry = load_registry(acme)
-    assert registry.company["timezone"] == "Europe/Madrid"
+    assert registry.company.timezone == "Europe/Madrid"
     assert len(registry.presences) >= 6
 
 
@@ -69,7 +69,7 @@ def test_secret_reference_to_unset_variable_names_the_variable(monkeypatch):
 
 def test_a_time_zone_name_too_long_for_a_file_is_a_configuration_error(tmp_path, acme):
     """Found by the large-budget fuzz run: ZoneInfo raised OSError (file name too long), not a clear error."""
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
 
     path = write(tmp_path, acme, lambda data: data["company"].update(timezone="Europe/" + "x" * 300))
     with pytest.raises(ConfigurationError, match="not an IANA time zone"):

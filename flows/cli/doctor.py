@@ -14,7 +14,9 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.errors import ConnectorError
+
+from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.versions import entry_for, support, version_of
 
@@ -74,7 +76,7 @@ def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple
             findings.append(Finding("error", subject, str(exc)))
         return connector
 
-    mailbox = registry.company["contact"]["email"]
+    mailbox = registry.company.contact.email
     hr = probe("hr", registry.hr, lambda c: c.check() if hasattr(c, "check") else _no_api("hr", c))
     probe("crm", registry.crm, lambda c: c.check() if hasattr(c, "check") else _no_api("crm", c))
     probe("drafts", registry.drafts, lambda c: c.check(mailbox) if hasattr(c, "check") else _no_api("drafts", c))

@@ -10,13 +10,15 @@ import gc
 import getpass
 import json
 import os
-import re
 import sys
+from datetime import datetime, tzinfo
 from pathlib import Path
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+from relevo.model import TASKS, Status
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_OPEN = 0, 1, 2, 3
 
@@ -99,7 +101,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def load(registry: Path) -> Any:
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
     from relevo.config.registry import load_registry
 
     try:
@@ -184,7 +186,7 @@ def offboard(
     if (refused := refusal(employee)) is not None and not force:
         fail(refused)
     out = console()
-    out.print(f"[bold]relevo[/] offboarding employee [bold]{esc(employee_id)}[/] of {esc(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] offboarding employee [bold]{esc(employee_id)}[/] of {esc(reg.company.name)}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
@@ -196,7 +198,7 @@ def offboard(
         revoke_now=now, wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
         force=force, requested_by=(by or getpass.getuser()) if force else None,
     )
-    print_summary(out, result)
+    print_summary(out, result, reg.timezone)
     if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
         out.print(f"[yellow]Client notices await approval[/] (nothing sent, CRM unchanged). Review them with "
                   f"`relevo tasks -e {esc(employee_id)}`, then: relevo approve {esc(employee_id)} --registry "
@@ -233,7 +235,7 @@ def layoff(
         fail(f"{exc} (as arguments or with --file)")
     reg = load(registry)
     out = console()
-    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] layoff of {len(ids)} employee(s) of {esc(reg.company.name)}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     if not os.environ.get("PREFECT_API_URL"):
@@ -241,7 +243,7 @@ def layoff(
     from relevo import layoff as batch
 
     def show(row: dict[str, Any]) -> None:
-        if row["outcome"] in {"failed", "manual"}:
+        if row["outcome"] in TASKS:
             out.print(f"  {mark(row['outcome'], 10)} {esc(row['employee_id']):<8} {esc(row['action']):<20} "
                       f"{esc(row['target'])}")
 
@@ -300,7 +302,8 @@ def stopped(result: Any) -> None:
 
 def check_employee(reg: Any, employee_id: str) -> dict[str, Any]:
     """Read the HR record before Prefect starts: a typo costs a second, not a server start."""
-    from relevo.connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
+    from relevo.connectors.errors import BadRecord, ConnectorError, NotFound
+    from relevo.model import ConfigurationError
     from relevo.schemas import SchemaError, check
 
     try:
@@ -312,7 +315,8 @@ def check_employee(reg: Any, employee_id: str) -> dict[str, Any]:
 
 
 def handle_failure(error: BaseException) -> NoReturn:
-    from relevo.connectors.errors import BadRecord, ConfigurationError, ConnectorError, NotFound
+    from relevo.connectors.errors import BadRecord, ConnectorError, NotFound
+    from relevo.model import ConfigurationError
     from relevo.schemas import SchemaError
 
     if isinstance(error, (NotFound, BadRecord)):
@@ -324,7 +328,15 @@ def handle_failure(error: BaseException) -> NoReturn:
     fail(f"unexpected {type(error).__name__}: {error}", EXIT_FAILURE)
 
 
-def print_summary(out: Any, summary: dict[str, Any]) -> None:
+def due_text(row: dict[str, Any], zone: tzinfo | None) -> str | None:
+    """When a scheduled row is due, in the company's time zone: from its `due_at`, never from its text."""
+    if not row.get("due_at"):
+        return None
+    when = datetime.fromisoformat(row["due_at"])
+    return f"{when.astimezone(zone) if zone else when:%Y-%m-%d %H:%M %Z}"
+
+
+def print_summary(out: Any, summary: dict[str, Any], zone: tzinfo | None = None) -> None:
     from rich.table import Table
 
     table = Table(title=f"{'Plan' if summary['dry_run'] else 'Outcomes'} for {esc(summary['employee_name'])} "
@@ -344,7 +356,7 @@ def print_summary(out: Any, summary: dict[str, Any]) -> None:
         out.print(f"[yellow]{summary['open']} action(s) need a person[/]: see `relevo audit` or the Prefect artifact.")
     later = [r for r in summary["rows"] if r["action"] == "revoke_role" and r["outcome"] == "scheduled"]
     if later and not summary["dry_run"]:
-        when = later[0]["detail"].rpartition("(at ")[2].rstrip(")") or "the end of the last working day"
+        when = due_text(later[0], zone) or "the end of the last working day"
         out.print(f"[cyan]{len(later)} revocation(s) wait until {esc(when)}[/]: run `relevo offboard "
                   f"{esc(summary['employee_id'])}` again then, or now with --now (the offboard-employee deployment "
                   "schedules that run itself).")
@@ -391,7 +403,7 @@ def webhook_serve(
 
     Refuses to start (exit 2) without PREFECT_API_URL or without a configured webhook's secret.
     """
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
 
     reg = load(registry)
     quiet_prefect()
@@ -404,7 +416,7 @@ def webhook_serve(
     except ConfigurationError as exc:
         fail(str(exc))
     resume_gc()
-    print(f"relevo: receiving webhooks for {reg.company['name']} on http://{host}:{port}/webhooks/... "
+    print(f"relevo: receiving webhooks for {reg.company.name} on http://{host}:{port}/webhooks/... "
           f"(inbox in {masked(url)})", file=sys.stderr)
     webhook.serve(reg.path, host, port)
 
@@ -417,7 +429,7 @@ def inbox(
     = False,
 ) -> None:
     """List the webhook events received, with their state, and the counts per state."""
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
     from relevo.storage.inbox import Inbox
 
     reg = load(registry)
@@ -459,7 +471,7 @@ def tasks(
     employee: Annotated[str | None, typer.Option("--employee", "-e", help="Only this employee.")] = None,
 ) -> None:
     """List what waits for a person: manual steps, failures, drafts awaiting approval."""
-    from relevo.storage.ledger import Ledger
+    from relevo.storage.ledger import Ledger, task_steps
 
     from relevo.storage.inbox import STUCK, Inbox
 
@@ -481,11 +493,11 @@ def tasks(
         out.print(f"{mark('stuck', 18)} employee {escape(event.employee_id)}: its run never finished (relevo inbox)\n"
                   f"    event: {escape(event.event_key)}\n    {escape(event.last_error or '')}")
     for row in rows:
-        detail, _, steps = row["detail"].partition(" | steps: ")
+        detail, steps = task_steps(row)
         out.print(f"{mark(row['status'], 18)} [bold]{esc(row['target'])}[/] ({esc(row['action'])})\n"
                   f"    key: {esc(row['key'])}\n    {esc(detail)}")
-        for step in re.split(r" (?=\d+\. )", steps) if steps else []:
-            out.print("      " + step, markup=False)
+        for number, step in enumerate(steps, 1):
+            out.print(f"      {number}. {step}", markup=False)
     out.print(f"\nWhen a task is done: relevo done KEY --by 'your name' --registry {registry}", markup=False)
 
 
@@ -608,7 +620,7 @@ def sweep(
     """Check that access removed by relevo stays removed: list each presence once, remove what came back."""
     reg = load(registry)
     out = console()
-    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company['name'])}"
+    out.print(f"[bold]relevo[/] sweep of the last {days} day(s) of leavers of {esc(reg.company.name)}"
               + (" [cyan](dry run: nothing will change)[/]" if dry_run else ""))
     quiet_prefect()
     from relevo import sweep as sweeping
@@ -620,7 +632,7 @@ def sweep(
     if dry_run:
         for row in result["rows"]:
             out.print(f"  {esc(row['detail'])}")
-    open_rows = [r for r in result["rows"] if r["outcome"] in {"manual", "failed", "scheduled", "planned"}]
+    open_rows = [r for r in result["rows"] if r["outcome"] in TASKS | {Status.SCHEDULED, Status.PLANNED}]
     raise typer.Exit(EXIT_OPEN if result["came_back"] or open_rows else EXIT_OK)
 
 
@@ -639,7 +651,8 @@ def reconcile(
             fail(f"--since {since!r} is not an ISO 8601 time (e.g. 2026-11-20T00:00:00+00:00)")
     reg = load(registry)
     quiet_prefect()
-    from relevo.connectors.errors import ConfigurationError, ConnectorError
+    from relevo.connectors.errors import ConnectorError
+    from relevo.model import ConfigurationError
     from relevo.reconcile import reconcile_once
 
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 
 
 def resolve(reference: dict[str, Any] | None, needed_for: str) -> str:

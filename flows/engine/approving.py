@@ -15,7 +15,8 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import flow_run
 
 from relevo import schemas
-from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.errors import ConnectorError
+from relevo.model import ActionKey, ConfigurationError, Draft
 from relevo.engine import approval
 from relevo.engine import gate
 from relevo.rules import notices
@@ -42,7 +43,7 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
         return rows
     if (stopped := run.stop_rows(pending)) is not None:
         return rows + stopped
-    if run.registry.policy.get("auto_approve_notices", False):
+    if run.registry.policy.auto_approve_notices:
         return rows + settle(run, pending, approval.Approval(), "by policy.auto_approve_notices")
     if not wait_for_approval:
         return rows + await_approval(run, pending, review_copies=True)
@@ -104,11 +105,8 @@ def supersede(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
 
 def stale_draft(key: str) -> Any:
     """Enough of a draft to find its review copy: the key, and the client id the copies are grouped by."""
-    from relevo.connectors.drafts import Draft
-
-    parts = key.split(":")
     return Draft(key=key, mailbox="", sender_name="", to_name="", to_email="", subject="", text="", html="",
-                 language="", group=parts[2] if len(parts) > 2 else "")
+                 language="", group=ActionKey.parse(key).subject)
 
 def resume_hint(run: Run) -> str:
     return f"relevo approve {run.employee['id']} --registry {run.registry.path}"
@@ -152,7 +150,7 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
     Returns (the actions the answer is about, the answer or None when nobody answered in time,
     the reason nothing may be placed or None).
     """
-    hours = float(run.registry.policy.get("approval_timeout_hours", 72))
+    hours = run.registry.policy.approval_timeout_hours
     timeout = max(1, math.ceil(hours * 3600))
     approver = ""  # kept when the form comes back
     chosen: dict[str, Any] | None = None  # the successor named in the form, as HR has them

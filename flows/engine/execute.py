@@ -19,14 +19,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from relevo.connectors.errors import ConnectorError
-from relevo.connectors.grants import ConfirmsRemoval, Grant, Outcome, still_held
+from relevo.connectors.protocols import ConfirmsRemoval, still_held
+from relevo.model import FINISHED, TASKS, VERSIONED, ActionKey, Grant, Outcome
 from relevo.engine import approval
 from relevo.engine import gate
 from relevo.engine import runview
-from relevo.storage.ledger import FINISHED, Ledger
+from relevo.storage.ledger import Ledger
 from relevo.rules.plan import REVOKE, Action, Plan
 from relevo.config.registry import Registry
-from relevo.engine.steps import listeners, VERSIONED, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
+from relevo.engine.steps import listeners, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
 
 
 class Run:
@@ -83,18 +84,22 @@ class Run:
             return None
         return [self.unrecorded(a, reason) for a in actions]
 
-    def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None) -> dict[str, Any]:
+    def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None,
+               steps: list[str] | None = None) -> dict[str, Any]:
         """An action's outcome in the ledger and the audit log (drafts with the fingerprint of what they say)."""
         versioned = outcome in VERSIONED and (action.draft is not None or action.action == "reassign_crm")
         return self.record_key(action.key, action.action, action.target, outcome, detail, pre_state,
-                               approval.fingerprint(action) if versioned else None)
+                               approval.fingerprint(action) if versioned else None, steps=steps,
+                               due_at=action.due_at.isoformat() if action.due_at and outcome == "scheduled" else None)
 
     def record_key(self, key: str, action: str, target: str, outcome: str, detail: str,
-                   pre_state: dict[str, Any] | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+                   pre_state: dict[str, Any] | None = None, fingerprint: str | None = None,
+                   steps: list[str] | None = None, due_at: str | None = None) -> dict[str, Any]:
         """`record` for an outcome that is not a planned action (a rescind's restore, a cancelled run)."""
         row = self.ledger.finish(
             key=key, employee_id=self.employee["id"], action=action, target=target, outcome=outcome, detail=detail,
             pre_state=pre_state, run_id=self.run_id, event_key=self.event_key, fingerprint=fingerprint,
+            steps=steps, due_at=due_at,
         )
         self.rows.append(row)
         tell(row)
@@ -166,7 +171,8 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
     planned = {a.key for a in the_plan.actions}
     rows = []
     for row in run.ledger.started(run.employee["id"], run.holder):
-        _, kind, presence_id, member_id = (row["key"].split(":", 3) + ["", "", ""])[:4]
+        parsed = ActionKey.parse(row["key"])
+        kind, presence_id, member_id = parsed.kind, parsed.subject, parsed.rest
         listed = members.get(presence_id)
         if kind != "revoke" or row["key"] in planned or not isinstance(listed, list):
             continue
@@ -191,10 +197,10 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
     if action.outcome != "not_touched" and state is not None and state.status in FINISHED:
         return run.record(action, "already_done", f"already done: {state.detail}"[:2000])
     if action.outcome in {"manual", "not_touched", "scheduled", "failed"}:
-        detail = Outcome(action.outcome, action.description, steps=action.steps).summary()
+        detail = action.description
         if state is not None and state.status == action.outcome == "manual":
             detail = "still open: " + detail
-        return run.record(action, action.outcome, detail)
+        return run.record(action, action.outcome, detail, steps=action.steps)
     if action.after:
         first = run.ledger.state(action.after)
         if first is None or first.status not in FINISHED:
@@ -222,7 +228,7 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
         return None if unconfirmed is not None else batch.settle()[0]
     run.ledger.release(action.key, run.holder)
     crash_point("before_ledger_write")
-    return run.record(action, outcome.status, outcome.summary(), outcome.pre_state)
+    return run.record(action, outcome.status, outcome.detail, outcome.pre_state, steps=outcome.steps)
 
 class Unconfirmed:
     """Removals the vendor answered, waiting for one fresh read of their presence before they count.
@@ -294,7 +300,8 @@ def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str,
             rows.append(r.record(a, "failed", f"{o.detail}; but a fresh read of {a.target} still lists {who}: "
                                  f"not removed | fix: {connector.removal_needs}; then rerun relevo"[:2000]))
         else:
-            rows.append(r.record(a, o.status, f"{o.summary()} (confirmed by a fresh read)", o.pre_state))
+            rows.append(r.record(a, o.status, f"{o.detail} (confirmed by a fresh read)", o.pre_state,
+                                 steps=o.steps))
         crash_point("mid_revoke")
     return rows
 
@@ -352,5 +359,5 @@ def revoke_presence(run: Run, actions: list[Action]) -> Any:
     """One presence's actions in plan order, its removals confirmed together by one fresh read;
     "Needs a person" when any is left to a person."""
     rows = presence_rows(run, actions)
-    left = [r for r in rows if r["outcome"] in runview.FOR_A_PERSON]
+    left = [r for r in rows if r["outcome"] in TASKS]
     return runview.step_state(rows, bool(left), "; ".join(f"{r['action']}: {r['outcome']}" for r in left))

@@ -6,17 +6,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-from relevo.connectors.errors import ConfigurationError, ConnectorError
+from relevo.connectors.errors import ConnectorError
+
+
+from relevo.model import FINISHED, NEEDS_PERSON, ConfigurationError
 from relevo.rules import notices
 from relevo.engine import runview
-from relevo.storage.ledger import FINISHED
 from relevo.rules.plan import Action, Plan
 from relevo.config.registry import Registry
 from relevo.engine.steps import in_flow_run, log, tell
 from relevo.engine.execute import Run, suggested_fix
 
 
-ATTENTION = {"manual", "failed", "awaiting_approval"}
 
 def expected_outcome(registry: Registry | None, action: Action, by_hand: set[str]) -> tuple[str, str]:
     """(outcome, detail) a real run would record, as far as it is known without calling anyone.
@@ -87,7 +88,7 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
     stable: a rerun that finds everything done (and the clients already handed over) writes
     nothing new, and an approval or a finished manual task gives a new report.
     """
-    if not run.registry.policy.get("write_hr_note", True) or run.withdrawn():
+    if not run.registry.policy.write_hr_note or run.withdrawn():
         return None
     title, text = notices.hr_note(run.employee, run.ledger.outcomes(run.employee["id"]), run.registry,
                                   markdown=getattr(run.registry.hr(), "writes_markdown", False))
@@ -112,7 +113,7 @@ def tally(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: bool, registry: Registry) -> dict[str, Any]:
     counts = tally(rows)
-    open_items = sum(counts.get(k, 0) for k in ATTENTION)
+    open_items = sum(counts.get(k, 0) for k in NEEDS_PERSON)
     return {
         "employee_id": employee["id"],
         "employee_name": employee["name"],

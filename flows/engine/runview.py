@@ -10,13 +10,14 @@ import logging
 import unicodedata
 from typing import Any
 
+from relevo.model import TASKS
+
 KIND = {"involuntary": "dismissal", "voluntary": "resignation"}
 NEEDS_A_PERSON = "Needs a person"
 # Rows about who can still get into a company presence; a presence's access is removed only when
 # every one of them is done (a shared login is not closed until its password is rotated).
 ACCESS_ACTIONS = {"revoke_role", "add_admin", "rotate_credentials", "manual_task"}
 REMOVED = {"done", "already_done"}
-FOR_A_PERSON = {"manual", "failed"}
 
 
 def label(text: Any, limit: int = 60) -> str:
@@ -82,7 +83,7 @@ def access(rows: list[dict[str, Any]]) -> tuple[int, int]:
 def headline(rows: list[dict[str, Any]], dry_run: bool = False) -> str:
     """"Access removed on N of M presences; K tasks for a person", then notices, in one line."""
     removed, total = access(rows)
-    people = sum(1 for r in rows if r["outcome"] in FOR_A_PERSON)
+    people = sum(1 for r in rows if r["outcome"] in TASKS)
     scheduled = {r["target"] for r in rows if r["action"] in ACCESS_ACTIONS and r["outcome"] == "scheduled"}
     waiting = sum(1 for r in rows if r["outcome"] == "awaiting_approval")
     drafted = sum(1 for r in rows if r["action"] == "draft_notice" and r["outcome"] in REMOVED | {"planned"})
@@ -206,7 +207,7 @@ def per_employee(employees: list[dict[str, Any]], problems: list[dict[str, Any]]
             "employee_id": employee["id"], "name": label(employee["name"]),
             "status": "plan" if dry_run else "offboarded",
             "access": f"{removed}/{total}" + (" (would be removed)" if dry_run else " removed"),
-            "for_a_person": sum(1 for r in mine if r["outcome"] in FOR_A_PERSON),
+            "for_a_person": sum(1 for r in mine if r["outcome"] in TASKS),
             "notices_awaiting": sum(1 for r in mine if r["outcome"] == "awaiting_approval"),
             "problem": "",
         })

@@ -22,9 +22,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from relevo import schemas
-from relevo.connectors.errors import ConfigurationError, ConnectorError, NotFound, RateLimited
+from relevo.connectors.errors import ConnectorError, NotFound, RateLimited
 from relevo.connectors.http import MAX_WAIT
-from relevo.connectors.grants import Grant
+from relevo.model import ConfigurationError, Grant
 from relevo.engine import runview
 from relevo.rules.inputs import BadInput
 from relevo.config.registry import Registry
@@ -33,8 +33,6 @@ from relevo.config.registry import Registry
 # Called with every outcome row as it is recorded (the CLI prints them as they come).
 listeners: list[Callable[[dict[str, Any]], None]] = []
 
-# Outcomes recorded with the fingerprint of what the draft or hand-over says in that version.
-VERSIONED = {"awaiting_approval", "done", "rejected"}
 
 def crash_point(name: str) -> None:
     """Crash tests only: SIGKILL this process at a named step boundary when RELEVO_TEST_CRASH_AT names it."""

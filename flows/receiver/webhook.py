@@ -41,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from relevo.connectors import bamboohr, factorial, hibob, personio
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import Registry, load_registry

@@ -17,9 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from relevo.connectors.clients import Client
-from relevo.connectors.drafts import Draft
-from relevo.connectors.grants import Person
+from relevo.model import Client, Draft, Person, action_key
 from relevo.rules.plan import CRM, NOTICE, Action
 from relevo.rules import wording
 from relevo.log import warn
@@ -140,7 +138,7 @@ def introduced(employee: dict[str, Any], registry: Registry) -> Introduced:
             return Introduced(name, person["email"], person.get("phone"), person.get("job_title"),
                               is_interim=interim, first_name=first)
     contact = registry.contact
-    return Introduced(one_line(contact.name), contact.email, registry.company["contact"].get("phone"), None,
+    return Introduced(one_line(contact.name), contact.email, registry.company.contact_phone, None,
                       is_interim=True, is_team=True, first_name=one_line(contact.name))
 
 
@@ -193,7 +191,7 @@ def reassign_action(employee: dict[str, Any], clients: list[Client]) -> list[Act
         return []
     person = Person(one_line(successor["name"]), successor["email"], successor.get("id"))
     return [Action(
-        key=f"{employee['id']}:reassign_crm:{person.email.casefold()}", action="reassign_crm",
+        key=action_key(employee["id"], "reassign_crm", person.email.casefold()), action="reassign_crm",
         target=f"CRM: {len(clients)} client(s) → {person.email}", phase=CRM, clients=list(clients), person=person,
         description=f"make {person.name} the owner of {len(clients)} client(s) in the CRM once the notices are approved",
     )]
@@ -227,7 +225,7 @@ def job_title(title: str | None, language: str, config: Settings) -> str | None:
 
 def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
     """One draft per client contact, or one internal hand-over note per client when contact is restricted."""
-    if not registry.policy.get("draft_notices", True):
+    if not registry.policy.draft_notices:
         return []
     unusable = [bad_record(employee, client) for client in clients if client.problem is not None]
     clients = [client for client in clients if client.problem is None]
@@ -239,7 +237,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
     contact = introduced(employee, registry)
     available = languages("client_notice", config.override)
     leaver, leaver_first = person_name(employee, registry)
-    company = one_line(registry.company["name"])
+    company = one_line(registry.company.name)
     out = unusable
     for client in clients:
         for person in client.contacts:
@@ -269,7 +267,7 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                 "locale": str(reader.locale),
             }
             subject, text, html = render("client_notice", language, context, config.override)
-            key = f"{employee['id']}:notice:{client.id}:{person.email.casefold()}"
+            key = action_key(employee["id"], "notice", client.id, person.email.casefold())
             description = f"draft in {language} introducing {contact.name}" + (" (interim)" if contact.is_interim else "")
             if reader.warning:
                 description += f" ({reader.warning})"
@@ -289,7 +287,7 @@ def bad_record(employee: dict[str, Any], client: Client) -> Action:
     The leaver's other clients go on; the next run, once the record is fixed, drafts this client's notices.
     """
     return Action(
-        key=f"{employee['id']}:notice:{client.id}:record", action="draft_notice",
+        key=action_key(employee["id"], "notice", client.id, "record"), action="draft_notice",
         target=f"{one_line(client.company)} (CRM record)", phase=NOTICE, clients=[client], outcome="failed",
         description=f"no notice drafted and the client not handed over: {client.problem}",
     )
@@ -305,7 +303,7 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client, 
     until = employee["restrictions"]["non_solicitation_until"]
     successor = employee.get("successor")
     context = {
-        "company": one_line(registry.company["name"]),
+        "company": one_line(registry.company.name),
         "recipient_first": first,
         "team": team,
         "leaver": one_line(employee["name"]),  # between colleagues the HR record's full name identifies best
@@ -318,7 +316,7 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client, 
         "client_contacts": [{"name": one_line(c.name), "email": c.email} for c in client.contacts],
     }
     subject, text, html = render("handover_note", language, context, config.override)
-    key = f"{employee['id']}:handover:{client.id}"
+    key = action_key(employee["id"], "handover", client.id)
     return Action(
         key=key, action="draft_notice", target=f"internal: {one_line(client.company)} → {recipient.email}",
         phase=NOTICE, clients=[client],
@@ -353,7 +351,7 @@ def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: 
     config = settings(registry)
     language = pick_language(registry.default_language, "hr_note", "en", config.override)
     context = {
-        "company": one_line(registry.company["name"]),
+        "company": one_line(registry.company.name),
         "employee": text_of(employee["name"]),
         "employee_id": text_of(employee["id"]),
         "rows": [{"action": r["action"], "target": text_of(r["target"]), "outcome": r["outcome"]}

@@ -10,10 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any
 
-from relevo.connectors.clients import Client
-from relevo.connectors.drafts import Draft
-from relevo.connectors.grants import Grant, Person, Presence
-from relevo.connectors.manual import rotation_steps
+from relevo.model import Client, Draft, Grant, Person, Presence, action_key, revoke_key, rotation_steps
 from relevo.config.registry import Registry
 
 REVOKE, NOTICE, CRM = "revoke", "notice", "crm"
@@ -33,6 +30,7 @@ class Action:
     clients: list[Client] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     outcome: str | None = None  # set for actions whose outcome is known at planning time
+    due_at: datetime | None = None  # when a scheduled action is due (relevo.storage.ledger keeps it)
     after: str | None = None  # key of an action that must be done first (same presence)
 
 
@@ -55,7 +53,7 @@ def revoke_time(employee: dict[str, Any], registry: Registry, now: datetime, rev
     termination = employee.get("termination") or {}
     if revoke_now or termination.get("type") == "involuntary" or not termination.get("date"):
         return None
-    hour, minute = (int(x) for x in registry.company.get("end_of_day", "23:59").split(":"))
+    hour, minute = (int(x) for x in registry.company.end_of_day.split(":"))
     end = datetime.combine(date.fromisoformat(termination["date"]), time(hour, minute), registry.timezone)
     return end if end > now else None
 
@@ -99,14 +97,14 @@ def plan_presences(
         target = presence.account
         if presence.owner != "company":
             actions.append(Action(
-                key=f"{emp}:personal:{presence.id}", action="personal_not_touched", target=target,
+                key=action_key(emp, "personal", presence.id), action="personal_not_touched", target=target,
                 phase="record", description="not company-owned: relevo does not act on it", outcome="not_touched",
             ))
             continue
         listed = members.get(presence.id, [])
         if isinstance(listed, str):  # the live list could not be read: a person must check
             actions.append(Action(
-                key=f"{emp}:check:{presence.id}", action="manual_task", target=target, phase=REVOKE,
+                key=action_key(emp, "check", presence.id), action="manual_task", target=target, phase=REVOKE,
                 presence=presence, description=f"could not read who has access ({listed}); check by hand",
                 steps=[f"Open {presence.account} and remove {employee['name']} if they still have a role."],
                 outcome="manual",
@@ -117,7 +115,7 @@ def plan_presences(
         add_admin_key = None
         if any(g.is_admin for g in leavers) and not other_admins:
             person = admin_for_orphan(employee, registry)
-            add_admin_key = f"{emp}:add_admin:{presence.id}:{person.email.casefold()}"
+            add_admin_key = action_key(emp, "add_admin", presence.id, person.email.casefold())
             actions.append(Action(
                 key=add_admin_key, action="add_admin", target=target, phase=REVOKE, presence=presence,
                 person=person,
@@ -125,19 +123,19 @@ def plan_presences(
             ))
         for grant in leavers:
             actions.append(Action(
-                key=f"{emp}:revoke:{presence.id}:{grant.member_id}", action="revoke_role", target=target,
+                key=revoke_key(emp, presence.id, grant.member_id), action="revoke_role", target=target,
                 phase=REVOKE, presence=presence, grant=grant, after=add_admin_key if grant.is_admin else None,
                 description=f"remove {grant.role} role of {grant.identity}",
             ))
         if leavers and presence.shared_login:
             actions.append(Action(
-                key=f"{emp}:rotate:{presence.id}", action="rotate_credentials", target=target, phase=REVOKE,
+                key=action_key(emp, "rotate", presence.id), action="rotate_credentials", target=target, phase=REVOKE,
                 presence=presence, description="shared login: rotate password, check 2FA phone and recovery e-mail",
                 steps=rotation_steps(presence), outcome="manual",
             ))
     for row in registry.personal_identities(emp):
         actions.append(Action(
-            key=f"{emp}:personal:{row['platform']}:{row['handle']}", action="personal_not_touched",
+            key=action_key(emp, "personal", row["platform"], row["handle"]), action="personal_not_touched",
             target=f"{row['platform']} {row['handle']}", phase="record",
             description="personal account of the employee: relevo never touches it", outcome="not_touched",
         ))
@@ -150,14 +148,14 @@ def plan_record_checks(employee: dict[str, Any], clients: list[Client]) -> list[
     actions = []
     if employee.get("successor") is None and clients:
         actions.append(Action(
-            key=f"{emp}:check:successor", action="check_record", target="HR record: successor",
+            key=action_key(emp, "check", "successor"), action="check_record", target="HR record: successor",
             phase="record", outcome="manual",
             description=f"no successor in the HR record: {len(clients)} client(s) are introduced to an interim contact",
             steps=["Set the successor in the HR system.", f"Run `relevo offboard {emp}` again: new drafts are made for the successor."],
         ))
     if employee.get("manager") is None:
         actions.append(Action(
-            key=f"{emp}:check:manager", action="check_record", target="HR record: manager",
+            key=action_key(emp, "check", "manager"), action="check_record", target="HR record: manager",
             phase="record", outcome="manual", description="no manager in the HR record",
             steps=["Set the manager in the HR system."],
         ))
@@ -180,6 +178,7 @@ def plan(
         for action in actions:
             if action.phase == REVOKE:
                 action.outcome = "scheduled"
+                action.due_at = revoke_at
                 action.description += f" (at {revoke_at:%Y-%m-%d %H:%M %Z})"
     return Plan(employee=employee, revoke_at=revoke_at,
                 actions=actions + plan_record_checks(employee, clients) + drafts)

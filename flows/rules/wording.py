@@ -15,7 +15,7 @@ from functools import cache
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
-from relevo.connectors.clients import Client, Contact, country_language
+from relevo.model import Client, Contact, country_language
 
 # Salutation styles a registry can choose (notices.salutation); "auto" is each language's business custom.
 STYLES = ("auto", "first_name", "formal")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, make_url, text
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 
 metadata = MetaData()
 

@@ -9,6 +9,7 @@ that read files.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -18,12 +19,9 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from relevo.model import FINISHED, NEEDS_PERSON, texts, with_steps
 from relevo.storage.db import engine_for, metadata
 
-# An action in one of these states is finished: a rerun does not repeat it.
-FINISHED = {"done", "already_done", "rejected", "not_touched", "cancelled"}
-# Open: a person has a task, or a later run will act. A rerun reports it, never duplicates it.
-OPEN = {"manual", "scheduled", "awaiting_approval"}
 
 actions = Table(
     "relevo_actions",
@@ -43,6 +41,11 @@ actions = Table(
     # What a draft or CRM hand-over awaiting approval says (relevo.engine.approval.fingerprint): when the data it
     # is rendered from changes, the fingerprint does, and the version a person reviewed is stale.
     Column("fingerprint", String(64), nullable=True),
+    # A task's steps for a person, as a JSON list of strings (NULL: none, or a row from before relevo stored
+    # them apart, whose steps are still in `detail`: see `task_steps`).
+    Column("steps", Text, nullable=True),
+    # When a scheduled action is due (ISO 8601 with offset), for the CLI and the rerun; NULL when not scheduled.
+    Column("due_at", String(40), nullable=True),
 )
 
 audit = Table(
@@ -59,7 +62,26 @@ audit = Table(
     Column("dry_run", Boolean, nullable=False, default=False),
     Column("run_id", String(64), nullable=True),
     Column("event_key", String(200), nullable=True),
+    Column("steps", Text, nullable=True),  # as in relevo_actions; `detail` holds them too, as one line
+    Column("due_at", String(40), nullable=True),
 )
+
+# How rows written before `steps` had their own column hold them: after the detail, numbered, on one line.
+LEGACY_STEPS = " | steps: "
+
+
+def task_steps(row: dict[str, Any]) -> tuple[str, list[str]]:
+    """(detail, steps) of an action row: from the `steps` column, or parsed out of the detail of a row written
+    before relevo stored steps apart (`LEGACY_STEPS`; a step that itself reads " 2. " splits there)."""
+    if row.get("steps"):
+        return row["detail"], list(json.loads(row["steps"]))
+    detail, _, steps = row["detail"].partition(LEGACY_STEPS)
+    return detail, [re.sub(r"^\d+\. ", "", step) for step in re.split(r" (?=\d+\. )", steps)] if steps else []
+
+
+def decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row as relevo.schemas' outcome schema has it: `steps` a list (or null), not JSON text."""
+    return {**row, "steps": json.loads(row["steps"]) if row.get("steps") else None}
 
 
 def upsert(conn: Connection, row: dict[str, Any], changes: dict[str, Any]) -> Any:
@@ -150,7 +172,7 @@ class Ledger:
         """
         now = datetime.now(timezone.utc)
         until = (now + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
-        free = (actions.c.status.not_in(FINISHED)
+        free = (actions.c.status.not_in(texts(FINISHED))
                 & ((actions.c.claimed_by.is_(None)) | (actions.c.claimed_by == holder)
                    | (actions.c.claimed_until < now.isoformat(timespec="milliseconds"))))
         row = {"key": key, "employee_id": employee_id, "action": action, "target": target, "status": "claimed",
@@ -211,21 +233,28 @@ class Ledger:
         run_id: str | None = None,
         event_key: str | None = None,
         fingerprint: str | None = None,
+        steps: list[str] | None = None,
+        due_at: str | None = None,
     ) -> dict[str, Any]:
         """Set the action's state and append the outcome to the audit log, in one transaction.
 
         fingerprint: what the action says in the version this outcome is about (kept until another is given).
+        steps: a person's task, step by step: stored apart in the action's row (its detail is the detail
+        alone), and in the audit row both apart and after the detail (the audit's one line stays complete).
+        due_at: when a scheduled action is due (ISO 8601).
         """
         stamp = now_iso()
+        stored_steps = json.dumps(steps, ensure_ascii=False) if steps else None
         row = {
             "at": stamp, "employee_id": employee_id, "action_key": key, "action": action,
-            "target": target, "outcome": outcome, "detail": detail, "dry_run": False,
-            "run_id": run_id, "event_key": event_key,
+            "target": target, "outcome": outcome, "detail": with_steps(detail, steps or []), "dry_run": False,
+            "run_id": run_id, "event_key": event_key, "steps": stored_steps, "due_at": due_at,
         }
         with self.engine.begin() as conn:
             values: dict[str, Any] = {"updated_at": stamp}
             if outcome != "already_done" or not self._finished(conn, key):
-                values.update(status=outcome, detail=detail)  # a rerun's report keeps the original record
+                # a rerun's report keeps the original record
+                values.update(status=outcome, detail=detail, steps=stored_steps, due_at=due_at)
             if pre_state is not None:
                 values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
             if fingerprint is not None:
@@ -234,12 +263,13 @@ class Ledger:
                    "status": outcome, "detail": detail, **values}
             conn.execute(upsert(conn, new, values))
             row["seq"] = conn.execute(insert(audit).values(**row)).inserted_primary_key[0]
+        row = decoded(row)
         self._append_file(row)
         return row
 
     def open_actions(self, employee_id: str | None = None) -> list[dict[str, Any]]:
         """Actions waiting for a person (manual, failed, awaiting approval), oldest first."""
-        query = select(actions).where(actions.c.status.in_(["manual", "failed", "awaiting_approval"]))
+        query = select(actions).where(actions.c.status.in_(texts(NEEDS_PERSON)))
         if employee_id is not None:
             query = query.where(actions.c.employee_id == employee_id)
         with self.engine.connect() as conn:
@@ -287,7 +317,7 @@ class Ledger:
         if employee_id is not None:
             query = query.where(audit.c.employee_id == employee_id)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [decoded(dict(r)) for r in conn.execute(query).mappings()]
 
     def _append_file(self, row: dict[str, Any]) -> None:
         if self.jsonl is None:

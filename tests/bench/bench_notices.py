@@ -16,9 +16,8 @@ from pathlib import Path
 
 import responses
 
-from relevo.connectors.clients import Client, Contact
+from relevo.model import Client, Contact, Person
 from relevo.connectors.drafts import EmlDrafts
-from relevo.connectors.grants import Person
 from relevo.connectors.hubspot import HubSpotCRM
 from relevo.rules import notices
 from relevo.config.registry import load_registry

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from relevo.connectors.grants import Grant
+from relevo.model import Grant
 from relevo.rules.plan import is_leavers
 from relevo.config.registry import Registry, load_registry
 from tests.bench.support import machine, scim_server, table

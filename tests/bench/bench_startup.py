@@ -25,7 +25,7 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from relevo.connectors.drafts import Draft
+from relevo.model import Draft
 from relevo.connectors.graph_drafts import GraphDrafts
 from tests.bench.bench_notices import draft_time
 from tests.bench.support import BIN, ROOT, machine, table

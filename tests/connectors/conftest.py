@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from relevo.connectors.grants import Presence
+from relevo.model import Presence
 from relevo.config.registry import Registry, load_registry
 
 CANARY = "canary-Zq8v1-secret-token-do-not-log"

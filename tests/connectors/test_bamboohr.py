@@ -26,6 +26,7 @@ from responses.registries import OrderedRegistry
 
 from relevo import schemas
 from relevo.connectors import errors
+from relevo.model import ConfigurationError
 from relevo.connectors.bamboohr import BambooHR, WebhookChange, parse_webhook
 from relevo.connectors.hr_records import termination_kind, termination_table
 from relevo.config.registry import load_registry
@@ -452,7 +453,7 @@ def test_write_note_to_a_missing_section_names_it(api, tmp_path):
 
 
 def test_write_note_without_a_section_is_a_configuration_error(tmp_path):
-    with pytest.raises(errors.ConfigurationError, match="note_category"):
+    with pytest.raises(ConfigurationError, match="note_category"):
         connector().write_note("1001", "relevo offboarding report", "text", tmp_path)
 
 
@@ -482,7 +483,7 @@ def test_registry_without_the_key_names_the_variable(acme, monkeypatch):
     path = bamboo_registry(acme, "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}, "
                                  "note_category: 17}")
 
-    with pytest.raises(errors.ConfigurationError, match="BAMBOOHR_API_KEY is not set"):
+    with pytest.raises(ConfigurationError, match="BAMBOOHR_API_KEY is not set"):
         load_registry(path).hr()
 
 
@@ -490,7 +491,7 @@ def test_registry_without_a_note_section_says_which_key(acme, monkeypatch):
     monkeypatch.setenv("BAMBOOHR_API_KEY", CANARY)
     path = bamboo_registry(acme, "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}}")
 
-    with pytest.raises(errors.ConfigurationError, match=r"hr\.note_category"):
+    with pytest.raises(ConfigurationError, match=r"hr\.note_category"):
         load_registry(path).hr()
 
 

@@ -14,7 +14,7 @@ import responses
 from responses import matchers
 
 from relevo.connectors.errors import ServerError
-from relevo.connectors.grants import Grant, Outcome
+from relevo.model import Grant, Outcome
 from relevo.connectors.meta import GRAPH
 from relevo.storage.ledger import Ledger
 from relevo.engine.execute import Run, execute

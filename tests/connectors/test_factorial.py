@@ -17,6 +17,7 @@ from responses.registries import OrderedRegistry
 
 from relevo import schemas
 from relevo.connectors import errors
+from relevo.model import ConfigurationError
 from relevo.connectors.factorial import Factorial, parse_webhook
 from relevo.config.registry import load_registry
 
@@ -149,7 +150,7 @@ def test_api_version_is_configurable(api):
 
 
 def test_a_version_that_is_not_a_date_is_a_configuration_error():
-    with pytest.raises(errors.ConfigurationError, match="not a date"):
+    with pytest.raises(ConfigurationError, match="not a date"):
         connector(version="v1")
 
 

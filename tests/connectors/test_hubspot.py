@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from relevo.connectors.errors import AuthenticationError, NotFound
-from relevo.connectors.grants import Person
+from relevo.model import Person
 from relevo.connectors.hubspot import HubSpotCRM, PartialFailure
 from tests.connectors.hubspot_contract import check_exchange
 from tests.connectors.hubspot_fake import BASE, FakeHubSpot
@@ -160,7 +160,7 @@ def test_registry_builds_hubspot_from_env(acme, monkeypatch):
                                     "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}, base_url: 'http://127.0.0.1:9/'}")
     acme.write_text(text)
     monkeypatch.delenv("HUBSPOT_TOKEN", raising=False)
-    from relevo.connectors.errors import ConfigurationError
+    from relevo.model import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="HUBSPOT_TOKEN is not set"):
         load_registry(acme).crm()

@@ -7,8 +7,9 @@ import pytest
 import responses
 from responses import matchers
 
-from relevo.connectors.errors import AuthenticationError, ConfigurationError
-from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.connectors.errors import AuthenticationError
+
+from relevo.model import ConfigurationError, Person, grant_from_pre_state
 from relevo.connectors.linkedin import VERSION, LinkedInConnector
 from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence

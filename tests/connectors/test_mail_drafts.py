@@ -14,14 +14,16 @@ import time
 import urllib.parse
 from functools import cache
 
-from relevo.connectors.drafts import Draft, EmlDrafts, message_id
+from relevo.connectors.drafts import EmlDrafts, message_id
+
+from relevo.model import Draft
 from relevo.connectors.errors import AuthenticationError, PermissionDenied
 from relevo.connectors.gmail_drafts import GmailDrafts, ServiceAccount
 from relevo.connectors.graph_drafts import KEY_PROPERTY, ClientCredentials, GraphDrafts
 from relevo.connectors.health import token_claims
 
 TOKEN = "eyJ0eXAiOi-canary-token"
-SECRET = bytes(range(32))  # the installation's draft id secret (relevo.config.registry.draft_id_secret)
+SECRET = bytes(range(32))  # the installation's draft id secret (relevo.config.wiring.draft_id_secret)
 
 
 @pytest.fixture(autouse=True)

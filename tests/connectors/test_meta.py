@@ -10,7 +10,7 @@ from responses.registries import OrderedRegistry
 from responses import matchers
 
 from relevo.connectors.errors import AuthenticationError, PermissionDenied, RateLimited
-from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.meta import GRAPH, MetaBusinessConnector, MetaPageConnector, UsagePacer, graph_base_url, read_usage
 from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence

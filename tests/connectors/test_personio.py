@@ -15,6 +15,7 @@ import responses
 
 from relevo import schemas
 from relevo.connectors import errors
+from relevo.model import ConfigurationError
 from relevo.connectors.personio import RENEW_BEFORE, Personio, parse_webhook
 from relevo.config.registry import load_registry
 from tests.connectors import personio_contract as spec
@@ -425,7 +426,7 @@ def test_an_unknown_category_is_not_found_and_no_category_is_a_configuration_err
     )
     with pytest.raises(errors.NotFound, match="document category 7"):
         connector().write_note("5005", "report", "text", Path("/unused"))
-    with pytest.raises(errors.ConfigurationError, match="document_category"):
+    with pytest.raises(ConfigurationError, match="document_category"):
         connector(document_category=None).write_note("5005", "report", "text", Path("/unused"))
 
 
@@ -553,5 +554,5 @@ def test_registry_builds_personio_from_secret_references(acme: Path, monkeypatch
 
     assert isinstance(hr, Personio) and hr.document_category == 7 and hr.successor_field == "successor"
     acme.write_text(text.replace(" document_category: 7,", ""), "utf-8")
-    with pytest.raises(errors.ConfigurationError, match="document_category"):
+    with pytest.raises(ConfigurationError, match="document_category"):
         load_registry(acme).hr()

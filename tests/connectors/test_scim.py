@@ -8,7 +8,7 @@ import requests
 import responses
 
 from relevo.connectors.errors import AuthenticationError, InvalidRequest, ServerError
-from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.scim import PATCH_OP, ScimConnector
 from relevo.rules.plan import plan_presences
 from tests.conftest import SCIM_TOKEN

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from relevo.connectors.grants import Person, Presence
+from relevo.model import Person, Presence
 from relevo.connectors.meta import MetaBusinessConnector, MetaPageConnector, graph_base_url
 from relevo.connectors.tiktok import TikTokConnector
 from tests.connectors.tiktok_spec import check_answer, check_request, spec_path

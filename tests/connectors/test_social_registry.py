@@ -5,7 +5,7 @@ import requests
 
 import pytest
 
-from relevo.connectors.errors import ConfigurationError
+from relevo.model import ConfigurationError
 from relevo.connectors.hootsuite import HootsuiteConnector
 from relevo.connectors.linkedin import LinkedInConnector
 from relevo.connectors.meta import MetaPageConnector

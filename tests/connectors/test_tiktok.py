@@ -13,7 +13,7 @@ import responses
 from responses import matchers
 
 from relevo.connectors.errors import AuthenticationError, InvalidRequest, PermissionDenied
-from relevo.connectors.grants import Person, grant_from_pre_state
+from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.tiktok import TikTokConnector
 from relevo.rules.plan import plan_presences
 from tests.connectors.conftest import CANARY, leaver, presence

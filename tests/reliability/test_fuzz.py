@@ -19,8 +19,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relevo.connectors.errors import ConfigurationError
-from relevo.config.registry import CRM_CONNECTORS, DRAFT_CONNECTORS, HR_CONNECTORS, SOCIAL_CONNECTORS, load_registry
+from relevo.model import ConfigurationError
+from relevo.config.registry import load_registry
+from relevo.config.wiring import CRM_CONNECTORS, DRAFT_CONNECTORS, HR_CONNECTORS, SOCIAL_CONNECTORS
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FAST, SLOW = 30, 600

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from relevo.connectors.drafts import Draft
+from relevo.model import Draft, Person, Presence
 from relevo.connectors.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError
-from relevo.connectors.grants import Person, Presence
 from relevo.connectors.http import HttpClient
 from tests.sim import Simulator, all_vendors
 from tests.sim.seed import BUSINESS_ID, HOOTSUITE_ORG, IG_ID, PAGE_ID, TIKTOK_BC, generate, populate
