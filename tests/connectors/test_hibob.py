@@ -16,6 +16,7 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
+from relevo.model import ConfigurationError
 from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.hibob import HiBob, is_ping, parse_webhook, signature
@@ -386,7 +387,7 @@ def test_changed_since_picks_recent_and_future_terminations_from_one_search(api)
 
 
 def test_changed_since_refuses_a_since_that_is_not_a_time(api):
-    with pytest.raises(errors.ConfigurationError, match="not an ISO 8601"):
+    with pytest.raises(ConfigurationError, match="not an ISO 8601"):
         connector().changed_since("yesterday")
 
 
@@ -408,7 +409,7 @@ def test_the_report_is_uploaded_to_the_registry_folder(api):
 
 
 def test_the_report_without_a_folder_or_to_a_missing_one_is_a_clear_error(api):
-    with pytest.raises(errors.ConfigurationError, match="document_folder"):
+    with pytest.raises(ConfigurationError, match="document_folder"):
         connector().write_note(LEAVER, "t", "x", Path("/unused"))
     api.post(f"{BASE}/docs/people/{LEAVER}/folders/77/upload", status=404)
     with pytest.raises(errors.NotFound, match="folder 77"):
