@@ -52,7 +52,7 @@ class DraftStore(Protocol):
 class _HeaderClasses(HeaderRegistry):
     """The standard header classes, each built once: the stdlib builds a new class per header it sets."""
 
-    @functools.cache
+    @functools.cache  # noqa: B019  (one instance per process, kept for its life anyway)
     def __getitem__(self, name: str) -> type:
         return super().__getitem__(name.lower())
 

@@ -255,7 +255,7 @@ class HubSpotCRM:
                 if str(props.get("hubspot_owner_id") or "") != owner:
                     continue  # someone else's contact at someone else's company
                 # An owned contact at a company someone else owns (or none): its own client group.
-                company = f"contact-{record['id']}" if not company else company
+                company = company or f"contact-{record['id']}"
                 names.setdefault(company, (props.get("company") or "").strip() or full_name(props))
             grouped.setdefault(company, []).append(record)
         return [self.client(cid, mine.get(cid), names.get(cid, ""), records, owner)

@@ -390,7 +390,7 @@ def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
         fix = suggested_fix(exc) if isinstance(exc, ConnectorError) else "fix the CRM settings, then rerun"
         return rows + [run.record(a, "failed", f"{exc} | fix: {fix}") for run, a in todo]
     return rows + [run.record(a, "done", f"{line} (approved {APPROVED_BY_POLICY})")
-                   for (run, a), line in zip(todo, lines)]
+                   for (run, a), line in zip(todo, lines, strict=True)]
 
 
 def note_when_done(run: Run, follow_up: Future, dry_run: bool) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.canaries import SCIM_TOKEN
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "acme"
 
@@ -36,9 +38,6 @@ def acme(tmp_path: Path) -> Path:
     target = tmp_path / "acme"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("out"))
     return target / "relevo.yaml"
-
-
-SCIM_TOKEN = "scim-test-token-canary-7f3a"
 
 
 @pytest.fixture(scope="session")

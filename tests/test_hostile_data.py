@@ -33,7 +33,7 @@ BAD_EMAILS = [
     f'"Boss" <{ATTACKER}>',
     f"a@x.example, {ATTACKER}",
     f"a@x.example;{ATTACKER}",
-    f"Nuria <nuria.castells@acme-comunicacion.example>",
+    "Nuria <nuria.castells@acme-comunicacion.example>",
     "nuria.castells@acme-comunicacion.example (comment)",
     "nuria@[127.0.0.1]",
     "",

@@ -10,9 +10,9 @@ from responses.registries import OrderedRegistry
 
 from relevo.connectors import errors
 from relevo.connectors.http import HttpClient, parse_retry_after
+from tests.support.canaries import HTTP_TOKEN as CANARY
 
 BASE = "https://api.vendor.example/v1"
-CANARY = "sk-canary-7f3a9b1c"
 
 
 def client(waits: list[float]) -> HttpClient:

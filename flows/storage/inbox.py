@@ -180,7 +180,7 @@ class Writer:
                 for item in batch:
                     self._commit([item])
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
 
 
@@ -397,7 +397,7 @@ class Inbox:
                 keys = conn.execute(select(events.c.event_key).where(finished).limit(PRUNE_BATCH)).scalars().all()
             if not keys:
                 return removed
-            deleted = self.writer.run(lambda conn: conn.execute(
+            deleted = self.writer.run(lambda conn, keys=keys: conn.execute(
                 delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)
             if not deleted:
                 return removed

@@ -9,8 +9,8 @@ import yaml
 
 from relevo.connectors.grants import Presence
 from relevo.config.registry import Registry, load_registry
+from tests.support.canaries import TOKEN as CANARY
 
-CANARY = "canary-Zq8v1-secret-token-do-not-log"
 
 
 class FakeClock:

@@ -19,9 +19,9 @@ from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.factorial import Factorial, parse_webhook
 from relevo.config.registry import load_registry
+from tests.support.canaries import FACTORIAL_KEY as CANARY
 
 BASE = "https://api.factorialhr.com/api/2026-07-01/resources"
-CANARY = "fct-canary-8c2d4e6f0a"
 TODAY = date(2026, 11, 26)
 
 
