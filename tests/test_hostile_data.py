@@ -22,7 +22,7 @@ from relevo.connectors.errors import ConfigurationError, ConnectorError
 from relevo.connectors.hubspot import HubSpotCRM
 from relevo.rules import notices
 from relevo.config.registry import load_registry
-from tests.conftest import EXAMPLE
+from tests.support.paths import EXAMPLE
 
 ATTACKER = "attacker@evil.example"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)

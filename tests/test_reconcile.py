@@ -14,7 +14,7 @@ from relevo.storage.ledger import Ledger
 from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
 from relevo.receiver.webhook import Dispatcher
-from tests.connectors.test_bamboohr import spec, validate_against_spec  # noqa: F401  (spec: fixture)
+from tests.support.bamboohr_spec import validate_against_spec
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 # Everyone examples/acme/hr.json shows with a termination.

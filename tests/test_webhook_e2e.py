@@ -17,7 +17,7 @@ from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from relevo.receiver.verify import bamboohr_signature
 from relevo.receiver.webhook import Dispatcher, create_app, launch_deployment
-from tests.deployments import deployed, prefect_cli, runs_of  # noqa: F401  (deployed: fixture)
+from tests.support.deployments import prefect_cli, runs_of
 from tests.test_safety_gate import withdraw_in_hr
 from tests.support.canaries import WEBHOOK_KEY as KEY
 

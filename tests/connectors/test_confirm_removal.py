@@ -19,7 +19,7 @@ from relevo.connectors.meta import GRAPH
 from relevo.storage.ledger import Ledger
 from relevo.engine.execute import Run, execute
 from relevo.rules.plan import Action
-from tests.connectors.conftest import CANARY
+from tests.support.canaries import TOKEN as CANARY
 
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
 PAGE_TOKEN = "page-token-EAAG-canary-do-not-log"

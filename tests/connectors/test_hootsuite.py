@@ -17,7 +17,8 @@ from relevo.connectors.errors import AuthenticationError, InvalidRequest, Invali
 from relevo.connectors.grants import Person, grant_from_pre_state
 from relevo.connectors.hootsuite import HootsuiteConnector
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 BASE = "https://platform.hootsuite.com"
 ORG = "815121"

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 import responses
-from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from responses import matchers
 
@@ -28,24 +27,18 @@ from tests.connectors.test_bamboohr import (
     FIELDS,
     JOB_INFO,
     META_LISTS,
-    SPEC_FILE,
     connector,
     employee_fields,
     person_fields,
     status_row,
     stub_employee,
     stub_person,
-    validate_against_spec,
 )
+from tests.support.bamboohr_spec import validate_against_spec
 
 SUCCESSOR = "customSuccessorEId"
 LEAVER_FIELDS = FIELDS.split(",") + [SUCCESSOR]
 PERSON = ["firstName", "lastName", "displayName", "workEmail", "workPhone", "mobilePhone", "jobTitle"]
-
-
-@pytest.fixture(scope="module")
-def spec() -> OpenAPI:
-    return OpenAPI.from_file_path(str(SPEC_FILE))
 
 
 @pytest.fixture

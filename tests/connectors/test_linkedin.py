@@ -11,7 +11,8 @@ from relevo.connectors.errors import AuthenticationError, ConfigurationError
 from relevo.connectors.grants import Person, grant_from_pre_state
 from relevo.connectors.linkedin import VERSION, LinkedInConnector
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 BASE = "https://api.linkedin.com/rest"
 ORG = "2414183"

@@ -13,7 +13,8 @@ from relevo.connectors.errors import AuthenticationError, PermissionDenied, Rate
 from relevo.connectors.grants import Person, grant_from_pre_state
 from relevo.connectors.meta import GRAPH, MetaBusinessConnector, MetaPageConnector, UsagePacer, graph_base_url, read_usage
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 PAGE_TOKEN = "page-token-EAAG-canary-do-not-log"  # what GET /{page-id}?fields=access_token answers
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"

@@ -11,8 +11,9 @@ from relevo.connectors.errors import AuthenticationError, InvalidRequest, Server
 from relevo.connectors.grants import Person, grant_from_pre_state
 from relevo.connectors.scim import PATCH_OP, ScimConnector
 from relevo.rules.plan import plan_presences
-from tests.conftest import SCIM_TOKEN
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import SCIM_TOKEN
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 LAURA = "laura.martinez@acme-comunicacion.example"
 CARMEN = "carmen.ruiz@acme-comunicacion.example"

@@ -16,7 +16,8 @@ from relevo.connectors.errors import AuthenticationError, InvalidRequest, Permis
 from relevo.connectors.grants import Person, grant_from_pre_state
 from relevo.connectors.tiktok import TikTokConnector
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 from tests.connectors.tiktok_spec import check_answer, check_request, spec_path
 
 BASE = "https://business-api.tiktok.com/open_api/v1.3"

@@ -8,6 +8,7 @@ from __future__ import annotations
 TOKEN = "canary-Zq8v1-secret-token-do-not-log"  # a connector's API token (tests/connectors)
 HTTP_TOKEN = "sk-canary-7f3a9b1c"  # the transport's own tests (tests/test_http.py)
 FACTORIAL_KEY = "fct-canary-8c2d4e6f0a"  # Factorial's x-api-key
+BAMBOOHR_KEY = "bhr-canary-1f9e7d3c5b"  # BambooHR's API key (HTTP Basic user)
 SCIM_TOKEN = "scim-test-token-canary-7f3a"  # the session's scim2-server (tests/conftest.py)
 WEBHOOK_KEY = "bhr-webhook-key-canary-5e1d"  # BambooHR's webhook private key
 FACTORIAL_CHALLENGE = "factorial-challenge-canary-77a0"  # Factorial's webhook challenge
@@ -26,7 +27,7 @@ SIMULATED = {
     "SIM_HIBOB_WEBHOOK_SECRET": "canary-hibob-webhook-secret-0d3b",
 }
 
-ALL = frozenset({TOKEN, HTTP_TOKEN, FACTORIAL_KEY, SCIM_TOKEN, WEBHOOK_KEY, FACTORIAL_CHALLENGE,
+ALL = frozenset({TOKEN, HTTP_TOKEN, FACTORIAL_KEY, BAMBOOHR_KEY, SCIM_TOKEN, WEBHOOK_KEY, FACTORIAL_CHALLENGE,
                  *SIMULATED.values()})
 
 
