@@ -308,15 +308,16 @@ class HubSpotCRM:
         same owner twice changes nothing, so the batch update is safe to retry. Returns one line
         per hand-over; a successor who is not a HubSpot owner stops the whole call, naming them.
         """
-        new_owners = self.owner_ids([successor.email for _, successor in handovers])
-        for _, successor in handovers:
-            if new_owners[successor.email] is None:
-                raise NotFound(f"{successor.email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
+        new_owners: dict[str, str] = {}
+        for email, found in self.owner_ids([successor.email for _, successor in handovers]).items():
+            if found is None:
+                raise NotFound(f"{email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
+            new_owners[email] = found
         lines = []
         updates: dict[str, dict[str, str]] = {"companies": {}, "contacts": {}}
         for clients, successor in handovers:
             owner = new_owners[successor.email]
-            counts = {}
+            counts: dict[str, int] = {}
             for objects in updates:
                 ids = {i for c in clients for i in c.crm_ids.get(objects, [])}
                 updates[objects].update(dict.fromkeys(ids, owner))

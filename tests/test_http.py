@@ -19,7 +19,7 @@ def client(waits: list[float]) -> HttpClient:
     return HttpClient("vendor", BASE, headers={"Authorization": f"Bearer {CANARY}"}, secrets=[CANARY], sleep=waits.append)
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_429_then_200_waits_what_retry_after_says():
     responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "7"}, json={"message": "slow down"})
     responses.get(f"{BASE}/things", status=200, json={"ok": True})
@@ -28,7 +28,7 @@ def test_429_then_200_waits_what_retry_after_says():
     assert waits == [7.0]
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_503_retried_then_gives_up_with_typed_error_after_three_attempts():
     for _ in range(3):
         responses.get(f"{BASE}/things", status=503, headers={"Retry-After": "1"})
@@ -39,7 +39,7 @@ def test_503_retried_then_gives_up_with_typed_error_after_three_attempts():
     assert len(responses.calls) == 3
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 @pytest.mark.parametrize("status,cls", [(400, errors.InvalidRequest), (401, errors.AuthenticationError),
                                         (403, errors.PermissionDenied), (404, errors.NotFound), (409, errors.Conflict)])
 def test_4xx_is_never_retried(status, cls):
@@ -49,7 +49,7 @@ def test_4xx_is_never_retried(status, cls):
     assert len(responses.calls) == 1
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_post_is_not_repeated_after_a_5xx_but_is_after_a_429():
     responses.post(f"{BASE}/things", status=500)
     with pytest.raises(errors.ServerError):
@@ -60,7 +60,7 @@ def test_post_is_not_repeated_after_a_5xx_but_is_after_a_429():
     assert client([]).request("POST", "things", json={}).status_code == 201
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_very_long_retry_after_is_handed_back_not_slept():
     responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "3600"})
     waits: list[float] = []
@@ -69,7 +69,7 @@ def test_a_very_long_retry_after_is_handed_back_not_slept():
     assert caught.value.retry_after == 3600 and waits == []
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_timeouts_become_connection_failed_and_are_retried():
     responses.get(f"{BASE}/things", body=requests.exceptions.ConnectTimeout())
     responses.get(f"{BASE}/things", body=requests.exceptions.ReadTimeout())
@@ -79,7 +79,7 @@ def test_timeouts_become_connection_failed_and_are_retried():
     assert len(responses.calls) == 3
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_secrets_never_reach_the_error_even_if_the_vendor_echoes_them():
     responses.get(f"{BASE}/things", status=401, json={"message": f"token {CANARY} is expired"})
     with pytest.raises(errors.AuthenticationError) as caught:
@@ -88,14 +88,14 @@ def test_secrets_never_reach_the_error_even_if_the_vendor_echoes_them():
     assert CANARY not in text and "expired" in text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_non_json_success_body_is_a_typed_error():
     responses.get(f"{BASE}/things", body="<html>maintenance</html>", status=200)
     with pytest.raises(errors.InvalidResponse, match="not JSON"):
         client([]).json("GET", "things")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_redirects_are_not_followed():
     responses.get(f"{BASE}/things", status=302, headers={"Location": "https://evil.example/"})
     with pytest.raises(errors.InvalidRequest):
@@ -204,7 +204,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMDAxIn0.c2lnbmF0dXJl"
     ("x" * 65, None),  # longer than any request id
     ("id\r\nInjected: 1", None),
 ])
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed, kept):
     responses.get(f"{BASE}/things", status=400, headers={"X-Request-Id": echoed}, json={"message": "bad"})
     with pytest.raises(errors.InvalidRequest) as caught:
@@ -215,7 +215,7 @@ def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed
     assert (f"[request id {kept}]" in text) if kept else ("request id" not in text)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
     from relevo.connectors.hubspot import hubspot_error
 

@@ -67,7 +67,7 @@ def is_leavers(grant: Grant, employee: dict[str, Any], registry: Registry) -> bo
     mapped = registry.identity(employee["id"], grant.presence_id)
     if mapped is not None and mapped in (grant.identity, grant.member_id):
         return True
-    email = (employee.get("email") or "").casefold()
+    email = str(employee.get("email") or "").casefold()
     return bool(email) and grant.identity.casefold() == email
 
 

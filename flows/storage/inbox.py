@@ -397,8 +397,8 @@ class Inbox:
                 keys = conn.execute(select(events.c.event_key).where(finished).limit(PRUNE_BATCH)).scalars().all()
             if not keys:
                 return removed
-            deleted = self.writer.run(lambda conn, keys=keys: conn.execute(
-                delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)
+            deleted = self.writer.run(lambda conn: conn.execute(
+                delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)  # noqa: B023  (run now)
             if not deleted:
                 return removed
             removed += deleted

@@ -34,7 +34,7 @@ FIELDS = "firstName,lastName,displayName,workEmail,workPhone,mobilePhone,jobTitl
 @pytest.fixture
 def api(spec):
     """A `responses` mock; after the test, every request made is validated against the spec."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         yield mock
         assert mock.calls, "the test made no request"
         for call in mock.calls:

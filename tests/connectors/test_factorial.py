@@ -50,7 +50,7 @@ MANAGER = record(2002, first_name="Marta", last_name="Soler", full_name="Marta S
 
 @pytest.fixture
 def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         yield mock
 
 

@@ -44,7 +44,7 @@ PERSON = ["firstName", "lastName", "displayName", "workEmail", "workPhone", "mob
 @pytest.fixture
 def api(spec):
     """A `responses` mock; afterwards each request, and each 2xx answer, is validated against the spec."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         yield mock
         assert mock.calls, "the test made no request"
         for call in mock.calls:
@@ -315,7 +315,7 @@ def test_directory_reads_the_export_once_and_a_missing_id_is_not_found(acme: Pat
 
 
 def test_factorial_reads_each_leaver_and_a_missing_one_is_its_own_error():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+    with responses.RequestsMock() as api:
         factorial_tests.stub(api, factorial_tests.record())
         factorial_tests.stub(api, factorial_tests.MANAGER)
         api.get(f"{factorial_tests.BASE}/employees/employees/2404", status=404)
