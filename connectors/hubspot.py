@@ -88,8 +88,11 @@ def hubspot_error(response: requests.Response) -> tuple[str, str | None]:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    message = body.get("message") if isinstance(body.get("message"), str) else response.reason or "error"
-    return message, body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
+    message = body.get("message")
+    if not isinstance(message, str):
+        message = response.reason or "error"
+    correlation = body.get("correlationId")
+    return message, str(correlation) if correlation else response.headers.get("X-HubSpot-Correlation-Id")
 
 
 class PartialFailure(ConnectorError):

@@ -192,7 +192,8 @@ def rate_limited(connector: Any, settings: dict[str, Any], where: str, registry:
             from relevo.storage.db import engine_for
             from relevo.storage.shared_limits import SharedCallWindow
 
-            transport.window = SharedCallWindow(engine_for(registry.database_url),
+            # SharedCallWindow offers CallWindow's methods without subclassing it (no common Protocol yet).
+            transport.window = SharedCallWindow(engine_for(registry.database_url),  # type: ignore[assignment]
                                                 f"{registry.company['name']}:{bucket}", calls, float(seconds))
         else:
             transport.window = CallWindow(calls, float(seconds))

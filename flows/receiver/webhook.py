@@ -405,7 +405,7 @@ def launch_deployment(event: InboxEvent, registry_path: str, relaunch: int = 0) 
         timeout=0,
         as_subflow=False,
     )
-    return str(run.id)
+    return str(run.id)  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
 
 
 @dataclass(frozen=True)
