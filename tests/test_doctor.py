@@ -37,8 +37,8 @@ def api_registry(acme: Path, monkeypatch, **env: str | None) -> Path:  # type: i
     return acme
 
 
-def vendors(mock: responses.RequestsMock, *, disabled: bool = False) -> None:
-    """Factorial, HubSpot and Graph answering as their docs/SDK models show."""
+def vendors(mock: responses.RequestsMock, *, disabled: bool = False, graph_drafts: bool = True) -> None:
+    """Factorial, HubSpot and (when the drafts go to Microsoft 365) Graph answering as their docs/SDK models show."""
     mock.get(f"{FACTORIAL}/api_public/credentials", json={"data": [{"id": 1, "company_id": 77, "employee_id": 0}]})
     mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json={"data": [
         {"id": 41, "target_url": "https://relevo.acme.example/webhooks/factorial", "type": "employees/employee/terminate",
@@ -46,7 +46,8 @@ def vendors(mock: responses.RequestsMock, *, disabled: bool = False) -> None:
         {"id": 42, "target_url": "https://relevo.acme.example/webhooks/factorial",
          "type": "employees/employee/unterminate", "company_id": 77, "enabled": True, "api_version": "2026-07-01"}]})
     FakeHubSpot(mock, {})
-    graph(mock)
+    if graph_drafts:
+        graph(mock)
 
 
 def graph(mock: responses.RequestsMock) -> None:
@@ -193,7 +194,7 @@ def test_gmail_delegation_is_tried_for_the_company_contacts_mailbox(acme, monkey
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     issued: list[str] = []
     with responses.RequestsMock() as mock:
-        vendors(mock)
+        vendors(mock, graph_drafts=False)  # the drafts go to Gmail: Graph is never called
         google_token_endpoint(mock, issued)
         listing = mock.get("https://gmail.googleapis.com/gmail/v1/users/cuentas@acme-comunicacion.example/drafts",
                            json={"resultSizeEstimate": 0})
