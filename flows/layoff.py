@@ -299,12 +299,12 @@ def offboard_batch(
             rows += [note for future in notes if (note := future.result())]
         owned_clients = clients.result()
     ask = (deployment.id is not None) if wait_for_approval is None else wait_for_approval
-    if ask and not dry_run and not auto_approved(registry, dry_run):
-        if waiting := layoff_approval.waiting_drafts(runs, owned_clients, now):
-            progress_batch(batch_summary(employees, problems, rows, dry_run))
-            hours = float(registry.policy.get("approval_timeout_hours", 72))
-            if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
-                rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
+    if (ask and not dry_run and not auto_approved(registry, dry_run)
+            and (waiting := layoff_approval.waiting_drafts(runs, owned_clients, now))):
+        progress_batch(batch_summary(employees, problems, rows, dry_run))
+        hours = float(registry.policy.get("approval_timeout_hours", 72))
+        if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
+            rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
     summary = batch_summary(employees, problems, rows, dry_run)
     if in_flow_run():
         publish_batch(summary)
