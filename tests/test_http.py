@@ -263,7 +263,7 @@ def test_backoff_spreads_out():
     assert len(set(draws)) > 190 and min(draws) < 0.5 and max(draws) > 3.5
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_a_handed_back_retry_after_is_waited_once_by_the_next_call():
     """A Retry-After longer than the transport sleeps is handed back (no sleep); the next call (a Prefect task
     retry) waits it out once before calling; a second call after that does not wait again."""
@@ -281,7 +281,7 @@ def test_a_handed_back_retry_after_is_waited_once_by_the_next_call():
     assert len(waits) == 1 and len(responses.calls) == 3
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_wait_beyond_the_longest_is_refused_without_calling():
     from relevo.connectors.http import MAX_WAIT
 
@@ -318,7 +318,7 @@ class _Registry:
         return self.connector
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_step_against_a_failing_vendor_costs_three_calls_not_nine(prefect_api_url):
     """The transport retries 5xx three times; Prefect's task retries do not repeat that (3 x 3 before)."""
     from relevo.engine.steps import list_members
@@ -329,7 +329,7 @@ def test_a_step_against_a_failing_vendor_costs_three_calls_not_nine(prefect_api_
     assert caught.value.exhausted and len(responses.calls) == 3
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_a_step_retries_a_handed_back_rate_limit_once_with_one_wait(prefect_api_url):
     from relevo.engine.steps import list_members
 
@@ -353,7 +353,7 @@ def test_every_auth_scheme_sends_its_secret_and_never_shows_it(token):
         assert token not in repr(auth) and token not in http.redact(f"vendor said {token}!")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_request_level_token_is_redacted_too():
     """Meta's Page token goes on Page calls only (request-level auth): an echo of it is redacted like the rest."""
     from relevo.connectors.http import BearerToken
@@ -369,7 +369,7 @@ def test_a_request_level_token_is_redacted_too():
 
 # --- pagination: one loop, the repeated-cursor guard in the base ---
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
     from relevo.connectors.http import CursorPaginator, dig, paginate
 
@@ -380,7 +380,7 @@ def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
     assert len(responses.calls) == 2 and caught.value.vendor == "vendor"
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_cursor_and_page_number_paginators_follow_until_the_end():
     from responses import matchers
 
