@@ -15,6 +15,7 @@ import re
 from email.header import Header
 from email.headerregistry import Address, HeaderRegistry
 from email.utils import quote
+from typing import Any
 
 from relevo.connectors.errors import BadRecord
 
@@ -114,7 +115,8 @@ def header_value(header: str, addresses: list[Address]) -> str:
                 linesep="\r\n")
         parts.append(f"{name}\r\n <{address.addr_spec}>")
     value = ",\r\n ".join(parts)
-    parsed = _PARSER(header, value.replace("\r\n", ""))
+    # The registry's To/Cc/From class is both a BaseHeader and an AddressHeader, which typeshed cannot express.
+    parsed: Any = _PARSER(header, value.replace("\r\n", ""))
     read_back = [a.addr_spec.lower() for a in parsed.addresses]
     if read_back != [a.addr_spec.lower() for a in addresses] or parsed.defects:
         raise ValueError(f"{header}: the header built does not read back as its addresses")  # a bug, not data

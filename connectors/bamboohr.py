@@ -311,8 +311,8 @@ class BambooHR:
     def _termination(self, fields: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         """From the latest employmentStatus row (future-dated included); the fields are the fallback without rows."""
         if rows:
-            row = _latest(rows)
-            if str((row or {}).get("employmentStatus") or "").strip().lower() != TERMINATED:
+            row = _latest(rows) or {}
+            if str(row.get("employmentStatus") or "").strip().lower() != TERMINATED:
                 return None
             vendor_type = self._list_value("terminationTypeId", row.get("terminationTypeId"))
             return {

@@ -128,7 +128,7 @@ class DirectoryHR:
         """
         notes = out_dir / "hr-notes"
         target = write_atomic(notes, notes / f"{safe_component(str(employee_id), 'employee')}.md",
-                              f"# {title}\n\n{text}\n".encode("utf-8"))
+                              f"# {title}\n\n{text}\n".encode())
         return str(target)
 
 

@@ -25,7 +25,7 @@ from relevo.model import Draft
 class _HeaderClasses(HeaderRegistry):
     """The standard header classes, each built once: the stdlib builds a new class per header it sets."""
 
-    @functools.cache
+    @functools.cache  # noqa: B019  (one instance per process, kept for its life anyway)
     def __getitem__(self, name: str) -> type:
         return super().__getitem__(name.lower())
 

@@ -84,7 +84,7 @@ def _timed_request(session: requests.Session) -> Any:
     class Timed(Request):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             kwargs.setdefault("timeout", DEFAULT_TIMEOUT[1])
-            return super().__call__(*args, **kwargs)
+            return super().__call__(*args, **kwargs)  # type: ignore[no-untyped-call]  # google-auth: no hints
 
     return Timed(session)
 
@@ -97,7 +97,8 @@ class ServiceAccount:
 
         try:
             info = json.loads(key_json)
-            self.base = service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
+            self.base = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+                info, scopes=[SCOPE])  # google-auth leaves this constructor without type hints
         except (ValueError, KeyError, TypeError):
             raise ConfigurationError("Gmail: the service account key is not a Google service account JSON key") from None
         self.secrets = [str(info.get("private_key", ""))]

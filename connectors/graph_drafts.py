@@ -77,10 +77,14 @@ class ClientCredentials(BearerTokens):
         super().__init__()
         import msal  # only when Microsoft 365 drafts are configured
 
-        if bool(secret) == bool(certificate):
+        credential: Any
+        if secret and not certificate:
+            credential, self.secrets = secret, [secret]
+        elif certificate and not secret:
+            credential = {"private_key": certificate[0], "thumbprint": certificate[1]}
+            self.secrets = [certificate[0]]
+        else:
             raise ConfigurationError("Microsoft Graph: give a client secret or a certificate (one of the two)")
-        credential: Any = secret if secret else {"private_key": certificate[0], "thumbprint": certificate[1]}
-        self.secrets = [secret] if secret else [certificate[0]]
         self.cache = msal.TokenCache()
         self.app = msal.ConfidentialClientApplication(
             client_id, client_credential=credential, authority=f"{login_url.rstrip('/')}/{quote(tenant_id, safe='')}",

@@ -234,10 +234,11 @@ class BasicAuth(Auth):
         self._basic = requests.auth.HTTPBasicAuth(username, password)
 
     def redacted(self) -> list[str]:
-        return [v for v in (self._basic.username, self._basic.password) if v and len(v) > 1]
+        return [v for v in (self._basic.username, self._basic.password) if isinstance(v, str) and len(v) > 1]
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        return self._basic(request)
+        signed: requests.PreparedRequest = self._basic(request)
+        return signed
 
 
 class ApiKeyHeader(Auth):

@@ -87,8 +87,11 @@ def hubspot_error(response: requests.Response) -> tuple[str, str | None]:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    message = body.get("message") if isinstance(body.get("message"), str) else response.reason or "error"
-    return message, body.get("correlationId") or response.headers.get("X-HubSpot-Correlation-Id")
+    message = body.get("message")
+    if not isinstance(message, str):
+        message = response.reason or "error"
+    correlation = body.get("correlationId")
+    return message, str(correlation) if correlation else response.headers.get("X-HubSpot-Correlation-Id")
 
 
 class PartialFailure(ConnectorError):
@@ -254,7 +257,7 @@ class HubSpotCRM:
                 if str(props.get("hubspot_owner_id") or "") != owner:
                     continue  # someone else's contact at someone else's company
                 # An owned contact at a company someone else owns (or none): its own client group.
-                company = f"contact-{record['id']}" if not company else company
+                company = company or f"contact-{record['id']}"
                 names.setdefault(company, (props.get("company") or "").strip() or full_name(props))
             grouped.setdefault(company, []).append(record)
         return [self.client(cid, mine.get(cid), names.get(cid, ""), records, owner)
@@ -307,15 +310,16 @@ class HubSpotCRM:
         same owner twice changes nothing, so the batch update is safe to retry. Returns one line
         per hand-over; a successor who is not a HubSpot owner stops the whole call, naming them.
         """
-        new_owners = self.owner_ids([successor.email for _, successor in handovers])
-        for _, successor in handovers:
-            if new_owners[successor.email] is None:
-                raise NotFound(f"{successor.email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
+        new_owners: dict[str, str] = {}
+        for email, found in self.owner_ids([successor.email for _, successor in handovers]).items():
+            if found is None:
+                raise NotFound(f"{email} is not a HubSpot owner: add them as a user first", vendor="hubspot")
+            new_owners[email] = found
         lines = []
         updates: dict[str, dict[str, str]] = {"companies": {}, "contacts": {}}
         for clients, successor in handovers:
             owner = new_owners[successor.email]
-            counts = {}
+            counts: dict[str, int] = {}
             for objects in updates:
                 ids = {i for c in clients for i in c.crm_ids.get(objects, [])}
                 updates[objects].update(dict.fromkeys(ids, owner))

@@ -394,9 +394,10 @@ class Personio:
         rows = list(self._pages(f"v2/persons/{person_id}/employments", {}, "employment", limit_pages=1))
         if not rows:
             return None
-        return max(
+        latest: dict[str, Any] = max(
             rows, key=lambda r: str(r.get("employment_start_date") or "")
         )  # first of equals: the list's
+        return latest
 
     def _pages(self, path: str, filters: dict[str, str], kind: str, limit_pages: int = MAX_PAGES) -> Any:
         """The items of a v2 list, page by page: `_data`, and the next page's cursor in
@@ -620,7 +621,8 @@ def parse_webhook(payload: Any) -> dict[str, Any] | None:
 
 def _checked(record: Any, kind: str, where: str) -> dict[str, Any]:
     try:
-        return schemas.check(f"personio_{kind}", record, f"Personio {where}")
+        checked: dict[str, Any] = schemas.check(f"personio_{kind}", record, f"Personio {where}")
+        return checked
     except schemas.SchemaError as exc:
         raise InvalidResponse(str(exc)[:300], vendor=VENDOR) from None
 

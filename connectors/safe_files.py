@@ -9,6 +9,7 @@ itself, never its target).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -56,10 +57,8 @@ def write_atomic(root: Path, path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     target = inside(root, path)
     tmp = target.with_name(target.name + ".tmp")
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)  # a leftover of a crash, or a planted link: unlink removes the link itself
-    except FileNotFoundError:
-        pass
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -73,7 +72,7 @@ def open_append(root: Path, path: Path) -> IO[str]:
     target = inside(root, path)
     try:
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW, 0o644)
-    except OSError as exc:
+    except OSError:
         if target.is_symlink():
             raise BadRecord(f"refusing to append to {target}: it is a symbolic link: remove it, then rerun") from None
         raise

@@ -131,7 +131,7 @@ class ScimConnector:
             page = self.client.json("GET", "Users", params={"startIndex": start, "count": self.page_size}) or {}
             users = page.get("Resources") or []
             for user in users:
-                if user.get("userName") == user_name:
+                if isinstance(user, dict) and user.get("userName") == user_name:
                     return user
             start += len(users)
             if not users or start > int(page.get("totalResults") or 0):

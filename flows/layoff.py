@@ -300,12 +300,12 @@ def offboard_batch(
             rows += [note for future in notes if (note := future.result())]
         owned_clients = clients.result()
     ask = (deployment.id is not None) if wait_for_approval is None else wait_for_approval
-    if ask and not dry_run and not auto_approved(registry, dry_run):
-        if waiting := layoff_approval.waiting_drafts(runs, owned_clients, now):
-            progress_batch(batch_summary(employees, problems, rows, dry_run))
-            hours = registry.policy.approval_timeout_hours
-            if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
-                rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
+    if (ask and not dry_run and not auto_approved(registry, dry_run)
+            and (waiting := layoff_approval.waiting_drafts(runs, owned_clients, now))):
+        progress_batch(batch_summary(employees, problems, rows, dry_run))
+        hours = registry.policy.approval_timeout_hours
+        if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
+            rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
     summary = batch_summary(employees, problems, rows, dry_run)
     if in_flow_run():
         publish_batch(summary)
@@ -391,7 +391,7 @@ def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
         fix = suggested_fix(exc) if isinstance(exc, ConnectorError) else "fix the CRM settings, then rerun"
         return rows + [run.record(a, "failed", f"{exc} | fix: {fix}") for run, a in todo]
     return rows + [run.record(a, "done", f"{line} (approved {APPROVED_BY_POLICY})")
-                   for (run, a), line in zip(todo, lines)]
+                   for (run, a), line in zip(todo, lines, strict=True)]
 
 
 def note_when_done(run: Run, follow_up: Future, dry_run: bool) -> dict[str, Any] | None:

@@ -150,7 +150,7 @@ class Outcome:
     turned into the Status here, so a misspelt outcome fails where it is made, not in the ledger.
     """
 
-    status: Status
+    status: Status | str  # text is accepted and turned into the Status in __post_init__
     detail: str
     pre_state: dict[str, Any] | None = None
     steps: list[str] = field(default_factory=list)

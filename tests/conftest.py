@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "acme"
+from tests.support.canaries import SCIM_TOKEN
+from tests.support.paths import EXAMPLE
+
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
@@ -30,15 +32,28 @@ def prefect_api_url():
         os.environ.pop("PREFECT_API_URL", None)
 
 
+@pytest.fixture(scope="session")
+def deployed(prefect_api_url: str) -> str:
+    """The API URL of the session's server, with the `relevo` pool and relevo's deployments on it."""
+    from tests.support.deployments import deploy
+
+    return deploy(prefect_api_url)
+
+
+@pytest.fixture(scope="session")
+def spec() -> Any:
+    """BambooHR's official OpenAPI spec, parsed once for the session (tests/support/bamboohr_spec.py)."""
+    from tests.support.bamboohr_spec import load_spec
+
+    return load_spec()
+
+
 @pytest.fixture
 def acme(tmp_path: Path) -> Path:
     """A private copy of the example company; returns the path of its relevo.yaml."""
     target = tmp_path / "acme"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("out"))
     return target / "relevo.yaml"
-
-
-SCIM_TOKEN = "scim-test-token-canary-7f3a"
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +95,17 @@ def scim_url(scim_server: str) -> str:
     import uuid
 
     return f"{scim_server}/t{uuid.uuid4().hex[:12]}/v2"
+
+
+@pytest.fixture
+def scim_registry(acme: Path, scim_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The SCIM example registry pointed at this test's SCIM tenant, token in the environment."""
+    path = acme.parent / "relevo-scim.yaml"
+    text = path.read_text("utf-8").replace("http://127.0.0.1:8099/v2", scim_url)
+    # Notices are another issue's subject: approve them by policy so the run does not pause for a person.
+    path.write_text(text.replace("auto_approve_notices: false", "auto_approve_notices: true"), "utf-8")
+    monkeypatch.setenv("ACME_SCIM_TOKEN", SCIM_TOKEN)
+    return path
 
 
 def _postgres_bin() -> Path | None:

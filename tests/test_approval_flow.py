@@ -89,7 +89,7 @@ def test_pause_then_resume_places_approved_drafts_and_reassigns(prefect_api_url,
     from prefect.flow_runs import resume_flow_run
 
     use_hubspot(acme, 0.05, monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005", OTHER: "41629006"})
         seed(fake)
         thread, out = start(acme)
@@ -133,7 +133,7 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
     from prefect.flow_runs import resume_flow_run
 
     use_hubspot(acme, 0.05, monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005", OTHER: "41629006"})
         seed(fake)
         thread, out = start(acme)
@@ -164,7 +164,7 @@ def test_changing_the_successor_renders_again_and_asks_again(prefect_api_url, ac
 
 def test_no_answer_before_the_timeout_places_nothing_and_says_how_to_resume(prefect_api_url, acme, monkeypatch):
     use_hubspot(acme, 0.001, monkeypatch)  # 3.6 s
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
         seed(fake)
         thread, out = start(acme)
@@ -184,7 +184,7 @@ def test_no_answer_before_the_timeout_places_nothing_and_says_how_to_resume(pref
 def test_auto_approve_policy_places_and_reassigns_without_a_form(prefect_api_url, acme, monkeypatch):
     use_hubspot(acme, 0.001, monkeypatch)
     acme.write_text(acme.read_text().replace("auto_approve_notices: false", "auto_approve_notices: true"))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
         seed(fake)
         thread, out = start(acme)
@@ -203,7 +203,7 @@ def test_a_plain_flow_call_never_waits_for_a_form(prefect_api_url, acme, monkeyp
     from relevo.offboarding import offboard_employee
 
     use_hubspot(acme, 72, monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
         seed(fake)
         started = time.monotonic()

@@ -123,7 +123,7 @@ def test_graph_drafts_are_posted_only_in_the_version_shown(prefect_api_url, acme
     acme.write_text(acme.read_text().replace("drafts: {connector: eml, path: out/drafts}",
                                              "drafts: {connector: graph, token: {env: GRAPH_TOKEN}}"))
     monkeypatch.setenv("GRAPH_TOKEN", "graph-canary-token")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         create = mock.post(f"{GRAPH}/users/{NURIA}/messages", status=201, json={"id": "AAMkAGI2TG93AAA=", "isDraft": True})
         offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
         edit_hr(acme, "1004", successor_id="1005")
@@ -256,7 +256,7 @@ def hubspot(mock: responses.RequestsMock) -> FakeHubSpot:
 
 def test_form_answer_after_hr_changed_shows_the_new_drafts_before_placing_them(prefect_api_url, acme, monkeypatch):
     use_hubspot(acme, 0.02, monkeypatch)  # 72 s to answer each form; the run polls every 7 s
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = hubspot(mock)
         thread, out = start(acme)
         first, _ = next_pause(acme, out)
@@ -273,7 +273,7 @@ def test_form_answer_after_hr_changed_shows_the_new_drafts_before_placing_them(p
 
 def test_form_answer_after_the_termination_was_withdrawn_places_nothing(prefect_api_url, acme, monkeypatch):
     use_hubspot(acme, 0.02, monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = hubspot(mock)
         thread, out = start(acme)
         run, _ = next_pause(acme, out)
@@ -290,7 +290,7 @@ def test_form_answer_after_the_termination_was_withdrawn_places_nothing(prefect_
 def test_form_successor_must_be_an_active_employee_and_the_approver_is_recorded_as_typed(prefect_api_url, acme,
                                                                                            monkeypatch):
     use_hubspot(acme, 0.02, monkeypatch)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = hubspot(mock)
         thread, out = start(acme)
         first, _ = next_pause(acme, out)

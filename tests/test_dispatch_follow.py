@@ -9,7 +9,6 @@ from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from relevo.receiver.webhook import Dispatcher, RunSeen, launch_deployment
-from tests.deployments import deployed  # noqa: F401  (fixture)
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE
+from tests.support.paths import EXAMPLE
 
 LEAVERS = [e["id"] for e in json.loads((EXAMPLE / "hr.json").read_text("utf-8"))["employees"] if e.get("termination")]
 # What a dry run's outcome becomes in the real run (from the command line: notices await `relevo approve`).

@@ -92,7 +92,7 @@ def test_hostile_hr_crm_and_registry_data_in_one_company(prefect_api_url, acme):
     rows = audit_rows(acme, "--employee", "1001")
     failed = {r["action_key"]: r["detail"] for r in rows if r["outcome"] == "failed"}
     assert set(failed) == {"1001:notice:C002:record", "1001:notice:C003:record", "1001:notice:C004:record"}
-    for client, detail in zip(("C002", "C003", "C004"), sorted(failed.values())):
+    for client, detail in zip(("C002", "C003", "C004"), sorted(failed.values()), strict=True):
         assert f"client {client}: contacts[0].email" in detail and ATTACKER not in detail
     # the others go on: a review copy per contact, every one to its real recipient only
     drafts = sorted((root / "out" / "drafts").rglob("*.eml"))

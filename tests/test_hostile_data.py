@@ -23,7 +23,7 @@ from relevo.connectors.errors import ConnectorError
 from relevo.connectors.hubspot import HubSpotCRM
 from relevo.rules import notices
 from relevo.config.registry import load_registry
-from tests.conftest import EXAMPLE
+from tests.support.paths import EXAMPLE
 
 ATTACKER = "attacker@evil.example"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
@@ -34,7 +34,7 @@ BAD_EMAILS = [
     f'"Boss" <{ATTACKER}>',
     f"a@x.example, {ATTACKER}",
     f"a@x.example;{ATTACKER}",
-    f"Nuria <nuria.castells@acme-comunicacion.example>",
+    "Nuria <nuria.castells@acme-comunicacion.example>",
     "nuria.castells@acme-comunicacion.example (comment)",
     "nuria@[127.0.0.1]",
     "",

@@ -10,16 +10,16 @@ from responses.registries import OrderedRegistry
 
 from relevo.connectors import errors
 from relevo.connectors.http import HttpClient, parse_retry_after
+from tests.support.canaries import HTTP_TOKEN as CANARY
 
 BASE = "https://api.vendor.example/v1"
-CANARY = "sk-canary-7f3a9b1c"
 
 
 def client(waits: list[float]) -> HttpClient:
     return HttpClient("vendor", BASE, headers={"Authorization": f"Bearer {CANARY}"}, secrets=[CANARY], sleep=waits.append)
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_429_then_200_waits_what_retry_after_says():
     responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "7"}, json={"message": "slow down"})
     responses.get(f"{BASE}/things", status=200, json={"ok": True})
@@ -28,7 +28,7 @@ def test_429_then_200_waits_what_retry_after_says():
     assert waits == [7.0]
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_503_retried_then_gives_up_with_typed_error_after_three_attempts():
     for _ in range(3):
         responses.get(f"{BASE}/things", status=503, headers={"Retry-After": "1"})
@@ -39,7 +39,7 @@ def test_503_retried_then_gives_up_with_typed_error_after_three_attempts():
     assert len(responses.calls) == 3
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 @pytest.mark.parametrize("status,cls", [(400, errors.InvalidRequest), (401, errors.AuthenticationError),
                                         (403, errors.PermissionDenied), (404, errors.NotFound), (409, errors.Conflict)])
 def test_4xx_is_never_retried(status, cls):
@@ -49,7 +49,7 @@ def test_4xx_is_never_retried(status, cls):
     assert len(responses.calls) == 1
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_post_is_not_repeated_after_a_5xx_but_is_after_a_429():
     responses.post(f"{BASE}/things", status=500)
     with pytest.raises(errors.ServerError):
@@ -60,7 +60,7 @@ def test_post_is_not_repeated_after_a_5xx_but_is_after_a_429():
     assert client([]).request("POST", "things", json={}).status_code == 201
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_very_long_retry_after_is_handed_back_not_slept():
     responses.get(f"{BASE}/things", status=429, headers={"Retry-After": "3600"})
     waits: list[float] = []
@@ -69,7 +69,7 @@ def test_a_very_long_retry_after_is_handed_back_not_slept():
     assert caught.value.retry_after == 3600 and waits == []
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_timeouts_become_connection_failed_and_are_retried():
     responses.get(f"{BASE}/things", body=requests.exceptions.ConnectTimeout())
     responses.get(f"{BASE}/things", body=requests.exceptions.ReadTimeout())
@@ -79,7 +79,7 @@ def test_timeouts_become_connection_failed_and_are_retried():
     assert len(responses.calls) == 3
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_secrets_never_reach_the_error_even_if_the_vendor_echoes_them():
     responses.get(f"{BASE}/things", status=401, json={"message": f"token {CANARY} is expired"})
     with pytest.raises(errors.AuthenticationError) as caught:
@@ -88,14 +88,14 @@ def test_secrets_never_reach_the_error_even_if_the_vendor_echoes_them():
     assert CANARY not in text and "expired" in text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_non_json_success_body_is_a_typed_error():
     responses.get(f"{BASE}/things", body="<html>maintenance</html>", status=200)
     with pytest.raises(errors.InvalidResponse, match="not JSON"):
         client([]).json("GET", "things")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_redirects_are_not_followed():
     responses.get(f"{BASE}/things", status=302, headers={"Location": "https://evil.example/"})
     with pytest.raises(errors.InvalidRequest):
@@ -204,7 +204,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMDAxIn0.c2lnbmF0dXJl"
     ("x" * 65, None),  # longer than any request id
     ("id\r\nInjected: 1", None),
 ])
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed, kept):
     responses.get(f"{BASE}/things", status=400, headers={"X-Request-Id": echoed}, json={"message": "bad"})
     with pytest.raises(errors.InvalidRequest) as caught:
@@ -215,7 +215,7 @@ def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed
     assert (f"[request id {kept}]" in text) if kept else ("request id" not in text)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
     from relevo.connectors.hubspot import hubspot_error
 
@@ -263,7 +263,7 @@ def test_backoff_spreads_out():
     assert len(set(draws)) > 190 and min(draws) < 0.5 and max(draws) > 3.5
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_a_handed_back_retry_after_is_waited_once_by_the_next_call():
     """A Retry-After longer than the transport sleeps is handed back (no sleep); the next call (a Prefect task
     retry) waits it out once before calling; a second call after that does not wait again."""
@@ -281,7 +281,7 @@ def test_a_handed_back_retry_after_is_waited_once_by_the_next_call():
     assert len(waits) == 1 and len(responses.calls) == 3
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_wait_beyond_the_longest_is_refused_without_calling():
     from relevo.connectors.http import MAX_WAIT
 
@@ -318,7 +318,7 @@ class _Registry:
         return self.connector
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_step_against_a_failing_vendor_costs_three_calls_not_nine(prefect_api_url):
     """The transport retries 5xx three times; Prefect's task retries do not repeat that (3 x 3 before)."""
     from relevo.engine.steps import list_members
@@ -329,7 +329,7 @@ def test_a_step_against_a_failing_vendor_costs_three_calls_not_nine(prefect_api_
     assert caught.value.exhausted and len(responses.calls) == 3
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_a_step_retries_a_handed_back_rate_limit_once_with_one_wait(prefect_api_url):
     from relevo.engine.steps import list_members
 
@@ -353,7 +353,7 @@ def test_every_auth_scheme_sends_its_secret_and_never_shows_it(token):
         assert token not in repr(auth) and token not in http.redact(f"vendor said {token}!")
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_request_level_token_is_redacted_too():
     """Meta's Page token goes on Page calls only (request-level auth): an echo of it is redacted like the rest."""
     from relevo.connectors.http import BearerToken
@@ -369,7 +369,7 @@ def test_a_request_level_token_is_redacted_too():
 
 # --- pagination: one loop, the repeated-cursor guard in the base ---
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
     from relevo.connectors.http import CursorPaginator, dig, paginate
 
@@ -380,7 +380,7 @@ def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
     assert len(responses.calls) == 2 and caught.value.vendor == "vendor"
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_cursor_and_page_number_paginators_follow_until_the_end():
     from responses import matchers
 

@@ -33,7 +33,7 @@ def test_concurrent_stores_are_all_committed_once(acme):  # type: ignore[no-unty
     with ThreadPoolExecutor(20) as pool:
         new = list(pool.map(lambda employee_id: inbox.store(doc(employee_id)), ids))
     assert sum(new) == 60
-    assert {doc(i)["event_key"] for i, is_new in zip(ids, new) if is_new} == {doc(i)["event_key"] for i in set(ids)}
+    assert {doc(i)["event_key"] for i, is_new in zip(ids, new, strict=True) if is_new} == {doc(i)["event_key"] for i in set(ids)}
     assert committed_keys(inbox) == {doc(i)["event_key"] for i in set(ids)}
 
 
@@ -44,7 +44,8 @@ def test_writes_queued_together_share_one_commit(acme):  # type: ignore[no-untyp
     busy, release = threading.Event(), threading.Event()
     first = inbox.writer.submit(lambda conn: busy.set() or release.wait(10))
     assert busy.wait(10)  # the writer is inside its first transaction: the next 50 queue up
-    futures = [inbox.writer.submit(lambda conn, d=doc(str(3000 + n)): inbox.add(conn, d)) for n in range(50)]
+    futures = [inbox.writer.submit(lambda conn, d=doc(str(3000 + n)): inbox.add(conn, d))  # noqa: B008  (bound now)
+               for n in range(50)]
     assert not any(f.done() for f in futures)
     release.set()
     assert first.result(10) and all(f.result(10) for f in futures)

@@ -27,7 +27,7 @@ def test_the_status_enum_is_the_schemas_outcome_vocabulary() -> None:
 
 
 def test_the_derived_sets_are_made_of_statuses() -> None:
-    assert NEEDS_PERSON == {"manual", "failed", "awaiting_approval"}
+    assert {"manual", "failed", "awaiting_approval"} == NEEDS_PERSON
     assert TASKS < NEEDS_PERSON and TASKS < CALL_OUTCOMES
     assert not FINISHED & NEEDS_PERSON
 

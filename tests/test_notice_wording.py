@@ -132,7 +132,7 @@ def test_portuguese_clients_read_european_portuguese_and_one_voice(case):
     text = action.draft.text
     assert action.draft.language == "pt" and "equipa" in text and "equipe" not in text
     team = CASES[case]["successor"] is None and CASES[case]["manager"] is None
-    for language, subject in (("pt", "Agradeço"), ("pt", "Escrevo-lhe"), ("pt", "contactar-me")):
+    for subject in ("Agradeço", "Escrevo-lhe", "contactar-me"):  # pt
         assert (subject in text) != team  # a person writes "I" throughout, the team "we" throughout
 
 
@@ -225,7 +225,7 @@ def test_names_read_as_a_person_writes_them():
     assert wording.short_name("João Pereira da Silva", "João", "Pereira da Silva", "pt") == "João Silva"
     assert wording.short_name("María José Núñez", None, None, "es") == "María José Núñez"  # no split known: as is
     for case in ("dismissal_now", "resignation_ahead", "interim"):
-        for language, (client, contact) in READERS.items():
+        for client, contact in READERS.values():
             text = draft(case, contact=contact, client=client).draft.text
             assert "Martínez Ferrer" not in text and "Castells Vidal" not in text and "Soler Roig" not in text
 

@@ -11,18 +11,16 @@ from pathlib import Path
 
 import pytest
 import responses
-from openapi_core import OpenAPI
 
 from tests.connectors.test_bamboohr import (
     BASE,
     CANARY,
-    SPEC_FILE,
     employee_fields,
     multipart_fields,
     person_fields,
     status_row,
-    validate_against_spec,
 )
+from tests.support.bamboohr_spec import load_spec, validate_against_spec
 
 
 @pytest.fixture
@@ -61,7 +59,7 @@ def test_offboarding_reads_the_leaver_from_bamboohr_and_files_the_report(prefect
         summary = result if isinstance(result, dict) else result.result()
         calls = list(api.calls)
 
-    spec = OpenAPI.from_file_path(str(SPEC_FILE))
+    spec = load_spec()
     for call in calls:
         validate_against_spec(spec, call.request)
     assert summary["employee_name"] == "Laura Martínez Ferrer"

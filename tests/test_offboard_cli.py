@@ -135,3 +135,24 @@ def test_a_layoff_without_a_server_runs_the_flow_itself(acme):
     rows = audit_rows(acme)
     assert {r["employee_id"] for r in rows if r["action"] == "revoke_role"} == {"1001", "1002"}
     assert {r["run_id"] for r in rows} == {None}
+
+
+def test_an_hr_platform_without_a_place_for_the_report_gets_a_skipped_row_not_a_crash(acme, monkeypatch):
+    """Factorial's connector has no `write_note`: the run ended in AttributeError at the HR note (found by the
+    type checker); now the report is recorded as not written, once, and the run goes on."""
+    from relevo.config.registry import load_registry
+    from relevo.engine.execute import Run
+    from relevo.engine.report import write_hr_note
+
+    registry = load_registry(acme)
+    employee = registry.hr().employee("1001")
+
+    class NoNotes:  # what Factorial offers relevo: records, no place for a report
+        def employee(self, employee_id: str) -> dict:
+            return employee
+
+    monkeypatch.setattr(registry, "hr", lambda: NoNotes())
+    run = Run(registry, employee, None)
+    row = write_hr_note(run)
+    assert row is not None and row["outcome"] == "skipped" and "NoNotes connector has no place" in row["detail"]
+    assert write_hr_note(Run(registry, employee, None)) is None  # said once, not on every rerun

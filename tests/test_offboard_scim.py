@@ -6,47 +6,20 @@ user's state goes through the SCIM server's own API.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
-import pytest
 import requests
 
 from relevo.model import grant_from_pre_state
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from tests.conftest import SCIM_TOKEN
+from tests.support.canaries import SCIM_TOKEN
+from tests.support.scim import LAURA, server_user, summary_of
 
-LAURA = "laura.martinez@acme-comunicacion.example"
 CARMEN = "carmen.ruiz@acme-comunicacion.example"
-
-
-def server_user(scim_url: str, user_name: str) -> dict:
-    """The user as the SCIM server itself reports it (filter by userName)."""
-    response = requests.get(f"{scim_url}/Users", params={"filter": f'userName eq "{user_name}"'},
-                            headers={"Authorization": f"Bearer {SCIM_TOKEN}"}, timeout=5)
-    response.raise_for_status()
-    (user,) = response.json()["Resources"]
-    return user
-
-
-def summary_of(result) -> dict:
-    """The flow returns its summary, or a Completed state carrying it when manual actions remain."""
-    return result if isinstance(result, dict) else result.result()
 
 
 def scim_rows(summary: dict) -> list[dict]:
     return [r for r in summary["rows"] if "social-suite" in r.get("action_key", "")]
-
-
-@pytest.fixture
-def scim_registry(acme: Path, scim_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The SCIM example registry pointed at this test's SCIM tenant, token in the environment."""
-    path = acme.parent / "relevo-scim.yaml"
-    text = path.read_text("utf-8").replace("http://127.0.0.1:8099/v2", scim_url)
-    # Notices are another issue's subject: approve them by policy so the run does not pause for a person.
-    path.write_text(text.replace("auto_approve_notices: false", "auto_approve_notices: true"), "utf-8")
-    monkeypatch.setenv("ACME_SCIM_TOKEN", SCIM_TOKEN)
-    return path
 
 
 def test_offboarding_deactivates_the_leaver_on_a_real_scim_service(prefect_api_url, scim_registry, scim_url) -> None:

@@ -47,7 +47,7 @@ def test_processes_starting_together_on_a_fresh_database_all_succeed(postgres_ur
     processes = [subprocess.Popen([sys.executable, "-c", script, postgres_url], cwd=ROOT, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(8)]
     results = [p.communicate(timeout=120) for p in processes]
-    failures = [err.strip().splitlines()[-1] for (out, err), p in zip(results, processes) if p.returncode]
+    failures = [err.strip().splitlines()[-1] for (out, err), p in zip(results, processes, strict=True) if p.returncode]
     assert failures == []
 
 

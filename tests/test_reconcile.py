@@ -14,7 +14,8 @@ from relevo.storage.ledger import Ledger
 from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
 from relevo.receiver.webhook import Dispatcher
-from tests.connectors.test_bamboohr import spec, validate_against_spec  # noqa: F401  (spec: fixture)
+from tests.support.bamboohr_spec import validate_against_spec
+from tests.support.canaries import BAMBOOHR_KEY
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
 # Everyone examples/acme/hr.json shows with a termination.
@@ -91,11 +92,11 @@ def test_a_withdrawal_found_by_polling_is_a_rescind_event(acme: Path) -> None:
     assert not any(k.startswith("directory:1001:terminated") for k in result["stored"])
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_bamboohr_changes_are_read_with_the_cursor(spec) -> None:  # type: ignore[no-untyped-def]
     from relevo.connectors.bamboohr import BambooHR
 
-    hr = BambooHR("acme", "key-canary", default_language="es")
+    hr = BambooHR("acme", BAMBOOHR_KEY, default_language="es")
     body = {"latest": "2026-11-27T08:55:00+00:00", "employees": {
         "1001": {"id": "1001", "action": "Updated", "lastChanged": "2026-11-27T08:55:00+00:00"},
         "1099": {"id": "1099", "action": "Deleted", "lastChanged": "2026-11-27T08:50:00+00:00"}}}

@@ -52,7 +52,7 @@ def employees() -> Bob:
     return Bob(dismissed, resigning, long_gone, BOSS_RECORD)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_lost_hibob_webhook_is_found_and_the_late_one_starts_nothing(hibob_registry: Path) -> None:
     bob = employees()
     responses.add_callback(responses.POST, f"{BASE}/people/search", callback=bob)
@@ -82,7 +82,7 @@ def test_a_lost_hibob_webhook_is_found_and_the_late_one_starts_nothing(hibob_reg
     assert {e.event_key: e.state for e in inbox.events()}[late["event_key"]] == "duplicate"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_termination_deleted_in_bob_is_found_as_a_withdrawal(hibob_registry: Path) -> None:
     """Bob sends no webhook when a lifecycle entry is deleted: the poll looks again at everyone offboarded."""
     bob = employees()

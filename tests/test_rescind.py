@@ -13,9 +13,9 @@ import requests
 from relevo.engine import revocation
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from tests.conftest import SCIM_TOKEN
+from tests.support.canaries import SCIM_TOKEN
 from tests.test_safety_gate import withdraw_in_hr
-from tests.deployments import deployed, deployment_id, runs_of  # noqa: F401  (deployed: fixture)
+from tests.support.deployments import deployment_id, runs_of
 
 LAURA = "laura.martinez@acme-comunicacion.example"
 # Diego (1002) resigned; his last day is 2027-03-31: access goes at 23:59 Madrid time (CEST, UTC+2).

@@ -15,7 +15,7 @@ import pytest
 
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from tests.deployments import PREFECT, ROOT, deployed  # noqa: F401  (deployed: fixture)
+from tests.support.deployments import PREFECT, ROOT
 from tests.test_safety_gate import use_timeout, withdraw_in_hr
 from tests.test_webhook_e2e import wait_for
 

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from tests.conftest import SCIM_TOKEN
-from tests.test_offboard_scim import LAURA, scim_registry, server_user, summary_of  # noqa: F401  (fixture)
+from tests.support.canaries import SCIM_TOKEN
+from tests.support.scim import LAURA, server_user, summary_of
 
 
 def reactivate(scim_url: str, user_name: str) -> None:

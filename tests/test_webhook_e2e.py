@@ -15,11 +15,12 @@ from fastapi.testclient import TestClient
 from relevo.storage.inbox import Inbox
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from relevo.receiver.webhook import Dispatcher, bamboohr_signature, create_app, launch_deployment
-from tests.deployments import deployed, prefect_cli, runs_of  # noqa: F401  (deployed: fixture)
+from relevo.receiver.verify import bamboohr_signature
+from relevo.receiver.webhook import Dispatcher, create_app, launch_deployment
+from tests.support.deployments import prefect_cli, runs_of
 from tests.test_safety_gate import withdraw_in_hr
+from tests.support.canaries import WEBHOOK_KEY as KEY
 
-KEY = "bhr-e2e-key-canary-91c2"
 
 # BambooHR's field-based payload (vendors-hr.md): Laura (1001) is dismissed.
 DISMISSAL = {"employees": [{
@@ -93,7 +94,7 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         assert ("personal_not_touched", "not_touched") in outcomes
         actions_before = ledger.states("1001")
 
-        for attempt in range(3):  # BambooHR redelivers; so can an attacker replaying within the window
+        for _ in range(3):  # BambooHR redelivers; so can an attacker replaying within the window
             again = client.post("/webhooks/bamboohr", content=body, headers=signed(body, time.time()))
             assert again.status_code == 202 and again.json() == {"stored": [], "already_stored": [key], "ignored": 0}
         dispatcher.wake()

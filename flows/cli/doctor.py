@@ -84,8 +84,9 @@ def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple
         if presence.connector == "manual":
             continue
         subject = f"presence {presence.id}"
-        probe(subject, lambda p=presence: registry.social(p),
-              lambda c, p=presence, s=subject: c.check(p) if hasattr(c, "check") else _members_read(c, p, s))
+        probe(subject, lambda p=presence: registry.social(p),  # type: ignore[misc]  # defaults bind the loop
+              lambda c, p=presence, s=subject: c.check(p) if hasattr(c, "check")  # type: ignore[misc]
+              else _members_read(c, p, s))
     for subject, key, version in api_versions(registry):
         findings.append(support(key, version, today, subject))
     if reenable_webhooks and hr is not None and hasattr(hr, "reenable"):

@@ -54,8 +54,10 @@ def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
 def answer(paused: PausedApproval, approved_by: str, reject: list[str], successor_id: str = "") -> None:
     """Answer the run's approval form as the UI would: every draft approved except `reject` (keys or e-mails),
     or another successor named by HR id (the run checks it in HR and shows the new drafts again)."""
+    from uuid import UUID
+
     from prefect.flow_runs import resume_flow_run
 
     run_input: dict[str, Any] = {"approved_by": approved_by, "approve": True, "reject": reject,
                                  "successor_id": successor_id}
-    resume_flow_run(paused.run_id, run_input=run_input)
+    resume_flow_run(UUID(str(paused.run_id)), run_input=run_input)

@@ -28,7 +28,7 @@ def resolve(reference: dict[str, Any] | None, needed_for: str) -> str:
     try:
         from prefect.blocks.system import Secret  # only when a block is actually used
 
-        value = Secret.load(name).get()
+        value = Secret.load(name).get()  # type: ignore[union-attr]  # sync caller: load returns the block
     except Exception as exc:  # Prefect raises ValueError, httpx errors, ...: all mean "not available"
         raise ConfigurationError(
             f"{needed_for}: Prefect Secret block '{name}' could not be loaded ({type(exc).__name__})"

@@ -56,8 +56,8 @@ def rate_limited(connector: Any, settings: dict[str, Any], where: str, registry:
             from relevo.storage.db import engine_for
             from relevo.storage.shared_limits import SharedCallWindow
 
-            transport.window = SharedCallWindow(engine_for(registry.database_url),
-                                                f"{registry.company.name}:{bucket}", calls, float(seconds))
+            transport.window = SharedCallWindow(  # type: ignore[assignment]  # same take() as CallWindow
+                engine_for(registry.database_url), f"{registry.company.name}:{bucket}", calls, float(seconds))
         else:
             transport.window = CallWindow(calls, float(seconds))
     return connector

@@ -11,6 +11,7 @@ from relevo.connectors.errors import ConnectorError
 
 from relevo.model import FINISHED, NEEDS_PERSON, ConfigurationError
 from relevo.rules import notices
+from relevo.connectors.protocols import WritesNotes
 from relevo.engine import runview
 from relevo.rules.plan import Action, Plan
 from relevo.config.registry import Registry
@@ -97,9 +98,15 @@ def write_hr_note(run: Run) -> dict[str, Any] | None:
                     target=f"HR record {run.employee['id']}", phase="record", description="outcome report")
     if (state := run.ledger.state(action.key)) is not None and state.status in FINISHED:
         return None
+    hr = run.registry.hr()
+    if not isinstance(hr, WritesNotes):  # Factorial: relevo has no documented place to write it there
+        if run.ledger.state(action.key) is None:
+            return run.record(action, "skipped", f"not written to the HR record: the {type(hr).__name__} "
+                              "connector has no place for relevo's report; the audit log and this run's report "
+                              "hold it (set policy.write_hr_note: false to stop this line)")
+        return None
     try:
-        where = run.registry.hr().write_note(run.employee["id"], title, text,
-                                             run.registry.output_dir)
+        where = hr.write_note(run.employee["id"], title, text, run.registry.output_dir)
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
     return run.record(action, "done", f"report written to {where}")

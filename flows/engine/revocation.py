@@ -54,4 +54,5 @@ def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, 
     except Exception as exc:  # the Prefect API: the revocations stay scheduled in the ledger either way
         return [run.record(action, "failed", f"could not schedule the run ({type(exc).__name__}) | fix: run "
                            f"`relevo offboard {employee_id}` after {local:%Y-%m-%d %H:%M %Z}, or now with --now")]
-    return [run.record(action, "scheduled", f"flow run {scheduled.id} scheduled for {local:%Y-%m-%d %H:%M %Z}")]
+    scheduled_id = scheduled.id  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
+    return [run.record(action, "scheduled", f"flow run {scheduled_id} scheduled for {local:%Y-%m-%d %H:%M %Z}")]

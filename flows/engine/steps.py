@@ -153,7 +153,7 @@ def read_members_direct(registry: Registry) -> dict[str, list[Grant] | str]:
 
     company = [p.id for p in registry.presences if p.owner == "company"]
     with ThreadPoolExecutor(max(1, min(8, len(company)))) as pool:
-        return dict(zip(company, pool.map(read, company)))
+        return dict(zip(company, pool.map(read, company), strict=True))
 
 def unreadable(error: BaseException) -> str:
     """Why a member list could not be read, for a person's task: connector errors name it without a secret."""

@@ -109,7 +109,7 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         if self.transport.is_closing():
             return
-        client = "%s:%d" % self.client if self.client else "a client"
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         if phase == "headers":
             logger.warning("closed the connection from %s: no complete request headers in %.0f s",
                            client, self.header_timeout)

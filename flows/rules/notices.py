@@ -361,4 +361,4 @@ def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: 
     if language.split("-")[0] == "fr":
         text = wording.french_spacing(text)
     title, _, body = text.partition("\n")
-    return one_line(title), re.sub(r"\n{3,}", "\n\n", "\n".join(l.rstrip() for l in body.strip().split("\n")))
+    return one_line(title), re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.strip().split("\n")))

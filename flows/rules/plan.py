@@ -61,11 +61,11 @@ def revoke_time(employee: dict[str, Any], registry: Registry, now: datetime, rev
 def is_leavers(grant: Grant, employee: dict[str, Any], registry: Registry) -> bool:
     """A grant belongs to the leaver by registry mapping, employee id or work e-mail: never by name."""
     if grant.employee_id is not None:
-        return grant.employee_id == employee["id"]
+        return bool(grant.employee_id == employee["id"])
     mapped = registry.identity(employee["id"], grant.presence_id)
     if mapped is not None and mapped in (grant.identity, grant.member_id):
         return True
-    email = (employee.get("email") or "").casefold()
+    email = str(employee.get("email") or "").casefold()
     return bool(email) and grant.identity.casefold() == email
 
 

@@ -59,7 +59,8 @@ def normalise_tag(tag: str | None) -> tuple[str, str | None] | None:
     return parts[0].lower(), region
 
 
-def audience(contact: Contact, client: Client, company_language: str, available: set[str]) -> Audience:
+def audience(contact: Contact, client: Client, company_language: str,
+             available: frozenset[str] | set[str]) -> Audience:
     """The contact's language first, then the client's, then a single-language country's, then the company's.
 
     A country with several languages (CH, BE, CA, LU) never decides alone. A language with no template
@@ -231,22 +232,22 @@ def greeting(name: Name, language: str, style: str, locale: str = "") -> str:
     last = surname(name, base)
     if base == "es":
         if not formal:
-            return {"f": f"Estimada {name.given}:", "m": f"Estimado {name.given}:"}.get(g, f"Hola, {name.given}:")
+            return {"f": f"Estimada {name.given}:", "m": f"Estimado {name.given}:"}.get(g or "", f"Hola, {name.given}:")
         title = {"f": "Dra." if dr else "Sra.", "m": "Dr." if dr else "Sr."}.get(g or "")
         return f"Estimad{'a' if g == 'f' else 'o'} {title} {last}:" if title else f"Buenos días, {name.full}:"
     if base == "ca":
         if not formal:
-            return {"f": f"Benvolguda {name.given},", "m": f"Benvolgut {name.given},"}.get(g, f"Bon dia, {name.given},")
+            return {"f": f"Benvolguda {name.given},", "m": f"Benvolgut {name.given},"}.get(g or "", f"Bon dia, {name.given},")
         title = {"f": "doctora" if dr else "senyora", "m": "doctor" if dr else "senyor"}.get(g or "")
         return f"Benvolgu{'da' if g == 'f' else 't'} {title} {last}," if title else f"Bon dia, {name.full},"
     if base == "pt" and brazil:
         if not formal:
-            return {"f": f"Prezada {name.given},", "m": f"Prezado {name.given},"}.get(g, f"Olá, {name.given},")
+            return {"f": f"Prezada {name.given},", "m": f"Prezado {name.given},"}.get(g or "", f"Olá, {name.given},")
         title = {"f": "Dra." if dr else "Sra.", "m": "Dr." if dr else "Sr."}.get(g or "")
         return f"Prezad{'a' if g == 'f' else 'o'} {title} {last}," if title else f"Olá, {name.full},"
     if base == "pt":
         if not formal:
-            return {"f": f"Cara {name.given},", "m": f"Caro {name.given},"}.get(g, f"Bom dia, {name.given},")
+            return {"f": f"Cara {name.given},", "m": f"Caro {name.given},"}.get(g or "", f"Bom dia, {name.given},")
         if g == "f":
             return f"Exma. Senhora {'Dra. ' if dr else ''}{name.given} {last},"
         if g == "m":
@@ -259,7 +260,7 @@ def greeting(name: Name, language: str, style: str, locale: str = "") -> str:
         return f"Bonjour {title} {last}," if title else f"Bonjour {name.full},"
     if base == "de":
         if not formal:
-            return {"f": f"Liebe {name.given},", "m": f"Lieber {name.given},"}.get(g, f"Hallo {name.given},")
+            return {"f": f"Liebe {name.given},", "m": f"Lieber {name.given},"}.get(g or "", f"Hallo {name.given},")
         if g in ("f", "m"):
             return f"Sehr geehrte{'r Herr' if g == 'm' else ' Frau'} {'Dr. ' if dr else ''}{last},"
         return f"Guten Tag {name.full},"

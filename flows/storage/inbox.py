@@ -180,7 +180,7 @@ class Writer:
                 for item in batch:
                     self._commit([item])
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
 
 
@@ -398,7 +398,7 @@ class Inbox:
             if not keys:
                 return removed
             deleted = self.writer.run(lambda conn: conn.execute(
-                delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)
+                delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)  # noqa: B023  (run now)
             if not deleted:
                 return removed
             removed += deleted

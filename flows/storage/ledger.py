@@ -262,7 +262,8 @@ class Ledger:
             new = {"key": key, "employee_id": employee_id, "action": action, "target": target, "attempts": 0,
                    "status": outcome, "detail": detail, **values}
             conn.execute(upsert(conn, new, values))
-            row["seq"] = conn.execute(insert(audit).values(**row)).inserted_primary_key[0]
+            inserted = conn.execute(insert(audit).values(**row)).inserted_primary_key
+            row["seq"] = inserted[0]  # type: ignore[index]  # None only for statements that insert no row
         row = decoded(row)
         self._append_file(row)
         return row

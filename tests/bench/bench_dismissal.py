@@ -98,10 +98,10 @@ def main() -> None:
                 answer = requests.post(f"{url}/webhooks/bamboohr", data=body, headers=headers, timeout=30)
                 accepted = time.monotonic()
                 assert answer.status_code == 202, answer.text
-                event = wait(lambda: next((e for e in inbox.events()
+                event = wait(lambda person=person: next((e for e in inbox.events()
                                            if e.employee_id == person.id and e.flow_run_id), None))
                 with get_client(sync_client=True) as client:  # the whole run ends before the next sample
-                    final = wait(lambda: (r := client.read_flow_run(event.flow_run_id)).state.is_final() and r,
+                    final = wait(lambda event=event: (r := client.read_flow_run(event.flow_run_id)).state.is_final() and r,
                                  every=0.1)
                 assert final.state.is_completed(), final.state
                 assert not any(still_has_access(sim, world, person.id, scim_root + "/v2").values())

@@ -28,7 +28,7 @@ LEAVER, SUCCESSOR = "leaver@acme.example", "successor@acme.example"
 
 
 def hubspot_calls(companies: int = 250, contacts: int = 600) -> None:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR: "41629005"})
         for i in range(companies):
             fake.add_company(str(100000 + i), f"Company {i}", "41629001", "ES")

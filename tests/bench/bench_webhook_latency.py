@@ -34,7 +34,7 @@ def sample(index: int, workdir: Path, env: dict[str, str]) -> dict[str, float]:
 
     from relevo.storage.inbox import Inbox
     from relevo.config.registry import load_registry
-    from relevo.receiver.webhook import bamboohr_signature
+    from relevo.receiver.verify import bamboohr_signature
 
     copy = workdir / f"acme{index}"
     shutil.copytree(ROOT / "examples" / "acme", copy, ignore=shutil.ignore_patterns("out"))

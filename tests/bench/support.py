@@ -160,7 +160,7 @@ def receiver(registry: Path, env: dict[str, str]) -> Iterator[str]:
 
 def signed_dismissal(employee_id: str, key: str, nonce: str = "") -> tuple[bytes, dict[str, str]]:
     """A BambooHR field-based dismissal webhook and its signature headers."""
-    from relevo.receiver.webhook import bamboohr_signature
+    from relevo.receiver.verify import bamboohr_signature
 
     body = json.dumps({"employees": [{"action": "Updated", "changedFields": ["Employment Status"], "id": employee_id,
                                       "fields": {"Employment Status": "Terminated"},

@@ -1,4 +1,4 @@
-"""Helpers for connector tests: a canary token, a fake clock, a registry with one API presence."""
+"""Fixtures for connector tests: a fake clock, a registry with given presences (helpers: tests/support/connectors.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,35 +7,14 @@ from typing import Any
 import pytest
 import yaml
 
-from relevo.model import Presence
 from relevo.config.registry import Registry, load_registry
-
-CANARY = "canary-Zq8v1-secret-token-do-not-log"
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps: waits are exact and instant."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def presence(connector: str, platform: str, **settings: Any) -> Presence:
-    return Presence(id=f"{platform.replace('_', '-')}-1", platform=platform, account=f"Acme on {platform}",
-                    connector=connector, settings=settings)
 
 
 @pytest.fixture
@@ -52,9 +31,3 @@ def registry_with(acme: Path, monkeypatch: pytest.MonkeyPatch):
         return load_registry(acme)
 
     return build
-
-
-def leaver(employee_id: str = "1001", email: str = "laura.martinez@acme-comunicacion.example") -> dict[str, Any]:
-    """The HR record fields the plan rules read."""
-    return {"id": employee_id, "name": "Laura Martínez Ferrer", "email": email,
-            "successor": {"id": "1005", "name": "Nuria Castells Vidal", "email": "nuria.castells@acme-comunicacion.example"}}

@@ -14,6 +14,14 @@ VERSION = "2026-09"
 
 
 class FakeHubSpot:
+    """HubSpot's CRM surface that relevo uses, as routes on a `responses` mock that checks every stub was used.
+
+    The fake's routes are a server, not expectations: a test that only reads owners never searches, so
+    the routes a test did not reach are dropped just before the mock's own check (`_drop_unused_routes`),
+    while every other stub on the same mock must still be used. What a test expects of HubSpot is asserted
+    on `requests`, `searches`, `updates` and `answers`.
+    """
+
     def __init__(self, mock: responses.RequestsMock, owners: dict[str, str]) -> None:
         self.owners = owners  # email -> owner id
         self.companies: dict[str, dict[str, Any]] = {}
@@ -24,12 +32,26 @@ class FakeHubSpot:
         self.failing: set[str] = set()  # record ids a batch/update leaves unchanged (a 207 names them)
         self.requests: list[Any] = []  # every request, for the contract check
         self.answers: list[tuple[str, int, Any]] = []  # (operation, status, body) of every answer
-        mock.add_callback(responses.GET, f"{BASE}/crm/owners/{VERSION}", callback=self.owner)
+        self.routes = [mock.add_callback(responses.GET, f"{BASE}/crm/owners/{VERSION}", callback=self.owner)]
         for objects in ("companies", "contacts"):
-            mock.add_callback(responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/search",
-                              callback=lambda r, o=objects: self.search(o, r))
-            mock.add_callback(responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/batch/update",
-                              callback=lambda r, o=objects: self.update(o, r))
+            self.routes.append(mock.add_callback(responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/search",
+                                                 callback=lambda r, o=objects: self.search(o, r)))
+            self.routes.append(mock.add_callback(
+                responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/batch/update",
+                callback=lambda r, o=objects: self.update(o, r)))
+        self._drop_unused_routes(mock)
+
+    def _drop_unused_routes(self, mock: responses.RequestsMock) -> None:
+        """Have `mock.stop` remove this fake's unreached routes first (see the class docstring)."""
+        stop = mock.stop
+
+        def stop_without_unused_routes(allow_assert: bool = True) -> None:
+            for route in self.routes:
+                if not route.call_count and route in mock.registered():
+                    mock.remove(route)
+            stop(allow_assert)
+
+        mock.stop = stop_without_unused_routes  # type: ignore[method-assign]
 
     def add_company(self, cid: str, name: str, owner: str, country: str | None = None) -> None:
         self.companies[cid] = {"hs_object_id": cid, "name": name, "country": country, "hubspot_owner_id": owner}

@@ -19,7 +19,7 @@ from relevo.connectors.meta import GRAPH
 from relevo.storage.ledger import Ledger
 from relevo.engine.execute import Run, execute
 from relevo.rules.plan import Action
-from tests.connectors.conftest import CANARY
+from tests.support.canaries import TOKEN as CANARY
 
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
 PAGE_TOKEN = "page-token-EAAG-canary-do-not-log"
@@ -60,7 +60,7 @@ def revoke_action(registry, member_id: str = "9001") -> Action:
                                        "fbtrace_id": "AxYz123"}}},
     {"status": 200, "json": {"success": False}},
 ], ids=["error-100-33", "success-false"])
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_an_already_gone_answer_with_the_leaver_still_listed_is_failed_with_the_missing_permission(
         registry_with, answer) -> None:
     registry = page_registry(registry_with)
@@ -74,7 +74,7 @@ def test_an_already_gone_answer_with_the_leaver_still_listed_is_failed_with_the_
     assert PAGE_TOKEN not in row["detail"] and CANARY not in row["detail"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_removal_the_fresh_read_confirms_is_done(registry_with) -> None:
     registry = page_registry(registry_with)
     graph_page(still_assigned=False)

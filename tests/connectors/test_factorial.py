@@ -20,9 +20,9 @@ from relevo.connectors import errors
 from relevo.model import ConfigurationError
 from relevo.connectors.factorial import Factorial, parse_webhook
 from relevo.config.registry import load_registry
+from tests.support.canaries import FACTORIAL_KEY as CANARY
 
 BASE = "https://api.factorialhr.com/api/2026-07-01/resources"
-CANARY = "fct-canary-8c2d4e6f0a"
 TODAY = date(2026, 11, 26)
 
 
@@ -51,7 +51,7 @@ MANAGER = record(2002, first_name="Marta", last_name="Soler", full_name="Marta S
 
 @pytest.fixture
 def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         yield mock
 
 

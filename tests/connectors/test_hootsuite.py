@@ -17,7 +17,8 @@ from relevo.connectors.errors import AuthenticationError, InvalidRequest, Invali
 from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.hootsuite import HootsuiteConnector
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 BASE = "https://platform.hootsuite.com"
 ORG = "815121"
@@ -55,7 +56,7 @@ def connector(clock, **kwargs) -> HootsuiteConnector:
     return HootsuiteConnector(BASE, CANARY, ORG, sleep=clock.sleep, **kwargs)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_members_read_email_and_admin_from_permissions_and_preset(clock) -> None:
     stub_members(MEMBERS)
     grants = connector(clock).members(SUITE)
@@ -80,14 +81,14 @@ def test_is_admin_from_permission_names_or_preset(clock, permissions, preset, ad
     assert connector(clock).is_admin(permissions, preset) is admin
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_admin_permissions_setting_replaces_the_defaults(clock) -> None:
     stub_members(MEMBERS)
     grants = connector(clock, admin_permissions=["org_manage_social_profile"]).members(SUITE)
     assert [g.is_admin for g in grants] == [True, False, True]
 
 
-@responses.activate(registry=responses.registries.OrderedRegistry)
+@responses.activate(registry=responses.registries.OrderedRegistry, assert_all_requests_are_fired=True)
 def test_members_follow_a_metadata_cursor_and_stop_on_a_repeated_one(clock) -> None:
     url = f"{BASE}/v1/organizations/{ORG}/members"
     responses.get(url, json={"data": [{"id": "11111"}], "metadata": {"cursor": {"next": "c2", "previous": None}}})
@@ -100,7 +101,7 @@ def test_members_follow_a_metadata_cursor_and_stop_on_a_repeated_one(clock) -> N
         connector(clock)._member_ids()
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_revoke_removes_the_member_and_a_gone_member_is_already_done(clock) -> None:
     responses.delete(f"{BASE}/v1/organizations/{ORG}/members/11111", json={"data": {}})
     responses.delete(f"{BASE}/v1/organizations/{ORG}/members/33333", status=404,
@@ -119,7 +120,7 @@ def test_revoke_removes_the_member_and_a_gone_member_is_already_done(clock) -> N
         assert hoot.revoke(SUITE, gone).status == "already_done"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_revoke_refused_with_another_bad_request_code_is_an_error(clock) -> None:
     responses.delete(f"{BASE}/v1/organizations/{ORG}/members/11111", status=400,
                      json=hootsuite_error(3301, "Payment member can’t be removed from the organization"))
@@ -139,7 +140,7 @@ def test_restore_and_add_admin_are_tasks_naming_what_to_give_back(clock) -> None
     assert hoot.add_admin(SUITE, Person("Nuria", "nuria.castells@acme-comunicacion.example")).status == "manual"
 
 
-@responses.activate(registry=responses.registries.OrderedRegistry)
+@responses.activate(registry=responses.registries.OrderedRegistry, assert_all_requests_are_fired=True)
 def test_throttled_then_success(clock) -> None:
     url = f"{BASE}/v1/organizations/{ORG}/members/11111"
     responses.delete(url, status=429, headers={"Retry-After": "3"}, json=hootsuite_error(1043, "Too many requests"))
@@ -149,7 +150,7 @@ def test_throttled_then_success(clock) -> None:
     assert clock.sleeps == [3.0]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_permanent_errors_are_typed_not_retried_and_never_carry_the_token(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     responses.delete(f"{BASE}/v1/organizations/{ORG}/members/11111", status=403,
@@ -165,7 +166,7 @@ def test_permanent_errors_are_typed_not_retried_and_never_carry_the_token(clock,
     assert CANARY not in str(denied.value) + str(refused.value) + caplog.text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_never_orphan_with_hootsuite(clock, registry_with) -> None:
     stub_members({k: v for k, v in MEMBERS.items() if k != "22222"})
     registry = registry_with([{"id": "hootsuite", "platform": "hootsuite", "account": "Acme Hootsuite",
@@ -176,7 +177,7 @@ def test_never_orphan_with_hootsuite(clock, registry_with) -> None:
     assert actions[1].after == actions[0].key
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_another_member_managing_members_is_an_admin_so_the_leaver_goes(clock, registry_with) -> None:
     stub_members(MEMBERS)
     registry = registry_with([{"id": "hootsuite", "platform": "hootsuite", "account": "Acme Hootsuite",
@@ -186,7 +187,7 @@ def test_another_member_managing_members_is_an_admin_so_the_leaver_goes(clock, r
     assert [a.action for a in actions] == ["revoke_role"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_permissions_in_another_shape_fail_rather_than_hide_an_admin(clock) -> None:
     responses.get(f"{BASE}/v1/organizations/{ORG}/members", json={"data": [{"id": "11111"}]})
     responses.get(f"{BASE}/v1/members/11111", json=member_body("11111", "Laura", "laura.martinez@acme-comunicacion.example"))
@@ -195,7 +196,7 @@ def test_permissions_in_another_shape_fail_rather_than_hide_an_admin(clock) -> N
         connector(clock).members(SUITE)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_holders_read_only_the_member_list(clock) -> None:
     """The confirming read after removals: the ids list alone (no per-member calls), a 4303 member still there."""
     responses.delete(f"{BASE}/v1/organizations/{ORG}/members/33333", status=400,
@@ -208,7 +209,7 @@ def test_holders_read_only_the_member_list(clock) -> None:
     assert len(responses.calls) == 2
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_member_removed_while_the_list_is_read_is_gone_not_an_error(clock) -> None:
     """Another run (or a person) removes members while this one lists them one by one: the member read
     answers 404, or the permissions read 400 with code 4303. They are gone; the others are listed."""
@@ -226,7 +227,7 @@ def test_a_member_removed_while_the_list_is_read_is_gone_not_an_error(clock) -> 
     assert [g.member_id for g in grants] == ["33333"]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_another_bad_request_on_permissions_is_still_an_error(clock) -> None:
     responses.get(f"{BASE}/v1/organizations/{ORG}/members", json={"data": [{"id": "11111"}]})
     responses.get(f"{BASE}/v1/members/11111", json=member_body("11111", "Laura", "laura.martinez@acme-comunicacion.example"))

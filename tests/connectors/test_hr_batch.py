@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 import responses
-from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from responses import matchers
 
@@ -28,30 +27,24 @@ from tests.connectors.test_bamboohr import (
     FIELDS,
     JOB_INFO,
     META_LISTS,
-    SPEC_FILE,
     connector,
     employee_fields,
     person_fields,
     status_row,
     stub_employee,
     stub_person,
-    validate_against_spec,
 )
+from tests.support.bamboohr_spec import validate_against_spec
 
 SUCCESSOR = "customSuccessorEId"
 LEAVER_FIELDS = FIELDS.split(",") + [SUCCESSOR]
 PERSON = ["firstName", "lastName", "displayName", "workEmail", "workPhone", "mobilePhone", "jobTitle"]
 
 
-@pytest.fixture(scope="module")
-def spec() -> OpenAPI:
-    return OpenAPI.from_file_path(str(SPEC_FILE))
-
-
 @pytest.fixture
 def api(spec):
     """A `responses` mock; afterwards each request, and each 2xx answer, is validated against the spec."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         yield mock
         assert mock.calls, "the test made no request"
         for call in mock.calls:
@@ -322,7 +315,7 @@ def test_directory_reads_the_export_once_and_a_missing_id_is_not_found(acme: Pat
 
 
 def test_factorial_reads_each_leaver_and_a_missing_one_is_its_own_error():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+    with responses.RequestsMock() as api:
         factorial_tests.stub(api, factorial_tests.record())
         factorial_tests.stub(api, factorial_tests.MANAGER)
         api.get(f"{factorial_tests.BASE}/employees/employees/2404", status=404)

@@ -19,7 +19,7 @@ SUCCESSOR = Person("Nuria Castells Vidal", "nuria.castells@acme-comunicacion.exa
 @pytest.fixture
 def hub():
     """The fake; afterwards every request and answer is checked against HubSpot's 2026-09 contract."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, {LEAVER: "41629001", SUCCESSOR.email: "41629005"})
         yield mock, fake
     for call in mock.calls:
@@ -173,7 +173,7 @@ def test_a_layoff_reads_and_hands_over_everyone_in_shared_calls():
     mixing successors; every leaver gets exactly what a read of their own would give."""
     leavers = {f"leaver{i}@acme.example": f"5000{i:03d}" for i in range(150)}
     successors = {"s1@acme.example": "41629901", "s2@acme.example": "41629902"}
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         fake = FakeHubSpot(mock, leavers | successors | {"stays@acme.example": "41629777"})
         for i, owner in enumerate(leavers.values()):
             fake.add_company(f"9{i:03d}", f"Client {i}", owner, "ES")

@@ -12,7 +12,8 @@ from relevo.connectors.errors import AuthenticationError
 from relevo.model import ConfigurationError, Person, grant_from_pre_state
 from relevo.connectors.linkedin import VERSION, LinkedInConnector
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 BASE = "https://api.linkedin.com/rest"
 ORG = "2414183"
@@ -37,7 +38,7 @@ def connector(clock) -> LinkedInConnector:
 QUERY = {"q": "organization", "organization": f"urn:li:organization:{ORG}", "state": "APPROVED", "count": "100"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_members_list_page_roles_with_versioned_headers(clock) -> None:
     responses.get(f"{BASE}/organizationAcls", match=[
         matchers.query_param_matcher({**QUERY, "start": "0"}),
@@ -64,7 +65,7 @@ def test_revoke_restore_and_add_admin_are_manual_until_linkedin_documents_remova
     assert linkedin.client.calls == 0
 
 
-@responses.activate(registry=responses.registries.OrderedRegistry)
+@responses.activate(registry=responses.registries.OrderedRegistry, assert_all_requests_are_fired=True)
 def test_throttled_then_success(clock) -> None:
     responses.get(f"{BASE}/organizationAcls", status=429, headers={"Retry-After": "5"},
                   json={"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
@@ -73,7 +74,7 @@ def test_throttled_then_success(clock) -> None:
     assert len(connector(clock).members(PAGE)) == 1 and clock.sleeps == [5.0]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_expired_token_is_typed_and_secret_free(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     responses.get(f"{BASE}/organizationAcls", status=401, json={
@@ -84,7 +85,7 @@ def test_expired_token_is_typed_and_secret_free(clock, caplog) -> None:
     assert len(responses.calls) == 1 and CANARY not in str(info.value) + caplog.text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_never_orphan_matches_by_identity_mapping(clock, registry_with) -> None:
     responses.get(f"{BASE}/organizationAcls", json=acls([acl(LAURA_URN, "ADMINISTRATOR"), acl(ELENA_URN, "ANALYST")]))
     registry = registry_with([{"id": "linkedin", "platform": "linkedin_page", "account": "Acme LinkedIn Page",
@@ -106,7 +107,7 @@ def test_the_default_version_is_one_linkedin_still_serves() -> None:
     assert VERSIONS["linkedin"].end_of_support == date(2027, 3, 16)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_sunset_version_is_a_configuration_error_naming_the_setting(clock, registry_with) -> None:
     """LinkedIn answers 426 to a sunset LinkedIn-Version: one line naming the presence and settings.version."""
     responses.get(f"{BASE}/organizationAcls", status=426, match=[matchers.header_matcher({"LinkedIn-Version": "202411"})],

@@ -256,7 +256,7 @@ def graph_token(n: int) -> str:
 def test_graph_client_credentials_renew_before_expiry_and_once_on_401(monkeypatch):
     """Row 1: an app-only token lasts 60-90 min; a draft placed three hours after the first must not get a 401."""
     tokens = iter(graph_token(n) for n in range(1, 10))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         openid_configuration(mock)
         grant = mock.add_callback(
             responses.POST, f"{LOGIN}/oauth2/v2.0/token",

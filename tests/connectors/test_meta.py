@@ -13,7 +13,8 @@ from relevo.connectors.errors import AuthenticationError, PermissionDenied, Rate
 from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.meta import GRAPH, MetaBusinessConnector, MetaPageConnector, UsagePacer, graph_base_url, read_usage
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 PAGE_TOKEN = "page-token-EAAG-canary-do-not-log"  # what GET /{page-id}?fields=access_token answers
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
@@ -73,7 +74,7 @@ BUSINESS_ROWS = [
 ]
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_page_members_follow_cursors_and_read_tasks(clock) -> None:
     page_token()
     url = f"{GRAPH}/{PAGE_ID}/assigned_users"
@@ -90,7 +91,7 @@ def test_page_members_follow_cursors_and_read_tasks(clock) -> None:
     assert len(responses.calls) == 3  # the Page token once, then both pages
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_page_edges_use_a_page_token_derived_once_per_run(clock) -> None:
     """Issue 12 row 5: `/{page}/assigned_users` needs a Page access token, not the system user's."""
     page_token()
@@ -106,14 +107,14 @@ def test_page_edges_use_a_page_token_derived_once_per_run(clock) -> None:
     assert [c.request.url.split("?")[0].rsplit("/", 1)[-1] for c in responses.calls].count(PAGE_ID) == 1  # cached
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_page_token_refused_names_the_missing_page_role(clock, caplog) -> None:
     responses.get(f"{GRAPH}/{PAGE_ID}", json={"id": PAGE_ID})  # no access_token: the system user has no Page task
     with pytest.raises(PermissionDenied, match="MANAGE task and grant pages_manage_metadata"):
         page_connector(clock).members(PAGE)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_page_token_never_appears_in_an_error(clock) -> None:
     page_token()
     responses.get(f"{GRAPH}/{PAGE_ID}/assigned_users", status=400,
@@ -123,7 +124,7 @@ def test_page_token_never_appears_in_an_error(clock) -> None:
     assert PAGE_TOKEN not in str(raised.value) and CANARY not in str(raised.value)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_page_revoke_and_restore_with_recorded_tasks(clock) -> None:
     """The SDK's `delete_assigned_users` takes `user` only and `create_assigned_user` {user, tasks}: no `business=`."""
     page_token()
@@ -139,7 +140,7 @@ def test_page_revoke_and_restore_with_recorded_tasks(clock) -> None:
     assert restored.status == "done" and "CREATE_CONTENT" in restored.detail
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_page_user_already_removed_is_only_a_claim_to_confirm(clock) -> None:
     """100/33 and `success: false` say "already gone" with Meta's words; the flow's fresh read decides."""
     page_token()
@@ -154,7 +155,7 @@ def test_page_user_already_removed_is_only_a_claim_to_confirm(clock) -> None:
     assert connector.client.calls == 3  # the Page token once, two deletes
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_business_members_revoke_and_already_absent(clock) -> None:
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users",
                   match=[matchers.query_param_matcher({"fields": "id,name,email,role,marked_for_removal", "limit": "100"})],
@@ -170,7 +171,7 @@ def test_business_members_revoke_and_already_absent(clock) -> None:
     assert connector.revoke(BUSINESS, grants[1]).status == "already_done"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_business_add_admin_invites_as_admin_and_waits_for_acceptance(clock) -> None:
     responses.post(f"{GRAPH}/{BUSINESS_ID}/business_users", match=[matchers.urlencoded_params_matcher(
         {"email": "nuria.castells@acme-comunicacion.example", "role": "ADMIN"})], json={"id": "777"})
@@ -185,7 +186,7 @@ def test_page_add_admin_is_manual(clock) -> None:
     assert outcome.status == "manual" and "MANAGE" in " ".join(outcome.steps)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_throttle_code_with_regain_estimate_waits_then_succeeds(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     buc = {BUSINESS_ID: [{"type": "pages", "call_count": 100, "total_cputime": 12, "total_time": 30,
@@ -202,7 +203,7 @@ def test_throttle_code_with_regain_estimate_waits_then_succeeds(clock, caplog) -
     assert CANARY not in caplog.text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_throttle_without_estimate_stops_calling(clock) -> None:
     responses.delete(f"{GRAPH}/1001987", status=403,
                      json=graph_error(4, "Application request limit reached"))
@@ -217,7 +218,7 @@ def test_throttle_without_estimate_stops_calling(clock) -> None:
     assert len(responses.calls) == 1 and clock.sleeps == []
 
 
-@responses.activate(registry=OrderedRegistry)
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_a_handed_back_throttle_is_waited_once_by_the_next_call(clock) -> None:
     """Meta's default 5-minute block is handed back by the call that earned it (a Prefect task retry follows);
     that retry's call waits the block out once (pacer and transport share it), then reaches Meta."""
@@ -232,7 +233,7 @@ def test_a_handed_back_throttle_is_waited_once_by_the_next_call(clock) -> None:
     assert clock.sleeps == [300.0] and len(responses.calls) == 2
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_usage_near_the_limit_spaces_out_calls(clock) -> None:
     usage = {"X-App-Usage": json.dumps({"call_count": 95, "total_cputime": 20, "total_time": 40})}
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(BUSINESS_ROWS[:1]), headers=usage)
@@ -255,7 +256,7 @@ def test_read_usage_takes_the_highest_percent_and_longest_estimate() -> None:
     assert read_usage({"X-App-Usage": "not json"}) == (0.0, 0.0)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_expired_token_is_an_authentication_error_without_the_token(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", status=400, json=graph_error(
@@ -266,7 +267,7 @@ def test_expired_token_is_an_authentication_error_without_the_token(clock, caplo
     assert CANARY not in str(info.value) and CANARY not in caplog.text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_missing_permission_is_permission_denied(clock) -> None:
     responses.delete(f"{GRAPH}/1001987", status=400,
                      json=graph_error(200, "(#200) Requires business_management permission to manage the object"))
@@ -276,7 +277,7 @@ def test_missing_permission_is_permission_denied(clock) -> None:
     assert len(responses.calls) == 1
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_never_orphan_with_meta_business(clock, registry_with) -> None:
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users(
         [BUSINESS_ROWS[0], {"id": "1012987", "name": "Tomás", "email": "tomas.aguilar@acme-comunicacion.example",
@@ -293,7 +294,7 @@ def test_never_orphan_with_meta_business(clock, registry_with) -> None:
     assert registry.social(registry.presences[0]).__class__ is MetaBusinessConnector
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_identity_mapping_matches_page_users_without_email(clock, registry_with) -> None:
     page_token()
     responses.get(f"{GRAPH}/{PAGE_ID}/assigned_users", json=assigned_users(
@@ -383,7 +384,7 @@ def test_usage_others_caused_does_not_shrink_the_estimated_budget(clock) -> None
     assert pacer.budget is None and clock.sleeps == [2.0]  # the cautious pause, not 3,600 s
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_leavers_pending_invitation_is_listed_and_withdrawn(clock, registry_with) -> None:
     """Issue 12 row 6: an open invitation (`/{business_id}/pending_users`) is revoked with the rest."""
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users([BUSINESS_ROWS[1]]))
@@ -402,7 +403,7 @@ def test_a_leavers_pending_invitation_is_listed_and_withdrawn(clock, registry_wi
 
 
 @pytest.mark.parametrize("code", [80000, 80004, 80014])
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_business_use_case_throttle_codes_are_throttles(clock, code) -> None:
     """Issue 12 row 6: every business-use-case code 80000-80014 is a throttle (429), not a refusal."""
     responses.delete(f"{GRAPH}/1001987", status=400,

@@ -29,7 +29,7 @@ TODAY = date(2026, 11, 26)
 
 @pytest.fixture
 def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with responses.RequestsMock() as mock:
         yield mock
         for call in mock.calls:
             spec.validate_request(call.request)

@@ -11,8 +11,9 @@ from relevo.connectors.errors import AuthenticationError, InvalidRequest, Server
 from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.scim import PATCH_OP, ScimConnector
 from relevo.rules.plan import plan_presences
-from tests.conftest import SCIM_TOKEN
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import SCIM_TOKEN
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 
 LAURA = "laura.martinez@acme-comunicacion.example"
 CARMEN = "carmen.ruiz@acme-comunicacion.example"
@@ -153,7 +154,7 @@ def rfc_error(status: int, detail: str, scim_type: str | None = None) -> dict:
     return body
 
 
-@responses.activate(registry=responses.registries.OrderedRegistry)
+@responses.activate(registry=responses.registries.OrderedRegistry, assert_all_requests_are_fired=True)
 def test_throttled_then_success_honours_retry_after(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     service_provider_config()
@@ -171,7 +172,7 @@ def test_throttled_then_success_honours_retry_after(clock, caplog) -> None:
     assert CANARY not in caplog.text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_permanent_error_is_typed_with_the_scim_detail_and_not_retried(clock) -> None:
     service_provider_config()
     responses.patch(f"{BASE}/Users/2819c223", status=400, json=rfc_error(400, "attribute is immutable", "mutability"))
@@ -182,7 +183,7 @@ def test_permanent_error_is_typed_with_the_scim_detail_and_not_retried(clock) ->
     assert CANARY not in str(info.value)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_server_errors_are_retried_then_raised(clock) -> None:
     service_provider_config()
     responses.patch(f"{BASE}/Users/2819c223", status=503, json=rfc_error(503, "maintenance"))
@@ -192,7 +193,7 @@ def test_server_errors_are_retried_then_raised(clock) -> None:
     assert connector.client.calls == 1 + 3  # PATCH active=false is idempotent: safe to repeat
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_without_patch_support_the_user_is_replaced_with_put_in_the_services_media_type(clock) -> None:
     """Issue 12 row 11: the configuration decides; a service speaking application/json (Hootsuite) gets it back."""
     service_provider_config(patch=False, filter_=False, media_type="application/json")
@@ -207,7 +208,7 @@ def test_without_patch_support_the_user_is_replaced_with_put_in_the_services_med
     assert [c.request.method for c in responses.calls] == ["GET", "GET", "PUT"]  # never a PATCH it does not support
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_without_filter_support_find_reads_the_list(clock) -> None:
     service_provider_config(filter_=False)
     responses.get(f"{BASE}/Users", match=[responses.matchers.query_param_matcher({"startIndex": "1", "count": "100"})],
@@ -217,10 +218,9 @@ def test_without_filter_support_find_reads_the_list(clock) -> None:
     assert all("filter" not in c.request.url for c in responses.calls)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_404_to_delete_is_only_a_claim_the_holders_read_settles(clock) -> None:
     """Hootsuite's SCIM has no DELETE: a 404 there must not read as "gone" while the user is still active."""
-    service_provider_config()
     responses.delete(f"{BASE}/Users/2819c223", status=404, json=rfc_error(404, "Resource not found"))
     responses.get(f"{BASE}/Users", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
                                          "totalResults": 1, "startIndex": 1, "itemsPerPage": 1, "Resources": [USER]})

@@ -11,7 +11,7 @@ from relevo.connectors.linkedin import LinkedInConnector
 from relevo.connectors.meta import MetaPageConnector
 from relevo.connectors.scim import ScimConnector
 from relevo.connectors.tiktok import TikTokConnector
-from tests.connectors.conftest import CANARY
+from tests.support.canaries import TOKEN as CANARY
 
 TOKEN = {"env": "RELEVO_TEST_TOKEN"}
 

@@ -16,7 +16,8 @@ from relevo.connectors.errors import AuthenticationError, InvalidRequest, Permis
 from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.tiktok import TikTokConnector
 from relevo.rules.plan import plan_presences
-from tests.connectors.conftest import CANARY, leaver, presence
+from tests.support.canaries import TOKEN as CANARY
+from tests.support.connectors import leaver, presence
 from tests.connectors.tiktok_spec import check_answer, check_request, spec_path
 
 BASE = "https://business-api.tiktok.com/open_api/v1.3"
@@ -59,7 +60,7 @@ def connector(clock) -> TikTokConnector:
 LAURA_GRANT = {"member_id": "68001", "identity": LAURA, "role": "ADMIN", "is_admin": True}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_members_page_through_and_skip_rejected_invitations(clock) -> None:
     url = f"{BASE}/bc/member/get/"
     responses.get(url, match=[matchers.query_param_matcher({"bc_id": BC_ID, "page": "1", "page_size": "50"}),
@@ -74,7 +75,7 @@ def test_members_page_through_and_skip_rejected_invitations(clock) -> None:
     assert len(checked) >= 2
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_revoke_deletes_the_member(clock) -> None:
     responses.post(f"{BASE}/bc/member/delete/", match=[matchers.json_params_matcher({"bc_id": BC_ID, "user_id": "68001"})],
                    json=answer())
@@ -82,7 +83,7 @@ def test_revoke_deletes_the_member(clock) -> None:
     assert outcome.status == "done" and outcome.pre_state["role"] == "ADMIN"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_member_already_gone_is_already_done_after_checking_the_live_list(clock) -> None:
     responses.post(f"{BASE}/bc/member/delete/", json=answer(code=40002, message="user_id is not a member of the BC"))
     responses.get(f"{BASE}/bc/member/get/", match=[matchers.query_param_matcher(
@@ -91,7 +92,7 @@ def test_member_already_gone_is_already_done_after_checking_the_live_list(clock)
     assert connector(clock).revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT)).status == "already_done"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_refused_delete_of_a_listed_member_stays_an_error(clock) -> None:
     responses.post(f"{BASE}/bc/member/delete/", json=answer(code=40002, message="Cannot delete the BC owner"))
     responses.get(f"{BASE}/bc/member/get/", json=page([member("68001", LAURA, "ADMIN")], 1, 1))
@@ -99,7 +100,7 @@ def test_a_refused_delete_of_a_listed_member_stays_an_error(clock) -> None:
         connector(clock).revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT))
 
 
-@responses.activate(registry=responses.registries.OrderedRegistry)
+@responses.activate(registry=responses.registries.OrderedRegistry, assert_all_requests_are_fired=True)
 def test_throttled_then_success(clock) -> None:
     url = f"{BASE}/bc/member/delete/"
     responses.post(url, json=answer(code=40100, message="Requests made too frequently. Please try again later."))
@@ -108,7 +109,7 @@ def test_throttled_then_success(clock) -> None:
     assert len(clock.sleeps) == 1 and len(responses.calls) == 2
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_token_and_permission_codes_are_typed_and_not_retried(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     responses.get(f"{BASE}/bc/member/get/", json=answer(code=40105, message="Access token is incorrect or has been revoked."))
@@ -122,7 +123,7 @@ def test_token_and_permission_codes_are_typed_and_not_retried(clock, caplog) -> 
     assert CANARY not in str(refused.value) + str(denied.value) + caplog.text
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_add_admin_invites_the_successor_as_admin(clock) -> None:
     responses.post(f"{BASE}/bc/member/invite/", match=[matchers.json_params_matcher(
         {"bc_id": BC_ID, "emails": ["nuria.castells@acme-comunicacion.example"], "user_role": "ADMIN"})], json=answer())
@@ -130,14 +131,14 @@ def test_add_admin_invites_the_successor_as_admin(clock) -> None:
     assert outcome.status == "manual" and "accepts" in " ".join(outcome.steps)
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_restore_invites_with_the_recorded_role(clock) -> None:
     responses.post(f"{BASE}/bc/member/invite/", match=[matchers.json_params_matcher(
         {"bc_id": BC_ID, "emails": [LAURA], "user_role": "ADMIN"})], json=answer())
     assert connector(clock).restore(BC, grant_from_pre_state(BC.id, LAURA_GRANT), LAURA_GRANT).status == "done"
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_never_orphan_with_tiktok(clock, registry_with) -> None:
     responses.get(f"{BASE}/bc/member/get/", json=page(
         [member("68001", LAURA, "ADMIN"), member("68009", "new.admin@acme-comunicacion.example", "ADMIN", "PENDING")], 1, 1))
@@ -153,7 +154,7 @@ def invitation(email: str, role: str = "STANDARD") -> dict:
     return {"user_name": "", "user_email": email, "user_role": role, "relation_status": "PENDING"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_pending_invitation_without_user_id_is_listed_by_email_and_unbound_rows_hold_nothing(clock) -> None:
     """Issue 12 row 12: a row without user_id was a KeyError; UNBOUND rows were live grants."""
     responses.get(f"{BASE}/bc/member/get/", json=page(
@@ -166,7 +167,7 @@ def test_a_pending_invitation_without_user_id_is_listed_by_email_and_unbound_row
     assert tiktok.holders(BC) == {"68001", f"email:{LAURA}"}
 
 
-@responses.activate
+@responses.activate(assert_all_requests_are_fired=True)
 def test_a_pending_invitation_is_revoked_by_email(clock, registry_with) -> None:
     responses.get(f"{BASE}/bc/member/get/", json=page(
         [member("68007", "carmen.ruiz@acme-comunicacion.example", "ADMIN"), invitation(LAURA)], 1, 1))

@@ -21,10 +21,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
-from relevo.receiver.webhook import Dispatcher, bamboohr_signature, create_app
+from relevo.receiver.verify import bamboohr_signature
+from relevo.receiver.webhook import Dispatcher, create_app
+from tests.support.canaries import WEBHOOK_KEY as KEY
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "stateful-webhook-key-canary-2b77"
 EMPLOYEES = st.sampled_from(["1001", "1002", "1003", "2001"])
 
 

@@ -16,20 +16,10 @@ import yaml
 
 from tests.sim.seed import BUSINESS_ID, HOOTSUITE_ORG, IG_ID, PAGE_ID, TIKTOK_BC, World
 from tests.sim.server import Simulator
+from tests.support.canaries import SIMULATED
 
 # env var → the value tests use; every one is a canary that must never show up in output.
-SECRETS = {
-    "SIM_BAMBOOHR_KEY": "canary-bamboohr-key-5c1e",
-    "SIM_HUBSPOT_TOKEN": "canary-hubspot-token-77ad",
-    "SIM_GRAPH_TOKEN": "canary-graph-token-02b9",
-    "SIM_META_TOKEN": "canary-meta-token-9f41",
-    "SIM_HOOTSUITE_TOKEN": "canary-hootsuite-token-3e0c",
-    "SIM_TIKTOK_TOKEN": "canary-tiktok-token-b8d2",
-    "SIM_SCIM_TOKEN": "scim-test-token-canary-7f3a",  # tests/conftest.py SCIM_TOKEN
-    "SIM_WEBHOOK_KEY": "canary-bamboohr-webhook-key-61f0",
-    "SIM_HIBOB_TOKEN": "canary-hibob-token-4a7d",
-    "SIM_HIBOB_WEBHOOK_SECRET": "canary-hibob-webhook-secret-0d3b",
-}
+SECRETS = SIMULATED
 VENDOR_SECRET = {"bamboohr": "SIM_BAMBOOHR_KEY", "hubspot": "SIM_HUBSPOT_TOKEN", "graph": "SIM_GRAPH_TOKEN",
                  "meta": "SIM_META_TOKEN", "hootsuite": "SIM_HOOTSUITE_TOKEN", "tiktok": "SIM_TIKTOK_TOKEN",
                  "hibob": "SIM_HIBOB_TOKEN"}
@@ -130,7 +120,7 @@ def write(directory: Path, sim: Simulator, world: World, **options: Any) -> Path
 def seed_scim(scim_url: str, world: World, token: str = SECRETS["SIM_SCIM_TOKEN"]) -> None:
     """Every person as a SCIM user (stayers get the admin role), through the server's own API."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
-    for index, person in enumerate(world.people):
+    for person in world.people:
         body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": person.email,
                 "name": {"givenName": person.first, "familyName": person.last}, "displayName": person.name,
                 "emails": [{"value": person.email, "primary": True}], "active": True,

@@ -10,6 +10,7 @@ One server, one port; each vendor lives under its own path prefix (`/meta`, `/hu
 """
 from __future__ import annotations
 
+import contextlib
 import base64
 import json
 import random
@@ -374,7 +375,5 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the socket was reset on purpose
             super().finish()
-        except OSError:  # the socket was reset on purpose
-            pass

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE
+from tests.support.paths import EXAMPLE
 
 pytestmark = pytest.mark.ui
 
@@ -100,7 +100,7 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
 
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("offboard-employee/offboard-employee")
-    if True:  # noqa: the browser part
+    if True:  # the browser part
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})

@@ -1,5 +1,6 @@
-"""Session fixture: relevo's work pool and deployments on the test Prefect server, made from prefect.yaml
-exactly as the README says (`prefect work-pool create`, `prefect deploy --all`)."""
+"""relevo's work pool and deployments on the test Prefect server, made from prefect.yaml exactly as the
+README says (`prefect work-pool create`, `prefect deploy --all`); the session fixture `deployed` is in
+tests/conftest.py."""
 from __future__ import annotations
 
 import os
@@ -7,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
@@ -19,8 +18,7 @@ def prefect_cli(*args: str, api_url: str, timeout: float = 90) -> subprocess.Com
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-@pytest.fixture(scope="session")
-def deployed(prefect_api_url: str) -> str:
+def deploy(prefect_api_url: str) -> str:
     """The API URL of the session's server, with the `relevo` pool and both deployments on it."""
     pool = prefect_cli("work-pool", "create", "relevo", "--type", "process", "--overwrite", api_url=prefect_api_url)
     assert pool.returncode == 0, pool.stdout + pool.stderr

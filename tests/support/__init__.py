@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (fixtures themselves live in tests/conftest.py and its siblings)."""
