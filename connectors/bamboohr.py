@@ -70,6 +70,9 @@ def bamboo_error(response: requests.Response) -> tuple[str, str | None]:
     return (response.headers.get("X-BambooHR-Error-Message") or message, request_id)
 
 
+ROSTER_PAGE = 2500  # list-employees page[limit] maximum (official spec)
+ROSTER_MAX_PAGES = 400  # a million employees: beyond that the answer is not trusted
+
 class BambooHR:
     """One company's BambooHR account, read through the REST API with an API key."""
 
@@ -147,6 +150,35 @@ class BambooHR:
                if isinstance(row, dict) and row.get("action") != "Deleted"]
         latest = body.get("latest") if isinstance(body.get("latest"), str) else None
         return [i for i in ids if EMPLOYEE_ID.match(i)], latest or since
+
+    def roster(self) -> list[dict[str, str | None]]:
+        """Everyone still employed: id and work e-mail (list-employees, GET /v1/employees).
+
+        `filter[status]=active` and `fields=workEmail`, paged by `page[limit]` (at most 2,500) and
+        `page[after]` = `meta.page.nextCursor` until it is null (official spec). A resignation not
+        yet effective is still Active. The sweep flags presence members that match none of them.
+        """
+        out: list[dict[str, str | None]] = []
+        params: dict[str, Any] = {"filter[status]": "active", "fields": "workEmail", "page[limit]": ROSTER_PAGE}
+        for _ in range(ROSTER_MAX_PAGES):
+            body = self.http.json("GET", "employees", params=params)
+            rows = body.get("data") if isinstance(body, dict) else None
+            page = (body.get("meta") or {}).get("page") if isinstance(body, dict) else None
+            if not isinstance(rows, list) or not isinstance(page, dict):
+                raise InvalidResponse("BambooHR list-employees: the answer has no data and meta.page", vendor=VENDOR)
+            for row in rows:
+                employee_id = str(row.get("employeeId") or "").strip() if isinstance(row, dict) else ""
+                if EMPLOYEE_ID.match(employee_id):
+                    email = row.get("workEmail")
+                    out.append({"id": employee_id, "email": email.strip() if isinstance(email, str) and email.strip()
+                                else None})
+            cursor = page.get("nextCursor")
+            if cursor is None:
+                return out
+            if str(cursor) == str(params.get("page[after]")):
+                raise InvalidResponse("BambooHR list-employees: the same nextCursor twice", vendor=VENDOR)
+            params["page[after]"] = cursor
+        raise InvalidResponse(f"BambooHR list-employees: more than {ROSTER_MAX_PAGES} pages", vendor=VENDOR)
 
     def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
         """Many leavers (a layoff) in a few calls: each requested id -> its employee object or its ConnectorError.

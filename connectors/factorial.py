@@ -141,32 +141,47 @@ class Factorial:
         params: dict[str, Any] = {"only_active": "false", "only_managers": "false", "limit": PAGE}
         if since:
             params["updated_at_gteq"] = (_day(since) - timedelta(days=1)).isoformat()
-        ids: list[str] = []
+        rows = self._list(params)
+        self._listed = {str(row["id"]).strip(): row for row in rows}
         newest = since
+        for row in rows:
+            changed = row.get("updated_at")
+            if isinstance(changed, str) and (newest is None or _instant(changed) > _instant(newest)):
+                newest = changed
+        return list(self._listed), newest
+
+    def roster(self) -> list[dict[str, str | None]]:
+        """Everyone still employed (GET employees/employees?only_active=true, paged): id and login e-mail.
+
+        `active` is "true when active, false when terminated" (SDK model), so a resignation not yet
+        effective is still on the roster. The sweep flags presence members that match none of them.
+        """
+        out: list[dict[str, str | None]] = []
+        for row in self._list({"only_active": "true", "only_managers": "false", "limit": PAGE}):
+            email = clean(row.get("login_email")) or clean(row.get("email"))
+            out.append({"id": str(row["id"]).strip(), "email": email})
+        return out
+
+    def _list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of GET employees/employees with these filters: limit/after_id = meta.end_cursor paging."""
         path = "employees/employees"
-        self._listed = {}
+        params = dict(params)
+        out: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
             body = self.http.json("GET", path, params=params)
             rows = body.get("data") if isinstance(body, dict) else None
             meta = body.get("meta") if isinstance(body, dict) else None
             if not isinstance(rows, list) or not isinstance(meta, dict):
                 raise InvalidResponse(f"GET {path} did not return {{data, meta}}", vendor=VENDOR)
-            for row in rows:
-                employee_id = str(row.get("id")).strip() if isinstance(row, dict) else ""
-                if not EMPLOYEE_ID.match(employee_id) or isinstance(row.get("id"), bool):
-                    continue
-                ids.append(employee_id)
-                self._listed[employee_id] = row
-                changed = row.get("updated_at")
-                if isinstance(changed, str) and (newest is None or _instant(changed) > _instant(newest)):
-                    newest = changed
+            out.extend(row for row in rows if isinstance(row, dict) and not isinstance(row.get("id"), bool)
+                       and EMPLOYEE_ID.match(str(row.get("id")).strip()))
             if meta.get("has_next_page") is not True:
-                return list(dict.fromkeys(ids)), newest
+                return out
             cursor = meta.get("end_cursor")
             if not isinstance(cursor, str) or not cursor or cursor == params.get("after_id"):
                 raise InvalidResponse(f"GET {path}: has_next_page without a new end_cursor", vendor=VENDOR)
             params["after_id"] = cursor
-        raise InvalidResponse(f"GET {path}: more than {MAX_PAGES} pages of changed employees", vendor=VENDOR)
+        raise InvalidResponse(f"GET {path}: more than {MAX_PAGES} pages of employees", vendor=VENDOR)
 
     def person(self, employee_id: Any) -> dict[str, Any] | None:
         """Name and e-mail of a related employee (the manager); None when absent or unknown."""

@@ -616,7 +616,8 @@ def sweep(
     result = run_showing(row_printer(out), sweeping.sweep_access, registry_path=str(reg.path), days=days,
                          dry_run=dry_run)
     out.print(f"{result['leavers']} leaver(s) checked on {result['presences_listed']} listed presence(s); "
-              f"access came back {result['came_back']} time(s).")
+              f"access came back {result['came_back']} time(s); {result['unmatched_tasks']} presence(s) have members "
+              "matching no employee in HR" + ("" if result["roster_checked"] else " (not checked: see the log)") + ".")
     if dry_run:
         for row in result["rows"]:
             out.print(f"  {esc(row['detail'])}")
