@@ -70,8 +70,6 @@ def bamboo_error(response: requests.Response) -> tuple[str, str | None]:
     return (response.headers.get("X-BambooHR-Error-Message") or message, request_id)
 
 
-ROSTER_PAGE = 2500  # list-employees page[limit] maximum (official spec)
-ROSTER_MAX_PAGES = 400  # a million employees: beyond that the answer is not trusted
 
 class BambooHR:
     """One company's BambooHR account, read through the REST API with an API key."""
@@ -152,33 +150,26 @@ class BambooHR:
         return [i for i in ids if EMPLOYEE_ID.match(i)], latest or since
 
     def roster(self) -> list[dict[str, str | None]]:
-        """Everyone still employed: id and work e-mail (list-employees, GET /v1/employees).
+        """Everyone still employed (status Active, which a resignation keeps until its date): id and work e-mail.
 
-        `filter[status]=active` and `fields=workEmail`, paged by `page[limit]` (at most 2,500) and
-        `page[after]` = `meta.page.nextCursor` until it is null (official spec). A resignation not
-        yet effective is still Active. The sweep flags presence members that match none of them.
+        One custom report of every employee (POST reports/custom, no id filter, fields status and
+        workEmail): HTTP Basic with the API key, which the newer list-employees endpoint does not
+        accept (OAuth only in the official spec), and every employee whatever the directory
+        settings (get-employees-directory answers 403 when the directory is not shared).
         """
+        body = {"title": "relevo roster", "fields": ["status", "workEmail"]}
+        response = self.http.request("POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True)
+        report = _decode(response, "reports/custom", "POST")
+        rows = report.get("employees") if isinstance(report, dict) else None
+        if not isinstance(rows, list):
+            raise InvalidResponse("POST reports/custom did not return a list of employees", vendor=VENDOR,
+                                  status=response.status_code)
         out: list[dict[str, str | None]] = []
-        params: dict[str, Any] = {"filter[status]": "active", "fields": "workEmail", "page[limit]": ROSTER_PAGE}
-        for _ in range(ROSTER_MAX_PAGES):
-            body = self.http.json("GET", "employees", params=params)
-            rows = body.get("data") if isinstance(body, dict) else None
-            page = (body.get("meta") or {}).get("page") if isinstance(body, dict) else None
-            if not isinstance(rows, list) or not isinstance(page, dict):
-                raise InvalidResponse("BambooHR list-employees: the answer has no data and meta.page", vendor=VENDOR)
-            for row in rows:
-                employee_id = str(row.get("employeeId") or "").strip() if isinstance(row, dict) else ""
-                if EMPLOYEE_ID.match(employee_id):
-                    email = row.get("workEmail")
-                    out.append({"id": employee_id, "email": email.strip() if isinstance(email, str) and email.strip()
-                                else None})
-            cursor = page.get("nextCursor")
-            if cursor is None:
-                return out
-            if str(cursor) == str(params.get("page[after]")):
-                raise InvalidResponse("BambooHR list-employees: the same nextCursor twice", vendor=VENDOR)
-            params["page[after]"] = cursor
-        raise InvalidResponse(f"BambooHR list-employees: more than {ROSTER_MAX_PAGES} pages", vendor=VENDOR)
+        for row in rows:
+            employee_id = str(clean(row.get("id")) or "") if isinstance(row, dict) else ""
+            if EMPLOYEE_ID.match(employee_id) and str(row.get("status") or "").casefold() == "active":
+                out.append({"id": employee_id, "email": clean(row.get("workEmail"))})
+        return out
 
     def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
         """Many leavers (a layoff) in a few calls: each requested id -> its employee object or its ConnectorError.

@@ -252,6 +252,15 @@ class Factorial:
                     findings.append(Finding("ok", "webhooks", f"{where} is enabled"))
         return findings
 
+    def disabled_subscriptions(self) -> list[dict[str, Any]]:
+        """The termination subscriptions (terminate/unterminate) Factorial has disabled (`enabled: false`).
+
+        Factorial disables one after 48 h of failed deliveries; from then on those events are not
+        sent at all. Reconciliation checks this on every poll and alerts a person.
+        """
+        return [row for row in self.webhook_subscriptions()
+                if row.get("type", row.get("subscription_type")) in SUBSCRIPTIONS and row.get("enabled") is False]
+
     def reenable(self, subscription_id: Any) -> None:
         """PUT api_public/webhook_subscriptions/{id} with enabled: true (the SDK's update body; `id` is required)."""
         text = str(subscription_id).strip()

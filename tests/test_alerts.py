@@ -1,0 +1,139 @@
+"""Alerts a person sees, through a real Prefect notification block posting to a loopback HTTP endpoint.
+
+The block is Prefect's own CustomWebhookNotificationBlock, saved on the session's Prefect server
+and named in the registry (`alerts: {block: custom-webhook/NAME}`), exactly as a company would
+point a SlackWebhook or MicrosoftTeamsWebhook block at its channel. Nothing leaves the machine.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import responses
+
+from tests.test_reconcile import TERMINATED
+
+FACTORIAL = "https://api.factorialhr.com/api/2026-07-01/resources"
+
+
+class Channel:
+    """A loopback chat channel: records each POSTed JSON body; answers `status`."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        self.status = 200
+        channel = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802  (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                channel.messages.append(json.loads(body or b"{}"))
+                self.send_response(channel.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [m["text"] for m in self.messages]
+
+
+@pytest.fixture
+def channel() -> Iterator[Channel]:
+    chat = Channel()
+    yield chat
+    chat.server.shutdown()
+    chat.server.server_close()
+
+
+def save_block(url: str) -> str:
+    """A Custom Webhook notification block on the Prefect server; returns its `<slug>/<name>`."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    name = f"relevo-alerts-{uuid.uuid4().hex[:8]}"
+    CustomWebhookNotificationBlock(name="relevo", url=url, json_data={"text": "{{subject}} | {{body}}"}).save(name)
+    return f"custom-webhook/{name}"
+
+
+def with_alerts(registry: Path, block: str) -> None:
+    registry.write_text(registry.read_text("utf-8") + f"\nalerts: {{block: {block}}}\n", "utf-8")
+
+
+def test_a_termination_found_only_by_polling_is_one_line_with_the_run_link(prefect_api_url, acme: Path,
+                                                                           channel: Channel) -> None:
+    from flows.reconcile import reconcile_hr
+
+    with_alerts(acme, save_block(channel.url))
+    result = reconcile_hr(str(acme), dispatch=False)
+    assert len(result["stored"]) == len(TERMINATED)
+    texts = channel.texts()
+    assert len(texts) == len(TERMINATED)
+    assert all(t.startswith("relevo: termination found only by polling | relevo: ") for t in texts)
+    assert all("\n" not in t for t in texts)
+    assert {re.search(r"of employee (\d+)", t).group(1) for t in texts} == TERMINATED
+    assert all(re.search(r"\| run: http://\S+/flow-runs/flow-run/[0-9a-f-]{36}$", t) for t in texts)
+    reconcile_hr(str(acme), dispatch=False)  # nothing new: nothing said
+    assert len(channel.texts()) == len(TERMINATED)
+
+
+def test_a_disabled_factorial_subscription_is_said_once_a_day(prefect_api_url, acme: Path, channel: Channel,
+                                                              monkeypatch) -> None:
+    from flows.reconcile import reconcile_hr
+
+    monkeypatch.setenv("FACTORIAL_API_KEY", "fct-canary")
+    acme.write_text(re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
+                           acme.read_text("utf-8")), "utf-8")
+    with_alerts(acme, save_block(channel.url))
+    subscriptions = {"data": [
+        {"id": 41, "type": "employees/employee/terminate", "target_url": "https://relevo.example/webhooks/factorial/t",
+         "enabled": False, "api_version": "2026-07-01"},
+        {"id": 42, "type": "employees/employee/unterminate", "target_url": "https://relevo.example/webhooks/factorial/u",
+         "enabled": True, "api_version": "2026-07-01"}]}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_passthru("http://127.0.0.1")
+        mock.get(f"{FACTORIAL}/employees/employees", json={"data": [], "meta": {
+            "has_next_page": False, "has_previous_page": False, "limit": 100, "total": 0}})
+        mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json=subscriptions)
+        first = reconcile_hr(str(acme), dispatch=False)
+        second = reconcile_hr(str(acme), dispatch=False)
+    assert first["disabled_webhooks"] == 1 and second["disabled_webhooks"] == 0
+    (text,) = channel.texts()
+    assert "disabled its webhook employees/employee/terminate subscription 41" in text
+    assert "run: http" in text and "relevo.example" not in text
+
+
+def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url, acme: Path,
+                                                                channel: Channel) -> None:
+    from flows import alerts
+    from flows.registry import load_registry
+
+    with_alerts(acme, save_block(channel.url))
+    registry = load_registry(acme)
+    lines = [alerts.line(f"access came back number {i}") for i in range(13)]
+    assert alerts.notify(registry, "access came back", lines) == alerts.MAX_LINES + 1
+    assert channel.texts()[-1].endswith("access came back: 3 more; the run lists them all")
+    channel.status = 500
+    assert alerts.notify(registry, "access came back", lines[:1]) == 0  # a warning in the log, no exception
+    unknown = acme.read_text("utf-8").replace("custom-webhook/relevo-alerts", "custom-webhook/nobody-")
+    acme.write_text(unknown, "utf-8")
+    assert alerts.notify(load_registry(acme), "access came back", lines[:1]) == 0
+
+
+def test_a_registry_naming_a_block_badly_is_refused_in_one_line(acme: Path) -> None:
+    from connectors.errors import ConfigurationError
+    from flows.registry import load_registry
+
+    with_alerts(acme, "https://hooks.slack.com/services/T000/B000/XXXX")
+    with pytest.raises(ConfigurationError, match="alerts"):
+        load_registry(acme)
