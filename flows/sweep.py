@@ -34,7 +34,7 @@ from relevo import alerts, schemas
 from relevo.config.registry import Registry, load_registry
 from relevo.connectors.errors import ConfigurationError, ConnectorError
 from relevo.connectors.grants import Grant, Presence
-from relevo.engine.execute import Run, execute
+from relevo.engine.execute import Run, Unconfirmed, execute
 from relevo.engine.steps import log
 from relevo.rules.plan import REVOKE, Action, Owners, plan_presences, revoke_time
 from relevo.storage.ledger import Ledger
@@ -170,6 +170,8 @@ def sweep_access(registry_path: str = "relevo.yaml", days: int = 30, dry_run: bo
             listed[presence.id] = str(exc)
     rows: list[dict[str, Any]] = []
     lines: list[str] = []  # one alert line per access that came back
+    # removals count once a fresh read of their presence confirms them: one read per presence for a batch
+    unconfirmed = Unconfirmed()
     today = now.date().isoformat()
     for employee in leavers:
         due = revoke_time(employee, registry, now) is None
@@ -195,10 +197,14 @@ def sweep_access(registry_path: str = "relevo.yaml", days: int = 30, dry_run: bo
                 rows.append({"employee_id": employee["id"], "action_key": action.key, "action": action.action,
                              "target": action.target, "outcome": "planned", "detail": detail})
             elif due:
-                rows.append(execute(run, action))
+                if (row := execute(run, action, unconfirmed)) is not None:
+                    rows.append(row)
+                if unconfirmed.due():
+                    rows += unconfirmed.settle()
             else:  # a resignation before its last day: the scheduled revocation removes it
                 rows.append({"employee_id": employee["id"], "action_key": action.key, "action": action.action,
                              "target": action.target, "outcome": "scheduled", "detail": detail})
+    rows += unconfirmed.settle()
     unreadable = {pid: why for pid, why in listed.items() if isinstance(why, str)}
     window = window_start(now, days)
     tasks: list[Action] = []
