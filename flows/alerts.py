@@ -56,10 +56,15 @@ def notify(registry: Registry, subject: str, lines: list[str]) -> int:
     block_name = (registry.data.get("alerts") or {}).get("block")
     if not block_name or not lines:
         return 0
+    logger = log()
+    if not in_flow_run() and not api_configured():
+        # the CLI without a Prefect server: loading a block would start a temporary one (10-19 s)
+        logger.warning("alerts not sent through Prefect block '%s': no Prefect API (PREFECT_API_URL) here; "
+                       "the command's output says it instead", block_name)
+        return 0
     shown = lines[:MAX_LINES]
     if len(lines) > MAX_LINES:
         shown.append(line(f"{subject}: {len(lines) - MAX_LINES} more; the run lists them all"))
-    logger = log()
     try:
         block = load_block(block_name)
         sent = 0
@@ -69,8 +74,18 @@ def notify(registry: Registry, subject: str, lines: list[str]) -> int:
                 sent += 1
         return sent
     except Exception as exc:  # noqa: BLE001  a notification never fails the run; its audit row is the record
-        logger.warning("alert not sent through Prefect block '%s': %s", block_name, type(exc).__name__)
+        # the type and HTTP status only: an httpx error's text carries the webhook URL, a secret
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        logger.warning("alert not sent through Prefect block '%s': %s%s", block_name, type(exc).__name__,
+                       f" (HTTP {status})" if status else "")
         return 0
+
+
+def api_configured() -> bool:
+    """A Prefect API is configured (environment or profile), so a block can be loaded without starting one."""
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
 
 
 def load_block(name: str) -> Any:

@@ -113,8 +113,8 @@ def test_a_disabled_factorial_subscription_is_said_once_a_day(prefect_api_url, a
     assert "run: http" in text and "relevo.example" not in text
 
 
-def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url, acme: Path,
-                                                                channel: Channel) -> None:
+def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url, acme: Path, channel: Channel,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
     from flows import alerts
     from flows.registry import load_registry
 
@@ -125,6 +125,8 @@ def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url,
     assert channel.texts()[-1].endswith("access came back: 3 more; the run lists them all")
     channel.status = 500
     assert alerts.notify(registry, "access came back", lines[:1]) == 0  # a warning in the log, no exception
+    assert "HTTPStatusError (HTTP 500)" in caplog.text
+    assert channel.url.split("//")[1] not in caplog.text  # a webhook URL is a secret: never logged
     unknown = acme.read_text("utf-8").replace("custom-webhook/relevo-alerts", "custom-webhook/nobody-")
     acme.write_text(unknown, "utf-8")
     assert alerts.notify(load_registry(acme), "access came back", lines[:1]) == 0
