@@ -143,11 +143,14 @@ class Factorial:
             params["updated_at_gteq"] = (_day(since) - timedelta(days=1)).isoformat()
         rows = self._list(params)
         self._listed = {str(row["id"]).strip(): row for row in rows}
-        newest = since
+        newest, newest_at = since, _instant(since) if since else None
         for row in rows:
-            changed = row.get("updated_at")
-            if isinstance(changed, str) and (newest is None or _instant(changed) > _instant(newest)):
-                newest = changed
+            try:  # a row whose updated_at is not a time is still listed; it just cannot move the cursor
+                changed_at = _instant(row["updated_at"]) if isinstance(row.get("updated_at"), str) else None
+            except InvalidResponse:
+                changed_at = None
+            if changed_at is not None and (newest_at is None or changed_at > newest_at):
+                newest, newest_at = row["updated_at"], changed_at
         return list(self._listed), newest
 
     def roster(self) -> list[dict[str, str | None]]:

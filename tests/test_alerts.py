@@ -139,3 +139,22 @@ def test_a_registry_naming_a_block_badly_is_refused_in_one_line(acme: Path) -> N
     with_alerts(acme, "https://hooks.slack.com/services/T000/B000/XXXX")
     with pytest.raises(ConfigurationError, match="alerts"):
         load_registry(acme)
+
+
+def test_relevo_reconcile_says_a_disabled_factorial_subscription(acme: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    monkeypatch.setenv("FACTORIAL_API_KEY", "fct-canary")
+    acme.write_text(re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
+                           acme.read_text("utf-8")), "utf-8")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.get(f"{FACTORIAL}/employees/employees", json={"data": [], "meta": {
+            "has_next_page": False, "has_previous_page": False, "limit": 100, "total": 0}})
+        mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json={"data": [
+            {"id": 41, "type": "employees/employee/terminate", "target_url": "https://relevo.example/t",
+             "enabled": False, "api_version": "2026-07-01"}]})
+        result = CliRunner().invoke(app, ["reconcile", "--registry", str(acme)])
+    assert result.exit_code == 3, result.output
+    assert "disabled webhook subscription 41 (employees/employee/terminate)" in " ".join(result.output.split())

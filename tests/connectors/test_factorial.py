@@ -388,6 +388,12 @@ def test_changed_since_pages_with_after_id_and_filters_by_the_day_before(api):
     assert len(api.calls) == 2
 
 
+def test_a_row_whose_updated_at_is_not_a_time_is_listed_but_does_not_move_the_cursor(api):
+    rows = [record(2001, updated_at="yesterday"), record(2002, updated_at="2026-11-26T10:00:00Z")]
+    api.get(f"{BASE}/employees/employees", json=page(rows))
+    assert connector().changed_since("2026-11-26T09:00:00+00:00") == (["2001", "2002"], "2026-11-26T10:00:00Z")
+
+
 def test_nothing_changed_keeps_the_cursor(api):
     api.get(f"{BASE}/employees/employees", json=page([]))
     assert connector().changed_since("2026-11-26T09:00:00+00:00") == ([], "2026-11-26T09:00:00+00:00")
