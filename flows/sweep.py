@@ -15,7 +15,8 @@ API-backed presence ONCE, and checks against it every employee offboarded in the
   account nobody offboarded, someone HR never had) become one task per presence per sweep window
   listing them, when the HR connector can list its employees (`roster`);
 - who re-added a leaver is named where the vendor's answer says it (`added_by` in the grant's
-  pre-state: Meta's invitations carry `created_by`; the other APIs relevo reads do not say);
+  pre-state: Meta Business invitations carry `created_by`, LinkedIn assignments a created/lastModified
+  actor when present; Page roles, business users, Hootsuite, TikTok and SCIM do not say);
 - pending invitations are grants where the vendor lists them (Meta Business `pending_users`,
   TikTok PENDING members), so an open invitation to a leaver is withdrawn like a role;
 - "access came back" is an alert (flows/alerts.py): a Prefect event and a line through the
