@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.offboarding import in_flow_run, log
-from flows.registry import Registry
+from relevo.offboarding import in_flow_run, log
+from relevo.config.registry import Registry
 
 CAME_BACK = "relevo.access.came-back"  # a leaver holds a role again on a company presence
 MISSED = "relevo.webhook.missed"  # a termination found by reconciliation that no webhook reported

@@ -72,7 +72,7 @@ def with_alerts(registry: Path, block: str) -> None:
 
 def test_a_termination_found_only_by_polling_is_one_line_with_the_run_link(prefect_api_url, acme: Path,
                                                                            channel: Channel) -> None:
-    from flows.reconcile import reconcile_hr
+    from relevo.reconcile import reconcile_hr
 
     with_alerts(acme, save_block(channel.url))
     result = reconcile_hr(str(acme), dispatch=False)
@@ -89,7 +89,7 @@ def test_a_termination_found_only_by_polling_is_one_line_with_the_run_link(prefe
 
 def test_a_disabled_factorial_subscription_is_said_once_a_day(prefect_api_url, acme: Path, channel: Channel,
                                                               monkeypatch) -> None:
-    from flows.reconcile import reconcile_hr
+    from relevo.reconcile import reconcile_hr
 
     monkeypatch.setenv("FACTORIAL_API_KEY", "fct-canary")
     acme.write_text(re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
@@ -115,8 +115,8 @@ def test_a_disabled_factorial_subscription_is_said_once_a_day(prefect_api_url, a
 
 def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url, acme: Path, channel: Channel,
                                                                 caplog: pytest.LogCaptureFixture) -> None:
-    from flows import alerts
-    from flows.registry import load_registry
+    from relevo import alerts
+    from relevo.config.registry import load_registry
 
     with_alerts(acme, save_block(channel.url))
     registry = load_registry(acme)
@@ -133,8 +133,8 @@ def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url,
 
 
 def test_a_registry_naming_a_block_badly_is_refused_in_one_line(acme: Path) -> None:
-    from connectors.errors import ConfigurationError
-    from flows.registry import load_registry
+    from relevo.connectors.errors import ConfigurationError
+    from relevo.config.registry import load_registry
 
     with_alerts(acme, "https://hooks.slack.com/services/T000/B000/XXXX")
     with pytest.raises(ConfigurationError, match="alerts"):
@@ -144,7 +144,7 @@ def test_a_registry_naming_a_block_badly_is_refused_in_one_line(acme: Path) -> N
 def test_relevo_reconcile_says_a_disabled_factorial_subscription(acme: Path, monkeypatch) -> None:
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from relevo.cli.main import app
 
     monkeypatch.setenv("FACTORIAL_API_KEY", "fct-canary")
     acme.write_text(re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",

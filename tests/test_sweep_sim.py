@@ -21,9 +21,9 @@ def swept_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_roles_and_invitations_that_came_back_are_removed_and_said(prefect_api_url, swept_company,
                                                                    channel: Channel) -> None:
-    from flows.ledger import Ledger
-    from flows.registry import load_registry
-    from flows.sweep import sweep_access
+    from relevo.storage.ledger import Ledger
+    from relevo.config.registry import load_registry
+    from relevo.sweep import sweep_access
 
     sim, world, registry = swept_company.sim, swept_company.world, swept_company.registry
     first, second = world.leavers

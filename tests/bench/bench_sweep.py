@@ -70,7 +70,7 @@ def main() -> None:
     os.environ.update({**SECRETS, **QUIET})
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.sweep import sweep_access
+    from relevo.sweep import sweep_access
 
     back_ids: dict[str, tuple[str, ...]] = {}
     with tempfile.TemporaryDirectory() as tmp, scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root, \

@@ -423,8 +423,8 @@ def test_reconciliation_finds_a_future_dated_factorial_termination_when_entered(
     """HR enters a resignation effective next month: reconciliation queues it today, once."""
     from datetime import datetime, timezone
 
-    from flows.inbox import Inbox
-    from flows.reconcile import reconcile_once
+    from relevo.storage.inbox import Inbox
+    from relevo.reconcile import reconcile_once
 
     monkeypatch.setenv("FACTORIAL_API_KEY", CANARY)
     text = re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",

@@ -8,10 +8,10 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors import errors
-from connectors.bamboohr import BambooHR
-from connectors.directory import DirectoryHR
-from connectors.factorial import Factorial
+from relevo.connectors import errors
+from relevo.connectors.bamboohr import BambooHR
+from relevo.connectors.directory import DirectoryHR
+from relevo.connectors.factorial import Factorial
 from tests.connectors.test_bamboohr import spec, validate_against_spec  # noqa: F401  (spec: fixture)
 from tests.connectors.test_factorial import BASE as FACTORIAL, page, record
 

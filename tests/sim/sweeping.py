@@ -20,8 +20,8 @@ def as_offboarded(sim: Simulator, world: World, registry: Path,
                   back: Mapping[str, Iterable[str]] | None = None) -> None:
     """Remove every leaver's grants from the simulator and record their removal; then give `back` (employee id ->
     presence ids) as an admin would."""
-    from flows.ledger import Ledger
-    from flows.registry import load_registry
+    from relevo.storage.ledger import Ledger
+    from relevo.config.registry import load_registry
 
     meta, hoot, tiktok = sim.vendors["meta"], sim.vendors["hootsuite"], sim.vendors["tiktok"]
     ledger = Ledger(load_registry(registry).database_url)
