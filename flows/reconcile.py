@@ -131,8 +131,9 @@ def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, d
         employee_id = key.split(":")[1]
         # the webhook path is broken somewhere (receiver, key, subscription): a person must look
         alerts.emit(MISSED_EVENT, f"relevo.employee.{employee_id}", f"employee {employee_id}", {"event_key": key})
-        missed.append(alerts.line(f"{key.split(':')[2]} of employee {employee_id} found by polling HR: "
-                                  "no webhook reported it (check the receiver and the HR platform's webhook)"))
+        what = "termination" if key.split(":")[2] == "terminated" else "withdrawn termination"
+        missed.append(alerts.line(f"{what} of employee {employee_id} found by polling HR: no webhook reported it "
+                                  "(check the receiver and the HR platform's webhook)"))
     alerts.notify(registry, "termination found only by polling", missed)
     try:
         disabled = disabled_webhooks(registry, Inbox(registry.database_url), now)

@@ -41,6 +41,7 @@ from relevo.rules.plan import REVOKE, Action, Owners, plan_presences, revoke_tim
 from relevo.storage.ledger import Ledger
 
 SWEEP_EVENT = alerts.CAME_BACK
+UNMATCHED_SHOWN = 50  # members named in one task; a presence nobody mapped could list hundreds
 
 
 def recent_leavers(ledger: Ledger, since: datetime) -> list[str]:
@@ -116,7 +117,12 @@ def unmatched_members(registry: Registry, listed: dict[str, list[Grant] | str], 
 def unmatched_task(presence: Presence, grants: list[Grant], window: str) -> Action:
     """One task for a person per presence per window, listing the members no employee matches."""
     names = "; ".join(f"{g.display_name + ' ' if g.display_name else ''}<{g.identity}> ({g.role}){who_added(g)}"
-                      for g in grants)
+                      for g in grants[:UNMATCHED_SHOWN])
+    if len(grants) > UNMATCHED_SHOWN:
+        names += f"; and {len(grants) - UNMATCHED_SHOWN} more (the presence's member list shows them)"
+    if not any("@" in g.identity for g in grants):  # Page roles, LinkedIn: member ids, no e-mail to match
+        names += (". This platform names members by id, not e-mail: employees match only through the "
+                  "registry's identities")
     return Action(key=f"sweep:unmatched:{presence.id}:{window}", action="manual_task", target=presence.account,
                   phase="record", outcome="manual", presence=presence,
                   description=f"sweep: {len(grants)} member(s) of {presence.account} match no current employee in HR "
