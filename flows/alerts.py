@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relevo.offboarding import in_flow_run, log
+from relevo.engine.steps import in_flow_run, log
 from relevo.config.registry import Registry
 
 CAME_BACK = "relevo.access.came-back"  # a leaver holds a role again on a company presence
