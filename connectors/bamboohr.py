@@ -72,6 +72,7 @@ def bamboo_error(response: requests.Response) -> tuple[str, str | None]:
     return (response.headers.get("X-BambooHR-Error-Message") or message, request_id)
 
 
+
 class BambooHR:
     """One company's BambooHR account, read through the REST API with an API key."""
 
@@ -148,6 +149,28 @@ class BambooHR:
                if isinstance(row, dict) and row.get("action") != "Deleted"]
         latest = body.get("latest") if isinstance(body.get("latest"), str) else None
         return [i for i in ids if EMPLOYEE_ID.match(i)], latest or since
+
+    def roster(self) -> list[dict[str, str | None]]:
+        """Everyone still employed (status Active, which a resignation keeps until its date): id and work e-mail.
+
+        One custom report of every employee (POST reports/custom, no id filter, fields status and
+        workEmail): HTTP Basic with the API key, which the newer list-employees endpoint does not
+        accept (OAuth only in the official spec), and every employee whatever the directory
+        settings (get-employees-directory answers 403 when the directory is not shared).
+        """
+        body = {"title": "relevo roster", "fields": ["status", "workEmail"]}
+        response = self.http.request("POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True)
+        report = _decode(response, "reports/custom", "POST")
+        rows = report.get("employees") if isinstance(report, dict) else None
+        if not isinstance(rows, list):
+            raise InvalidResponse("POST reports/custom did not return a list of employees", vendor=VENDOR,
+                                  status=response.status_code)
+        out: list[dict[str, str | None]] = []
+        for row in rows:
+            employee_id = str(clean(row.get("id")) or "") if isinstance(row, dict) else ""
+            if EMPLOYEE_ID.match(employee_id) and str(row.get("status") or "").casefold() == "active":
+                out.append({"id": employee_id, "email": clean(row.get("workEmail"))})
+        return out
 
     def employees(self, employee_ids: list[str]) -> dict[str, dict[str, Any] | Exception]:
         """Many leavers (a layoff) in a few calls: each requested id -> its employee object or its ConnectorError.

@@ -112,6 +112,21 @@ class DirectoryHR:
         self.rows()
         return read_each(employee_ids, self.employee)
 
+    def roster(self) -> list[dict[str, str | None]]:
+        """Everyone still employed (no termination, or one whose last day is still ahead): id and work e-mail.
+
+        The sweep flags a presence's members that match none of them. An e-mail that is not one
+        plain address is left out (None), not an error: it cannot match a member anyway.
+        """
+        today = self.today or date.today()
+        out: list[dict[str, str | None]] = []
+        for employee_id, row in self.rows().items():
+            if status_of(row.get("termination"), today) == "terminated":
+                continue
+            email = row.get("work_email")
+            out.append({"id": employee_id, "email": email.strip() if isinstance(email, str) and email.strip() else None})
+        return out
+
     def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
         """Every employee id: an export on disk has no change times, so each poll reads it whole.
 

@@ -3,6 +3,10 @@
 API: `https://api.factorialhr.com/api/{version}/resources/{namespace}/{resource}`, the version a
 date (`2026-07-01`), auth header `x-api-key` (official SDK, factorialco/factorial-api-sdks):
   GET employees/employees/{id}   "Reads a single Employee": the bare employee object
+  GET employees/employees        "Reads all Employees" ({data, meta}); reconciliation filters it with
+                                 updated_at_gteq (a date: "only the date is considered") and pages with
+                                 limit (at most 100) and after_id = meta.end_cursor while meta.has_next_page
+                                 (https://apidoc.factorialhr.com/docs/pagination)
 Fields used: full_name, login_email, email, phone_number, manager_id, is_terminating,
 terminated_on, termination_reason_type, termination_reason, active.
   GET api_public/credentials                     "Reads all Credentials": `relevo doctor`'s authenticated read
@@ -24,7 +28,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -55,6 +59,8 @@ VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FACTORIAL_TYPES = {"employee": "voluntary", "company": "involuntary"}
 # Webhook subscription types (vendors-hr.md) and the kind of change each one reports.
 SUBSCRIPTIONS = {"employees/employee/terminate": "terminated", "employees/employee/unterminate": "rescinded"}
+PAGE = 100  # Factorial's maximum page size (apidoc.factorialhr.com/docs/pagination)
+MAX_PAGES = 1000  # 100,000 employees changed in two days: beyond that the answer is not trusted
 
 
 class Factorial:
@@ -84,6 +90,9 @@ class Factorial:
         self.default_language = default_language
         self.types = termination_table(termination_types, {**DEFAULT_TERMINATION_TYPES, **FACTORIAL_TYPES})
         self.today = today
+        # employees (and managers) the last `changed_since` listing returned: that poll reads them from it
+        # instead of one GET each (a connector lives for one run or one poll: registry.hr())
+        self._listed: dict[str, dict[str, Any]] = {}
 
     def employee(self, employee_id: str) -> dict[str, Any]:
         """The normalized employee object (schemas/employee.schema.json); missing facts are explicit nulls."""
@@ -116,6 +125,68 @@ class Factorial:
         """
         return read_each(employee_ids, self.employee)
 
+    def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
+        """Employees changed since the ISO 8601 `since` (GET employees/employees?updated_at_gteq), and the new cursor.
+
+        Factorial filters by date only, on the employee's latest `updated_at`, so the query starts
+        the day BEFORE the cursor's date (a change late in the evening in the company's time zone,
+        whatever zone Factorial compares in, UNCONFIRMED) and re-reads up to two days of changes:
+        harmless, reconciliation stores only what it has not heard of. `only_active=false` so
+        that terminated employees are listed too (UNCONFIRMED that an inactive employee is listed
+        with it; the SDK marks the flag required). A termination entered with a future date
+        changes the employee (`is_terminating`, `terminated_on`), so it is found the day it is
+        entered (UNCONFIRMED that this bumps `updated_at`: Factorial documents no change feed).
+        The rows are kept so that reading these employees next costs no call of its own. The
+        cursor is the newest `updated_at` listed (the old cursor if nothing changed).
+        """
+        params: dict[str, Any] = {"only_active": "false", "only_managers": "false", "limit": PAGE}
+        if since:
+            params["updated_at_gteq"] = (_day(since) - timedelta(days=1)).isoformat()
+        rows = self._list(params)
+        self._listed = {str(row["id"]).strip(): row for row in rows}
+        newest, newest_at = since, _instant(since) if since else None
+        for row in rows:
+            try:  # a row whose updated_at is not a time is still listed; it just cannot move the cursor
+                changed_at = _instant(row["updated_at"]) if isinstance(row.get("updated_at"), str) else None
+            except InvalidResponse:
+                changed_at = None
+            if changed_at is not None and (newest_at is None or changed_at > newest_at):
+                newest, newest_at = row["updated_at"], changed_at
+        return list(self._listed), newest
+
+    def roster(self) -> list[dict[str, str | None]]:
+        """Everyone still employed (GET employees/employees?only_active=true, paged): id and login e-mail.
+
+        `active` is "true when active, false when terminated" (SDK model), so a resignation not yet
+        effective is still on the roster. The sweep flags presence members that match none of them.
+        """
+        out: list[dict[str, str | None]] = []
+        for row in self._list({"only_active": "true", "only_managers": "false", "limit": PAGE}):
+            email = clean(row.get("login_email")) or clean(row.get("email"))
+            out.append({"id": str(row["id"]).strip(), "email": email})
+        return out
+
+    def _list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of GET employees/employees with these filters: limit/after_id = meta.end_cursor paging."""
+        path = "employees/employees"
+        params = dict(params)
+        out: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            body = self.http.json("GET", path, params=params)
+            rows = body.get("data") if isinstance(body, dict) else None
+            meta = body.get("meta") if isinstance(body, dict) else None
+            if not isinstance(rows, list) or not isinstance(meta, dict):
+                raise InvalidResponse(f"GET {path} did not return {{data, meta}}", vendor=VENDOR)
+            out.extend(row for row in rows if isinstance(row, dict) and not isinstance(row.get("id"), bool)
+                       and EMPLOYEE_ID.match(str(row.get("id")).strip()))
+            if meta.get("has_next_page") is not True:
+                return out
+            cursor = meta.get("end_cursor")
+            if not isinstance(cursor, str) or not cursor or cursor == params.get("after_id"):
+                raise InvalidResponse(f"GET {path}: has_next_page without a new end_cursor", vendor=VENDOR)
+            params["after_id"] = cursor
+        raise InvalidResponse(f"GET {path}: more than {MAX_PAGES} pages of employees", vendor=VENDOR)
+
     def person(self, employee_id: Any) -> dict[str, Any] | None:
         """Name and e-mail of a related employee (the manager); None when absent or unknown."""
         text = clean(employee_id)
@@ -131,6 +202,9 @@ class Factorial:
         """GET employees/employees/{id}; None on 404 (and for ids that cannot be one)."""
         if not EMPLOYEE_ID.match(employee_id):
             return None
+        listed = self._listed.get(employee_id)
+        if listed is not None:
+            return listed
         path = f"employees/employees/{employee_id}"
         response = self.http.request("GET", path, allow=(404,))
         if response.status_code == 404:
@@ -181,6 +255,15 @@ class Factorial:
                 else:
                     findings.append(Finding("ok", "webhooks", f"{where} is enabled"))
         return findings
+
+    def disabled_subscriptions(self) -> list[dict[str, Any]]:
+        """The termination subscriptions (terminate/unterminate) Factorial has disabled (`enabled: false`).
+
+        Factorial disables one after 48 h of failed deliveries; from then on those events are not
+        sent at all. Reconciliation checks this on every poll and alerts a person.
+        """
+        return [row for row in self.webhook_subscriptions()
+                if row.get("type", row.get("subscription_type")) in SUBSCRIPTIONS and row.get("enabled") is False]
 
     def reenable(self, subscription_id: Any) -> None:
         """PUT api_public/webhook_subscriptions/{id} with enabled: true (the SDK's update body; `id` is required)."""
@@ -233,6 +316,19 @@ def parse_webhook(payload: Any, subscription_type: str) -> dict[str, Any]:
         raise ValueError("Factorial webhook: is_terminating is not a boolean")
     kind = SUBSCRIPTIONS[subscription_type]
     return {"employee_id": employee_id, "kind": kind, "effective_date": effective if kind == "terminated" else None}
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 time (a date alone is its midnight, UTC); InvalidResponse if it is not one."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidResponse(f"Factorial time '{text[:40]}' is not ISO 8601", vendor=VENDOR) from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _day(text: str) -> date:
+    return _instant(text).date()
 
 
 def _name(record: dict[str, Any], fallback: str) -> str:

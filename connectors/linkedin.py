@@ -51,6 +51,19 @@ def linkedin_error(response: requests.Response) -> tuple[str, str | None]:
     return (message, response.headers.get("x-li-uuid") or request_id)
 
 
+def added_by(row: dict[str, Any]) -> dict[str, str]:
+    """Who created (else last changed) this role assignment, as the member URN LinkedIn gives, for the sweep.
+
+    UNCONFIRMED: `created`/`lastModified` audit stamps ({actor, time}) appear in third-party copies of
+    the organizationAcls schema, not in LinkedIn's own page; read only when present.
+    """
+    for stamp in ("created", "lastModified"):
+        actor = (row.get(stamp) or {}).get("actor") if isinstance(row.get(stamp), dict) else None
+        if isinstance(actor, str) and actor.startswith("urn:li:") and len(actor) <= 200 and actor.isprintable():
+            return {"added_by": f"{actor} (LinkedIn's {stamp}.actor)"}
+    return {}
+
+
 class LinkedInConnector:
     """Page roles of one organization; settings: organization_id, token, base_url, version."""
 
@@ -88,7 +101,8 @@ class LinkedInConnector:
                 person, role = str(row["roleAssignee"]), str(row["role"])
                 grant = Grant(presence_id=presence.id, member_id=f"{person}:{role}", identity=person, role=role,
                               is_admin=role == ADMIN_ROLE)
-                grants.append(replace(grant, pre_state=snapshot(grant, organization=self.organization)))
+                grants.append(replace(grant, pre_state=snapshot(grant, organization=self.organization,
+                                                                **added_by(row))))
             start += len(rows)
             total = (body.get("paging") or {}).get("total")
             if not rows or (total is not None and start >= int(total)):

@@ -424,6 +424,19 @@ class MetaPageConnector(_Graph):
 INVITATION = "invitation"  # pre_state `kind` of a pending invitation (a Business Role Request)
 
 
+def inviter(created_by: Any) -> dict[str, str]:
+    """`added_by` from a Business Role Request's `created_by` (SDK businessrolerequest.py Field.created_by: who
+    sent the invitation, typed only "Object": {id, name} like Graph's other user references is UNCONFIRMED, so a
+    plain string is read too), for the sweep's "who re-added them"."""
+    if isinstance(created_by, dict):
+        name, ident = created_by.get("name"), created_by.get("id")
+        text = f"{name} (Meta id {ident})" if name and ident else str(name or ident or "")
+    else:
+        text = str(created_by or "")
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())[:200]
+    return {"added_by": text} if text else {}
+
+
 class MetaBusinessConnector(_Graph):
     """People of a Meta Business portfolio (its Facebook and Instagram assets follow from the role).
 
@@ -451,13 +464,14 @@ class MetaBusinessConnector(_Graph):
                           identity=str(row.get("email") or row.get("name") or row["id"]), role=role,
                           is_admin=role.upper() == "ADMIN", display_name=str(row.get("name") or ""))
             grants.append(replace(grant, pre_state=snapshot(grant, email=row.get("email"))))
-        for row in self.pages(f"{self.business_id}/pending_users", {"fields": "id,email,role,status"}):
+        for row in self.pages(f"{self.business_id}/pending_users", {"fields": "id,email,role,status,created_by"}):
             role = str(row.get("role") or "EMPLOYEE")
             email = str(row.get("email") or "")
             # An invitation gives no access until accepted: never counted as an admin who stays.
             grant = Grant(presence_id=presence.id, member_id=str(row["id"]), identity=email or str(row["id"]),
                           role=f"invited as {role}", is_admin=False)
-            grants.append(replace(grant, pre_state=snapshot(grant, email=email, kind=INVITATION, invited_role=role)))
+            grants.append(replace(grant, pre_state=snapshot(grant, email=email, kind=INVITATION, invited_role=role,
+                                                            **inviter(row.get("created_by")))))
         return grants
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:

@@ -22,13 +22,15 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from relevo import alerts
+from relevo.config.registry import Registry, load_registry
+from relevo.connectors.errors import ConnectorError
 from relevo.model import ConfigurationError
 from relevo.storage.inbox import Inbox
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import Registry, load_registry
 
 LOOKBACK_DAYS = 7
-MISSED_EVENT = "relevo.webhook.missed"  # a termination found by polling that no webhook reported
+MISSED_EVENT = alerts.MISSED  # a termination found by polling that no webhook reported
 
 
 HANDLED = {"revoke_role", "schedule_revocation", "draft_notice", "manual_task", "hr_note"}
@@ -104,9 +106,33 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
     return {"since": start, "changed": len(changed), "found": seen, "stored": stored, "cursor": cursor}
 
 
+def disabled_webhooks(registry: Registry, inbox: Inbox, now: datetime) -> list[dict[str, Any]]:
+    """Webhook subscriptions the HR platform disabled, each reported once a day (not every 15 minutes).
+
+    Only where the platform's API says so: Factorial's subscriptions carry `enabled` (it disables
+    one after 48 h of failed deliveries). BambooHR's webhooks API has no disabled state (its
+    `/webhooks/{id}/log` lists deliveries), so a broken BambooHR webhook shows up as terminations
+    found here that no webhook reported (`relevo.webhook.missed`).
+    """
+    hr = registry.hr()
+    if not hasattr(hr, "disabled_subscriptions"):
+        return []
+    vendor = registry.data["hr"]["connector"]
+    due = []
+    for row in hr.disabled_subscriptions():
+        name = f"alert:webhook-disabled:{vendor}:{str(row.get('id'))[:40]}"
+        if inbox.cursor(name) != now.date().isoformat():
+            inbox.set_cursor(name, now.date().isoformat(), now)
+            due.append(row)
+    return due
+
+
 @flow(name="reconcile-hr", log_prints=False)
 def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, dispatch: bool = True) -> dict[str, Any]:
     """Poll the HR platform for terminations and withdrawals no webhook reported, and start their runs.
+
+    Each termination found only here, and each webhook subscription the platform disabled, is an
+    alert (flows/alerts.py): a Prefect event, and a line through the registry's notification block.
 
     Args:
         registry_path: the company's relevo.yaml, relative to the worker's working directory.
@@ -115,16 +141,33 @@ def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, d
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
-    result = reconcile_once(registry, since)
-    from prefect.events import emit_event
-
+    now = datetime.now(timezone.utc)
+    result = reconcile_once(registry, since, now=now)
+    missed = []
     for key in result["stored"]:
         logger.warning("found by reconciliation, no webhook came: %s", key)
         employee_id = key.split(":")[1]
-        # for an automation to tell a person: the webhook path is broken somewhere (receiver, key, subscription)
-        emit_event(event=MISSED_EVENT, resource={"prefect.resource.id": f"relevo.employee.{employee_id}",
-                                                 "prefect.resource.name": f"employee {employee_id}"},
-                   payload={"event_key": key})
+        # the webhook path is broken somewhere (receiver, key, subscription): a person must look
+        alerts.emit(MISSED_EVENT, f"relevo.employee.{employee_id}", f"employee {employee_id}", {"event_key": key})
+        what = "termination" if key.split(":")[2] == "terminated" else "withdrawn termination"
+        missed.append(alerts.line(f"{what} of employee {employee_id} found by polling HR: no webhook reported it "
+                                  "(check the receiver and the HR platform's webhook)"))
+    alerts.notify(registry, "termination found only by polling", missed)
+    try:
+        disabled = disabled_webhooks(registry, Inbox(registry.database_url), now)
+    except ConnectorError as exc:  # the poll itself succeeded: this check is reported, not fatal
+        logger.warning("could not read the HR platform's webhook subscriptions: %s", exc)
+        disabled = []
+    lines = []
+    for row in disabled:
+        what = f"{row.get('type', row.get('subscription_type'))} subscription {row.get('id')}"
+        logger.warning("HR webhook %s is DISABLED", what)
+        alerts.emit(alerts.DISABLED, f"relevo.webhook.{registry.data['hr']['connector']}.{row.get('id')}", what,
+                    {"subscription": what})
+        lines.append(alerts.line(f"the HR platform disabled its webhook {what}: terminations reach relevo only "
+                                 "by polling until it is re-enabled (relevo doctor --reenable-webhooks)"))
+    alerts.notify(registry, "webhook subscription disabled", lines)
+    result["disabled_webhooks"] = len(disabled)
     if dispatch and result["stored"]:
         from relevo.receiver.webhook import Dispatcher
 

@@ -11,6 +11,16 @@ API-backed presence ONCE, and checks against it every employee offboarded in the
   same never-orphan rule as the first time;
 - presences without an API (manual) get one reminder task per presence per sweep window, listing
   the leavers a person should look for there (not one task a day);
+- members of an API-backed presence that match no current employee in HR (a departed person's
+  account nobody offboarded, someone HR never had) become one task per presence per sweep window
+  listing them, when the HR connector can list its employees (`roster`);
+- who re-added a leaver is named where the vendor's answer says it (`added_by` in the grant's
+  pre-state: Meta Business invitations carry `created_by`, LinkedIn assignments a created/lastModified
+  actor when present; Page roles, business users, Hootsuite, TikTok and SCIM do not say);
+- pending invitations are grants where the vendor lists them (Meta Business `pending_users`,
+  TikTok PENDING members), so an open invitation to a leaver is withdrawn like a role;
+- "access came back" is an alert (flows/alerts.py): a Prefect event and a line through the
+  registry's notification block;
 - the HR record is read again first: an employee whose termination was withdrawn is not touched.
 """
 from __future__ import annotations
@@ -21,23 +31,25 @@ from typing import Any
 
 from prefect import flow
 
-from relevo import schemas
-from relevo.connectors.errors import ConnectorError
-from relevo.model import ConfigurationError, Grant
-from relevo.storage.ledger import Ledger
-from relevo.engine.execute import Run, execute
-from relevo.engine.steps import in_flow_run, log
-from relevo.rules.plan import REVOKE, Action, plan_presences, revoke_time
+from relevo import alerts, schemas
 from relevo.config.registry import Registry, load_registry
+from relevo.connectors.errors import ConnectorError
+from relevo.engine.execute import Run, Unconfirmed, execute
+from relevo.engine.steps import log
+from relevo.model import ConfigurationError, Grant, Presence
+from relevo.rules.plan import REVOKE, Action, plan_presences, revoke_time
+from relevo.storage.ledger import Ledger
+from relevo.rules.plan import Owners
 
-SWEEP_EVENT = "relevo.access.came-back"
+SWEEP_EVENT = alerts.CAME_BACK
+UNMATCHED_SHOWN = 50  # members named in one task; a presence nobody mapped could list hundreds
 
 
 def recent_leavers(ledger: Ledger, since: datetime) -> list[str]:
     """Employees with a real (not dry-run) offboarding outcome since `since`, oldest first."""
     seen: dict[str, None] = {}
     for row in ledger.audit():
-        if not row["dry_run"] and row["at"] >= since.isoformat(timespec="milliseconds") \
+        if not row["dry_run"] and row["employee_id"] != "sweep" and row["at"] >= since.isoformat(timespec="milliseconds") \
                 and row["action"] in {"revoke_role", "schedule_revocation", "manual_task", "rotate_credentials"}:
             seen.setdefault(row["employee_id"], None)
     return list(seen)
@@ -69,19 +81,68 @@ def came_back_actions(employee: dict[str, Any], registry: Registry, listed: dict
                     description=f"access came back: {a.description}") for a in actions]
 
 
-def emit_came_back(employee_id: str, presence_account: str, detail: str) -> None:
-    """A Prefect event a person can be notified of (an automation on `relevo.access.came-back`).
+def who_added(grant: Grant | None) -> str:
+    """"; re-added by X" where the vendor's answer names who added the grant, else ""."""
+    by = grant.pre_state.get("added_by") if grant is not None else None
+    return f"; re-added by {by} (as the vendor reports it)" if isinstance(by, str) and by.strip() else ""
 
-    Outside a flow run (the CLI without a Prefect server) there is no server to tell: the audit row
-    and the command's exit code say it instead.
-    """
-    if not in_flow_run():
-        return
-    from prefect.events import emit_event
 
-    emit_event(event=SWEEP_EVENT, resource={"prefect.resource.id": f"relevo.employee.{employee_id}",
-                                            "prefect.resource.name": f"employee {employee_id}"},
-               payload={"presence": presence_account, "detail": detail})
+def unmatched_members(registry: Registry, listed: dict[str, list[Grant] | str], roster: list[dict[str, Any]],
+                      leavers: list[dict[str, Any]]) -> dict[str, list[Grant]]:
+    """Per presence, live members that match no current employee (by employee id, the registry's
+    identities or work e-mail, never by name), are not a swept leaver (those are "came back"), and are
+    neither the break-glass admin, the company contact nor a presence's `settings.known_members`."""
+    ids = {str(row["id"]) for row in roster}
+    emails = {str(row["email"]).casefold() for row in roster if row.get("email")}
+    mapped = {(row["presence"], row["member"]) for row in registry.data.get("identities", []) if row["employee"] in ids}
+    company = {registry.break_glass.email.casefold(), registry.contact.email.casefold()}
+    owners = Owners(leavers, registry)
+    out: dict[str, list[Grant]] = {}
+    for presence in registry.presences:
+        grants = listed.get(presence.id)
+        if not isinstance(grants, list):
+            continue
+        known = company | {str(m).casefold() for m in presence.settings.get("known_members") or []}
+        for grant in grants:
+            if not live(grant) or owners.of(presence.id, grant) is not None:
+                continue
+            if grant.employee_id in ids or (presence.id, grant.identity) in mapped \
+                    or (presence.id, grant.member_id) in mapped:
+                continue
+            if grant.identity.casefold() in emails or {grant.identity.casefold(), grant.member_id.casefold()} & known:
+                continue
+            out.setdefault(presence.id, []).append(grant)
+    return out
+
+
+def unmatched_task(presence: Presence, grants: list[Grant], window: str) -> Action:
+    """One task for a person per presence per window, listing the members no employee matches."""
+    names = "; ".join(f"{g.display_name + ' ' if g.display_name else ''}<{g.identity}> ({g.role}){who_added(g)}"
+                      for g in grants[:UNMATCHED_SHOWN])
+    if len(grants) > UNMATCHED_SHOWN:
+        names += f"; and {len(grants) - UNMATCHED_SHOWN} more (the presence's member list shows them)"
+    if not any("@" in g.identity for g in grants):  # Page roles, LinkedIn: member ids, no e-mail to match
+        names += (". This platform names members by id, not e-mail: employees match only through the "
+                  "registry's identities")
+    return Action(key=f"sweep:unmatched:{presence.id}:{window}", action="manual_task", target=presence.account,
+                  phase="record", outcome="manual", presence=presence,
+                  description=f"sweep: {len(grants)} member(s) of {presence.account} match no current employee in HR "
+                              "(a departed person's account nobody offboarded?)",
+                  steps=[f"Check each member of {presence.account}: {names}.",
+                         "Remove anyone who no longer works for the company; for a known outsider add them to the "
+                         "presence's settings.known_members, for an employee under another identity to identities.",
+                         "Then: relevo done KEY --by 'your name'."])
+
+
+def read_roster(registry: Registry) -> list[dict[str, Any]] | str:
+    """Everyone still employed, from the HR connector; or why it could not be read."""
+    hr = registry.hr()
+    if not hasattr(hr, "roster"):
+        return f"hr.connector '{registry.data['hr']['connector']}' cannot list its employees"
+    try:
+        return list(hr.roster())
+    except (ConnectorError, ConfigurationError) as exc:
+        return str(exc)
 
 
 @flow(name="sweep-access", log_prints=False)
@@ -116,6 +177,9 @@ def sweep_access(registry_path: str = "relevo.yaml", days: int = 30, dry_run: bo
         except (ConnectorError, ConfigurationError) as exc:
             listed[presence.id] = str(exc)
     rows: list[dict[str, Any]] = []
+    lines: list[str] = []  # one alert line per access that came back
+    # removals count once a fresh read of their presence confirms them: one read per presence for a batch
+    unconfirmed = Unconfirmed()
     today = now.date().isoformat()
     for employee in leavers:
         due = revoke_time(employee, registry, now) is None
@@ -124,34 +188,61 @@ def sweep_access(registry_path: str = "relevo.yaml", days: int = 30, dry_run: bo
             continue
         run = Run(registry, employee, event_key=None)
         for action in actions:
+            action.description += who_added(action.grant)
             detail = f"access came back on {action.target}: {action.description}"
             if action.action == "revoke_role":
                 logger.warning("employee %s: %s", employee["id"], detail)
                 if not dry_run:
-                    emit_came_back(employee["id"], action.target, detail)
+                    # the audit says what was found (and by whom, where the vendor says) before what was done
+                    found = Action(key=f"{action.key}:found", action="check_record", target=action.target,
+                                   phase="record", description=detail)
+                    if ledger.state(found.key) is None:
+                        rows.append(run.record(found, "done", detail[:2000]))
+                    alerts.emit(SWEEP_EVENT, f"relevo.employee.{employee['id']}", f"employee {employee['id']}",
+                                {"presence": action.target, "detail": detail})
+                    lines.append(alerts.line(f"{employee['name']} ({employee['id']}): {detail}"))
             if dry_run:
                 rows.append({"employee_id": employee["id"], "action_key": action.key, "action": action.action,
                              "target": action.target, "outcome": "planned", "detail": detail})
             elif due:
-                rows.append(execute(run, action))
+                if (row := execute(run, action, unconfirmed)) is not None:
+                    rows.append(row)
+                if unconfirmed.due():
+                    rows += unconfirmed.settle()
             else:  # a resignation before its last day: the scheduled revocation removes it
                 rows.append({"employee_id": employee["id"], "action_key": action.key, "action": action.action,
                              "target": action.target, "outcome": "scheduled", "detail": detail})
+    rows += unconfirmed.settle()
     unreadable = {pid: why for pid, why in listed.items() if isinstance(why, str)}
     window = window_start(now, days)
+    tasks: list[Action] = []
     for presence in company:
         if not leavers or (presence.connector != "manual" and presence.id not in unreadable):
             continue
         names = ", ".join(f"{e['name']} <{e.get('email') or e['id']}>" for e in leavers)
         why = f"could not be read ({unreadable[presence.id]})" if presence.id in unreadable else "has no API"
-        reminder = Action(key=f"sweep:check:{presence.id}:{window}", action="manual_task", target=presence.account,
-                          phase="record", outcome="manual", presence=presence,
-                          description=f"sweep: {presence.account} {why}; check by hand that these leavers have no role",
-                          steps=[f"Open {presence.account} and look for: {names}.",
-                                 "Remove any role you find, then: relevo done KEY --by 'your name'."])
-        if not dry_run:
-            rows.append(execute(Run(registry, {"id": "sweep", "name": "sweep"}, event_key=None), reminder))
+        tasks.append(Action(key=f"sweep:check:{presence.id}:{window}", action="manual_task", target=presence.account,
+                            phase="record", outcome="manual", presence=presence,
+                            description=f"sweep: {presence.account} {why}; check by hand that these leavers have no role",
+                            steps=[f"Open {presence.account} and look for: {names}.",
+                                   "Remove any role you find, then: relevo done KEY --by 'your name'."]))
+    roster = read_roster(registry) if any(isinstance(g, list) for g in listed.values()) else []
+    if isinstance(roster, str):
+        logger.warning("members not checked against HR: %s", roster)
+    else:
+        found_unmatched = unmatched_members(registry, listed, roster, leavers)
+        tasks += [unmatched_task(p, found_unmatched[p.id], window) for p in company if p.id in found_unmatched]
+    for task in tasks:  # once per presence per window: a task already in the ledger is not recorded again
+        if dry_run:
+            rows.append({"employee_id": "sweep", "action_key": task.key, "action": task.action, "target": task.target,
+                         "outcome": "planned", "detail": task.description})
+        elif ledger.state(task.key) is None:
+            rows.append(execute(Run(registry, {"id": "sweep", "name": "sweep"}, event_key=None), task))
     came_back = sum(1 for r in rows if r["action"] == "revoke_role")
-    logger.info("Swept %d leaver(s) over %d presence(s): access came back %d time(s)", len(leavers),
-                len(listed), came_back)
-    return {"leavers": len(leavers), "presences_listed": len(listed), "came_back": came_back, "rows": rows}
+    unmatched = sum(1 for r in rows if r["action_key"].startswith("sweep:unmatched:"))
+    if not dry_run:
+        alerts.notify(registry, "access came back", lines)
+    logger.info("Swept %d leaver(s) over %d presence(s): access came back %d time(s); %d presence(s) with members "
+                "matching no employee", len(leavers), len(listed), came_back, unmatched)
+    return {"leavers": len(leavers), "presences_listed": len(listed), "came_back": came_back,
+            "unmatched_tasks": unmatched, "roster_checked": not isinstance(roster, str), "rows": rows}

@@ -1,6 +1,9 @@
 """Shared fixtures: one real Prefect server per test session, example company copies."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import os
 import shutil
 from pathlib import Path
@@ -183,3 +186,17 @@ def postgres_url(postgres_server: str) -> str:
                          autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return postgres_server + name
+
+if TYPE_CHECKING:
+    from tests.support.alerts import Channel
+
+
+@pytest.fixture
+def channel() -> Iterator[Channel]:
+    """A loopback chat channel for alert notifications (tests.support.alerts.Channel)."""
+    from tests.support.alerts import Channel
+
+    chat = Channel()
+    yield chat
+    chat.server.shutdown()
+    chat.server.server_close()

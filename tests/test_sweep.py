@@ -29,6 +29,14 @@ def test_access_that_came_back_is_removed_again_and_recorded(prefect_api_url, sc
 
     quiet = sweep_access(str(scim_registry), days=30)
     assert quiet["came_back"] == 0 and quiet["leavers"] == 1
+    # manual presences: one reminder per presence per window, recorded by the first sweep in it
+    reminders = [r for r in quiet["rows"] if r["action_key"].startswith("sweep:check:")]
+    assert reminders and all(r["outcome"] == "manual" for r in reminders)
+    # a member no current employee matches: Tomás left on 2026-11-06 (hr.json) and nobody offboarded him
+    (unmatched,) = [r for r in quiet["rows"] if r["action_key"].startswith("sweep:unmatched:")]
+    assert unmatched["outcome"] == "manual" and quiet["unmatched_tasks"] == 1
+    assert "tomas.aguilar@" in unmatched["detail"]
+    assert not any(who in unmatched["detail"] for who in ("carmen.ruiz@", "diego.navarro@", "laura.martinez@"))
 
     reactivate(scim_url, LAURA)
     dry = sweep_access(str(scim_registry), days=30, dry_run=True)
@@ -41,13 +49,13 @@ def test_access_that_came_back_is_removed_again_and_recorded(prefect_api_url, sc
     audit = Ledger(load_registry(scim_registry).database_url).audit("1001")
     assert any("access came back" in r["detail"] or ":again:" in r["action_key"] for r in audit)
 
-    # manual presences: one reminder per presence per window, not one per sweep
-    reminders = [r for r in swept["rows"] if r["action_key"].startswith("sweep:check:")]
-    assert reminders and all(r["outcome"] == "manual" for r in reminders)
+    # later sweeps in the same window record no reminder again (not even a "still open" row a day)
+    assert not [r for r in swept["rows"] if r["action_key"].startswith("sweep:check:")]
     again = sweep_access(str(scim_registry), days=30)
-    assert again["came_back"] == 0
+    assert again["came_back"] == 0 and not [r for r in again["rows"] if r["action_key"].startswith("sweep:")]
     tasks = [r for r in Ledger(load_registry(scim_registry).database_url).open_actions("sweep")]
-    assert len(tasks) == len(reminders)
+    assert sorted(t["key"] for t in tasks if t["key"].startswith("sweep:check:")) == sorted(
+        r["action_key"] for r in reminders)
 
 
 def test_a_withdrawn_termination_is_not_swept(prefect_api_url, scim_registry, scim_url) -> None:
@@ -82,3 +90,42 @@ def test_relevo_sweep_command(prefect_api_url, scim_registry, scim_url) -> None:
     result = CliRunner().invoke(app, ["sweep", "--registry", str(scim_registry), "--dry-run"])
     assert result.exit_code == 3, result.output
     assert "access came back" in result.output and server_user(scim_url, LAURA)["active"] is True
+
+
+def test_members_matching_no_current_employee(acme) -> None:  # type: ignore[no-untyped-def]
+    """By employee id, the registry's identities or work e-mail (any case); never the break-glass admin, the
+    company contact, a presence's known_members, a swept leaver or an inactive account."""
+    from relevo.config.registry import load_registry
+    from relevo.model import Grant
+    from relevo.sweep import unmatched_members, unmatched_task
+
+    text = acme.read_text("utf-8") + "\nidentities:\n  - {employee: '1005', presence: hootsuite, member: 'hs-77'}\n"
+    acme.write_text(text.replace("    platform: hootsuite\n", "    platform: hootsuite\n"
+                                 "    settings: {known_members: [agencia@partner.example]}\n", 1), "utf-8")
+    registry = load_registry(acme)
+    roster = [{"id": "1005", "email": "nuria.castells@acme-comunicacion.example"},
+              {"id": "1007", "email": "Carmen.Ruiz@acme-comunicacion.example"}]
+    laura = {"id": "1001", "name": "Laura Martínez Ferrer", "email": "laura.martinez@acme-comunicacion.example"}
+
+    def grant(member: str, identity: str, **more) -> Grant:  # type: ignore[no-untyped-def]
+        return Grant(presence_id="hootsuite", member_id=member, identity=identity, role="member", is_admin=False,
+                     **more)
+
+    listed = {"hootsuite": [
+        grant("hs-77", "nuria.personal@correo.example"),  # mapped in identities
+        grant("hs-1", "carmen.ruiz@acme-comunicacion.example"),  # work e-mail, other case
+        grant("hs-2", "it-breakglass@acme-comunicacion.example"),
+        grant("hs-3", "agencia@partner.example"),  # known_members
+        grant("hs-4", "laura.martinez@acme-comunicacion.example"),  # a swept leaver: "came back", not a stranger
+        grant("hs-5", "gone@acme-comunicacion.example", pre_state={"active": False}),
+        grant("hs-6", "tomas.aguilar@acme-comunicacion.example", display_name="Tomás Aguilar"),
+    ], "linkedin-page": "could not be read"}
+    found = unmatched_members(registry, listed, roster, [laura])
+    assert {p: [g.member_id for g in gs] for p, gs in found.items()} == {"hootsuite": ["hs-6"]}
+
+    hootsuite = next(p for p in registry.presences if p.id == "hootsuite")
+    many = [grant(f"id-{i}", f"urn:li:person:{i}") for i in range(60)]
+    task = unmatched_task(hootsuite, many, "2026-11-03")
+    assert task.key == "sweep:unmatched:hootsuite:2026-11-03" and task.outcome == "manual"
+    assert "and 10 more" in task.steps[0] and "through the registry's identities" in task.steps[0]
+    assert "urn:li:person:49" in task.steps[0] and "urn:li:person:50>" not in task.steps[0]

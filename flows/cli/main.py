@@ -628,7 +628,8 @@ def sweep(
     result = run_showing(row_printer(out), sweeping.sweep_access, registry_path=str(reg.path), days=days,
                          dry_run=dry_run)
     out.print(f"{result['leavers']} leaver(s) checked on {result['presences_listed']} listed presence(s); "
-              f"access came back {result['came_back']} time(s).")
+              f"access came back {result['came_back']} time(s); {result['unmatched_tasks']} presence(s) have members "
+              "matching no employee in HR" + ("" if result["roster_checked"] else " (not checked: see the log)") + ".")
     if dry_run:
         for row in result["rows"]:
             out.print(f"  {esc(row['detail'])}")
@@ -668,7 +669,17 @@ def reconcile(
         out.print(f"  {esc(key)}: no webhook reported it")
     if result["stored"]:
         out.print("The receiver's dispatcher (relevo webhook serve) starts their runs; `relevo inbox` shows them.")
-    raise typer.Exit(EXIT_OPEN if result["stored"] else EXIT_OK)
+    disabled = []
+    if hasattr(reg.hr(), "disabled_subscriptions"):  # Factorial disables one after 48 h of failed deliveries
+        try:
+            disabled = reg.hr().disabled_subscriptions()
+        except ConnectorError as exc:
+            out.print(f"[yellow]Could not read the HR platform's webhook subscriptions: {esc(str(exc))}[/]")
+    for row in disabled:
+        out.print(f"[red]The HR platform disabled webhook subscription {esc(str(row.get('id')))} "
+                  f"({esc(str(row.get('type', row.get('subscription_type'))))})[/]: its events are no longer sent; "
+                  "fix the receiver, then `relevo doctor --reenable-webhooks`.")
+    raise typer.Exit(EXIT_OPEN if result["stored"] or disabled else EXIT_OK)
 
 
 def ui_approvals(employee_id: str | None) -> list[Any]:

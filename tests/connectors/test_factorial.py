@@ -360,3 +360,91 @@ def test_reenable_puts_enabled_true_with_the_id(api):
     body = _json.loads(put.calls[0].request.body)
     jsonschema.validate(body, UPDATE_BODY)
     assert body == {"id": "41", "enabled": True}
+
+
+# --- reconciliation: employees changed since the cursor ---
+
+def page(rows: list[dict], *, next_cursor: str | None = None, total: int | None = None) -> dict:
+    """An answer of GET employees/employees as the SDK's response model has it ({data, meta: PagedIndexMeta})."""
+    meta = {"has_next_page": next_cursor is not None, "has_previous_page": False, "limit": 100,
+            "total": total if total is not None else len(rows), "start_cursor": "MQ=="}
+    if next_cursor is not None:
+        meta["end_cursor"] = next_cursor
+    return {"data": rows, "meta": meta}
+
+
+def test_changed_since_pages_with_after_id_and_filters_by_the_day_before(api):
+    hr = connector()
+    first = [record(2001 + i, updated_at=f"2026-11-2{i}T10:00:00.000Z") for i in range(3)]
+    second = [record(2010, updated_at="2026-11-26T08:30:00.000Z")]
+    common = {"only_active": "false", "only_managers": "false", "limit": "100", "updated_at_gteq": "2026-11-19"}
+    api.get(f"{BASE}/employees/employees", json=page(first, next_cursor="MjAwMw==", total=4),
+            match=[matchers.query_param_matcher(common), matchers.header_matcher({"x-api-key": CANARY})])
+    api.get(f"{BASE}/employees/employees", json=page(second, total=4),
+            match=[matchers.query_param_matcher({**common, "after_id": "MjAwMw=="})])
+
+    ids, cursor = hr.changed_since("2026-11-20T09:00:00+00:00")
+
+    assert ids == ["2001", "2002", "2003", "2010"]
+    assert cursor == "2026-11-26T08:30:00.000Z"
+    assert len(api.calls) == 2
+
+
+def test_a_row_whose_updated_at_is_not_a_time_is_listed_but_does_not_move_the_cursor(api):
+    rows = [record(2001, updated_at="yesterday"), record(2002, updated_at="2026-11-26T10:00:00Z")]
+    api.get(f"{BASE}/employees/employees", json=page(rows))
+    assert connector().changed_since("2026-11-26T09:00:00+00:00") == (["2001", "2002"], "2026-11-26T10:00:00Z")
+
+
+def test_nothing_changed_keeps_the_cursor(api):
+    api.get(f"{BASE}/employees/employees", json=page([]))
+    assert connector().changed_since("2026-11-26T09:00:00+00:00") == ([], "2026-11-26T09:00:00+00:00")
+
+
+def test_listed_employees_are_read_without_a_call_of_their_own(api):
+    hr = connector()
+    leaver = record(2001, is_terminating=True, terminated_on="2026-12-31", termination_reason_type="employee",
+                    active=True, updated_at="2026-11-26T08:00:00.000Z")
+    api.get(f"{BASE}/employees/employees", json=page([leaver, MANAGER]))
+    ids, _ = hr.changed_since("2026-11-26T00:00:00+00:00")
+    found = hr.employees(ids)
+    assert len(api.calls) == 1  # the listing served both the leaver and the manager
+    assert found["2001"]["status"] == "terminating" and found["2001"]["termination"]["date"] == "2026-12-31"
+    assert found["2001"]["manager"]["name"] == "Marta Soler"
+
+
+@pytest.mark.parametrize("body", [[], {"data": []}, {"data": [], "meta": {"has_next_page": True}},
+                                  {"data": "x", "meta": {}}])
+def test_a_listing_of_the_wrong_shape_is_an_invalid_response(api, body):
+    api.get(f"{BASE}/employees/employees", json=body)
+    with pytest.raises(errors.InvalidResponse):
+        connector().changed_since("2026-11-26T00:00:00+00:00")
+
+
+def test_reconciliation_finds_a_future_dated_factorial_termination_when_entered(acme: Path, monkeypatch):
+    """HR enters a resignation effective next month: reconciliation queues it today, once."""
+    from datetime import datetime, timezone
+
+    from relevo.storage.inbox import Inbox
+    from relevo.reconcile import reconcile_once
+
+    monkeypatch.setenv("FACTORIAL_API_KEY", CANARY)
+    text = re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
+                  acme.read_text("utf-8"))
+    acme.write_text(text, "utf-8")
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+    leaver = record(2001, is_terminating=True, terminated_on="2026-12-31", termination_reason_type="employee",
+                    active=True, updated_at="2026-11-27T08:40:00.000Z")
+    staying = record(2003, terminated_on=None, is_terminating=False, active=True, termination_reason_type=None,
+                     updated_at="2026-11-27T08:00:00.000Z")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.get(f"{BASE}/employees/employees", json=page([leaver, staying, MANAGER]))
+        first = reconcile_once(load_registry(acme), now=now)
+        second = reconcile_once(load_registry(acme), now=now)
+        # the second poll started from the stored cursor, the day before its date
+        assert "updated_at_gteq=2026-11-26" in mock.calls[-1].request.url
+    assert first["stored"] == ["factorial:2001:terminated:polled:2026-12-31"]
+    assert second["stored"] == []  # polled again: nothing new
+    (event,) = [e for e in Inbox(load_registry(acme).database_url).events() if e.employee_id == "2001"]
+    assert event.source == "reconciliation" and event.effective_date == "2026-12-31"
+    assert first["cursor"] == "2026-11-27T08:40:00.000Z"

@@ -51,6 +51,8 @@ def test_members_list_page_roles_with_versioned_headers(clock) -> None:
     assert [(g.identity, g.role, g.is_admin) for g in grants] == [
         (LAURA_URN, "ADMINISTRATOR", True), (LAURA_URN, "ANALYST", False), (ELENA_URN, "ADMINISTRATOR", True)]
     assert len({g.member_id for g in grants}) == 3  # one action key per (person, role)
+    # who last changed the assignment, for the sweep's "re-added by" (UNCONFIRMED field: read only when present)
+    assert grants[0].pre_state["added_by"] == "urn:li:person:admin (LinkedIn's lastModified.actor)"
 
 
 def test_revoke_restore_and_add_admin_are_manual_until_linkedin_documents_removal(clock) -> None:

@@ -45,7 +45,7 @@ def business_users(rows: list[dict]) -> dict:
 def pending_users(rows: list[dict] | None = None) -> None:
     """`GET /{business-id}/pending_users`: Business Role Requests (SDK businessrolerequest.py fields)."""
     responses.get(f"{GRAPH}/{BUSINESS_ID}/pending_users",
-                  match=[matchers.query_param_matcher({"fields": "id,email,role,status", "limit": "100"})],
+                  match=[matchers.query_param_matcher({"fields": "id,email,role,status,created_by", "limit": "100"})],
                   json=business_users(rows or []))
 
 
@@ -389,7 +389,8 @@ def test_a_leavers_pending_invitation_is_listed_and_withdrawn(clock, registry_wi
     """Issue 12 row 6: an open invitation (`/{business_id}/pending_users`) is revoked with the rest."""
     responses.get(f"{GRAPH}/{BUSINESS_ID}/business_users", json=business_users([BUSINESS_ROWS[1]]))
     pending_users([{"id": "8802", "email": LAURA, "role": "EMPLOYEE", "status": "PENDING",
-                    "created_time": "2026-11-20T10:00:00+0000"}])
+                    "created_time": "2026-11-20T10:00:00+0000",
+                    "created_by": {"id": "1001555", "name": "Marta Soler\nAdmin"}}])
     responses.delete(f"{GRAPH}/8802", json={"success": True})
     connector = business_connector(clock)
     registry = registry_with([{"id": "meta", "platform": "meta_business", "account": "Acme business",
@@ -400,6 +401,8 @@ def test_a_leavers_pending_invitation_is_listed_and_withdrawn(clock, registry_wi
     outcome = connector.revoke(BUSINESS, actions[0].grant)
     assert outcome.status == "done" and "invitation" in outcome.detail
     assert outcome.pre_state["kind"] == "invitation" and outcome.pre_state["invited_role"] == "EMPLOYEE"
+    # who sent it, for the sweep's "re-added by" (control characters from the vendor dropped)
+    assert actions[0].grant.pre_state["added_by"] == "Marta Soler Admin (Meta id 1001555)"
 
 
 @pytest.mark.parametrize("code", [80000, 80004, 80014])

@@ -408,17 +408,20 @@ class Meta(Vendor):
         return page(request, rows)
 
     def list_pending(self, request: Request, business_id: str) -> Response:
-        """`GET /{business-id}/pending_users`: Business Role Requests {id, email, role, status}."""
+        """`GET /{business-id}/pending_users`: Business Role Requests {id, email, role, status, created_by}."""
         if business_id not in self.businesses:
             return self.error(400, f"Unsupported get request. Object with ID '{business_id}' does not exist",
                               "GraphMethodException", 100, 33)
         wanted = request.query.get("fields", "id,email,role,status").split(",")
         return page(request, [{k: r[k] for k in wanted if k in r} for r in self.pending.get(business_id, {}).values()])
 
-    def invite_pending(self, business_id: str, email: str, role: str = "EMPLOYEE") -> str:
-        """Seed an open invitation (what the Business Suite's "Add people" leaves until accepted)."""
+    def invite_pending(self, business_id: str, email: str, role: str = "EMPLOYEE",
+                       created_by: dict[str, str] | None = None) -> str:
+        """Seed an open invitation (what the Business Suite's "Add people" leaves until accepted); `created_by`
+        is who sent it (a Business Role Request's field, {id, name})."""
         rid = new_id()
-        self.pending.setdefault(business_id, {})[rid] = {"id": rid, "email": email, "role": role, "status": "PENDING"}
+        self.pending.setdefault(business_id, {})[rid] = {"id": rid, "email": email, "role": role, "status": "PENDING",
+                                                        **({"created_by": created_by} if created_by else {})}
         return rid
 
     def add_business_user(self, request: Request, business_id: str) -> Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relevo.connectors.grants import Presence
+from relevo.model import Presence
 
 
 class FakeClock:
