@@ -93,7 +93,8 @@ def main() -> None:
         sim.configure("*", latency=args.latency)
         if not args.no_limits:
             limits(sim)
-        with prefect_server(None if args.prefect_sqlite else create_database(pg)) as env:
+        prefect_db = None if args.prefect_sqlite else create_database(pg)
+        with prefect_server(prefect_db) as env:
             workers = Workers(env, args.workers)
             try:
                 time.sleep(3)  # the workers register and make their first poll
@@ -110,7 +111,10 @@ def main() -> None:
     throttled = Counter(c.vendor for c in log if c.status == 429 or c.fault == "rate_limit")
     notices = sum(1 for c in log if c.vendor == "graph" and c.method == "POST" and c.status == 201)
     need = minimum_calls(args.leavers, args.leavers + STAYERS, len(world.companies), len(world.contacts), notices)
+    need["scim"] = 0  # no SCIM presence in this company
     peaks = watch.peaks
+    names = {relevo_db.rsplit("/", 1)[1]: "relevo", prefect_db.rsplit("/", 1)[1] if prefect_db else "": "prefect"}
+    relevo_peak = peaks.connections.get(relevo_db.rsplit("/", 1)[1], 0)
     where = "SQLite" if args.prefect_sqlite else "PostgreSQL"
     rows = [
         ("deliveries", f"{args.leavers * args.copies} ({args.copies} per dismissal) from {args.clients} clients: "
@@ -125,10 +129,10 @@ def main() -> None:
                                                         if throttled else "") + ("" if not args.no_limits
                                                                                  else " (limits off)")),
         ("leavers with access left", f"{len(remaining)}" + (f" {remaining[:10]}" if remaining else "")),
-        ("PostgreSQL connections (peak)", ", ".join(f"{'relevo' if n == relevo_db.rsplit('/', 1)[1] else n} {c}"
-                                                    for n, c in sorted(peaks.connections.items()))),
-        ("  relevo's per run process", f"{peaks.connections_per_run:.1f} at most ({peaks.run_processes} run "
-                                       "processes at once at the peak)"),
+        ("PostgreSQL connections (peak)", ", ".join(f"{names.get(n, n)} {c}" for n, c in sorted(peaks.connections.items()))
+         + f"; {peaks.run_processes} run processes at once at most"),
+        ("  relevo's per run", f"{relevo_peak / max(1, peaks.run_processes):.1f} (peak / runs at once, the receiver's "
+                               f"included); highest at one sample {peaks.connections_per_run:.1f}"),
         ("worker memory (peak RSS)", f"worker alone {peaks.worker_alone_mb:.0f} MB, one run process "
                                      f"{peaks.run_mb:.0f} MB, a worker with its runs {peaks.worker_mb:.0f} MB"),
     ]
