@@ -36,7 +36,7 @@ from pathlib import Path
 
 import requests
 
-from tests.bench.bench_bulk import STAYERS, limits, minimum_calls
+from tests.bench.bench_bulk import STAYERS, minimum_calls
 from tests.bench.support import ROOT, free_port, machine, signed_dismissal, table, wait, wait_port
 from tests.pgcluster import cluster, create_database
 from tests.scale.stack import Watch, Workers, children, descendants, final_runs, prefect_server
@@ -91,8 +91,12 @@ def main() -> None:
         registry = write(Path(tmp) / "company", sim, world, database=relevo_db, meta_usage_window=60.0,
                          rate_limits=rate_limits)
         sim.configure("*", latency=args.latency)
-        if not args.no_limits:
-            limits(sim)
+        if not args.no_limits:  # bench_bulk's limits, but this company has no SCIM presence
+            sim.vendors["hubspot"].set_limits(enabled=True, per_window=100, window=10.0)
+            sim.vendors["meta"].usage.calls_per_window, sim.vendors["meta"].usage.window = 600, 60.0
+            for vendor, (count, window) in {"hootsuite": (100, 10.0), "tiktok": (100, 10.0),
+                                            "graph": (160, 10.0)}.items():
+                sim.configure(vendor, rate_limit=(count, window), retry_after=1.0)
         prefect_db = None if args.prefect_sqlite else create_database(pg)
         with prefect_server(prefect_db) as env:
             workers = Workers(env, args.workers)
