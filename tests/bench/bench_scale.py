@@ -149,8 +149,8 @@ def main() -> None:
 
 def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Send the burst, kill a worker if asked, wait for every event to end; returns the report's lines."""
-    from flows.inbox import Inbox
-    from flows.registry import load_registry
+    from relevo.storage.inbox import Inbox
+    from relevo.config.registry import load_registry
 
     inbox = Inbox(load_registry(registry).database_url)
     key = SECRETS["SIM_WEBHOOK_KEY"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.ledger import Ledger
-from flows.registry import load_registry
+from relevo.storage.ledger import Ledger
+from relevo.config.registry import load_registry
 from tests.reliability.conftest import simulated
 from tests.sim.company import still_has_access
 from tests.sim.seed import TIKTOK_BC
@@ -20,8 +20,8 @@ def summary_of(result):  # type: ignore[no-untyped-def]
 
 
 def offboard(how: str, employee_ids: list[str], registry: Path) -> None:
-    from flows.layoff import offboard_batch
-    from flows.offboarding import offboard_employee
+    from relevo.layoff import offboard_batch
+    from relevo.offboarding import offboard_employee
 
     if how == "batch":
         summary_of(offboard_batch(employee_ids, str(registry)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from flows.webhook import Dispatcher, serve
+from relevo.receiver.webhook import Dispatcher, serve
 
 
 def main(argv: list[str]) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox import Inbox
-from flows.registry import load_registry
-from flows.webhook import Dispatcher
+from relevo.storage.inbox import Inbox
+from relevo.config.registry import load_registry
+from relevo.receiver.webhook import Dispatcher
 from tests.pgcluster import create_database
 from tests.scale.stack import Workers, descendants, children, final_runs, prefect_server
 from tests.sim import Simulator, all_vendors
