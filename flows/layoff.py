@@ -38,7 +38,9 @@ from relevo.rules import notices
 from relevo.engine import runview
 from relevo.rules.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
 from relevo.engine.approving import notice_phase
-from relevo.engine.execute import Run, Unconfirmed, execute, finished, recover_interrupted, suggested_fix
+from relevo.engine.execute import (
+    Run, Unconfirmed, close_stale_checks, execute, finished, recover_interrupted, suggested_fix,
+)
 from relevo.engine.gate import forced_action
 from relevo.engine.report import plan_only, tally, write_hr_note
 from relevo.engine.steps import in_flow_run, log, one_line_failures, unreadable
@@ -131,6 +133,8 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
         if not unconfirmed or unconfirmed.due():  # nothing waits for a read: cleared at once
             confirm()
     confirm()
+    if not dry_run:  # earlier "check by hand" tasks of this presence that this list answers
+        rows += [row for e in employees for row in close_stale_checks(runs[e["id"]], members)]
     return rows
 
 

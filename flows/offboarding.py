@@ -25,7 +25,8 @@ from relevo.storage.ledger import Ledger
 from relevo.rules.plan import CRM, NOTICE, REVOKE, Plan, plan
 from relevo.config.registry import load_registry
 from relevo.engine.steps import crash_point, fetch_employee, fetch_clients, in_flow_run, log, step, one_line_failures, read_members
-from relevo.engine.execute import Run, recover_interrupted, execute, revoke_all
+from relevo.engine.execute import Run, close_stale_checks, recover_interrupted, execute, revoke_all
+from relevo.model import Grant
 from relevo.engine.report import progress, plan_only, write_hr_note, summarize, publish
 from relevo.engine.approving import notice_phase, cli_approver, supersede, await_approval, record_successor, settle
 
@@ -95,7 +96,7 @@ def offboard_employee(
         rows += recover_interrupted(run, the_plan, members)
         rows += revocation.schedule_revocation(run, the_plan.revoke_at)  # before notices wait for approval
         ask = deployment.id is not None if wait_for_approval is None else wait_for_approval
-        rows += run_plan(run, the_plan, clients, now, ask)
+        rows += run_plan(run, the_plan, clients, now, ask, members)
         if (note := write_hr_note(run)) is not None:
             rows.append(note)
         if run.stopped:
@@ -107,11 +108,17 @@ def offboard_employee(
     return runview.final_state(summary)
 
 def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: datetime | None = None,
-             wait_for_approval: bool = False) -> list[dict[str, Any]]:
-    """Involuntary: revoke first, then notices. Voluntary: notices now, revocations when due."""
+             wait_for_approval: bool = False,
+             members: dict[str, list[Grant] | str] | None = None) -> list[dict[str, Any]]:
+    """Involuntary: revoke first, then notices. Voluntary: notices now, revocations when due.
+
+    members: the lists the plan was made from; earlier "check by hand" tasks of presences read in
+    them are closed once the revocations are recorded (`close_stale_checks`).
+    """
     record_only = [a for a in the_plan.actions if a.phase not in {REVOKE, NOTICE, CRM}]
     rows = [execute(run, a) for a in record_only]
     rows += revoke_all(run, the_plan.phase(REVOKE))
+    rows += close_stale_checks(run, members or {})
     progress(run, "Access steps done; client notices next.")
     rows += notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients or [],
                          now or datetime.now(timezone.utc), wait_for_approval)

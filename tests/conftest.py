@@ -111,81 +111,36 @@ def scim_registry(acme: Path, scim_url: str, monkeypatch: pytest.MonkeyPatch) ->
     return path
 
 
-def _postgres_bin() -> Path | None:
-    """The newest PostgreSQL server binaries on this machine (Debian keeps them off PATH)."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A real PostgreSQL server on loopback for the session: a throwaway cluster (initdb) in a temp dir.
+    """A real PostgreSQL server on loopback for the session: a throwaway cluster (tests/pgcluster.py).
 
-    PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` system user
-    (Debian's package creates it). Yields a SQLAlchemy URL prefix `postgresql+psycopg://relevo@host:port/`.
-    Without the binaries or the driver the tests that need it are skipped, except in CI (`CI=true`),
-    where `.ci/run` installs both and a skip would hide a broken set-up.
+    Yields a SQLAlchemy URL prefix `postgresql+psycopg://relevo@host:port/`. Without the binaries or
+    the driver the tests that need it are skipped, except in CI (`CI=true`), where `.ci/run` installs
+    both and a skip would hide a broken set-up.
     """
-    import socket
-    import subprocess
+    from tests.pgcluster import Unavailable, cluster
 
-    def unavailable(reason: str):
+    try:
+        running = cluster()
+        url = running.__enter__()
+    except Unavailable as exc:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is needed in CI: {reason}")
-        pytest.skip(reason)
-
+            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
+        pytest.skip(str(exc))
     try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        unavailable("the PostgreSQL driver is not installed: pip install -e '.[test,postgres]'")
-    binaries = _postgres_bin()
-    if binaries is None:
-        unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
-    import pwd
-    import tempfile
-
-    home = Path(tempfile.mkdtemp(prefix="relevo-pg-"))  # not under pytest's 0700 root-owned temp dirs
-    data = home / "data"
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        run_as = ["runuser", "-u", "postgres", "--"]
-        owner = pwd.getpwnam("postgres")
-        os.chown(home, owner.pw_uid, owner.pw_gid)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "timeout": 120}
-    initdb = subprocess.run([*run_as, str(binaries / "initdb"), "-D", str(data), "-U", "relevo", "-A", "trust",
-                             "--no-sync", "-E", "UTF8"], **quiet)
-    if initdb.returncode:
-        unavailable(f"initdb failed: {initdb.stderr.decode(errors='replace')[-300:]}")
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off -c max_connections=200"
-    start = subprocess.run([*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-                            str(data / "server.log"), "start"], **quiet)
-    if start.returncode:
-        unavailable(f"pg_ctl start failed: {start.stderr.decode(errors='replace')[-300:]}")
-    try:
-        yield f"postgresql+psycopg://relevo@127.0.0.1:{port}/"
+        yield url
     finally:
-        subprocess.run([*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], **quiet)
-        shutil.rmtree(home, ignore_errors=True)
+        running.__exit__(None, None, None)
 
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """The URL of a new, empty database on the session's PostgreSQL server (one per test)."""
-    import uuid
+    from tests.pgcluster import create_database
 
-    import psycopg
+    return create_database(postgres_server)
 
-    name = f"t{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server.replace("postgresql+psycopg", "postgresql") + "postgres",
-                         autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return postgres_server + name
 
 if TYPE_CHECKING:
     from tests.support.alerts import Channel

@@ -25,7 +25,7 @@ from relevo.engine import approval
 from relevo.engine import gate
 from relevo.engine import runview
 from relevo.storage.ledger import Ledger
-from relevo.rules.plan import REVOKE, Action, Plan
+from relevo.rules.plan import REVOKE, Action, Plan, is_leavers
 from relevo.config.registry import Registry
 from relevo.engine.steps import listeners, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
 
@@ -333,6 +333,38 @@ def suggested_fix(error: ConnectorError) -> str:
 def finished(run: Run, action: Action) -> bool:
     state = run.ledger.state(action.key)
     return state is not None and state.status in FINISHED
+
+def close_stale_checks(run: Run, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
+    """Close the leaver's open "could not read who has access; check by hand" tasks that this run answered.
+
+    An earlier run that could not read a presence left a task for a person (`:check:<presence>`,
+    manual). Once a run has read that presence's members, the task is answered when the leaver holds
+    no role there: not listed at all (gone, or removed by a person or another run), or every role
+    listed is recorded removed (done, confirmed by a fresh read) in the ledger. It is then recorded
+    done, saying why, so `relevo tasks` no longer asks a person for it. A removal that failed or is
+    scheduled keeps the task open.
+    """
+    employee = run.employee
+    rows = []
+    for presence in run.registry.presences:
+        listed = members.get(presence.id)
+        if presence.owner != "company" or not isinstance(listed, list):
+            continue
+        key = f"{employee['id']}:check:{presence.id}"
+        state = run.ledger.state(key)
+        if state is None or state.status != "manual":
+            continue
+        held = [g for g in listed if is_leavers(g, employee, run.registry)]
+        removals = [run.ledger.state(f"{employee['id']}:revoke:{presence.id}:{g.member_id}") for g in held]
+        if not all(r is not None and r.status in {"done", "already_done"} for r in removals):
+            continue
+        why = (f"every role of {employee['name']} there is recorded removed" if held
+               else f"{employee['name']} holds no role there")
+        rows.append(run.record(Action(key=key, action="manual_task", target=presence.account, phase=REVOKE,
+                                      description=""), "done",
+                               f"closed: {presence.account} was read again and {why}"))
+    return rows
+
 
 def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     """Presences in parallel (one thread per presence); within a presence, in plan order."""

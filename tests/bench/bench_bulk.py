@@ -16,10 +16,16 @@ Simulated limits (vendor docs where they exist, else stated here):
   Hootsuite, TikTok, SCIM: 100 requests / 10 s (429 + Retry-After); Graph 160 / 10 s; BambooHR none.
 
     python -m tests.bench.bench_bulk [--leavers 20] [--latency 0.02] [--stayers-listed-first] [--calls-log F]
+        [--database postgresql://user@host:port/dbname]
+
+--database: relevo's ledger (and the shared rate-limit windows) on that database instead of a SQLite file;
+it must be empty (a used one finds the leavers' actions done). `--database fresh` starts a throwaway
+PostgreSQL cluster (tests/pgcluster.py) for the run.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -107,6 +113,8 @@ def main() -> None:
     parser.add_argument("--stayers-listed-first", action="store_true",
                         help="Hootsuite lists the members who stay before the leavers (default: after them, the worst "
                              "case for leaving admins, who are removed once an admin who stays has been read)")
+    parser.add_argument("--database", help="relevo's database URL (an empty PostgreSQL database), or 'fresh' for a "
+                                           "throwaway PostgreSQL cluster; default a SQLite file")
     args = parser.parse_args()
     os.environ.update({**SECRETS, **QUIET})  # QUIET: no telemetry, Prefect's INFO lines off the table
     from prefect.testing.utilities import prefect_test_harness
@@ -114,8 +122,12 @@ def main() -> None:
     from relevo.layoff import offboard_batch
     from relevo.offboarding import offboard_employee
 
+    from tests.pgcluster import cluster, create_database
+
+    server = cluster() if args.database == "fresh" else contextlib.nullcontext(None)
     with tempfile.TemporaryDirectory() as tmp, scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root, \
-            prefect_test_harness(server_startup_timeout=90):
+            prefect_test_harness(server_startup_timeout=90), server as pg:
+        database = create_database(pg) if pg else args.database
         sim = Simulator(all_vendors() + [Proxy("scim", scim_root)]).start()
         arm(sim)
         world = populate(generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors)
@@ -130,6 +142,7 @@ def main() -> None:
         # The simulator compresses Meta's usage window (an hour) to 60 s; the registry says so, as a company would.
         # The published per-window limits are given to relevo too (`rate_limit`), as a company would.
         registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2", meta_usage_window=60.0,
+                         database=database,
                          rate_limits={"hootsuite": (100, 10.0), "tiktok": (100, 10.0), "scim": (100, 10.0),
                                       "drafts": (160, 10.0)})
         sim.configure("*", latency=args.latency)
@@ -186,7 +199,8 @@ def main() -> None:
         projected[vendor] = int(sum(a + b * (s + n - k) for k in range(n)))
     scale = n / args.leavers
     need_n = minimum_calls(n, n + s, int(companies * scale), int(contacts * scale), int(notices * scale))
-    print(table(f"Bulk layoff, measured: {args.leavers} leavers x 6 presences, rate limits on, "
+    store = "SQLite" if not args.database else "PostgreSQL"
+    print(table(f"Bulk layoff, measured: {args.leavers} leavers x 6 presences, rate limits on, ledger on {store}, "
                 f"{args.latency * 1000:.0f} ms per answer, {mode} ({machine()})", [
         ("wall time", f"{wall:.1f} s; rate-limit bound for the minimum calls {bound(need):.1f} s "
                       f"-> {wall / max(bound(need), 1e-9):.2f}x (goal <= 1.1x)"),

@@ -48,8 +48,10 @@ def set_successors(sim: Simulator, world: World) -> None:
 
 def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_approve: bool = True,
              output: str = "out", meta_usage_window: float | None = None,
-             rate_limits: dict[str, tuple[int, float]] | None = None, hr: str = "bamboohr") -> dict[str, Any]:
-    """The registry document (validated by `write`); `hr` is the HR platform: bamboohr or hibob."""
+             rate_limits: dict[str, tuple[int, float]] | None = None, hr: str = "bamboohr",
+             database: str | None = None) -> dict[str, Any]:
+    """The registry document (validated by `write`); `hr` is the HR platform: bamboohr or hibob;
+    `database`: storage.database (a SQLite file by default)."""
     def env(name: str) -> dict[str, str]:
         return {"env": name}
 
@@ -83,7 +85,7 @@ def registry(sim: Simulator, world: World, *, scim_url: str | None = None, auto_
         "company": {"name": "Acme Sim", "timezone": "Europe/Madrid", "default_language": "es",
                     "contact": {"name": "Equipo de Cuentas", "email": "cuentas@acme-sim.example"},
                     "break_glass_admin": {"name": "Emergencia IT", "email": "it-breakglass@acme-sim.example"}},
-        "storage": {"database": f"{output}/relevo.db", "output": output},
+        "storage": {"database": database or f"{output}/relevo.db", "output": output},
         "hr": {"connector": "bamboohr", "company_domain": "acme", "api_key": env("SIM_BAMBOOHR_KEY"),
                "base_url": sim.url("bamboohr") + "/api/v1/", "note_category": 17,
                "successor_field": SUCCESSOR_FIELD},
