@@ -235,7 +235,7 @@ def joined(value: Any) -> Any:
 @one_line_failures
 def offboard_batch(
     employee_ids: Annotated[EmployeeIds, BeforeValidator(joined)],
-    registry_path: RegistryPath = "relevo.yaml",
+    registry_path: RegistryPath | None = None,
     dry_run: bool = False,
     revoke_now: bool = False,
     force: bool = False,
@@ -247,8 +247,8 @@ def offboard_batch(
     Args:
         employee_ids: the HR platform's employee ids, pasted as one field: separated by commas, spaces or
             new lines. An unknown id is flagged in the report; the others go on.
-        registry_path: the company's relevo.yaml: absolute, or relative to the directory the worker runs the
-            flows in (the project directory `prefect deploy` recorded).
+        registry_path: the company's relevo.yaml on the worker: absolute, or relative to its working directory;
+            None (the deployments' default): the worker's RELEVO_REGISTRY, else relevo.yaml in its working directory.
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even where a last working day is still ahead.
         force: offboard even those whose HR record shows no termination (each recorded with who asked).

@@ -41,7 +41,7 @@ def offboard_run_name() -> str:
 @one_line_failures
 def offboard_employee(
     employee_id: EmployeeId,
-    registry_path: RegistryPath = "relevo.yaml",
+    registry_path: RegistryPath | None = None,
     dry_run: bool = False,
     revoke_now: bool = False,
     event_key: SkipJsonSchema[str | None] = None,
@@ -53,8 +53,8 @@ def offboard_employee(
 
     Args:
         employee_id: the HR platform's employee id, e.g. 1001 (one line; spaces around it are ignored).
-        registry_path: the company's relevo.yaml: absolute, or relative to the directory the worker runs the
-            flows in (the project directory `prefect deploy` recorded).
+        registry_path: the company's relevo.yaml on the worker: absolute, or relative to its working directory;
+            None (the deployments' default): the worker's RELEVO_REGISTRY, else relevo.yaml in its working directory.
         dry_run: show the plan, change nothing.
         revoke_now: revoke at once even for a resignation whose last day is still ahead.
         event_key: (internal, not in the UI form) the webhook event that started this run, for the audit log.
@@ -127,7 +127,7 @@ def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: da
 
 @flow(name="approve-notices", log_prints=False)
 @one_line_failures
-def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath = "relevo.yaml", reject: list[str] | None = None,
+def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath | None = None, reject: list[str] | None = None,
                     approved_by: str = "", actor: str = "", successor_id: str = "",
                     via: SkipJsonSchema[str] = "relevo approve") -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).

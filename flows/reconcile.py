@@ -128,14 +128,15 @@ def disabled_webhooks(registry: Registry, inbox: Inbox, now: datetime) -> list[d
 
 
 @flow(name="reconcile-hr", log_prints=False)
-def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, dispatch: bool = True) -> dict[str, Any]:
+def reconcile_hr(registry_path: str | None = None, since: str | None = None, dispatch: bool = True) -> dict[str, Any]:
     """Poll the HR platform for terminations and withdrawals no webhook reported, and start their runs.
 
     Each termination found only here, and each webhook subscription the platform disabled, is an
     alert (flows/alerts.py): a Prefect event, and a line through the registry's notification block.
 
     Args:
-        registry_path: the company's relevo.yaml, relative to the worker's working directory.
+        registry_path: the company's relevo.yaml; None: the worker's RELEVO_REGISTRY, else relevo.yaml in its
+            working directory.
         since: an ISO 8601 time to look back to, instead of the stored cursor.
         dispatch: start the runs of new events here (the receiver's dispatcher does it too, once).
     """
@@ -169,9 +170,10 @@ def reconcile_hr(registry_path: str = "relevo.yaml", since: str | None = None, d
     alerts.notify(registry, "webhook subscription disabled", lines)
     result["disabled_webhooks"] = len(disabled)
     if dispatch and result["stored"]:
-        from relevo.receiver.webhook import Dispatcher
+        from relevo.receiver.webhook import Dispatcher, company_launcher
 
-        result["dispatched"] = Dispatcher(Inbox(registry.database_url), str(registry.path)).dispatch_due()
+        result["dispatched"] = Dispatcher(Inbox(registry.database_url), registry.given,
+                                          launch=company_launcher(registry)).dispatch_due()
     logger.info("HR changes since %s: %d employee(s), %d new event(s)", result["since"], result["changed"],
                 len(result["stored"]))
     return result

@@ -163,12 +163,13 @@ def restore_one(rescind: Run, revoke_key: str, presence_id: str, member_id: str,
 
 
 @flow(name="rescind-termination", log_prints=False)
-def rescind_termination(employee_id: str, registry_path: str = "relevo.yaml", event_key: str | None = None) -> Any:
+def rescind_termination(employee_id: str, registry_path: str | None = None, event_key: str | None = None) -> Any:
     """Undo an offboarding whose termination was withdrawn.
 
     Args:
         employee_id: the HR platform's employee id.
-        registry_path: the company's relevo.yaml.
+        registry_path: the company's relevo.yaml; None: the worker's RELEVO_REGISTRY, else relevo.yaml in its
+            working directory.
         event_key: the webhook event that reported the withdrawal, for the audit log.
     """
     logger = get_run_logger()

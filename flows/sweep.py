@@ -146,11 +146,12 @@ def read_roster(registry: Registry) -> list[dict[str, Any]] | str:
 
 
 @flow(name="sweep-access", log_prints=False)
-def sweep_access(registry_path: str = "relevo.yaml", days: int = 30, dry_run: bool = False) -> dict[str, Any]:
+def sweep_access(registry_path: str | None = None, days: int = 30, dry_run: bool = False) -> dict[str, Any]:
     """Re-check that everyone offboarded in the last `days` days has no role left on any company presence.
 
     Args:
-        registry_path: the company's relevo.yaml, relative to the worker's working directory.
+        registry_path: the company's relevo.yaml; None: the worker's RELEVO_REGISTRY, else relevo.yaml in its
+            working directory.
         days: how far back leavers are checked.
         dry_run: report what came back, change nothing.
     """

@@ -46,7 +46,8 @@ def test_the_custom_run_form_shows_only_what_an_operator_sets():
                                           "requested_by"]
     assert schema["required"] == ["employee_id"]
     assert schema["properties"]["employee_id"]["minLength"] == 1
-    assert "relative to the directory the worker runs" in schema["properties"]["registry_path"]["description"]
+    assert "RELEVO_REGISTRY" in schema["properties"]["registry_path"]["description"]  # found on the worker
+    assert schema["properties"]["registry_path"]["default"] is None
     batch = parameter_schema(offboard_batch).model_dump()["properties"]["employee_ids"]
     assert batch["type"] == "string" and "commas" in batch["description"]
     # Prefect validates (and trims) what the form sends; internal parameters still reach the flow.

@@ -57,7 +57,7 @@ def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deploye
     assert ("schedule_revocation", "scheduled") in outcomes
     [run] = scheduled_runs(acme)
     assert run.expected_start_time == DIEGO_REVOKE_AT
-    assert run.idempotency_key == "1002:revoke-at:2027-03-31T21:59:00+00:00"
+    assert run.idempotency_key == "acme-comunicacion:1002:revoke-at:2027-03-31T21:59:00+00:00"  # company first
     assert run.parameters["employee_id"] == "1002" and run.parameters["revoke_now"] is False
 
     offboard_employee("1002", str(acme))  # a duplicate event: still one scheduled run

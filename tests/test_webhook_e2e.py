@@ -16,7 +16,7 @@ from relevo.storage.inbox import Inbox
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.webhook import Dispatcher, create_app, launch_deployment
+from relevo.receiver.webhook import Dispatcher, company_launcher, create_app
 from tests.support.deployments import prefect_cli, runs_of
 from tests.test_safety_gate import withdraw_in_hr
 from tests.support.canaries import WEBHOOK_KEY as KEY
@@ -45,12 +45,14 @@ def wait_for(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
     raise AssertionError("condition not reached in time")
 
 
-def ours(registry) -> list:  # type: ignore[no-untyped-def]
-    """Runs for Laura started for this test's copy of the company (other tests use other copies)."""
-    return [r for r in runs_of("1001") if r.parameters.get("registry_path") == str(registry.path)]
+def ours(event_key: str) -> list:  # type: ignore[no-untyped-def]
+    """Runs for Laura started for this test's webhook event."""
+    return [r for r in runs_of("1001") if r.parameters.get("event_key") == event_key]
 
 
-def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monkeypatch):
+def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monkeypatch, tmp_path):
+    """The receiver sends no path of its own; the worker, on "another machine" (no checkout, another working
+    directory), runs relevo as installed and finds the registry through its RELEVO_REGISTRY."""
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     # No one clicks "approve" in this test: the policy approves the drafts so the run can finish.
     acme.write_text(acme.read_text("utf-8").replace("auto_approve_notices: false", "auto_approve_notices: true"), "utf-8")
@@ -58,12 +60,15 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
     inbox = Inbox(registry.database_url)
     launched: list[str] = []
 
-    def launch(event, registry_path):  # the real launcher, counted
-        run_id = launch_deployment(event, registry_path)
+    def launch(event, registry_path, relaunch=0):  # the real launcher, as `relevo webhook serve` makes it, counted
+        run_id = company_launcher(registry)(event, registry_path, relaunch)
         launched.append(run_id)
         return run_id
 
-    dispatcher = Dispatcher(inbox, str(registry.path), launch=launch)
+    dispatcher = Dispatcher(inbox, None, launch=launch)  # as `relevo webhook serve` without --worker-registry
+    elsewhere = tmp_path / "worker-machine"
+    elsewhere.mkdir()
+    worker_env = {"RELEVO_REGISTRY": str(registry.path)}
     body = json.dumps(DISMISSAL).encode()
     with TestClient(create_app(acme, dispatcher=dispatcher)) as client:
         accepted = client.post("/webhooks/bamboohr", content=body, headers=signed(body, time.time()))
@@ -73,15 +78,17 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         event = wait_for(lambda: next((e for e in inbox.events() if e.state == "dispatched"), None))
         assert event.event_key == key and launched == [event.flow_run_id]
 
-        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed)
+        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed,
+                             cwd=elsewhere, env=worker_env)
         assert worker.returncode == 0, worker.stdout + worker.stderr
-        run = wait_for(lambda: next((r for r in ours(registry) if r.state and r.state.is_final()), None))
+        run = wait_for(lambda: next((r for r in ours(key) if r.state and r.state.is_final()), None))
         print(f"webhook accepted -> flow run completed: {time.monotonic() - accepted_at:.1f} s")
         assert str(run.id) == event.flow_run_id
         assert run.state.is_completed(), run.state
         assert run.state.name == "Needs a person"  # the example's platforms have no API
-        assert run.parameters == {"employee_id": "1001", "registry_path": str(registry.path), "event_key": key,
+        assert run.parameters == {"employee_id": "1001", "event_key": key,
                                   "dry_run": False, "revoke_now": False}  # the last two: prefect.yaml defaults
+        assert run.idempotency_key == f"{registry.company_slug}:{key}"
 
         ledger = Ledger(registry.database_url)
         rows = ledger.audit("1001")
@@ -108,15 +115,16 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         answer = client.post("/webhooks/bamboohr", content=withdrawal, headers=signed(withdrawal, time.time()))
         assert answer.status_code == 202 and answer.json()["stored"][0].startswith("bamboohr:1001:rescinded:")
         rescind = wait_for(lambda: next((e for e in inbox.events() if e.kind == "rescinded" and e.flow_run_id), None))
-        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed)
+        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed,
+                             cwd=elsewhere, env=worker_env)
         assert worker.returncode == 0, worker.stdout + worker.stderr
     restored = [r for r in Ledger(registry.database_url).audit("1001") if r["event_key"] == rescind.event_key]
     assert restored and {r["run_id"] for r in restored} == {rescind.flow_run_id}
     assert {(r["action"], r["outcome"]) for r in restored} == {  # no API in the example: tasks for a person
         ("withdraw_termination", "done"), ("restore_role", "manual")}
     assert len(launched) == 2 and launched[0] == event.flow_run_id
-    assert launch_deployment(event, str(registry.path)) == event.flow_run_id  # same key, same run
-    assert [str(r.id) for r in ours(registry)] == [event.flow_run_id]
+    assert company_launcher(registry)(event, None) == event.flow_run_id  # same key, same run
+    assert [str(r.id) for r in ours(key) if r.idempotency_key == f"{registry.company_slug}:{key}"] == [event.flow_run_id]
     assert len(Ledger(registry.database_url).audit("1001")) == len(rows) + len(restored)
     assert [e.state for e in inbox.events()] == ["dispatched", "dispatched"]
     assert KEY not in (registry.output_dir / "audit.jsonl").read_text("utf-8")
@@ -176,8 +184,9 @@ def test_killed_receiver_loses_nothing_and_dispatches_after_restart(deployed, ac
     finally:
         restarted.terminate()
         restarted.wait(10)
-    [run] = ours(registry)
-    assert str(run.id) == event.flow_run_id and run.idempotency_key == event.event_key
+    [run] = ours(event.event_key)
+    assert str(run.id) == event.flow_run_id and run.idempotency_key == f"{registry.company_slug}:{event.event_key}"
+    assert "registry_path" not in run.parameters  # the receiver's own path means nothing on a worker
     from prefect import get_client
     from prefect.states import Cancelled
 

@@ -398,6 +398,9 @@ def webhook_serve(
     registry: RegistryOption = Path("relevo.yaml"),
     host: Annotated[str, typer.Option(help="Address to listen on (put a TLS proxy in front).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8088,
+    worker_registry: Annotated[str | None, typer.Option(
+        "--worker-registry", help="The registry's path on the workers, sent with every run. Default: none is "
+        "sent; each worker uses its RELEVO_REGISTRY, else relevo.yaml in its working directory.")] = None,
 ) -> None:
     """Receive BambooHR/Factorial webhooks, store them, and start the Prefect deployments.
 
@@ -418,7 +421,7 @@ def webhook_serve(
     resume_gc()
     print(f"relevo: receiving webhooks for {reg.company.name} on http://{host}:{port}/webhooks/... "
           f"(inbox in {masked(url)})", file=sys.stderr)
-    webhook.serve(reg.path, host, port)
+    webhook.serve(reg.path, host, port, worker_registry)
 
 
 @app.command()

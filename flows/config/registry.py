@@ -6,6 +6,9 @@ never starts half-configured.
 """
 from __future__ import annotations
 
+import os
+import re
+import unicodedata
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,9 +29,12 @@ class Registry:
     field, which raced with tasks adding connectors to the cache ("dictionary changed size").
     """
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, data: dict[str, Any], given: str | None = None) -> None:
         self.path = path
         self.data = data
+        # The path as the caller named it; None when found through RELEVO_REGISTRY or the working directory.
+        # Runs this run starts are given the same, so each worker resolves it on its own machine.
+        self.given = given
         self._social: dict[str, SocialConnector] = {}
 
     def __repr__(self) -> str:
@@ -50,6 +56,13 @@ class Registry:
     @cached_property
     def storage(self) -> Storage:
         return Storage.from_data(self.data.get("storage"))
+
+    @property
+    def company_slug(self) -> str:
+        """The company's name as a key prefix (`Acme Iberia S.L.` → `acme-iberia-s-l`): two companies on one
+        Prefect server never share an idempotency key."""
+        ascii_name = unicodedata.normalize("NFKD", self.company.name).encode("ascii", "ignore").decode()
+        return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "company"
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -172,9 +185,28 @@ class Registry:
         return self._social[presence.id]
 
 
-def load_registry(path: str | Path) -> Registry:
-    """Read, validate and cross-check a registry file; ConfigurationError names what is wrong."""
-    path = Path(path).expanduser().resolve()
+REGISTRY_ENV = "RELEVO_REGISTRY"
+DEFAULT_REGISTRY = "relevo.yaml"
+
+
+def registry_location(path: str | Path | None) -> Path:
+    """Where the registry is: the path given, else `$RELEVO_REGISTRY`, else relevo.yaml in the working directory.
+
+    A flow started without a path (the deployments' default) finds the registry on the worker that runs
+    it, so no machine's absolute path travels with a run (README, "Running it for real").
+    """
+    if path is None or not str(path).strip():
+        path = os.environ.get(REGISTRY_ENV, "").strip() or DEFAULT_REGISTRY
+    return Path(path).expanduser().resolve()
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    """Read, validate and cross-check a registry file; ConfigurationError names what is wrong.
+
+    `path` None: `$RELEVO_REGISTRY`, else relevo.yaml in the working directory (`registry_location`).
+    """
+    given = None if path is None or not str(path).strip() else str(path)
+    path = registry_location(path)
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
@@ -192,7 +224,7 @@ def load_registry(path: str | Path) -> Registry:
     except schemas.SchemaError as exc:
         raise ConfigurationError(str(exc)) from None
     _cross_check(path, data)
-    registry = Registry(path=path, data=data)
+    registry = Registry(path=path, data=data, given=given)
     database = data.get("storage", {}).get("database")
     if (isinstance(database, dict) and "env" in database) or (isinstance(database, str) and "://" in database):
         registry.database_url  # noqa: B018  a missing variable or driver is reported on load, in one line

@@ -43,10 +43,10 @@ def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, 
     try:
         scheduled = run_deployment(
             deployment_id,
-            parameters={"employee_id": employee_id, "registry_path": str(run.registry.path),
+            parameters={"employee_id": employee_id, "registry_path": run.registry.given,
                         "event_key": run.event_key, "dry_run": False, "revoke_now": False},
             scheduled_time=revoke_at.astimezone(timezone.utc),
-            idempotency_key=f"{employee_id}:revoke-at:{when}{again}",
+            idempotency_key=f"{run.registry.company_slug}:{employee_id}:revoke-at:{when}{again}",
             flow_run_name=f"revoke-{employee_id}-at-{local:%Y%m%d-%H%M}",
             timeout=0,
             as_subflow=False,

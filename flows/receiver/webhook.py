@@ -17,6 +17,7 @@ flows/receiver/transport.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import hmac
 import json
@@ -390,22 +391,34 @@ async def count_rejection(inbox: Inbox, vendor: str, rejected: Rejected, clock: 
 
 # --- the dispatcher: pending inbox rows → Prefect deployment runs ---
 
-def launch_deployment(event: InboxEvent, registry_path: str, relaunch: int = 0) -> str:
+def launch_deployment(event: InboxEvent, registry_path: str | None, relaunch: int = 0, company: str = "") -> str:
     """Start the event's deployment; the server returns the existing run for a repeated key.
 
     A relaunch (the first run crashed or hung) needs a key of its own, or Prefect would hand back
     the dead run; its parameters, the event key in the audit among them, stay the same.
+    `registry_path` None sends none: the worker finds its own (RELEVO_REGISTRY, else relevo.yaml in its
+    working directory). `company` (the registry's company slug) prefixes the Prefect idempotency key, so
+    two companies on one Prefect server never get each other's run for the same employee id and change.
     """
     from prefect.deployments import run_deployment
 
+    parameters: dict[str, Any] = {"employee_id": event.employee_id, "event_key": event.event_key}
+    if registry_path is not None:
+        parameters["registry_path"] = registry_path
+    key = event.event_key if not relaunch else f"{event.event_key}#relaunch-{relaunch}"
     run = run_deployment(
         DEPLOYMENTS[event.kind],
-        parameters={"employee_id": event.employee_id, "registry_path": registry_path, "event_key": event.event_key},
-        idempotency_key=event.event_key if not relaunch else f"{event.event_key}#relaunch-{relaunch}",
+        parameters=parameters,
+        idempotency_key=f"{company}:{key}" if company else key,
         timeout=0,
         as_subflow=False,
     )
     return str(run.id)  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
+
+
+def company_launcher(registry: Registry) -> Callable[..., str]:
+    """`launch_deployment` with this registry's company in every idempotency key."""
+    return functools.partial(launch_deployment, company=registry.company_slug)
 
 
 @dataclass(frozen=True)
@@ -455,8 +468,8 @@ class Dispatcher:
     def __init__(
         self,
         inbox: Inbox,
-        registry_path: str,
-        launch: Callable[[InboxEvent, str], str] = launch_deployment,
+        registry_path: str | None,
+        launch: Callable[[InboxEvent, str | None], str] = launch_deployment,
         clock: Clock = time.time,
         base: float = 1.0,
         cap: float = 300.0,
@@ -651,13 +664,17 @@ def preflight(registry: Registry) -> None:
             resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")
 
 
-def serve(registry_path: str | Path, host: str, port: int) -> None:
-    """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`; `preflight` first)."""
+def serve(registry_path: str | Path, host: str, port: int, worker_registry: str | None = None) -> None:
+    """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`; `preflight` first).
+
+    The runs it starts carry no registry path unless the operator names one (`worker_registry`, the
+    path on the workers): each worker finds its own, and the receiver's own path means nothing there.
+    """
     import prefect.deployments  # noqa: F401  (imported at start, not at the first event: ~1 s off its dispatch)
     import uvicorn
 
     registry = load_registry(registry_path)
-    dispatcher = Dispatcher(Inbox(registry.database_url), str(registry.path),
+    dispatcher = Dispatcher(Inbox(registry.database_url), worker_registry, launch=company_launcher(registry),
                             retention_days=registry.inbox_retention_days)
     app = create_app(registry.path, dispatcher=dispatcher)
     # Prefect's import leaves ~150,000 long-lived objects; each full collection walked them all, an

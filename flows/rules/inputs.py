@@ -20,10 +20,10 @@ EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
                                          "are ignored).")]
 
 RegistryPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096),
-                         Field(description="The company's relevo.yaml: an absolute path, or relative to the "
-                                           "directory the worker runs the flows in (the project directory "
-                                           "`prefect deploy` recorded). Paths inside relevo.yaml are relative "
-                                           "to relevo.yaml's own folder.")]
+                         Field(description="The company's relevo.yaml on the worker: an absolute path, or relative "
+                                           "to the directory the worker runs the flows in. Empty: the worker's "
+                                           "RELEVO_REGISTRY, else relevo.yaml in its working directory. Paths "
+                                           "inside relevo.yaml are relative to relevo.yaml's own folder.")]
 
 EmployeeIds = Annotated[str, StringConstraints(min_length=1, max_length=200_000),
                         Field(description="Employee ids, separated by commas, spaces or new lines "

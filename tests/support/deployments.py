@@ -12,9 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
-def prefect_cli(*args: str, api_url: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    return subprocess.run([PREFECT, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+def prefect_cli(*args: str, api_url: str, timeout: float = 90, cwd: Path = ROOT,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The `prefect` command; `cwd` and `env` stand in for another machine's worker (no checkout there)."""
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1", **(env or {})}
+    return subprocess.run([PREFECT, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -26,10 +28,14 @@ def deploy(prefect_api_url: str) -> str:
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     assert "offboard-employee/offboard-employee" in deploy.stdout
     assert "rescind-termination/rescind-termination" in deploy.stdout
-    # The scheduled deployments (reconcile-hr every 15 min, sweep-access daily) are paused here: a run
-    # of theirs coming due would be taken by a test's `worker --run-once` instead of the run it waits for.
     from prefect import get_client
 
+    with get_client(sync_client=True) as client:  # nothing of this machine travels with a deployment
+        for deployment in client.read_deployments():
+            assert deployment.pull_steps == [], (deployment.name, deployment.pull_steps)
+            assert "registry_path" not in deployment.parameters, (deployment.name, deployment.parameters)
+    # The scheduled deployments (reconcile-hr every 15 min, sweep-access daily) are paused here: a run
+    # of theirs coming due would be taken by a test's `worker --run-once` instead of the run it waits for.
     with get_client(sync_client=True) as client:
         for name in ("reconcile-hr/reconcile-hr", "sweep-access/sweep-access"):
             client.pause_deployment(client.read_deployment_by_name(name).id)
