@@ -34,6 +34,8 @@ from relevo.connectors.errors import ConnectorError, InvalidResponse, NotFound
 from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
+    RESTRICTIONS,
+    check_restriction_fields,
     EMPLOYEE_ID,
     clean,
     flag,
@@ -59,7 +61,6 @@ EMPLOYEE_FIELDS = PERSON_FIELDS + (
 TERMINATED = "terminated"
 # Table columns that are list fields, and the list field's display name in GET meta/lists.
 LIST_FIELDS = {"terminationTypeId": "Termination Type", "terminationReasonId": "Termination Reason"}
-RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
 # The custom report filters employees by integer id (RequestCustomReport.filters.employeeIds).
 NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 # Ids per custom report. The spec sets no limit on employeeIds (UNCONFIRMED): 100 keeps each report small.
@@ -94,9 +95,7 @@ class BambooHR:
     ) -> None:
         if not DOMAIN.match(company_domain or ""):
             raise ConfigurationError(f"BambooHR company domain '{company_domain}' is not a subdomain name (e.g. acme)")
-        unknown = sorted(set(restriction_fields or {}) - set(RESTRICTIONS))
-        if unknown:
-            raise ConfigurationError(f"BambooHR restriction_fields: unknown key {', '.join(unknown)} (known: {', '.join(RESTRICTIONS)})")
+        check_restriction_fields("BambooHR", restriction_fields, RESTRICTIONS)
         self.http = HttpClient(
             VENDOR,
             base_url or BASE_URL.format(domain=company_domain),

@@ -77,6 +77,8 @@ from relevo.connectors.errors import ConnectorError, InvalidResponse, NotFound
 from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
+    RESTRICTIONS,
+    check_restriction_fields,
     EMPLOYEE_ID,
     clean,
     flag,
@@ -91,7 +93,6 @@ from relevo.connectors.http import HttpClient
 
 VENDOR = "hibob"
 BASE_URL = "https://api.hibob.com/v1/"
-RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
 PERSON_FIELDS = ("root.id", "root.displayName", "root.firstName", "root.surname", "root.email", "work.title")
 EMPLOYEE_FIELDS = PERSON_FIELDS + (
     "work.department",
@@ -142,12 +143,7 @@ class HiBob:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
     ) -> None:
-        unknown = sorted(set(restriction_fields or {}) - set(RESTRICTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"HiBob restriction_fields: unknown key {', '.join(unknown)} "
-                f"(known: {', '.join(RESTRICTIONS)})"
-            )
+        check_restriction_fields("HiBob", restriction_fields, RESTRICTIONS)
         self.http = HttpClient(
             VENDOR,
             base_url or BASE_URL,

@@ -13,6 +13,7 @@ from typing import Any
 
 from relevo.connectors.addresses import optional_email
 from relevo.connectors.errors import ConnectorError
+from relevo.model import ConfigurationError
 
 EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # schemas/termination_event.schema.json
 LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")  # schemas/employee.schema.json
@@ -108,3 +109,16 @@ def read_each(employee_ids: list[str], read: Callable[[str], dict[str, Any]]) ->
         except ConnectorError as exc:
             out[str(employee_id)] = exc
     return out
+
+
+# The exit-agreement restrictions an HR record may carry (registry `restriction_fields` maps them to fields).
+RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
+
+
+def check_restriction_fields(vendor: str, fields: Mapping[str, str] | None, known: tuple[str, ...]) -> None:
+    """The registry's `restriction_fields` name only restrictions relevo knows: a typo must not silently drop
+    an exit agreement's "no client contact" (ConfigurationError naming the unknown keys)."""
+    unknown = sorted(set(fields or {}) - set(known))
+    if unknown:
+        raise ConfigurationError(f"{vendor} restriction_fields: unknown key {', '.join(unknown)} "
+                                 f"(known: {', '.join(known)})")

@@ -79,6 +79,8 @@ from relevo.connectors.errors import AuthenticationError, InvalidResponse, NotFo
 from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
+    RESTRICTIONS,
+    check_restriction_fields,
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
     clean,
@@ -104,7 +106,6 @@ MAX_PAGES = 2000  # 100,000 persons: beyond it the cursor is taken to loop
 CURSOR_OVERLAP = timedelta(
     seconds=1
 )  # updated_at.gt is strict: re-read the last second (reconciliation dedupes)
-RESTRICTIONS = ("no_client_contact", "non_solicitation_until")
 POLL_MODES = ("employments", "persons")
 NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")  # /v1/company/documents takes employee_id as an integer
 PERSONIO_TYPES = {
@@ -251,12 +252,7 @@ class Personio:
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
     ) -> None:
-        unknown = sorted(set(restriction_fields or {}) - set(RESTRICTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"Personio restriction_fields: unknown key {', '.join(unknown)} "
-                f"(known: {', '.join(RESTRICTIONS)})"
-            )
+        check_restriction_fields("Personio", restriction_fields, RESTRICTIONS)
         if poll not in POLL_MODES:
             raise ConfigurationError(f"Personio poll '{poll}' is not one of {', '.join(POLL_MODES)}")
         if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,63}", app_id or ""):

@@ -85,7 +85,8 @@ def _company_today(registry: Registry) -> Callable[[], Any]:
 
 
 def _bamboohr_hr(registry: Registry, config: dict[str, Any]) -> Any:
-    from relevo.connectors.bamboohr import RESTRICTIONS, BambooHR
+    from relevo.connectors.bamboohr import BambooHR
+    from relevo.connectors.hr_records import RESTRICTIONS
     from relevo.config.secrets import resolve
 
     domain = _require(config, "company_domain", "hr", registry)
@@ -118,7 +119,8 @@ def _factorial_hr(registry: Registry, config: dict[str, Any]) -> Any:
 
 def _hibob_hr(registry: Registry, config: dict[str, Any]) -> Any:
     """A HiBob service user (its ID and token, both secret references) and the folder for the report."""
-    from relevo.connectors.hibob import RESTRICTIONS, HiBob
+    from relevo.connectors.hibob import HiBob
+    from relevo.connectors.hr_records import RESTRICTIONS
     from relevo.config.secrets import resolve
 
     folder = config.get("document_folder")
@@ -144,7 +146,8 @@ def _hibob_hr(registry: Registry, config: dict[str, Any]) -> Any:
 def _personio_hr(registry: Registry, config: dict[str, Any]) -> Any:
     """API v2 client credentials (a token renewed before it expires); the report goes to a document
     category."""
-    from relevo.connectors.personio import APP_ID, RESTRICTIONS, Personio
+    from relevo.connectors.hr_records import RESTRICTIONS
+    from relevo.connectors.personio import APP_ID, Personio
     from relevo.config.secrets import resolve
 
     where = f"{registry.path}: hr"
