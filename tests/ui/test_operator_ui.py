@@ -37,7 +37,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ui(tmp_path_factory):
-    """A Prefect server with its UI, relevo's pool and deployments, and a worker; yields (UI URL, env)."""
+    """A Prefect server with its UI, relevo's pool and deployments, a worker and the company it serves;
+    yields (UI URL, env, the company's folder)."""
     pytest.importorskip("playwright", reason="pip install playwright (in the test extras)")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (.ci/run does it)")
@@ -65,9 +66,14 @@ def ui(tmp_path_factory):
             done = subprocess.run([str(BIN / "prefect"), *command], cwd=ROOT, env=env, capture_output=True, text=True,
                                   timeout=300, stdin=subprocess.DEVNULL)
             assert done.returncode == 0, done.stdout + done.stderr
-        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "relevo"], cwd=ROOT, env=env,
+        # The worker finds the company's registry as the README says: RELEVO_REGISTRY in its environment
+        # (no machine path travels with a run; the operator types only the employee id).
+        company = tmp_path_factory.mktemp("company") / "acme"
+        shutil.copytree(EXAMPLE, company, ignore=shutil.ignore_patterns("out"))
+        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "relevo"], cwd=ROOT,
+                                  env={**env, "RELEVO_REGISTRY": str(company / "relevo.yaml")},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        yield url, env
+        yield url, env, company
     finally:
         for process in (worker, server):
             if process is not None:
@@ -91,9 +97,7 @@ def api_runs(env: dict, employee_id: str) -> list:
 def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    url, env = ui
-    company = tmp_path / "acme"
-    shutil.copytree(EXAMPLE, company, ignore=shutil.ignore_patterns("out"))
+    url, env, company = ui
     SHOTS.mkdir(exist_ok=True)
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -113,13 +117,13 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
             assert "event_key" not in form_text and "wait_for_approval" not in form_text
             boxes = page.locator("textarea")
             boxes.nth(0).fill("1001\n")
-            boxes.nth(1).fill(str(company / "relevo.yaml"))
             page.screenshot(path=str(SHOTS / "1-custom-run.png"), full_page=True)
             page.get_by_role("button", name="Submit").click()
 
             deadline = time.monotonic() + 240
             while not (runs := [r for r in api_runs(env, "1001") if r.state and r.state.is_paused()]):
-                assert time.monotonic() < deadline, "the run never paused for approval"
+                ended = [f"{r.state.name}: {r.state.message}" for r in api_runs(env, "1001") if r.state and r.state.is_final()]
+                assert not ended and time.monotonic() < deadline, f"the run never paused for approval {ended}"
                 time.sleep(1)
             run = runs[0]
             assert run.name == "offboard 1001 · Laura Martínez Ferrer · dismissal"
