@@ -122,8 +122,9 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
 
             deadline = time.monotonic() + 240
             while not (runs := [r for r in api_runs(env, "1001") if r.state and r.state.is_paused()]):
-                ended = [f"{r.state.name}: {r.state.message}" for r in api_runs(env, "1001") if r.state and r.state.is_final()]
-                assert not ended and time.monotonic() < deadline, f"the run never paused for approval {ended}"
+                seen = [f"{r.state.type.value} {r.state.name}: {r.state.message}" for r in api_runs(env, "1001") if r.state]
+                ended = [r for r in api_runs(env, "1001") if r.state and r.state.is_final()]
+                assert not ended and time.monotonic() < deadline, f"the run never paused for approval {seen}"
                 time.sleep(1)
             run = runs[0]
             assert run.name == "offboard 1001 · Laura Martínez Ferrer · dismissal"
@@ -155,7 +156,8 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
 
             deadline = time.monotonic() + 240
             while not (done := [r for r in api_runs(env, "1001") if r.state and r.state.is_final()]):
-                assert time.monotonic() < deadline, "the run did not finish after the approval"
+                states = [f"{r.state.type.value} {r.state.name}: {r.state.message}" for r in api_runs(env, "1001") if r.state]
+                assert time.monotonic() < deadline, f"the run did not finish after the approval {states}"
                 time.sleep(1)
             assert done[0].state.name == "Needs a person"
             assert done[0].state.message.startswith("Access removed on 0 of 6 presences; 8 tasks for a person")
