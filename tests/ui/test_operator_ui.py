@@ -66,6 +66,15 @@ def ui(tmp_path_factory):
             done = subprocess.run([str(BIN / "prefect"), *command], cwd=ROOT, env=env, capture_output=True, text=True,
                                   timeout=300, stdin=subprocess.DEVNULL)
             assert done.returncode == 0, done.stdout + done.stderr
+        # The scheduled deployments (reconcile-hr every 15 min, sweep-access daily) are paused, as in
+        # tests/support/deployments.py: with the registry found, a reconciliation run coming due would start
+        # its own runs for the example company's leavers beside the one this test drives.
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+            for name in ("reconcile-hr/reconcile-hr", "sweep-access/sweep-access"):
+                client.pause_deployment(client.read_deployment_by_name(name).id)
         # The worker finds the company's registry as the README says: RELEVO_REGISTRY in its environment
         # (no machine path travels with a run; the operator types only the employee id).
         company = tmp_path_factory.mktemp("company") / "acme"
