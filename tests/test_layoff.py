@@ -245,6 +245,8 @@ def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
     import time
 
     from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
     from prefect.flow_runs import resume_flow_run
 
     from relevo.layoff import offboard_batch
@@ -264,8 +266,9 @@ def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
     with get_client(sync_client=True) as client:
         while paused is None and time.monotonic() < deadline:
             assert "error" not in out, out.get("error")
-            paused = next((r for r in client.read_flow_runs(limit=50) if r.parameters.get("registry_path") == str(acme)
-                           and r.state and r.state.is_paused()), None)
+            waiting = client.read_flow_runs(flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+                type=FlowRunFilterStateType(any_=[StateType.PAUSED]))), limit=200)  # not the deployments' schedule
+            paused = next((r for r in waiting if r.parameters.get("registry_path") == str(acme)), None)
             time.sleep(0.3)
         assert paused is not None, "the layoff never paused for approval"
         keyset = paused.state.state_details.run_input_keyset
