@@ -729,11 +729,3 @@ def doctor(
                EXIT_BAD_INPUT: "a secret or setting is missing"}[code]
     out.print(f"\nrelevo doctor: {verdict}")
     raise typer.Exit(code)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

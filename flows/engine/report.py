@@ -136,6 +136,3 @@ def summarize(employee: dict[str, Any], rows: list[dict[str, Any]], dry_run: boo
 def publish(summary: dict[str, Any], stage: str = "") -> None:
     """Step 6b: the run's report as Prefect artifacts (see `runview.publish`)."""
     runview.publish(summary, stage)
-
-def schemas_safe(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower())
