@@ -7,71 +7,15 @@ from __future__ import annotations
 
 import getpass
 import json
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
-import pytest
 import responses
 
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
-
-LEAVER = "laura.martinez@acme-comunicacion.example"
-SUCCESSOR = "nuria.castells@acme-comunicacion.example"
-OTHER = "pablo.ferrando@acme-comunicacion.example"
-
-
-def use_hubspot(registry: Path, timeout_hours: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    text = registry.read_text().replace(
-        "crm: {connector: directory, path: clients.json}",
-        "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}}",
-    ).replace("  auto_approve_notices: false\n", f"  auto_approve_notices: false\n  approval_timeout_hours: {timeout_hours}\n")
-    registry.write_text(text)
-    monkeypatch.setenv("HUBSPOT_TOKEN", "pat-eu1-canary-approval")
-
-
-def seed(fake: FakeHubSpot) -> None:
-    fake.add_company("7001", "Hotel Mirador de Altea", "41629001", "ES")
-    fake.add_company("7002", "Seaview Hotels Ltd", "41629001", "GB")
-    fake.add_contact("8001", "Rosa", "Beltrán", "rosa.beltran@miradoraltea.example", "41629001", "7001", language="es")
-    fake.add_contact("8002", "James", "O'Connor", "j.oconnor@seaviewhotels.example", "41629001", "7002")
-    fake.add_contact("8003", "Olivia", "Hartley", "olivia.hartley@seaviewhotels.example", "41629555", "7002")
-
-
-def start(registry: Path) -> tuple[threading.Thread, dict[str, Any]]:
-    """The flow in a thread, asking for approval as a deployment run does (it pauses for the form)."""
-    from relevo.offboarding import offboard_employee
-
-    out: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            out["state"] = offboard_employee("1001", registry_path=str(registry), wait_for_approval=True,
-                                             return_state=True)
-        except BaseException as exc:  # surfaced by the test, never swallowed
-            out["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, out
-
-
-def paused_run(registry: Path, out: dict[str, Any], wait: float = 90) -> Any:
-    from prefect import get_client
-
-    deadline = time.monotonic() + wait
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            assert "error" not in out, out.get("error")
-            for run in client.read_flow_runs(limit=50):
-                if run.parameters.get("registry_path") == str(registry) and run.state and run.state.is_paused():
-                    return run
-            time.sleep(0.3)
-    raise AssertionError("the run never paused for approval")
-
+from tests.support.approval import LEAVER, OTHER, SUCCESSOR, paused_run, seed, start, use_hubspot
 
 def reason_of_1001(registry: Path) -> str:
     hr = json.loads((registry.parent / "hr.json").read_text("utf-8"))

@@ -10,8 +10,6 @@ from __future__ import annotations
 import email
 import json
 import sqlite3
-import threading
-import time
 from email.policy import default
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,9 @@ from relevo.engine import approval
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
-from tests.test_approval_flow import LEAVER, OTHER, SUCCESSOR, seed, use_hubspot
+from tests.support.approval import (
+    LEAVER, OTHER, SUCCESSOR, form_description, paused_run, seed, start, use_hubspot,
+)
 from tests.test_offboard_cli import relevo
 
 NURIA = "nuria.castells@acme-comunicacion.example"  # 1005, active
@@ -206,39 +206,10 @@ def test_relevo_approve_successor_must_be_an_active_employee_and_is_audited(pref
         schemas.check("outcome", row, "audit row")
 
 
-def start(registry: Path, employee_id: str = "1001") -> tuple[threading.Thread, dict[str, Any]]:
-    from relevo.offboarding import offboard_employee
-
-    out: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            out["state"] = offboard_employee(employee_id, registry_path=str(registry), wait_for_approval=True,
-                                             return_state=True)
-        except BaseException as exc:  # surfaced by the test, never swallowed
-            out["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    return thread, out
-
-
-def next_pause(registry: Path, out: dict[str, Any], after: Any = None, wait: float = 90) -> tuple[Any, str]:
+def next_pause(registry: Path, out: dict[str, Any], after: Any = None) -> tuple[Any, str]:
     """The run once it is paused (again, when `after` is the previous pause's key), and its form's description."""
-    from prefect import get_client
-
-    deadline = time.monotonic() + wait
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            assert "error" not in out, out.get("error")
-            for run in client.read_flow_runs(limit=50):
-                if (run.parameters.get("registry_path") == str(registry) and run.state and run.state.is_paused()
-                        and run.state.state_details.pause_key != after):
-                    keyset = run.state.state_details.run_input_keyset
-                    text = json.loads(client.read_flow_run_input(run.id, keyset["description"]))
-                    return run, text.replace("\\", "")
-            time.sleep(0.3)
-    raise AssertionError("the run did not pause for approval")
+    run = paused_run(registry, out, after=after)
+    return run, form_description(run)
 
 
 def answer(run: Any, **fields: Any) -> None:

@@ -131,7 +131,7 @@ def start_paused(registry: Path) -> tuple[threading.Thread, dict[str, Any], Any]
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
 
-    from tests.test_approval_flow import start
+    from tests.support.approval import start
 
     thread, out = start(registry)
     paused = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])))

@@ -24,10 +24,10 @@ from relevo.model import FINISHED, TASKS, VERSIONED, ActionKey, Grant, Outcome
 from relevo.engine import approval
 from relevo.engine import gate
 from relevo.engine import runview
-from relevo.storage.ledger import Ledger
+from relevo.storage.ledger import CLAIM_SECONDS, Ledger
 from relevo.rules.plan import REVOKE, Action, Plan, is_leavers
 from relevo.config.registry import Registry
-from relevo.engine.steps import listeners, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
+from relevo.engine.steps import log, listeners, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
 
 
 class Run:
@@ -170,7 +170,7 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
     """
     planned = {a.key for a in the_plan.actions}
     rows = []
-    for row in run.ledger.started(run.employee["id"], run.holder):
+    for row in run.ledger.started(run.employee["id"]):
         parsed = ActionKey.parse(row["key"])
         kind, presence_id, member_id = parsed.kind, parsed.subject, parsed.rest
         listed = members.get(presence_id)
@@ -179,9 +179,13 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
         if any(g.member_id == member_id for g in listed):
             continue
         action = Action(key=row["key"], action=row["action"], target=row["target"], phase=REVOKE, description="")
+        if (other := claim(run, action)) is not None:  # a live run of this employee settled it meanwhile
+            rows.append(other)
+            continue
         pre_state = json.loads(row["pre_state"]) if row["pre_state"] else None
         rows.append(run.record(action, "done", "confirmed gone from the live member list after an interrupted run",
                                pre_state))
+        run.ledger.release(action.key, run.holder)
     return rows
 
 def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) -> dict[str, Any] | None:
@@ -311,8 +315,13 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
     Another run of the same employee that holds the action is waited for (never called twice);
     once it has finished, its outcome is reported here as already done.
     """
+    waiting_since = None
     while (result := run.ledger.claim(action.key, run.employee["id"], action.action, action.target,
                                       run.holder)) == "busy":
+        if waiting_since is None:
+            waiting_since = time.monotonic()
+            log().info("Waiting for another run of %s that holds %s; if that run died, its claim lapses "
+                       "within %.0f s", run.employee_id, action.target, CLAIM_SECONDS)
         time.sleep(poll)
     if result == "finished":
         state = run.ledger.state(action.key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -95,7 +96,55 @@ def upsert(conn: Connection, row: dict[str, Any], changes: dict[str, Any]) -> An
     return dialect.insert(actions).values(**row).on_conflict_do_update(index_elements=[actions.c.key], set_=changes)
 
 
-CLAIM_SECONDS = 900.0  # longer than any one action's call with its retries and Retry-After waits
+# A claim lasts this long unless its run renews it (`ClaimKeeper`, every RENEW_SECONDS while the process
+# lives): a run that was killed delays the next run of that employee by at most this much, however long
+# a live run's call takes with its retries and Retry-After waits.
+CLAIM_SECONDS = 60.0
+RENEW_SECONDS = 15.0
+
+
+class ClaimKeeper:
+    """One daemon thread per process that extends the claims of this process's live runs.
+
+    Claims used to last 15 minutes so that no live call could outlast one; a run killed with SIGKILL
+    (a lost worker, a CLI process killed mid-run) then kept its employee's next run waiting that
+    long. Now a claim lasts CLAIM_SECONDS and is renewed while its process lives, so only a dead
+    run's claims lapse. A holder whose run ended has released its claims; renewing it touches no row.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.holders: dict[str, tuple[Any, set[str]]] = {}  # database URL -> (engine, holders)
+        self.thread: threading.Thread | None = None
+
+    def keep(self, engine: Any, holder: str) -> None:
+        """Renew `holder`'s claims in `engine`'s ledger from now on, for as long as this process lives."""
+        with self.lock:
+            self.holders.setdefault(str(engine.url), (engine, set()))[1].add(holder)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.loop, name="relevo-claims", daemon=True)
+                self.thread.start()
+
+    def renew(self) -> None:
+        """Extend every kept holder's claims to CLAIM_SECONDS from now (one UPDATE per database)."""
+        until = (datetime.now(timezone.utc) + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="milliseconds")
+        with self.lock:
+            kept = [(engine, sorted(holders)) for engine, holders in self.holders.values()]
+        for engine, holders in kept:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(update(actions).where(actions.c.claimed_by.in_(holders))
+                                 .values(claimed_until=until))
+            except Exception:  # noqa: BLE001 - the database is away: the claims lapse, the next renewal tries again
+                continue
+
+    def loop(self) -> None:
+        while True:
+            time.sleep(RENEW_SECONDS)
+            self.renew()
+
+
+claim_keeper = ClaimKeeper()
 
 
 def now_iso() -> str:
@@ -167,9 +216,11 @@ class Ledger:
         Two runs of one employee (two HR events close together, on two workers) plan the same
         actions. Whichever claims an action first makes the call; the other finds it finished, or
         busy while the first is still at it, and waits for its outcome instead of calling again.
-        A claim lapses after `seconds`, so a run that died holding one delays the next by that much.
-        The claim is one conditional upsert, atomic on SQLite and PostgreSQL.
+        A claim lapses after `seconds` unless this process renews it (`ClaimKeeper`), so a run that died
+        holding one delays the next by at most that much. The claim is one conditional upsert, atomic on
+        SQLite and PostgreSQL.
         """
+        claim_keeper.keep(self.engine, holder)
         now = datetime.now(timezone.utc)
         until = (now + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
         free = (actions.c.status.not_in(texts(FINISHED))
@@ -207,16 +258,10 @@ class Ledger:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def started(self, employee_id: str, holder: str | None = None) -> list[dict[str, Any]]:
-        """Actions whose call began but whose outcome was never recorded (the process died in between).
-
-        An action another live run has claimed (`holder` is not this run's) is not interrupted: it is
-        that run's call in progress.
-        """
-        now = now_iso()
-        unclaimed = (actions.c.claimed_by.is_(None) | (actions.c.claimed_until < now)
-                     | (actions.c.claimed_by == holder))
-        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started", unclaimed)
+    def started(self, employee_id: str) -> list[dict[str, Any]]:
+        """Actions whose call began but whose outcome was never recorded: the process died in between, or
+        another run is at it now (its claim is live); the caller claims each before settling it."""
+        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started")
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
