@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from typer.testing import CliRunner
 
-from relevo.cli.main import app, print_summary
+from relevo.cli.main import app
+from relevo.cli.output import print_summary
 from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
 

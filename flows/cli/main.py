@@ -1,4 +1,7 @@
-"""The `relevo` command.
+"""The `relevo` command: its commands, each one function with its options.
+
+The commands stay together in this one module (~470 lines) so that it reads as `relevo --help` does; what
+they print is in relevo.cli.output, how they run a flow and check input in relevo.cli.running.
 
 Prefect is imported only by commands that run a flow, so `--help`, `audit` and
 `inbox` start instantly. Every expected problem (bad registry, unknown employee,
@@ -11,16 +14,21 @@ import getpass
 import json
 import os
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
-from collections.abc import Callable
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from relevo.cli.output import (
+    EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, EXIT_OPEN, SERVERLESS, console, esc, exit_code, fail, mark,
+    print_batch, print_summary, row_printer,
+)
+from relevo.cli.running import (
+    check_approval, check_employee, clean_id, load, os_user, quiet_prefect, resume_gc, run_showing,
+)
+from relevo.cli.uiruns import ui_approvals
 from relevo.model import TASKS, Status
-
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_OPEN = 0, 1, 2, 3
 
 
 class Relevo(typer.Typer):
@@ -39,14 +47,6 @@ class Relevo(typer.Typer):
             resume_gc()
 
 
-def resume_gc() -> None:
-    """Collect garbage cycles again, without a first pass over everything start-up built (it lives on)."""
-    if not gc.isenabled():
-        gc.freeze()  # every object so far to the permanent generation, and the allocation count to zero...
-        gc.unfreeze()  # ...then back into the oldest one, as if it had survived collections
-        gc.enable()
-
-
 app = Relevo(
     name="relevo",
     help="Offboarding automation: revoke company social access, draft client notices, prove what was done.",
@@ -59,110 +59,6 @@ RegistryOption = Annotated[
     Path,
     typer.Option("--registry", "-r", envvar="RELEVO_REGISTRY", help="The company's relevo.yaml."),
 ]
-
-STYLES = {
-    "done": "green", "already_done": "green", "manual": "yellow", "failed": "bold red", "planned": "cyan",
-    "scheduled": "cyan", "awaiting_approval": "yellow", "not_touched": "dim", "rejected": "dim",
-    "skipped": "dim", "cancelled": "dim", "withdrawn": "dim", "superseded": "dim",
-}
-
-
-def mark(outcome: str, width: int = 0) -> str:
-    """An outcome in its colour, padded on the plain text so columns line up."""
-    text = outcome.replace("_", " ").ljust(width)
-    return f"[{STYLES.get(outcome, 'default')}]{text}[/]"
-
-
-def esc(value: Any) -> str:
-    """Data (names, targets, details, paths) printed as literal text: `[/]` in a client's name is not markup."""
-    from rich.markup import escape
-
-    return escape(str(value))
-
-
-def console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
-
-
-def row_printer(out: Any) -> Any:
-    """One line per outcome as it is recorded: outcome, action, target."""
-    def show(row: dict[str, Any]) -> None:
-        out.print(f"  {mark(row['outcome'], 18)} {esc(row['action']):<21} {esc(row['target'])}", markup=True)
-
-    return show
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """One clean line on stderr, then exit."""
-    print(f"relevo: error: {' '.join(message.splitlines())}", file=sys.stderr)  # one line, whatever the data
-    raise typer.Exit(code)
-
-
-def load(registry: Path) -> Any:
-    from relevo.model import ConfigurationError
-    from relevo.config.registry import load_registry
-
-    try:
-        return load_registry(registry)
-    except ConfigurationError as exc:
-        fail(str(exc))
-
-
-def quiet_prefect() -> None:
-    """Keep Prefect's own console output (and its tracebacks) out of relevo's; the UI still gets every log.
-
-    relevo prints each outcome and any failure itself, in one line.
-    """
-    for name in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-        os.environ.setdefault(f"PREFECT_LOGGING_HANDLERS_{name}_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-
-
-def run_flow(flow: Any, *args: Any, **kwargs: Any) -> Any:
-    """A flow's result, or the exception it ended with.
-
-    With PREFECT_API_URL set, the flow runs on that server (the run, its steps and artifacts are in the
-    UI). Without one, Prefect 3 would start a temporary server for each command (10-20 s, then a process
-    to stop); relevo instead calls the flow's function itself (`flow.fn`, which Prefect supports): the same
-    code, every step a plain call with the connectors' own retries, recorded in relevo's ledger and audit
-    log, and no process left behind when the command ends.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        return flow(*args, **kwargs, return_state=True).result(raise_on_failure=False)
-    from prefect.states import State
-
-    try:
-        value = flow.fn(*args, **kwargs)
-    except Exception as exc:  # reported in one line by handle_failure
-        return exc
-    return value.data if isinstance(value, State) else value
-
-
-def run_showing(show: Callable[[dict[str, Any]], None], flow: Any, *args: Any, **kwargs: Any) -> Any:
-    """What every command that runs a flow does around it: each recorded row shown as it comes (`show`),
-    the flow run (`run_flow`), and a failure or a run that did nothing on purpose ended in one line."""
-    from relevo.engine import steps
-
-    resume_gc()
-    steps.listeners.append(show)
-    try:
-        result = run_flow(flow, *args, **kwargs)
-    finally:
-        steps.listeners.remove(show)
-    if isinstance(result, BaseException):
-        handle_failure(result)
-    stopped(result)
-    return result
-
-
-SERVERLESS = "[dim]No PREFECT_API_URL set: running without a Prefect server (set it to see the run in the UI).[/]"
-
-
-def exit_code(summary: dict[str, Any]) -> int:
-    return EXIT_OPEN if summary["open"] else EXIT_OK
-
 
 @app.command()
 def offboard(
@@ -262,109 +158,6 @@ def layoff(
     raise typer.Exit(EXIT_OK if dry_run else exit_code(result))
 
 
-def print_batch(out: Any, summary: dict[str, Any]) -> None:
-    """One line per employee: plan or outcome, access removed N/M, tasks for a person, notices awaiting."""
-    from rich.table import Table
-
-    from relevo.engine.runview import batch_headline
-
-    table = Table(title="Plan of the layoff (dry run)" if summary["dry_run"] else "Layoff")
-    for column in ("employee", "name", "plan or outcome", "access", "tasks for a person", "notices awaiting"):
-        table.add_column(column)
-    for p in summary["people"]:
-        status = f"[red]{p['status']}: {esc(p['problem'])}[/]" if p["problem"] else p["status"]
-        table.add_row(esc(p["employee_id"]), esc(p["name"]), status, p["access"], str(p["for_a_person"]),
-                      str(p["notices_awaiting"]))
-    out.print(table)
-    out.print(batch_headline(summary) + ".")
-
-
-def clean_id(employee_id: str) -> str:
-    """The id as the flows take it (trimmed, one line), or one line naming the problem and exit 2."""
-    from relevo.rules.inputs import BadInput, employee_id as checked
-
-    try:
-        return checked(employee_id)
-    except BadInput as exc:
-        fail(str(exc))
-
-
-def stopped(result: Any) -> None:
-    """A run that did nothing on purpose: the HR record shows no termination, or the termination was withdrawn."""
-    from relevo.engine.gate import not_left
-
-    if isinstance(result, dict) and result.get("refused"):
-        lines = result["refused"]
-        fail(lines if isinstance(lines, str) else not_left(lines))
-    if isinstance(result, dict) and result.get("withdrawn"):
-        fail(result["withdrawn"])
-
-
-def check_employee(reg: Any, employee_id: str) -> dict[str, Any]:
-    """Read the HR record before Prefect starts: a typo costs a second, not a server start."""
-    from relevo.connectors.errors import BadRecord, ConnectorError, NotFound
-    from relevo.model import ConfigurationError
-    from relevo.schemas import SchemaError, check
-
-    try:
-        return check("employee", reg.hr().employee(employee_id), f"HR record of employee {employee_id}")
-    except (NotFound, BadRecord, ConfigurationError, SchemaError) as exc:
-        fail(str(exc))
-    except ConnectorError as exc:
-        fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
-
-
-def handle_failure(error: BaseException) -> NoReturn:
-    from relevo.connectors.errors import BadRecord, ConnectorError, NotFound
-    from relevo.model import ConfigurationError
-    from relevo.schemas import SchemaError
-
-    if isinstance(error, (NotFound, BadRecord)):
-        fail(str(error))
-    if isinstance(error, (ConfigurationError, SchemaError)):
-        fail(str(error))
-    if isinstance(error, ConnectorError):
-        fail(f"{error} (nothing after this step ran; rerun when it is fixed)", EXIT_FAILURE)
-    fail(f"unexpected {type(error).__name__}: {error}", EXIT_FAILURE)
-
-
-def due_text(row: dict[str, Any], zone: tzinfo | None) -> str | None:
-    """When a scheduled row is due, in the company's time zone: from its `due_at`, never from its text."""
-    if not row.get("due_at"):
-        return None
-    when = datetime.fromisoformat(row["due_at"])
-    return f"{when.astimezone(zone) if zone else when:%Y-%m-%d %H:%M %Z}"
-
-
-def print_summary(out: Any, summary: dict[str, Any], zone: tzinfo | None = None) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{'Plan' if summary['dry_run'] else 'Outcomes'} for {esc(summary['employee_name'])} "
-                  f"({esc(summary['employee_id'])})", show_lines=False)
-    table.add_column("target")
-    table.add_column("action")
-    table.add_column("outcome")
-    for row in summary["rows"]:
-        table.add_row(esc(row["target"]), esc(row["action"]), mark(row["outcome"]))
-    out.print(table)
-    from relevo.engine.runview import headline
-
-    out.print(headline(summary["rows"], summary["dry_run"]) + ".")
-    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
-    out.print(f"Outcomes: {counts}.")
-    if summary["open"]:
-        out.print(f"[yellow]{summary['open']} action(s) need a person[/]: see `relevo audit` or the Prefect artifact.")
-    later = [r for r in summary["rows"] if r["action"] == "revoke_role" and r["outcome"] == "scheduled"]
-    if later and not summary["dry_run"]:
-        when = due_text(later[0], zone) or "the end of the last working day"
-        out.print(f"[cyan]{len(later)} revocation(s) wait until {esc(when)}[/]: run `relevo offboard "
-                  f"{esc(summary['employee_id'])}` again then, or now with --now (the offboard-employee deployment "
-                  "schedules that run itself).")
-    out.print(f"Drafts: {esc(summary['drafts'])}\nAudit log: {esc(summary['audit'])}")
-    if summary["dry_run"]:
-        out.print("[cyan]Dry run: nothing was changed and nothing was recorded.[/]")
-
-
 @app.command()
 def audit(
     registry: RegistryOption = Path("relevo.yaml"),
@@ -461,7 +254,7 @@ def inbox(
 
 def prune_inbox(reg: Any, box: Any, out: Any) -> None:
     """`relevo inbox --prune`: what the receiver's dispatcher does hourly, by hand."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta, timezone
 
     cutoff = datetime.now(timezone.utc) - timedelta(days=reg.inbox_retention_days)
     removed = box.prune(cutoff)
@@ -586,34 +379,6 @@ def approve(
     raise typer.Exit(exit_code(result))
 
 
-def os_user() -> str:
-    """The operating system's name for who runs this command (recorded next to the name given with --by)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in the environment and no passwd entry (some containers)
-        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def check_approval(reg: Any, employee_id: str, successor: str | None) -> None:
-    """Before Prefect starts: nothing is approved about a successor the HR system does not know as active.
-
-    The flow checks again when it runs (the HR record may change in between), and refuses an
-    employee whose HR record shows no termination (relevo.engine.gate).
-    """
-    from relevo.connectors.errors import ConnectorError
-    from relevo.engine.approval import SuccessorProblem, resolve_successor
-
-    try:
-        employee = reg.hr().employee(employee_id)
-    except ConnectorError as exc:
-        fail(f"cannot read the HR record: {exc}", EXIT_FAILURE)
-    if successor is not None:
-        try:
-            resolve_successor(reg.hr(), employee, successor)
-        except SuccessorProblem as exc:
-            fail(str(exc))
-
-
 @app.command()
 def sweep(
     registry: RegistryOption = Path("relevo.yaml"),
@@ -646,7 +411,6 @@ def reconcile(
     since: Annotated[str | None, typer.Option("--since", help="Look back to this ISO 8601 time instead of the stored cursor.")] = None,
 ) -> None:
     """Poll the HR platform for terminations and withdrawals no webhook reported; queue them like a webhook."""
-    from datetime import datetime
 
     if since is not None:
         try:
@@ -685,20 +449,6 @@ def reconcile(
     raise typer.Exit(EXIT_OPEN if result["stored"] or disabled else EXIT_OK)
 
 
-def ui_approvals(employee_id: str | None) -> list[Any]:
-    """Approval forms paused in Prefect runs (with PREFECT_API_URL); an unreachable server is one dim line."""
-    if not os.environ.get("PREFECT_API_URL"):
-        return []
-    quiet_prefect()
-    from relevo.cli.uiruns import paused_approvals
-
-    try:
-        return paused_approvals(employee_id)
-    except Exception as exc:  # the Prefect API: the ledger's tasks are still listed
-        console().print(f"[dim]Could not ask the Prefect server for paused runs ({type(exc).__name__}).[/]")
-        return []
-
-
 @app.command()
 def doctor(
     registry: RegistryOption = Path("relevo.yaml"),
@@ -712,7 +462,7 @@ def doctor(
     Exit 0: all fine. 3: something needs a person (a refused credential, a version near its end, a
     disabled subscription). 2: a secret or setting is missing. Reads only, unless --reenable-webhooks.
     """
-    from datetime import datetime, timezone
+    from datetime import timezone
 
     from relevo.cli import doctor as checks
 

@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from relevo.cli.output import console
+from relevo.cli.running import quiet_prefect
+
 
 @dataclass
 class PausedApproval:
@@ -61,3 +64,15 @@ def answer(paused: PausedApproval, approved_by: str, reject: list[str], successo
     run_input: dict[str, Any] = {"approved_by": approved_by, "approve": True, "reject": reject,
                                  "successor_id": successor_id}
     resume_flow_run(UUID(str(paused.run_id)), run_input=run_input)
+
+
+def ui_approvals(employee_id: str | None) -> list[Any]:
+    """Approval forms paused in Prefect runs (with PREFECT_API_URL); an unreachable server is one dim line."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return []
+    quiet_prefect()
+    try:
+        return paused_approvals(employee_id)
+    except Exception as exc:  # the Prefect API: the ledger's tasks are still listed
+        console().print(f"[dim]Could not ask the Prefect server for paused runs ({type(exc).__name__}).[/]")
+        return []

@@ -1,6 +1,6 @@
 """How a flow's work becomes Prefect steps: task runs named after what they act on, or plain calls.
 
-Outside a flow run (the CLI runs a flow's function without a server, `relevo.cli.main.run_flow`) every
+Outside a flow run (the CLI runs a flow's function without a server, `relevo.cli.running.run_flow`) every
 step is a plain call with the connectors' own retries; inside one, each step is a task run the operator
 sees in the UI. Also the reads every run starts with (HR record, member lists, clients), and the one
 wrapper that turns bad input into a run Failed with its one-line cause.
@@ -87,7 +87,7 @@ def fetch_clients(registry: Registry, employee: dict[str, Any]) -> list[Any]:
 
 def in_flow_run() -> bool:
     """Whether a Prefect flow run is executing this code (else the CLI runs the flow's function without a
-    server, see `relevo.cli.main.run_flow`: every step is then a plain call, with the connectors' own retries)."""
+    server, see `relevo.cli.running.run_flow`: every step is then a plain call, with the connectors' own retries)."""
     from prefect.context import FlowRunContext
 
     return FlowRunContext.get() is not None
