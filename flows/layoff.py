@@ -296,8 +296,11 @@ def offboard_batch(
         # Every presence is worked through: approved hand-overs go to the CRM while the last drafts are made.
         if auto_approved(registry, dry_run):
             owned = clients.result()
-            rows += reassign_batch([(run, a) for run in runs.values() if isinstance(owned[run.employee["id"]], list)
-                                    for a in notices.reassign_action(run.employee, owned[run.employee["id"]])])
+            handovers: list[tuple[Run, Action]] = []
+            for run in runs.values():
+                if isinstance(theirs := owned[run.employee["id"]], list):  # a str: the CRM could not be read
+                    handovers += [(run, a) for a in notices.reassign_action(run.employee, theirs)]
+            rows += reassign_batch(handovers)
         with ThreadPoolExecutor(WORKERS) as writing:  # each HR note as soon as that leaver's notices are done
             notes = [writing.submit(note_when_done, runs[i], follow_ups[i], dry_run) for i in runs]
             rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
@@ -390,7 +393,7 @@ def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
     for run, action in todo:
         run.ledger.start(action.key, run.employee["id"], action.action, action.target)
     try:
-        lines = todo[0][0].registry.crm().reassign_many([(a.clients, a.person) for _, a in todo])
+        lines = todo[0][0].registry.crm().reassign_many([(a.clients, a.the_person) for _, a in todo])
     except (ConnectorError, ConfigurationError) as exc:
         fix = suggested_fix(exc) if isinstance(exc, ConnectorError) else "fix the CRM settings, then rerun"
         return rows + [run.record(a, "failed", f"{exc} | fix: {fix}") for run, a in todo]

@@ -195,10 +195,10 @@ def sweep_access(registry_path: str | None = None, days: int = 30, dry_run: bool
                 logger.warning("employee %s: %s", employee["id"], detail)
                 if not dry_run:
                     # the audit says what was found (and by whom, where the vendor says) before what was done
-                    found = Action(key=f"{action.key}:found", action="check_record", target=action.target,
-                                   phase="record", description=detail)
-                    if ledger.state(found.key) is None:
-                        rows.append(run.record(found, "done", detail[:2000]))
+                    found_again = Action(key=f"{action.key}:found", action="check_record", target=action.target,
+                                         phase="record", description=detail)
+                    if ledger.state(found_again.key) is None:
+                        rows.append(run.record(found_again, "done", detail[:2000]))
                     alerts.emit(SWEEP_EVENT, f"relevo.employee.{employee['id']}", f"employee {employee['id']}",
                                 {"presence": action.target, "detail": detail})
                     lines.append(alerts.line(f"{employee['name']} ({employee['id']}): {detail}"))

@@ -57,12 +57,12 @@ def listing(employee: dict[str, Any], actions: list[Action], timeout_hours: floa
         "|---|---|---|---|---|",
     ]
     for number, action in enumerate(drafts, 1):
-        d = action.draft
+        d = action.the_draft
         lines.append(f"| {number} | {md(d.to_name)} ({md(d.to_email)}) | {d.language} | {md(d.subject)} | {md(d.key)} |")
     for action in actions:
         if action.action == "reassign_crm":
-            lines += ["", f"On approval the CRM owner of these clients becomes **{md(action.person.name)}** "
-                          f"({md(action.person.email)}); clients whose drafts are all rejected keep their owner."]
+            lines += ["", f"On approval the CRM owner of these clients becomes **{md(action.the_person.name)}** "
+                          f"({md(action.the_person.email)}); clients whose drafts are all rejected keep their owner."]
     lines += clause_note(employee, drafts)
     lines += ["", f"Unanswered after {timeout_hours:g} h: nothing is placed; resume with `{resume_hint}`."]
     return "\n".join(lines)
@@ -204,12 +204,12 @@ def form_header(employee: dict[str, Any], actions: list[Action], timeout_hours: 
     lines += [f"{len(drafts)} draft(s); each approved one is placed in a mailbox for a person to review and send "
               "(relevo never sends). Untick a draft to reject it.", "",
               f"**Read the full text of every draft: [{md(full_text_url)}]({full_text_url})**", ""]
-    lines += [f"{n}. {md(a.draft.to_name)} ({md(a.draft.to_email)}) · {a.draft.language} · {md(a.draft.subject)}"
+    lines += [f"{n}. {md(a.the_draft.to_name)} ({md(a.the_draft.to_email)}) · {a.the_draft.language} · {md(a.the_draft.subject)}"
               for n, a in enumerate(drafts, 1)] + [""]
     for action in actions:
         if action.action == "reassign_crm":
-            lines += [f"On approval the CRM owner of these clients becomes **{md(action.person.name)}** "
-                      f"({md(action.person.email)}); clients whose drafts are all rejected keep their owner.", ""]
+            lines += [f"On approval the CRM owner of these clients becomes **{md(action.the_person.name)}** "
+                      f"({md(action.the_person.email)}); clients whose drafts are all rejected keep their owner.", ""]
     lines += [f"Unanswered after {timeout_hours:g} h: nothing is placed; resume with `{resume_hint}`."]
     return "\n".join(lines)
 
@@ -245,7 +245,7 @@ def form_model(actions: list[Action], intro: str = "", leavers: dict[str, str] |
                                    description=intro + "Your name, recorded in the audit log with what is placed.")),
     }
     for number, action in enumerate(drafts, 1):
-        d = action.draft
+        d = action.the_draft
         whose = f"{short(leavers[action.key], 60)} → " if leavers else ""
         fields[draft_field(number)] = (bool, Field(True, title=f"{number}. {whose}{short(d.to_name)} <{d.to_email}>"
                                                                f" · {d.language}",
@@ -280,7 +280,7 @@ def full_text(employee: dict[str, Any], actions: list[Action]) -> str:
     """Every draft's full text, as the artifact the form links to."""
     lines = [f"# {kind_of(actions)} for {md(employee['name'])} ({md(employee['id'])}): full text", ""]
     for number, action in enumerate([a for a in actions if a.draft is not None], 1):
-        d = action.draft
+        d = action.the_draft
         lines += [f"## {number}. {md(d.to_name)} ({md(d.to_email)}) · {d.language}", "",
                   f"**Subject:** {md(d.subject)}", "", "```text", d.text.replace("```", "ˋˋˋ"), "```", ""]
     return "\n".join(lines)

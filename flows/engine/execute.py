@@ -12,7 +12,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, overload
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -113,18 +113,18 @@ def step_name(run: Run, action: Action) -> str:
 def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
     """The one outside call an action makes (on a first attempt a draft store need not look for an earlier one)."""
     if action.action == "draft_notice":
-        created, where = run.registry.drafts().place(action.draft, first_attempt=first_attempt)
+        created, where = run.registry.drafts().place(action.the_draft, first_attempt=first_attempt)
         # Not finished in the ledger, so an existing draft is its review copy (or a crash's): done now.
         return Outcome("done", f"draft {'placed' if created else 'approved'} in {where}; a person reviews and sends it"
                        + (f" (approved {run.approval})" if run.approval else ""))
     if action.action == "reassign_crm":
-        changed = run.registry.crm().reassign(action.clients, run.employee.get("email"), action.person)
+        changed = run.registry.crm().reassign(action.clients, run.employee.get("email"), action.the_person)
         return Outcome("done", changed + (f" (approved {run.approval})" if run.approval else ""))
-    connector = run.registry.social(action.presence)
+    connector = run.registry.social(action.the_presence)
     if action.action == "add_admin":
-        return connector.add_admin(action.presence, action.person)
+        return connector.add_admin(action.the_presence, action.the_person)
     if action.action == "revoke_role":
-        return connector.revoke(action.presence, action.grant)
+        return connector.revoke(action.the_presence, action.the_grant)
     return Outcome("manual", action.description, steps=action.steps)
 
 def attempt_once(run: Run, action: Action) -> Outcome:
@@ -188,6 +188,10 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
         run.ledger.release(action.key, run.holder)
     return rows
 
+@overload
+def execute(run: Run, action: Action) -> dict[str, Any]: ...
+@overload
+def execute(run: Run, action: Action, unconfirmed: Unconfirmed) -> dict[str, Any] | None: ...
 def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) -> dict[str, Any] | None:
     """Run one action unless the ledger says it is finished; record what happened.
 
@@ -280,16 +284,17 @@ class Unconfirmed:
 def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str, Any]]:
     """Record removals on one presence after one fresh read of its holders (each claim released as it is recorded)."""
     run, action, _ = items[0]
-    presence = action.presence
+    presence = action.the_presence
     connector = run.registry.social(presence)
     held: set[str] = set()
-    unconfirmed = ""
+    unconfirmed, needs = "", ""
     if not isinstance(connector, ConfirmsRemoval):  # every API connector reads its holders; a new one must too
         unconfirmed = (f"not confirmed: the {presence.platform} connector cannot read its members again | fix: check "
                        "by hand that the role is gone, then rerun")
     else:
+        needs = connector.removal_needs
         try:
-            held = still_held(connector, presence, [a.grant for _, a, _ in items])
+            held = still_held(connector, presence, [a.the_grant for _, a, _ in items])
         except Exception as exc:  # whatever broke the read, each removal gets its row and its claim back
             unconfirmed = (f"not confirmed: the member list could not be read again ({unreadable(exc)}) | fix: "
                            "rerun relevo: the removal is checked again (done actions are skipped)")
@@ -299,10 +304,10 @@ def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str,
         crash_point("before_ledger_write")
         if unconfirmed:
             rows.append(r.record(a, "failed", f"{o.detail}; {unconfirmed}"[:2000]))
-        elif a.grant.member_id in held:
-            who = a.grant.display_name or a.grant.identity
+        elif a.the_grant.member_id in held:
+            who = a.the_grant.display_name or a.the_grant.identity
             rows.append(r.record(a, "failed", f"{o.detail}; but a fresh read of {a.target} still lists {who}: "
-                                 f"not removed | fix: {connector.removal_needs}; then rerun relevo"[:2000]))
+                                 f"not removed | fix: {needs}; then rerun relevo"[:2000]))
         else:
             rows.append(r.record(a, o.status, f"{o.detail} (confirmed by a fresh read)", o.pre_state,
                                  steps=o.steps))

@@ -6,14 +6,16 @@ A dry run prints exactly this plan; a real run executes exactly this plan.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from relevo.model import Client, Draft, Grant, Person, Presence, action_key, revoke_key, rotation_steps
 from relevo.config.registry import Registry
 
 REVOKE, NOTICE, CRM = "revoke", "notice", "crm"
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +34,31 @@ class Action:
     outcome: str | None = None  # set for actions whose outcome is known at planning time
     due_at: datetime | None = None  # when a scheduled action is due (relevo.storage.ledger keeps it)
     after: str | None = None  # key of an action that must be done first (same presence)
+
+    # What an action of its kind always carries (a revocation its presence and grant, a notice its draft):
+    # read through these, a plan that broke that rule fails here by name instead of as an AttributeError
+    # on None deep inside an outside call.
+    @property
+    def the_presence(self) -> Presence:
+        return carried(self.presence, "presence", self.key)
+
+    @property
+    def the_grant(self) -> Grant:
+        return carried(self.grant, "grant", self.key)
+
+    @property
+    def the_person(self) -> Person:
+        return carried(self.person, "person", self.key)
+
+    @property
+    def the_draft(self) -> Draft:
+        return carried(self.draft, "draft", self.key)
+
+
+def carried(value: T | None, what: str, key: str) -> T:
+    if value is None:
+        raise ValueError(f"action {key} was planned without its {what}")
+    return value
 
 
 @dataclass
@@ -88,7 +115,7 @@ def admin_for_orphan(employee: dict[str, Any], registry: Registry) -> Person:
 def plan_presences(
     employee: dict[str, Any],
     registry: Registry,
-    members: dict[str, list[Grant] | str],
+    members: Mapping[str, list[Grant] | str],
 ) -> list[Action]:
     """Revocations, never-orphan admin grants, credential rotations and unreadable presences."""
     emp = employee["id"]
