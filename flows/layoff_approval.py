@@ -54,7 +54,7 @@ def form_header(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: f
     lines = [f"## Notices of the layoff: {drafts} draft(s) for {len(waiting)} leaver(s)", "",
              "Each approved draft is placed in a mailbox for a person to review and send (relevo never sends); "
              "untick a draft to reject it. Approved hand-overs change the clients' owner in the CRM.", "",
-             f"**Read the full text of every draft: [{approval.md(link)}]({link})**", ""]
+             f"**{approval.full_text_link(link)}**", ""]
     for employee_id, actions in waiting.items():
         employee = runs[employee_id].employee
         count = sum(1 for a in actions if a.draft is not None)
@@ -82,7 +82,7 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
     leavers = {a.key: runs[employee_id].employee["name"] for employee_id, group in waiting.items() for a in group}
     link = publish_full_text(runs, waiting)
     intro = (f"**{sum(1 for a in actions if a.draft is not None)} draft(s) for {len(waiting)} leaver(s)** of this "
-             f"layoff. Full text of every draft: [{approval.md(link)}]({link}). ")
+             f"layoff. {approval.full_text_link(link)}. ")
     form = approval.form_model(actions, intro, leavers).with_initial_data(
         description=form_header(runs, waiting, hours, link))
     try:

@@ -203,7 +203,7 @@ def form_header(employee: dict[str, Any], actions: list[Action], timeout_hours: 
                   "someone else, fill in the successor below: the drafts are rendered again.", ""]
     lines += [f"{len(drafts)} draft(s); each approved one is placed in a mailbox for a person to review and send "
               "(relevo never sends). Untick a draft to reject it.", "",
-              f"**Read the full text of every draft: [{md(full_text_url)}]({full_text_url})**", ""]
+              f"**{full_text_link(full_text_url)}**", ""]
     lines += [f"{n}. {md(a.the_draft.to_name)} ({md(a.the_draft.to_email)}) · {a.the_draft.language} · {md(a.the_draft.subject)}"
               for n, a in enumerate(drafts, 1)] + [""]
     for action in actions:
@@ -226,7 +226,13 @@ def form_intro(employee: dict[str, Any], actions: list[Action], full_text_url: s
         manager = (employee.get("manager") or {}).get("name")
         text += (f"HR names no successor: the manager, **{md(manager)}**, is introduced as interim contact. "
                  if manager else "HR names no successor: the company contact is introduced. ")
-    return text + f"Full text of every draft: [{md(full_text_url)}]({full_text_url}). "
+    return text + full_text_link(full_text_url) + ". "
+
+
+def full_text_link(url: str) -> str:
+    """A markdown link to the artifact with every draft's text. Its label is fixed text: the address as the
+    label, escaped for markdown, showed its backslashes in Prefect's Resume dialog (127\\.0\\.0\\.1)."""
+    return f"[Read the full text of every draft]({url})"
 
 
 def form_model(actions: list[Action], intro: str = "", leavers: dict[str, str] | None = None) -> type[RunInput]:

@@ -129,6 +129,7 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
             boxes.nth(0).fill("1001\n")
             page.screenshot(path=str(SHOTS / "1-custom-run.png"), full_page=True)
             page.get_by_role("button", name="Submit").click()
+            page.wait_for_url(lambda u: not u.endswith("/run"), timeout=30_000)  # the form leaves: run created
 
             deadline = time.monotonic() + 240
             while not (runs := [r for r in api_runs(env, "1001") if r.state and r.state.is_paused()]):
@@ -155,6 +156,7 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
             page.get_by_role("button", name="Resume").click()
             dialog = page.get_by_role("dialog")
             dialog.get_by_text("Approved by").first.wait_for()
+            assert "\\" not in dialog.inner_text()  # markdown escapes stay out of what the approver reads
             dialog.locator("textarea").first.fill("Javier Soler")
             label = dialog.get_by_text("j.oconnor@seaviewhotels.example").first
             box = dialog.locator("input[type=checkbox]").nth(6)  # draft 7: James O'Connor
@@ -202,3 +204,98 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
     notices = {k: s.status for k, s in states.items() if ":notice:" in k}
     assert [k.rpartition(":")[2] for k, s in notices.items() if s == "rejected"] == ["j.oconnor@seaviewhotels.example"]
     assert sum(1 for s in notices.values() if s == "done") == 7
+
+
+def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
+    """The layoff's batch form (issue 13) as an operator meets it: a custom run of offboard-batch with the ids
+    pasted in one field, one checkbox per draft labelled with leaver, recipient and language, the approver's
+    name required, one draft unticked; the run ends and exactly that draft is rejected."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url, env, company = ui
+    SHOTS.mkdir(exist_ok=True)
+    import json
+    import re
+
+    # A name with characters Markdown would read as markup: the approver must read it as HR wrote it.
+    hr = json.loads((company / "hr.json").read_text("utf-8"))
+    next(e for e in hr["employees"] if e["id"] == "1004")["last_name"] = "Blasco-Moll (Jr.) *Sr*"
+    (company / "hr.json").write_text(json.dumps(hr, ensure_ascii=False), "utf-8")
+
+    def batch_runs() -> list:
+        with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+            return client.read_flow_runs(deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=["offboard-batch"])))
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("offboard-batch/offboard-batch")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(180_000)
+        page.goto(f"{url}/deployments/deployment/{deployment.id}/run")
+        page.get_by_text("employee_ids").first.wait_for()
+        page.locator("textarea").nth(0).fill("1003\n1004\n")  # pasted from a spreadsheet column
+        dry_run = page.locator("input[type=checkbox]").nth(0)  # the deployment's default: a dry run first
+        assert dry_run.is_checked()
+        dry_run.evaluate("e => e.click()")
+        assert not dry_run.is_checked()
+        page.screenshot(path=str(SHOTS / "6-layoff-custom-run.png"), full_page=True)
+        page.get_by_role("button", name="Submit").click()
+        page.wait_for_url(lambda u: not u.endswith("/run"), timeout=30_000)  # the form leaves once the run exists
+
+        deadline = time.monotonic() + 240
+        while not (paused := [r for r in batch_runs() if r.state and r.state.is_paused()]):
+            ended = [f"{r.state.name}: {r.state.message}" for r in batch_runs() if r.state and r.state.is_final()]
+            assert not ended and time.monotonic() < deadline, f"the layoff never paused for approval {ended}"
+            time.sleep(1)
+        run = paused[0]
+        page.goto(f"{url}/runs/flow-run/{run.id}")
+        page.get_by_role("button", name="Resume").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Approved by").first.wait_for()
+        text = dialog.inner_text()
+        assert "\\" not in text  # markdown escapes stay out of what the approver reads
+        assert "Sergio Blasco-Moll (Jr.) *Sr* (1004)" in text
+
+        header = re.search(r"Notices of the layoff: (\d+) draft\(s\) for (\d+) leaver\(s\)", text)
+        assert header and int(header[1]) >= 2, text[:500]
+        boxes = dialog.locator("input[type=checkbox]")
+        page.screenshot(path=str(SHOTS / "7-layoff-approval-form.png"), full_page=True)
+        assert boxes.count() == int(header[1]) + 1, text  # one per draft, and "Approve" (untick: reject all)
+        first_label = dialog.get_by_text("1. ").first.inner_text()
+        assert "·" in first_label and "@" in first_label  # leaver → recipient e-mail · language
+        dialog.locator("textarea").first.fill("Ana Ruiz")
+        boxes.nth(0).evaluate("e => e.click()")  # drawn as a switch over a hidden input
+        assert not boxes.nth(0).is_checked() and boxes.nth(1).is_checked()
+        page.screenshot(path=str(SHOTS / "7-layoff-approval-form.png"), full_page=True)
+        dialog.get_by_role("button", name="Submit").click()
+        try:
+            dialog.wait_for(state="hidden", timeout=15_000)
+        except PlaywrightTimeout:
+            dialog.get_by_role("button", name="Submit").click()
+            try:
+                dialog.wait_for(state="hidden", timeout=15_000)
+            except PlaywrightTimeout:
+                raise AssertionError(f"the layoff's form did not submit: {dialog.inner_text()[:2000]}") from None
+        deadline = time.monotonic() + 240
+        while not (done := [r for r in batch_runs() if r.id == run.id and r.state and r.state.is_final()]):
+            assert time.monotonic() < deadline, "the layoff did not finish after the approval"
+            time.sleep(1)
+        assert done[0].state.is_completed(), done[0].state
+        browser.close()
+
+    from relevo.config.registry import load_registry
+    from relevo.storage.ledger import Ledger
+
+    ledger = Ledger(load_registry(company / "relevo.yaml").database_url)
+    notices = {k: s for i in ("1003", "1004") for k, s in ledger.states(i).items() if ":notice:" in k}
+    rejected = [k for k, s in notices.items() if s.status == "rejected"]
+    recipient = re.search(r"<([^>]+)>", first_label)
+    assert recipient and len(rejected) == 1 and rejected[0].endswith(f":{recipient[1]}")
+    assert {s.status for k, s in notices.items() if k not in rejected} == {"done"}
+    assert all("the layoff's approval form by Ana Ruiz" in s.detail for s in notices.values() if s.status == "done")
