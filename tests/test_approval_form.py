@@ -49,7 +49,7 @@ def test_header_says_what_the_drafts_are_and_whom_they_introduce(acme):
     employee, actions = drafts_of(acme, "1001")
     header = approval.form_header(employee, actions, 72, "relevo approve 1001", "http://ui/artifacts/key/k")
     assert header.startswith("## Client notices for Laura")
-    assert "[http://ui/artifacts/key/k](http://ui/artifacts/key/k)" in header.replace("\\", "")
+    assert "[Read the full text of every draft](http://ui/artifacts/key/k)" in header.replace("\\", "")
     assert "no successor" not in header
     restricted, handovers = drafts_of(acme, "1012")  # may not contact clients: hand-over notes to the manager
     assert approval.form_header(restricted, handovers, 72, "x", "u").startswith("## Internal hand-over notes")
