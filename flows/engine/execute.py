@@ -4,6 +4,9 @@
 from a planned action to an outside call: skipped when the ledger says it is finished, claimed before
 the call so a concurrent run waits instead of calling twice, and a vendor's "removed" recorded as done
 only once a fresh read of the presence confirms it (`Unconfirmed`).
+
+Kept as one module (~410 lines): claim, call, confirm and record are one path, and `execute` is the only
+way to it; splitting them would hide which order they run in.
 """
 from __future__ import annotations
 
@@ -325,8 +328,8 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
                                       run.holder)) == "busy":
         if waiting_since is None:
             waiting_since = time.monotonic()
-            log().info("Waiting for another run of %s that holds %s; if that run died, its claim lapses "
-                       "within %.0f s", run.employee_id, action.target, CLAIM_SECONDS)
+            log().warning("Waiting for another run of %s that holds %s; if that run died, its claim lapses "
+                      "within %.0f s", run.employee_id, action.target, CLAIM_SECONDS)
         time.sleep(poll)
     if result == "finished":
         state = run.ledger.state(action.key)

@@ -24,6 +24,9 @@ Retention: a dispatched event whose flow run is final is deleted once it is olde
 redelivery, BambooHR's ~2.6 h and Factorial's 48 h). The receiver's dispatcher prunes hourly;
 `relevo inbox --prune` does it by hand. What was done stays in the ledger's audit, which is
 never pruned; the counters are one row per vendor, outcome and reason, so they stay too.
+
+Kept as one module (~415 lines): the table, its keys and every state change of an event (stored,
+claimed, dispatched, followed, stuck, pruned) must be read together to see that none is lost or doubled.
 """
 from __future__ import annotations
 
