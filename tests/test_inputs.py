@@ -122,3 +122,22 @@ def test_unknown_employee_run_fails_with_the_cause_as_its_message(prefect_api_ur
 
     state = offboard_employee("9999", registry_path=str(acme), return_state=True)
     assert state.is_failed() and state.message == "directory: employee 9999 is not in hr.json"
+
+
+def test_force_without_a_login_name_records_the_uid_instead_of_crashing(acme, monkeypatch):
+    """In a container with no login name and no passwd entry, getpass.getuser() raises: `--force` without
+    `--by` recorded who asked with it and ended in a traceback; it now records the uid, as `approve` does."""
+    import getpass
+
+    from typer.testing import CliRunner
+
+    from relevo.cli.main import app
+
+    def no_login() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.setattr(getpass, "getuser", no_login)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    result = CliRunner().invoke(app, ["offboard", "1005", "--registry", str(acme), "--force", "--dry-run"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.output

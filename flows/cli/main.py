@@ -10,7 +10,6 @@ missing secret) ends in one line naming it and exit code 2, never a traceback.
 from __future__ import annotations
 
 import gc
-import getpass
 import json
 import os
 import sys
@@ -59,16 +58,21 @@ RegistryOption = Annotated[
     Path,
     typer.Option("--registry", "-r", envvar="RELEVO_REGISTRY", help="The company's relevo.yaml."),
 ]
+# The options `offboard` and `layoff` share, said the same way in both.
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]
+NowOption = Annotated[bool, typer.Option("--now", help="Revoke at once even where a last working day is ahead.")]
+ForcedByOption = Annotated[str | None, typer.Option(
+    "--by", help="Who asks (recorded with --force); default: your login name.")]
 
 @app.command()
 def offboard(
     employee_id: Annotated[str, typer.Argument(help="The HR platform's employee id.")],
     registry: RegistryOption = Path("relevo.yaml"),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
-    now: Annotated[bool, typer.Option("--now", help="Revoke at once even if the last working day is ahead.")] = False,
+    dry_run: DryRunOption = False,
+    now: NowOption = False,
     force: Annotated[bool, typer.Option("--force", help="Offboard even though the HR record shows no termination "
                                         "(status active, no termination date); recorded in the audit with who asked.")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="Who asks (recorded with --force); default: your login name.")] = None,
+    by: ForcedByOption = None,
 ) -> None:
     """Offboard one employee now (or show the plan with --dry-run).
 
@@ -92,7 +96,7 @@ def offboard(
     result = run_showing(
         row_printer(out), offboarding.offboard_employee, employee_id, registry_path=str(reg.path), dry_run=dry_run,
         revoke_now=now, wait_for_approval=False,  # no one answers a UI form from a terminal: `relevo approve` does
-        force=force, requested_by=(by or getpass.getuser()) if force else None,
+        force=force, requested_by=(by or os_user()) if force else None,
     )
     print_summary(out, result, reg.timezone)
     if any(r["outcome"] == "awaiting_approval" for r in result["rows"]):
@@ -107,11 +111,11 @@ def layoff(
     employee_ids: Annotated[list[str] | None, typer.Argument(help="Employee ids (or use --file).")] = None,
     registry: RegistryOption = Path("relevo.yaml"),
     file: Annotated[Path | None, typer.Option("--file", "-f", help="A file with one employee id per line.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")] = False,
-    now: Annotated[bool, typer.Option("--now", help="Revoke at once even where a last working day is ahead.")] = False,
+    dry_run: DryRunOption = False,
+    now: NowOption = False,
     force: Annotated[bool, typer.Option("--force", help="Offboard even those whose HR record shows no termination; "
                                         "each recorded in the audit with who asked.")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="Who asks (recorded with --force); default: your login name.")] = None,
+    by: ForcedByOption = None,
 ) -> None:
     """Offboard many employees in one run: each presence is listed once, vendors set the pace.
 
@@ -144,7 +148,7 @@ def layoff(
                       f"{esc(row['target'])}")
 
     result = run_showing(show, batch.offboard_batch, ids, registry_path=str(reg.path), dry_run=dry_run,
-                         revoke_now=now, force=force, requested_by=(by or getpass.getuser()) if force else None)
+                         revoke_now=now, force=force, requested_by=(by or os_user()) if force else None)
     print_batch(out, result)
     for problem in result["problems"]:
         print(f"relevo: error: employee {problem['employee_id']} not offboarded: {problem['problem']}",
