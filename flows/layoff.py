@@ -288,11 +288,13 @@ def offboard_batch(
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(WORKERS) as drafting:
         clients = reader.submit(read_clients, registry, employees)  # a read: it overlaps the revocations
         follow_ups: dict[str, Future] = {}
+        drafted: dict[str, list[Action]] = {}  # each leaver's notices as rendered once, for the approval form
         lock = threading.Lock()
 
         def draft(employee_id: str) -> None:
             with lock:
-                follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run)
+                follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run,
+                                                          drafted)
 
         cleared = Cleared(list(runs), len(presences), draft)
         rows += revoke_everywhere(presences, employees, runs, now, revoke_now, dry_run, cleared)
@@ -308,10 +310,9 @@ def offboard_batch(
             notes = [writing.submit(note_when_done, runs[i], follow_ups[i], dry_run) for i in runs]
             rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
             rows += [note for future in notes if (note := future.result())]
-        owned_clients = clients.result()
     ask = (deployment.id is not None) if wait_for_approval is None else wait_for_approval
     if (ask and not dry_run and not auto_approved(registry, dry_run)
-            and (waiting := layoff_approval.waiting_drafts(runs, owned_clients, now))):
+            and (waiting := layoff_approval.waiting_drafts(runs, drafted))):
         progress_batch(batch_summary(employees, problems, rows, dry_run))
         hours = registry.policy.approval_timeout_hours
         if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
@@ -372,8 +373,11 @@ def auto_approved(registry: Registry, dry_run: bool) -> bool:
     return not dry_run and registry.policy.auto_approve_notices
 
 
-def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool) -> list[dict[str, Any]]:
-    """Once a leaver's access is gone: HR-record checks and notices (the CRM hand-over too, unless batched)."""
+def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool,
+              drafted: dict[str, list[Action]]) -> list[dict[str, Any]]:
+    """Once a leaver's access is gone: HR-record checks and notices (the CRM hand-over too, unless batched).
+    The notices are kept in `drafted` as rendered here: the batch's approval form shows these, not a second
+    rendering of every leaver's drafts."""
     employee = run.employee
     owned = clients.result()[employee["id"]]
     if isinstance(owned, str):  # the CRM could not be read: a task, not a failed layoff
@@ -383,6 +387,7 @@ def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool) -> list[d
     if dry_run:
         return plan_only(Plan(employee, None, actions))
     rows = [execute(run, a) for a in actions if a.phase == "record"]
+    drafted[employee["id"]] = [a for a in actions if a.phase in {NOTICE, CRM}]
     wanted = {NOTICE} if auto_approved(run.registry, dry_run) else {NOTICE, CRM}
     return rows + notice_phase(run, [a for a in actions if a.phase in wanted], owned, now, wait_for_approval=False)
 

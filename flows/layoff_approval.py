@@ -15,7 +15,6 @@ every leaver's notices wait for `relevo approve`.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 
 from prefect import pause_flow_run
@@ -26,22 +25,20 @@ from relevo.engine import approval
 from relevo.engine.approving import prefect_sender
 from relevo.engine.execute import Run
 from relevo.engine.steps import log
-from relevo.rules import notices
 from relevo.rules.plan import Action
 
 ARTIFACT_KEY = "layoff-drafts"
 
 
-def waiting_drafts(runs: dict[str, Run], owned: dict[str, list[Any] | str], now: datetime) -> dict[str, list[Action]]:
-    """Each leaver's drafts and CRM hand-over that the ledger holds as awaiting approval, rendered as they
-    were recorded (same HR record, clients and moment), in the batch's order."""
+def waiting_drafts(runs: dict[str, Run], drafted: dict[str, list[Action]]) -> dict[str, list[Action]]:
+    """Each leaver's drafts and CRM hand-over that the ledger holds as awaiting approval, as the batch rendered
+    them (`drafted`: same HR record, clients and moment), in the batch's order."""
     waiting: dict[str, list[Action]] = {}
     for employee_id, run in runs.items():
-        clients = owned.get(employee_id)
-        if not isinstance(clients, list) or run.withdrawn():
+        if employee_id not in drafted or run.withdrawn():
             continue
         states = run.ledger.states(employee_id)
-        actions = [a for a in notices.notice_actions(run.employee, run.registry, clients, now)
+        actions = [a for a in drafted[employee_id]
                    if (state := states.get(a.key)) is not None and state.status == "awaiting_approval"]
         if any(a.draft is not None for a in actions):
             waiting[employee_id] = actions
