@@ -257,9 +257,20 @@ class HiBob:
             out.update({employee_id: found.get(employee_id) for employee_id in chunk})
         return out
 
-    def _search(self, fields: tuple[str, ...], ids: list[str] | None) -> dict[str, dict[str, Any]]:
-        """POST people/search with showInactive (leavers are inactive): id -> raw record."""
-        body: dict[str, Any] = {"fields": list(fields), "showInactive": True, "humanReadable": "APPEND"}
+    def roster(self) -> list[dict[str, str | None]]:
+        """Everyone still employed: id and work e-mail (the sweep flags presence members matching none of them).
+
+        One POST people/search without showInactive: Bob then answers its active employees only, all in one
+        answer ("no pagination", People read API contract). A resignation not yet effective is still active,
+        so that person is on the roster until their last day.
+        """
+        rows = self._search(("root.id", "root.email"), ids=None, inactive=False)
+        return [{"id": employee_id, "email": clean(value(row, "root.email"))} for employee_id, row in rows.items()]
+
+    def _search(self, fields: tuple[str, ...], ids: list[str] | None,
+                inactive: bool = True) -> dict[str, dict[str, Any]]:
+        """POST people/search, leavers too unless `inactive` is False (they are inactive): id -> raw record."""
+        body: dict[str, Any] = {"fields": list(fields), "showInactive": inactive, "humanReadable": "APPEND"}
         if ids is not None:
             body["filters"] = [{"fieldPath": "root.id", "operator": "equals", "values": ids}]
         response = self.http.request(
