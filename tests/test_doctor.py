@@ -201,3 +201,26 @@ def test_gmail_delegation_is_tried_for_the_company_contacts_mailbox(acme, monkey
         findings, code = run(load_registry(path), date(2026, 11, 27))
     assert code == 0 and issued == ["cuentas@acme-comunicacion.example"] and listing.call_count == 1
     assert any("delegated gmail.compose token" in f.text for f in findings)
+
+
+def test_doctor_says_whether_silent_runs_are_marked_crashed(prefect_api_url):
+    """With a Prefect server, doctor warns until the automation relevo ships exists, then says it is there."""
+    import yaml
+    from prefect import get_client
+    from prefect.events.schemas.automations import AutomationCore
+
+    from relevo.cli.doctor import AUTOMATION_FILE, unresponsive_runs_automation
+    from tests.support.paths import ROOT
+
+    with get_client(sync_client=True) as client:
+        for automation in client.read_automations():  # the session's server may hold one from another test
+            client.delete_automation(automation.id)
+        missing = unresponsive_runs_automation()
+        assert missing.level == "warning" and AUTOMATION_FILE in missing.text
+        shipped = AutomationCore.model_validate(yaml.safe_load((ROOT / AUTOMATION_FILE).read_text("utf-8")))
+        created = client.create_automation(shipped)
+        try:
+            found = unresponsive_runs_automation()
+        finally:
+            client.delete_automation(created)
+    assert found.level == "ok" and "relevo · crash unresponsive runs" in found.text

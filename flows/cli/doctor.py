@@ -4,10 +4,13 @@ For the registry it checks, in order: every secret reference resolves; each conn
 drafts, every API presence) answers an authenticated read through its `check()` (or, for a
 presence without one, a members read), with the permissions the vendor lets a read reveal; the
 vendor API versions in use are supported (connectors/versions.py: a warning WARN_DAYS before an
-end date); webhook subscriptions are healthy (Factorial disables one after 48 h of failures).
-Nothing here imports Prefect, except a `{block: ...}` secret, which needs Prefect to be read.
+end date); webhook subscriptions are healthy (Factorial disables one after 48 h of failures); with
+PREFECT_API_URL set, the Prefect server marks runs that stopped sending heartbeats Crashed.
+Nothing here imports Prefect, except a `{block: ...}` secret and that last check.
 """
 from __future__ import annotations
+
+import os
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -91,6 +94,8 @@ def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple
         findings.append(support(key, version, today, subject))
     if reenable_webhooks and hr is not None and hasattr(hr, "reenable"):
         findings.extend(_reenable(hr))
+    if os.environ.get("PREFECT_API_URL"):
+        findings.append(unresponsive_runs_automation())
     if bad_input:
         return findings, EXIT_BAD_INPUT
     return findings, EXIT_OPEN if any(f.level != "ok" for f in findings) else EXIT_OK
@@ -124,3 +129,29 @@ def _reenable(hr: Any) -> list[Finding]:
 
 def as_json(findings: list[Finding], code: int) -> dict[str, Any]:
     return {"exit_code": code, "findings": [asdict(f) for f in findings]}
+
+
+AUTOMATION_FILE = "examples/prefect/crash-unresponsive-runs.yaml"
+
+
+def unresponsive_runs_automation() -> Finding:
+    """Whether the Prefect server marks silent runs Crashed (a lost machine's runs are otherwise Running for
+    good and their leavers keep access): an enabled automation that expects flow-run heartbeats and changes
+    the run's state to Crashed, as the one relevo ships."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger
+
+    try:
+        with get_client(sync_client=True) as client:
+            automations = client.read_automations()
+    except Exception as exc:  # noqa: BLE001 - the server unreachable is itself the finding
+        return Finding("warning", "prefect", f"could not read the Prefect server's automations ({type(exc).__name__})")
+    for automation in automations:
+        trigger = automation.trigger
+        if (automation.enabled and isinstance(trigger, EventTrigger) and "prefect.flow-run.heartbeat" in trigger.expect
+                and any(isinstance(a, ChangeFlowRunState) and a.state == StateType.CRASHED for a in automation.actions)):
+            return Finding("ok", "prefect", f"automation '{automation.name}' marks runs without heartbeats Crashed")
+    return Finding("warning", "prefect", "no automation marks runs that stopped sending heartbeats Crashed: a lost "
+                   f"machine's runs would stay Running; create it: prefect automation create --from-file {AUTOMATION_FILE}")
