@@ -511,14 +511,17 @@ def _path_only(path: str) -> str:
 
 class Paginator:
     """How one vendor pages a list: read the answer (`update_state`), say whether there is more
-    (`has_next_page`), and give the next request's query parameters (`next_params`).
+    (`has_next_page`), and give the next request (`update_request`: its query parameters by default,
+    `next_params`; a vendor paging in a POST body overrides it).
 
     The base class refuses a page token it has already followed: a vendor answering the same cursor
     twice would otherwise loop forever, or (cut short) return a partial list that hides an admin.
+    `max_pages`, when set, is the most pages one listing may take before the answer is not trusted.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_pages: int | None = None) -> None:
         self.has_next_page = True
+        self.max_pages = max_pages
         self._seen: set[str] = set()
         self.where = ""  # "GET path", for the error message
         self.vendor = ""
@@ -529,30 +532,90 @@ class Paginator:
     def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def update_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The next request's keyword arguments (`params`, `json`...) from this one's."""
+        return {**request, "params": self.next_params(dict(request.get("params") or {}))}
+
     def follow(self, token: Any) -> Any:
         """Record the next page's token (None or empty: no next page); a repeated one is InvalidResponse."""
         if token is None or token == "":
             self.has_next_page = False
             return None
         if str(token) in self._seen:
-            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r}", vendor=self.vendor)
+            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r} "
+                                  "(the vendor repeats a page)", vendor=self.vendor)
         self._seen.add(str(token))
         return token
 
 
 class CursorPaginator(Paginator):
-    """A cursor read from the body (`cursor_of(body)`) and sent back as the `param` query parameter."""
+    """A cursor read from the body (`cursor_of(body)`) and sent back as the `param` query parameter.
 
-    def __init__(self, cursor_of: Callable[[Any], Any], param: str) -> None:
-        super().__init__()
-        self.cursor_of, self.param = cursor_of, param
+    `more_of(body)`, when given, is the body's own word that a further page exists (Factorial's
+    `meta.has_next_page`): a further page without a cursor is then InvalidResponse, not a short list.
+    """
+
+    def __init__(self, cursor_of: Callable[[Any], Any], param: str, *,
+                 more_of: Callable[[Any], bool] | None = None, max_pages: int | None = None) -> None:
+        super().__init__(max_pages)
+        self.cursor_of, self.param, self.more_of = cursor_of, param, more_of
         self.cursor: Any = None
 
     def update_state(self, body: Any) -> None:
-        self.cursor = self.follow(self.cursor_of(body if isinstance(body, dict) else {}))
+        body = body if isinstance(body, dict) else {}
+        if self.more_of is None:
+            self.cursor = self.follow(self.cursor_of(body))
+            return
+        if not self.more_of(body):
+            self.has_next_page = False
+            return
+        cursor = self.cursor_of(body)
+        if not isinstance(cursor, str) or not cursor:
+            raise InvalidResponse(f"{self.where}: a next page without a cursor", vendor=self.vendor)
+        self.cursor = self.follow(cursor)
 
     def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, self.param: self.cursor}
+
+
+class OffsetPaginator(Paginator):
+    """An item offset and a page size in the query: SCIM's 1-based `startIndex`/`count` (RFC 7644
+    §3.4.2.4, `first=1`), LinkedIn's 0-based `start`/`count`. The offset moves by the items received,
+    until a page is empty or the offset passes `total_of(body)` (None: no total given, read on).
+
+    Offsets only grow, so the repeated-cursor guard cannot catch a vendor that ignores them; two
+    guards do: the page's own offset (`echoed_of`, SCIM's and LinkedIn's response `startIndex` /
+    `paging.start`) must be the one asked for, and a page must not repeat the previous page's items.
+    """
+
+    def __init__(self, items_of: Callable[[Any], list[Any]], total_of: Callable[[Any], int | None], *,
+                 param: str, first: int = 0, echoed_of: Callable[[Any], Any] | None = None,
+                 max_pages: int | None = None) -> None:
+        super().__init__(max_pages)
+        self.items_of, self.total_of, self.param, self.first = items_of, total_of, param, first
+        self.echoed_of = echoed_of
+        self.offset = first
+        self._last: list[Any] | None = None
+
+    def update_state(self, body: Any) -> None:
+        echoed = self.echoed_of(body) if self.echoed_of else None
+        if echoed is not None and str(echoed) != str(self.offset):
+            raise InvalidResponse(f"{self.where} answered {self.param} {str(echoed)[:20]} when asked for "
+                                  f"{self.offset}: the vendor does not page", vendor=self.vendor)
+        items = self.items_of(body)
+        if items and items == self._last:
+            raise InvalidResponse(f"{self.where} answered the same page at {self.param} {self.offset}",
+                                  vendor=self.vendor)
+        self._last = items
+        total = self.total_of(body)
+        nxt = self.offset + len(items)
+        if not items or (total is not None and nxt >= total + self.first):
+            self.has_next_page = False
+            return
+        self.offset = self.follow(nxt)
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, self.param: self.offset}
 
 
 class PageNumberPaginator(Paginator):
@@ -585,15 +648,21 @@ def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *
     """Every page's JSON body, in order: the one pagination loop every connector uses.
 
     `call(method, path, params=..., **kwargs)` sends one request and returns its body (default: the
-    client's `json`); a vendor with its own pacing passes its own.
+    client's `json`); a vendor with its own pacing passes its own. The paginator turns each request
+    into the next (`update_request`): query parameters, or the JSON body of a search POST.
     """
     send = call or client.json
     paginator.where, paginator.vendor = f"{method} {_path_only(path)}", client.vendor
-    params = dict(params or {})
+    request: dict[str, Any] = {**kwargs, "params": dict(params or {})}
+    pages = 0
     while True:
-        body = send(method, path, params=params, **kwargs)
+        body = send(method, path, **request)
+        pages += 1
         yield body
         paginator.update_state(body)
         if not paginator.has_next_page:
             return
-        params = paginator.next_params(params)
+        if paginator.max_pages is not None and pages >= paginator.max_pages:
+            raise InvalidResponse(f"{paginator.where}: more than {paginator.max_pages} pages",
+                                  vendor=client.vendor)
+        request = paginator.update_request(request)

@@ -93,7 +93,7 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import BearerTokens, HttpClient, default_error_parser
+from relevo.connectors.http import BearerTokens, CursorPaginator, HttpClient, default_error_parser, paginate
 
 VENDOR = "personio"
 BASE_URL = "https://api.personio.de/"  # the specs' server; paths /v2/... and the v1 upload /v1/company/...
@@ -403,33 +403,26 @@ class Personio:
         A cursor seen twice stops with InvalidResponse (a forum report of a next link pointing at its
         own page).
         """
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(limit_pages):
-            params = {**filters, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
-            response = self.http.request(
-                "GET", path, params=params, allow=(404,) if kind == "employment" else ()
-            )
-            if response.status_code == 404:
-                return
-            body = self.http.decode(response, "GET", path)
-            rows = body.get("_data") if isinstance(body, dict) else None
-            if not isinstance(rows, list):
-                raise InvalidResponse(
-                    f"GET {_shape(path)} did not return a _data list",
-                    vendor=VENDOR,
-                    status=response.status_code,
-                )
+        pages = CursorPaginator(_next_cursor, "cursor", max_pages=MAX_PAGES)
+        listing = paginate(self.http, "GET", path, pages, params={**filters, "limit": PAGE},
+                           call=lambda *args, **kwargs: self._page(kind, *args, **kwargs))
+        for number, body in enumerate(listing, 1):
+            rows = body["_data"] if body is not None else []
             for row in rows:
                 yield _checked(row, kind, f"GET {_shape(path)}")
-            cursor = _next_cursor(body)
-            if not cursor or not rows:
+            if not rows or number >= limit_pages:
                 return
-            if cursor in seen:
-                raise InvalidResponse(f"GET {_shape(path)}: the next page's cursor repeats", vendor=VENDOR)
-            seen.add(cursor)
-        if limit_pages == MAX_PAGES:
-            raise InvalidResponse(f"GET {_shape(path)}: more than {MAX_PAGES} pages", vendor=VENDOR)
+
+    def _page(self, kind: str, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One page of a v2 list, None when an employments list answers 404 (no such person)."""
+        response = self.http.request(method, path, allow=(404,) if kind == "employment" else (), **kwargs)
+        if response.status_code == 404:
+            return None
+        body = self.http.decode(response, method, path)
+        if not isinstance(body, dict) or not isinstance(body.get("_data"), list):
+            raise InvalidResponse(f"GET {_shape(path)} did not return a _data list", vendor=VENDOR,
+                                  status=response.status_code)
+        return body
 
     def _termination(self, employment: dict[str, Any] | None) -> dict[str, Any] | None:
         """From the employment's termination (future-dated included); INACTIVE without one is a termination
