@@ -38,7 +38,7 @@ MAX_WAIT = 300.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
-ErrorParser = Callable[[requests.Response], tuple[str, str | None]]
+ErrorParser = Callable[[requests.Response], "ErrorBody"]
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -173,28 +173,76 @@ class Throttle:
         self._waited.until = resume_at
 
 
-def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
-    """A short message from a JSON error body (common shapes), and a request id header."""
-    request_id = (
-        response.headers.get("X-Request-Id")
-        or response.headers.get("x-fb-trace-id")
-        or response.headers.get("X-Correlation-Id")
-    )
+# --- error bodies: one reader, each vendor naming where its message, code and request id are ---
+
+Path = tuple[str | int, ...]  # keys (and list indexes) into a JSON body: ("errors", 0, "message")
+# The common shapes: a string, or an object with a string `message`, under one of these keys (first wins).
+MESSAGE_PATHS: tuple[Path, ...] = tuple(path for key in ("message", "detail", "error_description", "error")
+                                        for path in ((key,), (key, "message")))
+REQUEST_ID_HEADERS = ("X-Request-Id", "x-fb-trace-id", "X-Correlation-Id")
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """What a failed answer says, read once: the vendor's message, its own code and a request id, and
+    what relevo makes of the code (`means`: the HTTP status it stands for, e.g. 429 for Graph code 4;
+    `meaning`: the words for it). The answer's real status is never changed: the client classifies
+    by `means` when there is one, and the error keeps both.
+    """
+
+    message: str
+    request_id: str | None = None
+    code: str | None = None  # the vendor's code as text ("4", "4/2446079", "40100")
+    label: str = "code"  # how the vendor names its codes ("Graph code", "TikTok code", "serviceErrorCode")
+    means: int | None = None
+    meaning: str | None = None  # "rate limit", "expired token"...
+    retry_after: float | None = None  # the vendor's wait when not given as Retry-After (Meta's pacing)
+
+    @property
+    def code_text(self) -> str | None:
+        """"Graph code 4: rate limit", for error text and logs."""
+        if self.code is None:
+            return None
+        return f"{self.label} {self.code}" + (f": {self.meaning}" if self.meaning else "")
+
+
+def at(body: Any, path: Path) -> Any:
+    """body[k1][k2]... through objects and lists; None where a level is missing (vendor JSON is untrusted)."""
+    for key in path:
+        if isinstance(key, int):
+            body = body[key] if isinstance(body, list) and -len(body) <= key < len(body) else None
+        else:
+            body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def json_body(response: requests.Response) -> Any:
+    """The decoded body of an answer, None when it is not JSON."""
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        return (response.reason or "error", request_id)
-    message = None
-    if isinstance(body, dict):
-        for key in ("message", "detail", "error_description", "error"):
-            value = body.get(key)
-            if isinstance(value, str):
-                message = value
-                break
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                message = value["message"]
-                break
-    return (message or response.reason or "error", request_id)
+        return None
+
+
+def error_body(response: requests.Response, *, message: Iterable[Path] = MESSAGE_PATHS,
+               code: Iterable[Path] = (), label: str = "code", request_id: Iterable[Path] = (),
+               headers: Iterable[str] = REQUEST_ID_HEADERS) -> ErrorBody:
+    """The one error-body reader: the first string found at `message` (else the HTTP reason), the values
+    at `code` joined with "/" (a code and its subcode), a request id from the body (`request_id`) or the
+    first of `headers`. Vendors add their meaning of the code (`means`, `meaning`) with `replace`."""
+    body = json_body(response)
+    text = next((v for v in (at(body, p) for p in message) if isinstance(v, str) and v), None)
+    codes = [str(v) for v in (at(body, p) for p in code)
+             if isinstance(v, (str, int)) and not isinstance(v, bool)]
+    ids = [at(body, p) for p in request_id] + [response.headers.get(h) for h in headers]
+    return ErrorBody(text or response.reason or "error",
+                     request_id=next((str(v) for v in ids if isinstance(v, (str, int)) and v), None),
+                     code="/".join(codes) or None, label=label)
+
+
+def default_error_parser(response: requests.Response) -> ErrorBody:
+    """A short message from a JSON error body (common shapes), and a request id header."""
+    return error_body(response)
 
 
 class Auth(requests.auth.AuthBase):
@@ -350,6 +398,7 @@ class HttpClient:
         clock: Callable[[], float] = time.monotonic,
         handlers: tuple[RetryHandler, ...] = DEFAULT_HANDLERS,
         intervals: RetryIntervalCalculator | None = None,
+        errors_in_body: bool = False,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/") + "/"
@@ -357,6 +406,8 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
         self.error_parser = error_parser
+        # A 2xx answer may still be an error the body's code tells (TikTok): the parser's `means` decides.
+        self.errors_in_body = errors_in_body
         self.default_retry_after = default_retry_after  # a 429 without Retry-After: the vendor's documented window
         self.sleep = sleep
         self.session = session or requests.Session()
@@ -394,7 +445,8 @@ class HttpClient:
     ) -> requests.Response:
         """Send one request with retries; return the response or raise a typed ConnectorError.
 
-        `allow` lists non-2xx statuses the caller handles itself (e.g. 404 meaning "already gone").
+        `allow` lists non-2xx statuses the caller handles itself (e.g. 404 meaning "already gone"); an
+        answer whose vendor code means one of them (Graph 100/33: 404) is handed back too, its status as sent.
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
@@ -410,9 +462,13 @@ class HttpClient:
             state.attempt += 1
             try:
                 response = self._send(method, path, **kwargs)
-                if 200 <= response.status_code < 300 or response.status_code in allow:  # redirects refused
+                ok = 200 <= response.status_code < 300  # redirects refused
+                if (ok and not self.errors_in_body) or response.status_code in allow:
                     return response
-                error = self.error_from(method, path, response)
+                detail = self.error_parser(response)
+                if (ok and detail.means is None) or detail.means in allow:
+                    return response
+                error = self.error_from(method, path, response, detail)
             except ConnectorError as exc:
                 error = exc
             if isinstance(error, AuthenticationError) and isinstance(tokens, BearerTokens) and not state.renewed:
@@ -477,11 +533,19 @@ class HttpClient:
             if self.window is not None:
                 self.window.answered()
 
-    def error_from(self, method: str, path: str, response: requests.Response) -> ConnectorError:
-        """The typed error for a failed response, with the vendor's message, secrets removed."""
-        message, request_id = self.error_parser(response)
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        cls = error_for_status(response.status_code)
+    def error_from(self, method: str, path: str, response: requests.Response,
+                   detail: ErrorBody | None = None) -> ConnectorError:
+        """The typed error for a failed response, with the vendor's message, secrets removed.
+
+        The class follows what the vendor's code means when it says more than the status (a Graph 400
+        with code 4 is RateLimited); `status` stays the status the vendor sent, the code beside it.
+        """
+        detail = detail or self.error_parser(response)
+        message, request_id = detail.message, detail.request_id
+        retry_after = detail.retry_after
+        if retry_after is None:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        cls = error_for_status(detail.means or response.status_code)
         if cls is RateLimited and retry_after is None:
             retry_after = self.default_retry_after
         if cls is RateLimited:
@@ -496,6 +560,8 @@ class HttpClient:
             status=response.status_code,
             request_id=self.redact(request_id) if request_id else None,  # a redacted id is then dropped
             retry_after=retry_after,
+            vendor_code=self.redact(detail.code)[:40] if detail.code else None,
+            code_text=self.redact(detail.code_text)[:120] if detail.code_text else None,
         )
 
 
@@ -635,11 +701,9 @@ class PageNumberPaginator(Paginator):
         return {**params, self.param: self.page}
 
 
-def dig(body: Any, *keys: str) -> Any:
-    """body[k1][k2]... or None where a level is missing or not an object (vendor JSON is untrusted)."""
-    for key in keys:
-        body = body.get(key) if isinstance(body, dict) else None
-    return body
+def dig(body: Any, *keys: str | int) -> Any:
+    """body[k1][k2]... or None where a level is missing (vendor JSON is untrusted): `at`, keys spread."""
+    return at(body, keys)
 
 
 def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *,

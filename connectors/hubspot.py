@@ -41,7 +41,8 @@ from relevo.connectors.addresses import parse_email
 from relevo.model import Client, Contact, Person, country_language
 from relevo.connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
 from relevo.connectors.health import Finding
-from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, Paginator, dig, paginate
+from relevo.connectors.http import BearerToken, CursorPaginator, ErrorBody, HttpClient, Paginator, dig
+from relevo.connectors.http import error_body, paginate
 
 BASE_URL = "https://api.hubapi.com"
 VERSION = "2026-09"  # the latest date version (released 2026-09-08); see connectors/versions.py
@@ -79,19 +80,10 @@ def country_code(value: str | None) -> str | None:
     return COUNTRY_NAMES.get(text.casefold())
 
 
-def hubspot_error(response: requests.Response) -> tuple[str, str | None]:
+def hubspot_error(response: requests.Response) -> ErrorBody:
     """HubSpot errors: `{"status":"error","message":...,"correlationId":...}`."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    message = body.get("message")
-    if not isinstance(message, str):
-        message = response.reason or "error"
-    correlation = body.get("correlationId")
-    return message, str(correlation) if correlation else response.headers.get("X-HubSpot-Correlation-Id")
+    return error_body(response, message=[("message",)], request_id=[("correlationId",)],
+                      headers=["X-HubSpot-Correlation-Id"])
 
 
 

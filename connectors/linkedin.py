@@ -28,8 +28,8 @@ from typing import Any
 import requests
 
 from relevo.model import WHERE, ConfigurationError, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import BearerToken, HttpClient, OffsetPaginator, default_error_parser
-from relevo.connectors.http import dig, paginate
+from relevo.connectors.http import REQUEST_ID_HEADERS, BearerToken, ErrorBody, HttpClient, OffsetPaginator
+from relevo.connectors.http import dig, error_body, paginate
 from relevo.connectors.versions import VERSIONS
 
 BASE_URL = "https://api.linkedin.com/rest"
@@ -40,16 +40,10 @@ NOT_VERIFIED = ("relevo reads LinkedIn Page roles by API but removes them by han
                 "call that removes a Page role")
 
 
-def linkedin_error(response: requests.Response) -> tuple[str, str | None]:
-    """Message of `{status, serviceErrorCode, code, message}`."""
-    message, request_id = default_error_parser(response)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("serviceErrorCode") is not None:
-        message = f"{message} (serviceErrorCode {body['serviceErrorCode']})"
-    return (message, response.headers.get("x-li-uuid") or request_id)
+def linkedin_error(response: requests.Response) -> ErrorBody:
+    """Message and serviceErrorCode of `{status, serviceErrorCode, code, message}`; the x-li-uuid header."""
+    return error_body(response, code=[("serviceErrorCode",)], label="serviceErrorCode",
+                      headers=["x-li-uuid", *REQUEST_ID_HEADERS])
 
 
 def added_by(row: dict[str, Any]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import requests
 
 from relevo.model import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import BearerToken, HttpClient, OffsetPaginator, default_error_parser
+from relevo.connectors.http import BearerToken, ErrorBody, HttpClient, OffsetPaginator, error_body, json_body
 from relevo.connectors.http import dig, paginate
 
 log = logging.getLogger("relevo.connectors.scim")
@@ -44,17 +44,15 @@ RECREATE_KEYS = ("schemas", "userName", "name", "displayName", "emails", "roles"
                  "preferredLanguage", "locale", "timezone", "userType")
 
 
-def scim_error(response: requests.Response) -> tuple[str, str | None]:
+def scim_error(response: requests.Response) -> ErrorBody:
     """The message of an RFC 7644 §3.12 error body: `scimType: detail` (falls back to common shapes)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and ERROR_SCHEMA in (body.get("schemas") or []):
-        detail = str(body.get("detail") or response.reason or "error")
-        scim_type = body.get("scimType")
-        return (f"{scim_type}: {detail}" if scim_type else detail, response.headers.get("X-Request-Id"))
-    return default_error_parser(response)
+    error = error_body(response)
+    body = json_body(response)
+    if not isinstance(body, dict) or ERROR_SCHEMA not in (body.get("schemas") or []):
+        return error
+    detail = str(body.get("detail") or response.reason or "error")
+    scim_type = body.get("scimType")
+    return replace(error, message=f"{scim_type}: {detail}" if scim_type else detail)
 
 
 def active_patch(active: bool) -> dict[str, Any]:
