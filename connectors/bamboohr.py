@@ -23,6 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,7 +47,7 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import BasicAuth, HttpClient, default_error_parser
+from relevo.connectors.http import BasicAuth, ErrorBody, HttpClient, error_body
 
 VENDOR = "bamboohr"
 logger = logging.getLogger("relevo.bamboohr")
@@ -67,10 +68,10 @@ NUMERIC_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 REPORT_CHUNK = 100
 
 
-def bamboo_error(response: requests.Response) -> tuple[str, str | None]:
+def bamboo_error(response: requests.Response) -> ErrorBody:
     """BambooHR explains errors in the X-BambooHR-Error-Message header, not always in the body."""
-    message, request_id = default_error_parser(response)
-    return (response.headers.get("X-BambooHR-Error-Message") or message, request_id)
+    error = error_body(response)
+    return replace(error, message=response.headers.get("X-BambooHR-Error-Message") or error.message)
 
 
 

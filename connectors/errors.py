@@ -1,7 +1,8 @@
 """One error hierarchy for every outside call.
 
-Errors carry the vendor, the HTTP status and the vendor's request id, never a
-credential: messages are built from the method and path only (no query string,
+Errors carry the vendor, the real HTTP status, the vendor's own error code (kept apart: a Graph 400 with
+code 4 is "(Graph code 4: rate limit) (HTTP 400)", a RateLimited, never an "HTTP 429") and the vendor's
+request id, never a credential: messages are built from the method and path only (no query string,
 no headers), so they are safe to log, store in the ledger and show in artifacts.
 """
 from __future__ import annotations
@@ -49,16 +50,23 @@ class ConnectorError(RelevoError):
         status: int | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        vendor_code: str | None = None,
+        code_text: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.vendor = vendor
-        self.status = status
+        self.status = status  # the real HTTP status of the answer, never one a vendor code stands for
         self.request_id = safe_request_id(request_id)
         self.retry_after = retry_after
+        self.vendor_code = vendor_code  # the vendor's own error code ("4", "100/33"), apart from the status
+        # "Graph code 4: rate limit": the code as the vendor names it and what relevo read it as
+        self.code_text = code_text or (f"code {vendor_code}" if vendor_code else None)
 
     def __str__(self) -> str:
         parts = [f"{self.vendor}: {self.message}" if self.vendor else self.message]
+        if self.code_text:
+            parts.append(f"({self.code_text})")
         if self.status is not None:
             parts.append(f"(HTTP {self.status})")
         if self.request_id:

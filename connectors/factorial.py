@@ -48,7 +48,7 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import ApiKeyHeader, HttpClient
+from relevo.connectors.http import ApiKeyHeader, CursorPaginator, HttpClient, dig, paginate
 
 VENDOR = "factorial"
 BASE = "https://api.factorialhr.com/api/{version}/resources/"
@@ -169,23 +169,17 @@ class Factorial:
     def _list(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Every row of GET employees/employees with these filters: limit/after_id = meta.end_cursor paging."""
         path = "employees/employees"
-        params = dict(params)
         out: list[dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
-            body = self.http.json("GET", path, params=params)
+        pages = CursorPaginator(lambda body: dig(body, "meta", "end_cursor"), "after_id", max_pages=MAX_PAGES,
+                                more_of=lambda body: dig(body, "meta", "has_next_page") is True)
+        for body in paginate(self.http, "GET", path, pages, params=params):
             rows = body.get("data") if isinstance(body, dict) else None
             meta = body.get("meta") if isinstance(body, dict) else None
             if not isinstance(rows, list) or not isinstance(meta, dict):
                 raise InvalidResponse(f"GET {path} did not return {{data, meta}}", vendor=VENDOR)
             out.extend(row for row in rows if isinstance(row, dict) and not isinstance(row.get("id"), bool)
                        and EMPLOYEE_ID.match(str(row.get("id")).strip()))
-            if meta.get("has_next_page") is not True:
-                return out
-            cursor = meta.get("end_cursor")
-            if not isinstance(cursor, str) or not cursor or cursor == params.get("after_id"):
-                raise InvalidResponse(f"GET {path}: has_next_page without a new end_cursor", vendor=VENDOR)
-            params["after_id"] = cursor
-        raise InvalidResponse(f"GET {path}: more than {MAX_PAGES} pages of employees", vendor=VENDOR)
+        return out
 
     def person(self, employee_id: Any) -> dict[str, Any] | None:
         """Name and e-mail of a related employee (the manager); None when absent or unknown."""

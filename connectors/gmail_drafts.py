@@ -33,22 +33,15 @@ from relevo.connectors.drafts import message_id, to_message
 from relevo.model import ConfigurationError, Draft
 from relevo.connectors.errors import AuthenticationError, ConnectionFailed
 from relevo.connectors.health import Finding
-from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
+from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, ErrorBody, HttpClient, error_body
 
 BASE_URL = "https://gmail.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/gmail.compose"  # create and read drafts; never send on its own
 
 
-def google_error(response: requests.Response) -> tuple[str, str | None]:
+def google_error(response: requests.Response) -> ErrorBody:
     """Google errors: `{"error": {"code": 403, "message": "...", "status": "PERMISSION_DENIED"}}`."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason or "error", None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("message"), str):
-        return error["message"], None
-    return response.reason or "error", None
+    return error_body(response, message=[("error", "message")], headers=[])
 
 
 class MailboxToken(BearerTokens):

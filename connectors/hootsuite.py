@@ -23,7 +23,8 @@ import requests
 
 from relevo.connectors.errors import InvalidResponse
 from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, default_error_parser, dig, paginate
+from relevo.connectors.http import MESSAGE_PATHS, BearerToken, CursorPaginator, ErrorBody, HttpClient, dig
+from relevo.connectors.http import error_body, paginate
 
 log = logging.getLogger("relevo.connectors.hootsuite")
 
@@ -45,19 +46,10 @@ ADMIN_PERMISSIONS = (
 MEMBER_NOT_IN_ORGANIZATION = 4303
 
 
-def hootsuite_error(response: requests.Response) -> tuple[str, str | None]:
-    """Message of `{"errors": [{"code", "message", "id", "resource"}]}`."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        code = f" (code {first['code']})" if first.get("code") is not None else ""
-        return (str(first.get("message") or response.reason or "error") + code,
-                str(first.get("id")) if first.get("id") else response.headers.get("X-Request-Id"))
-    return default_error_parser(response)
+def hootsuite_error(response: requests.Response) -> ErrorBody:
+    """Message, code and id of the first of `{"errors": [{"code", "message", "id", "resource"}]}`."""
+    return error_body(response, message=[("errors", 0, "message"), *MESSAGE_PATHS],
+                      code=[("errors", 0, "code")], request_id=[("errors", 0, "id")])
 
 
 class HootsuiteConnector:
@@ -186,8 +178,5 @@ class HootsuiteConnector:
 
 def _error_code(response: requests.Response) -> int | None:
     """The first error's `code` of a Hootsuite error body, or None."""
-    try:
-        errors = response.json().get("errors")
-        return int(errors[0]["code"])
-    except (ValueError, AttributeError, TypeError, LookupError):
-        return None
+    code = hootsuite_error(response).code
+    return int(code) if code is not None and code.isdigit() else None

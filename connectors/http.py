@@ -38,7 +38,7 @@ MAX_WAIT = 300.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
-ErrorParser = Callable[[requests.Response], tuple[str, str | None]]
+ErrorParser = Callable[[requests.Response], "ErrorBody"]
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -173,28 +173,76 @@ class Throttle:
         self._waited.until = resume_at
 
 
-def default_error_parser(response: requests.Response) -> tuple[str, str | None]:
-    """A short message from a JSON error body (common shapes), and a request id header."""
-    request_id = (
-        response.headers.get("X-Request-Id")
-        or response.headers.get("x-fb-trace-id")
-        or response.headers.get("X-Correlation-Id")
-    )
+# --- error bodies: one reader, each vendor naming where its message, code and request id are ---
+
+Path = tuple[str | int, ...]  # keys (and list indexes) into a JSON body: ("errors", 0, "message")
+# The common shapes: a string, or an object with a string `message`, under one of these keys (first wins).
+MESSAGE_PATHS: tuple[Path, ...] = tuple(path for key in ("message", "detail", "error_description", "error")
+                                        for path in ((key,), (key, "message")))
+REQUEST_ID_HEADERS = ("X-Request-Id", "x-fb-trace-id", "X-Correlation-Id")
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    """What a failed answer says, read once: the vendor's message, its own code and a request id, and
+    what relevo makes of the code (`means`: the HTTP status it stands for, e.g. 429 for Graph code 4;
+    `meaning`: the words for it). The answer's real status is never changed: the client classifies
+    by `means` when there is one, and the error keeps both.
+    """
+
+    message: str
+    request_id: str | None = None
+    code: str | None = None  # the vendor's code as text ("4", "4/2446079", "40100")
+    label: str = "code"  # how the vendor names its codes ("Graph code", "TikTok code", "serviceErrorCode")
+    means: int | None = None
+    meaning: str | None = None  # "rate limit", "expired token"...
+    retry_after: float | None = None  # the vendor's wait when not given as Retry-After (Meta's pacing)
+
+    @property
+    def code_text(self) -> str | None:
+        """"Graph code 4: rate limit", for error text and logs."""
+        if self.code is None:
+            return None
+        return f"{self.label} {self.code}" + (f": {self.meaning}" if self.meaning else "")
+
+
+def at(body: Any, path: Path) -> Any:
+    """body[k1][k2]... through objects and lists; None where a level is missing (vendor JSON is untrusted)."""
+    for key in path:
+        if isinstance(key, int):
+            body = body[key] if isinstance(body, list) and -len(body) <= key < len(body) else None
+        else:
+            body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def json_body(response: requests.Response) -> Any:
+    """The decoded body of an answer, None when it is not JSON."""
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        return (response.reason or "error", request_id)
-    message = None
-    if isinstance(body, dict):
-        for key in ("message", "detail", "error_description", "error"):
-            value = body.get(key)
-            if isinstance(value, str):
-                message = value
-                break
-            if isinstance(value, dict) and isinstance(value.get("message"), str):
-                message = value["message"]
-                break
-    return (message or response.reason or "error", request_id)
+        return None
+
+
+def error_body(response: requests.Response, *, message: Iterable[Path] = MESSAGE_PATHS,
+               code: Iterable[Path] = (), label: str = "code", request_id: Iterable[Path] = (),
+               headers: Iterable[str] = REQUEST_ID_HEADERS) -> ErrorBody:
+    """The one error-body reader: the first string found at `message` (else the HTTP reason), the values
+    at `code` joined with "/" (a code and its subcode), a request id from the body (`request_id`) or the
+    first of `headers`. Vendors add their meaning of the code (`means`, `meaning`) with `replace`."""
+    body = json_body(response)
+    text = next((v for v in (at(body, p) for p in message) if isinstance(v, str) and v), None)
+    codes = [str(v) for v in (at(body, p) for p in code)
+             if isinstance(v, (str, int)) and not isinstance(v, bool)]
+    ids = [at(body, p) for p in request_id] + [response.headers.get(h) for h in headers]
+    return ErrorBody(text or response.reason or "error",
+                     request_id=next((str(v) for v in ids if isinstance(v, (str, int)) and v), None),
+                     code="/".join(codes) or None, label=label)
+
+
+def default_error_parser(response: requests.Response) -> ErrorBody:
+    """A short message from a JSON error body (common shapes), and a request id header."""
+    return error_body(response)
 
 
 class Auth(requests.auth.AuthBase):
@@ -350,6 +398,7 @@ class HttpClient:
         clock: Callable[[], float] = time.monotonic,
         handlers: tuple[RetryHandler, ...] = DEFAULT_HANDLERS,
         intervals: RetryIntervalCalculator | None = None,
+        errors_in_body: bool = False,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/") + "/"
@@ -357,6 +406,8 @@ class HttpClient:
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
         self.error_parser = error_parser
+        # A 2xx answer may still be an error the body's code tells (TikTok): the parser's `means` decides.
+        self.errors_in_body = errors_in_body
         self.default_retry_after = default_retry_after  # a 429 without Retry-After: the vendor's documented window
         self.sleep = sleep
         self.session = session or requests.Session()
@@ -394,7 +445,8 @@ class HttpClient:
     ) -> requests.Response:
         """Send one request with retries; return the response or raise a typed ConnectorError.
 
-        `allow` lists non-2xx statuses the caller handles itself (e.g. 404 meaning "already gone").
+        `allow` lists non-2xx statuses the caller handles itself (e.g. 404 meaning "already gone"); an
+        answer whose vendor code means one of them (Graph 100/33: 404) is handed back too, its status as sent.
         """
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
@@ -410,9 +462,13 @@ class HttpClient:
             state.attempt += 1
             try:
                 response = self._send(method, path, **kwargs)
-                if 200 <= response.status_code < 300 or response.status_code in allow:  # redirects refused
+                ok = 200 <= response.status_code < 300  # redirects refused
+                if (ok and not self.errors_in_body) or response.status_code in allow:
                     return response
-                error = self.error_from(method, path, response)
+                detail = self.error_parser(response)
+                if (ok and detail.means is None) or detail.means in allow:
+                    return response
+                error = self.error_from(method, path, response, detail)
             except ConnectorError as exc:
                 error = exc
             if isinstance(error, AuthenticationError) and isinstance(tokens, BearerTokens) and not state.renewed:
@@ -477,11 +533,19 @@ class HttpClient:
             if self.window is not None:
                 self.window.answered()
 
-    def error_from(self, method: str, path: str, response: requests.Response) -> ConnectorError:
-        """The typed error for a failed response, with the vendor's message, secrets removed."""
-        message, request_id = self.error_parser(response)
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        cls = error_for_status(response.status_code)
+    def error_from(self, method: str, path: str, response: requests.Response,
+                   detail: ErrorBody | None = None) -> ConnectorError:
+        """The typed error for a failed response, with the vendor's message, secrets removed.
+
+        The class follows what the vendor's code means when it says more than the status (a Graph 400
+        with code 4 is RateLimited); `status` stays the status the vendor sent, the code beside it.
+        """
+        detail = detail or self.error_parser(response)
+        message, request_id = detail.message, detail.request_id
+        retry_after = detail.retry_after
+        if retry_after is None:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        cls = error_for_status(detail.means or response.status_code)
         if cls is RateLimited and retry_after is None:
             retry_after = self.default_retry_after
         if cls is RateLimited:
@@ -496,6 +560,8 @@ class HttpClient:
             status=response.status_code,
             request_id=self.redact(request_id) if request_id else None,  # a redacted id is then dropped
             retry_after=retry_after,
+            vendor_code=self.redact(detail.code)[:40] if detail.code else None,
+            code_text=self.redact(detail.code_text)[:120] if detail.code_text else None,
         )
 
 
@@ -511,14 +577,17 @@ def _path_only(path: str) -> str:
 
 class Paginator:
     """How one vendor pages a list: read the answer (`update_state`), say whether there is more
-    (`has_next_page`), and give the next request's query parameters (`next_params`).
+    (`has_next_page`), and give the next request (`update_request`: its query parameters by default,
+    `next_params`; a vendor paging in a POST body overrides it).
 
     The base class refuses a page token it has already followed: a vendor answering the same cursor
     twice would otherwise loop forever, or (cut short) return a partial list that hides an admin.
+    `max_pages`, when set, is the most pages one listing may take before the answer is not trusted.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_pages: int | None = None) -> None:
         self.has_next_page = True
+        self.max_pages = max_pages
         self._seen: set[str] = set()
         self.where = ""  # "GET path", for the error message
         self.vendor = ""
@@ -529,30 +598,90 @@ class Paginator:
     def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def update_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The next request's keyword arguments (`params`, `json`...) from this one's."""
+        return {**request, "params": self.next_params(dict(request.get("params") or {}))}
+
     def follow(self, token: Any) -> Any:
         """Record the next page's token (None or empty: no next page); a repeated one is InvalidResponse."""
         if token is None or token == "":
             self.has_next_page = False
             return None
         if str(token) in self._seen:
-            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r}", vendor=self.vendor)
+            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r} "
+                                  "(the vendor repeats a page)", vendor=self.vendor)
         self._seen.add(str(token))
         return token
 
 
 class CursorPaginator(Paginator):
-    """A cursor read from the body (`cursor_of(body)`) and sent back as the `param` query parameter."""
+    """A cursor read from the body (`cursor_of(body)`) and sent back as the `param` query parameter.
 
-    def __init__(self, cursor_of: Callable[[Any], Any], param: str) -> None:
-        super().__init__()
-        self.cursor_of, self.param = cursor_of, param
+    `more_of(body)`, when given, is the body's own word that a further page exists (Factorial's
+    `meta.has_next_page`): a further page without a cursor is then InvalidResponse, not a short list.
+    """
+
+    def __init__(self, cursor_of: Callable[[Any], Any], param: str, *,
+                 more_of: Callable[[Any], bool] | None = None, max_pages: int | None = None) -> None:
+        super().__init__(max_pages)
+        self.cursor_of, self.param, self.more_of = cursor_of, param, more_of
         self.cursor: Any = None
 
     def update_state(self, body: Any) -> None:
-        self.cursor = self.follow(self.cursor_of(body if isinstance(body, dict) else {}))
+        body = body if isinstance(body, dict) else {}
+        if self.more_of is None:
+            self.cursor = self.follow(self.cursor_of(body))
+            return
+        if not self.more_of(body):
+            self.has_next_page = False
+            return
+        cursor = self.cursor_of(body)
+        if not isinstance(cursor, str) or not cursor:
+            raise InvalidResponse(f"{self.where}: a next page without a cursor", vendor=self.vendor)
+        self.cursor = self.follow(cursor)
 
     def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**params, self.param: self.cursor}
+
+
+class OffsetPaginator(Paginator):
+    """An item offset and a page size in the query: SCIM's 1-based `startIndex`/`count` (RFC 7644
+    §3.4.2.4, `first=1`), LinkedIn's 0-based `start`/`count`. The offset moves by the items received,
+    until a page is empty or the offset passes `total_of(body)` (None: no total given, read on).
+
+    Offsets only grow, so the repeated-cursor guard cannot catch a vendor that ignores them; two
+    guards do: the page's own offset (`echoed_of`, SCIM's and LinkedIn's response `startIndex` /
+    `paging.start`) must be the one asked for, and a page must not repeat the previous page's items.
+    """
+
+    def __init__(self, items_of: Callable[[Any], list[Any]], total_of: Callable[[Any], int | None], *,
+                 param: str, first: int = 0, echoed_of: Callable[[Any], Any] | None = None,
+                 max_pages: int | None = None) -> None:
+        super().__init__(max_pages)
+        self.items_of, self.total_of, self.param, self.first = items_of, total_of, param, first
+        self.echoed_of = echoed_of
+        self.offset = first
+        self._last: list[Any] | None = None
+
+    def update_state(self, body: Any) -> None:
+        echoed = self.echoed_of(body) if self.echoed_of else None
+        if echoed is not None and str(echoed) != str(self.offset):
+            raise InvalidResponse(f"{self.where} answered {self.param} {str(echoed)[:20]} when asked for "
+                                  f"{self.offset}: the vendor does not page", vendor=self.vendor)
+        items = self.items_of(body)
+        if items and items == self._last:
+            raise InvalidResponse(f"{self.where} answered the same page at {self.param} {self.offset}",
+                                  vendor=self.vendor)
+        self._last = items
+        total = self.total_of(body)
+        nxt = self.offset + len(items)
+        if not items or (total is not None and nxt >= total + self.first):
+            self.has_next_page = False
+            return
+        self.offset = self.follow(nxt)
+
+    def next_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**params, self.param: self.offset}
 
 
 class PageNumberPaginator(Paginator):
@@ -572,11 +701,9 @@ class PageNumberPaginator(Paginator):
         return {**params, self.param: self.page}
 
 
-def dig(body: Any, *keys: str) -> Any:
-    """body[k1][k2]... or None where a level is missing or not an object (vendor JSON is untrusted)."""
-    for key in keys:
-        body = body.get(key) if isinstance(body, dict) else None
-    return body
+def dig(body: Any, *keys: str | int) -> Any:
+    """body[k1][k2]... or None where a level is missing (vendor JSON is untrusted): `at`, keys spread."""
+    return at(body, keys)
 
 
 def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *,
@@ -585,15 +712,21 @@ def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *
     """Every page's JSON body, in order: the one pagination loop every connector uses.
 
     `call(method, path, params=..., **kwargs)` sends one request and returns its body (default: the
-    client's `json`); a vendor with its own pacing passes its own.
+    client's `json`); a vendor with its own pacing passes its own. The paginator turns each request
+    into the next (`update_request`): query parameters, or the JSON body of a search POST.
     """
     send = call or client.json
     paginator.where, paginator.vendor = f"{method} {_path_only(path)}", client.vendor
-    params = dict(params or {})
+    request: dict[str, Any] = {**kwargs, "params": dict(params or {})}
+    pages = 0
     while True:
-        body = send(method, path, params=params, **kwargs)
+        body = send(method, path, **request)
+        pages += 1
         yield body
         paginator.update_state(body)
         if not paginator.has_next_page:
             return
-        params = paginator.next_params(params)
+        if paginator.max_pages is not None and pages >= paginator.max_pages:
+            raise InvalidResponse(f"{paginator.where}: more than {paginator.max_pages} pages",
+                                  vendor=client.vendor)
+        request = paginator.update_request(request)

@@ -41,7 +41,8 @@ from relevo.connectors.addresses import parse_email
 from relevo.model import Client, Contact, Person, country_language
 from relevo.connectors.errors import BadRecord, ConnectorError, InvalidResponse, NotFound
 from relevo.connectors.health import Finding
-from relevo.connectors.http import BearerToken, CursorPaginator, HttpClient, dig, paginate
+from relevo.connectors.http import BearerToken, CursorPaginator, ErrorBody, HttpClient, Paginator, dig
+from relevo.connectors.http import error_body, paginate
 
 BASE_URL = "https://api.hubapi.com"
 VERSION = "2026-09"  # the latest date version (released 2026-09-08); see connectors/versions.py
@@ -79,20 +80,39 @@ def country_code(value: str | None) -> str | None:
     return COUNTRY_NAMES.get(text.casefold())
 
 
-def hubspot_error(response: requests.Response) -> tuple[str, str | None]:
+def hubspot_error(response: requests.Response) -> ErrorBody:
     """HubSpot errors: `{"status":"error","message":...,"correlationId":...}`."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    message = body.get("message")
-    if not isinstance(message, str):
-        message = response.reason or "error"
-    correlation = body.get("correlationId")
-    return message, str(correlation) if correlation else response.headers.get("X-HubSpot-Correlation-Id")
+    return error_body(response, message=[("message",)], request_id=[("correlationId",)],
+                      headers=["X-HubSpot-Correlation-Id"])
 
+
+
+class IdAfterPaginator(Paginator):
+    """CRM search pages in the POST body: sorted by `hs_object_id`, each next page asks for ids greater
+    than the last one seen (one more filter in every group) instead of sending `after`, so no search
+    pages past SEARCH_CAP, where HubSpot answers 400. A page ends the list when it is empty or has no
+    `paging.next`; the last id is the cursor (a search answering the same last id twice is refused).
+    """
+
+    def __init__(self, filter_groups: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.filter_groups = filter_groups
+        self.last: str | None = None
+
+    def update_state(self, body: Any) -> None:
+        results = dig(body, "results") or []
+        if not dig(body, "paging", "next") or not results:
+            self.has_next_page = False
+            return
+        ids = [str(r.get("id", "")) for r in results]
+        if not all(i.isdigit() for i in ids):
+            raise InvalidResponse(f"{self.where}: a record without a numeric id", vendor=self.vendor)
+        self.last = self.follow(max(ids, key=int))
+
+    def update_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        after = {"propertyName": "hs_object_id", "operator": "GT", "value": self.last}
+        groups = [{**group, "filters": [*group["filters"], after]} for group in self.filter_groups]
+        return {**request, "json": {**request["json"], "filterGroups": groups}}
 
 class PartialFailure(ConnectorError):
     """A batch answered 207: some records changed, the ones named here did not."""
@@ -190,23 +210,12 @@ class HubSpotCRM:
         (one more filter in every group), so no search ever pages past SEARCH_CAP, where HubSpot
         answers 400. Same number of calls as paging with `after`.
         """
-        last: str | None = None
-        while True:
-            groups = filter_groups if last is None else [
-                {**group, "filters": [*group["filters"], {"propertyName": "hs_object_id", "operator": "GT", "value": last}]}
-                for group in filter_groups]
-            payload: dict[str, Any] = {"filterGroups": groups, "properties": properties, "limit": PAGE,
-                                       "sorts": ID_ORDER}
-            body = self.call("POST", self.objects_path(objects, "search"), json=payload, idempotent=True)
-            results = body.get("results") or []
-            yield from results
-            if not ((body.get("paging") or {}).get("next")) or not results:
-                return
-            ids = [str(r.get("id", "")) for r in results]
-            if not all(i.isdigit() for i in ids):
-                raise InvalidResponse(f"POST {self.objects_path(objects, 'search')}: a record without a numeric id",
-                                      vendor="hubspot")
-            last = max(ids, key=int)
+        pages = IdAfterPaginator(filter_groups)
+        payload: dict[str, Any] = {"filterGroups": filter_groups, "properties": properties, "limit": PAGE,
+                                   "sorts": ID_ORDER}
+        for body in paginate(self.http, "POST", self.objects_path(objects, "search"), pages, call=self.call,
+                             json=payload, idempotent=True):
+            yield from body.get("results") or []
 
     def search_in(self, objects: str, groups: list[tuple[str, list[str]]], properties: list[str]) -> list[dict[str, Any]]:
         """Records whose property is IN any of the value lists, each once, in as few searches as allowed.

@@ -28,7 +28,8 @@ from typing import Any
 import requests
 
 from relevo.model import WHERE, ConfigurationError, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
+from relevo.connectors.http import REQUEST_ID_HEADERS, BearerToken, ErrorBody, HttpClient, OffsetPaginator
+from relevo.connectors.http import dig, error_body, paginate
 from relevo.connectors.versions import VERSIONS
 
 BASE_URL = "https://api.linkedin.com/rest"
@@ -39,16 +40,10 @@ NOT_VERIFIED = ("relevo reads LinkedIn Page roles by API but removes them by han
                 "call that removes a Page role")
 
 
-def linkedin_error(response: requests.Response) -> tuple[str, str | None]:
-    """Message of `{status, serviceErrorCode, code, message}`."""
-    message, request_id = default_error_parser(response)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("serviceErrorCode") is not None:
-        message = f"{message} (serviceErrorCode {body['serviceErrorCode']})"
-    return (message, response.headers.get("x-li-uuid") or request_id)
+def linkedin_error(response: requests.Response) -> ErrorBody:
+    """Message and serviceErrorCode of `{status, serviceErrorCode, code, message}`; the x-li-uuid header."""
+    return error_body(response, code=[("serviceErrorCode",)], label="serviceErrorCode",
+                      headers=["x-li-uuid", *REQUEST_ID_HEADERS])
 
 
 def added_by(row: dict[str, Any]) -> dict[str, str]:
@@ -80,22 +75,20 @@ class LinkedInConnector:
                      "X-Restli-Protocol-Version": "2.0.0"})
 
     def members(self, presence: Presence) -> list[Grant]:
-        """Approved role assignments; one grant per (person, role)."""
+        """Approved role assignments; one grant per (person, role).
+
+        Paged with `start` (0-based) and `count` (LinkedIn's Rest.li paging); the answer's `paging`
+        gives `start` (checked) and `total` when LinkedIn knows it, else an empty page ends the list.
+        """
         grants = []
-        start = 0
-        body: dict[str, Any]
-        while True:
-            response = self.client.request("GET", "organizationAcls", params={
-                "q": "organization", "organization": self.organization, "state": "APPROVED",
-                "start": start, "count": 100}, allow=(UPGRADE_REQUIRED,))
-            if response.status_code == UPGRADE_REQUIRED:
-                raise ConfigurationError(
-                    f"presence '{presence.id}': LinkedIn no longer serves API version {self.version} (HTTP 426): "
-                    f"set settings.version to a current one (relevo's default is {VERSION}; see "
-                    f"{VERSIONS['linkedin'].source})")
-            body = response.json() if response.content else {}
-            rows = body.get("elements") or []
-            for row in rows:
+        pages = OffsetPaginator(lambda body: dig(body, "elements") or [],
+                                lambda body: _int(dig(body, "paging", "total")),
+                                param="start", echoed_of=lambda body: dig(body, "paging", "start"))
+        params = {"q": "organization", "organization": self.organization, "state": "APPROVED", "start": 0,
+                  "count": 100}
+        for body in paginate(self.client, "GET", "organizationAcls", pages, params=params,
+                             call=lambda *args, **kwargs: self._read(presence, *args, **kwargs)):
+            for row in dig(body, "elements") or []:
                 if row.get("state", "APPROVED") != "APPROVED":
                     continue
                 person, role = str(row["roleAssignee"]), str(row["role"])
@@ -103,10 +96,17 @@ class LinkedInConnector:
                               is_admin=role == ADMIN_ROLE)
                 grants.append(replace(grant, pre_state=snapshot(grant, organization=self.organization,
                                                                 **added_by(row))))
-            start += len(rows)
-            total = (body.get("paging") or {}).get("total")
-            if not rows or (total is not None and start >= int(total)):
-                return grants
+        return grants
+
+    def _read(self, presence: Presence, method: str, path: str, **kwargs: Any) -> Any:
+        """One page; HTTP 426 (a sunset LinkedIn-Version) is a configuration error naming the setting."""
+        response = self.client.request(method, path, allow=(UPGRADE_REQUIRED,), **kwargs)
+        if response.status_code == UPGRADE_REQUIRED:
+            raise ConfigurationError(
+                f"presence '{presence.id}': LinkedIn no longer serves API version {self.version} (HTTP 426): "
+                f"set settings.version to a current one (relevo's default is {VERSION}; see "
+                f"{VERSIONS['linkedin'].source})")
+        return response.json() if response.content else {}
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
         name = grant.display_name or grant.identity
@@ -127,3 +127,8 @@ class LinkedInConnector:
                        steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
                               f"Add {person.name} <{person.email}> as super admin.",
                               "Run relevo again: the leaver's role is then listed for removal."])
+
+
+def _int(value: Any) -> int | None:
+    """`paging.total` as a number, None when LinkedIn left it out."""
+    return None if value is None else int(value)

@@ -1,12 +1,14 @@
 """Meta: Facebook Page roles (`assigned_users`) and Meta Business users (`business_users`, `pending_users`).
 
 Graph API answers errors with a JSON body whose `code` says what happened, often
-under HTTP 400: a response hook gives throttles (codes 4, 17, 32, 613 and the
+under HTTP 400: `graph_error` reads throttles (codes 4, 17, 32, 613 and the
 business-use-case codes 80000-80014), expired tokens (190), missing permissions
-(10, 200-299) and error 100/33 the HTTP status they mean, so the shared transport's
-one retry policy applies. Meta asks callers to stop once throttled ("more calls extend
-the block"), and publishes how close an app is: `UsagePacer` reads X-App-Usage /
-X-Business-Use-Case-Usage and holds calls back instead of hammering.
+(10, 200-299) and error 100/33 as the HTTP status they mean (`ErrorBody.means`), so the
+shared transport's one retry policy applies, while the error keeps the status Meta sent
+and the code beside it ("(Graph code 4: rate limit) (HTTP 400)"). Meta asks callers to stop
+once throttled ("more calls extend the block"), and publishes how close an app is:
+`UsagePacer` reads X-App-Usage / X-Business-Use-Case-Usage and holds calls back instead
+of hammering.
 
 Error 100/33 means "does not exist, OR cannot be loaded due to missing permissions, OR
 does not support this operation", and a Page DELETE may answer `success: false`: neither
@@ -42,7 +44,8 @@ import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
 from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import MAX_WAIT, BearerToken, CursorPaginator, HttpClient, dig, paginate
+from relevo.connectors.http import MAX_WAIT, BearerToken, CursorPaginator, ErrorBody, HttpClient, at, dig
+from relevo.connectors.http import error_body, json_body, paginate
 from relevo.connectors.versions import VERSIONS
 
 log = logging.getLogger("relevo.connectors.meta")
@@ -216,47 +219,48 @@ def _json_header(value: str | None) -> Any:
         return None
 
 
-def graph_error(response: requests.Response) -> tuple[str, str | None]:
-    """Message and fbtrace_id of a Graph error body `{"error": {"message", "code", ...}}`."""
-    error = _graph_error_body(response)
-    if error is None:
-        return (response.reason or "error", response.headers.get("x-fb-trace-id"))
-    message = str(error.get("message") or response.reason or "error")
-    code = error.get("code")
-    sub = error.get("error_subcode")
-    detail = f" (Graph code {code}{'/' + str(sub) if sub else ''})" if code is not None else ""
-    return (message + detail, error.get("fbtrace_id") or response.headers.get("x-fb-trace-id"))
+def graph_meaning(error: ErrorBody) -> tuple[int | None, str | None]:
+    """The HTTP status a Graph error code stands for, and its words; (None, None) when the status says it.
+
+    Graph answers throttles, expired tokens and missing permissions as HTTP 400/403 with a code; relevo
+    classifies by the code and keeps the status Meta sent.
+    """
+    code, _, sub = (error.code or "").partition("/")
+    number = int(code) if code.isdigit() else None
+    if number in THROTTLE_CODES:
+        return 429, "rate limit"
+    if number == TOKEN_CODE:
+        return 401, "invalid or expired token"
+    if number in PERMISSION_CODES:
+        return 403, "missing permission"
+    if number == 100 and sub == "33":  # does not exist, OR no permission to load it, OR unsupported: a claim
+        return 404, "does not exist or cannot be loaded"
+    return None, None
 
 
-def _graph_error_body(response: requests.Response) -> dict[str, Any] | None:
-    if response.ok:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else None
+def graph_error(pacer: UsagePacer) -> Callable[[requests.Response], ErrorBody]:
+    """The reader of Graph error bodies `{"error": {"message", "code", "error_subcode", "fbtrace_id"}}`.
+
+    A throttle code blocks the pacer for Meta's estimate and hands that wait on as the error's
+    Retry-After (Graph sends none), so the transport and the pacer wait it once, together.
+    """
+
+    def parse(response: requests.Response) -> ErrorBody:
+        error = error_body(response, message=[("error", "message")], label="Graph code",
+                           code=[("error", "code"), ("error", "error_subcode")],
+                           request_id=[("error", "fbtrace_id")], headers=["x-fb-trace-id"])
+        means, meaning = graph_meaning(error)
+        wait = pacer.throttled(response.headers) if means == 429 else None
+        return replace(error, means=means, meaning=meaning, retry_after=wait)
+
+    return parse
 
 
 def graph_hook(pacer: UsagePacer) -> Callable[..., requests.Response]:
-    """A requests response hook: feed the pacer, and give Graph error codes their HTTP meaning."""
+    """A requests response hook: each Graph answer's usage headers feed the pacer (answers stay as sent)."""
 
     def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         pacer.observe(response.headers)
-        error = _graph_error_body(response)
-        if error is None:
-            return response
-        code, sub = error.get("code"), error.get("error_subcode")
-        if code in THROTTLE_CODES:
-            response.status_code = 429
-            response.headers["Retry-After"] = str(round(pacer.throttled(response.headers)))
-        elif code == TOKEN_CODE:
-            response.status_code = 401
-        elif code in PERMISSION_CODES:
-            response.status_code = 403
-        elif code == 100 and sub == 33:  # does not exist, OR no permission to load it, OR unsupported: a claim to check
-            response.status_code = 404
         return response
 
     return hook
@@ -281,7 +285,7 @@ def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[
     session = requests.Session()
     session.hooks["response"].append(graph_hook(pacer))
     return HttpClient("meta", base_url, auth=BearerToken(token),
-                      error_parser=graph_error, sleep=sleep, session=session, clock=pacer.clock)
+                      error_parser=graph_error(pacer), sleep=sleep, session=session, clock=pacer.clock)
 
 
 def graph_base_url(settings: Mapping[str, Any]) -> str:
@@ -330,13 +334,11 @@ class _Graph:
 
 
 def _gone_or_refused(response: requests.Response) -> str | None:
-    """Why a DELETE may not have removed anything: 100/33 (→404) or `success: false`; None when it removed."""
-    if response.status_code == 404:
+    """Why a DELETE may have removed nothing: 100/33 (or a 404) or `success: false`; None if it removed."""
+    body = json_body(response)
+    code = (at(body, ("error", "code")), at(body, ("error", "error_subcode")))
+    if response.status_code == 404 or code == (100, 33):
         return "Meta answered error 100/33 (does not exist, or no permission to load it)"
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
     if isinstance(body, dict) and body.get("success") is False:
         return "Meta answered success: false"
     return None

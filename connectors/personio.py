@@ -67,6 +67,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,8 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import BearerTokens, HttpClient, default_error_parser
+from relevo.connectors.http import BearerTokens, CursorPaginator, ErrorBody, HttpClient, at, error_body
+from relevo.connectors.http import json_body, paginate
 
 VENDOR = "personio"
 BASE_URL = "https://api.personio.de/"  # the specs' server; paths /v2/... and the v1 upload /v1/company/...
@@ -123,27 +125,18 @@ TERMINATED_STATUS = "inactive"
 WATCHED_EVENTS = {"employment.updated", "employment.terminated"}
 
 
-def personio_error(response: requests.Response) -> tuple[str, str | None]:
+def personio_error(response: requests.Response) -> ErrorBody:
     """Personio's problem+json ({personio_trace_id, errors: [{title, detail}]}) or an OAuth2 error body."""
-    message, request_id = default_error_parser(response)
-    try:
-        body = response.json()
-    except ValueError:
-        return message, request_id
-    if not isinstance(body, dict):
-        return message, request_id
-    errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        message = (
-            ": ".join(str(first[k]) for k in ("title", "detail") if isinstance(first.get(k), str)) or message
-        )
-    elif isinstance(body.get("error"), str):
-        message = body["error"] + (
-            f": {body['error_description']}" if isinstance(body.get("error_description"), str) else ""
-        )
-    trace = body.get("personio_trace_id") or body.get("trace_id")
-    return message, trace if isinstance(trace, str) else request_id
+    error = error_body(response, request_id=[("personio_trace_id",), ("trace_id",)])
+    body = json_body(response)
+    first = at(body, ("errors", 0))
+    if isinstance(first, dict):
+        parts = [first[k] for k in ("title", "detail") if isinstance(first.get(k), str)]
+    elif isinstance(at(body, ("error",)), str):
+        parts = [body["error"], *[body["error_description"]] * isinstance(body.get("error_description"), str)]
+    else:
+        return error
+    return replace(error, message=": ".join(parts) or error.message)
 
 
 class ClientCredentials(BearerTokens):
@@ -202,12 +195,12 @@ class ClientCredentials(BearerTokens):
             },
         )
         if response.status_code in (400, 401, 403):
-            message, trace = personio_error(response)
+            error = personio_error(response)
             raise AuthenticationError(
-                self.http.redact(f"POST {TOKEN_PATH}: the credentials were refused ({message})"[:300]),
+                self.http.redact(f"POST {TOKEN_PATH}: the credentials were refused ({error.message})"[:300]),
                 vendor=VENDOR,
                 status=response.status_code,
-                request_id=trace,
+                request_id=error.request_id,
             )
         body = self.http.decode(response, "POST", TOKEN_PATH)
         token = body.get("access_token") if isinstance(body, dict) else None
@@ -403,33 +396,26 @@ class Personio:
         A cursor seen twice stops with InvalidResponse (a forum report of a next link pointing at its
         own page).
         """
-        cursor: str | None = None
-        seen: set[str] = set()
-        for _ in range(limit_pages):
-            params = {**filters, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
-            response = self.http.request(
-                "GET", path, params=params, allow=(404,) if kind == "employment" else ()
-            )
-            if response.status_code == 404:
-                return
-            body = self.http.decode(response, "GET", path)
-            rows = body.get("_data") if isinstance(body, dict) else None
-            if not isinstance(rows, list):
-                raise InvalidResponse(
-                    f"GET {_shape(path)} did not return a _data list",
-                    vendor=VENDOR,
-                    status=response.status_code,
-                )
+        pages = CursorPaginator(_next_cursor, "cursor", max_pages=MAX_PAGES)
+        listing = paginate(self.http, "GET", path, pages, params={**filters, "limit": PAGE},
+                           call=lambda *args, **kwargs: self._page(kind, *args, **kwargs))
+        for number, body in enumerate(listing, 1):
+            rows = body["_data"] if body is not None else []
             for row in rows:
                 yield _checked(row, kind, f"GET {_shape(path)}")
-            cursor = _next_cursor(body)
-            if not cursor or not rows:
+            if not rows or number >= limit_pages:
                 return
-            if cursor in seen:
-                raise InvalidResponse(f"GET {_shape(path)}: the next page's cursor repeats", vendor=VENDOR)
-            seen.add(cursor)
-        if limit_pages == MAX_PAGES:
-            raise InvalidResponse(f"GET {_shape(path)}: more than {MAX_PAGES} pages", vendor=VENDOR)
+
+    def _page(self, kind: str, method: str, path: str, **kwargs: Any) -> dict[str, Any] | None:
+        """One page of a v2 list, None when an employments list answers 404 (no such person)."""
+        response = self.http.request(method, path, allow=(404,) if kind == "employment" else (), **kwargs)
+        if response.status_code == 404:
+            return None
+        body = self.http.decode(response, method, path)
+        if not isinstance(body, dict) or not isinstance(body.get("_data"), list):
+            raise InvalidResponse(f"GET {_shape(path)} did not return a _data list", vendor=VENDOR,
+                                  status=response.status_code)
+        return body
 
     def _termination(self, employment: dict[str, Any] | None) -> dict[str, Any] | None:
         """From the employment's termination (future-dated included); INACTIVE without one is a termination

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +29,8 @@ from urllib.parse import quote
 import requests
 
 from relevo.model import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import BearerToken, HttpClient, default_error_parser
+from relevo.connectors.http import BearerToken, ErrorBody, HttpClient, OffsetPaginator, error_body, json_body
+from relevo.connectors.http import dig, paginate
 
 log = logging.getLogger("relevo.connectors.scim")
 
@@ -43,17 +44,15 @@ RECREATE_KEYS = ("schemas", "userName", "name", "displayName", "emails", "roles"
                  "preferredLanguage", "locale", "timezone", "userType")
 
 
-def scim_error(response: requests.Response) -> tuple[str, str | None]:
+def scim_error(response: requests.Response) -> ErrorBody:
     """The message of an RFC 7644 §3.12 error body: `scimType: detail` (falls back to common shapes)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and ERROR_SCHEMA in (body.get("schemas") or []):
-        detail = str(body.get("detail") or response.reason or "error")
-        scim_type = body.get("scimType")
-        return (f"{scim_type}: {detail}" if scim_type else detail, response.headers.get("X-Request-Id"))
-    return default_error_parser(response)
+    error = error_body(response)
+    body = json_body(response)
+    if not isinstance(body, dict) or ERROR_SCHEMA not in (body.get("schemas") or []):
+        return error
+    detail = str(body.get("detail") or response.reason or "error")
+    scim_type = body.get("scimType")
+    return replace(error, message=f"{scim_type}: {detail}" if scim_type else detail)
 
 
 def active_patch(active: bool) -> dict[str, Any]:
@@ -106,15 +105,18 @@ class ScimConnector:
 
     def members(self, presence: Presence) -> list[Grant]:
         """Every user, active or not (an inactive one is reported as already done), page by page."""
-        grants: list[Grant] = []
-        start = 1
-        while True:
-            page = self.client.json("GET", "Users", params={"startIndex": start, "count": self.page_size}) or {}
-            users = page.get("Resources") or []
-            grants += [self.grant(presence, user) for user in users]
-            start += len(users)
-            if not users or start > int(page.get("totalResults") or 0):
-                return grants
+        return [self.grant(presence, user) for user in self._users()]
+
+    def _users(self) -> Iterator[Any]:
+        """Every user resource, page by page: `startIndex` (1-based) and `count` in the query, until a page
+        is empty or `totalResults` is reached (RFC 7644 §3.4.2.4); the answer's `startIndex` must be the
+        one asked for."""
+        pages = OffsetPaginator(lambda body: dig(body, "Resources") or [],
+                                lambda body: int(dig(body, "totalResults") or 0),
+                                param="startIndex", first=1, echoed_of=lambda body: dig(body, "startIndex"))
+        params = {"startIndex": 1, "count": self.page_size}
+        for body in paginate(self.client, "GET", "Users", pages, params=params):
+            yield from dig(body, "Resources") or []
 
     def holders(self, presence: Presence) -> set[str]:
         """Ids of the users that are active now (an inactive or deleted user holds nothing), from one fresh read."""
@@ -126,16 +128,8 @@ class ScimConnector:
             page = self.client.json("GET", "Users", params={"filter": f"userName eq {json.dumps(user_name)}"}) or {}
             users = page.get("Resources") or []
             return users[0] if users else None
-        start = 1
-        while True:
-            page = self.client.json("GET", "Users", params={"startIndex": start, "count": self.page_size}) or {}
-            users = page.get("Resources") or []
-            for user in users:
-                if isinstance(user, dict) and user.get("userName") == user_name:
-                    return user
-            start += len(users)
-            if not users or start > int(page.get("totalResults") or 0):
-                return None
+        return next((user for user in self._users()
+                     if isinstance(user, dict) and user.get("userName") == user_name), None)
 
     def grant(self, presence: Presence, user: dict[str, Any]) -> Grant:
         roles = [str(r["value"]) for r in user.get("roles") or [] if isinstance(r, dict) and r.get("value")]

@@ -1,9 +1,10 @@
 """TikTok Business Center members (API for Business v1.3, `Access-Token` header).
 
 TikTok answers HTTP 200 with `{"code", "message", "request_id", "data"}` and reports
-errors by `code` != 0. A response hook gives such answers the HTTP status they mean
-(throttle → 429, token → 401, permission → 403, system → 500, other → 400), so the
-shared transport's one retry policy and typed errors apply unchanged.
+errors by `code` != 0. `tiktok_error` reads such answers as the HTTP status they mean
+(throttle → 429, token → 401, permission → 403, system → 500, other → 400; the client is
+told `errors_in_body`), so the shared transport's one retry policy and typed errors apply,
+while the error keeps the status TikTok sent ("(TikTok code 40100: rate limit) (HTTP 200)").
 
 Member rows (`relation_status`): BOUND members hold access; PENDING rows are invitations
 not yet accepted (they may carry no `user_id`: they are revoked by `user_email`, which
@@ -28,7 +29,8 @@ import requests
 
 from relevo.connectors.errors import InvalidRequest
 from relevo.model import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import ApiKeyHeader, HttpClient, PageNumberPaginator, dig, paginate
+from relevo.connectors.http import ApiKeyHeader, ErrorBody, HttpClient, PageNumberPaginator, at, dig
+from relevo.connectors.http import error_body, json_body, paginate
 
 log = logging.getLogger("relevo.connectors.tiktok")
 
@@ -41,40 +43,29 @@ TOKEN_CODES = {40102, 40104, 40105, 40106}
 PERMISSION_CODES = {40001}
 
 
-def status_for_code(code: int) -> int:
+def meaning_of(code: int) -> tuple[int, str | None]:
+    """The HTTP status a TikTok return code stands for, and its words (TikTok answers HTTP 200 with them)."""
     if code in THROTTLE_CODES:
-        return 429
+        return 429, "rate limit"
     if code in TOKEN_CODES:
-        return 401
+        return 401, "invalid or expired token"
     if code in PERMISSION_CODES:
-        return 403
+        return 403, "missing permission"
     if code >= 50000:
-        return 500
-    return 400
+        return 500, "server error"
+    return 400, None  # a refusal: the code and TikTok's message say which
 
 
-def tiktok_hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """Turn `HTTP 200 + code != 0` into the HTTP status the code means."""
-    if response.status_code != 200:
-        return response
-    try:
-        body = response.json()
-    except ValueError:
-        return response
-    code = body.get("code") if isinstance(body, dict) else None
-    if isinstance(code, int) and code != 0:
-        response.status_code = status_for_code(code)
-    return response
-
-
-def tiktok_error(response: requests.Response) -> tuple[str, str | None]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and "code" in body:
-        return (f"{body.get('message') or 'error'} (TikTok code {body['code']})", body.get("request_id"))
-    return (response.reason or "error", response.headers.get("X-Tt-Logid"))
+def tiktok_error(response: requests.Response) -> ErrorBody:
+    """`{code, message, request_id, data}`: an answer whose `code` is not 0 is an error whatever its HTTP
+    status (TikTok sends 200); the status is kept as sent and the class follows the code."""
+    error = error_body(response, message=[("message",)], code=[("code",)], label="TikTok code",
+                       request_id=[("request_id",)], headers=["X-Tt-Logid"])
+    code = at(json_body(response), ("code",))
+    if not 200 <= response.status_code < 300 or type(code) is not int or not code:
+        return error  # no code, or an HTTP error status that already says what it is
+    means, meaning = meaning_of(code)
+    return replace(error, means=means, meaning=meaning)
 
 
 LIVE = {"BOUND", "PENDING"}  # rows that hold access now or will once accepted; UNBOUND/REJECTED hold nothing
@@ -91,10 +82,8 @@ class TikTokConnector:
 
     def __init__(self, base_url: str, token: str, bc_id: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.bc_id = str(bc_id)
-        session = requests.Session()
-        session.hooks["response"].append(tiktok_hook)
         self.client = HttpClient("tiktok", base_url, auth=ApiKeyHeader("Access-Token", token),
-                                 error_parser=tiktok_error, sleep=sleep, session=session)
+                                 error_parser=tiktok_error, sleep=sleep, errors_in_body=True)
 
     def members(self, presence: Presence) -> list[Grant]:
         """Bound members and pending invitations (a pending invitation is revoked too); only bound ADMINs are admins."""

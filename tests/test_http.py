@@ -228,6 +228,58 @@ def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
     assert CANARY not in repr(caught.value.__dict__)
 
 
+
+def answer(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response.reason = status, "Bad Request"
+    response._content = __import__("json").dumps(body).encode()
+    response.headers.update(headers or {})
+    return response
+
+
+def test_the_one_error_body_reader_follows_each_vendors_paths():
+    from relevo.connectors.http import error_body
+
+    hootsuite = answer(400, {"errors": [{"code": 4303, "message": "Member does not exist", "id": "e-1"}]},
+                       {"X-Request-Id": "hdr-1"})
+    read = error_body(hootsuite, message=[("errors", 0, "message")], code=[("errors", 0, "code")],
+                      request_id=[("errors", 0, "id")])
+    assert (read.message, read.code, read.request_id, read.code_text) == (
+        "Member does not exist", "4303", "e-1", "code 4303")
+    graph = answer(400, {"error": {"message": "Unsupported", "code": 100, "error_subcode": 33}},
+                   {"x-fb-trace-id": "t"})
+    read = error_body(graph, message=[("error", "message")], label="Graph code",
+                      code=[("error", "code"), ("error", "error_subcode")])
+    assert (read.message, read.code, read.request_id, read.code_text) == (
+        "Unsupported", "100/33", "t", "Graph code 100/33")
+    # the common shapes, a body that is not JSON, a list where an object was expected
+    assert error_body(answer(400, {"detail": {"message": "nested"}})).message == "nested"
+    assert error_body(answer(400, ["odd"]), code=[("errors", 0, "code")]) == error_body(answer(400, ["odd"]))
+    not_json = answer(502, None)
+    not_json._content = b"<html>"
+    assert error_body(not_json).message == "Bad Request"
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_vendor_code_meaning_an_allowed_status_hands_the_answer_back_unchanged():
+    """Graph's 100/33 in a 400 means "not found": a caller allowing 404 gets the answer, status as sent."""
+    from dataclasses import replace
+
+    from relevo.connectors.http import error_body
+
+    def parser(response):
+        read = error_body(response, code=[("code",)])
+        return replace(read, means=404 if read.code == "33" else None, meaning="not found")
+
+    client = HttpClient("vendor", BASE, error_parser=parser, sleep=lambda s: None)
+    responses.delete(f"{BASE}/a", status=400, json={"code": 33, "message": "gone"})
+    responses.delete(f"{BASE}/b", status=400, json={"code": 33, "message": "gone"})
+    assert client.request("DELETE", "a", allow=(404,)).status_code == 400
+    with pytest.raises(errors.NotFound) as caught:
+        client.request("DELETE", "b")
+    assert caught.value.status == 400 and str(caught.value).endswith("gone (code 33: not found) (HTTP 400)")
+
+
 # --- the retry policy: handlers, interval calculator, one wait per Retry-After, calls per step ---
 
 def test_handlers_retry_429_always_and_5xx_or_timeouts_only_when_idempotent():

@@ -390,6 +390,35 @@ def test_changed_since_pages_with_after_id_and_filters_by_the_day_before(api):
     assert len(api.calls) == 2
 
 
+
+def test_a_roster_over_many_pages_lists_everyone_exactly_once(api):
+    common = {"only_active": "true", "only_managers": "false", "limit": "100"}
+    for i, (after, nxt) in enumerate([(None, "Mg=="), ("Mg==", "Mw=="), ("Mw==", None)]):
+        api.get(f"{BASE}/employees/employees", json=page([record(3000 + i)], next_cursor=nxt, total=3),
+                match=[matchers.query_param_matcher({**common, **({"after_id": after} if after else {})})])
+    assert [row["id"] for row in connector().roster()] == ["3000", "3001", "3002"]
+    assert len(api.calls) == 3
+
+
+def test_an_end_cursor_that_comes_back_is_a_typed_error_not_an_endless_loop(api):
+    """A, B, then A again: the old check compared only with the cursor just sent and read 1,000 pages."""
+    common = {"only_active": "true", "only_managers": "false", "limit": "100"}
+    for after, nxt in [(None, "QQ=="), ("QQ==", "Qg=="), ("Qg==", "QQ==")]:
+        api.get(f"{BASE}/employees/employees", json=page([record(3000)], next_cursor=nxt, total=3),
+                match=[matchers.query_param_matcher({**common, **({"after_id": after} if after else {})})])
+    with pytest.raises(errors.InvalidResponse, match="repeated cursor 'QQ=='"):
+        connector().roster()
+    assert len(api.calls) == 3
+
+
+def test_a_next_page_without_an_end_cursor_is_a_typed_error_not_a_short_list(api):
+    body = page([record(3000)], next_cursor="x")
+    del body["meta"]["end_cursor"]
+    api.get(f"{BASE}/employees/employees", json=body)
+    with pytest.raises(errors.InvalidResponse, match="a next page without a cursor"):
+        connector().roster()
+
+
 def test_a_row_whose_updated_at_is_not_a_time_is_listed_but_does_not_move_the_cursor(api):
     rows = [record(2001, updated_at="yesterday"), record(2002, updated_at="2026-11-26T10:00:00Z")]
     api.get(f"{BASE}/employees/employees", json=page(rows))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from relevo.connectors.errors import AuthenticationError, NotFound
+from relevo.connectors.errors import AuthenticationError, InvalidResponse, NotFound
 from relevo.model import Person
 from relevo.connectors.hubspot import HubSpotCRM, PartialFailure
 from tests.connectors.hubspot_contract import check_exchange
@@ -229,3 +229,28 @@ def test_doctor_check_reads_owners_companies_and_contacts(hub):
     _, fake = hub
     assert [r.url.split("/crm/")[1].split("?")[0] for r in fake.requests] == [
         "owners/2026-09", "objects/2026-09/companies/search", "objects/2026-09/contacts/search"]
+
+
+def test_a_search_over_many_pages_yields_every_record_exactly_once(hub):
+    mock, fake = hub
+    for i in range(450):
+        fake.add_company(str(30_000 + i), f"Company {i}", "41629001")
+    group = [{"filters": [{"propertyName": "hubspot_owner_id", "operator": "IN", "values": ["41629001"]}]}]
+    ids = [record["id"] for record in crm().search("companies", group, ["name"])]
+    assert sorted(ids) == [str(30_000 + i) for i in range(450)] and len(fake.searches) == 3
+
+
+def test_a_search_that_ignores_the_id_filter_is_a_typed_error_not_an_endless_loop():
+    """HubSpot answering the same page (same last id, a `paging.next`) to the next search is refused."""
+    record = {"id": "501", "properties": {"name": "Grupo Tierra", "hs_object_id": "501"},
+              "createdAt": "2026-01-05T10:00:00Z", "updatedAt": "2026-11-02T09:00:00Z", "archived": False}
+    page = {"total": 300, "results": [record],
+            "paging": {"next": {"after": "1", "link": "?after=1"}}}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, f"{BASE}/crm/objects/2026-09/companies/search", json=page)
+        client = crm()
+        with pytest.raises(InvalidResponse, match="repeated cursor '501'"):
+            list(client.search("companies", [{"filters": []}], ["name"]))
+        assert client.http.calls == 2
+    for call in mock.calls:
+        check_exchange(call.request, call.response)

@@ -7,7 +7,7 @@ import pytest
 import responses
 from responses import matchers
 
-from relevo.connectors.errors import AuthenticationError
+from relevo.connectors.errors import AuthenticationError, InvalidResponse
 
 from relevo.model import ConfigurationError, Person, grant_from_pre_state
 from relevo.connectors.linkedin import VERSION, LinkedInConnector
@@ -123,3 +123,31 @@ def test_a_sunset_version_is_a_configuration_error_naming_the_setting(clock, reg
         registry.social(registry.presences[0]).members(registry.presences[0])
     assert CANARY not in str(raised.value)
     assert len(responses.calls) == 1  # a configuration error is not retried
+
+
+# --- paging: start/count in the query; the answer's paging.start and paging.total (Rest.li paging) ---
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_listing_over_many_pages_without_a_total_returns_every_role_exactly_once(clock) -> None:
+    """Without `paging.total` the list ends at an empty page; every (person, role) arrives once."""
+    people = [f"urn:li:person:p{i}" for i in range(5)]
+    for start, chunk in ((0, people[:2]), (2, people[2:4]), (4, people[4:]), (5, [])):
+        page = acls([acl(p, "ADMINISTRATOR") for p in chunk], start=start)
+        del page["paging"]["total"]
+        responses.get(f"{BASE}/organizationAcls", json=page,
+                      match=[matchers.query_param_matcher({**QUERY, "start": str(start)})])
+    grants = connector(clock).members(PAGE)
+    assert [g.identity for g in grants] == people
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_an_answer_for_another_start_is_a_typed_error_not_an_endless_loop(clock) -> None:
+    """LinkedIn answering `start: 0` to start=2 (no total) would have been read for ever; it is refused."""
+    page = acls([acl(LAURA_URN, "ADMINISTRATOR"), acl(ELENA_URN, "ADMINISTRATOR")])
+    del page["paging"]["total"]
+    responses.get(f"{BASE}/organizationAcls", json=page)
+    linkedin = connector(clock)
+    with pytest.raises(InvalidResponse, match="answered start 0 when asked for 2"):
+        linkedin.members(PAGE)
+    assert linkedin.client.calls == 2

@@ -213,6 +213,9 @@ def test_throttle_without_estimate_stops_calling(clock) -> None:
     with pytest.raises(RateLimited, match="Application request limit reached") as info:
         connector.revoke(BUSINESS, grant)
     assert info.value.retry_after == 300 and len(responses.calls) == 1
+    # the status Meta sent, the code beside it (this error used to say "HTTP 429")
+    assert info.value.status == 403 and info.value.vendor_code == "4"
+    assert "(Graph code 4: rate limit) (HTTP 403)" in str(info.value)
     with pytest.raises(RateLimited, match="paused"):  # the next call is refused before reaching Meta
         connector.revoke(BUSINESS, grant)
     assert len(responses.calls) == 1 and clock.sleeps == []
@@ -403,6 +406,28 @@ def test_a_leavers_pending_invitation_is_listed_and_withdrawn(clock, registry_wi
     assert outcome.pre_state["kind"] == "invitation" and outcome.pre_state["invited_role"] == "EMPLOYEE"
     # who sent it, for the sweep's "re-added by" (control characters from the vendor dropped)
     assert actions[0].grant.pre_state["added_by"] == "Marta Soler Admin (Meta id 1001555)"
+
+
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
+def test_a_graph_400_rate_limit_is_retried_and_reported_with_the_real_status(clock, caplog) -> None:
+    """Graph code 4 in a 400 is a throttle: waited out (Meta's estimate) and retried, then, still refused,
+    reported as HTTP 400 with the code, never as the 429 it was once rewritten to."""
+    caplog.set_level(logging.DEBUG)
+    estimate = {"X-App-Usage": json.dumps({"call_count": 100, "total_cputime": 10, "total_time": 10}),
+                "X-Business-Use-Case-Usage": json.dumps({BUSINESS_ID: [
+                    {"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 1}]})}
+    for _ in range(3):
+        responses.delete(f"{GRAPH}/1001987", status=400, headers=estimate,
+                         json=graph_error(4, "(#4) Application request limit reached"))
+    connector = business_connector(clock)
+    grant = grant_from_pre_state(BUSINESS.id, {"member_id": "1001987", "identity": LAURA, "role": "ADMIN"})
+    with pytest.raises(RateLimited) as info:
+        connector.revoke(BUSINESS, grant)
+    assert len(responses.calls) == 3 and clock.sleeps == [60.0, 60.0]  # each wait is Meta's estimate, once
+    assert info.value.status == 400 and info.value.vendor_code == "4" and info.value.exhausted
+    assert str(info.value).endswith("Application request limit reached (Graph code 4: rate limit) (HTTP 400) "
+                                     "[request id AxYz123]")
+    assert "HTTP 429" not in str(info.value) + caplog.text
 
 
 @pytest.mark.parametrize("code", [80000, 80004, 80014])

@@ -489,6 +489,35 @@ def test_a_cursor_that_repeats_stops_the_poll(api):
         connector().changed_since("2026-11-20T00:00:00+00:00")
 
 
+
+def persons_pages(api, cursors: list[str | None]) -> list[str]:
+    """GET /v2/persons answered page by page: page i holds person 600i and links to cursors[i]."""
+    ids = []
+    for i, nxt in enumerate(cursors):
+        query = {"updated_at.gt": "2026-11-20T00:00:00Z", "limit": "50"}
+        if i:
+            query["cursor"] = cursors[i - 1]
+        ids.append(f"600{i}")
+        api.get(f"{BASE}/v2/persons", json=spec.page([spec.person(ids[-1])], next_cursor=nxt),
+                match=[responses.matchers.query_param_matcher(query)])
+    return ids
+
+
+def test_a_listing_over_many_pages_reads_each_page_once(api):
+    token(api)
+    ids = persons_pages(api, ["cur_b", "cur_c", None])
+    hr = connector(poll="persons")
+    assert hr.changed_since("2026-11-20T00:00:00+00:00")[0] == ids
+    assert hr.http.calls == 3  # one call per page (the token has a client of its own)
+
+
+def test_a_cursor_that_comes_back_two_pages_later_stops_the_poll(api):
+    token(api)
+    persons_pages(api, ["cur_b", "cur_c", "cur_b"])
+    with pytest.raises(errors.InvalidResponse, match="repeated cursor 'cur_b'"):
+        connector(poll="persons").changed_since("2026-11-20T00:00:00+00:00")
+
+
 # --- webhooks ---
 
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from relevo.connectors.errors import AuthenticationError, InvalidRequest, ServerError
+from relevo.connectors.errors import AuthenticationError, InvalidRequest, InvalidResponse, ServerError
 from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.scim import PATCH_OP, ScimConnector
 from relevo.rules.plan import plan_presences
@@ -228,3 +228,43 @@ def test_a_404_to_delete_is_only_a_claim_the_holders_read_settles(clock) -> None
     outcome = connector.revoke(SUITE, connector.grant(SUITE, USER))
     assert outcome.status == "already_done" and "DELETE answered 404" in outcome.detail
     assert connector.holders(SUITE) == {"2819c223"}  # still active: the flow records this removal as failed
+
+
+# --- paging (RFC 7644 §3.4.2.4: 1-based startIndex, count; the answer's totalResults and startIndex) ---
+
+
+def test_a_listing_over_many_pages_returns_every_user_exactly_once(scim_url: str) -> None:
+    names = [f"user{i}@acme-comunicacion.example" for i in range(7)]
+    for name in names:
+        create(scim_url, name)
+    connector = ScimConnector(scim_url, SCIM_TOKEN, page_size=3)
+    grants = connector.members(SUITE)
+    assert sorted(g.identity for g in grants) == sorted(names)  # each once: no page read twice, none skipped
+    assert connector.client.calls == 3  # startIndex 1, 4, 7
+    assert connector.find(names[-1])["userName"] == names[-1]  # find pages the same way without a filter
+
+
+def list_response(users: list[dict], start: int, total: int) -> dict:
+    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": total,
+            "startIndex": start, "itemsPerPage": len(users), "Resources": users}
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_service_that_ignores_start_index_is_a_typed_error_not_a_list_of_repeats(clock) -> None:
+    """Asked for startIndex 2, the service answers page 1 again: refused (it used to be listed 10 times)."""
+    responses.get(f"{BASE}/Users", json=list_response([USER], start=1, total=10))
+    connector = ScimConnector(BASE, CANARY, page_size=1, sleep=clock.sleep)
+    with pytest.raises(InvalidResponse, match="answered startIndex 1 when asked for 2"):
+        connector.members(SUITE)
+    assert connector.client.calls == 2
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_a_service_repeating_a_page_without_start_index_is_a_typed_error(clock) -> None:
+    """The same page twice (no startIndex echoed to check) is refused too."""
+    page = list_response([USER], start=1, total=10)
+    del page["startIndex"]
+    responses.get(f"{BASE}/Users", json=page)
+    connector = ScimConnector(BASE, CANARY, page_size=1, sleep=clock.sleep)
+    with pytest.raises(InvalidResponse, match="same page at startIndex 2"):
+        connector.members(SUITE)

@@ -12,7 +12,7 @@ import pytest
 import responses
 from responses import matchers
 
-from relevo.connectors.errors import AuthenticationError, InvalidRequest, PermissionDenied
+from relevo.connectors.errors import AuthenticationError, InvalidRequest, PermissionDenied, RateLimited
 from relevo.model import Person, grant_from_pre_state
 from relevo.connectors.tiktok import TikTokConnector
 from relevo.rules.plan import plan_presences
@@ -110,6 +110,20 @@ def test_throttled_then_success(clock) -> None:
 
 
 @responses.activate(assert_all_requests_are_fired=True)
+def test_a_rate_limit_code_in_a_200_is_retried_and_reported_with_the_real_status(clock) -> None:
+    """TikTok's 40100 in an HTTP 200 is a throttle: retried, then reported as HTTP 200 with the code (the
+    answer's status used to be rewritten to 429)."""
+    responses.post(f"{BASE}/bc/member/delete/",
+                   json=answer(code=40100, message="Requests made too frequently. Please try again later."))
+    tiktok = connector(clock)
+    with pytest.raises(RateLimited) as info:
+        tiktok.revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT))
+    assert len(responses.calls) == 3 and len(clock.sleeps) == 2 and info.value.exhausted
+    assert info.value.status == 200 and info.value.vendor_code == "40100"
+    assert "try again later. (TikTok code 40100: rate limit) (HTTP 200)" in str(info.value)
+
+
+@responses.activate(assert_all_requests_are_fired=True)
 def test_token_and_permission_codes_are_typed_and_not_retried(clock, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     responses.get(f"{BASE}/bc/member/get/", json=answer(code=40105, message="Access token is incorrect or has been revoked."))
@@ -121,6 +135,8 @@ def test_token_and_permission_codes_are_typed_and_not_retried(clock, caplog) -> 
         tiktok.revoke(BC, grant_from_pre_state(BC.id, LAURA_GRANT))
     assert len(responses.calls) == 2 and clock.sleeps == []
     assert CANARY not in str(refused.value) + str(denied.value) + caplog.text
+    assert (refused.value.status, refused.value.vendor_code) == (200, "40105")  # the status TikTok sent
+    assert (denied.value.status, denied.value.vendor_code) == (200, "40001")
 
 
 @responses.activate(assert_all_requests_are_fired=True)
