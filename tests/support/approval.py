@@ -71,10 +71,24 @@ def paused_run(registry: Path, out: dict[str, Any], after: Any = None, wait: flo
             assert "error" not in out, out.get("error")
             for run in client.read_flow_runs(flow_run_filter=paused, limit=200):
                 if (run.parameters.get("registry_path") == str(registry) and run.state and run.state.is_paused()
-                        and run.state.state_details.pause_key != after):
+                        and run.state.state_details.pause_key != after and form_is_readable(client, run)):
                     return run
             time.sleep(0.3)
     raise AssertionError("the run did not pause for approval")
+
+
+def form_is_readable(client: Any, run: Any) -> bool:
+    """The paused run's form can be read: its inputs can lag its Paused state by a moment (a 404 right after)."""
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+    keyset = run.state.state_details.run_input_keyset
+    if not keyset:
+        return True  # a pause without a form (not relevo's approval): nothing to wait for
+    try:
+        client.read_flow_run_input(run.id, keyset["description"])
+    except (ObjectNotFound, PrefectHTTPStatusError):
+        return False
+    return True
 
 
 def form_description(run: Any) -> str:
