@@ -146,8 +146,10 @@ def scim_server(token: str) -> Iterator[str]:
 def receiver(registry: Path, env: dict[str, str]) -> Iterator[str]:
     """`relevo webhook serve` (receiver + dispatcher) as its own process; yields its base URL."""
     port = free_port()
+    # The worker here started before the company existed (no RELEVO_REGISTRY): runs carry the path, as one
+    # machine may (`--worker-registry`, README "Workers on other machines").
     process = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(registry),
-                                "--port", str(port)], cwd=ROOT, env=env,
+                                "--worker-registry", str(registry), "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, process)
