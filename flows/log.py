@@ -20,3 +20,12 @@ def warn(message: str) -> None:
         get_run_logger().warning(message)
     except MissingContextError:
         log.warning(message)
+
+
+def clean(text: str, limit: int = 200) -> str:
+    """A value safe for one log line or an error message: no CR/LF or control characters, bounded.
+
+    Used on anything an outsider wrote (a webhook's field, a vendor's error) before it is logged or
+    stored: a line break in it would forge a log line.
+    """
+    return "".join(c if c.isprintable() else "?" for c in text)[:limit]

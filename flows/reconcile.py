@@ -170,7 +170,7 @@ def reconcile_hr(registry_path: str | None = None, since: str | None = None, dis
     alerts.notify(registry, "webhook subscription disabled", lines)
     result["disabled_webhooks"] = len(disabled)
     if dispatch and result["stored"]:
-        from relevo.receiver.webhook import Dispatcher, company_launcher
+        from relevo.receiver.dispatcher import Dispatcher, company_launcher
 
         result["dispatched"] = Dispatcher(Inbox(registry.database_url), registry.given,
                                           launch=company_launcher(registry)).dispatch_due()

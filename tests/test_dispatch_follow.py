@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from relevo.receiver.webhook import Dispatcher, RunSeen, launch_deployment
+from relevo.receiver.dispatcher import Dispatcher, RunSeen, launch_deployment
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
-from relevo.receiver.webhook import Dispatcher
+from relevo.receiver.dispatcher import Dispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)

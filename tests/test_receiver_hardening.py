@@ -31,7 +31,8 @@ from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
 from relevo.receiver.transport import guarded_protocol, uvicorn_options
 from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.webhook import INLINE_MAX, MAX_EMPLOYEES, Dispatcher, create_app
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.webhook import INLINE_MAX, MAX_EMPLOYEES, create_app
 from tests.support.canaries import FACTORIAL_CHALLENGE as CHALLENGE
 from tests.support.canaries import WEBHOOK_KEY as KEY
 

@@ -13,7 +13,7 @@ from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
 from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
-from relevo.receiver.webhook import Dispatcher
+from relevo.receiver.dispatcher import Dispatcher
 from tests.support.bamboohr_spec import validate_against_spec
 from tests.support.canaries import BAMBOOHR_KEY
 

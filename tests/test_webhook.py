@@ -14,7 +14,8 @@ from relevo import schemas
 from relevo.storage.inbox import Inbox, event_key
 from relevo.config.registry import load_registry
 from relevo.receiver.verify import RETRY_HORIZON, bamboohr_signature
-from relevo.receiver.webhook import Dispatcher, create_app
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.webhook import create_app
 from tests.support.canaries import FACTORIAL_CHALLENGE as CHALLENGE
 from tests.support.canaries import WEBHOOK_KEY as KEY
 

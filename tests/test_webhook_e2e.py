@@ -16,7 +16,8 @@ from relevo.storage.inbox import Inbox
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.webhook import Dispatcher, company_launcher, create_app
+from relevo.receiver.dispatcher import Dispatcher, company_launcher
+from relevo.receiver.webhook import create_app
 from tests.support.deployments import prefect_cli, runs_of
 from tests.test_safety_gate import withdraw_in_hr
 from tests.support.canaries import WEBHOOK_KEY as KEY

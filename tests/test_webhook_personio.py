@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from relevo.storage.inbox import Inbox
 from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
-from relevo.receiver.webhook import Dispatcher, create_app
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.webhook import create_app
 from tests.connectors import personio_contract as spec
 
 TOKEN = "Bearer personio-webhook-token-canary-c4f1"

@@ -4,7 +4,8 @@ HR platforms retry a webhook that does not get a 2xx (BambooHR 5 times over 2.5 
 Factorial 20 times over 48 h), so the receiver answers 202 only after the event is
 committed to the inbox, answers 4xx only for requests it will never accept, and never
 lets bad input reach a 5xx. The signature is checked on the raw bytes before any JSON
-parsing. Work happens later, in the dispatcher's thread, which hands each pending
+parsing (the checks are in relevo/receiver/verify.py; only this module chooses status codes). Work
+happens later, in the dispatcher's thread (relevo/receiver/dispatcher.py), which hands each pending
 event to a Prefect deployment with the event key as idempotency key.
 
 Checking a usual request (a few kB) is a fraction of a millisecond of CPU, so it runs on the
@@ -17,18 +18,13 @@ flows/receiver/transport.py.
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import hmac
 import json
 import logging
-import random
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -41,12 +37,13 @@ from starlette.requests import ClientDisconnect
 
 from relevo.connectors import bamboohr, factorial, hibob, personio
 from relevo.model import ConfigurationError
-from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
-from relevo.storage.ledger import Ledger
+from relevo.storage.inbox import Inbox
 from relevo.config.registry import Registry, load_registry
 from relevo.config.secrets import resolve
+from relevo.log import clean
+from relevo.receiver.dispatcher import Dispatcher, company_launcher
 from relevo.receiver.transport import FramingGuard, uvicorn_options
-from relevo.receiver.verify import BambooHRVerifier, FactorialVerifier, VerificationError
+from relevo.receiver.verify import BambooHRVerifier, Clock, FactorialVerifier, VerificationError
 
 logger = logging.getLogger("relevo.webhook")
 
@@ -55,14 +52,6 @@ MAX_BODY = 1024 * 1024  # 1 MiB: a termination webhook is a few kB
 # layoff, which `relevo layoff` runs with each presence listed once (README: "Running the receiver in public").
 MAX_EMPLOYEES = 500
 INLINE_MAX = 16 * 1024  # bodies up to this size are checked on the event loop (~100 employees)
-DEPLOYMENTS = {
-    "terminated": "offboard-employee/offboard-employee",  # "<flow name>/<deployment name>"
-    # A status change whose direction the payload does not tell: the run reads the HR record and
-    # does nothing unless it shows a termination (flows/engine/gate.py).
-    "status_changed": "offboard-employee/offboard-employee",
-    "rescinded": "rescind-termination/rescind-termination",
-}
-Clock = Callable[[], float]
 
 
 class Rejected(Exception):
@@ -138,11 +127,6 @@ def parse_json(body: bytes) -> Any:
     if not isinstance(payload, dict):
         raise Rejected(400, "body is JSON but not an object", "wrong shape")
     return payload
-
-
-def clean(text: str, limit: int = 200) -> str:
-    """A value safe for one log line or an error message: no CR/LF or control characters, bounded."""
-    return "".join(c if c.isprintable() else "?" for c in text)[:limit]
 
 
 # --- the receiver: vendor routes over one store-then-acknowledge path ---
@@ -387,250 +371,6 @@ async def count_rejection(inbox: Inbox, vendor: str, rejected: Rejected, clock: 
             lambda conn: Inbox.tally(conn, vendor, "rejected", f"{rejected.status} {rejected.reason}", at)))
     except Exception as exc:  # a counter must never turn a 4xx into a 5xx
         logger.error("could not count a rejected request: %s", type(exc).__name__)
-
-
-# --- the dispatcher: pending inbox rows → Prefect deployment runs ---
-
-def launch_deployment(event: InboxEvent, registry_path: str | None, relaunch: int = 0, company: str = "") -> str:
-    """Start the event's deployment; the server returns the existing run for a repeated key.
-
-    A relaunch (the first run crashed or hung) needs a key of its own, or Prefect would hand back
-    the dead run; its parameters, the event key in the audit among them, stay the same.
-    `registry_path` None sends none: the worker finds its own (RELEVO_REGISTRY, else relevo.yaml in its
-    working directory). `company` (the registry's company slug) prefixes the Prefect idempotency key, so
-    two companies on one Prefect server never get each other's run for the same employee id and change.
-    """
-    from prefect.deployments import run_deployment
-
-    parameters: dict[str, Any] = {"employee_id": event.employee_id, "event_key": event.event_key}
-    if registry_path is not None:
-        parameters["registry_path"] = registry_path
-    key = event.event_key if not relaunch else f"{event.event_key}#relaunch-{relaunch}"
-    run = run_deployment(
-        DEPLOYMENTS[event.kind],
-        parameters=parameters,
-        idempotency_key=f"{company}:{key}" if company else key,
-        timeout=0,
-        as_subflow=False,
-    )
-    return str(run.id)  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
-
-
-def company_launcher(registry: Registry) -> Callable[..., str]:
-    """`launch_deployment` with this registry's company in every idempotency key."""
-    return functools.partial(launch_deployment, company=registry.company_slug)
-
-
-@dataclass(frozen=True)
-class RunSeen:
-    """A dispatched flow run as the Prefect API last showed it."""
-
-    state: str  # the Prefect state type: PENDING, RUNNING, CRASHED, COMPLETED, ...
-    since: datetime  # when it entered that state
-
-
-def read_runs(run_ids: list[str]) -> dict[str, RunSeen]:
-    """The current state of these flow runs, in one request to the Prefect API."""
-    from uuid import UUID
-
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids])),
-                                     limit=len(run_ids))
-    return {str(r.id): RunSeen(r.state.type.value, r.state.timestamp) for r in runs if r.state is not None}
-
-
-def cancel_run(run_id: str, reason: str) -> None:
-    """Cancel a run that never started, so that it cannot start after its replacement."""
-    from prefect import get_client
-    from prefect.states import Cancelled
-
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run_id, Cancelled(message=reason), force=True)
-
-
-class Dispatcher:
-    """Hands pending events to Prefect, retrying with full-jitter backoff while Prefect is unreachable.
-
-    It runs as a thread in the receiver process and starts by dispatching whatever is
-    pending in the inbox, so events stored before a crash are picked up on restart. Once an
-    hour it prunes finished events older than the retention age (flows/storage/inbox.py).
-    """
-
-    LEASE_SECONDS = 120.0  # a claimed event is due again after this if its dispatcher died
-    FOLLOW_SECONDS = 30.0  # how often the dispatched runs are looked at
-    STUCK_SECONDS = 300.0  # a run still Pending after this never reached a worker (a worker killed mid-submit)
-    MAX_RELAUNCHES = 2  # then the event is "stuck" and waits for a person
-    PRUNE_EVERY = 3600.0
-
-    def __init__(
-        self,
-        inbox: Inbox,
-        registry_path: str | None,
-        launch: Callable[[InboxEvent, str | None], str] = launch_deployment,
-        clock: Clock = time.time,
-        base: float = 1.0,
-        cap: float = 300.0,
-        jitter: Callable[[], float] = random.random,
-        parallel: int = 1,
-        read_runs: Callable[[list[str]], dict[str, RunSeen]] = read_runs,
-        cancel: Callable[[str, str], None] = cancel_run,
-        retention_days: float = RETENTION_DAYS,
-    ) -> None:
-        self.inbox = inbox
-        self.parallel = parallel
-        self.read_runs, self.cancel = read_runs, cancel
-        self._next_follow = 0.0
-        self.retention_days = retention_days
-        self._next_prune = 0.0
-        self.registry_path = registry_path
-        self.launch = launch
-        self.clock = clock
-        self.base, self.cap, self.jitter = base, cap, jitter
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), timezone.utc)
-
-    def delay(self, attempts: int) -> float:
-        """Full jitter: uniform(0, min(cap, base * 2**n)), at least 0.1 s."""
-        return max(0.1, self.jitter() * min(self.cap, self.base * 2 ** min(attempts, 30)))
-
-    def dispatch_due(self) -> int:
-        """One pass over the due events; returns how many Prefect accepted.
-
-        `parallel` runs are created at a time. One by default: measured on 2 cores with the Prefect
-        server beside the receiver (bench_webhook_burst, 1,000 deliveries), 8 at a time made the
-        acknowledgements slower (p99 136 ms against 64 ms) and the dispatch too (182 s against 101 s):
-        the Prefect server, not the round trip, is the limit there. A larger machine may raise it.
-        """
-        due = self.inbox.due(self.now())
-        if not due:
-            return 0
-        with ThreadPoolExecutor(max_workers=min(self.parallel, len(due)), thread_name_prefix="relevo-launch") as pool:
-            return sum(pool.map(self.dispatch_one, due))
-
-    def dispatch_one(self, event: InboxEvent) -> bool:
-        """Claim the event, create its run; True when Prefect accepted it."""
-        lease = datetime.fromtimestamp(self.clock() + self.LEASE_SECONDS, timezone.utc)
-        if not self.inbox.claim(event.event_key, self.now(), lease):
-            return False  # another dispatcher on the same inbox has it
-        if (earlier := self.inbox.superseded_by(event)) is not None:
-            self.inbox.duplicate(event.event_key, earlier, self.now())
-            logger.info("event %s is %s heard again: nothing started", event.event_key, earlier)
-            return False
-        try:
-            run_id = self.launch(event, self.registry_path)
-        except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
-            wait = self.delay(event.attempts)
-            error = clean(f"{type(exc).__name__}: {exc}", 300)
-            self.inbox.retry_later(event.event_key, error, datetime.fromtimestamp(self.clock() + wait, timezone.utc),
-                                   self.now())
-            logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
-            return False
-        self.inbox.dispatched(event.event_key, run_id, self.now())
-        logger.info("event %s dispatched as flow run %s", event.event_key, run_id)
-        return True
-
-    def follow(self) -> int:
-        """Look at every dispatched run that has not finished; start again the ones that died.
-
-        Prefect accepting a run is not the run happening: a worker killed with its run leaves it
-        Crashed, and a worker killed while submitting leaves it Pending for good. Either way the
-        leaver would keep their access while the inbox said "dispatched". A crashed run, or one
-        Pending for more than STUCK_SECONDS, is started again (the flow is idempotent: the ledger
-        skips what the dead run finished, and the dead run's claims are released); after
-        MAX_RELAUNCHES the event is marked stuck, for a person. Returns how many were restarted.
-        """
-        watched = [e for e in self.inbox.unfinished_runs() if e.flow_run_id]
-        if not watched:
-            return 0
-        seen = self.read_runs([e.flow_run_id for e in watched if e.flow_run_id])
-        now, restarted = self.now(), 0
-        for event in watched:
-            run = seen.get(event.flow_run_id or "")
-            if run is None:
-                continue
-            hung = run.state == "PENDING" and (now - run.since).total_seconds() > self.STUCK_SECONDS
-            if run.state != "CRASHED" and not hung:
-                if run.state != event.run_state:
-                    self.inbox.run_seen(event.event_key, run.state, now)
-                continue
-            why = (f"run {event.flow_run_id} crashed" if run.state == "CRASHED"
-                   else f"run {event.flow_run_id} pending for {int((now - run.since).total_seconds())} s: no worker ran it")
-            if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
-                self.inbox.stuck(event.event_key, f"{why}; started {1 + (event.relaunches or 0)} times: "
-                                 "look at the run in Prefect, then `relevo offboard` the employee by hand", now)
-                logger.error("event %s is stuck: %s", event.event_key, why)
-                continue
-            try:
-                if hung:
-                    self.cancel(event.flow_run_id or "", f"replaced by the dispatcher: {why}")
-                Ledger(self.inbox.engine.url.render_as_string(hide_password=False)).release_run(event.flow_run_id or "")
-                run_id = self.launch(event, self.registry_path, (event.relaunches or 0) + 1)  # type: ignore[call-arg]
-            except Exception as exc:  # Prefect unreachable: the next pass tries again
-                logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
-                continue
-            self.inbox.relaunched(event.event_key, run_id, f"{why}; started again as {run_id}", now)
-            logger.warning("event %s: %s; started again as flow run %s", event.event_key, why, run_id)
-            restarted += 1
-        return restarted
-
-    def prune(self) -> int:
-        """Delete finished events older than the retention age; returns how many."""
-        cutoff = datetime.fromtimestamp(self.clock() - self.retention_days * 86400, timezone.utc)
-        removed = self.inbox.prune(cutoff)
-        if removed:
-            logger.info("pruned %d finished inbox event(s) older than %g days", removed, self.retention_days)
-        return removed
-
-    def prune_if_due(self) -> None:
-        """`prune` at most once per PRUNE_EVERY seconds; a failure waits for the next turn."""
-        if self.clock() < self._next_prune:
-            return
-        self._next_prune = self.clock() + self.PRUNE_EVERY
-        try:
-            self.prune()
-        except Exception as exc:  # the database unreachable: nothing is lost by pruning later
-            logger.warning("inbox pruning skipped: %s", type(exc).__name__)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="relevo-dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                self.dispatch_due()
-                if self.clock() >= self._next_follow:
-                    self.follow()
-                    self._next_follow = self.clock() + self.FOLLOW_SECONDS
-                self.prune_if_due()
-                upcoming = self.inbox.next_attempt()
-            except Exception as exc:  # the database itself: try again shortly, never die
-                logger.error("dispatcher pass failed: %s", type(exc).__name__)
-                upcoming = None
-                self._wake.wait(5.0)
-                continue
-            until_follow = max(0.0, self._next_follow - self.clock())
-            wait = min(60.0, until_follow) if upcoming is None else min(
-                60.0, until_follow, max(0.0, upcoming.timestamp() - self.clock()))
-            self._wake.wait(wait)
 
 
 WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge", "personio": "token", "hibob": "secret"}

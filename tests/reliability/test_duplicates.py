@@ -20,7 +20,8 @@ from relevo.connectors.graph_drafts import KEY_PROPERTY
 from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
 from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.webhook import Dispatcher, create_app
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.webhook import create_app
 from tests.sim.company import SECRETS, still_has_access
 
 KEY = SECRETS["SIM_WEBHOOK_KEY"]

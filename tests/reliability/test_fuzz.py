@@ -226,7 +226,8 @@ def receiver_spec(app) -> dict:
 @pytest.fixture
 def receiver(acme, monkeypatch):
     from relevo.storage.inbox import Inbox
-    from relevo.receiver.webhook import Dispatcher, create_app
+    from relevo.receiver.dispatcher import Dispatcher
+    from relevo.receiver.webhook import create_app
 
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)

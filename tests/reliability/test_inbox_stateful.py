@@ -22,7 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
 from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.webhook import Dispatcher, create_app
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.webhook import create_app
 from tests.support.canaries import WEBHOOK_KEY as KEY
 
 ROOT = Path(__file__).resolve().parents[2]

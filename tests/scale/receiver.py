@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from relevo.receiver.webhook import Dispatcher, serve
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.webhook import serve
 
 
 def main(argv: list[str]) -> None:

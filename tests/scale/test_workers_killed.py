@@ -15,7 +15,7 @@ import pytest
 
 from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
-from relevo.receiver.webhook import Dispatcher
+from relevo.receiver.dispatcher import Dispatcher
 from tests.pgcluster import create_database
 from tests.scale.stack import Workers, descendants, children, final_runs, prefect_server
 from tests.sim import Simulator, all_vendors
