@@ -47,7 +47,8 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
   with `tableId: "lifecycle"` at once; deleting an entry sends nothing.
 - Signature: header `Bob-Signature` = base64(HMAC-SHA512(secret, raw body)) (docs/working-with-webhooks,
   "Step 3: Authenticate your events"; each webhook reference page: "Base64-encoded signature"). No
-  timestamp is signed: replays are stopped by the inbox's event key.
+  timestamp is signed: replays are stopped by the inbox's event key. Checked by
+  relevo.receiver.verify.HiBobVerifier.
 - On creation Bob sends a test POST, "Ping test" as a string or `{"text": "Ping test"}`, and the
   connection is not established unless it gets a 2xx (docs/working-with-webhooks, Step 2). Whether the
   ping is signed is UNCONFIRMED: the receiver acknowledges it without storing anything.
@@ -60,9 +61,7 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 import time
@@ -425,11 +424,6 @@ class WebhookChange(NamedTuple):
     employee_id: str
     kind: str  # "terminated" | "status_changed" | "rescinded"
     change_fingerprint: str
-
-
-def signature(secret: str, body: bytes) -> str:
-    """base64(HMAC-SHA512(secret, raw body)), as Bob signs (header Bob-Signature)."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha512).digest()).decode()
 
 
 def is_ping(body: bytes) -> bool:

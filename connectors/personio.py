@@ -49,8 +49,9 @@ Webhooks (/v2.0/reference/webhooks, /reference/post_v2-webhooks, /docs/event-dri
   updated/deleted, Employment.created/updated/deleted, and employment.started/employment.terminated
   on the effective date (changelog "Effective Date Notification Webhooks"). Personio does NOT sign the
   body: the subscription's auth_type TOKEN sends the configured token verbatim in the Authorization
-  header (CUSTOM: up to 3 headers; NONE: nothing). 2xx within 3 s, else (and on 5xx except 501)
-  retried for up to 3 days, at most 14 requests; redirects are not followed; HTTPS only.
+  header (CUSTOM: up to 3 headers; NONE: nothing); relevo.receiver.verify.PersonioVerifier checks it.
+  2xx within 3 s, else (and on 5xx except 501) retried for up to 3 days, at most 14 requests; redirects
+  are not followed; HTTPS only.
   UNCONFIRMED: which fields the `payload` of an employment event carries. relevo looks for the
   person's id in payload.person_id, payload.person.id or payload.employee_id, and refuses (400,
   naming it) a notification that has none; reconciliation then finds the change.

@@ -8,8 +8,11 @@ from relevo.receiver.verify import (
     RETRY_HORIZON,
     BambooHRVerifier,
     FactorialVerifier,
+    HiBobVerifier,
+    PersonioVerifier,
     VerificationError,
     bamboohr_signature,
+    hibob_signature,
     parse_timestamp,
 )
 from tests.support.canaries import FACTORIAL_CHALLENGE, WEBHOOK_KEY
@@ -115,3 +118,71 @@ def test_factorial_challenge() -> None:
         with pytest.raises(VerificationError) as caught:
             check.verify(given)
         assert caught.value.reason == reason and FACTORIAL_CHALLENGE not in caught.value.message
+
+
+def test_a_bamboohr_replay_inside_the_window_passes_the_verifier() -> None:
+    """The verifier has no memory: a replay is stopped by the inbox's event key (test_webhook.py)."""
+    stamp = str(int(NOW) - 3600)
+    signature = bamboohr_signature(WEBHOOK_KEY, BODY, stamp)
+    assert verifier().is_valid(BODY, stamp, signature) and verifier().is_valid(BODY, stamp, signature)
+
+
+# HiBob: base64(HMAC-SHA512(secret, raw body)) in Bob-Signature, no timestamp (apidocs.hibob.com
+# working-with-webhooks, "Step 3: Authenticate your events").
+BOB_SECRET = "bob-webhook-secret-for-tests"
+BOB_BODY = (b'{"companyId": 601449, "type": "employee.left", "triggeredBy": "system", '
+            b'"triggeredAt": "2026-11-18T00:00:00.000Z", "version": "v2", '
+            b'"data": {"employeeId": "3332883884017713238"}}')
+
+
+def test_hibob_signature_is_base64_hmac_sha512_of_the_raw_body() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b64encode(hmac.new(BOB_SECRET.encode(), BOB_BODY, hashlib.sha512).digest()).decode()
+    assert hibob_signature(BOB_SECRET, BOB_BODY) == expected
+    assert HiBobVerifier(BOB_SECRET).generate_signature(BOB_BODY) == expected
+    assert len(base64.b64decode(expected)) == 64
+
+
+def test_hibob_valid_wrong_and_replayed_signatures() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    check = HiBobVerifier(BOB_SECRET)
+    good = hibob_signature(BOB_SECRET, BOB_BODY)
+    assert check.is_valid(BOB_BODY, good) and check.is_valid(BOB_BODY, f" {good} ")
+    assert check.is_valid(BOB_BODY, good)  # a replay passes: the inbox's event key stops it
+    hex_form = hmac.new(BOB_SECRET.encode(), BOB_BODY, hashlib.sha512).hexdigest()  # right MAC, hex
+    wrong = [hibob_signature("another-secret", BOB_BODY), hibob_signature(BOB_SECRET, BOB_BODY + b" "),
+             hex_form, good.swapcase(), base64.b64encode(b"\0" * 64).decode(), "é" * 88]
+    for signature in wrong:
+        with pytest.raises(VerificationError, match="does not match the body") as caught:
+            check.verify(BOB_BODY, signature)
+        assert caught.value.reason == "bad signature" and BOB_SECRET not in caught.value.message
+        assert not check.is_valid(BOB_BODY, signature)
+    for missing in (None, ""):
+        with pytest.raises(VerificationError, match="missing Bob-Signature") as caught:
+            check.verify(BOB_BODY, missing)
+        assert caught.value.reason == "missing signature"
+
+
+# Personio: no signature; auth_type TOKEN sends the configured token verbatim in Authorization, no prefix
+# added (developer.personio.de/reference/post_v2-webhooks).
+PERSONIO_TOKEN = "Bearer personio-webhook-token-for-tests"
+
+
+def test_personio_token_valid_wrong_and_replayed() -> None:
+    check = PersonioVerifier(PERSONIO_TOKEN)
+    assert check.is_valid(PERSONIO_TOKEN) and check.is_valid(PERSONIO_TOKEN)  # a replay: stopped by the inbox
+    for given in (PERSONIO_TOKEN.removeprefix("Bearer "), PERSONIO_TOKEN + " ", PERSONIO_TOKEN.upper(),
+                  "Bearer guess", "é" * 20):
+        with pytest.raises(VerificationError, match="does not match") as caught:
+            check.verify(given)
+        assert caught.value.reason == "bad token" and PERSONIO_TOKEN not in caught.value.message
+    for missing in (None, ""):
+        with pytest.raises(VerificationError, match="missing Authorization") as caught:
+            check.verify(missing)
+        assert caught.value.reason == "missing token"

@@ -5,15 +5,21 @@ that tests replace): each vendor's check is one class that knows nothing of HTTP
 `VerificationError` with a message for the sender and a fixed reason label; `is_valid` answers yes or
 no. The status code (401) is chosen by the receiver (relevo/receiver/webhook.py), not here. Signatures
 are checked on the raw body before any JSON parsing, in constant time (`hmac.compare_digest`).
+
+Only BambooHR signs a timestamp, so only its verifier has a clock and a window. HiBob signs the body
+alone, Personio and Factorial sign nothing (they send back a shared value): for those three a replay
+passes the verifier and is stopped by the inbox's event key, as a BambooHR replay inside its window is.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 Clock = Callable[[], float]
 
@@ -39,6 +45,21 @@ class VerificationError(Exception):
         self.reason = reason
 
 
+class Verifier:
+    """What every verifier shares: `verify(...)` raises VerificationError; `is_valid(...)` answers yes or no."""
+
+    def verify(self, *args: Any) -> None:
+        raise NotImplementedError
+
+    def is_valid(self, *args: Any) -> bool:
+        """`verify` with the same arguments, as a yes or no (slack-sdk's `SignatureVerifier.is_valid`)."""
+        try:
+            self.verify(*args)
+        except VerificationError:
+            return False
+        return True
+
+
 def parse_timestamp(value: str) -> float:
     """Unix seconds or ISO-8601 (BambooHR has been seen sending both); naive ISO means UTC."""
     text = value.strip()
@@ -59,7 +80,7 @@ def bamboohr_signature(key: str, body: bytes, timestamp: str) -> str:
     return hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
 
 
-class BambooHRVerifier:
+class BambooHRVerifier(Verifier):
     """X-BambooHR-Signature over body + X-BambooHR-Timestamp, with BambooHR's retry horizon as the window.
 
     Only what is forged is rejected: a valid signature over a timestamp up to RETRY_HORIZON old
@@ -92,15 +113,8 @@ class BambooHRVerifier:
             raise VerificationError("X-BambooHR-Timestamp is more than 5 minutes in the future",
                                     "future timestamp")
 
-    def is_valid(self, body: bytes, timestamp: str | None, signature: str | None) -> bool:
-        try:
-            self.verify(body, timestamp, signature)
-        except VerificationError:
-            return False
-        return True
 
-
-class FactorialVerifier:
+class FactorialVerifier(Verifier):
     """Factorial sends back, in x-factorial-wh-challenge, the challenge chosen at subscription.
 
     It signs nothing and sends no timestamp (../shared/design/vendors-hr.md): no window to check;
@@ -116,9 +130,51 @@ class FactorialVerifier:
         if not hmac.compare_digest(self.challenge.encode(), given.encode("utf-8", "replace")):
             raise VerificationError("x-factorial-wh-challenge does not match", "bad challenge")
 
-    def is_valid(self, given: str | None) -> bool:
-        try:
-            self.verify(given)
-        except VerificationError:
-            return False
-        return True
+
+def hibob_signature(secret: str, body: bytes) -> str:
+    """base64(HMAC-SHA512(secret, raw body)), as Bob signs (header Bob-Signature)."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha512).digest()).decode()
+
+
+class HiBobVerifier(Verifier):
+    """Bob-Signature: base64 HMAC-SHA512 over the raw body with the webhook's secret (Bob webhooks v2).
+
+    apidocs.hibob.com/docs/working-with-webhooks, "Step 3: Authenticate your events": "HMAC SHA512 on the
+    request payload and the secret token given ... sent as the header attribute - Bob-Signature", with a
+    Java example that Base64-encodes the digest. Bob signs no timestamp: no window to check; replays are
+    stopped by the inbox's event key.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def generate_signature(self, body: bytes) -> str:
+        return hibob_signature(self.secret, body)
+
+    def verify(self, body: bytes, signature: str | None) -> None:
+        """Raise VerificationError unless Bob-Signature is the body's signature (outer blanks ignored)."""
+        if not signature:
+            raise VerificationError("missing Bob-Signature header", "missing signature")
+        expected = self.generate_signature(body).encode()
+        if not hmac.compare_digest(expected, signature.strip().encode("utf-8", "replace")):
+            raise VerificationError("Bob-Signature does not match the body", "bad signature")
+
+
+class PersonioVerifier(Verifier):
+    """Personio signs nothing: a webhook with auth_type TOKEN sends its token verbatim in Authorization.
+
+    developer.personio.de/reference/post_v2-webhooks: "The callback will include this exact value in the
+    Authorization header ... no prefix will be added automatically" (a "Bearer " prefix, if any, is part
+    of the configured token). No timestamp: replays are stopped by the inbox's event key. Compared in
+    constant time, as the whole header value.
+    """
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def verify(self, authorization: str | None) -> None:
+        if not authorization:
+            raise VerificationError("missing Authorization header (the Personio webhook's token)",
+                                    "missing token")
+        if not hmac.compare_digest(self.token.encode(), authorization.encode("utf-8", "replace")):
+            raise VerificationError("Authorization does not match the Personio webhook's token", "bad token")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hmac
 import json
 import logging
 import time
@@ -43,7 +42,14 @@ from relevo.config.secrets import resolve
 from relevo.log import clean
 from relevo.receiver.dispatcher import Dispatcher, company_launcher
 from relevo.receiver.transport import FramingGuard, uvicorn_options
-from relevo.receiver.verify import BambooHRVerifier, Clock, FactorialVerifier, VerificationError
+from relevo.receiver.verify import (
+    BambooHRVerifier,
+    Clock,
+    FactorialVerifier,
+    HiBobVerifier,
+    PersonioVerifier,
+    VerificationError,
+)
 
 logger = logging.getLogger("relevo.webhook")
 
@@ -74,8 +80,8 @@ def one_header(headers: Any, name: str) -> str | None:
     """A header that must appear at most once (two signatures would make the check ambiguous)."""
     values = headers.getlist(name)
     if len(values) > 1:
-        raise Rejected(401 if "signature" in name.lower() or "challenge" in name.lower() else 400,
-                       f"header {name} given more than once", "duplicate header")
+        credential = any(word in name.lower() for word in ("signature", "challenge", "authorization"))
+        raise Rejected(401 if credential else 400, f"header {name} given more than once", "duplicate header")
     return values[0] if values else None
 
 
@@ -85,29 +91,6 @@ def verify(check: Callable[..., None], *args: Any) -> None:
         check(*args)
     except VerificationError as exc:
         raise Rejected(401, exc.message, exc.reason) from None
-
-
-def verify_hibob(secret: str, body: bytes, given: str | None) -> None:
-    """Bob signs the raw body alone: base64 HMAC-SHA512 in Bob-Signature (no timestamp: the event key stops
-    replays)."""
-    if not given:
-        raise Rejected(401, "missing Bob-Signature header", "missing signature")
-    expected = hibob.signature(secret, body).encode()
-    if not hmac.compare_digest(expected, given.strip().encode("utf-8", "replace")):
-        raise Rejected(401, "Bob-Signature does not match the body", "bad signature")
-
-
-def verify_token(expected: str, headers: Any) -> None:
-    """Personio does not sign its notifications: it sends the subscription's token verbatim in
-    Authorization (auth_type TOKEN). Compared in constant time; two Authorization headers are refused
-    like two signatures."""
-    values = headers.getlist("authorization")
-    if len(values) > 1:
-        raise Rejected(401, "header Authorization given more than once", "duplicate header")
-    if not values or not values[0]:
-        raise Rejected(401, "missing Authorization header (the Personio webhook's token)", "missing token")
-    if not hmac.compare_digest(expected.encode(), values[0].encode("utf-8", "replace")):
-        raise Rejected(401, "Authorization does not match the Personio webhook's token", "bad token")
 
 
 def parse_json(body: bytes) -> Any:
@@ -199,7 +182,8 @@ class Receiver:
         (flows/engine/gate.py); a withdrawal is found by reconciliation. `webhooks.personio.company_id`,
         when set, refuses notifications for another Personio company sent with the same token.
         """
-        verify_token(self.secret("personio", "token"), headers)
+        token = self.secret("personio", "token")
+        verify(PersonioVerifier(token).verify, one_header(headers, "Authorization"))
         payload = parse_json(body)
         company = ((self.registry.data.get("webhooks") or {}).get("personio") or {}).get("company_id")
         if company is not None and str(payload.get("company_id")) != str(company):
@@ -219,7 +203,8 @@ class Receiver:
             raise Rejected(400, clean(str(exc), 300), "wrong shape") from None
     def hibob(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
         """Bob webhooks v2: employee.left, employee.activated, lifecycle table entries (connectors.hibob)."""
-        verify_hibob(self.secret("hibob", "secret"), body, one_header(headers, "bob-signature"))
+        secret = self.secret("hibob", "secret")
+        verify(HiBobVerifier(secret).verify, body, one_header(headers, "bob-signature"))
         try:
             changes = hibob.parse_webhook(parse_json(body))
         except ValueError as exc:
