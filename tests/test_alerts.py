@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from tests.support.alerts import Channel, save_block, with_alerts
-from tests.test_reconcile import TERMINATED
+from tests.support.example_hr import TERMINATED
 
 FACTORIAL = "https://api.factorialhr.com/api/2026-07-01/resources"
 

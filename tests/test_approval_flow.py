@@ -161,7 +161,7 @@ def test_a_plain_flow_call_never_waits_for_a_form(prefect_api_url, acme, monkeyp
 
 
 def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
-    from tests.test_offboard_cli import relevo
+    from tests.support.cli import relevo
 
     first = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
     assert first.returncode == 3 and f"relevo approve 1001 --registry {acme}" in first.stdout

@@ -26,7 +26,7 @@ from tests.connectors.hubspot_fake import FakeHubSpot
 from tests.support.approval import (
     LEAVER, OTHER, SUCCESSOR, form_description, paused_run, seed, start, use_hubspot,
 )
-from tests.test_offboard_cli import relevo
+from tests.support.cli import relevo
 
 NURIA = "nuria.castells@acme-comunicacion.example"  # 1005, active
 PABLO = "pablo.ferrando@acme-comunicacion.example"  # 1006, active

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_offboard_cli import audit_rows, relevo
+from tests.support.cli import audit_rows, relevo
 
 ATTACKER = "attacker@evil.example"
 MARKUP = "Seaview [/] Hotels [bold red]Ltd"  # crashed `relevo offboard`, `audit` and `tasks` (Rich MarkupError)

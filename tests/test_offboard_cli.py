@@ -2,7 +2,6 @@
 against a real Prefect server on loopback."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,24 +10,11 @@ from pathlib import Path
 import pytest
 
 from relevo import schemas
-
-
-def relevo(*args: str, api_url: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ}
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+from tests.support.cli import audit_rows, relevo
 
 
 def drafts(registry: Path) -> list[Path]:
     return sorted((registry.parent / "out" / "drafts").rglob("*.eml"))
-
-
-def audit_rows(registry: Path, *extra: str) -> list[dict]:
-    result = relevo("audit", "--registry", str(registry), "--json", *extra)
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def test_dismissal_run_then_rerun_does_nothing_twice(prefect_api_url, acme):

@@ -16,11 +16,9 @@ from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher
 from tests.support.bamboohr_spec import validate_against_spec
 from tests.support.canaries import BAMBOOHR_KEY
+from tests.support.example_hr import TERMINATED
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
-# Everyone examples/acme/hr.json shows with a termination.
-TERMINATED = {row["id"] for row in json.loads((Path(__file__).resolve().parent.parent / "examples" / "acme" / "hr.json")
-                                             .read_text("utf-8"))["employees"] if row.get("termination")}
 
 
 class Launches:

@@ -16,8 +16,9 @@ import pytest
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from tests.support.deployments import PREFECT, ROOT
-from tests.test_safety_gate import use_timeout, withdraw_in_hr
-from tests.test_webhook_e2e import wait_for
+from tests.support.approval import use_timeout
+from tests.support.example_hr import withdraw_in_hr
+from tests.support.waiting import wait_for
 
 TIMEOUT_HOURS = 0.003  # the approval pause times out after 11 s
 

@@ -19,7 +19,8 @@ from relevo.receiver.verify import bamboohr_signature
 from relevo.receiver.dispatcher import Dispatcher, company_launcher
 from relevo.receiver.webhook import create_app
 from tests.support.deployments import prefect_cli, runs_of
-from tests.test_safety_gate import withdraw_in_hr
+from tests.support.example_hr import withdraw_in_hr
+from tests.support.waiting import wait_for
 from tests.support.canaries import WEBHOOK_KEY as KEY
 
 
@@ -35,15 +36,6 @@ def signed(body: bytes, now: float) -> dict[str, str]:
     stamp = str(int(now))
     return {"content-type": "application/json", "x-bamboohr-timestamp": stamp,
             "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp)}
-
-
-def wait_for(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def ours(event_key: str) -> list:  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from tests.support.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
@@ -32,12 +34,8 @@ def free_port() -> int:
 
 
 def wait(check: Callable[[], Any], timeout: float = 180.0, every: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(every)
-    raise TimeoutError("condition not reached")
+    """`wait_for` with the benchmarks' longer deadline and shorter step; a timeout raises TimeoutError."""
+    return wait_for(check, timeout, every)
 
 
 def wait_port(port: int, process: subprocess.Popen | None = None, timeout: float = 60.0) -> None:

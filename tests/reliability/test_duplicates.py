@@ -7,6 +7,7 @@ does (httpx.ConnectError) until it is "back".
 """
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -23,6 +24,7 @@ from relevo.receiver.verify import bamboohr_signature
 from relevo.receiver.dispatcher import Dispatcher
 from relevo.receiver.webhook import create_app
 from tests.sim.company import SECRETS, still_has_access
+from tests.support import waiting
 
 KEY = SECRETS["SIM_WEBHOOK_KEY"]
 
@@ -47,13 +49,7 @@ def signed(body: bytes) -> dict[str, str]:
             "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp)}
 
 
-def wait_for(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+wait_for = functools.partial(waiting.wait_for, timeout=60.0, interval=0.05)
 
 
 def vendor_changes(sim) -> Counter:

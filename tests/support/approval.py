@@ -21,13 +21,20 @@ SUCCESSOR = "nuria.castells@acme-comunicacion.example"
 OTHER = "pablo.ferrando@acme-comunicacion.example"
 
 
+def use_timeout(registry: Path, hours: float) -> None:
+    """The example registry with notices waiting `hours` for approval before the run gives up on them."""
+    registry.write_text(registry.read_text("utf-8").replace(
+        "  auto_approve_notices: false\n", f"  auto_approve_notices: false\n  approval_timeout_hours: {hours}\n"),
+        "utf-8")
+
+
 def use_hubspot(registry: Path, timeout_hours: float, monkeypatch: pytest.MonkeyPatch) -> None:
     """The example registry with HubSpot as CRM and notices waiting for approval for `timeout_hours`."""
-    text = registry.read_text().replace(
+    registry.write_text(registry.read_text("utf-8").replace(
         "crm: {connector: directory, path: clients.json}",
         "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}}",
-    ).replace("  auto_approve_notices: false\n", f"  auto_approve_notices: false\n  approval_timeout_hours: {timeout_hours}\n")
-    registry.write_text(text)
+    ), "utf-8")
+    use_timeout(registry, timeout_hours)
     monkeypatch.setenv("HUBSPOT_TOKEN", "pat-eu1-canary-approval")
 
 
