@@ -651,7 +651,12 @@ class HubSpotLimits:
 
 
 class HubSpot(Vendor):
-    """CRM v3 owners, objects search/batch read/batch update, v4 associations; Bearer private-app token."""
+    """CRM v3 owners, objects search/batch read/batch update, v4 associations; Bearer private-app token.
+
+    The one model of HubSpot in the tests: the loopback simulator serves it over HTTP, and
+    tests/connectors/hubspot_fake.py serves it behind `responses`. Answers follow HubSpot's 2026-09
+    contract (tests/connectors/hubspot_contract.py checks every exchange of the `responses` fake).
+    """
 
     name = "hubspot"
     MAX_BATCH = 100
@@ -663,6 +668,7 @@ class HubSpot(Vendor):
         self.owners: dict[str, dict[str, Any]] = {}  # owner id → owner
         self.objects: dict[str, dict[str, dict[str, Any]]] = {"companies": {}, "contacts": {}}
         self.associations: dict[tuple[str, str], set[str]] = {}  # (company id, "contacts") → contact ids
+        self.failing: set[str] = set()  # record ids a batch/update leaves unchanged (a 207 names them)
         self.limits = HubSpotLimits()
         self.window = SlidingWindow(self.limits.per_window, self.limits.window)
         self.daily_used = 0
@@ -675,6 +681,33 @@ class HubSpot(Vendor):
                    self.batch_update)
         self.route("GET", r"^/crm/v4/objects/companies/([^/]+)/associations/contacts", self.company_contacts)
         self.route("POST", r"^/crm/v4/associations/companies/contacts/batch/read", self.batch_associations)
+
+    def add_owner(self, owner_id: str, email: str) -> None:
+        """An owner (a HubSpot user) in PublicOwner's shape; its user id is derived from the owner id."""
+        user_id = 9_000_000 + int(owner_id[-3:])
+        self.owners[owner_id] = {"id": owner_id, "email": email, "type": "PERSON", "firstName": "", "lastName": "",
+                                 "userId": user_id, "userIdIncludingInactive": user_id,
+                                 "createdAt": "2024-01-04T10:00:00.000Z", "updatedAt": "2025-05-02T09:00:00.000Z",
+                                 "archived": False}
+
+    def add_object(self, kind: str, object_id: str, properties: dict[str, Any]) -> None:
+        self.objects[kind][object_id] = {"id": object_id, "createdAt": "2024-02-01T08:00:00.000Z",
+                                         "updatedAt": "2025-10-01T08:00:00.000Z",
+                                         "properties": {**properties, "hs_object_id": object_id}}
+
+    def add_company(self, cid: str, name: str, owner: str, country: str | None = None) -> None:
+        self.add_object("companies", cid, {"name": name, "country": country, "hubspot_owner_id": owner})
+
+    def add_contact(self, cid: str, first: str, last: str, email: str | None, owner: str, company: str | None,
+                    language: str | None = None, country: str | None = None, company_name: str | None = None,
+                    salutation: str | None = None) -> None:
+        """A contact, associated with `company` (associatedcompanyid and the v4 association) when given."""
+        self.add_object("contacts", cid, {"firstname": first, "lastname": last, "email": email,
+                                          "hubspot_owner_id": owner, "associatedcompanyid": company,
+                                          "hs_language": language, "country": country, "company": company_name,
+                                          "salutation": salutation})
+        if company is not None:
+            self.associations.setdefault((company, "contacts"), set()).add(cid)
 
     def set_limits(self, **changes: Any) -> None:
         for key, value in changes.items():
@@ -740,10 +773,7 @@ class HubSpot(Vendor):
             rows = [o for o in rows if o["email"].casefold() == request.query["email"].casefold()]
         limit = max(1, min(int(request.query.get("limit", 100)), 500))
         start = int(request.query.get("after") or 0)
-        body: dict[str, Any] = {"results": rows[start:start + limit]}
-        if start + limit < len(rows):
-            body["paging"] = {"next": {"after": str(start + limit), "link": f"?after={start + limit}"}}
-        return Response(200, body)
+        return Response(200, {"results": rows[start:start + limit], **paging(start, limit, len(rows))})
 
     def get_owner(self, request: Request, owner_id: str) -> Response:
         owner = self.owners.get(owner_id)
@@ -772,9 +802,7 @@ class HubSpot(Vendor):
         chunk = rows[start:start + limit]
         answer: dict[str, Any] = {"total": len(rows),
                                   "results": [self.record(kind, o, body.get("properties")) for o in chunk]}
-        if start + limit < len(rows):
-            answer["paging"] = {"next": {"after": str(start + limit)}}
-        return Response(200, answer)
+        return Response(200, {**answer, **paging(start, limit, len(rows))})
 
     def batch_read(self, request: Request, kind: str) -> Response:
         body = request.json() or {}
@@ -795,12 +823,22 @@ class HubSpot(Vendor):
             return self.error(400, f"Object ids not found: {missing}", "OBJECT_NOT_FOUND")
         results = []
         for item in inputs:
+            if item["id"] in self.failing:
+                continue
             obj = self.objects[kind][item["id"]]
             obj["properties"].update(item.get("properties") or {})
             obj["updatedAt"] = now_iso()
             results.append(self.record(kind, obj, None))
-        return Response(200, {"status": "COMPLETE", "results": results,
-                              "startedAt": now_iso(), "completedAt": now_iso()})
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
+                                "startedAt": now_iso(), "completedAt": now_iso()}
+        refused = [i["id"] for i in inputs if i["id"] in self.failing]
+        if not refused:
+            return Response(200, body)
+        # BatchResponseSimplePublicObjectWithErrors: one StandardError naming the records in context.ids
+        body.update(numErrors=1, errors=[{
+            "status": "error", "category": "VALIDATION_ERROR", "message": "Property values were not valid",
+            "context": {"ids": refused}, "errors": [], "links": {}}])
+        return Response(207, body)
 
     def company_contacts(self, request: Request, company_id: str) -> Response:
         if company_id not in self.objects["companies"]:
@@ -815,6 +853,13 @@ class HubSpot(Vendor):
                    for i in inputs if i.get("id") in self.objects["companies"]]
         return Response(200, {"status": "COMPLETE", "results": results,
                               "startedAt": now_iso(), "completedAt": now_iso()})
+
+
+def paging(start: int, limit: int, total: int) -> dict[str, Any]:
+    """HubSpot's `paging.next` (an `after` cursor and its link) when rows remain after this page."""
+    if start + limit >= total:
+        return {}
+    return {"paging": {"next": {"after": str(start + limit), "link": f"?after={start + limit}"}}}
 
 
 def assoc(contact_id: str) -> dict[str, Any]:
