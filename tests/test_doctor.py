@@ -51,7 +51,7 @@ def vendors(mock: responses.RequestsMock, *, disabled: bool = False, graph_draft
 
 
 def graph(mock: responses.RequestsMock) -> None:
-    from tests.connectors.test_mail_drafts import LOGIN, graph_token, openid_configuration
+    from tests.support.mail_login import LOGIN, graph_token, openid_configuration
 
     openid_configuration(mock)
     mock.post(f"{LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599,
@@ -176,7 +176,7 @@ def test_a_graph_token_without_mail_readwrite_is_an_error(acme, monkeypatch):
     claims = base64.urlsafe_b64encode(json.dumps({"roles": ["User.Read.All"]}).encode()).decode().rstrip("=")
     with responses.RequestsMock() as mock:
         vendors(mock)
-        from tests.connectors.test_mail_drafts import LOGIN
+        from tests.support.mail_login import LOGIN
 
         mock.replace(responses.POST, f"{LOGIN}/oauth2/v2.0/token",
                      json={"token_type": "Bearer", "expires_in": 3599, "access_token": f"e30.{claims}.sig"})
@@ -186,7 +186,7 @@ def test_a_graph_token_without_mail_readwrite_is_an_error(acme, monkeypatch):
 
 
 def test_gmail_delegation_is_tried_for_the_company_contacts_mailbox(acme, monkeypatch):
-    from tests.connectors.test_mail_drafts import google_token_endpoint, service_account_key
+    from tests.support.mail_login import google_token_endpoint, service_account_key
 
     path = api_registry(acme, monkeypatch, GMAIL_KEY=service_account_key())
     data = yaml.safe_load(path.read_text("utf-8"))

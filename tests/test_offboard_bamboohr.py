@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests.connectors.test_bamboohr import (
+from tests.support.bamboohr_api import (
     BASE,
-    CANARY,
     employee_fields,
-    multipart_fields,
     person_fields,
     status_row,
 )
-from tests.support.bamboohr_spec import load_spec, validate_against_spec
+from tests.support.canaries import BAMBOOHR_KEY as CANARY
+from tests.support.bamboohr_spec import load_spec, multipart_fields, validate_against_spec
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from relevo.storage.ledger import Ledger
 from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher
-from tests.connectors.test_hibob import BASE, BOSS_RECORD, TOKEN, USER, Bob, record
+from tests.support.hibob_fake import BASE, BOSS_RECORD, TOKEN, USER, Bob, record
 from tests.connectors.hibob_contract import lifecycle
 from relevo.connectors.hibob import parse_webhook
 

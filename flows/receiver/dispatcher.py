@@ -36,7 +36,8 @@ DEPLOYMENTS = {
 }
 
 
-def launch_deployment(event: InboxEvent, registry_path: str | None, relaunch: int = 0, company: str = "") -> str:
+def launch_deployment(event: InboxEvent, registry_path: str | None, relaunch: int = 0,
+                      company: str = "") -> str:
     """Start the event's deployment; the server returns the existing run for a repeated key.
 
     A relaunch (the first run crashed or hung) needs a key of its own, or Prefect would hand back
@@ -82,8 +83,8 @@ def read_runs(run_ids: list[str]) -> dict[str, RunSeen]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids])),
-                                     limit=len(run_ids))
+        wanted = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in run_ids]))
+        runs = client.read_flow_runs(flow_run_filter=wanted, limit=len(run_ids))
     return {str(r.id): RunSeen(r.state.type.value, r.state.timestamp) for r in runs if r.state is not None}
 
 
@@ -106,7 +107,7 @@ class Dispatcher:
 
     LEASE_SECONDS = 120.0  # a claimed event is due again after this if its dispatcher died
     FOLLOW_SECONDS = 30.0  # how often the dispatched runs are looked at
-    STUCK_SECONDS = 300.0  # a run still Pending after this never reached a worker (a worker killed mid-submit)
+    STUCK_SECONDS = 300.0  # a run still Pending after this never reached a worker (killed mid-submit)
     MAX_RELAUNCHES = 2  # then the event is "stuck" and waits for a person
     PRUNE_EVERY = 3600.0
 
@@ -156,7 +157,8 @@ class Dispatcher:
         due = self.inbox.due(self.now())
         if not due:
             return 0
-        with ThreadPoolExecutor(max_workers=min(self.parallel, len(due)), thread_name_prefix="relevo-launch") as pool:
+        workers = min(self.parallel, len(due))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relevo-launch") as pool:
             return sum(pool.map(self.dispatch_one, due))
 
     def dispatch_one(self, event: InboxEvent) -> bool:
@@ -173,8 +175,8 @@ class Dispatcher:
         except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
             wait = self.delay(event.attempts)
             error = clean(f"{type(exc).__name__}: {exc}", 300)
-            self.inbox.retry_later(event.event_key, error, datetime.fromtimestamp(self.clock() + wait, timezone.utc),
-                                   self.now())
+            due_at = datetime.fromtimestamp(self.clock() + wait, timezone.utc)
+            self.inbox.retry_later(event.event_key, error, due_at, self.now())
             logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
             return False
         self.inbox.dispatched(event.event_key, run_id, self.now())
@@ -205,18 +207,22 @@ class Dispatcher:
                 if run.state != event.run_state:
                     self.inbox.run_seen(event.event_key, run.state, now)
                 continue
+            pending = int((now - run.since).total_seconds())
             why = (f"run {event.flow_run_id} crashed" if run.state == "CRASHED"
-                   else f"run {event.flow_run_id} pending for {int((now - run.since).total_seconds())} s: no worker ran it")
+                   else f"run {event.flow_run_id} pending for {pending} s: no worker ran it")
             if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
-                self.inbox.stuck(event.event_key, f"{why}; started {1 + (event.relaunches or 0)} times: "
-                                 "look at the run in Prefect, then `relevo offboard` the employee by hand", now)
+                started = 1 + (event.relaunches or 0)
+                self.inbox.stuck(event.event_key, f"{why}; started {started} times: look at the run in "
+                                 "Prefect, then `relevo offboard` the employee by hand", now)
                 logger.error("event %s is stuck: %s", event.event_key, why)
                 continue
             try:
                 if hung:
                     self.cancel(event.flow_run_id or "", f"replaced by the dispatcher: {why}")
-                Ledger(self.inbox.engine.url.render_as_string(hide_password=False)).release_run(event.flow_run_id or "")
-                run_id = self.launch(event, self.registry_path, (event.relaunches or 0) + 1)  # type: ignore[call-arg]
+                ledger = Ledger(self.inbox.engine.url.render_as_string(hide_password=False))
+                ledger.release_run(event.flow_run_id or "")
+                relaunch = (event.relaunches or 0) + 1
+                run_id = self.launch(event, self.registry_path, relaunch)  # type: ignore[call-arg]
             except Exception as exc:  # Prefect unreachable: the next pass tries again
                 logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
                 continue

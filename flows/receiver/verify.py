@@ -46,7 +46,7 @@ class VerificationError(Exception):
 
 
 class Verifier:
-    """What every verifier shares: `verify(...)` raises VerificationError; `is_valid(...)` answers yes or no."""
+    """What every verifier shares: `verify(...)` raises VerificationError; `is_valid(...)` says yes or no."""
 
     def verify(self, *args: Any) -> None:
         raise NotImplementedError

@@ -98,7 +98,8 @@ def check_exchange(request: Any, response: Any) -> None:
     _, _, body_schema, answer_schema = matching[0]
     if request.method == "GET":
         assert set(parse_qs(url.query)) <= OWNERS_QUERY, f"unknown query parameter in {url.query}"
-        assert int(parse_qs(url.query).get("limit", ["100"])[0]) <= 500, "owners are listed at most 500 a page"
+        limit = int(parse_qs(url.query).get("limit", ["100"])[0])
+        assert limit <= 500, "owners are listed at most 500 a page"
     if body_schema is not None:
         jsonschema.Draft202012Validator(body_schema).validate(json.loads(request.body))
     if response is None:

@@ -20,10 +20,8 @@ from responses import matchers
 from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.directory import DirectoryHR
-from tests.connectors import test_factorial as factorial_tests
-from tests.connectors.test_bamboohr import (
+from tests.support.bamboohr_api import (
     BASE,
-    CANARY,
     FIELDS,
     JOB_INFO,
     META_LISTS,
@@ -34,6 +32,8 @@ from tests.connectors.test_bamboohr import (
     stub_employee,
     stub_person,
 )
+from tests.support.canaries import BAMBOOHR_KEY as CANARY
+from tests.support import factorial_api
 from tests.support.bamboohr_spec import validate_against_spec
 
 SUCCESSOR = "customSuccessorEId"
@@ -316,11 +316,11 @@ def test_directory_reads_the_export_once_and_a_missing_id_is_not_found(acme: Pat
 
 def test_factorial_reads_each_leaver_and_a_missing_one_is_its_own_error():
     with responses.RequestsMock() as api:
-        factorial_tests.stub(api, factorial_tests.record())
-        factorial_tests.stub(api, factorial_tests.MANAGER)
-        api.get(f"{factorial_tests.BASE}/employees/employees/2404", status=404)
+        factorial_api.stub(api, factorial_api.record())
+        factorial_api.stub(api, factorial_api.MANAGER)
+        api.get(f"{factorial_api.BASE}/employees/employees/2404", status=404)
 
-        got = factorial_tests.connector().employees(["2001", "2404"])
+        got = factorial_api.connector().employees(["2001", "2404"])
 
     assert got["2001"]["manager"]["id"] == "2002"
     assert isinstance(got["2404"], errors.NotFound)

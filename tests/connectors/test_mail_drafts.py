@@ -11,8 +11,6 @@ import responses
 from responses import matchers
 
 import time
-import urllib.parse
-from functools import cache
 
 from relevo.connectors.drafts import EmlDrafts, message_id
 
@@ -20,7 +18,15 @@ from relevo.model import Draft
 from relevo.connectors.errors import AuthenticationError, PermissionDenied
 from relevo.connectors.gmail_drafts import GmailDrafts, ServiceAccount
 from relevo.connectors.graph_drafts import KEY_PROPERTY, ClientCredentials, GraphDrafts
-from relevo.connectors.health import token_claims
+from tests.support.mail_login import (
+    LOGIN,
+    TENANT,
+    form_of,
+    google_token_endpoint,
+    graph_token,
+    openid_configuration,
+    service_account_key,
+)
 
 TOKEN = "eyJ0eXAiOi-canary-token"
 SECRET = bytes(range(32))  # the installation's draft id secret (relevo.config.wiring.draft_id_secret)
@@ -46,11 +52,8 @@ def contract(monkeypatch):
         check(response.request, response)
 GRAPH = "https://graph.microsoft.com/v1.0"
 GMAIL = "https://gmail.googleapis.com/gmail/v1"
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
 CLIENT_SECRET = "client-secret-canary-8c1d"
-LOGIN = f"https://login.microsoftonline.com/{TENANT}"
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 DRAFT = Draft(key="1001:notice:C005:j.o'connor@seaview.example", mailbox="nuria.castells@acme.example",
               sender_name="Nuria Castells", to_name="James O'Connor", to_email="j.o'connor@seaview.example",
@@ -161,38 +164,6 @@ def test_a_first_attempt_creates_without_looking_and_a_later_one_looks_first(sto
 
 # --- credentials that stay valid (issue 12 rows 1 and 2) ---
 
-def form_of(request) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    body = request.body
-    return urllib.parse.parse_qs(body.decode() if isinstance(body, bytes) else body)
-
-
-@cache
-def service_account_key() -> str:
-    """A Google service account JSON key, as the Cloud console downloads it, with a fresh RSA key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return json.dumps({"type": "service_account", "project_id": "acme-relevo", "private_key_id": "5d41402abc4b2a76",
-                       "private_key": pem, "client_email": "relevo@acme-relevo.iam.gserviceaccount.com",
-                       "client_id": "113021587291237345678", "token_uri": GOOGLE_TOKEN_URI})
-
-
-def google_token_endpoint(mock, issued: list[str]):  # type: ignore[no-untyped-def]
-    """Google's OAuth token endpoint for the JWT-bearer grant: a token named after the assertion's `sub`."""
-    def answer(request):  # type: ignore[no-untyped-def]
-        form = form_of(request)
-        assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
-        claims = token_claims(form["assertion"][0])
-        assert claims["scope"] == "https://www.googleapis.com/auth/gmail.compose"
-        assert claims["iss"] == "relevo@acme-relevo.iam.gserviceaccount.com"
-        issued.append(claims["sub"])
-        token = f"ya29.{claims['sub']}-{issued.count(claims['sub'])}"
-        return 200, {}, json.dumps({"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
-
-    mock.add_callback(responses.POST, GOOGLE_TOKEN_URI, callback=answer)
-
 
 def gmail(mock, issued: list[str] | None = None) -> GmailDrafts:  # type: ignore[no-untyped-def]
     google_token_endpoint(mock, issued if issued is not None else [])
@@ -236,21 +207,6 @@ def test_gmail_renews_a_mailbox_token_before_it_expires_and_once_on_401(monkeypa
         mock.post(url, json={"id": "r-2", "message": {"id": "18c5"}})
         assert store.place(DRAFT, first_attempt=True)[0] is True
         assert issued[-1] == DRAFT.mailbox and len(issued) == 3
-
-
-def openid_configuration(mock):  # type: ignore[no-untyped-def]
-    """The tenant's OpenID metadata MSAL reads once (the token endpoint), as login.microsoftonline.com serves it."""
-    mock.get(f"{LOGIN}/v2.0/.well-known/openid-configuration",
-             json={"token_endpoint": f"{LOGIN}/oauth2/v2.0/token", "authorization_endpoint": f"{LOGIN}/oauth2/v2.0/authorize",
-                   "issuer": f"https://login.microsoftonline.com/{TENANT}/v2.0", "device_authorization_endpoint":
-                   f"{LOGIN}/oauth2/v2.0/devicecode", "end_session_endpoint": f"{LOGIN}/oauth2/v2.0/logout"})
-
-
-def graph_token(n: int) -> str:
-    """An app-only token shaped like Graph's (a JWT whose `roles` lists the application permissions)."""
-    def part(obj: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-    return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part({'aud': 'https://graph.microsoft.com', 'roles': ['Mail.ReadWrite'], 'n': n})}.sig"
 
 
 def test_graph_client_credentials_renew_before_expiry_and_once_on_401(monkeypatch):

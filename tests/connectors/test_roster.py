@@ -13,7 +13,7 @@ from relevo.connectors.bamboohr import BambooHR
 from relevo.connectors.directory import DirectoryHR
 from relevo.connectors.factorial import Factorial
 from tests.support.bamboohr_spec import validate_against_spec
-from tests.connectors.test_factorial import BASE as FACTORIAL, page, record
+from tests.support.factorial_api import BASE as FACTORIAL, page, record
 
 
 @responses.activate(assert_all_requests_are_fired=True)

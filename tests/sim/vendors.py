@@ -685,10 +685,11 @@ class HubSpot(Vendor):
     def add_owner(self, owner_id: str, email: str) -> None:
         """An owner (a HubSpot user) in PublicOwner's shape; its user id is derived from the owner id."""
         user_id = 9_000_000 + int(owner_id[-3:])
-        self.owners[owner_id] = {"id": owner_id, "email": email, "type": "PERSON", "firstName": "", "lastName": "",
-                                 "userId": user_id, "userIdIncludingInactive": user_id,
-                                 "createdAt": "2024-01-04T10:00:00.000Z", "updatedAt": "2025-05-02T09:00:00.000Z",
-                                 "archived": False}
+        self.owners[owner_id] = {
+            "id": owner_id, "email": email, "type": "PERSON", "firstName": "", "lastName": "",
+            "userId": user_id, "userIdIncludingInactive": user_id,
+            "createdAt": "2024-01-04T10:00:00.000Z", "updatedAt": "2025-05-02T09:00:00.000Z",
+            "archived": False}
 
     def add_object(self, kind: str, object_id: str, properties: dict[str, Any]) -> None:
         self.objects[kind][object_id] = {"id": object_id, "createdAt": "2024-02-01T08:00:00.000Z",
@@ -702,10 +703,10 @@ class HubSpot(Vendor):
                     language: str | None = None, country: str | None = None, company_name: str | None = None,
                     salutation: str | None = None) -> None:
         """A contact, associated with `company` (associatedcompanyid and the v4 association) when given."""
-        self.add_object("contacts", cid, {"firstname": first, "lastname": last, "email": email,
-                                          "hubspot_owner_id": owner, "associatedcompanyid": company,
-                                          "hs_language": language, "country": country, "company": company_name,
-                                          "salutation": salutation})
+        self.add_object("contacts", cid, {
+            "firstname": first, "lastname": last, "email": email, "hubspot_owner_id": owner,
+            "associatedcompanyid": company, "hs_language": language, "country": country,
+            "company": company_name, "salutation": salutation})
         if company is not None:
             self.associations.setdefault((company, "contacts"), set()).add(cid)
 

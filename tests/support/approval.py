@@ -24,8 +24,8 @@ OTHER = "pablo.ferrando@acme-comunicacion.example"
 def use_timeout(registry: Path, hours: float) -> None:
     """The example registry with notices waiting `hours` for approval before the run gives up on them."""
     registry.write_text(registry.read_text("utf-8").replace(
-        "  auto_approve_notices: false\n", f"  auto_approve_notices: false\n  approval_timeout_hours: {hours}\n"),
-        "utf-8")
+        "  auto_approve_notices: false\n",
+        f"  auto_approve_notices: false\n  approval_timeout_hours: {hours}\n"), "utf-8")
 
 
 def use_hubspot(registry: Path, timeout_hours: float, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ TERMINATED = {row["id"] for row in json.loads((EXAMPLE / "hr.json").read_text("u
 
 
 def withdraw_in_hr(registry: Path, employee_id: str) -> None:
-    """The HR platform withdraws the termination: the record beside `registry` shows no termination any more."""
+    """The HR platform withdraws the termination: the record beside `registry` shows none any more."""
     path = registry.parent / "hr.json"
     data = json.loads(path.read_text("utf-8"))
     for row in data["employees"]:
