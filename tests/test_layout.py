@@ -38,6 +38,21 @@ def test_nothing_imports_the_bare_folder_names(path):
     assert not bare, f"{path.relative_to(ROOT)} imports {sorted(bare)}: use relevo.*"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_test_module_imports_another(path):
+    """What tests share lives in conftest.py or tests/support/: importing a test module runs its fixtures'
+    definitions twice and ties one file's tests to another's helpers."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    tests = {m for m in found if m.startswith("tests.") and m.split(".")[-1].startswith("test_")}
+    assert not tests, f"{path.relative_to(ROOT)} imports {sorted(tests)}: move what it needs to tests/support/"
+
+
 @pytest.mark.parametrize("path", [*sorted((ROOT / "connectors").rglob("*.py")),
                                   *sorted((ROOT / "flows" / "rules").rglob("*.py"))],
                          ids=lambda p: str(p.relative_to(ROOT)))
