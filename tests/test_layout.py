@@ -38,7 +38,8 @@ def test_nothing_imports_the_bare_folder_names(path):
     assert not bare, f"{path.relative_to(ROOT)} imports {sorted(bare)}: use relevo.*"
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "tests").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", sorted((ROOT / "tests").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_test_module_imports_another(path):
     """What tests share lives in conftest.py or tests/support/: importing a test module runs its fixtures'
     definitions twice and ties one file's tests to another's helpers."""
@@ -50,7 +51,7 @@ def test_no_test_module_imports_another(path):
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     tests = {m for m in found if m.startswith("tests.") and m.split(".")[-1].startswith("test_")}
-    assert not tests, f"{path.relative_to(ROOT)} imports {sorted(tests)}: move what it needs to tests/support/"
+    assert not tests, f"{path.relative_to(ROOT)} imports {sorted(tests)}: move what it needs to tests/support"
 
 
 @pytest.mark.parametrize("path", [*sorted((ROOT / "connectors").rglob("*.py")),
