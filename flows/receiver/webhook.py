@@ -12,8 +12,11 @@ Checking a usual request (a few kB) is a fraction of a millisecond of CPU, so it
 event loop: handing it to a thread would cost more, in thread switches, than the work. A body
 over INLINE_MAX is checked, parsed and validated in the thread pool, so one large signed batch
 cannot stall every other connection (a 9,500-employee body once held the loop for 7 s). The
-inbox's group commit is awaited without holding a thread. The HTTP layer's limits (deadlines, connection cap, framing) are in
-flows/receiver/transport.py.
+inbox's group commit is awaited without holding a thread. The HTTP layer's limits (deadlines,
+connection cap, framing) are in flows/receiver/transport.py.
+
+About 400 lines: the four vendor routes, the request checks they share and the one store-then-acknowledge
+path are kept together so that every status code the receiver can answer is chosen in this one module.
 """
 from __future__ import annotations
 
