@@ -23,6 +23,8 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
 def api_registry(acme: Path, monkeypatch, **env: str | None) -> Path:  # type: ignore[no-untyped-def]
+    # No Prefect server for these (an earlier test's may be in the environment): its check has a test of its own.
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     for name, value in {**KEYS, **env}.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)
