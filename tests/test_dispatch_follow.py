@@ -92,16 +92,23 @@ def test_a_finished_run_is_no_longer_followed(acme) -> None:  # type: ignore[no-
     assert dispatcher.inbox.unfinished_runs() == []
 
 
-def test_the_dead_runs_claims_are_released_for_its_replacement(acme) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_marked_crashed_keeps_its_claims_for_it_may_still_be_alive(acme) -> None:  # type: ignore[no-untyped-def]
+    """Prefect marks a run Crashed when its heartbeats stop reaching the server, which a live process behind a
+    blocked websocket also causes: the dispatcher starts a replacement but never frees the first run's claims
+    (it did, and the replacement then called the vendor for the action the live run was making)."""
+    from relevo.storage.ledger import process_holder
+
     prefect, clock = FakePrefect(), [NOW.timestamp() + 1]
     dispatcher = dispatcher_for(acme, prefect, clock)
     dispatcher.dispatch_due()
-    dead = only(dispatcher).flow_run_id
+    first = only(dispatcher).flow_run_id
     ledger = Ledger(load_registry(acme).database_url)
-    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", dead) == "claimed"
-    prefect.runs[dead] = RunSeen("CRASHED", NOW)
+    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder(first)) == "claimed"
+    prefect.runs[first] = RunSeen("CRASHED", NOW)
     dispatcher.follow()
-    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", only(dispatcher).flow_run_id) == "claimed"
+    replacement = only(dispatcher).flow_run_id
+    assert replacement != first
+    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder(replacement)) == "busy"
 
 
 def test_a_crashed_deployment_run_is_replaced_on_a_real_prefect_server(deployed, acme) -> None:  # type: ignore[no-untyped-def]

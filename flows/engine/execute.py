@@ -27,7 +27,7 @@ from relevo.model import FINISHED, TASKS, VERSIONED, ActionKey, Grant, Outcome
 from relevo.engine import approval
 from relevo.engine import gate
 from relevo.engine import runview
-from relevo.storage.ledger import CLAIM_SECONDS, Ledger
+from relevo.storage.ledger import CLAIM_SECONDS, Ledger, process_holder
 from relevo.rules.plan import REVOKE, Action, Plan, is_leavers
 from relevo.config.registry import Registry
 from relevo.engine.steps import log, listeners, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
@@ -46,7 +46,7 @@ class Run:
         self.event_key = event_key
         self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
         self.run_id = str(flow_run.id) if flow_run.id else None
-        self.holder = self.run_id or uuid.uuid4().hex  # who claims this run's actions in the ledger
+        self.holder = process_holder(self.run_id or uuid.uuid4().hex)  # who claims this run's actions
         self.approval = ""  # how and by whom the notices were approved, recorded with what they did
         self.rows: list[dict[str, Any]] = []  # what this run recorded so far (the artifact while it runs)
         self.plan_rows: list[dict[str, Any]] = []  # the dry-run view of the plan, for steps not recorded yet
@@ -188,7 +188,6 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
         pre_state = json.loads(row["pre_state"]) if row["pre_state"] else None
         rows.append(run.record(action, "done", "confirmed gone from the live member list after an interrupted run",
                                pre_state))
-        run.ledger.release(action.key, run.holder)
     return rows
 
 @overload
@@ -226,8 +225,7 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
             outcome = step_result(attempt.with_options(task_run_name=step_name(run, action))(
                 run, action, return_state=True))
     except ConnectorError as exc:
-        run.ledger.release(action.key, run.holder)
-        return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")
+        return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")  # the record ends the claim
     except BaseException:
         run.ledger.release(action.key, run.holder)
         raise
@@ -237,7 +235,6 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
         batch = unconfirmed if unconfirmed is not None else Unconfirmed()
         batch.add(run, action, outcome)
         return None if unconfirmed is not None else batch.settle()[0]
-    run.ledger.release(action.key, run.holder)
     crash_point("before_ledger_write")
     return run.record(action, outcome.status, outcome.detail, outcome.pre_state, steps=outcome.steps)
 
@@ -302,8 +299,7 @@ def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str,
             unconfirmed = (f"not confirmed: the member list could not be read again ({unreadable(exc)}) | fix: "
                            "rerun relevo: the removal is checked again (done actions are skipped)")
     rows = []
-    for r, a, o in items:
-        r.ledger.release(a.key, r.holder)
+    for r, a, o in items:  # each record ends that action's claim
         crash_point("before_ledger_write")
         if unconfirmed:
             rows.append(r.record(a, "failed", f"{o.detail}; {unconfirmed}"[:2000]))
@@ -320,8 +316,10 @@ def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str,
 def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
     """Claim the action for this run before its outside call; None when this run may call.
 
-    Another run of the same employee that holds the action is waited for (never called twice);
-    once it has finished, its outcome is reported here as already done.
+    Another run of the same employee that holds the action is waited for (never called twice); once it has
+    finished, its outcome is reported here as already done. A holder killed on this machine is seen at once,
+    one on a lost machine after its claim lapses; a live holder that keeps its claim for MAX_CLAIM_WAIT is
+    not waited for longer: this run reports the action as not done by it (nothing written: it is that run's).
     """
     waiting_since = None
     while (result := run.ledger.claim(action.key, run.employee["id"], action.action, action.target,
@@ -329,12 +327,20 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
         if waiting_since is None:
             waiting_since = time.monotonic()
             log().warning("Waiting for another run of %s that holds %s; if that run died, its claim lapses "
-                      "within %.0f s", run.employee_id, action.target, CLAIM_SECONDS)
+                          "within %.0f s", run.employee_id, action.target, CLAIM_SECONDS)
+        elif time.monotonic() - waiting_since > MAX_CLAIM_WAIT:  # shown, not written: the action is that run's
+            return run.unrecorded(action, f"not done by this run: another run of this employee has held "
+                                  f"{action.target} for {MAX_CLAIM_WAIT / 60:.0f} min and records its outcome; if "
+                                  "that run is stuck, end it in Prefect, then rerun relevo")
         time.sleep(poll)
     if result == "finished":
         state = run.ledger.state(action.key)
         return run.record(action, "already_done", f"already done: {state.detail if state else ''}"[:2000])
     return None
+
+
+MAX_CLAIM_WAIT = 3 * CLAIM_SECONDS  # a live run holding one action this long is stuck, not slow
+
 
 def suggested_fix(error: ConnectorError) -> str:
     from relevo.connectors import errors

@@ -23,7 +23,6 @@ from relevo.config.registry import Registry
 from relevo.log import clean
 from relevo.receiver.verify import Clock
 from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
-from relevo.storage.ledger import Ledger
 
 logger = logging.getLogger("relevo.webhook")
 
@@ -190,7 +189,8 @@ class Dispatcher:
         Crashed, and a worker killed while submitting leaves it Pending for good. Either way the
         leaver would keep their access while the inbox said "dispatched". A crashed run, or one
         Pending for more than STUCK_SECONDS, is started again (the flow is idempotent: the ledger
-        skips what the dead run finished, and the dead run's claims are released); after
+        skips what the dead run finished; a claim it held lapses, since nothing renews it: a run marked
+        Crashed may still be alive, so its claims are never released from here); after
         MAX_RELAUNCHES the event is marked stuck, for a person. Returns how many were restarted.
         """
         watched = [e for e in self.inbox.unfinished_runs() if e.flow_run_id]
@@ -219,8 +219,6 @@ class Dispatcher:
             try:
                 if hung:
                     self.cancel(event.flow_run_id or "", f"replaced by the dispatcher: {why}")
-                ledger = Ledger(self.inbox.engine.url.render_as_string(hide_password=False))
-                ledger.release_run(event.flow_run_id or "")
                 relaunch = (event.relaunches or 0) + 1
                 run_id = self.launch(event, self.registry_path, relaunch)  # type: ignore[call-arg]
             except Exception as exc:  # Prefect unreachable: the next pass tries again

@@ -9,7 +9,9 @@ that read files.
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -96,11 +98,36 @@ def upsert(conn: Connection, row: dict[str, Any], changes: dict[str, Any]) -> An
     return dialect.insert(actions).values(**row).on_conflict_do_update(index_elements=[actions.c.key], set_=changes)
 
 
-# A claim lasts this long unless its run renews it (`ClaimKeeper`, every RENEW_SECONDS while the process
-# lives): a run that was killed delays the next run of that employee by at most this much, however long
-# a live run's call takes with its retries and Retry-After waits.
-CLAIM_SECONDS = 60.0
-RENEW_SECONDS = 15.0
+# A claim lasts this long unless its process renews it (`ClaimKeeper`, every RENEW_SECONDS while the process
+# lives). A claim held by a process of this machine that is gone is taken at once (`holder_is_dead`); one held
+# on another machine that died lapses after CLAIM_SECONDS. Long enough that a live run's claim survives a
+# stalled renewal (a database away for minutes, a paused VM, clocks some minutes apart between machines).
+CLAIM_SECONDS = 300.0
+RENEW_SECONDS = 30.0
+
+
+def process_holder(run: str) -> str:
+    """Who claims: the run (its Prefect flow run id, or a random id) and this process (`host/pid`).
+
+    Per process, not per run: a flow run retried from the UI while its first process still lives gets
+    claims of its own, and a rerun on this machine can tell that the process holding a claim is gone.
+    """
+    return f"{run[:36]}/{socket.gethostname()[:16]}/{os.getpid()}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether `holder` is a process of this machine that no longer exists (False when unsure)."""
+    run, _, rest = holder.partition("/")
+    host, _, pid = rest.partition("/")
+    if not run or host != socket.gethostname()[:16] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process, or not ours to ask: alive as far as we know
+        return False
+    return False
 
 
 class ClaimKeeper:
@@ -236,19 +263,21 @@ class Ledger:
         with self.engine.begin() as conn:
             if conn.execute(statement).first() is not None:
                 return "claimed"
-            status = conn.execute(select(actions.c.status).where(actions.c.key == key)).scalar()
-        return "finished" if status in FINISHED else "busy"
+            status, held_by = conn.execute(select(actions.c.status, actions.c.claimed_by)
+                                           .where(actions.c.key == key)).one()
+            if status in FINISHED:
+                return "finished"
+            if held_by and holder_is_dead(held_by):  # killed on this machine: no need to wait for the lapse
+                taken = conn.execute(update(actions).where((actions.c.key == key) & (actions.c.claimed_by == held_by))
+                                     .values(claimed_by=holder, claimed_until=until)).rowcount
+                if taken == 1:
+                    return "claimed"
+        return "busy"
 
     def release(self, key: str, holder: str) -> None:
         """Give up a claim (the call is over, whatever its outcome)."""
         with self.engine.begin() as conn:
             conn.execute(update(actions).where((actions.c.key == key) & (actions.c.claimed_by == holder))
-                         .values(claimed_by=None, claimed_until=None))
-
-    def release_run(self, holder: str) -> None:
-        """Give up every claim of a run that died (its replacement need not wait for them to lapse)."""
-        with self.engine.begin() as conn:
-            conn.execute(update(actions).where(actions.c.claimed_by == holder)
                          .values(claimed_by=None, claimed_until=None))
 
     def outcomes(self, employee_id: str) -> list[dict[str, str]]:
@@ -296,7 +325,9 @@ class Ledger:
             "run_id": run_id, "event_key": event_key, "steps": stored_steps, "due_at": due_at,
         }
         with self.engine.begin() as conn:
-            values: dict[str, Any] = {"updated_at": stamp}
+            # The outcome ends the action's claim in the same write: released before it, a waiting run could
+            # claim an action still "started" and call the vendor again.
+            values: dict[str, Any] = {"updated_at": stamp, "claimed_by": None, "claimed_until": None}
             if outcome != "already_done" or not self._finished(conn, key):
                 # a rerun's report keeps the original record
                 values.update(status=outcome, detail=detail, steps=stored_steps, due_at=due_at)
