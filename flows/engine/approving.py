@@ -10,9 +10,9 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from prefect import pause_flow_run
+from prefect import pause_flow_run, suspend_flow_run
 from prefect.exceptions import FlowPauseTimeout
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
 from relevo import schemas
 from relevo.connectors.errors import ConnectorError
@@ -155,7 +155,9 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
     approver = ""  # kept when the form comes back
     chosen: dict[str, Any] | None = None  # the successor named in the form, as HR has them
     note = ""
+    asked = 0  # each version of the form is its own suspension key: a resumed run replays the answers in order
     while True:
+        asked += 1
         progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
         link = publish_full_text(run, pending)
         initial: dict[str, Any] = {"approved_by": approver} if approver else {}
@@ -163,8 +165,7 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
         form = approval.form_model(pending, note + approval.form_intro(run.employee, pending, link)).with_initial_data(
             description=note + approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
         try:
-            # A 1 s poll: the redrawn form (another successor) is back within about 2 s, not 10.
-            filled = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1)
+            filled = wait_for_answer(form, timeout, f"relevo-approval-{asked}")
         except FlowPauseTimeout:
             log().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
             return pending, None, None
@@ -183,7 +184,9 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
             except approval.SuccessorProblem as exc:
                 note = f"**Your last answer was not applied:** {approval.md(str(exc))}.\n\n"
                 continue
-            record_successor(run, chosen, f"in the Prefect UI by {ui_approver(answer)}")
+            recorded = run.ledger.state(f"{run.employee['id']}:change_successor:{chosen['id']}")
+            if recorded is None or recorded.status != "done":  # else a resumed run replaying this answer
+                record_successor(run, chosen, f"in the Prefect UI by {ui_approver(answer)}")
         try:
             employee, clients = current_data(now_registry, run.employee["id"], chosen)
         except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
@@ -205,6 +208,19 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
             pending = current
             continue
         return current, answer, None
+
+def wait_for_answer(form: Any, timeout: int, key: str) -> Any:
+    """The form's answer. A deployment run is suspended: its process exits and holds no worker slot; when
+    the form is answered the worker runs the flow again from the start, the ledger skips what is done, and
+    each form already answered returns its stored answer at once (Prefect finds its `key` used).
+
+    Without a deployment (a flow called in a script or a test) nothing could start the run again, so it
+    pauses in its process as before (a 1 s poll: a redrawn form is back within about 2 s, not 10).
+    """
+    if deployment.id is not None:
+        return suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+    return pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1, key=key)
+
 
 def current_data(registry: Registry, employee_id: str,
                  chosen: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
