@@ -14,7 +14,7 @@ from relevo.engine import revocation
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from tests.support.canaries import SCIM_TOKEN
-from tests.test_safety_gate import withdraw_in_hr
+from tests.support.approval import withdraw_in_hr
 from tests.support.deployments import deployment_id, runs_of
 
 LAURA = "laura.martinez@acme-comunicacion.example"

@@ -16,7 +16,7 @@ import pytest
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from tests.support.deployments import PREFECT, ROOT
-from tests.test_safety_gate import use_timeout, withdraw_in_hr
+from tests.support.approval import use_timeout, withdraw_in_hr
 from tests.test_webhook_e2e import wait_for
 
 TIMEOUT_HOURS = 0.003  # the approval pause times out after 11 s

@@ -3,7 +3,6 @@
 that resume or time out after a withdrawal, against the session's real Prefect server."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from relevo import schemas
 from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
+from tests.support.approval import use_timeout, withdraw_in_hr
 from tests.test_offboard_cli import relevo
 
 ACTIVE = ["1005", "1006", "1007"]  # examples/acme/hr.json: no termination
@@ -26,16 +26,6 @@ def out_files(registry: Path) -> list[Path]:
 
 def ledger(registry: Path) -> Ledger:
     return Ledger(load_registry(registry).database_url)
-
-
-def withdraw_in_hr(registry: Path, employee_id: str) -> None:
-    """The HR platform withdraws the termination: the record shows no termination any more."""
-    path = registry.parent / "hr.json"
-    data = json.loads(path.read_text("utf-8"))
-    for row in data["employees"]:
-        if row["id"] == employee_id:
-            row["termination"] = None
-    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
 
 
 @pytest.mark.parametrize("args", [["1005"], ["1006"], ["1007", "--dry-run"], ["1007", "--now"]])
@@ -118,12 +108,6 @@ def test_the_readme_examples_are_still_offboarded(prefect_api_url, acme, employe
 
 
 # --- a withdrawn termination stops everything it started ---
-
-def use_timeout(registry: Path, hours: float) -> None:
-    registry.write_text(registry.read_text("utf-8").replace(
-        "  auto_approve_notices: false\n", f"  auto_approve_notices: false\n  approval_timeout_hours: {hours}\n"),
-        "utf-8")
-
 
 def start_paused(registry: Path) -> tuple[threading.Thread, dict[str, Any], Any]:
     """Laura's offboarding (a dismissal) in a thread, paused for approval of the notices as a deployment run is."""

@@ -18,7 +18,7 @@ from relevo.config.registry import load_registry
 from relevo.receiver.verify import bamboohr_signature
 from relevo.receiver.webhook import Dispatcher, company_launcher, create_app
 from tests.support.deployments import prefect_cli, runs_of
-from tests.test_safety_gate import withdraw_in_hr
+from tests.support.approval import withdraw_in_hr
 from tests.support.canaries import WEBHOOK_KEY as KEY
 
 
