@@ -52,6 +52,8 @@ def test_an_unanswered_suspended_run_leaves_its_notices_to_relevo_approve(deploy
     """d76e079 suspended without writing anything: after the timeout the notices were nowhere but in a
     Failed run, `relevo tasks` listed nothing and `relevo approve` had nothing to place."""
     from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
     from prefect.exceptions import FlowPauseTimeout
 
     from relevo.cli.uiruns import paused_approvals
@@ -63,6 +65,15 @@ def test_an_unanswered_suspended_run_leaves_its_notices_to_relevo_approve(deploy
     assert waiting and set(waiting.values()) == {"awaiting_approval"}  # written before the process ended
     detail = ledger(acme).state(next(iter(waiting))).detail
     assert f"/runs/flow-run/{flow_run.id}" in detail and "relevo approve 1001" in detail
+    with get_client(sync_client=True) as client:  # the run's report, published before it suspended, says so too
+        [report] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001-rows"]),
+                                           flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])),
+            sort=ArtifactSort.CREATED_DESC, limit=1)
+    rows = json.loads(report.data) if isinstance(report.data, str) else report.data
+    reported = {r["target"]: r for r in rows if r["action"] in {"draft_notice", "reassign_crm"}}
+    assert len(reported) == len(waiting)
+    assert all(r["outcome"] == "awaiting_approval" and "relevo approve 1001" in r["detail"] for r in reported.values())
 
     time.sleep(max(0.0, (state.state_details.pause_timeout.timestamp() - time.time()) + 0.5))
     assert not paused_approvals("1001")  # its form can no longer be answered: the CLI works from the ledger
