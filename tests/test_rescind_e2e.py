@@ -30,7 +30,7 @@ def state_of(run_id):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow  # a worker, two run processes and the approval timeout: 30-40 s on an idle 2-core VM, 110 s loaded
-def test_withdrawal_cancels_a_paused_run_through_the_worker_and_a_pending_run_writes_nothing(deployed, acme):
+def test_withdrawal_cancels_a_suspended_run_and_a_pending_run_writes_nothing(deployed, acme):
     from prefect import get_client
     from prefect.client.schemas.objects import StateType
     from prefect.deployments import run_deployment
