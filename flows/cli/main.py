@@ -361,7 +361,8 @@ def approve(
                           f"{esc(successor)}; the run shows the drafts for them again in its form.")
             else:
                 out.print(f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): approved"
-                          + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts now.")
+                          + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts "
+                          + ("once a worker starts it again." if run.how == "suspended" else "now."))
         raise typer.Exit(EXIT_OK)
     from relevo import offboarding
 
