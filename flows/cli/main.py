@@ -282,7 +282,7 @@ def tasks(
     paused = ui_approvals(employee)
     for run in paused:
         out.print(f"{mark('awaiting_approval', 18)} [bold]approval form of run {esc(run.run_name)}[/] (employee "
-                  f"{esc(run.employee_id)}, paused in the Prefect UI)\n    {esc(run.url)}\n    answer it there, or: "
+                  f"{esc(run.employee_id)}, {run.how} in the Prefect UI)\n    {esc(run.url)}\n    answer it there, or: "
                   f"relevo approve {esc(run.employee_id)} --by 'your name' [--reject KEY_OR_EMAIL ...]", markup=True)
     if not rows and not stuck and not paused:
         out.print("Nothing waits for a person.")
@@ -361,7 +361,8 @@ def approve(
                           f"{esc(successor)}; the run shows the drafts for them again in its form.")
             else:
                 out.print(f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): approved"
-                          + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts now.")
+                          + (f" except {esc(', '.join(reject))}" if reject else "") + ". The run places the drafts "
+                          + ("once a worker starts it again." if run.how == "suspended" else "now."))
         raise typer.Exit(EXIT_OK)
     from relevo import offboarding
 

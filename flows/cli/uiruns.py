@@ -1,14 +1,17 @@
-"""The CLI's view of runs waiting in the Prefect UI: approvals paused in an `offboard-employee` run.
+"""The CLI's view of runs waiting in the Prefect UI: approvals in an `offboard-employee` run.
 
-A run started from the UI or a webhook pauses with the approval form; its notices are not in the
-ledger as "awaiting approval" until the form is answered. `relevo tasks` lists those paused runs with
-their address, and `relevo approve` answers their form (the run itself then places the drafts).
-Only with PREFECT_API_URL set: without a server there is no paused run.
+A deployment run (from the UI or a webhook) is suspended with the approval form (no process waits; its
+notices are in the ledger as "awaiting approval" from then on); a run without a deployment pauses in its
+process, its notices recorded only once its pause times out. `relevo tasks` lists those waiting runs
+with their address, and `relevo approve` answers their form (the run itself then places the drafts).
+A form whose time is up is not listed: the server fails its run, and `relevo approve` works from the
+ledger. Only with PREFECT_API_URL set: without a server there is no waiting run.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from relevo.cli.output import console
@@ -22,10 +25,13 @@ class PausedApproval:
     run_name: str
     url: str
     registry_path: str
+    how: str = "paused"  # or "suspended" (a deployment run: no process waits for the answer)
 
 
 def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
-    """`offboard-employee` runs paused for approval, oldest first (all employees, or one)."""
+    """`offboard-employee` runs waiting for their approval form, oldest first (all employees, or one).
+
+    A form past its timeout is left out: Prefect refuses its answer, and the server fails the run soon."""
     if not os.environ.get("PREFECT_API_URL"):
         return []
     from prefect.client.orchestration import get_client
@@ -37,6 +43,7 @@ def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
     from prefect.settings import PREFECT_UI_URL
 
     ui = (PREFECT_UI_URL.value() or "").rstrip("/")
+    now = datetime.now(timezone.utc)
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["offboard-employee"])),
@@ -49,8 +56,11 @@ def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
             continue
         if not (run.state and run.state.state_details.run_input_keyset):
             continue  # paused for something else than a form
+        if (until := run.state.state_details.pause_timeout) is not None and until <= now:
+            continue  # timed out: the notices wait in the ledger for `relevo approve`
         found.append(PausedApproval(run_employee, str(run.id), run.name, f"{ui}/runs/flow-run/{run.id}",
-                                    str(run.parameters.get("registry_path", ""))))
+                                    str(run.parameters.get("registry_path", "")),
+                                    "suspended" if run.state.name == "Suspended" else "paused"))
     return found
 
 

@@ -6,13 +6,15 @@ against the HR record and the CRM as they are when it comes (`settle` places onl
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from prefect import pause_flow_run
+from prefect import pause_flow_run, suspend_flow_run
 from prefect.exceptions import FlowPauseTimeout
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 
 from relevo import schemas
 from relevo.connectors.errors import ConnectorError
@@ -155,16 +157,30 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
     approver = ""  # kept when the form comes back
     chosen: dict[str, Any] | None = None  # the successor named in the form, as HR has them
     note = ""
+    asked = 0  # each version of the form is its own suspension key: a resumed run replays the answers in order
     while True:
-        progress(run, "Waiting for approval of the client notices (the run is paused).", pending)
-        link = publish_full_text(run, pending)
-        initial: dict[str, Any] = {"approved_by": approver} if approver else {}
-        # Prefect 3.9's Resume dialog shows field descriptions, not the form's: the note goes in both.
-        form = approval.form_model(pending, note + approval.form_intro(run.employee, pending, link)).with_initial_data(
-            description=note + approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
+        asked += 1
+        key = form_key(asked, pending)
+        suspending = deployment.id is not None
+        if suspending and key in fired_pause_keys():  # a resumed run replaying an answered form: nothing to show
+            filled = suspend_flow_run(wait_for_input=approval.form_model(pending), timeout=timeout, key=key)
+        else:
+            if suspending:  # the process ends: what waits is in the ledger first, for `relevo tasks` and after a timeout
+                if replaced := [k for k in fired_pause_keys() if k.startswith(f"relevo-approval-{asked}-")]:
+                    note = note or CHANGED_WHILE_OPEN.format("they are not what the answer was given for")
+                    log().warning("An answered approval form (%s) is about other drafts now: asked again", replaced[0])
+                hold_for_form(run, pending, timeout)
+            progress(run, "Waiting for approval of the client notices (the run is "
+                     + ("suspended: no process waits)." if suspending else "paused)."), pending)
+            link = publish_full_text(run, pending)
+            initial: dict[str, Any] = {"approved_by": approver} if approver else {}
+            # Prefect 3.9's Resume dialog shows field descriptions, not the form's: the note goes in both.
+            form = approval.form_model(pending, note + approval.form_intro(run.employee, pending, link)).with_initial_data(
+                description=note + approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
+            filled = None
         try:
-            # A 1 s poll: the redrawn form (another successor) is back within about 2 s, not 10.
-            filled = pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1)
+            if filled is None:
+                filled = wait_for_answer(form, timeout, key)
         except FlowPauseTimeout:
             log().warning("No approval within %g h: notices await `%s`", hours, resume_hint(run))
             return pending, None, None
@@ -183,7 +199,9 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
             except approval.SuccessorProblem as exc:
                 note = f"**Your last answer was not applied:** {approval.md(str(exc))}.\n\n"
                 continue
-            record_successor(run, chosen, f"in the Prefect UI by {ui_approver(answer)}")
+            recorded = run.ledger.state(f"{run.employee['id']}:change_successor:{chosen['id']}")
+            if recorded is None or recorded.status != "done":  # else a resumed run replaying this answer
+                record_successor(run, chosen, f"in the Prefect UI by {ui_approver(answer)}")
         try:
             employee, clients = current_data(now_registry, run.employee["id"], chosen)
         except (ConnectorError, ConfigurationError, schemas.SchemaError) as exc:
@@ -200,11 +218,70 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
             pending = current
             continue
         if changed := approval.changes(pending, current):
-            note = ("**The drafts changed while this form was open** (the HR record or the CRM changed: "
-                    f"{approval.md('; '.join(changed))}): nothing was placed; here they are again.\n\n")
+            note = CHANGED_WHILE_OPEN.format(approval.md("; ".join(changed)))
             pending = current
             continue
         return current, answer, None
+
+CHANGED_WHILE_OPEN = ("**The drafts changed while this form was open** (the HR record or the CRM changed: {}): "
+                      "nothing was placed; here they are again.\n\n")
+
+
+def form_key(asked: int, pending: list[Action]) -> str:
+    """The pause key of one version of the form: its number and what its drafts say.
+
+    A suspended run starts again from the top when answered, and renders the drafts again from the HR
+    record and the CRM as they are then: Prefect returns a stored answer only for the same key, so an
+    answer is applied only to the very drafts (keys and fingerprints, in the form's order) it was given for.
+    """
+    shown = json.dumps([[a.key, approval.fingerprint(a)] for a in pending])
+    return f"relevo-approval-{asked}-{hashlib.sha256(shown.encode()).hexdigest()[:16]}"
+
+
+def fired_pause_keys() -> set[str]:
+    """The pause keys this flow run has already used (as read when this attempt started)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return set()
+    return set(context.flow_run.empirical_policy.pause_keys or ())
+
+
+def wait_for_answer(form: Any, timeout: int, key: str) -> Any:
+    """The form's answer. A deployment run is suspended: its process exits and holds no worker slot; when
+    the form is answered the worker runs the flow again from the start, the ledger skips what is done, and
+    each form already answered returns its stored answer at once (Prefect finds its `key` used).
+    Unanswered within `timeout`, Prefect's server fails the suspended run ("paused and never resumed"):
+    no code of ours runs then, so `hold_for_form` wrote the notices as awaiting approval before.
+
+    Without a deployment (a flow called in a script or a test) nothing could start the run again, so it
+    pauses in its process as before (a 1 s poll: a redrawn form is back within about 2 s, not 10), and
+    records the notices as awaiting approval itself when the pause times out.
+    """
+    if deployment.id is not None:
+        return suspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+    return pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=1, key=key)
+
+
+def hold_for_form(run: Run, pending: list[Action], timeout: int) -> None:
+    """Before a run suspends: the notices in the ledger as awaiting approval, each with the fingerprint of
+    the version in the form, so `relevo tasks` lists them and, once the form has timed out, `relevo approve`
+    places exactly that version (a changed draft is rendered again for review, as after a paused run).
+    A row already saying so for this version is not written again."""
+    until = (datetime.now(timezone.utc) + timedelta(seconds=timeout)).strftime("%Y-%m-%d %H:%M UTC")
+    from prefect.settings import PREFECT_UI_URL
+
+    where = f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/runs/flow-run/{flow_run.id}"
+    for action in pending:
+        state = run.ledger.state(action.key)
+        if (state is not None and state.status == "awaiting_approval"
+                and state.fingerprint == approval.fingerprint(action) and where in state.detail):
+            continue
+        run.record(action, "awaiting_approval",
+                   f"awaiting approval in the form of Prefect run {where} until {until} (nothing placed yet); "
+                   f"unanswered by then: `{resume_hint(run)}` | {action.description}")
+
 
 def current_data(registry: Registry, employee_id: str,
                  chosen: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:

@@ -6,6 +6,7 @@ The session's server holds hundreds of runs (the deployments' schedules among th
 for among paused runs only; reading "the 50 latest runs" missed it in full-suite runs."""
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -105,3 +106,31 @@ def form_description(run: Any) -> str:
     with get_client(sync_client=True) as client:
         keyset = run.state.state_details.run_input_keyset
         return json.loads(client.read_flow_run_input(run.id, keyset["description"])).replace("\\", "")
+
+
+def deployment_run(registry: Path, employee_id: str = "1001") -> Any:
+    """A flow run of the `offboard-employee` deployment, as a webhook or the UI creates it (not started)."""
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("offboard-employee/offboard-employee")
+        return client.create_flow_run_from_deployment(
+            deployment.id, parameters={"employee_id": employee_id, "registry_path": str(registry)})
+
+
+def run_as_worker(flow_run_id: Any) -> Any:
+    """One attempt of a deployment's flow run in this process, as the process worker's `python -m
+    prefect.engine` runs it (seconds, not a worker and a process per attempt); its state at the end.
+    A suspension ends the attempt (Prefect raises Pause: the worker's process exits there)."""
+    from prefect import get_client
+    from prefect.exceptions import Pause
+    from prefect.flow_engine import run_flow
+
+    from relevo.offboarding import offboard_employee
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(flow_run_id)
+    with contextlib.suppress(Pause):  # suspended: the attempt ends here, its state is on the server
+        run_flow(offboard_employee, flow_run=flow_run, return_type="state")
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id).state

@@ -1,0 +1,181 @@
+"""A deployment run waiting for its approval form is suspended (issue 17 item 6): no process waits, and
+nothing is lost that a paused run kept. On the session's real Prefect server, with each attempt of the
+deployment's flow run executed here as the process worker would (`run_as_worker`).
+
+- Unanswered in time: the notices were already in the ledger as awaiting approval (the suspended run ends
+  with no code of ours running), `relevo tasks` lists them, and `relevo approve` places them.
+- Answered: the worker runs the flow again from the top; the answer is applied once (the rejection and the
+  approver's name recorded once), to exactly the drafts it was given for.
+- Withdrawn while suspended: nothing is placed when the run resumes.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from relevo.config.registry import load_registry
+from relevo.storage.ledger import Ledger
+from tests.support.approval import deployment_run, run_as_worker, use_timeout
+from tests.support.cli import relevo
+from tests.support.example_hr import withdraw_in_hr
+
+REJECTED = "j.oconnor@seaviewhotels.example"
+
+
+def ledger(registry: Path) -> Ledger:
+    return Ledger(load_registry(registry).database_url)
+
+
+def notice_states(registry: Path) -> dict[str, str]:
+    """Status of each draft and CRM hand-over of Laura's (1001) in the ledger."""
+    return {k: s.status for k, s in ledger(registry).states("1001").items()
+            if ":notice:" in k or ":reassign_crm:" in k}
+
+
+def suspended(flow_run_id) -> object:
+    state = run_as_worker(flow_run_id)
+    assert state.is_paused() and state.name == "Suspended", state
+    assert state.state_details.run_input_keyset, "suspended without its approval form"
+    return state
+
+
+def resume(flow_run_id, **answer) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    resume_flow_run(flow_run_id, run_input={"approve": True, "reject": [], "successor_id": "", **answer})
+
+
+def test_an_unanswered_suspended_run_leaves_its_notices_to_relevo_approve(deployed, acme):
+    """d76e079 suspended without writing anything: after the timeout the notices were nowhere but in a
+    Failed run, `relevo tasks` listed nothing and `relevo approve` had nothing to place."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+    from prefect.exceptions import FlowPauseTimeout
+
+    from relevo.cli.uiruns import paused_approvals
+
+    use_timeout(acme, 0.001)  # 4 s
+    flow_run = deployment_run(acme)
+    state = suspended(flow_run.id)
+    waiting = notice_states(acme)
+    assert waiting and set(waiting.values()) == {"awaiting_approval"}  # written before the process ended
+    detail = ledger(acme).state(next(iter(waiting))).detail
+    assert f"/runs/flow-run/{flow_run.id}" in detail and "relevo approve 1001" in detail
+    with get_client(sync_client=True) as client:  # the run's report, published before it suspended, says so too
+        [report] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001-rows"]),
+                                           flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])),
+            sort=ArtifactSort.CREATED_DESC, limit=1)
+    rows = json.loads(report.data) if isinstance(report.data, str) else report.data
+    reported = {r["target"]: r for r in rows if r["action"] in {"draft_notice", "reassign_crm"}}
+    assert len(reported) == len(waiting)
+    assert all(r["outcome"] == "awaiting_approval" and "relevo approve 1001" in r["detail"] for r in reported.values())
+
+    time.sleep(max(0.0, (state.state_details.pause_timeout.timestamp() - time.time()) + 0.5))
+    assert not paused_approvals("1001")  # its form can no longer be answered: the CLI works from the ledger
+    with pytest.raises(FlowPauseTimeout):  # Prefect refuses a late answer and fails the run
+        resume(flow_run.id, approved_by="Javier Soler")
+    with get_client(sync_client=True) as client:
+        final = client.read_flow_run(flow_run.id).state
+    assert final.is_failed(), final
+
+    listed = relevo("tasks", "--employee", "1001", "--registry", str(acme), api_url=deployed)
+    assert listed.returncode == 0, listed.stderr
+    assert "approval form of run" not in listed.stdout
+    assert listed.stdout.count("awaiting approval") >= len(waiting), listed.stdout
+    for key in waiting:
+        assert f"key: {key}" in listed.stdout
+
+    approved = relevo("approve", "1001", "--registry", str(acme), "--by", "Elena Sanchis", api_url=deployed)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert "Answered the approval form" not in approved.stdout
+    assert set(notice_states(acme).values()) == {"done"}
+    assert len(list((acme.parent / "out" / "drafts").rglob("*.eml"))) == sum(":notice:" in k for k in waiting)
+
+
+def test_an_answered_suspended_run_applies_the_answer_once(deployed, acme):
+    use_timeout(acme, 1)
+    flow_run = deployment_run(acme)
+    suspended(flow_run.id)
+    before = len(ledger(acme).audit("1001"))
+
+    listed = relevo("tasks", "--employee", "1001", "--registry", str(acme), api_url=deployed)
+    assert listed.returncode == 0, listed.stderr
+    assert f"/runs/flow-run/{flow_run.id}" in listed.stdout and "suspended in the Prefect UI" in listed.stdout
+    answered = relevo("approve", "1001", "--registry", str(acme), "--by", "Javier Soler", "--reject", REJECTED,
+                      api_url=deployed)
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    assert "Answered the approval form of run" in answered.stdout
+
+    state = run_as_worker(flow_run.id)  # the worker starts the resumed run again, from the top
+    assert state.is_completed(), state
+    audit = ledger(acme).audit("1001")
+    replay = audit[before:]
+    assert not [r for r in replay if r["outcome"] == "awaiting_approval"]  # the answered form is not re-recorded
+    placed = Counter((r["action_key"], r["outcome"]) for r in audit if r["outcome"] in {"done", "rejected"}
+                     and r["action"] in {"draft_notice", "reassign_crm"})
+    assert placed and set(placed.values()) == {1}  # each draft placed or rejected exactly once
+    rejected = [k for (k, o) in placed if o == "rejected"]
+    assert rejected and all(REJECTED in r["target"] for r in audit if r["action_key"] in rejected)
+    assert sum("in the Prefect UI by Javier Soler" in r["detail"] for r in replay) == len(placed), replay
+    assert set(notice_states(acme).values()) == {"done", "rejected"}
+
+
+def test_drafts_changed_while_suspended_are_asked_again_not_placed(deployed, acme):
+    """d76e079 applied the stored answer to whatever the resumed run rendered: a draft the approver never
+    saw (here: its recipient's name changed in the CRM while the form waited) was placed."""
+    use_timeout(acme, 1)
+    flow_run = deployment_run(acme)
+    first = suspended(flow_run.id)
+    clients = acme.parent / "clients.json"
+    data = json.loads(clients.read_text("utf-8"))
+    data["clients"][0]["contacts"][0]["name"] = "Rosa Beltrán Soler"
+    data["clients"][0]["contacts"][0]["last_name"] = "Beltrán Soler"
+    clients.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    resume(flow_run.id, approved_by="Javier Soler")
+
+    again = suspended(flow_run.id)  # asked again: a new version of the form, nothing placed
+    assert again.state_details.pause_key != first.state_details.pause_key
+    assert set(notice_states(acme).values()) == {"awaiting_approval"}
+    assert not list((acme.parent / "out" / "drafts").rglob("*.eml"))
+    from tests.support.approval import form_description
+
+    class Run:  # form_description reads the form of a run in this state
+        id = flow_run.id
+        state = again
+    assert "changed while this form was open" in form_description(Run)
+
+
+@pytest.mark.parametrize("how", ["rescind", "hr"])
+def test_a_withdrawal_while_suspended_places_nothing(deployed, acme, how):
+    """`rescind`: the termination's withdrawal event cancels the suspended run (no process to end) and
+    withdraws its notices. `hr`: the HR record alone says so when the form is answered; the resumed run
+    starts from the top, reads HR and places nothing."""
+    from prefect.exceptions import NotPausedError
+
+    from relevo.rescind import rescind_termination
+
+    use_timeout(acme, 1)
+    flow_run = deployment_run(acme)
+    suspended(flow_run.id)
+    withdraw_in_hr(acme, "1001")
+    if how == "rescind":
+        rescind_termination("1001", str(acme), event_key="factorial:1001:rescinded:none:after-1")
+        assert set(notice_states(acme).values()) == {"withdrawn"}
+    before = len(ledger(acme).audit("1001"))
+    if how == "rescind":
+        with pytest.raises(NotPausedError):  # cancelled: its form can no longer be answered
+            resume(flow_run.id, approved_by="Javier Soler")
+    else:
+        resume(flow_run.id, approved_by="Javier Soler")
+        state = run_as_worker(flow_run.id)
+        assert state.is_completed() and state.name == "Not offboarded", state
+        assert set(notice_states(acme).values()) == {"awaiting_approval"}  # `relevo approve` refuses them too
+    assert ledger(acme).audit("1001")[before:] == []  # nothing placed, handed over or noted
+    assert not list((acme.parent / "out" / "drafts").rglob("*.eml"))
+    assert not (acme.parent / "out" / "crm-reassignments.csv").exists()
