@@ -140,9 +140,19 @@ def read_roster(registry: Registry) -> list[dict[str, Any]] | str:
     if not hasattr(hr, "roster"):
         return f"hr.connector '{registry.data['hr']['connector']}' cannot list its employees"
     try:
-        return list(hr.roster())
+        roster = list(hr.roster())
     except (ConnectorError, ConfigurationError) as exc:
         return str(exc)
+    # Members are matched to employees by id or work e-mail. An empty list, or one where most e-mails are
+    # missing, is a credential that may not read them (HiBob leaves out fields the service user may not see),
+    # not a company of strangers: nobody is flagged then, and the log says why.
+    if not roster:
+        return "the HR platform listed no current employees (check the credential's access to all employees)"
+    unreadable = sum(1 for row in roster if not row.get("email"))
+    if unreadable * 2 > len(roster):
+        return (f"{unreadable} of {len(roster)} current employees have no work e-mail readable in HR (check the "
+                "credential's permission to read work e-mails)")
+    return roster
 
 
 @flow(name="sweep-access", log_prints=False)

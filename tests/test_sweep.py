@@ -129,3 +129,28 @@ def test_members_matching_no_current_employee(acme) -> None:  # type: ignore[no-
     assert task.key == "sweep:unmatched:hootsuite:2026-11-03" and task.outcome == "manual"
     assert "and 10 more" in task.steps[0] and "through the registry's identities" in task.steps[0]
     assert "urn:li:person:49" in task.steps[0] and "urn:li:person:50>" not in task.steps[0]
+
+
+def test_a_roster_without_readable_emails_flags_nobody(acme):
+    """A credential that may not read work e-mails (Bob leaves such fields out) lists employees without them:
+    every member would then look like a stranger. The sweep says why it did not check instead."""
+    from relevo.config.registry import load_registry
+    from relevo.sweep import read_roster
+
+    registry = load_registry(acme)
+
+    class HR:
+        def __init__(self, rows):
+            self.rows = rows
+
+        def roster(self):
+            return self.rows
+
+    for rows, says in [([], "listed no current employees"),
+                       ([{"id": "1", "email": None}, {"id": "2", "email": None}, {"id": "3", "email": "c@x.example"}],
+                        "2 of 3 current employees have no work e-mail")]:
+        registry.hr = lambda rows=rows: HR(rows)  # type: ignore[method-assign]
+        found = read_roster(registry)
+        assert isinstance(found, str) and says in found
+    registry.hr = lambda: HR([{"id": "1", "email": None}, {"id": "2", "email": "b@x.example"}])  # type: ignore[method-assign]
+    assert isinstance(read_roster(registry), list)  # one without an e-mail among many is a person, not a permission

@@ -148,10 +148,18 @@ def unresponsive_runs_automation() -> Finding:
             automations = client.read_automations()
     except Exception as exc:  # noqa: BLE001 - the server unreachable is itself the finding
         return Finding("warning", "prefect", f"could not read the Prefect server's automations ({type(exc).__name__})")
+    from prefect.events.schemas.automations import Posture
+    from prefect.settings import get_current_settings
+
+    beat = get_current_settings().flows.heartbeat_frequency or 0
     for automation in automations:
         trigger = automation.trigger
-        if (automation.enabled and isinstance(trigger, EventTrigger) and "prefect.flow-run.heartbeat" in trigger.expect
+        if (automation.enabled and isinstance(trigger, EventTrigger) and trigger.posture == Posture.Proactive
+                and "prefect.flow-run.heartbeat" in trigger.expect
                 and any(isinstance(a, ChangeFlowRunState) and a.state == StateType.CRASHED for a in automation.actions)):
+            if trigger.within.total_seconds() < 2 * beat:  # a healthy run between two heartbeats would be crashed
+                return Finding("warning", "prefect", f"automation '{automation.name}' crashes runs silent for "
+                               f"{trigger.within.total_seconds():.0f} s, under two heartbeats ({beat} s apart)")
             return Finding("ok", "prefect", f"automation '{automation.name}' marks runs without heartbeats Crashed")
     return Finding("warning", "prefect", "no automation marks runs that stopped sending heartbeats Crashed: a lost "
                    f"machine's runs would stay Running; create it: prefect automation create --from-file {AUTOMATION_FILE}")
