@@ -66,11 +66,11 @@ def form_header(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: f
 def publish_full_text(runs: dict[str, Run], waiting: dict[str, list[Action]]) -> str:
     """Every leaver's drafts in full, as one artifact; its address in the UI, for the form to link to."""
     from prefect.artifacts import create_markdown_artifact
-    from prefect.settings import PREFECT_UI_URL
 
     text = "\n\n".join(approval.full_text(runs[i].employee, actions) for i, actions in waiting.items())
-    create_markdown_artifact(markdown=text, key=ARTIFACT_KEY, description="The layoff's drafts awaiting approval")
-    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{ARTIFACT_KEY}"
+    created = create_markdown_artifact(markdown=text, key=ARTIFACT_KEY,
+                                       description="The layoff's drafts awaiting approval")
+    return approval.artifact_address(created)
 
 
 def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) -> approval.Approval | None:

@@ -229,6 +229,15 @@ def form_intro(employee: dict[str, Any], actions: list[Action], full_text_url: s
     return text + full_text_link(full_text_url) + ". "
 
 
+def artifact_address(artifact_id: Any) -> str:
+    """The UI's page of this one artifact version. A form links here, not to `/artifacts/key/<key>`, which shows
+    the key's newest version: with two layoffs (or two runs of one employee) waiting, the older form's link
+    would open the other one's drafts."""
+    from prefect.settings import PREFECT_UI_URL
+
+    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/artifact/{artifact_id}"
+
+
 def full_text_link(url: str) -> str:
     """A markdown link to the artifact with every draft's text. Its label is fixed text: the address as the
     label, escaped for markdown, showed its backslashes in Prefect's Resume dialog (127\\.0\\.0\\.1)."""

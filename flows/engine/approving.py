@@ -316,12 +316,11 @@ def record_successor(run: Run, successor: dict[str, Any], how: str) -> dict[str,
 def publish_full_text(run: Run, pending: list[Action]) -> str:
     """Every draft's full text as an artifact; returns its address in the UI for the form to link to."""
     from prefect.artifacts import create_markdown_artifact
-    from prefect.settings import PREFECT_UI_URL
 
     key = runview.artifact_key(run.employee["id"], False) + "-drafts"
-    create_markdown_artifact(markdown=approval.full_text(run.employee, pending), key=key,
-                             description="The drafts awaiting approval, in full")
-    return f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/artifacts/key/{key}"
+    created = create_markdown_artifact(markdown=approval.full_text(run.employee, pending), key=key,
+                                       description="The drafts awaiting approval, in full")
+    return approval.artifact_address(created)
 
 def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
     """Approved drafts placed, then the CRM reassigned; rejected ones recorded as such."""

@@ -267,6 +267,13 @@ def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
         boxes = dialog.locator("input[type=checkbox]")
         page.screenshot(path=str(SHOTS / "7-layoff-approval-form.png"), full_page=True)
         assert boxes.count() == int(header[1]) + 1, text  # one per draft, and "Approve" (untick: reject all)
+        # The form's link opens this layoff's drafts (one artifact version, not the key's newest).
+        href = dialog.get_by_role("link", name="Read the full text of every draft").first.get_attribute("href")
+        assert href and "/artifacts/artifact/" in href
+        drafts_page = browser.new_page()
+        drafts_page.goto(href)
+        drafts_page.get_by_text("hannah@vlcmarathon.example").first.wait_for(timeout=60_000)
+        drafts_page.close()
         first_label = dialog.get_by_text("1. ").first.inner_text()
         assert "·" in first_label and "@" in first_label  # leaver → recipient e-mail · language
         dialog.locator("textarea").first.fill("Ana Ruiz")
