@@ -114,7 +114,8 @@ def test_no_answer_before_the_timeout_places_nothing_and_says_how_to_resume(pref
         thread, out = start(acme)
         thread.join(120)
         assert not thread.is_alive() and "error" not in out
-    assert not list((acme.parent / "out" / "drafts").rglob("*.eml"))
+    assert not [r for r in Ledger(load_registry(acme).database_url).audit("1001")
+                if r["action"] == "draft_notice" and r["outcome"] == "done"]
     assert fake.updates == []
     rows = Ledger(load_registry(acme).database_url).audit("1001")
     waiting = [r for r in rows if r["action"] in {"draft_notice", "reassign_crm"}]
@@ -167,6 +168,12 @@ def test_cli_approve_with_a_rejection_then_nothing_left(prefect_api_url, acme):
     assert first.returncode == 3 and f"relevo approve 1001 --registry {acme}" in first.stdout
     note = acme.parent / "out" / "hr-notes" / "1001.md"
     assert "- Pendiente de aprobación: aviso al cliente, " in note.read_text("utf-8")  # the company's language
+    # A mistyped --reject matched nothing and every draft was placed, the one meant to be left out too.
+    typo = relevo("approve", "1001", "--registry", str(acme), "--reject", "josep@lobardor.example",
+                  "--by", "Elena Sanchis", api_url=prefect_api_url)
+    assert typo.returncode == 2 and "josep@lobardor.example" in typo.stderr and "nothing was approved" in typo.stderr
+    assert not [r for r in Ledger(load_registry(acme).database_url).audit("1001")
+                if r["action"] == "draft_notice" and r["outcome"] == "done"]
     approved = relevo("approve", "1001", "--registry", str(acme), "--reject", "JOSEP@lobrador.example",
                       "--by", "Elena Sanchis", api_url=prefect_api_url)
     assert approved.returncode == 0, approved.stdout + approved.stderr

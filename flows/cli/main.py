@@ -24,7 +24,7 @@ from relevo.cli.output import (
     print_batch, print_summary, row_printer,
 )
 from relevo.cli.running import (
-    check_approval, check_employee, clean_id, load, os_user, quiet_prefect, resume_gc, run_showing,
+    check_approval, check_employee, check_rejections, clean_id, load, os_user, quiet_prefect, resume_gc, run_showing,
 )
 from relevo.cli.uiruns import ui_approvals
 from relevo.model import TASKS, Status
@@ -348,6 +348,7 @@ def approve(
     reg = load(registry)
     check_employee(reg, employee_id)
     check_approval(reg, employee_id, successor)
+    check_rejections(reg, employee_id, reject or [])
     user = os_user()
     out = console()
     quiet_prefect()

@@ -153,3 +153,19 @@ def check_approval(reg: Any, employee_id: str, successor: str | None) -> None:
             resolve_successor(reg.hr(), employee, successor)
         except SuccessorProblem as exc:
             fail(str(exc))
+
+
+def check_rejections(reg: Any, employee_id: str, reject: list[str]) -> None:
+    """Every --reject names a draft awaiting approval (its key or recipient e-mail), before anything is placed:
+    a mistyped one matched nothing, and every draft, the one meant to be left out too, was approved."""
+    from relevo.storage.ledger import Ledger
+
+    waiting = [key for key, state in Ledger(reg.database_url).states(employee_id).items()
+               if state.status == "awaiting_approval" and ":notice:" in key]
+    if not waiting or not reject:
+        return  # nothing in the ledger to check against (a run paused in its process holds its own form)
+    known = {key.casefold() for key in waiting} | {key.rpartition(":")[2].casefold() for key in waiting}
+    unknown = [r for r in reject if r.strip().casefold() not in known]
+    if unknown:
+        fail(f"--reject {', '.join(unknown)}: no draft awaiting approval for employee {employee_id} has that key "
+             "or recipient e-mail (see `relevo tasks -e ID`); nothing was approved")
