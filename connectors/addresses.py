@@ -9,6 +9,7 @@ field, raised by the connector that read it, before relevo acts on the record.
 Headers are built from `email.headerregistry.Address` objects by `header_value`, which also
 parses what it built and refuses a header that would not read back as exactly that one address.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,16 @@ from relevo.connectors.errors import BadRecord
 
 # RFC 5322 dot-atom text for the local part; a host name (labels of letters, digits, hyphens) for the domain.
 LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-DOMAIN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"), None)
+DOMAIN = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"), None
+)
 MAX_NAME = 450  # quoted and escaped, still one line under the 998-character limit
-PLAIN_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+( [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")  # atoms only
+PLAIN_PHRASE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+( [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$"
+)  # atoms only
 
 
 def parse_email(value: object, where: str) -> str:
@@ -111,8 +118,11 @@ def header_value(header: str, addresses: list[Address]) -> str:
             continue
         name = address.display_name
         if not (PLAIN_PHRASE.match(name) and len(name) < 60):
-            name = f'"{quote(name)}"' if name.isascii() else Header(name, "utf-8", header_name=header).encode(
-                linesep="\r\n")
+            name = (
+                f'"{quote(name)}"'
+                if name.isascii()
+                else Header(name, "utf-8", header_name=header).encode(linesep="\r\n")
+            )
         parts.append(f"{name}\r\n <{address.addr_spec}>")
     value = ",\r\n ".join(parts)
     # The registry's To/Cc/From class is both a BaseHeader and an AddressHeader, which typeshed cannot express.
@@ -121,4 +131,3 @@ def header_value(header: str, addresses: list[Address]) -> str:
     if read_back != [a.addr_spec.lower() for a in addresses] or parsed.defects:
         raise ValueError(f"{header}: the header built does not read back as its addresses")  # a bug, not data
     return value
-

@@ -15,6 +15,7 @@ Many leavers at once (`employees`, a layoff), a fixed number of calls however ma
 Auth: HTTP Basic with the API key as user name and "x" as password: the key travels only in
 the Authorization header, never in a URL, and HttpClient redacts it from any error text.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,13 +32,11 @@ from typing import Any, NamedTuple
 import requests
 
 from relevo.connectors.errors import ConnectorError, InvalidResponse, NotFound
-
-from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
+    EMPLOYEE_ID,
     RESTRICTIONS,
     check_restriction_fields,
-    EMPLOYEE_ID,
     clean,
     flag,
     iso_date,
@@ -48,6 +47,7 @@ from relevo.connectors.hr_records import (
     work_email,
 )
 from relevo.connectors.http import BasicAuth, ErrorBody, HttpClient, error_body
+from relevo.model import ConfigurationError
 
 VENDOR = "bamboohr"
 logger = logging.getLogger("relevo.bamboohr")
@@ -56,7 +56,11 @@ DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 
 PERSON_FIELDS = ("firstName", "lastName", "displayName", "workEmail", "workPhone", "mobilePhone", "jobTitle")
 EMPLOYEE_FIELDS = PERSON_FIELDS + (
-    "department", "supervisorEId", "status", "employmentHistoryStatus", "terminationDate",
+    "department",
+    "supervisorEId",
+    "status",
+    "employmentHistoryStatus",
+    "terminationDate",
 )
 # "Terminated" is one of the two permanent employment status values (BambooHR tables docs).
 TERMINATED = "terminated"
@@ -72,7 +76,6 @@ def bamboo_error(response: requests.Response) -> ErrorBody:
     """BambooHR explains errors in the X-BambooHR-Error-Message header, not always in the body."""
     error = error_body(response)
     return replace(error, message=response.headers.get("X-BambooHR-Error-Message") or error.message)
-
 
 
 class BambooHR:
@@ -95,7 +98,9 @@ class BambooHR:
         session: requests.Session | None = None,
     ) -> None:
         if not DOMAIN.match(company_domain or ""):
-            raise ConfigurationError(f"BambooHR company domain '{company_domain}' is not a subdomain name (e.g. acme)")
+            raise ConfigurationError(
+                f"BambooHR company domain '{company_domain}' is not a subdomain name (e.g. acme)"
+            )
         check_restriction_fields("BambooHR", restriction_fields, RESTRICTIONS)
         self.http = HttpClient(
             VENDOR,
@@ -130,8 +135,12 @@ class BambooHR:
         fields = self._get_fields(employee_id, self._employee_fields())
         if fields is None:
             raise NotFound(f"employee {employee_id} not found in BambooHR", vendor=VENDOR, status=404)
-        return self._normalized(employee_id, fields, self._table(employee_id, "employmentStatus"),
-                                self._table(employee_id, "jobInfo"))
+        return self._normalized(
+            employee_id,
+            fields,
+            self._table(employee_id, "employmentStatus"),
+            self._table(employee_id, "jobInfo"),
+        )
 
     def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
         """Employees changed since the ISO 8601 `since` (get-changed-employee-ids), and the new cursor.
@@ -144,9 +153,14 @@ class BambooHR:
         body = self.http.json("GET", "employees/changed", params={"since": since, "type": "all"}) or {}
         employees = body.get("employees") if isinstance(body, dict) else None
         if not isinstance(employees, dict):
-            raise InvalidResponse("BambooHR employees/changed: the answer has no 'employees' object", vendor=VENDOR)
-        ids = [str(row.get("id") or key) for key, row in employees.items()
-               if isinstance(row, dict) and row.get("action") != "Deleted"]
+            raise InvalidResponse(
+                "BambooHR employees/changed: the answer has no 'employees' object", vendor=VENDOR
+            )
+        ids = [
+            str(row.get("id") or key)
+            for key, row in employees.items()
+            if isinstance(row, dict) and row.get("action") != "Deleted"
+        ]
         latest = body.get("latest") if isinstance(body.get("latest"), str) else None
         return [i for i in ids if EMPLOYEE_ID.match(i)], latest or since
 
@@ -159,12 +173,17 @@ class BambooHR:
         settings (get-employees-directory answers 403 when the directory is not shared).
         """
         body = {"title": "relevo roster", "fields": ["status", "workEmail"]}
-        response = self.http.request("POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True)
+        response = self.http.request(
+            "POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True
+        )
         report = _decode(response, "reports/custom", "POST")
         rows = report.get("employees") if isinstance(report, dict) else None
         if not isinstance(rows, list):
-            raise InvalidResponse("POST reports/custom did not return a list of employees", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                "POST reports/custom did not return a list of employees",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         out: list[dict[str, str | None]] = []
         for row in rows:
             employee_id = str(clean(row.get("id")) or "") if isinstance(row, dict) else ""
@@ -215,14 +234,20 @@ class BambooHR:
             return {**out, **{employee_id: exc for employee_id in found}}
         for employee_id, fields in found.items():
             try:
-                out[employee_id] = self._normalized(employee_id, fields, status_rows.get(employee_id, []),
-                                                    job_rows.get(employee_id, []))
+                out[employee_id] = self._normalized(
+                    employee_id, fields, status_rows.get(employee_id, []), job_rows.get(employee_id, [])
+                )
             except ConnectorError as exc:
                 out[employee_id] = exc
         return out
 
-    def _normalized(self, employee_id: str, fields: dict[str, Any], status_rows: list[dict[str, Any]],
-                    job_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def _normalized(
+        self,
+        employee_id: str,
+        fields: dict[str, Any],
+        status_rows: list[dict[str, Any]],
+        job_rows: list[dict[str, Any]],
+    ) -> dict[str, Any]:
         """One employee's fields and table rows as schemas/employee.schema.json: the one normalization path."""
         job = _latest(job_rows, on_or_before=self.today())
         termination = self._termination(fields, status_rows)
@@ -231,8 +256,9 @@ class BambooHR:
             "name": _name(fields, employee_id),
             "email": work_email(fields.get("workEmail"), f"BambooHR employee {employee_id}"),
             "phone": clean(fields.get("workPhone")) or clean(fields.get("mobilePhone")),
-            "language": language_or(fields.get(self.language_field) if self.language_field else None,
-                                    self.default_language),
+            "language": language_or(
+                fields.get(self.language_field) if self.language_field else None, self.default_language
+            ),
             "department": clean(fields.get("department")) or clean((job or {}).get("department")),
             "job_title": clean(fields.get("jobTitle")) or clean((job or {}).get("jobTitle")),
             "status": "active" if termination is None else status_on(termination["date"], self.today()),
@@ -255,8 +281,12 @@ class BambooHR:
         """Fill the person cache: the leavers themselves, then their managers/successors in one report per chunk."""
         for employee_id, fields in found.items():
             self._people[employee_id] = fields
-        related = (clean(f.get(name)) for f in found.values()
-                   for name in ("supervisorEId", self.successor_field) if name)
+        related = (
+            clean(f.get(name))
+            for f in found.values()
+            for name in ("supervisorEId", self.successor_field)
+            if name
+        )
         missing = [r for r in dict.fromkeys(related) if r and NUMERIC_ID.match(r) and r not in self._people]
         for chunk in _chunks(missing, REPORT_CHUNK):
             people = self._report(chunk, PERSON_FIELDS)
@@ -281,8 +311,11 @@ class BambooHR:
             return None
         body = _decode(response, path)
         if not isinstance(body, dict):
-            raise InvalidResponse(f"GET {path} returned {type(body).__name__}, expected an object", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                f"GET {path} returned {type(body).__name__}, expected an object",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         return body
 
     def _table(self, employee_id: str, table: str) -> list[dict[str, Any]]:
@@ -293,7 +326,9 @@ class BambooHR:
             return []
         rows = _decode(response, path)
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InvalidResponse(f"GET {path} did not return a list of rows", vendor=VENDOR, status=response.status_code)
+            raise InvalidResponse(
+                f"GET {path} did not return a list of rows", vendor=VENDOR, status=response.status_code
+            )
         return rows
 
     def _report(self, employee_ids: list[str], fields: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -305,14 +340,22 @@ class BambooHR:
         (see `employees` for why not those). Keys of numeric custom field ids are the ids as
         sent, as in get-employee (UNCONFIRMED). POST only reads here: retried like a GET.
         """
-        body = {"title": "relevo leavers", "fields": list(fields),
-                "filters": {"employeeIds": [int(employee_id) for employee_id in employee_ids]}}
-        response = self.http.request("POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True)
+        body = {
+            "title": "relevo leavers",
+            "fields": list(fields),
+            "filters": {"employeeIds": [int(employee_id) for employee_id in employee_ids]},
+        }
+        response = self.http.request(
+            "POST", "reports/custom", params={"format": "json"}, json=body, idempotent=True
+        )
         report = _decode(response, "reports/custom", "POST")
         rows = report.get("employees") if isinstance(report, dict) else None
         if not isinstance(rows, list) or not all(isinstance(r, dict) and clean(r.get("id")) for r in rows):
-            raise InvalidResponse("POST reports/custom did not return a list of employees with ids", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                "POST reports/custom did not return a list of employees with ids",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         asked = set(employee_ids)
         # Duplicate rows are filtered by default (filterDuplicates); should one remain, the first wins.
         out: dict[str, dict[str, Any]] = {}
@@ -326,8 +369,9 @@ class BambooHR:
         for row in self._table("all", table):
             owner = clean(row.get("employeeId"))
             if owner is None:
-                raise InvalidResponse(f"GET employees/all/tables/{table} returned a row without employeeId",
-                                      vendor=VENDOR)
+                raise InvalidResponse(
+                    f"GET employees/all/tables/{table} returned a row without employeeId", vendor=VENDOR
+                )
             grouped.setdefault(owner, []).append(row)
         return grouped
 
@@ -345,8 +389,10 @@ class BambooHR:
                 "vendor_type": vendor_type,
             }
         last_day = _date(fields.get("terminationDate"), "terminationDate")
-        terminated = (str(fields.get("employmentHistoryStatus") or "").strip().lower() == TERMINATED
-                      or str(fields.get("status") or "").strip().lower() == "inactive")
+        terminated = (
+            str(fields.get("employmentHistoryStatus") or "").strip().lower() == TERMINATED
+            or str(fields.get("status") or "").strip().lower() == "inactive"
+        )
         if last_day is None and not terminated:
             return None
         return {"type": "unknown", "date": last_day, "reason": None, "vendor_type": None}
@@ -369,13 +415,18 @@ class BambooHR:
             response = self.http.request("GET", "meta/lists")
             lists = _decode(response, "meta/lists")
             if not isinstance(lists, list):
-                raise InvalidResponse("GET meta/lists did not return a list", vendor=VENDOR, status=response.status_code)
+                raise InvalidResponse(
+                    "GET meta/lists did not return a list", vendor=VENDOR, status=response.status_code
+                )
             self._lists = {}
             for item in lists:
                 if not isinstance(item, dict):
                     continue
-                options = {str(o.get("id")): str(o.get("name")) for o in item.get("options") or []
-                           if isinstance(o, dict) and o.get("name") is not None}
+                options = {
+                    str(o.get("id")): str(o.get("name"))
+                    for o in item.get("options") or []
+                    if isinstance(o, dict) and o.get("name") is not None
+                }
                 for key in (item.get("alias"), item.get("name"), item.get("fieldId")):
                     if key is not None:
                         self._lists[str(key).lower()] = options
@@ -400,16 +451,31 @@ class BambooHR:
         response = self.http.request("GET", path)
         fields = _decode(response, path)
         if not isinstance(fields, list):
-            raise InvalidResponse(f"GET {path} did not return a list", vendor=VENDOR, status=response.status_code)
-        visible = {str(f.get(k)).casefold() for f in fields if isinstance(f, dict) for k in ("id", "name", "alias")
-                   if f.get(k) is not None}
+            raise InvalidResponse(
+                f"GET {path} did not return a list", vendor=VENDOR, status=response.status_code
+            )
+        visible = {
+            str(f.get(k)).casefold()
+            for f in fields
+            if isinstance(f, dict)
+            for k in ("id", "name", "alias")
+            if f.get(k) is not None
+        }
         findings = [Finding("ok", "hr", f"the BambooHR API key reads the field list ({len(fields)} fields)")]
         missing = [name for name in self._custom_fields() if name.casefold() not in visible]
         if missing:
-            findings.append(Finding("error", "hr", f"BambooHR fields named in the registry but not visible to the API "
-                                    f"key's user: {', '.join(missing)} (misspelt, or the user lacks access to them)"))
+            findings.append(
+                Finding(
+                    "error",
+                    "hr",
+                    f"BambooHR fields named in the registry but not visible to the API "
+                    f"key's user: {', '.join(missing)} (misspelt, or the user lacks access to them)",
+                )
+            )
         elif self._custom_fields():
-            findings.append(Finding("ok", "hr", "the registry's BambooHR fields are visible to the API key's user"))
+            findings.append(
+                Finding("ok", "hr", "the registry's BambooHR fields are visible to the API key's user")
+            )
         return findings
 
     # --- writing ---
@@ -423,25 +489,38 @@ class BambooHR:
         """
         employee_id = _checked_id(employee_id)
         if self.note_category is None:
-            raise ConfigurationError("BambooHR: note_category (the file section id for relevo's report) is not set")
+            raise ConfigurationError(
+                "BambooHR: note_category (the file section id for relevo's report) is not set"
+            )
         name = f"{re.sub(r'[^a-z0-9]+', '-', title.lower()).strip('-') or 'report'}-{employee_id}.txt"
         path = f"employees/{employee_id}/files"
         response = self.http.request(
-            "POST", path, allow=(404,),
+            "POST",
+            path,
+            allow=(404,),
             data={"fileName": name, "category": str(self.note_category), "share": "no"},
             files={"file": (name, f"{title}\n\n{text}\n".encode(), "text/plain")},
         )
         if response.status_code == 404:
-            raise NotFound(f"employee {employee_id} or file section {self.note_category} not found in BambooHR",
-                           vendor=VENDOR, status=404)
+            raise NotFound(
+                f"employee {employee_id} or file section {self.note_category} not found in BambooHR",
+                vendor=VENDOR,
+                status=404,
+            )
         if response.status_code != 201:
-            raise InvalidResponse(f"POST {path} answered {response.status_code}, expected 201", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                f"POST {path} answered {response.status_code}, expected 201",
+                vendor=VENDOR,
+                status=response.status_code,
+            )
         location = response.headers.get("Location") or "no Location returned"
-        return f"BambooHR file '{name}' in section {self.note_category} of employee {employee_id} ({location})"
+        return (
+            f"BambooHR file '{name}' in section {self.note_category} of employee {employee_id} ({location})"
+        )
 
 
 # --- webhooks ---
+
 
 class WebhookChange(NamedTuple):
     """One employee change a BambooHR webhook reports: who, what, and a key stable across redeliveries."""
@@ -482,7 +561,9 @@ def parse_webhook(payload: Any) -> list[WebhookChange]:
         return _field_based(payload["employees"])
     if "type" in payload:
         return _event_based(payload)
-    raise ValueError("BambooHR webhook: neither 'employees' (field-based) nor 'type' (event-based) is present")
+    raise ValueError(
+        "BambooHR webhook: neither 'employees' (field-based) nor 'type' (event-based) is present"
+    )
 
 
 def _field_based(entries: Any) -> list[WebhookChange]:
@@ -504,8 +585,12 @@ def _field_based(entries: Any) -> list[WebhookChange]:
             out.extend(_field_entry(entry, where))
         except ValueError as exc:
             looks_like = _looks_like_termination(entry)
-            logger.log(logging.ERROR if looks_like else logging.WARNING,
-                       "%s; entry skipped%s", exc, " (it may be a termination: check it in BambooHR)" if looks_like else "")
+            logger.log(
+                logging.ERROR if looks_like else logging.WARNING,
+                "%s; entry skipped%s",
+                exc,
+                " (it may be a termination: check it in BambooHR)" if looks_like else "",
+            )
             if looks_like and unreadable_termination is None:
                 unreadable_termination = str(exc)
     if not out and unreadable_termination is not None:
@@ -539,7 +624,9 @@ def _looks_like_termination(entry: Any) -> bool:
         return False
     changed = entry.get("changedFields")
     names = changed if isinstance(changed, list) else [changed]
-    return bool({_norm(n) for n in names if isinstance(n, str)} & (STATUS_NAMES | DATE_NAMES | WATCHED_ALIASES))
+    return bool(
+        {_norm(n) for n in names if isinstance(n, str)} & (STATUS_NAMES | DATE_NAMES | WATCHED_ALIASES)
+    )
 
 
 def _field_kind(changed: set[str], values: dict[str, Any]) -> str | None:
@@ -572,7 +659,9 @@ def _event_based(payload: dict[str, Any]) -> list[WebhookChange]:
     if kind != "employee.updated" or not {_norm(c) for c in changed} & WATCHED_ALIASES:
         return []
     # No values in an event-based payload: which way the status went is for the HR record to say.
-    return [WebhookChange(employee_id, "status_changed", _fingerprint(employee_id, "status_changed", payload))]
+    return [
+        WebhookChange(employee_id, "status_changed", _fingerprint(employee_id, "status_changed", payload))
+    ]
 
 
 def _payload_id(value: Any, where: str) -> str:
@@ -596,6 +685,7 @@ def _fingerprint(employee_id: str, kind: str, content: dict[str, Any]) -> str:
 
 # --- helpers ---
 
+
 def _numeric_id(employee_id: Any) -> str:
     """The id as the custom report filters it (integers): anything else cannot be a BambooHR employee."""
     text = _checked_id(employee_id)
@@ -605,7 +695,7 @@ def _numeric_id(employee_id: Any) -> str:
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[start:start + size] for start in range(0, len(items), size)]
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _person(employee_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -631,8 +721,9 @@ def _decode(response: requests.Response, path: str, method: str = "GET") -> Any:
     try:
         return response.json()
     except ValueError:
-        raise InvalidResponse(f"{method} {path} returned a body that is not JSON", vendor=VENDOR,
-                              status=response.status_code) from None
+        raise InvalidResponse(
+            f"{method} {path} returned a body that is not JSON", vendor=VENDOR, status=response.status_code
+        ) from None
 
 
 def _date(value: Any, field: str) -> str | None:
@@ -644,6 +735,7 @@ def _date(value: Any, field: str) -> str | None:
 
 def _latest(rows: list[dict[str, Any]], on_or_before: date | None = None) -> dict[str, Any] | None:
     """The row with the latest date (ties: the higher row id); optionally not after a day."""
+
     def key(row: dict[str, Any]) -> tuple[str, int]:
         row_id = str(row.get("id") or "")
         return (str(row.get("date") or ""), int(row_id) if row_id.isdigit() else 0)

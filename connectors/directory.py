@@ -4,6 +4,7 @@ Any HR system can export this shape, so this is also the fallback for platforms
 relevo has no connector for. The files are validated; a broken file is a
 ConfigurationError naming the file and the entry, never a traceback.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,22 +14,26 @@ from pathlib import Path
 from typing import Any
 
 from relevo.connectors.addresses import parse_email
-from relevo.model import Client, ConfigurationError, Contact, Person
 from relevo.connectors.errors import BadRecord, NotFound
 from relevo.connectors.hr_records import read_each, work_email
 from relevo.connectors.safe_files import open_append, safe_component, write_atomic
+from relevo.model import Client, ConfigurationError, Contact, Person
 
 
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise ConfigurationError(f"{path}: file not found (paths in relevo.yaml are relative to the folder of "
-                                 "relevo.yaml: copy the whole example folder, or fix the path)") from None
+        raise ConfigurationError(
+            f"{path}: file not found (paths in relevo.yaml are relative to the folder of "
+            "relevo.yaml: copy the whole example folder, or fix the path)"
+        ) from None
     except UnicodeDecodeError:
         raise ConfigurationError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise ConfigurationError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
 
 
 class DirectoryHR:
@@ -124,7 +129,12 @@ class DirectoryHR:
             if status_of(row.get("termination"), today) == "terminated":
                 continue
             email = row.get("work_email")
-            out.append({"id": employee_id, "email": email.strip() if isinstance(email, str) and email.strip() else None})
+            out.append(
+                {
+                    "id": employee_id,
+                    "email": email.strip() if isinstance(email, str) and email.strip() else None,
+                }
+            )
         return out
 
     def changed_since(self, since: str | None) -> tuple[list[str], str | None]:
@@ -142,8 +152,11 @@ class DirectoryHR:
         `out_dir/hr-notes` only, never through a link planted there. `text` is already escaped Markdown.
         """
         notes = out_dir / "hr-notes"
-        target = write_atomic(notes, notes / f"{safe_component(str(employee_id), 'employee')}.md",
-                              f"# {title}\n\n{text}\n".encode())
+        target = write_atomic(
+            notes,
+            notes / f"{safe_component(str(employee_id), 'employee')}.md",
+            f"# {title}\n\n{text}\n".encode(),
+        )
         return str(target)
 
 
@@ -161,7 +174,9 @@ def text(row: dict[str, Any], key: str) -> str | None:
 def name_parts(row: dict[str, Any]) -> dict[str, str]:
     """first_name / last_name when the export has them: notices then say "Laura Martínez", not the
     whole "Laura Martínez Ferrer" a database holds (see flows/rules/notices.py, `short_name`)."""
-    return {key: str(row[key]).strip() for key in ("first_name", "last_name") if str(row.get(key) or "").strip()}
+    return {
+        key: str(row[key]).strip() for key in ("first_name", "last_name") if str(row.get(key) or "").strip()
+    }
 
 
 def status_of(termination: dict[str, Any] | None, today: date) -> str:
@@ -191,14 +206,23 @@ class DirectoryCRM:
                 contacts, problem = [], None
                 for number, c in enumerate(row.get("contacts", [])):
                     try:
-                        email = parse_email(c["email"], f"{self.path.name}: client {row['id']}: "
-                                                        f"contacts[{number}].email")
+                        email = parse_email(
+                            c["email"], f"{self.path.name}: client {row['id']}: contacts[{number}].email"
+                        )
                     except BadRecord as exc:
                         problem = problem or str(exc)
                         continue
-                    contacts.append(Contact(name=str(c["name"]), email=email, language=c.get("language"),
-                                            country=text(c, "country"), first_name=text(c, "first_name"),
-                                            last_name=text(c, "last_name"), salutation=text(c, "salutation")))
+                    contacts.append(
+                        Contact(
+                            name=str(c["name"]),
+                            email=email,
+                            language=c.get("language"),
+                            country=text(c, "country"),
+                            first_name=text(c, "first_name"),
+                            last_name=text(c, "last_name"),
+                            salutation=text(c, "salutation"),
+                        )
+                    )
                 out.append(
                     Client(
                         id=str(row["id"]),
@@ -235,5 +259,10 @@ class DirectoryCRM:
                 writer.writerow(["client_id", "company", "old_owner_id", "new_owner_id", "new_owner_email"])
             for clients, successor in handovers:
                 for client in clients:
-                    writer.writerow([client.id, client.company, client.owner_id, successor.id or "", successor.email])
-        return [f"{len(clients)} client(s) listed for {successor.name} in {out}" for clients, successor in handovers]
+                    writer.writerow(
+                        [client.id, client.company, client.owner_id, successor.id or "", successor.email]
+                    )
+        return [
+            f"{len(clients)} client(s) listed for {successor.name} in {out}"
+            for clients, successor in handovers
+        ]

@@ -3,13 +3,14 @@
 The embedded default writes RFC 5322 `.eml` files (open one in any mail client,
 check it, send it yourself). Every implementation is idempotent on the draft key.
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import hmac
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.header import Header
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
@@ -48,7 +49,7 @@ def to_message(draft: Draft, message_id: str | None = None, now: datetime | None
     if draft.cc:
         message.set_raw("Cc", header_value("Cc", [mailbox("", cc) for cc in draft.cc]))
     message.set_raw("Subject", encoded(one_line(draft.subject), "Subject"))
-    message["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    message["Date"] = format_datetime(now or datetime.now(UTC))
     message["X-Unsent"] = "1"  # Outlook and Apple Mail open it as a draft to review and send
     message["Message-ID"] = message_id or make_msgid(domain=draft.mailbox.rpartition("@")[2])
     message.set_content(draft.text, charset="utf-8")

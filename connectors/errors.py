@@ -5,6 +5,7 @@ code 4 is "(Graph code 4: rate limit) (HTTP 400)", a RateLimited, never an "HTTP
 request id, never a credential: messages are built from the method and path only (no query string,
 no headers), so they are safe to log, store in the ledger and show in artifacts.
 """
+
 from __future__ import annotations
 
 import re

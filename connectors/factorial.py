@@ -23,19 +23,18 @@ with the subscription's id). Factorial has no
 successor field and no language field in this resource: successor is null (the flow makes
 a manual task of it) and the language is the company default.
 """
+
 from __future__ import annotations
 
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import requests
 
 from relevo.connectors.errors import InvalidResponse, NotFound
-
-from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
     DEFAULT_TERMINATION_TYPES,
@@ -49,6 +48,7 @@ from relevo.connectors.hr_records import (
     work_email,
 )
 from relevo.connectors.http import ApiKeyHeader, CursorPaginator, HttpClient, dig, paginate
+from relevo.model import ConfigurationError
 
 VENDOR = "factorial"
 BASE = "https://api.factorialhr.com/api/{version}/resources/"
@@ -79,7 +79,9 @@ class Factorial:
         session: requests.Session | None = None,
     ) -> None:
         if not VERSION.match(version or ""):
-            raise ConfigurationError(f"Factorial API version '{version}' is not a date like {DEFAULT_VERSION}")
+            raise ConfigurationError(
+                f"Factorial API version '{version}' is not a date like {DEFAULT_VERSION}"
+            )
         self.http = HttpClient(
             VENDOR,
             base_url or BASE.format(version=version),
@@ -170,15 +172,24 @@ class Factorial:
         """Every row of GET employees/employees with these filters: limit/after_id = meta.end_cursor paging."""
         path = "employees/employees"
         out: list[dict[str, Any]] = []
-        pages = CursorPaginator(lambda body: dig(body, "meta", "end_cursor"), "after_id", max_pages=MAX_PAGES,
-                                more_of=lambda body: dig(body, "meta", "has_next_page") is True)
+        pages = CursorPaginator(
+            lambda body: dig(body, "meta", "end_cursor"),
+            "after_id",
+            max_pages=MAX_PAGES,
+            more_of=lambda body: dig(body, "meta", "has_next_page") is True,
+        )
         for body in paginate(self.http, "GET", path, pages, params=params):
             rows = body.get("data") if isinstance(body, dict) else None
             meta = body.get("meta") if isinstance(body, dict) else None
             if not isinstance(rows, list) or not isinstance(meta, dict):
                 raise InvalidResponse(f"GET {path} did not return {{data, meta}}", vendor=VENDOR)
-            out.extend(row for row in rows if isinstance(row, dict) and not isinstance(row.get("id"), bool)
-                       and EMPLOYEE_ID.match(str(row.get("id")).strip()))
+            out.extend(
+                row
+                for row in rows
+                if isinstance(row, dict)
+                and not isinstance(row.get("id"), bool)
+                and EMPLOYEE_ID.match(str(row.get("id")).strip())
+            )
         return out
 
     def person(self, employee_id: Any) -> dict[str, Any] | None:
@@ -189,8 +200,13 @@ class Factorial:
         record = self._record(text)
         if record is None:
             return None
-        return {"id": text, "name": _name(record, text), "email": _email(record, text),
-                "phone": clean(record.get("phone_number")), "job_title": None}
+        return {
+            "id": text,
+            "name": _name(record, text),
+            "email": _email(record, text),
+            "phone": clean(record.get("phone_number")),
+            "job_title": None,
+        }
 
     def _record(self, employee_id: str) -> dict[str, Any] | None:
         """GET employees/employees/{id}; None on 404 (and for ids that cannot be one)."""
@@ -206,11 +222,13 @@ class Factorial:
         try:
             body = response.json()
         except ValueError:
-            raise InvalidResponse(f"GET {path} returned a body that is not JSON", vendor=VENDOR,
-                                  status=response.status_code) from None
+            raise InvalidResponse(
+                f"GET {path} returned a body that is not JSON", vendor=VENDOR, status=response.status_code
+            ) from None
         if not isinstance(body, dict) or "id" not in body:
-            raise InvalidResponse(f"GET {path} did not return an employee object", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                f"GET {path} did not return an employee object", vendor=VENDOR, status=response.status_code
+            )
         return body
 
     # --- `relevo doctor` ---
@@ -237,15 +255,27 @@ class Factorial:
         for kind in SUBSCRIPTIONS:
             mine = [r for r in rows if r.get("type", r.get("subscription_type")) == kind]
             if not mine:
-                findings.append(Finding("warning", "webhooks", f"Factorial: no '{kind}' subscription; those events "
-                                        "reach relevo only through `relevo offboard`"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        "webhooks",
+                        f"Factorial: no '{kind}' subscription; those events "
+                        "reach relevo only through `relevo offboard`",
+                    )
+                )
             for row in mine:
                 where = f"Factorial subscription {row['id']} ({kind} -> {row.get('target_url', '?')})"
                 if row.get("enabled") is False:
-                    findings.append(Finding("warning", "webhooks", f"{where} is DISABLED (Factorial disables one after "
-                                            "48 h of failed deliveries): events since then were not delivered; fix "
-                                            "the receiver, run `relevo doctor --reenable-webhooks`, and offboard "
-                                            "anyone terminated meanwhile with `relevo offboard`"))
+                    findings.append(
+                        Finding(
+                            "warning",
+                            "webhooks",
+                            f"{where} is DISABLED (Factorial disables one after "
+                            "48 h of failed deliveries): events since then were not delivered; fix "
+                            "the receiver, run `relevo doctor --reenable-webhooks`, and offboard "
+                            "anyone terminated meanwhile with `relevo offboard`",
+                        )
+                    )
                 else:
                     findings.append(Finding("ok", "webhooks", f"{where} is enabled"))
         return findings
@@ -256,8 +286,11 @@ class Factorial:
         Factorial disables one after 48 h of failed deliveries; from then on those events are not
         sent at all. Reconciliation checks this on every poll and alerts a person.
         """
-        return [row for row in self.webhook_subscriptions()
-                if row.get("type", row.get("subscription_type")) in SUBSCRIPTIONS and row.get("enabled") is False]
+        return [
+            row
+            for row in self.webhook_subscriptions()
+            if row.get("type", row.get("subscription_type")) in SUBSCRIPTIONS and row.get("enabled") is False
+        ]
 
     def reenable(self, subscription_id: Any) -> None:
         """PUT api_public/webhook_subscriptions/{id} with enabled: true (the SDK's update body; `id` is required)."""
@@ -291,8 +324,10 @@ def parse_webhook(payload: Any, subscription_type: str) -> dict[str, Any]:
     for a payload of the wrong shape or a subscription type relevo does not handle.
     """
     if subscription_type not in SUBSCRIPTIONS:
-        raise ValueError(f"Factorial webhook: subscription type '{str(subscription_type)[:80]}' is not "
-                         f"{' or '.join(SUBSCRIPTIONS)}")
+        raise ValueError(
+            f"Factorial webhook: subscription type '{str(subscription_type)[:80]}' is not "
+            f"{' or '.join(SUBSCRIPTIONS)}"
+        )
     if not isinstance(payload, dict):
         raise ValueError("Factorial webhook: the payload is not a JSON object")
     raw_id = payload.get("id")
@@ -309,7 +344,11 @@ def parse_webhook(payload: Any, subscription_type: str) -> dict[str, Any]:
     if terminating is not None and not isinstance(terminating, bool):
         raise ValueError("Factorial webhook: is_terminating is not a boolean")
     kind = SUBSCRIPTIONS[subscription_type]
-    return {"employee_id": employee_id, "kind": kind, "effective_date": effective if kind == "terminated" else None}
+    return {
+        "employee_id": employee_id,
+        "kind": kind,
+        "effective_date": effective if kind == "terminated" else None,
+    }
 
 
 def _instant(text: str) -> datetime:
@@ -318,7 +357,7 @@ def _instant(text: str) -> datetime:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidResponse(f"Factorial time '{text[:40]}' is not ISO 8601", vendor=VENDOR) from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _day(text: str) -> date:
@@ -335,4 +374,6 @@ def _email(record: dict[str, Any], employee_id: str) -> str | None:
 
     Checked as one plain address (BadRecord naming the employee otherwise).
     """
-    return work_email(clean(record.get("login_email")) or clean(record.get("email")), f"Factorial employee {employee_id}")
+    return work_email(
+        clean(record.get("login_email")) or clean(record.get("email")), f"Factorial employee {employee_id}"
+    )

@@ -17,6 +17,7 @@ A token acts only for the mailbox it was minted for (`sub`): any other `users/{m
 renews it once more. Spec: requests and answers are checked in the tests against the relevant
 part of Google's Gmail v1 discovery document (tests/specs/gmail-v1-discovery.json).
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,11 +30,10 @@ from urllib.parse import quote
 import requests
 
 from relevo.connectors.drafts import message_id, to_message
-
-from relevo.model import ConfigurationError, Draft
 from relevo.connectors.errors import AuthenticationError, ConnectionFailed
 from relevo.connectors.health import Finding
 from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, ErrorBody, HttpClient, error_body
+from relevo.model import ConfigurationError, Draft
 
 BASE_URL = "https://gmail.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/gmail.compose"  # create and read drafts; never send on its own
@@ -62,11 +62,15 @@ class MailboxToken(BearerTokens):
             except exceptions.RefreshError as exc:
                 # e.g. ("unauthorized_client: Client is unauthorized to retrieve access tokens ...", {...})
                 reason = str(exc.args[0]).split(":", 1)[0] if exc.args else "refused"
-                raise AuthenticationError(f"Google refused a token for {self.mailbox} ({reason}): "
-                                          "check domain-wide delegation of gmail.compose for the service account",
-                                          vendor="gmail") from None
+                raise AuthenticationError(
+                    f"Google refused a token for {self.mailbox} ({reason}): "
+                    "check domain-wide delegation of gmail.compose for the service account",
+                    vendor="gmail",
+                ) from None
             except exceptions.TransportError as exc:
-                raise ConnectionFailed(f"Google token request failed ({type(exc).__name__})", vendor="gmail") from None
+                raise ConnectionFailed(
+                    f"Google token request failed ({type(exc).__name__})", vendor="gmail"
+                ) from None
         return str(self.credentials.token)
 
 
@@ -91,9 +95,12 @@ class ServiceAccount:
         try:
             info = json.loads(key_json)
             self.base = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=[SCOPE])  # google-auth leaves this constructor without type hints
+                info, scopes=[SCOPE]
+            )  # google-auth leaves this constructor without type hints
         except (ValueError, KeyError, TypeError):
-            raise ConfigurationError("Gmail: the service account key is not a Google service account JSON key") from None
+            raise ConfigurationError(
+                "Gmail: the service account key is not a Google service account JSON key"
+            ) from None
         self.secrets = [str(info.get("private_key", ""))]
         self.session = session or requests.Session()
         self._mailboxes: dict[str, MailboxToken] = {}
@@ -110,15 +117,23 @@ class ServiceAccount:
 class GmailDrafts:
     """DraftStore for Google Workspace mailboxes (a token per mailbox, through domain-wide delegation)."""
 
-    def __init__(self, accounts: ServiceAccount, base_url: str = BASE_URL, *, id_secret: bytes,
-                 sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        accounts: ServiceAccount,
+        base_url: str = BASE_URL,
+        *,
+        id_secret: bytes,
+        sleep: Callable[[float], None] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
         """id_secret: kept by the installation (relevo.config.wiring keeps it in the output folder); the same
         secret finds the same drafts again, so it must not change between runs."""
         self.id_secret = id_secret
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
         self.accounts = accounts
-        self.http = HttpClient("gmail", base_url, secrets=accounts.secrets, error_parser=google_error,
-                               session=session, **kwargs)
+        self.http = HttpClient(
+            "gmail", base_url, secrets=accounts.secrets, error_parser=google_error, session=session, **kwargs
+        )
         self.location = "Drafts of each successor's Gmail mailbox"
         self.reaches_mailbox = True
 
@@ -129,13 +144,23 @@ class GmailDrafts:
         """Looks for the draft's Message-ID first, unless no earlier attempt can have created it."""
         where = f"Drafts of {draft.mailbox} (Gmail)"
         if not first_attempt:
-            found = self.http.json("GET", self.drafts_path(draft), auth=self.accounts.for_mailbox(draft.mailbox),
-                                   params={"q": f"rfc822msgid:{message_id(draft, self.id_secret)}", "maxResults": 1})
+            found = self.http.json(
+                "GET",
+                self.drafts_path(draft),
+                auth=self.accounts.for_mailbox(draft.mailbox),
+                params={"q": f"rfc822msgid:{message_id(draft, self.id_secret)}", "maxResults": 1},
+            )
             if (found or {}).get("drafts"):
                 return False, where
-        raw = base64.urlsafe_b64encode(bytes(to_message(draft, message_id(draft, self.id_secret)))).decode("ascii")
-        self.http.json("POST", self.drafts_path(draft), auth=self.accounts.for_mailbox(draft.mailbox),
-                       json={"message": {"raw": raw}})
+        raw = base64.urlsafe_b64encode(bytes(to_message(draft, message_id(draft, self.id_secret)))).decode(
+            "ascii"
+        )
+        self.http.json(
+            "POST",
+            self.drafts_path(draft),
+            auth=self.accounts.for_mailbox(draft.mailbox),
+            json={"message": {"raw": raw}},
+        )
         return True, where
 
     def discard(self, draft: Draft) -> bool:
@@ -146,8 +171,21 @@ class GmailDrafts:
     def check(self, mailbox: str | None = None) -> list[Finding]:
         """`relevo doctor`: a token for the mailbox is minted (delegation granted) and its drafts can be listed."""
         if not mailbox:
-            return [Finding("ok", "drafts", "Gmail service account key loaded (no mailbox given to try delegation)")]
-        self.http.json("GET", f"/gmail/v1/users/{quote(mailbox, safe='@')}/drafts",
-                       auth=self.accounts.for_mailbox(mailbox), params={"maxResults": 1})
-        return [Finding("ok", "drafts", f"a delegated gmail.compose token for {mailbox} was issued and its drafts "
-                                        "can be listed")]
+            return [
+                Finding(
+                    "ok", "drafts", "Gmail service account key loaded (no mailbox given to try delegation)"
+                )
+            ]
+        self.http.json(
+            "GET",
+            f"/gmail/v1/users/{quote(mailbox, safe='@')}/drafts",
+            auth=self.accounts.for_mailbox(mailbox),
+            params={"maxResults": 1},
+        )
+        return [
+            Finding(
+                "ok",
+                "drafts",
+                f"a delegated gmail.compose token for {mailbox} was issued and its drafts can be listed",
+            )
+        ]

@@ -24,6 +24,7 @@ hands out the cached token and renews it before it expires, and a 401 renews it 
 Spec: the request and answer shapes are checked in the tests against the subset of Microsoft's
 Graph v1.0 metadata in tests/specs/ (see tests/specs/README.md).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -33,14 +34,16 @@ from urllib.parse import quote
 import requests
 
 from relevo.connectors.addresses import mailbox
-from relevo.model import ConfigurationError, Draft
 from relevo.connectors.errors import AuthenticationError, ConnectionFailed
 from relevo.connectors.health import Finding, token_claims
 from relevo.connectors.http import DEFAULT_TIMEOUT, BearerTokens, HttpClient
+from relevo.model import ConfigurationError, Draft
 
 BASE_URL = "https://graph.microsoft.com/v1.0"
 LOGIN_URL = "https://login.microsoftonline.com"
-SCOPE = "https://graph.microsoft.com/.default"  # app-only: the application permissions granted (Mail.ReadWrite)
+SCOPE = (
+    "https://graph.microsoft.com/.default"  # app-only: the application permissions granted (Mail.ReadWrite)
+)
 NEEDED_ROLE = "Mail.ReadWrite"  # app-only tokens list application permissions in the `roles` claim
 # A fixed GUID for relevo's property set (uuid5 of https://relevo.dev/graph); never change it.
 KEY_PROPERTY = "String {97b4ff51-5612-5072-9e51-cc6173188a33} Name X-Relevo-Key"
@@ -71,9 +74,16 @@ class ClientCredentials(BearerTokens):
     renews it before it expires (acquire_token_for_client looks in the cache first).
     """
 
-    def __init__(self, tenant_id: str, client_id: str, *, secret: str | None = None,
-                 certificate: tuple[str, str] | None = None, login_url: str = LOGIN_URL,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        *,
+        secret: str | None = None,
+        certificate: tuple[str, str] | None = None,
+        login_url: str = LOGIN_URL,
+        session: requests.Session | None = None,
+    ) -> None:
         super().__init__()
         import msal  # only when Microsoft 365 drafts are configured
 
@@ -84,12 +94,19 @@ class ClientCredentials(BearerTokens):
             credential = {"private_key": certificate[0], "thumbprint": certificate[1]}
             self.secrets = [certificate[0]]
         else:
-            raise ConfigurationError("Microsoft Graph: give a client secret or a certificate (one of the two)")
+            raise ConfigurationError(
+                "Microsoft Graph: give a client secret or a certificate (one of the two)"
+            )
         self.cache = msal.TokenCache()
         self.app = msal.ConfidentialClientApplication(
-            client_id, client_credential=credential, authority=f"{login_url.rstrip('/')}/{quote(tenant_id, safe='')}",
-            token_cache=self.cache, http_client=session or requests.Session(), timeout=DEFAULT_TIMEOUT[1],
-            instance_discovery=False)
+            client_id,
+            client_credential=credential,
+            authority=f"{login_url.rstrip('/')}/{quote(tenant_id, safe='')}",
+            token_cache=self.cache,
+            http_client=session or requests.Session(),
+            timeout=DEFAULT_TIMEOUT[1],
+            instance_discovery=False,
+        )
 
     def fetch(self, force: bool) -> str:
         if force:  # the cached token was refused: drop it so MSAL asks for a new one
@@ -98,14 +115,19 @@ class ClientCredentials(BearerTokens):
         try:
             result = self.app.acquire_token_for_client(scopes=[SCOPE])
         except (requests.RequestException, ValueError) as exc:  # MSAL lets transport errors through
-            raise ConnectionFailed(f"Microsoft identity platform token request failed ({type(exc).__name__})",
-                                   vendor="microsoft-graph") from None
+            raise ConnectionFailed(
+                f"Microsoft identity platform token request failed ({type(exc).__name__})",
+                vendor="microsoft-graph",
+            ) from None
         if not isinstance(result, dict) or "access_token" not in result:
             # error codes only: error_description can quote the request (never the secret, but keep it short)
             code = (result or {}).get("error", "no token") if isinstance(result, dict) else "no token"
             codes = (result or {}).get("error_codes") if isinstance(result, dict) else None
-            raise AuthenticationError(f"Microsoft identity platform refused the client credentials ({code}"
-                                      f"{f', AADSTS{codes[0]}' if codes else ''})", vendor="microsoft-graph")
+            raise AuthenticationError(
+                f"Microsoft identity platform refused the client credentials ({code}"
+                f"{f', AADSTS{codes[0]}' if codes else ''})",
+                vendor="microsoft-graph",
+            )
         return str(result["access_token"])
 
 
@@ -123,21 +145,38 @@ class StaticToken(BearerTokens):
 class GraphDrafts:
     """DraftStore for Exchange Online mailboxes."""
 
-    def __init__(self, tokens: BearerTokens | str, base_url: str = BASE_URL, *,
-                 sleep: Callable[[float], None] | None = None, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        tokens: BearerTokens | str,
+        base_url: str = BASE_URL,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep else {}
         auth = StaticToken(tokens) if isinstance(tokens, str) else tokens
-        self.http = HttpClient("microsoft-graph", base_url, auth=auth, secrets=getattr(auth, "secrets", []),
-                               session=session, **kwargs)
+        self.http = HttpClient(
+            "microsoft-graph",
+            base_url,
+            auth=auth,
+            secrets=getattr(auth, "secrets", []),
+            session=session,
+            **kwargs,
+        )
         self.location = "Drafts folder of each successor's Microsoft 365 mailbox"
         self.reaches_mailbox = True
 
     def existing(self, draft: Draft) -> str | None:
         """The id of a message in the mailbox already carrying this draft's key, if any."""
-        condition = (f"singleValueExtendedProperties/any(ep: ep/id eq {odata_string(KEY_PROPERTY)} "
-                     f"and ep/value eq {odata_string(draft.key)})")
-        body = self.http.json("GET", f"/users/{quote(draft.mailbox, safe='@')}/messages",
-                              params={"$filter": condition, "$select": "id,isDraft", "$top": "1"})
+        condition = (
+            f"singleValueExtendedProperties/any(ep: ep/id eq {odata_string(KEY_PROPERTY)} "
+            f"and ep/value eq {odata_string(draft.key)})"
+        )
+        body = self.http.json(
+            "GET",
+            f"/users/{quote(draft.mailbox, safe='@')}/messages",
+            params={"$filter": condition, "$select": "id,isDraft", "$top": "1"},
+        )
         found = (body or {}).get("value") or []
         return str(found[0]["id"]) if found else None
 
@@ -150,8 +189,12 @@ class GraphDrafts:
             "body": {"contentType": "HTML", "content": draft.html},
             "toRecipients": [recipient(draft.to_name, draft.to_email)],
             "ccRecipients": [recipient("", cc) for cc in draft.cc],
-            "singleValueExtendedProperties": [{"id": KEY_PROPERTY, "value": draft.key}] + (
-                [{"id": LOCALE_PROPERTY, "value": str(LCIDS[draft.language])}] if draft.language in LCIDS else []),
+            "singleValueExtendedProperties": [{"id": KEY_PROPERTY, "value": draft.key}]
+            + (
+                [{"id": LOCALE_PROPERTY, "value": str(LCIDS[draft.language])}]
+                if draft.language in LCIDS
+                else []
+            ),
         }
         # A POST is not retried on 5xx (it could create a second draft); the next run finds it by key.
         self.http.json("POST", f"/users/{quote(draft.mailbox, safe='@')}/messages", json=message)
@@ -167,17 +210,33 @@ class GraphDrafts:
         token = self.http.session.auth.token()  # type: ignore[union-attr]
         roles = token_claims(token).get("roles")
         if isinstance(self.http.session.auth, StaticToken):
-            findings = [Finding("warning", "drafts", "a fixed Graph token (drafts.token) expires within 90 minutes and "
-                                "is never renewed: set tenant_id, client_id and client_secret or certificate")]
+            findings = [
+                Finding(
+                    "warning",
+                    "drafts",
+                    "a fixed Graph token (drafts.token) expires within 90 minutes and "
+                    "is never renewed: set tenant_id, client_id and client_secret or certificate",
+                )
+            ]
         else:
             findings = [Finding("ok", "drafts", "Microsoft identity platform issued an app-only Graph token")]
         if isinstance(roles, list):
             if NEEDED_ROLE in roles:
-                findings.append(Finding("ok", "drafts", f"the token carries the application permission {NEEDED_ROLE}"))
+                findings.append(
+                    Finding("ok", "drafts", f"the token carries the application permission {NEEDED_ROLE}")
+                )
             else:
-                findings.append(Finding("error", "drafts", f"the token lacks the application permission {NEEDED_ROLE}"
-                                        " (grant it and give admin consent in the app registration)"))
+                findings.append(
+                    Finding(
+                        "error",
+                        "drafts",
+                        f"the token lacks the application permission {NEEDED_ROLE}"
+                        " (grant it and give admin consent in the app registration)",
+                    )
+                )
         if mailbox:
-            self.http.json("GET", f"/users/{quote(mailbox, safe='@')}/messages", params={"$select": "id", "$top": "1"})
+            self.http.json(
+                "GET", f"/users/{quote(mailbox, safe='@')}/messages", params={"$select": "id", "$top": "1"}
+            )
             findings.append(Finding("ok", "drafts", f"messages of {mailbox} can be read"))
         return findings

@@ -3,6 +3,7 @@
 A connector's `check()` only reads (it never changes anything) and returns findings; a
 ConnectorError or ConfigurationError it raises is reported by doctor as an error line.
 """
+
 from __future__ import annotations
 
 import base64

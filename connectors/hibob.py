@@ -66,19 +66,18 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import requests
 
 from relevo.connectors.errors import ConnectorError, InvalidResponse, NotFound
-from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
+    EMPLOYEE_ID,
     RESTRICTIONS,
     check_restriction_fields,
-    EMPLOYEE_ID,
     clean,
     flag,
     iso_date,
@@ -89,6 +88,7 @@ from relevo.connectors.hr_records import (
     work_email,
 )
 from relevo.connectors.http import HttpClient
+from relevo.model import ConfigurationError
 
 VENDOR = "hibob"
 BASE_URL = "https://api.hibob.com/v1/"
@@ -138,7 +138,7 @@ class HiBob:
         restriction_fields: Mapping[str, str] | None = None,
         document_folder: str | None = None,
         today: Callable[[], date] = date.today,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         session: requests.Session | None = None,
     ) -> None:
@@ -264,10 +264,13 @@ class HiBob:
         so that person is on the roster until their last day.
         """
         rows = self._search(("root.id", "root.email"), ids=None, inactive=False)
-        return [{"id": employee_id, "email": clean(value(row, "root.email"))} for employee_id, row in rows.items()]
+        return [
+            {"id": employee_id, "email": clean(value(row, "root.email"))} for employee_id, row in rows.items()
+        ]
 
-    def _search(self, fields: tuple[str, ...], ids: list[str] | None,
-                inactive: bool = True) -> dict[str, dict[str, Any]]:
+    def _search(
+        self, fields: tuple[str, ...], ids: list[str] | None, inactive: bool = True
+    ) -> dict[str, dict[str, Any]]:
         """POST people/search, leavers too unless `inactive` is False (they are inactive): id -> raw record."""
         body: dict[str, Any] = {"fields": list(fields), "showInactive": inactive, "humanReadable": "APPEND"}
         if ids is not None:

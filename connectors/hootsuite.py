@@ -10,6 +10,7 @@ No official machine-readable spec is published by Hootsuite; this follows its RE
 https://apidocs.hootsuite.com/docs/api/index.html (Organization, Member) and a copy of its
 swagger (api-evangelist/hootsuite, openapi/_original/hootsuite-rest-api-swagger.yaml).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,17 @@ from urllib.parse import quote
 import requests
 
 from relevo.connectors.errors import InvalidResponse
+from relevo.connectors.http import (
+    MESSAGE_PATHS,
+    BearerToken,
+    CursorPaginator,
+    ErrorBody,
+    HttpClient,
+    dig,
+    error_body,
+    paginate,
+)
 from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import MESSAGE_PATHS, BearerToken, CursorPaginator, ErrorBody, HttpClient, dig
-from relevo.connectors.http import error_body, paginate
 
 log = logging.getLogger("relevo.connectors.hootsuite")
 
@@ -48,8 +57,12 @@ MEMBER_NOT_IN_ORGANIZATION = 4303
 
 def hootsuite_error(response: requests.Response) -> ErrorBody:
     """Message, code and id of the first of `{"errors": [{"code", "message", "id", "resource"}]}`."""
-    return error_body(response, message=[("errors", 0, "message"), *MESSAGE_PATHS],
-                      code=[("errors", 0, "code")], request_id=[("errors", 0, "id")])
+    return error_body(
+        response,
+        message=[("errors", 0, "message"), *MESSAGE_PATHS],
+        code=[("errors", 0, "code")],
+        request_id=[("errors", 0, "id")],
+    )
 
 
 class HootsuiteConnector:
@@ -59,17 +72,26 @@ class HootsuiteConnector:
     """
 
     platform = "hootsuite"
-    removal_needs = ("the token's user needs the organization permission to manage members (ORG_MANAGE_MEMBER); "
-                     "or remove the person in Hootsuite > Organization > Members")
+    removal_needs = (
+        "the token's user needs the organization permission to manage members (ORG_MANAGE_MEMBER); "
+        "or remove the person in Hootsuite > Organization > Members"
+    )
     by_hand = frozenset({"add_admin"})  # outcomes that are always a task for a person
 
-    def __init__(self, base_url: str, token: str, organization_id: str, *,
-                 admin_permissions: Iterable[str] = ADMIN_PERMISSIONS,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        organization_id: str,
+        *,
+        admin_permissions: Iterable[str] = ADMIN_PERMISSIONS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.org = quote(str(organization_id), safe="")
         self.admin_permissions = {str(p).upper() for p in admin_permissions}
-        self.client = HttpClient("hootsuite", base_url, auth=BearerToken(token),
-                                 error_parser=hootsuite_error, sleep=sleep)
+        self.client = HttpClient(
+            "hootsuite", base_url, auth=BearerToken(token), error_parser=hootsuite_error, sleep=sleep
+        )
 
     def members(self, presence: Presence) -> list[Grant]:
         return list(self.each_member(presence))
@@ -83,7 +105,9 @@ class HootsuiteConnector:
         """
         for member_id in self._member_ids():
             read = self.client.request("GET", f"v1/members/{quote(member_id, safe='')}", allow=(404,))
-            if read.status_code == 404:  # removed while the list was read (another run, a person): gone, not an error
+            if (
+                read.status_code == 404
+            ):  # removed while the list was read (another run, a person): gone, not an error
                 log.info("hootsuite member %s left the organization while it was listed", member_id)
                 continue
             member = (self.client.decode(read, "GET", f"v1/members/{member_id}") or {}).get("data") or {}
@@ -93,10 +117,14 @@ class HootsuiteConnector:
                 continue
             permissions, preset = held
             admin = self.is_admin(permissions, preset)
-            grant = Grant(presence_id=presence.id, member_id=member_id,
-                          identity=str(member.get("email") or member_id),
-                          role="admin" if admin else "member", is_admin=admin,
-                          display_name=str(member.get("fullName") or ""))
+            grant = Grant(
+                presence_id=presence.id,
+                member_id=member_id,
+                identity=str(member.get("email") or member_id),
+                role="admin" if admin else "member",
+                is_admin=admin,
+                display_name=str(member.get("fullName") or ""),
+            )
             yield replace(grant, pre_state=snapshot(grant, permissions=permissions, permissionPreset=preset))
 
     def holders(self, presence: Presence) -> set[str]:
@@ -121,23 +149,35 @@ class HootsuiteConnector:
         if response.status_code in (400, 404):
             return Outcome("already_done", f"{grant.identity} is no longer a member of {presence.account}")
         log.info("removed Hootsuite member %s on %s", grant.member_id, presence.id)
-        return Outcome("done", f"removed {grant.identity} from {presence.account}", pre_state=dict(grant.pre_state))
+        return Outcome(
+            "done", f"removed {grant.identity} from {presence.account}", pre_state=dict(grant.pre_state)
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Re-adding a member with their permissions is done by a person, from the recorded list."""
         permissions = ", ".join(pre_state.get("permissions") or []) or "(none recorded)"
         preset = pre_state.get("permissionPreset") or "(not recorded)"
-        return Outcome("manual", f"add {grant.identity} back to {presence.account} by hand",
-                       steps=[f"Open {WHERE['hootsuite']} for “{presence.account}”.",
-                              f"Invite {grant.display_name or grant.identity} <{grant.identity}> again.",
-                              f"Give back the organization permission level {preset} with these permissions: "
-                              f"{permissions}; and their teams and social profiles."])
+        return Outcome(
+            "manual",
+            f"add {grant.identity} back to {presence.account} by hand",
+            steps=[
+                f"Open {WHERE['hootsuite']} for “{presence.account}”.",
+                f"Invite {grant.display_name or grant.identity} <{grant.identity}> again.",
+                f"Give back the organization permission level {preset} with these permissions: "
+                f"{permissions}; and their teams and social profiles.",
+            ],
+        )
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
-        return Outcome("manual", f"make {person.name} an organization admin before removing the leaver",
-                       steps=[f"Open {WHERE['hootsuite']} for “{presence.account}”.",
-                              f"Give {person.name} <{person.email}> the organization admin (super admin) permission.",
-                              "Run relevo again: the leaver is removed once another admin exists."])
+        return Outcome(
+            "manual",
+            f"make {person.name} an organization admin before removing the leaver",
+            steps=[
+                f"Open {WHERE['hootsuite']} for “{presence.account}”.",
+                f"Give {person.name} <{person.email}> the organization admin (super admin) permission.",
+                "Run relevo again: the leaver is removed once another admin exists.",
+            ],
+        )
 
     def _member_ids(self) -> list[str]:
         """Every member id. The Swagger documents no paging for this list; a collection may carry
@@ -160,18 +200,31 @@ class HootsuiteConnector:
         removed meanwhile answers 404, or 400 with code 4303 (member not in the organization).
         """
         response = self.client.request(
-            "GET", f"v1/organizations/{self.org}/members/{quote(member_id, safe='')}/permissions", allow=(400, 404))
-        if response.status_code == 404 or (response.status_code == 400
-                                           and _error_code(response) == MEMBER_NOT_IN_ORGANIZATION):
+            "GET",
+            f"v1/organizations/{self.org}/members/{quote(member_id, safe='')}/permissions",
+            allow=(400, 404),
+        )
+        if response.status_code == 404 or (
+            response.status_code == 400 and _error_code(response) == MEMBER_NOT_IN_ORGANIZATION
+        ):
             return None
         if response.status_code == 400:
-            raise self.client.error_from("GET", f"v1/organizations/{self.org}/members/{member_id}/permissions",
-                                         response)
-        body = self.client.decode(response, "GET", f"v1/organizations/{self.org}/members/{member_id}/permissions") or {}
+            raise self.client.error_from(
+                "GET", f"v1/organizations/{self.org}/members/{member_id}/permissions", response
+            )
+        body = (
+            self.client.decode(
+                response, "GET", f"v1/organizations/{self.org}/members/{member_id}/permissions"
+            )
+            or {}
+        )
         data = body.get("data")
         if not isinstance(data, dict):  # an unexpected shape must not quietly make everyone a non-admin
-            raise InvalidResponse(f"GET v1/organizations/{self.org}/members/{member_id}/permissions: "
-                                  "no permissions object in data", vendor="hootsuite")
+            raise InvalidResponse(
+                f"GET v1/organizations/{self.org}/members/{member_id}/permissions: "
+                "no permissions object in data",
+                vendor="hootsuite",
+            )
         preset = data.get("permissionPreset")
         return [str(p) for p in data.get("permissions") or []], (str(preset) if preset else None)
 

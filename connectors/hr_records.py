@@ -4,6 +4,7 @@ Kept apart so BambooHR and Factorial answer the same question the same way
 ("is this a resignation?", "is the last day still ahead?") and the registry's
 `policy.termination_types` means the same thing for every platform.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,9 @@ DEFAULT_TERMINATION_TYPES: dict[str, str] = {
 }
 
 
-def termination_table(overrides: Mapping[str, str] | None, defaults: Mapping[str, str] = DEFAULT_TERMINATION_TYPES) -> dict[str, str]:
+def termination_table(
+    overrides: Mapping[str, str] | None, defaults: Mapping[str, str] = DEFAULT_TERMINATION_TYPES
+) -> dict[str, str]:
     """Defaults with the company's own names merged over them (keys compared case-insensitively)."""
     table = {k.strip().lower(): v for k, v in defaults.items()}
     table.update({str(k).strip().lower(): v for k, v in (overrides or {}).items()})
@@ -100,7 +103,9 @@ def clean(value: Any) -> str | None:
     return text or None
 
 
-def read_each(employee_ids: list[str], read: Callable[[str], dict[str, Any]]) -> dict[str, dict[str, Any] | Exception]:
+def read_each(
+    employee_ids: list[str], read: Callable[[str], dict[str, Any]]
+) -> dict[str, dict[str, Any] | Exception]:
     """`read` once per id; a ConnectorError (a NotFound, say) is that id's answer, not the whole batch's."""
     out: dict[str, dict[str, Any] | Exception] = {}
     for employee_id in employee_ids:
@@ -120,5 +125,6 @@ def check_restriction_fields(vendor: str, fields: Mapping[str, str] | None, know
     an exit agreement's "no client contact" (ConfigurationError naming the unknown keys)."""
     unknown = sorted(set(fields or {}) - set(known))
     if unknown:
-        raise ConfigurationError(f"{vendor} restriction_fields: unknown key {', '.join(unknown)} "
-                                 f"(known: {', '.join(known)})")
+        raise ConfigurationError(
+            f"{vendor} restriction_fields: unknown key {', '.join(unknown)} (known: {', '.join(known)})"
+        )

@@ -4,6 +4,7 @@ Why one: timeouts, retries (429/5xx/timeouts, honouring Retry-After, full jitter
 redirect refusal, call counting and secret-free typed errors are decided here once,
 so every vendor module only says which endpoint it calls and what the answer means.
 """
+
 from __future__ import annotations
 
 import collections
@@ -13,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 import requests
@@ -55,7 +56,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
@@ -101,7 +102,11 @@ class ConnectionErrorHandler(RetryHandler):
         return isinstance(error, ConnectionFailed) and idempotent
 
 
-DEFAULT_HANDLERS: tuple[RetryHandler, ...] = (RateLimitHandler(), ServerErrorHandler(), ConnectionErrorHandler())
+DEFAULT_HANDLERS: tuple[RetryHandler, ...] = (
+    RateLimitHandler(),
+    ServerErrorHandler(),
+    ConnectionErrorHandler(),
+)
 
 
 class RetryIntervalCalculator:
@@ -111,8 +116,9 @@ class RetryIntervalCalculator:
     `base`/`cap` default to the module's BACKOFF_BASE/BACKOFF_CAP, read at each call (tests shorten them).
     """
 
-    def __init__(self, base: float | None = None, cap: float | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, base: float | None = None, cap: float | None = None, rng: random.Random | None = None
+    ) -> None:
         self.base, self.cap, self.rng = base, cap, rng
 
     def backoff(self, attempt: int) -> float:
@@ -129,7 +135,9 @@ def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
     return RetryIntervalCalculator(rng=rng).backoff(attempt)
 
 
-def should_retry(error: ConnectorError, idempotent: bool, handlers: Iterable[RetryHandler] = DEFAULT_HANDLERS) -> bool:
+def should_retry(
+    error: ConnectorError, idempotent: bool, handlers: Iterable[RetryHandler] = DEFAULT_HANDLERS
+) -> bool:
     """Whether any handler takes this failure: 429 always; 5xx and connection failures when idempotent."""
     return any(handler.can_retry(error, idempotent=idempotent) for handler in handlers)
 
@@ -143,8 +151,9 @@ class Throttle:
     waits it (the retry loop, another thread of a batch, or a Prefect task retry of a handed-back 429).
     """
 
-    def __init__(self, vendor: str, sleep: Callable[[float], None], clock: Callable[[], float],
-                 max_wait: float) -> None:
+    def __init__(
+        self, vendor: str, sleep: Callable[[float], None], clock: Callable[[], float], max_wait: float
+    ) -> None:
         self.vendor, self.sleep, self.clock, self.max_wait = vendor, sleep, clock, max_wait
         self._resume_at = 0.0
         self._waited = threading.local()
@@ -167,8 +176,11 @@ class Throttle:
         if remaining <= 0 or getattr(self._waited, "until", 0.0) >= resume_at:
             return
         if remaining > self.max_wait:
-            raise RateLimited(f"not called: the vendor asked to wait {remaining:.0f} s more", vendor=self.vendor,
-                              retry_after=remaining)
+            raise RateLimited(
+                f"not called: the vendor asked to wait {remaining:.0f} s more",
+                vendor=self.vendor,
+                retry_after=remaining,
+            )
         self.sleep(remaining)
         self._waited.until = resume_at
 
@@ -177,8 +189,9 @@ class Throttle:
 
 Path = tuple[str | int, ...]  # keys (and list indexes) into a JSON body: ("errors", 0, "message")
 # The common shapes: a string, or an object with a string `message`, under one of these keys (first wins).
-MESSAGE_PATHS: tuple[Path, ...] = tuple(path for key in ("message", "detail", "error_description", "error")
-                                        for path in ((key,), (key, "message")))
+MESSAGE_PATHS: tuple[Path, ...] = tuple(
+    path for key in ("message", "detail", "error_description", "error") for path in ((key,), (key, "message"))
+)
 REQUEST_ID_HEADERS = ("X-Request-Id", "x-fb-trace-id", "X-Correlation-Id")
 
 
@@ -200,7 +213,7 @@ class ErrorBody:
 
     @property
     def code_text(self) -> str | None:
-        """"Graph code 4: rate limit", for error text and logs."""
+        """ "Graph code 4: rate limit", for error text and logs."""
         if self.code is None:
             return None
         return f"{self.label} {self.code}" + (f": {self.meaning}" if self.meaning else "")
@@ -224,20 +237,30 @@ def json_body(response: requests.Response) -> Any:
         return None
 
 
-def error_body(response: requests.Response, *, message: Iterable[Path] = MESSAGE_PATHS,
-               code: Iterable[Path] = (), label: str = "code", request_id: Iterable[Path] = (),
-               headers: Iterable[str] = REQUEST_ID_HEADERS) -> ErrorBody:
+def error_body(
+    response: requests.Response,
+    *,
+    message: Iterable[Path] = MESSAGE_PATHS,
+    code: Iterable[Path] = (),
+    label: str = "code",
+    request_id: Iterable[Path] = (),
+    headers: Iterable[str] = REQUEST_ID_HEADERS,
+) -> ErrorBody:
     """The one error-body reader: the first string found at `message` (else the HTTP reason), the values
     at `code` joined with "/" (a code and its subcode), a request id from the body (`request_id`) or the
     first of `headers`. Vendors add their meaning of the code (`means`, `meaning`) with `replace`."""
     body = json_body(response)
     text = next((v for v in (at(body, p) for p in message) if isinstance(v, str) and v), None)
-    codes = [str(v) for v in (at(body, p) for p in code)
-             if isinstance(v, (str, int)) and not isinstance(v, bool)]
+    codes = [
+        str(v) for v in (at(body, p) for p in code) if isinstance(v, (str, int)) and not isinstance(v, bool)
+    ]
     ids = [at(body, p) for p in request_id] + [response.headers.get(h) for h in headers]
-    return ErrorBody(text or response.reason or "error",
-                     request_id=next((str(v) for v in ids if isinstance(v, (str, int)) and v), None),
-                     code="/".join(codes) or None, label=label)
+    return ErrorBody(
+        text or response.reason or "error",
+        request_id=next((str(v) for v in ids if isinstance(v, (str, int)) and v), None),
+        code="/".join(codes) or None,
+        label=label,
+    )
 
 
 def default_error_parser(response: requests.Response) -> ErrorBody:
@@ -408,7 +431,9 @@ class HttpClient:
         self.error_parser = error_parser
         # A 2xx answer may still be an error the body's code tells (TikTok): the parser's `means` decides.
         self.errors_in_body = errors_in_body
-        self.default_retry_after = default_retry_after  # a 429 without Retry-After: the vendor's documented window
+        self.default_retry_after = (
+            default_retry_after  # a 429 without Retry-After: the vendor's documented window
+        )
         self.sleep = sleep
         self.session = session or requests.Session()
         self.session.auth = auth
@@ -471,7 +496,11 @@ class HttpClient:
                 error = self.error_from(method, path, response, detail)
             except ConnectorError as exc:
                 error = exc
-            if isinstance(error, AuthenticationError) and isinstance(tokens, BearerTokens) and not state.renewed:
+            if (
+                isinstance(error, AuthenticationError)
+                and isinstance(tokens, BearerTokens)
+                and not state.renewed
+            ):
                 state.renewed = True  # once: a token refused right after renewal is a credential problem
                 tokens.refresh()
                 state.attempt -= 1
@@ -518,9 +547,7 @@ class HttpClient:
         try:
             return self.session.request(method, self.url(path), **kwargs)
         except requests.Timeout:
-            raise ConnectionFailed(
-                f"{method} {_path_only(path)} timed out", vendor=self.vendor
-            ) from None
+            raise ConnectionFailed(f"{method} {_path_only(path)} timed out", vendor=self.vendor) from None
         except requests.ConnectionError:
             raise ConnectionFailed(
                 f"{method} {_path_only(path)} could not connect", vendor=self.vendor
@@ -533,8 +560,9 @@ class HttpClient:
             if self.window is not None:
                 self.window.answered()
 
-    def error_from(self, method: str, path: str, response: requests.Response,
-                   detail: ErrorBody | None = None) -> ConnectorError:
+    def error_from(
+        self, method: str, path: str, response: requests.Response, detail: ErrorBody | None = None
+    ) -> ConnectorError:
         """The typed error for a failed response, with the vendor's message, secrets removed.
 
         The class follows what the vendor's code means when it says more than the status (a Graph 400
@@ -568,7 +596,6 @@ class HttpClient:
 def _path_only(path: str) -> str:
     """The path without a query string: query strings can carry tokens (Graph access_token)."""
     return path.split("?", 1)[0]
-
 
 
 # --- pagination: one loop (HttpClient.paginate), each vendor's scheme a small class (dlt's rest_client
@@ -608,8 +635,10 @@ class Paginator:
             self.has_next_page = False
             return None
         if str(token) in self._seen:
-            raise InvalidResponse(f"{self.where} repeated cursor {str(token)[:80]!r} "
-                                  "(the vendor repeats a page)", vendor=self.vendor)
+            raise InvalidResponse(
+                f"{self.where} repeated cursor {str(token)[:80]!r} (the vendor repeats a page)",
+                vendor=self.vendor,
+            )
         self._seen.add(str(token))
         return token
 
@@ -621,8 +650,14 @@ class CursorPaginator(Paginator):
     `meta.has_next_page`): a further page without a cursor is then InvalidResponse, not a short list.
     """
 
-    def __init__(self, cursor_of: Callable[[Any], Any], param: str, *,
-                 more_of: Callable[[Any], bool] | None = None, max_pages: int | None = None) -> None:
+    def __init__(
+        self,
+        cursor_of: Callable[[Any], Any],
+        param: str,
+        *,
+        more_of: Callable[[Any], bool] | None = None,
+        max_pages: int | None = None,
+    ) -> None:
         super().__init__(max_pages)
         self.cursor_of, self.param, self.more_of = cursor_of, param, more_of
         self.cursor: Any = None
@@ -654,9 +689,16 @@ class OffsetPaginator(Paginator):
     `paging.start`) must be the one asked for, and a page must not repeat the previous page's items.
     """
 
-    def __init__(self, items_of: Callable[[Any], list[Any]], total_of: Callable[[Any], int | None], *,
-                 param: str, first: int = 0, echoed_of: Callable[[Any], Any] | None = None,
-                 max_pages: int | None = None) -> None:
+    def __init__(
+        self,
+        items_of: Callable[[Any], list[Any]],
+        total_of: Callable[[Any], int | None],
+        *,
+        param: str,
+        first: int = 0,
+        echoed_of: Callable[[Any], Any] | None = None,
+        max_pages: int | None = None,
+    ) -> None:
         super().__init__(max_pages)
         self.items_of, self.total_of, self.param, self.first = items_of, total_of, param, first
         self.echoed_of = echoed_of
@@ -666,12 +708,16 @@ class OffsetPaginator(Paginator):
     def update_state(self, body: Any) -> None:
         echoed = self.echoed_of(body) if self.echoed_of else None
         if echoed is not None and str(echoed) != str(self.offset):
-            raise InvalidResponse(f"{self.where} answered {self.param} {str(echoed)[:20]} when asked for "
-                                  f"{self.offset}: the vendor does not page", vendor=self.vendor)
+            raise InvalidResponse(
+                f"{self.where} answered {self.param} {str(echoed)[:20]} when asked for "
+                f"{self.offset}: the vendor does not page",
+                vendor=self.vendor,
+            )
         items = self.items_of(body)
         if items and items == self._last:
-            raise InvalidResponse(f"{self.where} answered the same page at {self.param} {self.offset}",
-                                  vendor=self.vendor)
+            raise InvalidResponse(
+                f"{self.where} answered the same page at {self.param} {self.offset}", vendor=self.vendor
+            )
         self._last = items
         total = self.total_of(body)
         nxt = self.offset + len(items)
@@ -706,9 +752,16 @@ def dig(body: Any, *keys: str | int) -> Any:
     return at(body, keys)
 
 
-def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *,
-             params: dict[str, Any] | None = None, call: Callable[..., Any] | None = None,
-             **kwargs: Any) -> Iterator[Any]:
+def paginate(
+    client: HttpClient,
+    method: str,
+    path: str,
+    paginator: Paginator,
+    *,
+    params: dict[str, Any] | None = None,
+    call: Callable[..., Any] | None = None,
+    **kwargs: Any,
+) -> Iterator[Any]:
     """Every page's JSON body, in order: the one pagination loop every connector uses.
 
     `call(method, path, params=..., **kwargs)` sends one request and returns its body (default: the
@@ -727,6 +780,7 @@ def paginate(client: HttpClient, method: str, path: str, paginator: Paginator, *
         if not paginator.has_next_page:
             return
         if paginator.max_pages is not None and pages >= paginator.max_pages:
-            raise InvalidResponse(f"{paginator.where}: more than {paginator.max_pages} pages",
-                                  vendor=client.vendor)
+            raise InvalidResponse(
+                f"{paginator.where}: more than {paginator.max_pages} pages", vendor=client.vendor
+            )
         request = paginator.update_request(request)

@@ -18,6 +18,7 @@ https://learn.microsoft.com/linkedin/marketing/community-management/organization
 https://learn.microsoft.com/linkedin/marketing/versioning
 https://learn.microsoft.com/linkedin/marketing/integrations/migrations
 """
+
 from __future__ import annotations
 
 import time
@@ -27,23 +28,37 @@ from typing import Any
 
 import requests
 
-from relevo.model import WHERE, ConfigurationError, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import REQUEST_ID_HEADERS, BearerToken, ErrorBody, HttpClient, OffsetPaginator
-from relevo.connectors.http import dig, error_body, paginate
+from relevo.connectors.http import (
+    REQUEST_ID_HEADERS,
+    BearerToken,
+    ErrorBody,
+    HttpClient,
+    OffsetPaginator,
+    dig,
+    error_body,
+    paginate,
+)
 from relevo.connectors.versions import VERSIONS
+from relevo.model import WHERE, ConfigurationError, Grant, Outcome, Person, Presence, snapshot
 
 BASE_URL = "https://api.linkedin.com/rest"
 VERSION = VERSIONS["linkedin"].version
 UPGRADE_REQUIRED = 426  # LinkedIn's answer to a sunset LinkedIn-Version
 ADMIN_ROLE = "ADMINISTRATOR"
-NOT_VERIFIED = ("relevo reads LinkedIn Page roles by API but removes them by hand: LinkedIn documents no API "
-                "call that removes a Page role")
+NOT_VERIFIED = (
+    "relevo reads LinkedIn Page roles by API but removes them by hand: LinkedIn documents no API "
+    "call that removes a Page role"
+)
 
 
 def linkedin_error(response: requests.Response) -> ErrorBody:
     """Message and serviceErrorCode of `{status, serviceErrorCode, code, message}`; the x-li-uuid header."""
-    return error_body(response, code=[("serviceErrorCode",)], label="serviceErrorCode",
-                      headers=["x-li-uuid", *REQUEST_ID_HEADERS])
+    return error_body(
+        response,
+        code=[("serviceErrorCode",)],
+        label="serviceErrorCode",
+        headers=["x-li-uuid", *REQUEST_ID_HEADERS],
+    )
 
 
 def added_by(row: dict[str, Any]) -> dict[str, str]:
@@ -54,7 +69,12 @@ def added_by(row: dict[str, Any]) -> dict[str, str]:
     """
     for stamp in ("created", "lastModified"):
         actor = (row.get(stamp) or {}).get("actor") if isinstance(row.get(stamp), dict) else None
-        if isinstance(actor, str) and actor.startswith("urn:li:") and len(actor) <= 200 and actor.isprintable():
+        if (
+            isinstance(actor, str)
+            and actor.startswith("urn:li:")
+            and len(actor) <= 200
+            and actor.isprintable()
+        ):
             return {"added_by": f"{actor} (LinkedIn's {stamp}.actor)"}
     return {}
 
@@ -65,14 +85,25 @@ class LinkedInConnector:
     platform = "linkedin_page"
     by_hand = frozenset({"revoke_role", "add_admin"})  # outcomes that are always a task for a person
 
-    def __init__(self, base_url: str, token: str, organization_id: str, *, version: str = VERSION,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        organization_id: str,
+        *,
+        version: str = VERSION,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.organization = f"urn:li:organization:{organization_id}"
         self.version = version
         self.client = HttpClient(
-            "linkedin", base_url, auth=BearerToken(token), error_parser=linkedin_error, sleep=sleep,
-            headers={"LinkedIn-Version": version,
-                     "X-Restli-Protocol-Version": "2.0.0"})
+            "linkedin",
+            base_url,
+            auth=BearerToken(token),
+            error_parser=linkedin_error,
+            sleep=sleep,
+            headers={"LinkedIn-Version": version, "X-Restli-Protocol-Version": "2.0.0"},
+        )
 
     def members(self, presence: Presence) -> list[Grant]:
         """Approved role assignments; one grant per (person, role).
@@ -81,21 +112,41 @@ class LinkedInConnector:
         gives `start` (checked) and `total` when LinkedIn knows it, else an empty page ends the list.
         """
         grants = []
-        pages = OffsetPaginator(lambda body: dig(body, "elements") or [],
-                                lambda body: _int(dig(body, "paging", "total")),
-                                param="start", echoed_of=lambda body: dig(body, "paging", "start"))
-        params = {"q": "organization", "organization": self.organization, "state": "APPROVED", "start": 0,
-                  "count": 100}
-        for body in paginate(self.client, "GET", "organizationAcls", pages, params=params,
-                             call=lambda *args, **kwargs: self._read(presence, *args, **kwargs)):
+        pages = OffsetPaginator(
+            lambda body: dig(body, "elements") or [],
+            lambda body: _int(dig(body, "paging", "total")),
+            param="start",
+            echoed_of=lambda body: dig(body, "paging", "start"),
+        )
+        params = {
+            "q": "organization",
+            "organization": self.organization,
+            "state": "APPROVED",
+            "start": 0,
+            "count": 100,
+        }
+        for body in paginate(
+            self.client,
+            "GET",
+            "organizationAcls",
+            pages,
+            params=params,
+            call=lambda *args, **kwargs: self._read(presence, *args, **kwargs),
+        ):
             for row in dig(body, "elements") or []:
                 if row.get("state", "APPROVED") != "APPROVED":
                     continue
                 person, role = str(row["roleAssignee"]), str(row["role"])
-                grant = Grant(presence_id=presence.id, member_id=f"{person}:{role}", identity=person, role=role,
-                              is_admin=role == ADMIN_ROLE)
-                grants.append(replace(grant, pre_state=snapshot(grant, organization=self.organization,
-                                                                **added_by(row))))
+                grant = Grant(
+                    presence_id=presence.id,
+                    member_id=f"{person}:{role}",
+                    identity=person,
+                    role=role,
+                    is_admin=role == ADMIN_ROLE,
+                )
+                grants.append(
+                    replace(grant, pre_state=snapshot(grant, organization=self.organization, **added_by(row)))
+                )
         return grants
 
     def _read(self, presence: Presence, method: str, path: str, **kwargs: Any) -> Any:
@@ -105,28 +156,44 @@ class LinkedInConnector:
             raise ConfigurationError(
                 f"presence '{presence.id}': LinkedIn no longer serves API version {self.version} (HTTP 426): "
                 f"set settings.version to a current one (relevo's default is {VERSION}; see "
-                f"{VERSIONS['linkedin'].source})")
+                f"{VERSIONS['linkedin'].source})"
+            )
         return response.json() if response.content else {}
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
         name = grant.display_name or grant.identity
-        return Outcome("manual", f"remove the {grant.role} role of {name} by hand ({NOT_VERIFIED})",
-                       pre_state=dict(grant.pre_state),
-                       steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
-                              f"Remove {name} (role: {grant.role}).",
-                              "Check the admin list again: the person no longer appears."])
+        return Outcome(
+            "manual",
+            f"remove the {grant.role} role of {name} by hand ({NOT_VERIFIED})",
+            pre_state=dict(grant.pre_state),
+            steps=[
+                f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
+                f"Remove {name} (role: {grant.role}).",
+                "Check the admin list again: the person no longer appears.",
+            ],
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         role = pre_state.get("role", grant.role)
-        return Outcome("manual", f"give back the {role} role by hand ({NOT_VERIFIED})",
-                       steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
-                              f"Add {grant.display_name or grant.identity} again with role {role}."])
+        return Outcome(
+            "manual",
+            f"give back the {role} role by hand ({NOT_VERIFIED})",
+            steps=[
+                f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
+                f"Add {grant.display_name or grant.identity} again with role {role}.",
+            ],
+        )
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
-        return Outcome("manual", f"make {person.name} a Page super admin before removing the leaver",
-                       steps=[f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
-                              f"Add {person.name} <{person.email}> as super admin.",
-                              "Run relevo again: the leaver's role is then listed for removal."])
+        return Outcome(
+            "manual",
+            f"make {person.name} a Page super admin before removing the leaver",
+            steps=[
+                f"Open {WHERE['linkedin_page']} for “{presence.account}”.",
+                f"Add {person.name} <{person.email}> as super admin.",
+                "Run relevo again: the leaver's role is then listed for removal.",
+            ],
+        )
 
 
 def _int(value: Any) -> int | None:

@@ -4,6 +4,7 @@ relevo cannot remove anyone there, so it writes the operator's task with exact
 steps instead, and reads who holds which role from the registry. A task is an
 honest outcome: the run ends "with manual actions" until a person closes it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from relevo.model import WHERE, Grant, Outcome, Person, Presence
 
 ADMIN_ROLES = {"admin", "administrator", "owner", "manage", "super admin", "superadmin"}
+
 
 def declared_grants(presence: Presence) -> list[Grant]:
     """Grants as the registry declares them (identity = employee id until matched)."""
@@ -37,7 +39,9 @@ class ManualConnector:
     """Turns each action into an operator task; the registry is its member list."""
 
     platform = "manual"
-    by_hand = frozenset({"revoke_role", "add_admin"})  # every outcome is a task for a person (dry runs say so)
+    by_hand = frozenset(
+        {"revoke_role", "add_admin"}
+    )  # every outcome is a task for a person (dry runs say so)
 
     def members(self, presence: Presence) -> list[Grant]:
         return declared_grants(presence)
@@ -55,18 +59,32 @@ class ManualConnector:
                 "If they connected social profiles to this tool, reconnect those profiles with a "
                 "company login. Do not delete them: deleting wipes the queued posts."
             )
-        return Outcome("manual", f"remove {grant.role} role by hand ({presence.platform} has no API for this)",
-                       pre_state=dict(grant.pre_state), steps=steps)
+        return Outcome(
+            "manual",
+            f"remove {grant.role} role by hand ({presence.platform} has no API for this)",
+            pre_state=dict(grant.pre_state),
+            steps=steps,
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         where = WHERE.get(presence.platform, f"{presence.platform} account settings")
-        return Outcome("manual", f"give back the {pre_state.get('role', grant.role)} role by hand",
-                       steps=[f"Open {where} for “{presence.account}”.",
-                              f"Add {grant.display_name or grant.identity} again with role {pre_state.get('role', grant.role)}."])
+        return Outcome(
+            "manual",
+            f"give back the {pre_state.get('role', grant.role)} role by hand",
+            steps=[
+                f"Open {where} for “{presence.account}”.",
+                f"Add {grant.display_name or grant.identity} again with role {pre_state.get('role', grant.role)}.",
+            ],
+        )
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         where = WHERE.get(presence.platform, f"{presence.platform} account settings")
-        return Outcome("manual", f"add {person.name} as admin before removing the leaver",
-                       steps=[f"Open {where} for “{presence.account}”.",
-                              f"Add {person.name} <{person.email}> with the admin role and confirm they accepted.",
-                              "Only then remove the leaver (next task)."])
+        return Outcome(
+            "manual",
+            f"add {person.name} as admin before removing the leaver",
+            steps=[
+                f"Open {where} for “{presence.account}”.",
+                f"Add {person.name} <{person.email}> with the admin role and confirm they accepted.",
+                "Only then remove the leaver (next task).",
+            ],
+        )

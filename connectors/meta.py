@@ -28,6 +28,7 @@ https://developers.facebook.com/docs/pages-api/getting-started (Page access toke
 https://developers.facebook.com/docs/graph-api/overview/rate-limiting
 https://developers.facebook.com/docs/graph-api/guides/error-handling
 """
+
 from __future__ import annotations
 
 import collections
@@ -43,10 +44,20 @@ from typing import Any
 import requests
 
 from relevo.connectors.errors import PermissionDenied, RateLimited
-from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import MAX_WAIT, BearerToken, CursorPaginator, ErrorBody, HttpClient, at, dig
-from relevo.connectors.http import error_body, json_body, paginate
+from relevo.connectors.http import (
+    MAX_WAIT,
+    BearerToken,
+    CursorPaginator,
+    ErrorBody,
+    HttpClient,
+    at,
+    dig,
+    error_body,
+    json_body,
+    paginate,
+)
 from relevo.connectors.versions import VERSIONS
+from relevo.model import WHERE, Grant, Outcome, Person, Presence, snapshot
 
 log = logging.getLogger("relevo.connectors.meta")
 
@@ -97,15 +108,21 @@ class UsagePacer:
         self.near = near  # percent of any quota at which calls are spaced out
         self.near_pause = near_pause  # seconds between calls while near
         self.blocked_pause = blocked_pause  # at 100% with no estimate from Meta
-        self.max_wait = max_wait  # the transport's longest wait before a call; longer is refused without calling
+        self.max_wait = (
+            max_wait  # the transport's longest wait before a call; longer is refused without calling
+        )
         self.window = window  # seconds over which Meta counts usage
         self.usage = 0.0
-        self.budget: float | None = None  # calls per window, estimated from our calls and the usage they caused
+        self.budget: float | None = (
+            None  # calls per window, estimated from our calls and the usage they caused
+        )
         self._calls = 0
         self._started: float | None = None
         self._usage_before = 0.0  # usage at our first answer: what others (or earlier runs) had used
         self.spacing = 0.0  # near the limit: seconds between two calls through this pacer
-        self._ours: collections.deque[float] = collections.deque()  # when our calls in the window were answered
+        self._ours: collections.deque[float] = (
+            collections.deque()
+        )  # when our calls in the window were answered
         self.steady = False  # our share of the window has been full: calls go at the budget's pace
         self._until = 0.0
         self._lock = threading.Lock()
@@ -121,12 +138,16 @@ class UsagePacer:
             self._calls += 1
             self._ours.append(now)
             moved = usage - self._usage_before
-            if moved >= 10 and now - self._started < self.window / 2:  # our calls, surely all still in the window
+            if (
+                moved >= 10 and now - self._started < self.window / 2
+            ):  # our calls, surely all still in the window
                 self.budget = self._calls * 100.0 / moved
             self.spacing = 0.0
             if regain_minutes > 0:
                 pause = regain_minutes * 60.0
-            elif usage >= 100 and not self.budget:  # full, and no idea how fast it empties: Meta's default block
+            elif (
+                usage >= 100 and not self.budget
+            ):  # full, and no idea how fast it empties: Meta's default block
                 pause = self.blocked_pause
             elif usage >= self.near:  # (100 % with no throttle error yet too)
                 pause = self.spacing = self.near_spacing()
@@ -150,7 +171,10 @@ class UsagePacer:
         if not self._ours:  # a new batch: what others use, and so our share, is measured again
             self.steady = False
             self._started, self._calls = None, 0
-        if not self.budget or len(self._ours) < self.budget * (100.0 - self._usage_before - SHARE_MARGIN) / 100.0:
+        if (
+            not self.budget
+            or len(self._ours) < self.budget * (100.0 - self._usage_before - SHARE_MARGIN) / 100.0
+        ):
             return 0.0
         self.steady = True
         return self._ours[0] + self.window - now
@@ -175,8 +199,11 @@ class UsagePacer:
             start = max(now, self._until, now + self.window_wait(now))  # when this call may go
             remaining = start - now
             if remaining > self.max_wait:
-                raise RateLimited(f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
-                                  vendor="meta", retry_after=remaining)
+                raise RateLimited(
+                    f"paused: Meta usage at {self.usage:.0f}%, calls resume in {remaining:.0f} s",
+                    vendor="meta",
+                    retry_after=remaining,
+                )
             spacing = self.spacing or (self.window / self.budget if self.steady and self.budget else 0.0)
             if spacing:
                 self._until = start + spacing
@@ -246,9 +273,14 @@ def graph_error(pacer: UsagePacer) -> Callable[[requests.Response], ErrorBody]:
     """
 
     def parse(response: requests.Response) -> ErrorBody:
-        error = error_body(response, message=[("error", "message")], label="Graph code",
-                           code=[("error", "code"), ("error", "error_subcode")],
-                           request_id=[("error", "fbtrace_id")], headers=["x-fb-trace-id"])
+        error = error_body(
+            response,
+            message=[("error", "message")],
+            label="Graph code",
+            code=[("error", "code"), ("error", "error_subcode")],
+            request_id=[("error", "fbtrace_id")],
+            headers=["x-fb-trace-id"],
+        )
         means, meaning = graph_meaning(error)
         wait = pacer.throttled(response.headers) if means == 429 else None
         return replace(error, means=means, meaning=meaning, retry_after=wait)
@@ -270,8 +302,9 @@ _PACERS: dict[str, UsagePacer] = {}
 _PACERS_LOCK = threading.Lock()
 
 
-def shared_pacer(base_url: str, token: str, sleep: Callable[[float], None] = time.sleep,
-                 window: float = USAGE_WINDOW) -> UsagePacer:
+def shared_pacer(
+    base_url: str, token: str, sleep: Callable[[float], None] = time.sleep, window: float = USAGE_WINDOW
+) -> UsagePacer:
     """One pacer per Meta endpoint and token (the app's quota is shared), keyed by a digest, never the token."""
     key = hashlib.sha256(f"{base_url}\n{token}".encode()).hexdigest()[:16]
     with _PACERS_LOCK:
@@ -284,8 +317,15 @@ def graph_client(base_url: str, token: str, pacer: UsagePacer, sleep: Callable[[
     """The transport on the pacer's clock: a block the pacer has waited out is not waited again."""
     session = requests.Session()
     session.hooks["response"].append(graph_hook(pacer))
-    return HttpClient("meta", base_url, auth=BearerToken(token),
-                      error_parser=graph_error(pacer), sleep=sleep, session=session, clock=pacer.clock)
+    return HttpClient(
+        "meta",
+        base_url,
+        auth=BearerToken(token),
+        error_parser=graph_error(pacer),
+        sleep=sleep,
+        session=session,
+        clock=pacer.clock,
+    )
 
 
 def graph_base_url(settings: Mapping[str, Any]) -> str:
@@ -308,8 +348,14 @@ class _Graph:
     platform = "meta"
     by_hand = frozenset({"add_admin"})  # Page: by hand; business: an invitation the person must accept
 
-    def __init__(self, base_url: str, token: str, *, pacer: UsagePacer | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        pacer: UsagePacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.pacer = pacer or UsagePacer(sleep=sleep)
         self.client = graph_client(base_url, token, self.pacer, sleep)
 
@@ -321,10 +367,19 @@ class _Graph:
         """All rows of a Graph edge, following `paging.cursors.after` (never a full `next` URL)."""
         rows: list[dict[str, Any]] = []
         # `after` counts only while Graph also gives `paging.next` (its sign of a further page)
-        pages = CursorPaginator(lambda body: dig(body, "paging", "cursors", "after") if dig(body, "paging", "next")
-                                else None, "after")
-        for body in paginate(self.client, "GET", path, pages, params={**params, "limit": 100},
-                             call=lambda *args, **kw: self.call(*args, **kw).json(), **kwargs):
+        pages = CursorPaginator(
+            lambda body: dig(body, "paging", "cursors", "after") if dig(body, "paging", "next") else None,
+            "after",
+        )
+        for body in paginate(
+            self.client,
+            "GET",
+            path,
+            pages,
+            params={**params, "limit": 100},
+            call=lambda *args, **kw: self.call(*args, **kw).json(),
+            **kwargs,
+        ):
             rows += body.get("data") or []
         return rows
 
@@ -355,9 +410,11 @@ class MetaPageConnector(_Graph):
     `identities` (member = that id).
     """
 
-    removal_needs = ("the token must be a system user's assigned to the Page with full control (MANAGE task) "
-                     "and the app needs pages_manage_metadata; or remove the person in Meta Business Suite "
-                     "(Settings > Pages > People)")
+    removal_needs = (
+        "the token must be a system user's assigned to the Page with full control (MANAGE task) "
+        "and the app needs pages_manage_metadata; or remove the person in Meta Business Suite "
+        "(Settings > Pages > People)"
+    )
 
     def __init__(self, base_url: str, token: str, page_id: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(base_url, token, **kwargs)
@@ -376,21 +433,32 @@ class MetaPageConnector(_Graph):
                     raise PermissionDenied(
                         f"GET {self.page_id}?fields=access_token: no Page access token for this token: assign the "
                         "system user to the Page with the MANAGE task and grant pages_manage_metadata",
-                        vendor="meta", status=403)
+                        vendor="meta",
+                        status=403,
+                    )
                 self._page_token = BearerToken(str(token))
             return self._page_token
 
     def members(self, presence: Presence) -> list[Grant]:
-        rows = self.pages(f"{self.page_id}/assigned_users",
-                          {"business": self.business_id, "fields": "id,name,tasks,user_type"},
-                          auth=self.page_auth())
+        rows = self.pages(
+            f"{self.page_id}/assigned_users",
+            {"business": self.business_id, "fields": "id,name,tasks,user_type"},
+            auth=self.page_auth(),
+        )
         grants = []
         for row in rows:
             tasks = [str(t) for t in row.get("tasks") or []]
-            grant = Grant(presence_id=presence.id, member_id=str(row["id"]), identity=str(row.get("name") or row["id"]),
-                          role=", ".join(tasks) or "assigned", is_admin=ADMIN_TASK in tasks,
-                          display_name=str(row.get("name") or ""))
-            grants.append(replace(grant, pre_state=snapshot(grant, tasks=tasks, user_type=row.get("user_type"))))
+            grant = Grant(
+                presence_id=presence.id,
+                member_id=str(row["id"]),
+                identity=str(row.get("name") or row["id"]),
+                role=", ".join(tasks) or "assigned",
+                is_admin=ADMIN_TASK in tasks,
+                display_name=str(row.get("name") or ""),
+            )
+            grants.append(
+                replace(grant, pre_state=snapshot(grant, tasks=tasks, user_type=row.get("user_type")))
+            )
         return grants
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
@@ -399,28 +467,47 @@ class MetaPageConnector(_Graph):
         An answer that removed nothing (100/33, `success: false`) is reported as "already gone" with what
         Meta said; the flow's fresh read then decides whether it is done or failed.
         """
-        response = self.call("DELETE", f"{self.page_id}/assigned_users", params={"user": grant.member_id},
-                             auth=self.page_auth(), allow=(404,))
+        response = self.call(
+            "DELETE",
+            f"{self.page_id}/assigned_users",
+            params={"user": grant.member_id},
+            auth=self.page_auth(),
+            allow=(404,),
+        )
         name = grant.display_name or grant.identity
         why = _gone_or_refused(response)
         if why:
             return Outcome("already_done", f"{name} has no task on the Page any more ({why})")
         log.info("removed Page tasks of %s on %s", grant.member_id, presence.id)
-        return Outcome("done", f"removed {grant.role} tasks of {name} on the Page", pre_state=dict(grant.pre_state))
+        return Outcome(
+            "done", f"removed {grant.role} tasks of {name} on the Page", pre_state=dict(grant.pre_state)
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """`POST /{page-id}/assigned_users` {user, tasks} (the SDK's `create_assigned_user`)."""
         tasks = pre_state.get("tasks") or []
-        self.call("POST", f"{self.page_id}/assigned_users", data={"user": grant.member_id, "tasks": json.dumps(tasks)},
-                  auth=self.page_auth())
-        return Outcome("done", f"gave back tasks {', '.join(tasks)} on the Page to {grant.display_name or grant.identity}")
+        self.call(
+            "POST",
+            f"{self.page_id}/assigned_users",
+            data={"user": grant.member_id, "tasks": json.dumps(tasks)},
+            auth=self.page_auth(),
+        )
+        return Outcome(
+            "done",
+            f"gave back tasks {', '.join(tasks)} on the Page to {grant.display_name or grant.identity}",
+        )
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """Page tasks need the person's business-scoped user id, which relevo does not know: a person does it."""
-        return Outcome("manual", f"make {person.name} a Page admin (full control) before removing the leaver",
-                       steps=[f"Open {WHERE['facebook_page']} for “{presence.account}”.",
-                              f"Assign {person.name} <{person.email}> with full control (MANAGE).",
-                              "Run relevo again: the leaver is removed once another admin exists."])
+        return Outcome(
+            "manual",
+            f"make {person.name} a Page admin (full control) before removing the leaver",
+            steps=[
+                f"Open {WHERE['facebook_page']} for “{presence.account}”.",
+                f"Assign {person.name} <{person.email}> with full control (MANAGE).",
+                "Run relevo again: the leaver is removed once another admin exists.",
+            ],
+        )
 
 
 INVITATION = "invitation"  # pre_state `kind` of a pending invitation (a Business Role Request)
@@ -447,33 +534,58 @@ class MetaBusinessConnector(_Graph):
     Role Requests) are grants too: a leaver's open invitation is withdrawn with the rest.
     """
 
-    removal_needs = ("the token needs business_management and must be an admin system user of the business; "
-                     "or remove the person in Meta Business Suite (Settings > People)")
+    removal_needs = (
+        "the token needs business_management and must be an admin system user of the business; "
+        "or remove the person in Meta Business Suite (Settings > People)"
+    )
 
     def __init__(self, base_url: str, token: str, business_id: str, **kwargs: Any) -> None:
         super().__init__(base_url, token, **kwargs)
         self.business_id = business_id
 
     def members(self, presence: Presence) -> list[Grant]:
-        rows = self.pages(f"{self.business_id}/business_users",
-                          {"fields": "id,name,email,role,marked_for_removal"})
+        rows = self.pages(
+            f"{self.business_id}/business_users", {"fields": "id,name,email,role,marked_for_removal"}
+        )
         grants = []
         for row in rows:
             if row.get("marked_for_removal"):
                 continue  # already on its way out: Meta removes it (UNCONFIRMED how long access lasts meanwhile)
             role = str(row.get("role") or "EMPLOYEE")
-            grant = Grant(presence_id=presence.id, member_id=str(row["id"]),
-                          identity=str(row.get("email") or row.get("name") or row["id"]), role=role,
-                          is_admin=role.upper() == "ADMIN", display_name=str(row.get("name") or ""))
+            grant = Grant(
+                presence_id=presence.id,
+                member_id=str(row["id"]),
+                identity=str(row.get("email") or row.get("name") or row["id"]),
+                role=role,
+                is_admin=role.upper() == "ADMIN",
+                display_name=str(row.get("name") or ""),
+            )
             grants.append(replace(grant, pre_state=snapshot(grant, email=row.get("email"))))
-        for row in self.pages(f"{self.business_id}/pending_users", {"fields": "id,email,role,status,created_by"}):
+        for row in self.pages(
+            f"{self.business_id}/pending_users", {"fields": "id,email,role,status,created_by"}
+        ):
             role = str(row.get("role") or "EMPLOYEE")
             email = str(row.get("email") or "")
             # An invitation gives no access until accepted: never counted as an admin who stays.
-            grant = Grant(presence_id=presence.id, member_id=str(row["id"]), identity=email or str(row["id"]),
-                          role=f"invited as {role}", is_admin=False)
-            grants.append(replace(grant, pre_state=snapshot(grant, email=email, kind=INVITATION, invited_role=role,
-                                                            **inviter(row.get("created_by")))))
+            grant = Grant(
+                presence_id=presence.id,
+                member_id=str(row["id"]),
+                identity=email or str(row["id"]),
+                role=f"invited as {role}",
+                is_admin=False,
+            )
+            grants.append(
+                replace(
+                    grant,
+                    pre_state=snapshot(
+                        grant,
+                        email=email,
+                        kind=INVITATION,
+                        invited_role=role,
+                        **inviter(row.get("created_by")),
+                    ),
+                )
+            )
         return grants
 
     def revoke(self, presence: Presence, grant: Grant) -> Outcome:
@@ -488,26 +600,44 @@ class MetaBusinessConnector(_Graph):
         if why:
             what = "has no open invitation to" if invitation else "is no longer a user of"
             return Outcome("already_done", f"{grant.identity} {what} the business ({why})")
-        log.info("removed business %s %s on %s", "invitation" if invitation else "user", grant.member_id, presence.id)
+        log.info(
+            "removed business %s %s on %s",
+            "invitation" if invitation else "user",
+            grant.member_id,
+            presence.id,
+        )
         if invitation:
-            return Outcome("done", f"withdrew the open invitation of {grant.identity} ({grant.role}) to the Meta "
-                                   "business", pre_state=dict(grant.pre_state))
-        return Outcome("done", f"removed {grant.identity} ({grant.role}) from the Meta business",
-                       pre_state=dict(grant.pre_state))
+            return Outcome(
+                "done",
+                f"withdrew the open invitation of {grant.identity} ({grant.role}) to the Meta business",
+                pre_state=dict(grant.pre_state),
+            )
+        return Outcome(
+            "done",
+            f"removed {grant.identity} ({grant.role}) from the Meta business",
+            pre_state=dict(grant.pre_state),
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Invite the person again with the recorded role (`POST /{business-id}/business_users`)."""
         email = pre_state.get("email") or grant.identity
         role = str(pre_state.get("invited_role") or pre_state.get("role") or grant.role)
         self._invite(email, role)
-        return Outcome("done", f"invited {email} back as {role}; they get access when they accept Meta's e-mail")
+        return Outcome(
+            "done", f"invited {email} back as {role}; they get access when they accept Meta's e-mail"
+        )
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """Invite the successor as ADMIN; the leaver stays until they accept (a rerun then removes them)."""
         self._invite(person.email, "ADMIN")
-        return Outcome("manual", f"invited {person.name} as business admin; waiting for them to accept",
-                       steps=[f"{person.name} <{person.email}> accepts the invitation Meta e-mailed them.",
-                              "Run relevo again: the leaver is removed once another admin exists."])
+        return Outcome(
+            "manual",
+            f"invited {person.name} as business admin; waiting for them to accept",
+            steps=[
+                f"{person.name} <{person.email}> accepts the invitation Meta e-mailed them.",
+                "Run relevo again: the leaver is removed once another admin exists.",
+            ],
+        )
 
     def _invite(self, email: str, role: str) -> None:
         # POST /{business_id}/business_users {email, role} creates an invitation (Business Role Request).

@@ -69,7 +69,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -78,13 +78,12 @@ import requests
 
 from relevo import schemas
 from relevo.connectors.errors import AuthenticationError, InvalidResponse, NotFound
-from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.hr_records import (
-    RESTRICTIONS,
-    check_restriction_fields,
     DEFAULT_TERMINATION_TYPES,
     EMPLOYEE_ID,
+    RESTRICTIONS,
+    check_restriction_fields,
     clean,
     flag,
     iso_date,
@@ -95,8 +94,17 @@ from relevo.connectors.hr_records import (
     termination_table,
     work_email,
 )
-from relevo.connectors.http import BearerTokens, CursorPaginator, ErrorBody, HttpClient, at, error_body
-from relevo.connectors.http import json_body, paginate
+from relevo.connectors.http import (
+    BearerTokens,
+    CursorPaginator,
+    ErrorBody,
+    HttpClient,
+    at,
+    error_body,
+    json_body,
+    paginate,
+)
+from relevo.model import ConfigurationError
 
 VENDOR = "personio"
 BASE_URL = "https://api.personio.de/"  # the specs' server; paths /v2/... and the v1 upload /v1/company/...
@@ -398,8 +406,14 @@ class Personio:
         own page).
         """
         pages = CursorPaginator(_next_cursor, "cursor", max_pages=MAX_PAGES)
-        listing = paginate(self.http, "GET", path, pages, params={**filters, "limit": PAGE},
-                           call=lambda *args, **kwargs: self._page(kind, *args, **kwargs))
+        listing = paginate(
+            self.http,
+            "GET",
+            path,
+            pages,
+            params={**filters, "limit": PAGE},
+            call=lambda *args, **kwargs: self._page(kind, *args, **kwargs),
+        )
         for number, body in enumerate(listing, 1):
             rows = body["_data"] if body is not None else []
             for row in rows:
@@ -414,8 +428,9 @@ class Personio:
             return None
         body = self.http.decode(response, method, path)
         if not isinstance(body, dict) or not isinstance(body.get("_data"), list):
-            raise InvalidResponse(f"GET {_shape(path)} did not return a _data list", vendor=VENDOR,
-                                  status=response.status_code)
+            raise InvalidResponse(
+                f"GET {_shape(path)} did not return a _data list", vendor=VENDOR, status=response.status_code
+            )
         return body
 
     def _termination(self, employment: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -655,14 +670,14 @@ def _utc(since: str | None) -> str:
     except ValueError:
         raise ConfigurationError(f"Personio: '{since[:40]}' is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _instant(value: Any) -> str | None:
     """An ISO 8601 time in UTC as the inbox writes times (milliseconds, +00:00), or None when unreadable."""
     moment = _later(None, value)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds") if moment is not None else None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds") if moment is not None else None
 
 
 def _later(current: datetime | None, value: Any) -> datetime | None:
@@ -672,5 +687,5 @@ def _later(current: datetime | None, value: Any) -> datetime | None:
     except ValueError:
         return current
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment if current is None or moment > current else current

@@ -5,6 +5,7 @@ class that satisfies one of them. The data they exchange is relevo.model's. Opti
 feed, an HR note, confirming removals, members one by one) are their own small runtime-checkable protocols:
 the flow asks `isinstance(connector, ConfirmsRemoval)` rather than guessing from attribute names.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

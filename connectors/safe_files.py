@@ -7,6 +7,7 @@ reduced to one safe path component, every path is checked to resolve under its f
 are created without following a symlink at the final name (O_NOFOLLOW; a replace swaps the link
 itself, never its target).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -43,8 +44,10 @@ def inside(root: Path, path: Path) -> Path:
     base = root.resolve()
     folder = path.parent.resolve()
     if folder != base and base not in folder.parents:
-        raise BadRecord(f"refusing to write {path.name}: its folder resolves outside {base} "
-                        "(a symbolic link in the output folder?): remove the link, then rerun")
+        raise BadRecord(
+            f"refusing to write {path.name}: its folder resolves outside {base} "
+            "(a symbolic link in the output folder?): remove the link, then rerun"
+        )
     return folder / path.name
 
 
@@ -74,6 +77,8 @@ def open_append(root: Path, path: Path) -> IO[str]:
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW, 0o644)
     except OSError:
         if target.is_symlink():
-            raise BadRecord(f"refusing to append to {target}: it is a symbolic link: remove it, then rerun") from None
+            raise BadRecord(
+                f"refusing to append to {target}: it is a symbolic link: remove it, then rerun"
+            ) from None
         raise
     return os.fdopen(fd, "a", encoding="utf-8", newline="")

@@ -16,6 +16,7 @@ administrator of the service behind it, so `add_admin` is a task for a person.
 Specs: RFC 7643 (schemas, ServiceProviderConfig) and RFC 7644 (protocol); Hootsuite's SCIM
 per its REST swagger (GET/PUT/PATCH on /scim/v2/Users/{id}, no DELETE; application/json).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,17 @@ from urllib.parse import quote
 
 import requests
 
+from relevo.connectors.http import (
+    BearerToken,
+    ErrorBody,
+    HttpClient,
+    OffsetPaginator,
+    dig,
+    error_body,
+    json_body,
+    paginate,
+)
 from relevo.model import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import BearerToken, ErrorBody, HttpClient, OffsetPaginator, error_body, json_body
-from relevo.connectors.http import dig, paginate
 
 log = logging.getLogger("relevo.connectors.scim")
 
@@ -40,8 +49,20 @@ USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 ADMIN_ROLES = ("admin", "administrator", "owner", "super admin", "superadmin")
 # What a deleted user needs to be created again (RFC 7643 §4.1 attributes; no id, no meta).
-RECREATE_KEYS = ("schemas", "userName", "name", "displayName", "emails", "roles", "externalId", "title",
-                 "preferredLanguage", "locale", "timezone", "userType")
+RECREATE_KEYS = (
+    "schemas",
+    "userName",
+    "name",
+    "displayName",
+    "emails",
+    "roles",
+    "externalId",
+    "title",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "userType",
+)
 
 
 def scim_error(response: requests.Response) -> ErrorBody:
@@ -64,8 +85,10 @@ class ScimConnector:
     """Users of one SCIM service as grants; revoke = deactivate (or delete), restore = reactivate."""
 
     platform = "scim"
-    removal_needs = ("the SCIM token must be allowed to update users (and, with delete: true, to delete them; "
-                     "a service without SCIM DELETE needs delete: false)")
+    removal_needs = (
+        "the SCIM token must be allowed to update users (and, with delete: true, to delete them; "
+        "a service without SCIM DELETE needs delete: false)"
+    )
     by_hand = frozenset({"add_admin"})  # outcomes that are always a task for a person
 
     def __init__(
@@ -81,8 +104,9 @@ class ScimConnector:
         self.delete = delete
         self.admin_roles = {r.casefold() for r in admin_roles}
         self.page_size = page_size
-        self.client = HttpClient("scim", base_url, auth=BearerToken(token),
-                                 error_parser=scim_error, sleep=sleep)
+        self.client = HttpClient(
+            "scim", base_url, auth=BearerToken(token), error_parser=scim_error, sleep=sleep
+        )
         self._config: dict[str, Any] | None = None
 
     def config(self) -> dict[str, Any]:
@@ -95,7 +119,9 @@ class ScimConnector:
             response = self.client.request("GET", "ServiceProviderConfig", allow=(404, 501))
             body = response.json() if response.ok and response.content else {}
             body = body if isinstance(body, dict) else {}
-            media = response.headers.get("Content-Type", "").split(";")[0].strip().lower() if response.ok else ""
+            media = (
+                response.headers.get("Content-Type", "").split(";")[0].strip().lower() if response.ok else ""
+            )
             self._config = {
                 "patch": (body.get("patch") or {}).get("supported") is True,
                 "filter": (body.get("filter") or {}).get("supported") is True,
@@ -111,9 +137,13 @@ class ScimConnector:
         """Every user resource, page by page: `startIndex` (1-based) and `count` in the query, until a page
         is empty or `totalResults` is reached (RFC 7644 §3.4.2.4); the answer's `startIndex` must be the
         one asked for."""
-        pages = OffsetPaginator(lambda body: dig(body, "Resources") or [],
-                                lambda body: int(dig(body, "totalResults") or 0),
-                                param="startIndex", first=1, echoed_of=lambda body: dig(body, "startIndex"))
+        pages = OffsetPaginator(
+            lambda body: dig(body, "Resources") or [],
+            lambda body: int(dig(body, "totalResults") or 0),
+            param="startIndex",
+            first=1,
+            echoed_of=lambda body: dig(body, "startIndex"),
+        )
         params = {"startIndex": 1, "count": self.page_size}
         for body in paginate(self.client, "GET", "Users", pages, params=params):
             yield from dig(body, "Resources") or []
@@ -125,11 +155,16 @@ class ScimConnector:
     def find(self, user_name: str) -> dict[str, Any] | None:
         """The user whose userName is exactly `user_name`: by filter (RFC 7644 §3.4.2.2) where supported, else listed."""
         if self.config()["filter"]:
-            page = self.client.json("GET", "Users", params={"filter": f"userName eq {json.dumps(user_name)}"}) or {}
+            page = (
+                self.client.json("GET", "Users", params={"filter": f"userName eq {json.dumps(user_name)}"})
+                or {}
+            )
             users = page.get("Resources") or []
             return users[0] if users else None
-        return next((user for user in self._users()
-                     if isinstance(user, dict) and user.get("userName") == user_name), None)
+        return next(
+            (user for user in self._users() if isinstance(user, dict) and user.get("userName") == user_name),
+            None,
+        )
 
     def grant(self, presence: Presence, user: dict[str, Any]) -> Grant:
         roles = [str(r["value"]) for r in user.get("roles") or [] if isinstance(r, dict) and r.get("value")]
@@ -156,17 +191,24 @@ class ScimConnector:
         if self.delete:
             response = self.client.request("DELETE", path, allow=(404,))
             if response.status_code == 404:  # gone, or no DELETE here: the flow's fresh read decides
-                return Outcome("already_done", f"{grant.identity} no longer exists in {presence.account} "
-                                               "(DELETE answered 404)")
+                return Outcome(
+                    "already_done",
+                    f"{grant.identity} no longer exists in {presence.account} (DELETE answered 404)",
+                )
             log.info("deleted SCIM user %s on %s", grant.identity, presence.id)
-            return Outcome("done", f"deleted {grant.identity} from {presence.account}", pre_state=dict(grant.pre_state))
+            return Outcome(
+                "done", f"deleted {grant.identity} from {presence.account}", pre_state=dict(grant.pre_state)
+            )
         response = self._set_active(path, active=False)
         if response.status_code == 404:
             return Outcome("already_done", f"{grant.identity} no longer exists in {presence.account}")
         log.info("deactivated SCIM user %s on %s", grant.identity, presence.id)
         how = "PATCH" if self.config()["patch"] else "PUT"
-        return Outcome("done", f"deactivated {grant.identity} in {presence.account} (SCIM active=false by {how})",
-                       pre_state=dict(grant.pre_state))
+        return Outcome(
+            "done",
+            f"deactivated {grant.identity} in {presence.account} (SCIM active=false by {how})",
+            pre_state=dict(grant.pre_state),
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Reactivate the user (found by id, else by userName); re-create it if it was deleted."""
@@ -179,8 +221,13 @@ class ScimConnector:
             return Outcome("done", f"reactivated {grant.identity} in {presence.account}")
         resource = pre_state.get("resource")
         if not resource:
-            return Outcome("manual", f"{grant.identity} no longer exists in {presence.account}: add them again by hand",
-                           steps=[f"Create {grant.identity} in {presence.account} with role {pre_state.get('role', grant.role)}."])
+            return Outcome(
+                "manual",
+                f"{grant.identity} no longer exists in {presence.account}: add them again by hand",
+                steps=[
+                    f"Create {grant.identity} in {presence.account} with role {pre_state.get('role', grant.role)}."
+                ],
+            )
         body = {"schemas": [USER_SCHEMA], **resource, "active": True}
         self.client.json("POST", "Users", json=body, headers={"Content-Type": self.config()["media_type"]})
         log.info("re-created SCIM user %s on %s", grant.identity, presence.id)
@@ -188,9 +235,14 @@ class ScimConnector:
 
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """SCIM provisions users, not administrators of the service: a person does this."""
-        return Outcome("manual", f"SCIM cannot make {person.name} an administrator of {presence.account}: do it by hand",
-                       steps=[f"In {presence.account}, give {person.name} <{person.email}> the administrator role.",
-                              "Run relevo again: the leaver is deactivated once another administrator exists."])
+        return Outcome(
+            "manual",
+            f"SCIM cannot make {person.name} an administrator of {presence.account}: do it by hand",
+            steps=[
+                f"In {presence.account}, give {person.name} <{person.email}> the administrator role.",
+                "Run relevo again: the leaver is deactivated once another administrator exists.",
+            ],
+        )
 
     def _get(self, member_id: str) -> dict[str, Any] | None:
         if not member_id:
@@ -205,11 +257,15 @@ class ScimConnector:
         """
         headers = {"Content-Type": self.config()["media_type"]}
         if self.config()["patch"]:
-            return self.client.request("PATCH", path, json=active_patch(active), headers=headers,
-                                       allow=(404,), idempotent=True)
+            return self.client.request(
+                "PATCH", path, json=active_patch(active), headers=headers, allow=(404,), idempotent=True
+            )
         current = self.client.request("GET", path, allow=(404,))
         if current.status_code == 404:
             return current
-        user = {k: v for k, v in (current.json() or {}).items() if k != "meta"}  # meta is read-only (RFC 7643 §3.1)
-        return self.client.request("PUT", path, json={**user, "active": active}, headers=headers,
-                                   allow=(404,), idempotent=True)
+        user = {
+            k: v for k, v in (current.json() or {}).items() if k != "meta"
+        }  # meta is read-only (RFC 7643 §3.1)
+        return self.client.request(
+            "PUT", path, json={**user, "active": active}, headers=headers, allow=(404,), idempotent=True
+        )

@@ -16,6 +16,7 @@ under tests/specs/tiktok/ and checked in the tests. Docs:
 https://business-api.tiktok.com/portal/docs?id=1739939404802049 (BC Member Get) and the
 BC Members pages beside it (/bc/member/delete/, /bc/member/invite/).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,18 @@ from typing import Any
 import requests
 
 from relevo.connectors.errors import InvalidRequest
+from relevo.connectors.http import (
+    ApiKeyHeader,
+    ErrorBody,
+    HttpClient,
+    PageNumberPaginator,
+    at,
+    dig,
+    error_body,
+    json_body,
+    paginate,
+)
 from relevo.model import Grant, Outcome, Person, Presence, snapshot
-from relevo.connectors.http import ApiKeyHeader, ErrorBody, HttpClient, PageNumberPaginator, at, dig
-from relevo.connectors.http import error_body, json_body, paginate
 
 log = logging.getLogger("relevo.connectors.tiktok")
 
@@ -59,8 +69,14 @@ def meaning_of(code: int) -> tuple[int, str | None]:
 def tiktok_error(response: requests.Response) -> ErrorBody:
     """`{code, message, request_id, data}`: an answer whose `code` is not 0 is an error whatever its HTTP
     status (TikTok sends 200); the status is kept as sent and the class follows the code."""
-    error = error_body(response, message=[("message",)], code=[("code",)], label="TikTok code",
-                       request_id=[("request_id",)], headers=["X-Tt-Logid"])
+    error = error_body(
+        response,
+        message=[("message",)],
+        code=[("code",)],
+        label="TikTok code",
+        request_id=[("request_id",)],
+        headers=["X-Tt-Logid"],
+    )
     code = at(json_body(response), ("code",))
     if not 200 <= response.status_code < 300 or type(code) is not int or not code:
         return error  # no code, or an HTTP error status that already says what it is
@@ -76,14 +92,24 @@ class TikTokConnector:
     """Members of one Business Center; settings: bc_id, token, base_url."""
 
     platform = "tiktok"
-    removal_needs = ("the token must belong to a Business Center admin of this Business Center (BC member "
-                     "management); or remove the person in Business Center > Users")
+    removal_needs = (
+        "the token must belong to a Business Center admin of this Business Center (BC member "
+        "management); or remove the person in Business Center > Users"
+    )
     by_hand = frozenset({"add_admin"})  # an invitation the person must accept
 
-    def __init__(self, base_url: str, token: str, bc_id: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, base_url: str, token: str, bc_id: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.bc_id = str(bc_id)
-        self.client = HttpClient("tiktok", base_url, auth=ApiKeyHeader("Access-Token", token),
-                                 error_parser=tiktok_error, sleep=sleep, errors_in_body=True)
+        self.client = HttpClient(
+            "tiktok",
+            base_url,
+            auth=ApiKeyHeader("Access-Token", token),
+            error_parser=tiktok_error,
+            sleep=sleep,
+            errors_in_body=True,
+        )
 
     def members(self, presence: Presence) -> list[Grant]:
         """Bound members and pending invitations (a pending invitation is revoked too); only bound ADMINs are admins."""
@@ -95,10 +121,25 @@ class TikTokConnector:
                 continue
             role = str(row.get("user_role") or "STANDARD")
             email = str(row.get("user_email") or "")
-            grant = Grant(presence_id=presence.id, member_id=member_id, identity=email or member_id, role=role,
-                          is_admin=role == "ADMIN" and status == "BOUND", display_name=str(row.get("user_name") or ""))
-            grants.append(replace(grant, pre_state=snapshot(grant, relation_status=status, user_email=email,
-                                                            ext_user_role=row.get("ext_user_role"))))
+            grant = Grant(
+                presence_id=presence.id,
+                member_id=member_id,
+                identity=email or member_id,
+                role=role,
+                is_admin=role == "ADMIN" and status == "BOUND",
+                display_name=str(row.get("user_name") or ""),
+            )
+            grants.append(
+                replace(
+                    grant,
+                    pre_state=snapshot(
+                        grant,
+                        relation_status=status,
+                        user_email=email,
+                        ext_user_role=row.get("ext_user_role"),
+                    ),
+                )
+            )
         return grants
 
     def holders(self, presence: Presence) -> set[str]:
@@ -112,7 +153,7 @@ class TikTokConnector:
         then confirms every removal with a fresh read).
         """
         if grant.member_id.startswith(BY_EMAIL):
-            body = {"bc_id": self.bc_id, "user_email": grant.member_id[len(BY_EMAIL):]}
+            body = {"bc_id": self.bc_id, "user_email": grant.member_id[len(BY_EMAIL) :]}
         else:
             body = {"bc_id": self.bc_id, "user_id": grant.member_id}
         try:
@@ -120,16 +161,27 @@ class TikTokConnector:
         except InvalidRequest:
             # The "not a member" code is UNCONFIRMED: read the live list instead of guessing from the code.
             rows = self._list(keyword=grant.identity)
-            if not any(member_id_of(row) == grant.member_id and str(row.get("relation_status") or "BOUND") in LIVE
-                       for row in rows):
-                return Outcome("already_done", f"{grant.identity} is no longer a member of the Business Center")
+            if not any(
+                member_id_of(row) == grant.member_id and str(row.get("relation_status") or "BOUND") in LIVE
+                for row in rows
+            ):
+                return Outcome(
+                    "already_done", f"{grant.identity} is no longer a member of the Business Center"
+                )
             raise
         pending = grant.pre_state.get("relation_status") == "PENDING"
-        log.info("removed Business Center %s %s on %s", "invitation" if pending else "member", grant.member_id,
-                 presence.id)
+        log.info(
+            "removed Business Center %s %s on %s",
+            "invitation" if pending else "member",
+            grant.member_id,
+            presence.id,
+        )
         what = "withdrew the pending invitation of" if pending else "removed"
-        return Outcome("done", f"{what} {grant.identity} ({grant.role}) from the Business Center",
-                       pre_state=dict(grant.pre_state))
+        return Outcome(
+            "done",
+            f"{what} {grant.identity} ({grant.role}) from the Business Center",
+            pre_state=dict(grant.pre_state),
+        )
 
     def restore(self, presence: Presence, grant: Grant, pre_state: dict[str, Any]) -> Outcome:
         """Invite the person again with the recorded role (`POST /bc/member/invite/`)."""
@@ -140,14 +192,20 @@ class TikTokConnector:
     def add_admin(self, presence: Presence, person: Person) -> Outcome:
         """Invite the successor as ADMIN; the leaver stays until the invitation is accepted."""
         self._invite(person.email, "ADMIN")
-        return Outcome("manual", f"invited {person.name} as Business Center admin; waiting for them to accept",
-                       steps=[f"{person.name} <{person.email}> accepts TikTok's invitation e-mail.",
-                              "Run relevo again: the leaver is removed once another admin exists."])
+        return Outcome(
+            "manual",
+            f"invited {person.name} as Business Center admin; waiting for them to accept",
+            steps=[
+                f"{person.name} <{person.email}> accepts TikTok's invitation e-mail.",
+                "Run relevo again: the leaver is removed once another admin exists.",
+            ],
+        )
 
     def _invite(self, email: str, role: str) -> None:
         # Body per the BC Member Invite docs: {bc_id, emails, user_role}.
-        self.client.json("POST", "bc/member/invite/",
-                         json={"bc_id": self.bc_id, "emails": [email], "user_role": role})
+        self.client.json(
+            "POST", "bc/member/invite/", json={"bc_id": self.bc_id, "emails": [email], "user_role": role}
+        )
 
     def _list(self, keyword: str | None = None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -9,16 +9,19 @@ names it.
 An alert never fails the run that raises it: the audit row and the run's own outcome are the
 record; a block that cannot be loaded or answers an error is a warning in the run's log.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from relevo.engine.steps import in_flow_run, log
 from relevo.config.registry import Registry
+from relevo.engine.steps import in_flow_run, log
 
 CAME_BACK = "relevo.access.came-back"  # a leaver holds a role again on a company presence
 MISSED = "relevo.webhook.missed"  # a termination found by reconciliation that no webhook reported
-DISABLED = "relevo.webhook.disabled"  # the HR platform disabled a webhook subscription (Factorial: 48 h of failures)
+DISABLED = (
+    "relevo.webhook.disabled"  # the HR platform disabled a webhook subscription (Factorial: 48 h of failures)
+)
 MAX_LINES = 10  # per run and kind; beyond it one line says how many more (a layoff must not flood a channel)
 
 
@@ -44,8 +47,11 @@ def emit(event: str, resource_id: str, name: str, payload: dict[str, Any]) -> No
         return
     from prefect.events import emit_event
 
-    emit_event(event=event, resource={"prefect.resource.id": resource_id, "prefect.resource.name": name},
-               payload=payload)
+    emit_event(
+        event=event,
+        resource={"prefect.resource.id": resource_id, "prefect.resource.name": name},
+        payload=payload,
+    )
 
 
 def notify(registry: Registry, subject: str, lines: list[str]) -> int:
@@ -59,8 +65,11 @@ def notify(registry: Registry, subject: str, lines: list[str]) -> int:
     logger = log()
     if not in_flow_run() and not api_configured():
         # the CLI without a Prefect server: loading a block would start a temporary one (10-19 s)
-        logger.warning("alerts not sent through Prefect block '%s': no Prefect API (PREFECT_API_URL) here; "
-                       "the command's output says it instead", block_name)
+        logger.warning(
+            "alerts not sent through Prefect block '%s': no Prefect API (PREFECT_API_URL) here; "
+            "the command's output says it instead",
+            block_name,
+        )
         return 0
     shown = lines[:MAX_LINES]
     if len(lines) > MAX_LINES:
@@ -76,8 +85,12 @@ def notify(registry: Registry, subject: str, lines: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001  a notification never fails the run; its audit row is the record
         # the type and HTTP status only: an httpx error's text carries the webhook URL, a secret
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        logger.warning("alert not sent through Prefect block '%s': %s%s", block_name, type(exc).__name__,
-                       f" (HTTP {status})" if status else "")
+        logger.warning(
+            "alert not sent through Prefect block '%s': %s%s",
+            block_name,
+            type(exc).__name__,
+            f" (HTTP {status})" if status else "",
+        )
         return 0
 
 

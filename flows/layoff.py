@@ -14,54 +14,74 @@ people, does nothing twice. Without `policy.auto_approve_notices`, notices wait 
 Kept as one module (~440 lines): the batch's order of events (list once, revoke, then notices per leaver
 as their access goes) reads top to bottom here; its approval form is in relevo.layoff_approval.
 """
+
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated
-from dataclasses import replace
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Any
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Completed
 from prefect.runtime import deployment
+from prefect.states import Completed
 from pydantic import BeforeValidator
 from pydantic.json_schema import SkipJsonSchema
 
 from relevo import layoff_approval, schemas
+from relevo.config.registry import Registry, load_registry
 from relevo.connectors.errors import ConnectorError
-from relevo.model import NEEDS_PERSON, ConfigurationError, Grant, Presence
 from relevo.connectors.protocols import MembersOneByOne
-from relevo.engine import gate
-from relevo.rules import notices
-from relevo.engine import runview
-from relevo.rules.inputs import EmployeeIds, RegistryPath, employee_ids as parse_ids
+from relevo.engine import gate, runview
 from relevo.engine.approving import notice_phase
 from relevo.engine.execute import (
-    Run, Unconfirmed, close_stale_checks, execute, finished, recover_interrupted, suggested_fix,
+    Run,
+    Unconfirmed,
+    close_stale_checks,
+    execute,
+    finished,
+    recover_interrupted,
+    suggested_fix,
 )
 from relevo.engine.gate import forced_action
 from relevo.engine.report import plan_only, tally, write_hr_note
 from relevo.engine.steps import in_flow_run, log, one_line_failures, unreadable
+from relevo.model import NEEDS_PERSON, ConfigurationError, Grant, Presence
+from relevo.rules import notices
+from relevo.rules.inputs import EmployeeIds, RegistryPath
+from relevo.rules.inputs import employee_ids as parse_ids
 from relevo.rules.plan import (
-    CRM, NOTICE, REVOKE, Action, Owners, Plan, plan, plan_presences, plan_record_checks, split_members,
+    CRM,
+    NOTICE,
+    REVOKE,
+    Action,
+    Owners,
+    Plan,
+    plan,
+    plan_presences,
+    plan_record_checks,
+    split_members,
 )
-from relevo.config.registry import Registry, load_registry
 
 WORKERS = 8  # drafts and HR notes in parallel; each vendor client paces itself
 APPROVED_BY_POLICY = "by policy.auto_approve_notices"
 
 
-def read_employees(registry: Registry, employee_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def read_employees(
+    registry: Registry, employee_ids: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(employees, problems): the HR records in batches; one unreadable record is reported, it does not stop the layoff."""
     wanted = list(dict.fromkeys(employee_ids))
     try:
         found = registry.hr().employees(wanted)
-    except (ConnectorError, ConfigurationError) as exc:  # the HR platform itself failed: nobody can be planned
+    except (
+        ConnectorError,
+        ConfigurationError,
+    ) as exc:  # the HR platform itself failed: nobody can be planned
         found = {employee_id: exc for employee_id in wanted}
     employees, problems = [], []
     for employee_id in wanted:
@@ -95,8 +115,15 @@ class Cleared:
 
 
 @task(cache_policy=NO_CACHE)
-def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs: dict[str, Run],
-                       now: datetime, revoke_now: bool, dry_run: bool, cleared: Cleared) -> list[dict[str, Any]]:
+def revoke_on_presence(
+    presence: Presence,
+    employees: list[dict[str, Any]],
+    runs: dict[str, Run],
+    now: datetime,
+    revoke_now: bool,
+    dry_run: bool,
+    cleared: Cleared,
+) -> list[dict[str, Any]]:
     """One presence for the whole batch: list once (removing while reading, see `list_and_remove`),
     then every other action of each leaver in plan order.
 
@@ -104,12 +131,19 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
     reported to `cleared` as soon as their actions here are done. Called only with at least one leaver.
     """
     registry = next(iter(runs.values())).registry
-    listed, early, rows = list_and_remove(presence, registry, employees, runs, now, revoke_now, dry_run, cleared)
+    listed, early, rows = list_and_remove(
+        presence, registry, employees, runs, now, revoke_now, dry_run, cleared
+    )
     members = {presence.id: listed}
     views = split_members(members, employees, registry)
-    plans = {e["id"]: [a for a in plan(e, registry, views[e["id"]], [], [], now, revoke_now).actions
-                       if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id]
-             for e in employees}
+    plans = {
+        e["id"]: [
+            a
+            for a in plan(e, registry, views[e["id"]], [], [], now, revoke_now).actions
+            if a.phase == REVOKE and a.presence is not None and a.presence.id == presence.id
+        ]
+        for e in employees
+    }
     one_rotation(plans, {e["id"]: e["name"] for e in employees})
     unconfirmed = Unconfirmed()
     waiting: list[str] = []  # leavers whose removals here wait for the next confirming read
@@ -141,9 +175,16 @@ def revoke_on_presence(presence: Presence, employees: list[dict[str, Any]], runs
     return rows
 
 
-def list_and_remove(presence: Presence, registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run],
-                    now: datetime, revoke_now: bool, dry_run: bool,
-                    cleared: Cleared) -> tuple[list[Grant] | str, dict[str, set[str]], list[dict[str, Any]]]:
+def list_and_remove(
+    presence: Presence,
+    registry: Registry,
+    employees: list[dict[str, Any]],
+    runs: dict[str, Run],
+    now: datetime,
+    revoke_now: bool,
+    dry_run: bool,
+    cleared: Cleared,
+) -> tuple[list[Grant] | str, dict[str, set[str]], list[dict[str, Any]]]:
     """(the presence's members or why they could not be read, action keys removed while reading, their rows).
 
     Where the vendor needs calls per member to list them (Hootsuite: 1,000 leavers are 2,000
@@ -168,8 +209,11 @@ def list_and_remove(presence: Presence, registry: Registry, employees: list[dict
 
     def remove(employee_id: str, view: list[Grant]) -> None:
         run = runs[employee_id]
-        due = [a for a in plan(run.employee, registry, {presence.id: view}, [], [], now, revoke_now).actions
-               if a.action == "revoke_role" and a.outcome is None and a.after is None]
+        due = [
+            a
+            for a in plan(run.employee, registry, {presence.id: view}, [], [], now, revoke_now).actions
+            if a.action == "revoke_role" and a.outcome is None and a.after is None
+        ]
         if not due:
             return
         if employee_id not in early:
@@ -224,9 +268,12 @@ def one_rotation(plans: dict[str, list[Action]], names: dict[str, str]) -> None:
         for employee_id in group[:-1]:
             plans[employee_id] = [a for a in plans[employee_id] if a.action != "rotate_credentials"]
         who = ", ".join(names[i] for i in group)
-        plans[group[-1]] = [replace(a, description=f"{a.description}; once for the {len(group)} leavers who "
-                                    f"used it ({who})") if a.action == "rotate_credentials" else a
-                            for a in plans[group[-1]]]
+        plans[group[-1]] = [
+            replace(a, description=f"{a.description}; once for the {len(group)} leavers who used it ({who})")
+            if a.action == "rotate_credentials"
+            else a
+            for a in plans[group[-1]]
+        ]
 
 
 def joined(value: Any) -> Any:
@@ -265,13 +312,16 @@ def offboard_batch(
     registry = load_registry(registry_path)
     runview.name_current_run(f"layoff · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), "layoff")
     employees, problems = read_employees(registry, ids)
-    refused = {e["id"]: line for e in employees
-               if (line := gate.refusal(e, "the force parameter, or relevo layoff --force,")) is not None}
+    refused = {
+        e["id"]: line
+        for e in employees
+        if (line := gate.refusal(e, "the force parameter, or relevo layoff --force,")) is not None
+    }
     if refused and not force:  # a list with people who stay is a wrong list: nobody in it is offboarded
         message = gate.not_left(list(refused.values()))
         logger.warning("%s", message)
         return Completed(name="Not offboarded", message=message, data={"refused": list(refused.values())})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
     since = gate.run_created_at()
     for run in runs.values():
@@ -293,8 +343,9 @@ def offboard_batch(
 
         def draft(employee_id: str) -> None:
             with lock:
-                follow_ups[employee_id] = drafting.submit(follow_up, runs[employee_id], clients, now, dry_run,
-                                                          drafted)
+                follow_ups[employee_id] = drafting.submit(
+                    follow_up, runs[employee_id], clients, now, dry_run, drafted
+                )
 
         cleared = Cleared(list(runs), len(presences), draft)
         rows += revoke_everywhere(presences, employees, runs, now, revoke_now, dry_run, cleared)
@@ -311,8 +362,12 @@ def offboard_batch(
             rows += [row for employee_id in runs for row in follow_ups[employee_id].result()]
             rows += [note for future in notes if (note := future.result())]
     ask = (deployment.id is not None) if wait_for_approval is None else wait_for_approval
-    if (ask and not dry_run and not auto_approved(registry, dry_run)
-            and (waiting := layoff_approval.waiting_drafts(runs, drafted))):
+    if (
+        ask
+        and not dry_run
+        and not auto_approved(registry, dry_run)
+        and (waiting := layoff_approval.waiting_drafts(runs, drafted))
+    ):
         progress_batch(batch_summary(employees, problems, rows, dry_run))
         hours = registry.policy.approval_timeout_hours
         if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
@@ -335,19 +390,32 @@ def progress_batch(summary: dict[str, Any]) -> None:
         publish_batch(summary)
 
 
-def revoke_everywhere(presences: list[Presence], employees: list[dict[str, Any]], runs: dict[str, Run],
-                      now: datetime, revoke_now: bool, dry_run: bool, cleared: Cleared) -> list[dict[str, Any]]:
+def revoke_everywhere(
+    presences: list[Presence],
+    employees: list[dict[str, Any]],
+    runs: dict[str, Run],
+    now: datetime,
+    revoke_now: bool,
+    dry_run: bool,
+    cleared: Cleared,
+) -> list[dict[str, Any]]:
     """Every presence at once, one task each (in a flow run, the UI shows one step per presence); without a
     Prefect server (`relevo layoff` with no PREFECT_API_URL), the same function in one thread per presence."""
     if not runs:
         return []
     if in_flow_run():
-        tasks = [revoke_on_presence.with_options(task_run_name=runview.task_name("revoke", p.account)).submit(
-            p, employees, runs, now, revoke_now, dry_run, cleared) for p in presences]
+        tasks = [
+            revoke_on_presence.with_options(task_run_name=runview.task_name("revoke", p.account)).submit(
+                p, employees, runs, now, revoke_now, dry_run, cleared
+            )
+            for p in presences
+        ]
         return [row for future in tasks for row in future.result()]
     with ThreadPoolExecutor(max(1, len(presences))) as pool:
-        futures = [pool.submit(revoke_on_presence.fn, p, employees, runs, now, revoke_now, dry_run, cleared)
-                   for p in presences]
+        futures = [
+            pool.submit(revoke_on_presence.fn, p, employees, runs, now, revoke_now, dry_run, cleared)
+            for p in presences
+        ]
         return [row for future in futures for row in future.result()]
 
 
@@ -356,7 +424,9 @@ def personal_records(runs: dict[str, Run], dry_run: bool) -> list[dict[str, Any]
     rows = []
     for run in runs.values():
         records = [a for a in plan_presences(run.employee, run.registry, {}) if a.phase == "record"]
-        rows += plan_only(Plan(run.employee, None, records)) if dry_run else [execute(run, a) for a in records]
+        rows += (
+            plan_only(Plan(run.employee, None, records)) if dry_run else [execute(run, a) for a in records]
+        )
     return rows
 
 
@@ -373,8 +443,9 @@ def auto_approved(registry: Registry, dry_run: bool) -> bool:
     return not dry_run and registry.policy.auto_approve_notices
 
 
-def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool,
-              drafted: dict[str, list[Action]]) -> list[dict[str, Any]]:
+def follow_up(
+    run: Run, clients: Future, now: datetime, dry_run: bool, drafted: dict[str, list[Action]]
+) -> list[dict[str, Any]]:
     """Once a leaver's access is gone: HR-record checks and notices (the CRM hand-over too, unless batched).
     The notices are kept in `drafted` as rendered here: the batch's approval form shows these, not a second
     rendering of every leaver's drafts."""
@@ -389,12 +460,16 @@ def follow_up(run: Run, clients: Future, now: datetime, dry_run: bool,
     rows = [execute(run, a) for a in actions if a.phase == "record"]
     drafted[employee["id"]] = [a for a in actions if a.phase in {NOTICE, CRM}]
     wanted = {NOTICE} if auto_approved(run.registry, dry_run) else {NOTICE, CRM}
-    return rows + notice_phase(run, [a for a in actions if a.phase in wanted], owned, now, wait_for_approval=False)
+    return rows + notice_phase(
+        run, [a for a in actions if a.phase in wanted], owned, now, wait_for_approval=False
+    )
 
 
 def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
     """Every approved CRM hand-over of the batch in shared calls; each leaver's is recorded on its own."""
-    rows = [execute(run, a) for run, a in handovers if finished(run, a) or run.withdrawn()]  # already done, or not
+    rows = [
+        execute(run, a) for run, a in handovers if finished(run, a) or run.withdrawn()
+    ]  # already done, or not
     todo = [(run, a) for run, a in handovers if not finished(run, a) and not run.withdrawn()]
     if not todo:
         return rows
@@ -405,8 +480,10 @@ def reassign_batch(handovers: list[tuple[Run, Action]]) -> list[dict[str, Any]]:
     except (ConnectorError, ConfigurationError) as exc:
         fix = suggested_fix(exc) if isinstance(exc, ConnectorError) else "fix the CRM settings, then rerun"
         return rows + [run.record(a, "failed", f"{exc} | fix: {fix}") for run, a in todo]
-    return rows + [run.record(a, "done", f"{line} (approved {APPROVED_BY_POLICY})")
-                   for (run, a), line in zip(todo, lines, strict=True)]
+    return rows + [
+        run.record(a, "done", f"{line} (approved {APPROVED_BY_POLICY})")
+        for (run, a), line in zip(todo, lines, strict=True)
+    ]
 
 
 def note_when_done(run: Run, follow_up: Future, dry_run: bool) -> dict[str, Any] | None:
@@ -416,15 +493,23 @@ def note_when_done(run: Run, follow_up: Future, dry_run: bool) -> dict[str, Any]
 
 
 def unreadable_clients(employee: dict[str, Any], error: str) -> Action:
-    return Action(key=f"{employee['id']}:check:clients", action="check_record", target="CRM: clients",
-                  phase="record", outcome="manual",
-                  description=f"could not read the clients ({error}); no notice drafted",
-                  steps=[f"Run `relevo offboard {employee['id']}` when the CRM answers: its access part is done "
-                         "and is skipped, the notices are drafted."])
+    return Action(
+        key=f"{employee['id']}:check:clients",
+        action="check_record",
+        target="CRM: clients",
+        phase="record",
+        outcome="manual",
+        description=f"could not read the clients ({error}); no notice drafted",
+        steps=[
+            f"Run `relevo offboard {employee['id']}` when the CRM answers: its access part is done "
+            "and is skipped, the notices are drafted."
+        ],
+    )
 
 
-def batch_summary(employees: list[dict[str, Any]], problems: list[dict[str, Any]],
-                  rows: list[dict[str, Any]], dry_run: bool) -> dict[str, Any]:
+def batch_summary(
+    employees: list[dict[str, Any]], problems: list[dict[str, Any]], rows: list[dict[str, Any]], dry_run: bool
+) -> dict[str, Any]:
     counts = tally(rows)
     return {
         "employees": len(employees),
@@ -441,9 +526,18 @@ def publish_batch(summary: dict[str, Any]) -> None:
     """One row per employee (plan or outcome, access removed N/M, notices awaiting, unknown ids flagged)
     and one table of what needs a person, not thousands of rows in the UI; dry runs under their own keys."""
     key = "layoff-dry-run" if summary["dry_run"] else "layoff"
-    attention = [{k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
-                 for r in summary["rows"] if r["outcome"] in NEEDS_PERSON]
-    create_table_artifact(table=attention or [{"outcome": "nothing needs a person"}], key=f"{key}-open-actions",
-                          description="Actions of the layoff that need a person")
-    create_markdown_artifact(markdown=runview.batch_markdown(summary), key=key,
-                             description=runview.label(runview.batch_headline(summary), 200))
+    attention = [
+        {k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
+        for r in summary["rows"]
+        if r["outcome"] in NEEDS_PERSON
+    ]
+    create_table_artifact(
+        table=attention or [{"outcome": "nothing needs a person"}],
+        key=f"{key}-open-actions",
+        description="Actions of the layoff that need a person",
+    )
+    create_markdown_artifact(
+        markdown=runview.batch_markdown(summary),
+        key=key,
+        description=runview.label(runview.batch_headline(summary), 200),
+    )

@@ -12,6 +12,7 @@ says what was approved and by whom. A successor is chosen per leaver (`relevo ap
 so the batch form has no successor field. Unanswered within the policy's timeout, nothing is placed and
 every leaver's notices wait for `relevo approve`.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,11 @@ def waiting_drafts(runs: dict[str, Run], drafted: dict[str, list[Action]]) -> di
         if employee_id not in drafted or run.withdrawn():
             continue
         states = run.ledger.states(employee_id)
-        actions = [a for a in drafted[employee_id]
-                   if (state := states.get(a.key)) is not None and state.status == "awaiting_approval"]
+        actions = [
+            a
+            for a in drafted[employee_id]
+            if (state := states.get(a.key)) is not None and state.status == "awaiting_approval"
+        ]
         if any(a.draft is not None for a in actions):
             waiting[employee_id] = actions
     return waiting
@@ -48,18 +52,32 @@ def waiting_drafts(runs: dict[str, Run], drafted: dict[str, list[Action]]) -> di
 def form_header(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float, link: str) -> str:
     """The form's description: how many drafts for whom, where their full text is, what happens unanswered."""
     drafts = sum(1 for actions in waiting.values() for a in actions if a.draft is not None)
-    lines = [f"## Notices of the layoff: {drafts} draft(s) for {len(waiting)} leaver(s)", "",
-             "Each approved draft is placed in a mailbox for a person to review and send (relevo never sends); "
-             "untick a draft to reject it. Approved hand-overs change the clients' owner in the CRM.", "",
-             f"**{approval.full_text_link(link)}**", ""]
+    lines = [
+        f"## Notices of the layoff: {drafts} draft(s) for {len(waiting)} leaver(s)",
+        "",
+        "Each approved draft is placed in a mailbox for a person to review and send (relevo never sends); "
+        "untick a draft to reject it. Approved hand-overs change the clients' owner in the CRM.",
+        "",
+        f"**{approval.full_text_link(link)}**",
+        "",
+    ]
     for employee_id, actions in waiting.items():
         employee = runs[employee_id].employee
         count = sum(1 for a in actions if a.draft is not None)
-        lines.append(f"- {approval.md(employee['name'])} ({approval.md(employee_id)}): {count} draft(s)"
-                     + ("" if employee.get("successor") else "; HR names no successor: the manager or the "
-                        "company contact is introduced (another one: `relevo approve ID --successor`)"))
-    lines += ["", f"Unanswered after {hours:g} h: nothing is placed; each leaver's notices wait for "
-                  "`relevo approve ID`."]
+        lines.append(
+            f"- {approval.md(employee['name'])} ({approval.md(employee_id)}): {count} draft(s)"
+            + (
+                ""
+                if employee.get("successor")
+                else "; HR names no successor: the manager or the "
+                "company contact is introduced (another one: `relevo approve ID --successor`)"
+            )
+        )
+    lines += [
+        "",
+        f"Unanswered after {hours:g} h: nothing is placed; each leaver's notices wait for "
+        "`relevo approve ID`.",
+    ]
     return "\n".join(lines)
 
 
@@ -68,20 +86,26 @@ def publish_full_text(runs: dict[str, Run], waiting: dict[str, list[Action]]) ->
     from prefect.artifacts import create_markdown_artifact
 
     text = "\n\n".join(approval.full_text(runs[i].employee, actions) for i, actions in waiting.items())
-    created = create_markdown_artifact(markdown=text, key=ARTIFACT_KEY,
-                                       description="The layoff's drafts awaiting approval")
+    created = create_markdown_artifact(
+        markdown=text, key=ARTIFACT_KEY, description="The layoff's drafts awaiting approval"
+    )
     return approval.artifact_address(created)
 
 
 def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) -> approval.Approval | None:
     """Pause the batch run once with the form for every waiting draft; the answer, or None if none came."""
     actions = [a for group in waiting.values() for a in group]
-    leavers = {a.key: runs[employee_id].employee["name"] for employee_id, group in waiting.items() for a in group}
+    leavers = {
+        a.key: runs[employee_id].employee["name"] for employee_id, group in waiting.items() for a in group
+    }
     link = publish_full_text(runs, waiting)
-    intro = (f"**{sum(1 for a in actions if a.draft is not None)} draft(s) for {len(waiting)} leaver(s)** of this "
-             f"layoff. {approval.full_text_link(link)}. ")
+    intro = (
+        f"**{sum(1 for a in actions if a.draft is not None)} draft(s) for {len(waiting)} leaver(s)** of this "
+        f"layoff. {approval.full_text_link(link)}. "
+    )
     form = approval.form_model(actions, intro, leavers).with_initial_data(
-        description=form_header(runs, waiting, hours, link))
+        description=form_header(runs, waiting, hours, link)
+    )
     try:
         filled = pause_flow_run(wait_for_input=form, timeout=max(1, math.ceil(hours * 3600)), poll_interval=1)
     except FlowPauseTimeout:
@@ -90,7 +114,9 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
     return approval.answer_of(filled, actions)
 
 
-def apply(answer: approval.Approval, runs: dict[str, Run], waiting: dict[str, list[Action]]) -> list[dict[str, Any]]:
+def apply(
+    answer: approval.Approval, runs: dict[str, Run], waiting: dict[str, list[Action]]
+) -> list[dict[str, Any]]:
     """The answer applied per leaver as `relevo approve ID` would; what each leaver's approval recorded."""
     from relevo.offboarding import approve_notices
 
@@ -99,14 +125,24 @@ def apply(answer: approval.Approval, runs: dict[str, Run], waiting: dict[str, li
     for employee_id, actions in waiting.items():
         run = runs[employee_id]
         reject = [a.key for a in actions] if not answer.approve else list(answer.reject)
-        result = approve_notices.fn(employee_id, registry_path=str(run.registry.path), reject=reject,
-                                    approved_by=answer.approved_by, actor=actor,
-                                    via="the layoff's approval form")
+        result = approve_notices.fn(
+            employee_id,
+            registry_path=str(run.registry.path),
+            reject=reject,
+            approved_by=answer.approved_by,
+            actor=actor,
+            via="the layoff's approval form",
+        )
         if isinstance(result, State):  # refused (no termination any more) or a one-line failure
             log().warning("Employee %s: nothing placed (%s)", employee_id, result.message)
             continue
         if result.get("changed"):
-            log().warning("Employee %s: %d draft(s) changed since they were shown; rendered again for "
-                          "`relevo approve %s`", employee_id, result["changed"], employee_id)
+            log().warning(
+                "Employee %s: %d draft(s) changed since they were shown; rendered again for "
+                "`relevo approve %s`",
+                employee_id,
+                result["changed"],
+                employee_id,
+            )
         rows += result["rows"]
     return rows

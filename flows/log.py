@@ -4,6 +4,7 @@ Rules and connectors are plain code without Prefect; a warning they raise (a cli
 no template, say) must still reach the operator, who reads the run's log in the Prefect UI. Outside a run
 (the CLI without a flow, tests) it goes to the standard `relevo` logger.
 """
+
 from __future__ import annotations
 
 import logging

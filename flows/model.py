@@ -5,6 +5,7 @@ vocabulary and the sets derived from it, how action keys are built and read, ope
 platforms without an API, and the root of relevo's errors. Plain data and pure functions only:
 no Prefect, no I/O, so connectors, rules, storage and flows can all import it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -49,8 +50,9 @@ class Status(StrEnum):
 STARTED = "started"
 
 # Finished: a rerun does not repeat the action.
-FINISHED = frozenset({Status.DONE, Status.ALREADY_DONE, Status.REJECTED, Status.NOT_TOUCHED,
-                      Status.CANCELLED})
+FINISHED = frozenset(
+    {Status.DONE, Status.ALREADY_DONE, Status.REJECTED, Status.NOT_TOUCHED, Status.CANCELLED}
+)
 # What one connector call can end with (Outcome.status).
 CALL_OUTCOMES = frozenset({Status.DONE, Status.ALREADY_DONE, Status.MANUAL, Status.FAILED})
 # A person must do or fix something: a manual step, or a failure to look at.
@@ -59,8 +61,6 @@ TASKS = frozenset({Status.MANUAL, Status.FAILED})
 NEEDS_PERSON = TASKS | {Status.AWAITING_APPROVAL}
 # The outcomes whose row holds a version of what was approved or shown (relevo.engine.approval.fingerprint).
 VERSIONED = frozenset({Status.AWAITING_APPROVAL, Status.DONE, Status.REJECTED})
-
-
 
 
 def texts(statuses: frozenset[Status]) -> list[str]:
@@ -175,8 +175,14 @@ def with_steps(detail: str, steps: list[str]) -> str:
 
 def snapshot(grant: Grant, **vendor: Any) -> dict[str, Any]:
     """The pre-state to record for a grant: enough to rebuild it and to restore it later."""
-    return {"member_id": grant.member_id, "identity": grant.identity, "role": grant.role,
-            "is_admin": grant.is_admin, "display_name": grant.display_name, **vendor}
+    return {
+        "member_id": grant.member_id,
+        "identity": grant.identity,
+        "role": grant.role,
+        "is_admin": grant.is_admin,
+        "display_name": grant.display_name,
+        **vendor,
+    }
 
 
 def grant_from_pre_state(presence_id: str, pre_state: dict[str, Any]) -> Grant:
@@ -200,11 +206,30 @@ def grant_from_pre_state(presence_id: str, pre_state: dict[str, Any]) -> Grant:
 # a Zurich one German, and the country alone cannot tell. The Nordic countries and the Netherlands
 # get English, the business language their clients of a Spanish agency expect when nothing else is known.
 COUNTRY_LANGUAGE = {
-    "ES": "es", "MX": "es", "AR": "es", "CL": "es", "CO": "es", "PE": "es", "UY": "es",
-    "GB": "en", "IE": "en", "US": "en", "AU": "en", "NZ": "en", "NL": "en",
-    "SE": "en", "DK": "en", "NO": "en", "FI": "en",
-    "PT": "pt", "BR": "pt", "FR": "fr", "MC": "fr",
-    "DE": "de", "AT": "de", "AD": "ca",
+    "ES": "es",
+    "MX": "es",
+    "AR": "es",
+    "CL": "es",
+    "CO": "es",
+    "PE": "es",
+    "UY": "es",
+    "GB": "en",
+    "IE": "en",
+    "US": "en",
+    "AU": "en",
+    "NZ": "en",
+    "NL": "en",
+    "SE": "en",
+    "DK": "en",
+    "NO": "en",
+    "FI": "en",
+    "PT": "pt",
+    "BR": "pt",
+    "FR": "fr",
+    "MC": "fr",
+    "DE": "de",
+    "AT": "de",
+    "AD": "ca",
 }
 
 
@@ -258,7 +283,9 @@ class Draft:
     """A client notice as placed in a mailbox's Drafts folder: never sent by relevo."""
 
     key: str  # the ledger's action key: one draft per key, ever; never written into the message
-    mailbox: str  # whose Drafts folder (successor or manager); addresses here passed relevo.connectors.addresses
+    mailbox: (
+        str  # whose Drafts folder (successor or manager); addresses here passed relevo.connectors.addresses
+    )
     sender_name: str
     to_name: str
     to_email: str

@@ -4,9 +4,10 @@ Thin on purpose: the rules live in `relevo.rules` (plan, notices), the execution
 `relevo.engine.execute` (ledger claim, call, confirmation, record), the approval of notices in
 `relevo.engine.approving`, what the operator sees in `relevo.engine.report` and `relevo.engine.runview`.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
@@ -14,21 +15,34 @@ from prefect.runtime import deployment
 from prefect.states import Cancelled, Completed
 from pydantic.json_schema import SkipJsonSchema
 
-from relevo.engine import approval
-from relevo.engine import gate
-from relevo.engine.gate import forced_action
-from relevo.rules import notices
-from relevo.engine import revocation
-from relevo.engine import runview
-from relevo.rules.inputs import EmployeeId, RegistryPath
-from relevo.storage.ledger import Ledger
-from relevo.rules.plan import CRM, NOTICE, REVOKE, Plan, plan
 from relevo.config.registry import load_registry
-from relevo.engine.steps import crash_point, fetch_employee, fetch_clients, in_flow_run, log, step, one_line_failures, read_members
-from relevo.engine.execute import Run, close_stale_checks, recover_interrupted, execute, revoke_all
+from relevo.engine import approval, gate, revocation, runview
+from relevo.engine.approving import (
+    await_approval,
+    cli_approver,
+    notice_phase,
+    record_successor,
+    settle,
+    supersede,
+)
+from relevo.engine.execute import Run, close_stale_checks, execute, recover_interrupted, revoke_all
+from relevo.engine.gate import forced_action
+from relevo.engine.report import plan_only, progress, publish, summarize, write_hr_note
+from relevo.engine.steps import (
+    crash_point,
+    fetch_clients,
+    fetch_employee,
+    in_flow_run,
+    log,
+    one_line_failures,
+    read_members,
+    step,
+)
 from relevo.model import Grant
-from relevo.engine.report import progress, plan_only, write_hr_note, summarize, publish
-from relevo.engine.approving import notice_phase, cli_approver, supersede, await_approval, record_successor, settle
+from relevo.rules import notices
+from relevo.rules.inputs import EmployeeId, RegistryPath
+from relevo.rules.plan import CRM, NOTICE, REVOKE, Plan, plan
+from relevo.storage.ledger import Ledger
 
 
 def offboard_run_name() -> str:
@@ -36,6 +50,7 @@ def offboard_run_name() -> str:
     from prefect.runtime import flow_run as current
 
     return runview.run_name(str(current.parameters.get("employee_id", "")))
+
 
 @flow(name="offboard-employee", log_prints=False, flow_run_name=offboard_run_name)
 @one_line_failures
@@ -70,16 +85,27 @@ def offboard_employee(
     employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
     runview.name_current_run(runview.run_name(employee_id, employee), runview.employee_tag(employee_id))
     refused = gate.refusal(employee, "the force parameter, or relevo offboard --force,")
-    if refused is not None and not force:  # nobody is offboarded who has not left: nothing planned, nothing written
+    if (
+        refused is not None and not force
+    ):  # nobody is offboarded who has not left: nothing planned, nothing written
         logger.warning("%s", refused)
-        return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
+        return Completed(
+            name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused}
+        )
     crash_point("after_fetch")
     members = read_members(registry)
     clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     revoke_now = revoke_now or revocation.due_by_schedule(employee, registry)
-    the_plan = plan(employee, registry, members, clients,
-                    notices.notice_actions(employee, registry, clients, now), now, revoke_now)
+    the_plan = plan(
+        employee,
+        registry,
+        members,
+        clients,
+        notices.notice_actions(employee, registry, clients, now),
+        now,
+        revoke_now,
+    )
     logger.info("Plan for %s: %d actions", employee_id, len(the_plan.actions))
     forced = [forced_action(employee_id, refused)] if refused is not None else []
     if dry_run:
@@ -87,7 +113,9 @@ def offboard_employee(
     else:
         run = Run(registry, employee, event_key)
         run.since = gate.run_created_at()
-        if run.withdrawn():  # created before a withdrawal (a scheduled, pending or retried run): nothing at all
+        if (
+            run.withdrawn()
+        ):  # created before a withdrawal (a scheduled, pending or retried run): nothing at all
             logger.warning("%s", run.stopped)
             return Cancelled(message=run.stopped, data={"employee_id": employee_id, "withdrawn": run.stopped})
         run.plan_rows = plan_only(the_plan, registry, quiet=True)
@@ -107,9 +135,15 @@ def offboard_employee(
         publish(summary)
     return runview.final_state(summary)
 
-def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: datetime | None = None,
-             wait_for_approval: bool = False,
-             members: dict[str, list[Grant] | str] | None = None) -> list[dict[str, Any]]:
+
+def run_plan(
+    run: Run,
+    the_plan: Plan,
+    clients: list[Any] | None = None,
+    now: datetime | None = None,
+    wait_for_approval: bool = False,
+    members: dict[str, list[Grant] | str] | None = None,
+) -> list[dict[str, Any]]:
     """Involuntary: revoke first, then notices. Voluntary: notices now, revocations when due.
 
     members: the lists the plan was made from; earlier "check by hand" tasks of presences read in
@@ -120,16 +154,28 @@ def run_plan(run: Run, the_plan: Plan, clients: list[Any] | None = None, now: da
     rows += revoke_all(run, the_plan.phase(REVOKE))
     rows += close_stale_checks(run, members or {})
     progress(run, "Access steps done; client notices next.")
-    rows += notice_phase(run, the_plan.phase(NOTICE) + the_plan.phase(CRM), clients or [],
-                         now or datetime.now(timezone.utc), wait_for_approval)
+    rows += notice_phase(
+        run,
+        the_plan.phase(NOTICE) + the_plan.phase(CRM),
+        clients or [],
+        now or datetime.now(UTC),
+        wait_for_approval,
+    )
     crash_point("after_drafts")
     return rows
 
+
 @flow(name="approve-notices", log_prints=False)
 @one_line_failures
-def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath | None = None, reject: list[str] | None = None,
-                    approved_by: str = "", actor: str = "", successor_id: str = "",
-                    via: SkipJsonSchema[str] = "relevo approve") -> Any:
+def approve_notices(
+    employee_id: EmployeeId,
+    registry_path: RegistryPath | None = None,
+    reject: list[str] | None = None,
+    approved_by: str = "",
+    actor: str = "",
+    successor_id: str = "",
+    via: SkipJsonSchema[str] = "relevo approve",
+) -> Any:
     """Place the notices awaiting approval and reassign the CRM (what `relevo approve` runs).
 
     The drafts are rendered again from the HR record and the CRM as they are now. A person approves
@@ -147,11 +193,15 @@ def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath | None 
     employee = step(fetch_employee, runview.task_name("read HR record", employee_id), registry, employee_id)
     forced = any(":force_offboard:" in key for key in Ledger(registry.database_url).states(employee_id))
     if (refused := gate.refusal(employee, None)) is not None and not forced:  # withdrawn, or never terminated
-        return Completed(name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused})
+        return Completed(
+            name="Not offboarded", message=refused, data={"employee_id": employee_id, "refused": refused}
+        )
     run = Run(registry, employee, None)
     how = f"with {via} by {cli_approver(approved_by, actor)}"
-    if not any(r["status"] == "awaiting_approval" and r["action"] in {"draft_notice", "reassign_crm"}
-               for r in run.ledger.open_actions(employee_id)):
+    if not any(
+        r["status"] == "awaiting_approval" and r["action"] in {"draft_notice", "reassign_crm"}
+        for r in run.ledger.open_actions(employee_id)
+    ):
         return summarize(employee, [], False, registry)
     rows = []
     if successor_id:
@@ -162,14 +212,23 @@ def approve_notices(employee_id: EmployeeId, registry_path: RegistryPath | None 
         rows.append(record_successor(run, successor, how))
         run.employee = employee = approval.with_successor(employee, successor)
     clients = step(fetch_clients, runview.task_name("read clients of", employee["name"]), registry, employee)
-    actions = notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
+    actions = notices.notice_actions(employee, registry, clients, datetime.now(UTC))
     states = run.ledger.states(employee_id)
     # What awaits approval now: what was shown for it, and what is new since (a new contact, a new successor).
-    waiting = [a for a in actions if a.outcome != "failed"  # failed at planning: a rerun reports it
-               and ((s := states.get(a.key)) is None or s.status in {"awaiting_approval", "superseded"})]
+    waiting = [
+        a
+        for a in actions
+        if a.outcome != "failed"  # failed at planning: a rerun reports it
+        and ((s := states.get(a.key)) is None or s.status in {"awaiting_approval", "superseded"})
+    ]
     rows += supersede(run, actions)
-    changed = [a for a in waiting if (s := states.get(a.key)) is None or s.status != "awaiting_approval"
-               or s.fingerprint != approval.fingerprint(a)]
+    changed = [
+        a
+        for a in waiting
+        if (s := states.get(a.key)) is None
+        or s.status != "awaiting_approval"
+        or s.fingerprint != approval.fingerprint(a)
+    ]
     shown_again = bool(changed) and not successor_id
     if shown_again:
         rows += await_approval(run, waiting, review_copies=True)

@@ -15,9 +15,10 @@ find into the same inbox a webhook would, as source "reconciliation":
 
 The cursor is kept in the database. A first poll without one looks back `lookback_days` (7).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -63,19 +64,29 @@ def terminated(employee: dict[str, Any]) -> bool:
     return bool(employee.get("termination")) and employee.get("status") != "active"
 
 
-def reconcile_once(registry: Registry, since: str | None = None, lookback_days: int = LOOKBACK_DAYS,
-                   now: datetime | None = None) -> dict[str, Any]:
+def reconcile_once(
+    registry: Registry,
+    since: str | None = None,
+    lookback_days: int = LOOKBACK_DAYS,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """One poll: store the terminations and withdrawals found; returns what was found and stored."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     inbox = Inbox(registry.database_url)
     ledger = Ledger(registry.database_url)
     hr = registry.hr()
     vendor = registry.data["hr"]["connector"]
     if not hasattr(hr, "changed_since"):
-        raise ConfigurationError(f"{registry.path}: hr.connector '{vendor}' cannot be polled for changes yet: "
-                                 "relevo hears of its terminations by webhook only")
+        raise ConfigurationError(
+            f"{registry.path}: hr.connector '{vendor}' cannot be polled for changes yet: "
+            "relevo hears of its terminations by webhook only"
+        )
     cursor_name = f"hr:{vendor}"
-    start = since or inbox.cursor(cursor_name) or (now - timedelta(days=lookback_days)).isoformat(timespec="seconds")
+    start = (
+        since
+        or inbox.cursor(cursor_name)
+        or (now - timedelta(days=lookback_days)).isoformat(timespec="seconds")
+    )
     changed, cursor = hr.changed_since(start)
     if getattr(hr, "reports_terminations_only", False):
         # No change feed (HiBob): a withdrawn termination (its date deleted) is not among the changes, so
@@ -95,8 +106,15 @@ def reconcile_once(registry: Registry, since: str | None = None, lookback_days: 
         else:
             continue
         sender = vendor if vendor in {"bamboohr", "factorial", "personio", "hibob"} else "directory"
-        doc = Inbox.event(sender, employee_id, kind,
-                          f"polled:{date or 'none'}", now, effective_date=date, source="reconciliation")
+        doc = Inbox.event(
+            sender,
+            employee_id,
+            kind,
+            f"polled:{date or 'none'}",
+            now,
+            effective_date=date,
+            source="reconciliation",
+        )
         new = inbox.store(doc)  # completes the key (flows/storage/inbox.py: events after a withdrawal)
         seen.append(doc["event_key"])
         if new:
@@ -128,7 +146,9 @@ def disabled_webhooks(registry: Registry, inbox: Inbox, now: datetime) -> list[d
 
 
 @flow(name="reconcile-hr", log_prints=False)
-def reconcile_hr(registry_path: str | None = None, since: str | None = None, dispatch: bool = True) -> dict[str, Any]:
+def reconcile_hr(
+    registry_path: str | None = None, since: str | None = None, dispatch: bool = True
+) -> dict[str, Any]:
     """Poll the HR platform for terminations and withdrawals no webhook reported, and start their runs.
 
     Each termination found only here, and each webhook subscription the platform disabled, is an
@@ -142,17 +162,23 @@ def reconcile_hr(registry_path: str | None = None, since: str | None = None, dis
     """
     logger = get_run_logger()
     registry = load_registry(registry_path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     result = reconcile_once(registry, since, now=now)
     missed = []
     for key in result["stored"]:
         logger.warning("found by reconciliation, no webhook came: %s", key)
         employee_id = key.split(":")[1]
         # the webhook path is broken somewhere (receiver, key, subscription): a person must look
-        alerts.emit(MISSED_EVENT, f"relevo.employee.{employee_id}", f"employee {employee_id}", {"event_key": key})
+        alerts.emit(
+            MISSED_EVENT, f"relevo.employee.{employee_id}", f"employee {employee_id}", {"event_key": key}
+        )
         what = "termination" if key.split(":")[2] == "terminated" else "withdrawn termination"
-        missed.append(alerts.line(f"{what} of employee {employee_id} found by polling HR: no webhook reported it "
-                                  "(check the receiver and the HR platform's webhook)"))
+        missed.append(
+            alerts.line(
+                f"{what} of employee {employee_id} found by polling HR: no webhook reported it "
+                "(check the receiver and the HR platform's webhook)"
+            )
+        )
     alerts.notify(registry, "termination found only by polling", missed)
     try:
         disabled = disabled_webhooks(registry, Inbox(registry.database_url), now)
@@ -163,17 +189,30 @@ def reconcile_hr(registry_path: str | None = None, since: str | None = None, dis
     for row in disabled:
         what = f"{row.get('type', row.get('subscription_type'))} subscription {row.get('id')}"
         logger.warning("HR webhook %s is DISABLED", what)
-        alerts.emit(alerts.DISABLED, f"relevo.webhook.{registry.data['hr']['connector']}.{row.get('id')}", what,
-                    {"subscription": what})
-        lines.append(alerts.line(f"the HR platform disabled its webhook {what}: terminations reach relevo only "
-                                 "by polling until it is re-enabled (relevo doctor --reenable-webhooks)"))
+        alerts.emit(
+            alerts.DISABLED,
+            f"relevo.webhook.{registry.data['hr']['connector']}.{row.get('id')}",
+            what,
+            {"subscription": what},
+        )
+        lines.append(
+            alerts.line(
+                f"the HR platform disabled its webhook {what}: terminations reach relevo only "
+                "by polling until it is re-enabled (relevo doctor --reenable-webhooks)"
+            )
+        )
     alerts.notify(registry, "webhook subscription disabled", lines)
     result["disabled_webhooks"] = len(disabled)
     if dispatch and result["stored"]:
         from relevo.receiver.dispatcher import Dispatcher, company_launcher
 
-        result["dispatched"] = Dispatcher(Inbox(registry.database_url), registry.given,
-                                          launch=company_launcher(registry)).dispatch_due()
-    logger.info("HR changes since %s: %d employee(s), %d new event(s)", result["since"], result["changed"],
-                len(result["stored"]))
+        result["dispatched"] = Dispatcher(
+            Inbox(registry.database_url), registry.given, launch=company_launcher(registry)
+        ).dispatch_due()
+    logger.info(
+        "HR changes since %s: %d employee(s), %d new event(s)",
+        result["since"],
+        result["changed"],
+        len(result["stored"]),
+    )
     return result

@@ -1,4 +1,5 @@
 """JSON Schemas for everything that crosses a boundary, and the one way to check them."""
+
 from __future__ import annotations
 
 import json

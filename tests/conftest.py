@@ -1,19 +1,17 @@
 """Shared fixtures: one real Prefect server per test session, example company copies."""
-from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.support.canaries import SCIM_TOKEN
 from tests.support.paths import EXAMPLE
-
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
@@ -74,8 +72,16 @@ def scim_server():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [str(Path(sys.executable).parent / "scim2-server"), "--hostname", "127.0.0.1", "--port", str(port),
-               "--bearer-token", SCIM_TOKEN, "--dynamic-tenants"]
+    command = [
+        str(Path(sys.executable).parent / "scim2-server"),
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--bearer-token",
+        SCIM_TOKEN,
+        "--dynamic-tenants",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while True:

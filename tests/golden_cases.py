@@ -3,68 +3,166 @@
 `python -m tests.golden_cases --write` rewrites tests/golden/ (review every changed line before committing);
 tests/test_golden_notices.py checks the files match, and the README's examples come from here too.
 """
+
 from __future__ import annotations
 
 import copy
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from relevo.config.registry import Registry, load_registry
 from relevo.model import Client, Contact
 from relevo.rules import notices
-from relevo.config.registry import Registry, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)  # a Thursday, 11:00 in Valencia
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday, 11:00 in Valencia
 REASON = "Despido disciplinario: incumplimientos reiterados (expediente RH-2026-031)"
 VENDOR_TYPE = "Kündigung durch Arbeitgeber"
 
 # One reader per language, as a CRM would hold them (title in `salutation`, names apart, the country).
 READERS: dict[str, tuple[Client, Contact]] = {
-    "es": (Client("C001", "Hotel Mirador de Altea", "1001", country="ES"),
-           Contact("Rosa Beltrán Soler", "rosa.beltran@miradoraltea.example", "es", country="ES",
-                   first_name="Rosa", last_name="Beltrán Soler", salutation="Sra.")),
-    "en": (Client("C005", "Seaview Hotels Ltd", "1001", country="GB"),
-           Contact("Olivia Hartley", "olivia.hartley@seaviewhotels.example", "en", country="GB",
-                   first_name="Olivia", last_name="Hartley", salutation="Ms")),
-    "ca": (Client("C021", "Hotel Arinsal Pirineu", "1001", language="ca", country="AD"),
-           Contact("Jordi Puigdemunt i Serra", "jordi@arinsalpirineu.example", country="AD",
-                   first_name="Jordi", last_name="Puigdemunt i Serra", salutation="Sr.")),
-    "pt": (Client("C022", "Quinta do Vale Azul", "1001", country="PT"),
-           Contact("Ana Rita Sousa Pereira", "ana.sousa@valeazul.example", "pt-PT", country="PT",
-                   first_name="Ana Rita", last_name="Sousa Pereira", salutation="Sra.")),
-    "pt-BR": (Client("C023", "Pousada Mar de Dentro", "1001", country="BR"),
-              Contact("Luiz Carvalho", "luiz@mardedentro.example", "pt-BR", country="BR",
-                      first_name="Luiz", last_name="Carvalho", salutation="Sr.")),
-    "fr": (Client("C024", "Hôtel du Léman SA", "1001", country="CH"),
-           Contact("Élodie Marchand", "elodie.marchand@hotelduleman.example", "fr", country="CH",
-                   first_name="Élodie", last_name="Marchand", salutation="Mme")),
-    "de": (Client("C025", "Alpenhof Weiß GmbH", "1001", country="AT"),
-           Contact("Jürgen Weiß", "j.weiss@alpenhof.example", "de", country="AT",
-                   first_name="Jürgen", last_name="Weiß", salutation="Herr")),
+    "es": (
+        Client("C001", "Hotel Mirador de Altea", "1001", country="ES"),
+        Contact(
+            "Rosa Beltrán Soler",
+            "rosa.beltran@miradoraltea.example",
+            "es",
+            country="ES",
+            first_name="Rosa",
+            last_name="Beltrán Soler",
+            salutation="Sra.",
+        ),
+    ),
+    "en": (
+        Client("C005", "Seaview Hotels Ltd", "1001", country="GB"),
+        Contact(
+            "Olivia Hartley",
+            "olivia.hartley@seaviewhotels.example",
+            "en",
+            country="GB",
+            first_name="Olivia",
+            last_name="Hartley",
+            salutation="Ms",
+        ),
+    ),
+    "ca": (
+        Client("C021", "Hotel Arinsal Pirineu", "1001", language="ca", country="AD"),
+        Contact(
+            "Jordi Puigdemunt i Serra",
+            "jordi@arinsalpirineu.example",
+            country="AD",
+            first_name="Jordi",
+            last_name="Puigdemunt i Serra",
+            salutation="Sr.",
+        ),
+    ),
+    "pt": (
+        Client("C022", "Quinta do Vale Azul", "1001", country="PT"),
+        Contact(
+            "Ana Rita Sousa Pereira",
+            "ana.sousa@valeazul.example",
+            "pt-PT",
+            country="PT",
+            first_name="Ana Rita",
+            last_name="Sousa Pereira",
+            salutation="Sra.",
+        ),
+    ),
+    "pt-BR": (
+        Client("C023", "Pousada Mar de Dentro", "1001", country="BR"),
+        Contact(
+            "Luiz Carvalho",
+            "luiz@mardedentro.example",
+            "pt-BR",
+            country="BR",
+            first_name="Luiz",
+            last_name="Carvalho",
+            salutation="Sr.",
+        ),
+    ),
+    "fr": (
+        Client("C024", "Hôtel du Léman SA", "1001", country="CH"),
+        Contact(
+            "Élodie Marchand",
+            "elodie.marchand@hotelduleman.example",
+            "fr",
+            country="CH",
+            first_name="Élodie",
+            last_name="Marchand",
+            salutation="Mme",
+        ),
+    ),
+    "de": (
+        Client("C025", "Alpenhof Weiß GmbH", "1001", country="AT"),
+        Contact(
+            "Jürgen Weiß",
+            "j.weiss@alpenhof.example",
+            "de",
+            country="AT",
+            first_name="Jürgen",
+            last_name="Weiß",
+            salutation="Herr",
+        ),
+    ),
 }
 
 
-def person(pid: str, first: str, last: str, email: str, phone: str | None, title: str | None) -> dict[str, Any]:
-    return {"id": pid, "name": f"{first} {last}", "first_name": first, "last_name": last, "email": email,
-            "phone": phone, "job_title": title}
-
-
-MANAGER = person("1010", "Javier", "Soler Roig", "javier.soler@acme-comunicacion.example", "+34 961 23 45 10",
-                 "Director de cuentas")
-SUCCESSOR = person("1005", "Nuria", "Castells Vidal", "nuria.castells@acme-comunicacion.example",
-                   "+34 961 23 45 05", "Directora de cuentas adjunta")
-
-
-def leaver(kind: str, last_day: str, *, successor: bool = True, manager: bool = True, no_contact: bool = False,
-           non_solicitation: str | None = None) -> dict[str, Any]:
+def person(
+    pid: str, first: str, last: str, email: str, phone: str | None, title: str | None
+) -> dict[str, Any]:
     return {
-        "id": "1001", "name": "Laura Martínez Ferrer", "first_name": "Laura", "last_name": "Martínez Ferrer",
-        "email": "laura.martinez@acme-comunicacion.example", "phone": "+34 961 23 45 01", "language": "es",
-        "department": "Cuentas", "job_title": "Ejecutiva de cuentas sénior", "status": "terminated",
+        "id": pid,
+        "name": f"{first} {last}",
+        "first_name": first,
+        "last_name": last,
+        "email": email,
+        "phone": phone,
+        "job_title": title,
+    }
+
+
+MANAGER = person(
+    "1010",
+    "Javier",
+    "Soler Roig",
+    "javier.soler@acme-comunicacion.example",
+    "+34 961 23 45 10",
+    "Director de cuentas",
+)
+SUCCESSOR = person(
+    "1005",
+    "Nuria",
+    "Castells Vidal",
+    "nuria.castells@acme-comunicacion.example",
+    "+34 961 23 45 05",
+    "Directora de cuentas adjunta",
+)
+
+
+def leaver(
+    kind: str,
+    last_day: str,
+    *,
+    successor: bool = True,
+    manager: bool = True,
+    no_contact: bool = False,
+    non_solicitation: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": "1001",
+        "name": "Laura Martínez Ferrer",
+        "first_name": "Laura",
+        "last_name": "Martínez Ferrer",
+        "email": "laura.martinez@acme-comunicacion.example",
+        "phone": "+34 961 23 45 01",
+        "language": "es",
+        "department": "Cuentas",
+        "job_title": "Ejecutiva de cuentas sénior",
+        "status": "terminated",
         "termination": {"type": kind, "date": last_day, "reason": REASON, "vendor_type": VENDOR_TYPE},
         "manager": copy.deepcopy(MANAGER) if manager else None,
         "successor": copy.deepcopy(SUCCESSOR) if successor else None,
@@ -101,8 +199,10 @@ def render(language: str, case: str) -> str:
     actions = notices.draft_actions(CASES[case], registry, [replace(client, contacts=(contact,))], NOW)
     (action,) = actions
     draft = action.draft
-    return f"To: {draft.to_name} <{draft.to_email}>\nFrom: {draft.sender_name} <{draft.mailbox}>\n" \
-           f"Subject: {draft.subject}\n\n{draft.text}"
+    return (
+        f"To: {draft.to_name} <{draft.to_email}>\nFrom: {draft.sender_name} <{draft.mailbox}>\n"
+        f"Subject: {draft.subject}\n\n{draft.text}"
+    )
 
 
 def path(language: str, case: str) -> Path:

@@ -3,6 +3,7 @@
 PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` system user
 (Debian's package creates it). Nothing here is collected by pytest.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,7 +41,9 @@ def cluster(max_connections: int = 200) -> Iterator[str]:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        raise Unavailable("the PostgreSQL driver is not installed: pip install -e '.[test,postgres]'") from None
+        raise Unavailable(
+            "the PostgreSQL driver is not installed: pip install -e '.[test,postgres]'"
+        ) from None
     found = binaries()
     if found is None:
         raise Unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql")
@@ -56,20 +59,51 @@ def cluster(max_connections: int = 200) -> Iterator[str]:
         port = probe.getsockname()[1]
     quiet: dict = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "timeout": 120}
     try:
-        initdb = subprocess.run([*run_as, str(found / "initdb"), "-D", str(data), "-U", "relevo", "-A", "trust",
-                                 "--no-sync", "-E", "UTF8"], **quiet)
+        initdb = subprocess.run(
+            [
+                *run_as,
+                str(found / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "relevo",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+            **quiet,
+        )
         if initdb.returncode:
             raise Unavailable(f"initdb failed: {initdb.stderr.decode(errors='replace')[-300:]}")
-        options = (f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off "
-                   f"-c max_connections={max_connections}")
-        start = subprocess.run([*run_as, str(found / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-                                str(data / "server.log"), "start"], **quiet)
+        options = (
+            f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c fsync=off "
+            f"-c max_connections={max_connections}"
+        )
+        start = subprocess.run(
+            [
+                *run_as,
+                str(found / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(data / "server.log"),
+                "start",
+            ],
+            **quiet,
+        )
         if start.returncode:
             raise Unavailable(f"pg_ctl start failed: {start.stderr.decode(errors='replace')[-300:]}")
         try:
             yield f"postgresql+psycopg://relevo@127.0.0.1:{port}/"
         finally:
-            subprocess.run([*run_as, str(found / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], **quiet)
+            subprocess.run(
+                [*run_as, str(found / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], **quiet
+            )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -2,6 +2,7 @@
 
 Each example is a fenced text block after a `<!-- notice: CASE.LANGUAGE -->` marker in README.md.
 """
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,18 @@ from pathlib import Path
 from tests.golden_cases import READERS, render
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BLOCK = re.compile(r"<!-- notice: (?P<case>[a-z_]+)\.(?P<language>[A-Za-z-]+) -->\n```text\n(?P<text>.*?)```\n", re.S)
-NAMES = {"es": "Spanish", "en": "English (UK)", "ca": "Catalan (Andorra)", "pt": "Portuguese (Portugal)",
-         "pt-BR": "Portuguese (Brazil)", "fr": "French (Geneva)", "de": "German (Austria)"}
+BLOCK = re.compile(
+    r"<!-- notice: (?P<case>[a-z_]+)\.(?P<language>[A-Za-z-]+) -->\n```text\n(?P<text>.*?)```\n", re.S
+)
+NAMES = {
+    "es": "Spanish",
+    "en": "English (UK)",
+    "ca": "Catalan (Andorra)",
+    "pt": "Portuguese (Portugal)",
+    "pt-BR": "Portuguese (Brazil)",
+    "fr": "French (Geneva)",
+    "de": "German (Austria)",
+}
 
 
 def blocks(text: str) -> list[tuple[str, str, str]]:

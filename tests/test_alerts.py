@@ -4,6 +4,7 @@ The block is Prefect's own CustomWebhookNotificationBlock, saved on the session'
 and named in the registry (`alerts: {block: custom-webhook/NAME}`), exactly as a company would
 point a SlackWebhook or MicrosoftTeamsWebhook block at its channel. Nothing leaves the machine.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,9 @@ from tests.support.example_hr import TERMINATED
 FACTORIAL = "https://api.factorialhr.com/api/2026-07-01/resources"
 
 
-def test_a_termination_found_only_by_polling_is_one_line_with_the_run_link(prefect_api_url, acme: Path,
-                                                                           channel: Channel) -> None:
+def test_a_termination_found_only_by_polling_is_one_line_with_the_run_link(
+    prefect_api_url, acme: Path, channel: Channel
+) -> None:
     from relevo.reconcile import reconcile_hr
 
     with_alerts(acme, save_block(channel.url))
@@ -35,23 +37,48 @@ def test_a_termination_found_only_by_polling_is_one_line_with_the_run_link(prefe
     assert len(channel.texts()) == len(TERMINATED)
 
 
-def test_a_disabled_factorial_subscription_is_said_once_a_day(prefect_api_url, acme: Path, channel: Channel,
-                                                              monkeypatch) -> None:
+def test_a_disabled_factorial_subscription_is_said_once_a_day(
+    prefect_api_url, acme: Path, channel: Channel, monkeypatch
+) -> None:
     from relevo.reconcile import reconcile_hr
 
     monkeypatch.setenv("FACTORIAL_API_KEY", "fct-canary")
-    acme.write_text(re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
-                           acme.read_text("utf-8")), "utf-8")
+    acme.write_text(
+        re.sub(
+            r"(?m)^hr: .*$",
+            "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
+            acme.read_text("utf-8"),
+        ),
+        "utf-8",
+    )
     with_alerts(acme, save_block(channel.url))
-    subscriptions = {"data": [
-        {"id": 41, "type": "employees/employee/terminate", "target_url": "https://relevo.example/webhooks/factorial/t",
-         "enabled": False, "api_version": "2026-07-01"},
-        {"id": 42, "type": "employees/employee/unterminate", "target_url": "https://relevo.example/webhooks/factorial/u",
-         "enabled": True, "api_version": "2026-07-01"}]}
+    subscriptions = {
+        "data": [
+            {
+                "id": 41,
+                "type": "employees/employee/terminate",
+                "target_url": "https://relevo.example/webhooks/factorial/t",
+                "enabled": False,
+                "api_version": "2026-07-01",
+            },
+            {
+                "id": 42,
+                "type": "employees/employee/unterminate",
+                "target_url": "https://relevo.example/webhooks/factorial/u",
+                "enabled": True,
+                "api_version": "2026-07-01",
+            },
+        ]
+    }
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.add_passthru("http://127.0.0.1")
-        mock.get(f"{FACTORIAL}/employees/employees", json={"data": [], "meta": {
-            "has_next_page": False, "has_previous_page": False, "limit": 100, "total": 0}})
+        mock.get(
+            f"{FACTORIAL}/employees/employees",
+            json={
+                "data": [],
+                "meta": {"has_next_page": False, "has_previous_page": False, "limit": 100, "total": 0},
+            },
+        )
         mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json=subscriptions)
         first = reconcile_hr(str(acme), dispatch=False)
         second = reconcile_hr(str(acme), dispatch=False)
@@ -61,8 +88,9 @@ def test_a_disabled_factorial_subscription_is_said_once_a_day(prefect_api_url, a
     assert "run: http" in text and "relevo.example" not in text
 
 
-def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url, acme: Path, channel: Channel,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(
+    prefect_api_url, acme: Path, channel: Channel, caplog: pytest.LogCaptureFixture
+) -> None:
     from relevo import alerts
     from relevo.config.registry import load_registry
 
@@ -81,8 +109,8 @@ def test_a_failing_block_never_fails_the_run_and_a_flood_is_cut(prefect_api_url,
 
 
 def test_a_registry_naming_a_block_badly_is_refused_in_one_line(acme: Path) -> None:
-    from relevo.model import ConfigurationError
     from relevo.config.registry import load_registry
+    from relevo.model import ConfigurationError
 
     with_alerts(acme, "https://hooks.slack.com/services/T000/B000/XXXX")
     with pytest.raises(ConfigurationError, match="alerts"):
@@ -95,14 +123,38 @@ def test_relevo_reconcile_says_a_disabled_factorial_subscription(acme: Path, mon
     from relevo.cli.main import app
 
     monkeypatch.setenv("FACTORIAL_API_KEY", "fct-canary")
-    acme.write_text(re.sub(r"(?m)^hr: .*$", "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
-                           acme.read_text("utf-8")), "utf-8")
+    acme.write_text(
+        re.sub(
+            r"(?m)^hr: .*$",
+            "hr: {connector: factorial, api_key: {env: FACTORIAL_API_KEY}}",
+            acme.read_text("utf-8"),
+        ),
+        "utf-8",
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        mock.get(f"{FACTORIAL}/employees/employees", json={"data": [], "meta": {
-            "has_next_page": False, "has_previous_page": False, "limit": 100, "total": 0}})
-        mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json={"data": [
-            {"id": 41, "type": "employees/employee/terminate", "target_url": "https://relevo.example/t",
-             "enabled": False, "api_version": "2026-07-01"}]})
+        mock.get(
+            f"{FACTORIAL}/employees/employees",
+            json={
+                "data": [],
+                "meta": {"has_next_page": False, "has_previous_page": False, "limit": 100, "total": 0},
+            },
+        )
+        mock.get(
+            f"{FACTORIAL}/api_public/webhook_subscriptions",
+            json={
+                "data": [
+                    {
+                        "id": 41,
+                        "type": "employees/employee/terminate",
+                        "target_url": "https://relevo.example/t",
+                        "enabled": False,
+                        "api_version": "2026-07-01",
+                    }
+                ]
+            },
+        )
         result = CliRunner().invoke(app, ["reconcile", "--registry", str(acme)])
     assert result.exit_code == 3, result.output
-    assert "disabled webhook subscription 41 (employees/employee/terminate)" in " ".join(result.output.split())
+    assert "disabled webhook subscription 41 (employees/employee/terminate)" in " ".join(
+        result.output.split()
+    )

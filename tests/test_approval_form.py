@@ -1,23 +1,24 @@
 """The approval form an operator answers in the Prefect UI: one checkbox per draft, approver required,
 a header that says what the drafts are and whom they introduce."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
 from relevo import schemas
+from relevo.config.registry import load_registry
 from relevo.engine import approval
 from relevo.rules import notices
-from relevo.config.registry import load_registry
 
 
 def drafts_of(registry_path, employee_id):
     registry = load_registry(registry_path)
     employee = schemas.check("employee", registry.hr().employee(employee_id), "employee")
     clients = registry.crm().clients_of(employee.get("email"), employee["id"])
-    return employee, notices.notice_actions(employee, registry, clients, datetime.now(timezone.utc))
+    return employee, notices.notice_actions(employee, registry, clients, datetime.now(UTC))
 
 
 def test_one_checkbox_per_draft_and_the_approver_is_required(acme):
@@ -30,7 +31,10 @@ def test_one_checkbox_per_draft_and_the_approver_is_required(acme):
     assert list(schema["properties"])[0] == "approved_by" and "approved_by" in schema["required"]
     first = schema["properties"]["draft_1"]
     assert first["type"] == "boolean" and first["default"] is True
-    assert first["title"] == f"1. {drafts[0].draft.to_name} <{drafts[0].draft.to_email}> · {drafts[0].draft.language}"
+    assert (
+        first["title"]
+        == f"1. {drafts[0].draft.to_name} <{drafts[0].draft.to_email}> · {drafts[0].draft.language}"
+    )
     with pytest.raises(ValidationError):
         form(approved_by="")
     answer = approval.answer_of(form(approved_by="Javier", draft_2=False), actions)
@@ -55,8 +59,9 @@ def test_header_says_what_the_drafts_are_and_whom_they_introduce(acme):
     assert approval.form_header(restricted, handovers, 72, "x", "u").startswith("## Internal hand-over notes")
     orphan, interim = drafts_of(acme, "1004")  # HR names no successor: the manager is introduced
     manager = orphan["manager"]["name"]
-    assert f"HR names no successor: the drafts introduce the manager, **{manager}**" in \
-        approval.form_header(orphan, interim, 72, "x", "u").replace("\\", "")
+    assert f"HR names no successor: the drafts introduce the manager, **{manager}**" in approval.form_header(
+        orphan, interim, 72, "x", "u"
+    ).replace("\\", "")
 
 
 def test_full_text_has_every_draft(acme):
@@ -70,6 +75,8 @@ def test_full_text_has_every_draft(acme):
 def test_the_approver_field_says_what_the_drafts_are_and_links_their_text(acme):
     orphan, interim = drafts_of(acme, "1004")
     intro = approval.form_intro(orphan, interim, "http://ui/artifacts/key/offboarding-1004-drafts")
-    described = approval.form_model(interim, intro).model_json_schema()["properties"]["approved_by"]["description"]
+    described = approval.form_model(interim, intro).model_json_schema()["properties"]["approved_by"][
+        "description"
+    ]
     assert "HR names no successor: the manager" in described.replace("\\", "")
     assert "(http://ui/artifacts/key/offboarding-1004-drafts)" in described

@@ -5,6 +5,7 @@ The flows run in-process against the session's real Prefect server; the pause/re
 answered through that server's API as the UI does. HubSpot and Microsoft Graph are behind
 `responses` (Prefect's own traffic goes over httpx to the real server).
 """
+
 from __future__ import annotations
 
 import email
@@ -18,13 +19,20 @@ import pytest
 import responses
 
 from relevo import schemas
+from relevo.config.registry import load_registry
 from relevo.connectors.directory import DirectoryHR
 from relevo.engine import approval
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import load_registry
 from tests.connectors.hubspot_fake import FakeHubSpot
 from tests.support.approval import (
-    LEAVER, OTHER, SUCCESSOR, form_description, paused_run, seed, start, use_hubspot,
+    LEAVER,
+    OTHER,
+    SUCCESSOR,
+    form_description,
+    paused_run,
+    seed,
+    start,
+    use_hubspot,
 )
 from tests.support.cli import relevo
 
@@ -67,7 +75,10 @@ def statuses(registry: Path, employee_id: str) -> dict[str, str]:
 
 # --- item 6: drafts match the data they are approved on -------------------------------------------------
 
-def test_rerun_after_a_successor_is_set_renders_the_review_copies_again_and_approve_places_them(prefect_api_url, acme):
+
+def test_rerun_after_a_successor_is_set_renders_the_review_copies_again_and_approve_places_them(
+    prefect_api_url, acme
+):
     from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
@@ -75,7 +86,9 @@ def test_rerun_after_a_successor_is_set_renders_the_review_copies_again_and_appr
     edit_hr(acme, "1004", successor_id="1005")
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)  # "as the task says"
     assert senders(acme, "1004") == {NURIA}  # the review copies now say what will be placed
-    summary = approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test")
+    summary = approve_notices(
+        "1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test"
+    )
     assert not summary.get("changed") and not summary.get("refused")
     assert senders(acme, "1004") == {NURIA} and len(messages(acme, "1004")) == 3
     assert all("Nuria Castells" in b and "Javier Soler" not in b for b in bodies(acme, "1004"))
@@ -83,17 +96,25 @@ def test_rerun_after_a_successor_is_set_renders_the_review_copies_again_and_appr
     assert f"{NURIA}" in (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8")
 
 
-def test_approve_without_a_rerun_shows_changed_drafts_again_then_places_the_current_version(prefect_api_url, acme):
+def test_approve_without_a_rerun_shows_changed_drafts_again_then_places_the_current_version(
+    prefect_api_url, acme
+):
     from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     edit_hr(acme, "1004", successor_id="1005")
-    first = approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test")
+    first = approve_notices(
+        "1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test"
+    )
     assert first["changed"] == 4  # three drafts say something else, and the CRM hand-over to Nuria is new
-    assert set(statuses(acme, "1004").values()) == {"awaiting_approval"}  # nothing placed, nothing handed over
+    assert set(statuses(acme, "1004").values()) == {
+        "awaiting_approval"
+    }  # nothing placed, nothing handed over
     assert not (acme.parent / "out" / "crm-reassignments.csv").exists()
     assert senders(acme, "1004") == {NURIA}  # the copies to review are the new version
-    second = approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test")
+    second = approve_notices(
+        "1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test"
+    )
     assert not second.get("changed")
     assert set(statuses(acme, "1004").values()) == {"done"} and senders(acme, "1004") == {NURIA}
 
@@ -103,7 +124,9 @@ def test_a_changed_recipient_supersedes_the_old_draft_and_its_review_copy(prefec
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     path = acme.parent / "clients.json"
-    path.write_text(path.read_text("utf-8").replace("rafa@mueblesalfafar.example", "compras@mueblesalfafar.example"))
+    path.write_text(
+        path.read_text("utf-8").replace("rafa@mueblesalfafar.example", "compras@mueblesalfafar.example")
+    )
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
     states = statuses(acme, "1004")
     assert states["1004:notice:C013:rafa@mueblesalfafar.example"] == "superseded"
@@ -120,14 +143,22 @@ def test_graph_drafts_are_posted_only_in_the_version_shown(prefect_api_url, acme
     """Microsoft 365: nothing is placed before approval; a version that changed since is listed again first."""
     from relevo.offboarding import approve_notices, offboard_employee
 
-    acme.write_text(acme.read_text().replace("drafts: {connector: eml, path: out/drafts}",
-                                             "drafts: {connector: graph, token: {env: GRAPH_TOKEN}}"))
+    acme.write_text(
+        acme.read_text().replace(
+            "drafts: {connector: eml, path: out/drafts}",
+            "drafts: {connector: graph, token: {env: GRAPH_TOKEN}}",
+        )
+    )
     monkeypatch.setenv("GRAPH_TOKEN", "graph-canary-token")
     with responses.RequestsMock() as mock:
-        create = mock.post(f"{GRAPH}/users/{NURIA}/messages", status=201, json={"id": "AAMkAGI2TG93AAA=", "isDraft": True})
+        create = mock.post(
+            f"{GRAPH}/users/{NURIA}/messages", status=201, json={"id": "AAMkAGI2TG93AAA=", "isDraft": True}
+        )
         offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
         edit_hr(acme, "1004", successor_id="1005")
-        first = approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test")
+        first = approve_notices(
+            "1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user test"
+        )
         assert first["changed"] == 4 and not create.calls  # RequestsMock refuses a POST to any other mailbox
         tasks = Ledger(load_registry(acme).database_url).open_actions("1004")
         assert all("Nuria Castells" in r["detail"] for r in tasks if r["action"] == "draft_notice")
@@ -145,7 +176,9 @@ def test_relevo_approve_places_nothing_once_hr_shows_no_termination(prefect_api_
     result = relevo("approve", "1004", "--registry", str(acme), api_url=prefect_api_url)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "no termination" in result.stderr
-    summary = approve_notices("1004", registry_path=str(acme), approved_by="x", actor="OS user test")  # a race
+    summary = approve_notices(
+        "1004", registry_path=str(acme), approved_by="x", actor="OS user test"
+    )  # a race
     assert "no termination" in summary["refused"] and not summary.get("rows")
     assert set(statuses(acme, "1004").values()) == {"awaiting_approval"}
     assert not (acme.parent / "out" / "crm-reassignments.csv").exists()
@@ -154,27 +187,43 @@ def test_relevo_approve_places_nothing_once_hr_shows_no_termination(prefect_api_
 def test_an_older_ledger_gains_the_fingerprint_column_and_keeps_its_rows(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:  # relevo_actions as releases before the fingerprint made it
-        conn.execute("CREATE TABLE relevo_actions (key VARCHAR(400) PRIMARY KEY, employee_id VARCHAR(64) NOT NULL, "
-                     "action VARCHAR(40) NOT NULL, target VARCHAR(400) NOT NULL, status VARCHAR(40) NOT NULL, "
-                     "detail TEXT NOT NULL, pre_state TEXT, attempts INTEGER NOT NULL, updated_at VARCHAR(40) NOT NULL)")
-        conn.execute("INSERT INTO relevo_actions VALUES ('1004:notice:C011:a@b.example', '1004', 'draft_notice', "
-                     "'t', 'awaiting_approval', 'd', NULL, 0, '2026-01-01')")
+        conn.execute(
+            "CREATE TABLE relevo_actions (key VARCHAR(400) PRIMARY KEY, employee_id VARCHAR(64) NOT NULL, "
+            "action VARCHAR(40) NOT NULL, target VARCHAR(400) NOT NULL, status VARCHAR(40) NOT NULL, "
+            "detail TEXT NOT NULL, pre_state TEXT, attempts INTEGER NOT NULL, updated_at VARCHAR(40) NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO relevo_actions VALUES ('1004:notice:C011:a@b.example', '1004', 'draft_notice', "
+            "'t', 'awaiting_approval', 'd', NULL, 0, '2026-01-01')"
+        )
     ledger = Ledger(f"sqlite:///{path}")
     state = ledger.state("1004:notice:C011:a@b.example")
     assert state is not None and state.status == "awaiting_approval" and state.fingerprint is None
-    ledger.finish(key=state.key, employee_id="1004", action="draft_notice", target="t", outcome="awaiting_approval",
-                  detail="d", fingerprint="f" * 32)
+    ledger.finish(
+        key=state.key,
+        employee_id="1004",
+        action="draft_notice",
+        target="t",
+        outcome="awaiting_approval",
+        detail="d",
+        fingerprint="f" * 32,
+    )
     assert ledger.state(state.key).fingerprint == "f" * 32
 
 
 # --- item 7: approvals are made by someone, about someone real --------------------------------------------
 
+
 def test_resolve_successor_accepts_only_an_active_employee_known_to_hr(acme):
     hr = DirectoryHR(acme.parent / "hr.json", "es")
     leaver = hr.employee("1004")
     assert approval.resolve_successor(hr, leaver, " 1005 ")["email"] == NURIA
-    for wanted, problem in [("9999", "no such employee"), ("1004", "is the employee who leaves"),
-                            ("1001", "not an active employee"), ("1002", "not an active employee")]:
+    for wanted, problem in [
+        ("9999", "no such employee"),
+        ("1004", "is the employee who leaves"),
+        ("1001", "not an active employee"),
+        ("1002", "not an active employee"),
+    ]:
         with pytest.raises(approval.SuccessorProblem, match=problem):
             approval.resolve_successor(hr, leaver, wanted)
 
@@ -184,24 +233,42 @@ def test_relevo_approve_successor_must_be_an_active_employee_and_is_audited(pref
     from relevo.offboarding import approve_notices, offboard_employee
 
     offboard_employee("1004", registry_path=str(acme), wait_for_approval=False)
-    refused = relevo("approve", "1004", "--registry", str(acme), "--successor", "9999", api_url=prefect_api_url)
+    refused = relevo(
+        "approve", "1004", "--registry", str(acme), "--successor", "9999", api_url=prefect_api_url
+    )
     assert refused.returncode == 2 and "successor 9999: no such employee" in refused.stderr, refused.stderr
     assert refused.stderr.strip().count("\n") == 0 and "Traceback" not in refused.stderr
-    inside = approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user elena",
-                             successor_id="1001")  # checked again when the flow runs: HR may change in between
+    inside = approve_notices(
+        "1004",
+        registry_path=str(acme),
+        approved_by="Elena Sanchis",
+        actor="OS user elena",
+        successor_id="1001",
+    )  # checked again when the flow runs: HR may change in between
     assert "successor 1001 is not an active employee" in inside["refused"] and inside["rows"] == []
     assert set(statuses(acme, "1004").values()) == {"awaiting_approval"}
-    approve_notices("1004", registry_path=str(acme), approved_by="Elena Sanchis", actor="OS user elena",
-                    successor_id="1006")
+    approve_notices(
+        "1004",
+        registry_path=str(acme),
+        approved_by="Elena Sanchis",
+        actor="OS user elena",
+        successor_id="1006",
+    )
     assert senders(acme, "1004") == {PABLO}
     assert "pablo.ferrando" in (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8")
     open_keys = {r["key"] for r in Ledger(load_registry(acme).database_url).open_actions("1004")}
     assert "1004:check:successor" not in open_keys  # naming the successor answers the "no successor" task
     rows = Ledger(load_registry(acme).database_url).audit("1004")
     change = [r for r in rows if r["action"] == "change_successor"]
-    assert len(change) == 1 and "Pablo Ferrando" in change[0]["target"] and "Elena Sanchis" in change[0]["detail"]
+    assert (
+        len(change) == 1
+        and "Pablo Ferrando" in change[0]["target"]
+        and "Elena Sanchis" in change[0]["detail"]
+    )
     placed = [r for r in rows if r["action"] == "draft_notice" and r["outcome"] == "done"]
-    assert len(placed) == 3 and all("by Elena Sanchis (as given; OS user elena)" in r["detail"] for r in placed)
+    assert len(placed) == 3 and all(
+        "by Elena Sanchis (as given; OS user elena)" in r["detail"] for r in placed
+    )
     for row in rows:
         schemas.check("outcome", row, "audit row")
 
@@ -215,8 +282,16 @@ def next_pause(registry: Path, out: dict[str, Any], after: Any = None) -> tuple[
 def answer(run: Any, **fields: Any) -> None:
     from prefect.flow_runs import resume_flow_run
 
-    resume_flow_run(run.id, run_input={"approve": True, "reject": [], "approved_by": "Test approver", "successor_id": "",
-                                       **fields})
+    resume_flow_run(
+        run.id,
+        run_input={
+            "approve": True,
+            "reject": [],
+            "approved_by": "Test approver",
+            "successor_id": "",
+            **fields,
+        },
+    )
 
 
 def hubspot(mock: responses.RequestsMock) -> FakeHubSpot:
@@ -225,7 +300,9 @@ def hubspot(mock: responses.RequestsMock) -> FakeHubSpot:
     return fake
 
 
-def test_form_answer_after_hr_changed_shows_the_new_drafts_before_placing_them(prefect_api_url, acme, monkeypatch):
+def test_form_answer_after_hr_changed_shows_the_new_drafts_before_placing_them(
+    prefect_api_url, acme, monkeypatch
+):
     use_hubspot(acme, 0.02, monkeypatch)  # 72 s to answer each form; the run polls every 7 s
     with responses.RequestsMock() as mock:
         fake = hubspot(mock)
@@ -253,13 +330,21 @@ def test_form_answer_after_the_termination_was_withdrawn_places_nothing(prefect_
         thread.join(90)
         assert not thread.is_alive() and "error" not in out
     assert messages(acme, "1001") == [] and fake.updates == []
-    rows = [r for r in Ledger(load_registry(acme).database_url).audit("1001")
-            if r["action"] in {"draft_notice", "reassign_crm"}]
-    assert rows and {r["outcome"] for r in rows} == {"skipped"} and all("no termination" in r["detail"] for r in rows)
+    rows = [
+        r
+        for r in Ledger(load_registry(acme).database_url).audit("1001")
+        if r["action"] in {"draft_notice", "reassign_crm"}
+    ]
+    assert (
+        rows
+        and {r["outcome"] for r in rows} == {"skipped"}
+        and all("no termination" in r["detail"] for r in rows)
+    )
 
 
-def test_form_successor_must_be_an_active_employee_and_the_approver_is_recorded_as_typed(prefect_api_url, acme,
-                                                                                           monkeypatch):
+def test_form_successor_must_be_an_active_employee_and_the_approver_is_recorded_as_typed(
+    prefect_api_url, acme, monkeypatch
+):
     use_hubspot(acme, 0.02, monkeypatch)
     with responses.RequestsMock() as mock:
         fake = hubspot(mock)
@@ -283,6 +368,8 @@ def test_form_successor_must_be_an_active_employee_and_the_approver_is_recorded_
     assert len(change) == 1 and "(HR 1006)" in change[0]["target"] and "Nuria Castells" in change[0]["detail"]
     placed = [r for r in rows if r["action"] == "draft_notice" and r["outcome"] == "done"]
     assert len(placed) == 3
-    assert all("by Elena Soler (CEO) (name as typed in the form; Prefect identity: none recorded)" in r["detail"]
-               for r in placed), [r["detail"] for r in placed]
+    assert all(
+        "by Elena Soler (CEO) (name as typed in the form; Prefect identity: none recorded)" in r["detail"]
+        for r in placed
+    ), [r["detail"] for r in placed]
     assert not any("attacker" in json.dumps(r) for r in rows)

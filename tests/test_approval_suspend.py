@@ -8,6 +8,7 @@ deployment's flow run executed here as the process worker would (`run_as_worker`
   approver's name recorded once), to exactly the drafts it was given for.
 - Withdrawn while suspended: nothing is placed when the run resumes.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ def ledger(registry: Path) -> Ledger:
 
 def notice_states(registry: Path) -> dict[str, str]:
     """Status of each draft and CRM hand-over of Laura's (1001) in the ledger."""
-    return {k: s.status for k, s in ledger(registry).states("1001").items()
-            if ":notice:" in k or ":reassign_crm:" in k}
+    return {
+        k: s.status
+        for k, s in ledger(registry).states("1001").items()
+        if ":notice:" in k or ":reassign_crm:" in k
+    }
 
 
 def suspended(flow_run_id) -> object:
@@ -66,15 +70,24 @@ def test_an_unanswered_suspended_run_leaves_its_notices_to_relevo_approve(deploy
     assert waiting and set(waiting.values()) == {"awaiting_approval"}  # written before the process ended
     detail = ledger(acme).state(next(iter(waiting))).detail
     assert f"/runs/flow-run/{flow_run.id}" in detail and "relevo approve 1001" in detail
-    with get_client(sync_client=True) as client:  # the run's report, published before it suspended, says so too
+    with get_client(
+        sync_client=True
+    ) as client:  # the run's report, published before it suspended, says so too
         [report] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001-rows"]),
-                                           flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])),
-            sort=ArtifactSort.CREATED_DESC, limit=1)
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["offboarding-1001-rows"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]),
+            ),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
     rows = json.loads(report.data) if isinstance(report.data, str) else report.data
     reported = {r["target"]: r for r in rows if r["action"] in {"draft_notice", "reassign_crm"}}
     assert len(reported) == len(waiting)
-    assert all(r["outcome"] == "awaiting_approval" and "relevo approve 1001" in r["detail"] for r in reported.values())
+    assert all(
+        r["outcome"] == "awaiting_approval" and "relevo approve 1001" in r["detail"]
+        for r in reported.values()
+    )
 
     time.sleep(max(0.0, (state.state_details.pause_timeout.timestamp() - time.time()) + 0.5))
     assert not paused_approvals("1001")  # its form can no longer be answered: the CLI works from the ledger
@@ -107,8 +120,17 @@ def test_an_answered_suspended_run_applies_the_answer_once(deployed, acme):
     listed = relevo("tasks", "--employee", "1001", "--registry", str(acme), api_url=deployed)
     assert listed.returncode == 0, listed.stderr
     assert f"/runs/flow-run/{flow_run.id}" in listed.stdout and "suspended in the Prefect UI" in listed.stdout
-    answered = relevo("approve", "1001", "--registry", str(acme), "--by", "Javier Soler", "--reject", REJECTED,
-                      api_url=deployed)
+    answered = relevo(
+        "approve",
+        "1001",
+        "--registry",
+        str(acme),
+        "--by",
+        "Javier Soler",
+        "--reject",
+        REJECTED,
+        api_url=deployed,
+    )
     assert answered.returncode == 0, answered.stdout + answered.stderr
     assert "Answered the approval form of run" in answered.stdout
 
@@ -116,9 +138,14 @@ def test_an_answered_suspended_run_applies_the_answer_once(deployed, acme):
     assert state.is_completed(), state
     audit = ledger(acme).audit("1001")
     replay = audit[before:]
-    assert not [r for r in replay if r["outcome"] == "awaiting_approval"]  # the answered form is not re-recorded
-    placed = Counter((r["action_key"], r["outcome"]) for r in audit if r["outcome"] in {"done", "rejected"}
-                     and r["action"] in {"draft_notice", "reassign_crm"})
+    assert not [
+        r for r in replay if r["outcome"] == "awaiting_approval"
+    ]  # the answered form is not re-recorded
+    placed = Counter(
+        (r["action_key"], r["outcome"])
+        for r in audit
+        if r["outcome"] in {"done", "rejected"} and r["action"] in {"draft_notice", "reassign_crm"}
+    )
     assert placed and set(placed.values()) == {1}  # each draft placed or rejected exactly once
     rejected = [k for (k, o) in placed if o == "rejected"]
     assert rejected and all(REJECTED in r["target"] for r in audit if r["action_key"] in rejected)
@@ -148,6 +175,7 @@ def test_drafts_changed_while_suspended_are_asked_again_not_placed(deployed, acm
     class Run:  # form_description reads the form of a run in this state
         id = flow_run.id
         state = again
+
     assert "changed while this form was open" in form_description(Run)
 
 

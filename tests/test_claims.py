@@ -1,4 +1,5 @@
 """Claims on actions outlive a long call of a live run but not a run that was killed (see ClaimKeeper)."""
+
 from __future__ import annotations
 
 import time
@@ -24,7 +25,9 @@ def test_a_live_runs_claim_is_renewed_and_a_dead_runs_claim_lapses(tmp_path: Pat
 def test_claims_lapse_within_five_minutes_unless_renewed() -> None:
     """A run killed on another machine delays its employee's next run by at most 5 minutes (it was 15); a
     live run survives missing several renewals (a database away, a paused VM, clocks minutes apart)."""
-    assert ledger_module.CLAIM_SECONDS <= 300 and ledger_module.RENEW_SECONDS * 5 <= ledger_module.CLAIM_SECONDS
+    assert (
+        ledger_module.CLAIM_SECONDS <= 300 and ledger_module.RENEW_SECONDS * 5 <= ledger_module.CLAIM_SECONDS
+    )
 
 
 def test_a_claim_of_a_killed_process_on_this_machine_is_taken_at_once(tmp_path: Path) -> None:
@@ -36,13 +39,20 @@ def test_a_claim_of_a_killed_process_on_this_machine_is_taken_at_once(tmp_path: 
     from relevo.storage.ledger import holder_is_dead, process_holder
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     killed = process_holder("run-a").rsplit("/", 1)[0] + "/" + gone.stdout.strip()
     assert holder_is_dead(killed) and not holder_is_dead(process_holder("run-b"))  # this process lives
     assert not holder_is_dead("run-c/another-host/1")  # another machine's process: unknown, so alive
     assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", killed) == "claimed"
-    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder("run-b")) == "claimed"
-    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder("run-c")) == "busy"
+    assert (
+        ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder("run-b"))
+        == "claimed"
+    )
+    assert (
+        ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder("run-c")) == "busy"
+    )
 
 
 def test_recording_the_outcome_ends_the_claim_in_the_same_write(tmp_path: Path) -> None:
@@ -51,8 +61,14 @@ def test_recording_the_outcome_ends_the_claim_in_the_same_write(tmp_path: Path) 
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", "a/h/1") == "claimed"
     ledger.start("1001:revoke:page:1", "1001", "revoke_role", "page")
-    ledger.finish(key="1001:revoke:page:1", employee_id="1001", action="revoke_role", target="page",
-                  outcome="done", detail="removed (confirmed by a fresh read)")
+    ledger.finish(
+        key="1001:revoke:page:1",
+        employee_id="1001",
+        action="revoke_role",
+        target="page",
+        outcome="done",
+        detail="removed (confirmed by a fresh read)",
+    )
     assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", "b/h/2") == "finished"
     with ledger.engine.connect() as conn:
         from relevo.storage.ledger import actions

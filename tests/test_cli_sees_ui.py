@@ -1,5 +1,6 @@
 """The CLI and the UI see each other: a run paused for approval is listed by `relevo tasks` with its
 address, and `relevo approve` answers its form (the run places the drafts)."""
+
 from __future__ import annotations
 
 import os
@@ -12,18 +13,25 @@ from typing import Any
 
 
 def relevo(*args: str, api_url: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "PREFECT_API_URL": api_url}, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "relevo.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PREFECT_API_URL": api_url},
+        timeout=180,
+    )
 
 
 def test_tasks_lists_a_ui_paused_approval_and_approve_answers_it(prefect_api_url, acme: Path):
-    from relevo.offboarding import offboard_employee
     from relevo.cli.uiruns import paused_approvals
+    from relevo.offboarding import offboard_employee
 
     out: dict[str, Any] = {}
 
     def target() -> None:
-        out["state"] = offboard_employee("1001", registry_path=str(acme), wait_for_approval=True, return_state=True)
+        out["state"] = offboard_employee(
+            "1001", registry_path=str(acme), wait_for_approval=True, return_state=True
+        )
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
@@ -38,8 +46,17 @@ def test_tasks_lists_a_ui_paused_approval_and_approve_answers_it(prefect_api_url
     assert "approval form of run offboard 1001 · Laura Martínez Ferrer · dismissal" in listed.stdout
 
     rejected = "j.oconnor@seaviewhotels.example"
-    answered = relevo("approve", "1001", "--registry", str(acme), "--by", "Javier Soler", "--reject", rejected,
-                      api_url=prefect_api_url)
+    answered = relevo(
+        "approve",
+        "1001",
+        "--registry",
+        str(acme),
+        "--by",
+        "Javier Soler",
+        "--reject",
+        rejected,
+        api_url=prefect_api_url,
+    )
     assert answered.returncode == 0, answered.stdout + answered.stderr
     assert "Answered the approval form of run" in answered.stdout
     thread.join(120)

@@ -1,4 +1,5 @@
 """A database made by an earlier relevo keeps working: missing columns are added, rows are kept."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -11,11 +12,15 @@ from relevo.storage.ledger import Ledger, task_steps
 def test_a_ledger_from_before_claims_gains_the_claim_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as conn:  # relevo_actions as relevo 0.1 created it
-        conn.execute("CREATE TABLE relevo_actions (key VARCHAR(400) PRIMARY KEY, employee_id VARCHAR(64) NOT NULL, "
-                     "action VARCHAR(40) NOT NULL, target VARCHAR(400) NOT NULL, status VARCHAR(40) NOT NULL, "
-                     "detail TEXT NOT NULL, pre_state TEXT, attempts INTEGER NOT NULL, updated_at VARCHAR(40) NOT NULL)")
-        conn.execute("INSERT INTO relevo_actions VALUES ('1001:revoke:page:7', '1001', 'revoke_role', 'page', 'done', "
-                     "'removed', NULL, 1, '2026-11-01T00:00:00.000+00:00')")
+        conn.execute(
+            "CREATE TABLE relevo_actions (key VARCHAR(400) PRIMARY KEY, employee_id VARCHAR(64) NOT NULL, "
+            "action VARCHAR(40) NOT NULL, target VARCHAR(400) NOT NULL, status VARCHAR(40) NOT NULL, "
+            "detail TEXT NOT NULL, pre_state TEXT, attempts INTEGER NOT NULL, updated_at VARCHAR(40) NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO relevo_actions VALUES ('1001:revoke:page:7', '1001', 'revoke_role', 'page', 'done', "
+            "'removed', NULL, 1, '2026-11-01T00:00:00.000+00:00')"
+        )
     ledger = Ledger(f"sqlite:///{path}")
     assert ledger.state("1001:revoke:page:7").status == "done"  # type: ignore[union-attr]
     assert ledger.claim("1001:revoke:page:7", "1001", "revoke_role", "page", "run-a") == "finished"
@@ -45,16 +50,36 @@ def steps_survive_the_migration(url: str) -> None:
     """An old row still lists its steps (parsed from its detail); a new row stores them apart, read back as is."""
     ledger = Ledger(url)
     [old] = ledger.open_actions("1001")
-    assert task_steps(old) == ("shared login: rotate", ["Change the password.", "Sign out all other sessions."])
+    assert task_steps(old) == (
+        "shared login: rotate",
+        ["Change the password.", "Sign out all other sessions."],
+    )
     steps = ["Open x.com.", "Remove Ana (role: 2. admin)."]  # a step with "2. " inside is not split
-    row = ledger.finish(key="1002:rotate:x", employee_id="1002", action="rotate_credentials", target="x",
-                        outcome="manual", detail="shared login: rotate", steps=steps, due_at=None)
-    assert row["steps"] == steps and row["detail"] == "shared login: rotate | steps: 1. Open x.com. 2. Remove Ana " \
-                                                      "(role: 2. admin)."
+    row = ledger.finish(
+        key="1002:rotate:x",
+        employee_id="1002",
+        action="rotate_credentials",
+        target="x",
+        outcome="manual",
+        detail="shared login: rotate",
+        steps=steps,
+        due_at=None,
+    )
+    assert (
+        row["steps"] == steps
+        and row["detail"] == "shared login: rotate | steps: 1. Open x.com. 2. Remove Ana (role: 2. admin)."
+    )
     [new] = ledger.open_actions("1002")
     assert task_steps(new) == ("shared login: rotate", steps)
-    ledger.finish(key="1002:revoke:x:7", employee_id="1002", action="revoke_role", target="x", outcome="scheduled",
-                  detail="remove admin role (at 2026-11-30 23:59 CET)", due_at="2026-11-30T23:59:00+01:00")
+    ledger.finish(
+        key="1002:revoke:x:7",
+        employee_id="1002",
+        action="revoke_role",
+        target="x",
+        outcome="scheduled",
+        detail="remove admin role (at 2026-11-30 23:59 CET)",
+        due_at="2026-11-30T23:59:00+01:00",
+    )
     audit = ledger.audit("1002")
     assert [r["due_at"] for r in audit] == [None, "2026-11-30T23:59:00+01:00"]
     assert audit[0]["steps"] == steps

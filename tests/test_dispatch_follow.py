@@ -1,16 +1,17 @@
 """The dispatcher follows every run it started to its end: a run that crashed (its worker was
 killed) or never left Pending (the worker died while submitting it) is started again, and after
 too many tries the event is marked stuck for a person, instead of reading "dispatched" forever."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from relevo.storage.inbox import Inbox, InboxEvent
-from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher, RunSeen, launch_deployment
+from relevo.storage.inbox import Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
 
-NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 class FakePrefect:
@@ -40,8 +41,14 @@ def dispatcher_for(acme, prefect: FakePrefect, clock: list[float]) -> Dispatcher
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
     inbox.store(Inbox.event("bamboohr", "1001", "terminated", "2026-11-20", NOW))
-    return Dispatcher(inbox, str(registry.path), launch=prefect.launch, clock=lambda: clock[0],
-                      read_runs=prefect.read, cancel=prefect.cancel)
+    return Dispatcher(
+        inbox,
+        str(registry.path),
+        launch=prefect.launch,
+        clock=lambda: clock[0],
+        read_runs=prefect.read,
+        cancel=prefect.cancel,
+    )
 
 
 def only(dispatcher: Dispatcher) -> InboxEvent:
@@ -103,12 +110,17 @@ def test_a_run_marked_crashed_keeps_its_claims_for_it_may_still_be_alive(acme) -
     dispatcher.dispatch_due()
     first = only(dispatcher).flow_run_id
     ledger = Ledger(load_registry(acme).database_url)
-    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder(first)) == "claimed"
+    assert (
+        ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder(first)) == "claimed"
+    )
     prefect.runs[first] = RunSeen("CRASHED", NOW)
     dispatcher.follow()
     replacement = only(dispatcher).flow_run_id
     assert replacement != first
-    assert ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder(replacement)) == "busy"
+    assert (
+        ledger.claim("1001:revoke:page:1", "1001", "revoke_role", "page", process_holder(replacement))
+        == "busy"
+    )
 
 
 def test_a_crashed_deployment_run_is_replaced_on_a_real_prefect_server(deployed, acme) -> None:  # type: ignore[no-untyped-def]
@@ -118,7 +130,7 @@ def test_a_crashed_deployment_run_is_replaced_on_a_real_prefect_server(deployed,
 
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
-    inbox.store(Inbox.event("bamboohr", "1003", "terminated", "2026-11-20", datetime.now(timezone.utc)))
+    inbox.store(Inbox.event("bamboohr", "1003", "terminated", "2026-11-20", datetime.now(UTC)))
     dispatcher = Dispatcher(inbox, str(registry.path), launch=launch_deployment)
     assert dispatcher.dispatch_due() == 1
     first = only(dispatcher).flow_run_id

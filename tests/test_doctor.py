@@ -1,4 +1,5 @@
 """`relevo doctor`: secrets, authenticated reads, API versions, webhook health; exit 0 / 3 / 2; reads only."""
+
 from __future__ import annotations
 
 import json
@@ -9,16 +10,21 @@ import responses
 import yaml
 from typer.testing import CliRunner
 
-from relevo.connectors.versions import VERSIONS, ApiVersion, support
-from relevo.cli.main import app
 from relevo.cli.doctor import run, secret_references
+from relevo.cli.main import app
 from relevo.config.registry import load_registry
+from relevo.connectors.versions import VERSIONS, ApiVersion, support
 from tests.connectors.hubspot_fake import FakeHubSpot
 
 FACTORIAL = "https://api.factorialhr.com/api/2026-07-01/resources"
 GRAPH = "https://graph.microsoft.com/v1.0"
-KEYS = {"RELEVO_BAMBOOHR_WEBHOOK_KEY": "bhr-key-canary", "RELEVO_FACTORIAL_CHALLENGE": "challenge-canary",
-        "FACTORIAL_KEY": "fct-key-canary-71", "HUBSPOT_KEY": "pat-eu1-canary-99", "GRAPH_SECRET": "graph-canary-55"}
+KEYS = {
+    "RELEVO_BAMBOOHR_WEBHOOK_KEY": "bhr-key-canary",
+    "RELEVO_FACTORIAL_CHALLENGE": "challenge-canary",
+    "FACTORIAL_KEY": "fct-key-canary-71",
+    "HUBSPOT_KEY": "pat-eu1-canary-99",
+    "GRAPH_SECRET": "graph-canary-55",
+}
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 
@@ -33,20 +39,44 @@ def api_registry(acme: Path, monkeypatch, **env: str | None) -> Path:  # type: i
     data = yaml.safe_load(acme.read_text("utf-8"))
     data["hr"] = {"connector": "factorial", "api_key": {"env": "FACTORIAL_KEY"}}
     data["crm"] = {"connector": "hubspot", "token": {"env": "HUBSPOT_KEY"}}
-    data["drafts"] = {"connector": "graph", "tenant_id": TENANT, "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e",
-                      "client_secret": {"env": "GRAPH_SECRET"}}
+    data["drafts"] = {
+        "connector": "graph",
+        "tenant_id": TENANT,
+        "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e",
+        "client_secret": {"env": "GRAPH_SECRET"},
+    }
     acme.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     return acme
 
 
 def vendors(mock: responses.RequestsMock, *, disabled: bool = False, graph_drafts: bool = True) -> None:
     """Factorial, HubSpot and (when the drafts go to Microsoft 365) Graph answering as their docs/SDK models show."""
-    mock.get(f"{FACTORIAL}/api_public/credentials", json={"data": [{"id": 1, "company_id": 77, "employee_id": 0}]})
-    mock.get(f"{FACTORIAL}/api_public/webhook_subscriptions", json={"data": [
-        {"id": 41, "target_url": "https://relevo.acme.example/webhooks/factorial", "type": "employees/employee/terminate",
-         "company_id": 77, "enabled": not disabled, "api_version": "2026-07-01"},
-        {"id": 42, "target_url": "https://relevo.acme.example/webhooks/factorial",
-         "type": "employees/employee/unterminate", "company_id": 77, "enabled": True, "api_version": "2026-07-01"}]})
+    mock.get(
+        f"{FACTORIAL}/api_public/credentials", json={"data": [{"id": 1, "company_id": 77, "employee_id": 0}]}
+    )
+    mock.get(
+        f"{FACTORIAL}/api_public/webhook_subscriptions",
+        json={
+            "data": [
+                {
+                    "id": 41,
+                    "target_url": "https://relevo.acme.example/webhooks/factorial",
+                    "type": "employees/employee/terminate",
+                    "company_id": 77,
+                    "enabled": not disabled,
+                    "api_version": "2026-07-01",
+                },
+                {
+                    "id": 42,
+                    "target_url": "https://relevo.acme.example/webhooks/factorial",
+                    "type": "employees/employee/unterminate",
+                    "company_id": 77,
+                    "enabled": True,
+                    "api_version": "2026-07-01",
+                },
+            ]
+        },
+    )
     FakeHubSpot(mock, {})
     if graph_drafts:
         graph(mock)
@@ -56,8 +86,10 @@ def graph(mock: responses.RequestsMock) -> None:
     from tests.support.mail_login import LOGIN, graph_token, openid_configuration
 
     openid_configuration(mock)
-    mock.post(f"{LOGIN}/oauth2/v2.0/token", json={"token_type": "Bearer", "expires_in": 3599,
-                                                   "access_token": graph_token(1)})
+    mock.post(
+        f"{LOGIN}/oauth2/v2.0/token",
+        json={"token_type": "Bearer", "expires_in": 3599, "access_token": graph_token(1)},
+    )
     mock.get(f"{GRAPH}/users/cuentas@acme-comunicacion.example/messages", json={"value": []})
 
 
@@ -71,7 +103,9 @@ def test_all_fine_is_exit_0_and_lists_every_check(acme, monkeypatch):
     assert result.exit_code == 0, report
     subjects = {f["subject"] for f in report["findings"]}
     assert {"secrets", "hr", "crm", "drafts", "webhooks"} <= subjects
-    assert "the token carries the application permission Mail.ReadWrite" in [f["text"] for f in report["findings"]]
+    assert "the token carries the application permission Mail.ReadWrite" in [
+        f["text"] for f in report["findings"]
+    ]
     assert all(f["level"] == "ok" for f in report["findings"])
     assert methods <= {"GET", "POST"}  # POST only for HubSpot's search, a read
     assert not any(v in result.stdout for v in KEYS.values())  # no secret in the report
@@ -119,12 +153,24 @@ def test_a_refused_credential_is_exit_3(acme, monkeypatch):
 
 
 def test_versions_warn_60_days_before_their_end(monkeypatch):
-    monkeypatch.setitem(VERSIONS, "x", ApiVersion(vendor="X", version="2026-01", sent_as="path", setting="version",
-                                                  end_of_support=date(2027, 1, 20), source="test"))
+    monkeypatch.setitem(
+        VERSIONS,
+        "x",
+        ApiVersion(
+            vendor="X",
+            version="2026-01",
+            sent_as="path",
+            setting="version",
+            end_of_support=date(2027, 1, 20),
+            source="test",
+        ),
+    )
     assert support("x", "2026-01", date(2026, 11, 20), "crm").level == "ok"  # 61 days left
     assert support("x", "2026-01", date(2026, 11, 21), "crm").level == "warning"  # 60 days left
     assert support("x", "2026-01", date(2027, 1, 21), "crm").level == "error"
-    assert support("x", "2025-09", date(2026, 11, 21), "crm").level == "warning"  # a version relevo does not know
+    assert (
+        support("x", "2025-09", date(2026, 11, 21), "crm").level == "warning"
+    )  # a version relevo does not know
 
 
 def test_versions_in_use_follow_the_registry_settings(acme, monkeypatch):
@@ -133,9 +179,16 @@ def test_versions_in_use_follow_the_registry_settings(acme, monkeypatch):
     path = api_registry(acme, monkeypatch)
     data = yaml.safe_load(path.read_text("utf-8"))
     data["crm"]["version"] = "2026-03"
-    data["presences"].append({"id": "li-1", "platform": "linkedin_page", "account": "Acme", "owner": "company",
-                              "connector": "linkedin", "settings": {"organization_id": "1", "token": {"env": "X"},
-                                                                   "version": "202511"}})
+    data["presences"].append(
+        {
+            "id": "li-1",
+            "platform": "linkedin_page",
+            "account": "Acme",
+            "owner": "company",
+            "connector": "linkedin",
+            "settings": {"organization_id": "1", "token": {"env": "X"}, "version": "202511"},
+        }
+    )
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     used = api_versions(load_registry(path))
     assert ("hr", "factorial", "2026-07-01") in used and ("crm", "hubspot", "2026-03") in used
@@ -144,27 +197,52 @@ def test_versions_in_use_follow_the_registry_settings(acme, monkeypatch):
 
 
 def test_every_secret_reference_is_found():
-    data = {"hr": {"api_key": {"env": "A"}}, "drafts": {"certificate": {"private_key": {"block": "b"}}},
-            "presences": [{"settings": {"token": {"env": "C"}}}]}
-    assert list(secret_references(data)) == [("hr.api_key", {"env": "A"}),
-                                             ("drafts.certificate.private_key", {"block": "b"}),
-                                             ("presences[0].settings.token", {"env": "C"})]
+    data = {
+        "hr": {"api_key": {"env": "A"}},
+        "drafts": {"certificate": {"private_key": {"block": "b"}}},
+        "presences": [{"settings": {"token": {"env": "C"}}}],
+    }
+    assert list(secret_references(data)) == [
+        ("hr.api_key", {"env": "A"}),
+        ("drafts.certificate.private_key", {"block": "b"}),
+        ("presences[0].settings.token", {"env": "C"}),
+    ]
 
 
 def test_a_presence_without_its_own_check_gets_a_members_read(acme, monkeypatch):
     """The generic check for presences: the members read every run starts with (RFC 7644 ListResponse)."""
     path = api_registry(acme, monkeypatch, SCIM_TOKEN="scim-canary-1")
     data = yaml.safe_load(path.read_text("utf-8"))
-    data["presences"].append({"id": "scim-1", "platform": "scim", "account": "Acme SCIM", "owner": "company",
-                              "connector": "scim", "settings": {"base_url": "https://scim.acme.example/v2",
-                                                               "token": {"env": "SCIM_TOKEN"}}})
+    data["presences"].append(
+        {
+            "id": "scim-1",
+            "platform": "scim",
+            "account": "Acme SCIM",
+            "owner": "company",
+            "connector": "scim",
+            "settings": {"base_url": "https://scim.acme.example/v2", "token": {"env": "SCIM_TOKEN"}},
+        }
+    )
     path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     with responses.RequestsMock() as mock:
         vendors(mock)
-        mock.get("https://scim.acme.example/v2/Users", json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 1, "startIndex": 1,
-            "itemsPerPage": 1, "Resources": [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1",
-                                              "userName": "ana@acme-comunicacion.example", "active": True}]})
+        mock.get(
+            "https://scim.acme.example/v2/Users",
+            json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": 1,
+                "startIndex": 1,
+                "itemsPerPage": 1,
+                "Resources": [
+                    {
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "id": "u1",
+                        "userName": "ana@acme-comunicacion.example",
+                        "active": True,
+                    }
+                ],
+            },
+        )
         findings, code = run(load_registry(path), date(2026, 11, 27))
     scim = [f for f in findings if f.subject == "presence scim-1"]
     assert code == 0 and scim and scim[0].level == "ok" and "1 listed" in scim[0].text
@@ -180,8 +258,11 @@ def test_a_graph_token_without_mail_readwrite_is_an_error(acme, monkeypatch):
         vendors(mock)
         from tests.support.mail_login import LOGIN
 
-        mock.replace(responses.POST, f"{LOGIN}/oauth2/v2.0/token",
-                     json={"token_type": "Bearer", "expires_in": 3599, "access_token": f"e30.{claims}.sig"})
+        mock.replace(
+            responses.POST,
+            f"{LOGIN}/oauth2/v2.0/token",
+            json={"token_type": "Bearer", "expires_in": 3599, "access_token": f"e30.{claims}.sig"},
+        )
         findings, code = run(load_registry(path), date(2026, 11, 27))
     errors = [f.text for f in findings if f.level == "error"]
     assert code == 3 and any("Mail.ReadWrite" in e for e in errors)
@@ -198,8 +279,10 @@ def test_gmail_delegation_is_tried_for_the_company_contacts_mailbox(acme, monkey
     with responses.RequestsMock() as mock:
         vendors(mock, graph_drafts=False)  # the drafts go to Gmail: Graph is never called
         google_token_endpoint(mock, issued)
-        listing = mock.get("https://gmail.googleapis.com/gmail/v1/users/cuentas@acme-comunicacion.example/drafts",
-                           json={"resultSizeEstimate": 0})
+        listing = mock.get(
+            "https://gmail.googleapis.com/gmail/v1/users/cuentas@acme-comunicacion.example/drafts",
+            json={"resultSizeEstimate": 0},
+        )
         findings, code = run(load_registry(path), date(2026, 11, 27))
     assert code == 0 and issued == ["cuentas@acme-comunicacion.example"] and listing.call_count == 1
     assert any("delegated gmail.compose token" in f.text for f in findings)

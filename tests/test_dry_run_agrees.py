@@ -1,4 +1,5 @@
 """A dry run shows, action for action, what the real run then records (every leaver of examples/acme)."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,16 @@ import pytest
 
 from tests.support.paths import EXAMPLE
 
-LEAVERS = [e["id"] for e in json.loads((EXAMPLE / "hr.json").read_text("utf-8"))["employees"] if e.get("termination")]
+LEAVERS = [
+    e["id"] for e in json.loads((EXAMPLE / "hr.json").read_text("utf-8"))["employees"] if e.get("termination")
+]
 # What a dry run's outcome becomes in the real run (from the command line: notices await `relevo approve`).
-BECOMES = {"planned": {"done", "already_done", "awaiting_approval"}, "manual": {"manual"},
-           "scheduled": {"scheduled"}, "not_touched": {"not_touched"}}
+BECOMES = {
+    "planned": {"done", "already_done", "awaiting_approval"},
+    "manual": {"manual"},
+    "scheduled": {"scheduled"},
+    "not_touched": {"not_touched"},
+}
 
 
 def test_every_example_leaver_is_covered():
@@ -22,7 +29,9 @@ def outcomes(employee_id: str, registry: Path, dry_run: bool) -> dict[str, str]:
     """Action key -> outcome of one run of the flow's function (no server: as the CLI runs it)."""
     from relevo.offboarding import offboard_employee
 
-    state = offboard_employee.fn(employee_id, registry_path=str(registry), dry_run=dry_run, wait_for_approval=False)
+    state = offboard_employee.fn(
+        employee_id, registry_path=str(registry), dry_run=dry_run, wait_for_approval=False
+    )
     return {r["action_key"]: r["outcome"] for r in state.data["rows"] if r["action"] != "hr_note"}
 
 

@@ -3,6 +3,7 @@
 A change to a template or a wording rule shows here as a diff to review; rewrite the files with
 `python -m tests.golden_cases --write` only after reading every changed line.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -21,9 +22,29 @@ def test_rendered_notice_matches_its_reviewed_golden_file(language, case):
 def test_no_rendered_text_carries_the_reason_for_leaving(language, case):
     """Neither the reason text, any part of it, nor the HR platform's own termination type appears."""
     text = render(language, case).casefold()
-    fragments = [REASON, VENDOR_TYPE, "RH-2026-031", "despido", "disciplinari", "incumplimiento", "expediente",
-                 "involuntary", "voluntary", "dismiss", "resign", "fired", "kündigung", "licenciement", "démission",
-                 "demisión", "dimisión", "acomiadament", "despedimento", "demissão", "rescisão"]
+    fragments = [
+        REASON,
+        VENDOR_TYPE,
+        "RH-2026-031",
+        "despido",
+        "disciplinari",
+        "incumplimiento",
+        "expediente",
+        "involuntary",
+        "voluntary",
+        "dismiss",
+        "resign",
+        "fired",
+        "kündigung",
+        "licenciement",
+        "démission",
+        "demisión",
+        "dimisión",
+        "acomiadament",
+        "despedimento",
+        "demissão",
+        "rescisão",
+    ]
     for fragment in fragments:
         assert fragment.casefold() not in text, fragment
 
@@ -34,7 +55,9 @@ def test_readme_examples_are_what_relevo_renders():
     found = blocks(README.read_text("utf-8"))
     assert {language for _, language, _ in found} == set(READERS)  # one notice per language
     for case, language, text in found:
-        assert text == render(language, case), f"README block {case}.{language}: run python -m tests.readme_notices --write"
+        assert text == render(language, case), (
+            f"README block {case}.{language}: run python -m tests.readme_notices --write"
+        )
 
 
 # The errors the native readers of issue 14 found, none of which may come back in any case.

@@ -4,6 +4,7 @@ its HR, CRM and registry data, run through the real `relevo` command against a r
 Afterwards: no .eml has a header the data put there, no file lies outside its folder, no traceback, and
 the exit codes are the README's (3: the run finished with actions for a person; 2: bad input, one line).
 """
+
 from __future__ import annotations
 
 import email
@@ -16,14 +17,32 @@ import pytest
 from tests.support.cli import audit_rows, relevo
 
 ATTACKER = "attacker@evil.example"
-MARKUP = "Seaview [/] Hotels [bold red]Ltd"  # crashed `relevo offboard`, `audit` and `tasks` (Rich MarkupError)
+MARKUP = (
+    "Seaview [/] Hotels [bold red]Ltd"  # crashed `relevo offboard`, `audit` and `tasks` (Rich MarkupError)
+)
 LINK = "[Pay here](https://evil.example/pay)"  # was a live link in the summary artifact
-LONG_QUOTED = '"' + "A" * 80 + f'" <{ATTACKER}>'  # made To (a contact) and From (the successor) the attacker's
-LEGIT_RECIPIENTS = {"rosa.beltran@miradoraltea.example", "reservas@miradoraltea.example",
-                    "olivia.hartley@seaviewhotels.example", "j.oconnor@seaviewhotels.example",
-                    "siobhan@kilbeggancoast.example", "dotdot@client.example"}
-ALLOWED_HEADERS = {"from", "to", "subject", "date", "x-unsent", "message-id", "mime-version", "content-type",
-                   "content-language"}
+LONG_QUOTED = (
+    '"' + "A" * 80 + f'" <{ATTACKER}>'
+)  # made To (a contact) and From (the successor) the attacker's
+LEGIT_RECIPIENTS = {
+    "rosa.beltran@miradoraltea.example",
+    "reservas@miradoraltea.example",
+    "olivia.hartley@seaviewhotels.example",
+    "j.oconnor@seaviewhotels.example",
+    "siobhan@kilbeggancoast.example",
+    "dotdot@client.example",
+}
+ALLOWED_HEADERS = {
+    "from",
+    "to",
+    "subject",
+    "date",
+    "x-unsent",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-language",
+}
 
 
 def edit(path: Path, change) -> None:
@@ -34,6 +53,7 @@ def edit(path: Path, change) -> None:
 
 def plant(root: Path) -> None:
     """Every hostile value at once, in HR (hr.json), CRM (clients.json) and registry (relevo.yaml) data."""
+
     def hr(data: dict) -> None:
         people = {r["id"]: r for r in data["employees"]}
         people["1005"]["first_name"] = LONG_QUOTED  # the successor: From
@@ -49,15 +69,26 @@ def plant(root: Path) -> None:
         clients["C004"]["contacts"][0]["email"] = f"direccion@dentalruzafa.example, {ATTACKER}"
         clients["C005"]["company"] = MARKUP
         clients["C006"]["company"] = LINK
-        data["clients"].append({"id": "..", "company": "Dot Dot S.L.", "owner_id": "..", "language": "es",
-                                "country": "ES", "contacts": [{"name": "Dora", "email": "dotdot@client.example"}]})
+        data["clients"].append(
+            {
+                "id": "..",
+                "company": "Dot Dot S.L.",
+                "owner_id": "..",
+                "language": "es",
+                "country": "ES",
+                "contacts": [{"name": "Dora", "email": "dotdot@client.example"}],
+            }
+        )
 
     edit(root / "hr.json", hr)
     edit(root / "clients.json", crm)
     registry = root / "relevo.yaml"
-    registry.write_text(registry.read_text("utf-8").replace('account: "@acme_comunica (X)"',
-                                                            'account: "@acme_comunica [/] (X) [link=https://evil.example]"'),
-                        "utf-8")
+    registry.write_text(
+        registry.read_text("utf-8").replace(
+            'account: "@acme_comunica (X)"', 'account: "@acme_comunica [/] (X) [link=https://evil.example]"'
+        ),
+        "utf-8",
+    )
 
 
 def files(root: Path) -> set[Path]:
@@ -68,11 +99,15 @@ def check_eml(path: Path) -> str:
     """The draft's one recipient, after checking no header came from data."""
     raw = path.read_bytes()
     message = email.message_from_bytes(raw, policy=default)
-    names = {line.split(b":", 1)[0].decode().lower()
-             for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n") if line and line[:1] not in b" \t"}
+    names = {
+        line.split(b":", 1)[0].decode().lower()
+        for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+        if line and line[:1] not in b" \t"
+    }
     assert names == ALLOWED_HEADERS, path
-    assert [a.addr_spec for a in message["From"].addresses] == ["nuria.castells@acme-comunicacion.example"] or \
-        [a.addr_spec for a in message["From"].addresses] == ["pablo.ferrando@acme-comunicacion.example"]
+    assert [a.addr_spec for a in message["From"].addresses] == [
+        "nuria.castells@acme-comunicacion.example"
+    ] or [a.addr_spec for a in message["From"].addresses] == ["pablo.ferrando@acme-comunicacion.example"]
     (to,) = message["To"].addresses
     assert ATTACKER.encode() not in raw.split(b"\r\n\r\n", 1)[0]
     return to.addr_spec
@@ -85,7 +120,9 @@ def test_hostile_hr_crm_and_registry_data_in_one_company(prefect_api_url, acme):
 
     run = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
     output = run.stdout + run.stderr
-    assert run.returncode == 3, output  # finished; manual tasks, failed clients and approvals wait for a person
+    assert run.returncode == 3, (
+        output
+    )  # finished; manual tasks, failed clients and approvals wait for a person
     assert "Traceback" not in output and MARKUP in output and "[/] (X)" in output
 
     # the clients whose e-mail is not one address: one failed row each, naming the record and the field
@@ -110,11 +147,14 @@ def test_hostile_hr_crm_and_registry_data_in_one_company(prefect_api_url, acme):
 
     with get_client(sync_client=True) as client:
         summaries = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001"])))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["offboarding-1001"]))
+        )
     ours = [a.data for a in summaries if "Pay here" in str(a.data)]
     assert ours and all("[Pay here](" not in text and "\\[Pay here\\]" in text for text in ours)
     new = files(root) - before
-    assert new and all(p.parts[0] == "out" for p in new), sorted(new)  # nothing written outside the output folder
+    assert new and all(p.parts[0] == "out" for p in new), sorted(
+        new
+    )  # nothing written outside the output folder
 
 
 @pytest.mark.slow  # two more Prefect runs (about a minute on a loaded 2-core VM); the unit tests cover the parts
@@ -126,25 +166,41 @@ def test_hostile_ids_and_the_approval_of_hostile_drafts(prefect_api_url, acme):
     assert run.returncode == 3 and "Traceback" not in run.stdout + run.stderr, run.stdout + run.stderr
     # ids `..` and `../../X`: their drafts and HR notes stay in their folders
     batch = relevo("layoff", "..", "../../X", "--registry", str(acme), api_url=prefect_api_url)
-    assert batch.returncode == 3 and "Traceback" not in batch.stdout + batch.stderr, batch.stdout + batch.stderr
+    assert batch.returncode == 3 and "Traceback" not in batch.stdout + batch.stderr, (
+        batch.stdout + batch.stderr
+    )
     approve = relevo("approve", "1001", "--registry", str(acme), "--by", "Elena", api_url=prefect_api_url)
     assert approve.returncode in (0, 3) and "Traceback" not in approve.stdout + approve.stderr, approve.stderr
 
     new = files(root) - before
     out = Path("out")
-    assert new and all(p.parts[0] == "out" for p in new), sorted(new)  # nothing written outside the output folder
+    assert new and all(p.parts[0] == "out" for p in new), sorted(
+        new
+    )  # nothing written outside the output folder
     assert not any(p.is_symlink() for p in (root / "out").rglob("*"))
     assert all(".." not in p.parts for p in new)
     notes = sorted(p.name for p in (root / out / "hr-notes").iterdir())
-    assert len(notes) == 3 and "1001.md" in notes and all(n.endswith(".md") and not n.startswith(".") for n in notes)
+    assert (
+        len(notes) == 3
+        and "1001.md" in notes
+        and all(n.endswith(".md") and not n.startswith(".") for n in notes)
+    )
     all_drafts = sorted((root / "out" / "drafts").rglob("*.eml"))
     assert {check_eml(p) for p in all_drafts} == LEGIT_RECIPIENTS
     handover = (root / "out" / "crm-reassignments.csv").read_text("utf-8")
-    assert "C002" not in handover and "C003" not in handover and "C004" not in handover  # they keep their owner
+    assert (
+        "C002" not in handover and "C003" not in handover and "C004" not in handover
+    )  # they keep their owner
 
 
-@pytest.mark.parametrize("value", [f"nuria.castells@acme-comunicacion.example\r\nBcc: {ATTACKER}",
-                                   f'"Boss" <{ATTACKER}>', f"nuria.castells@acme-comunicacion.example, {ATTACKER}"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"nuria.castells@acme-comunicacion.example\r\nBcc: {ATTACKER}",
+        f'"Boss" <{ATTACKER}>',
+        f"nuria.castells@acme-comunicacion.example, {ATTACKER}",
+    ],
+)
 def test_a_successor_whose_email_is_not_one_address_stops_the_cli_before_anything_is_done(acme, value):
     def change(data: dict) -> None:
         next(r for r in data["employees"] if r["id"] == "1005")["work_email"] = value
@@ -158,8 +214,9 @@ def test_a_successor_whose_email_is_not_one_address_stops_the_cli_before_anythin
 
 
 def test_a_registry_address_that_is_not_one_address_exits_2_naming_the_field(acme):
-    text = acme.read_text("utf-8").replace("email: cuentas@acme-comunicacion.example",
-                                           f"email: '\"Boss\"<{ATTACKER}>'")  # passes the schema's pattern
+    text = acme.read_text("utf-8").replace(
+        "email: cuentas@acme-comunicacion.example", f"email: '\"Boss\"<{ATTACKER}>'"
+    )  # passes the schema's pattern
     acme.write_text(text, "utf-8")
     run = relevo("offboard", "1001", "--registry", str(acme))
     assert run.returncode == 2 and "company.contact.email" in run.stderr and len(run.stderr.splitlines()) == 1

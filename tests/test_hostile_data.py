@@ -3,12 +3,13 @@
 
 The end-to-end suite, with every value planted in the example company at once, is tests/test_hostile_cli.py.
 """
+
 from __future__ import annotations
 
 import email
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.policy import default
 from pathlib import Path
 
@@ -16,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from relevo.config.registry import load_registry
 from relevo.connectors.directory import DirectoryCRM, DirectoryHR
 from relevo.connectors.drafts import EmlDrafts, to_message
-from relevo.model import ConfigurationError, Draft
 from relevo.connectors.errors import ConnectorError
 from relevo.connectors.hubspot import HubSpotCRM
+from relevo.model import ConfigurationError, Draft
 from relevo.rules import notices
-from relevo.config.registry import load_registry
 from tests.support.paths import EXAMPLE
 
 ATTACKER = "attacker@evil.example"
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 # The values the issue reproduced, as they would be typed into an e-mail field.
 BAD_EMAILS = [
     f"nuria.castells@acme-comunicacion.example\r\nBcc: {ATTACKER}",
@@ -59,11 +60,18 @@ def employee_row(data: dict, employee_id: str) -> dict:
 
 
 def draft(**changes) -> Draft:
-    base = {"key": "1001:notice:C005:olivia.hartley@seaviewhotels.example",
-            "mailbox": "nuria.castells@acme-comunicacion.example", "sender_name": "Nuria Castells Vidal",
-            "to_name": "Olivia Hartley", "to_email": "olivia.hartley@seaviewhotels.example",
-            "subject": "Acme Comunicación: your new contact", "text": "Dear Olivia,\n\nHello.\n",
-            "html": "<p>Dear Olivia,</p>", "language": "en", "group": "C005"}
+    base = {
+        "key": "1001:notice:C005:olivia.hartley@seaviewhotels.example",
+        "mailbox": "nuria.castells@acme-comunicacion.example",
+        "sender_name": "Nuria Castells Vidal",
+        "to_name": "Olivia Hartley",
+        "to_email": "olivia.hartley@seaviewhotels.example",
+        "subject": "Acme Comunicación: your new contact",
+        "text": "Dear Olivia,\n\nHello.\n",
+        "html": "<p>Dear Olivia,</p>",
+        "language": "en",
+        "group": "C005",
+    }
     return Draft(**{**base, **changes})
 
 
@@ -72,6 +80,7 @@ def parsed(message_bytes: bytes) -> email.message.EmailMessage:
 
 
 # --- item 3: addresses are checked where they enter ---
+
 
 @pytest.mark.parametrize("bad", BAD_EMAILS, ids=range(len(BAD_EMAILS)))
 def test_a_successor_whose_work_email_is_not_one_address_is_refused_naming_the_record(tmp_path, bad):
@@ -88,7 +97,9 @@ def test_a_successor_whose_work_email_is_not_one_address_is_refused_naming_the_r
     assert "\n" not in message and ATTACKER not in message  # one line, and the value is not echoed
 
 
-def test_a_client_whose_contact_email_is_not_one_address_fails_alone_and_the_others_get_their_notices(tmp_path):
+def test_a_client_whose_contact_email_is_not_one_address_fails_alone_and_the_others_get_their_notices(
+    tmp_path,
+):
     root = company(tmp_path)
 
     def plant(data: dict) -> None:
@@ -107,7 +118,12 @@ def test_a_client_whose_contact_email_is_not_one_address_fails_alone_and_the_oth
     drafted = {a.draft.group for a in actions if a.draft is not None}
     assert drafted == {"C001", "C004", "C005", "C006"}  # the other clients go on
     (handover,) = [a for a in actions if a.action == "reassign_crm"]
-    assert {c.id for c in handover.clients} == {"C001", "C004", "C005", "C006"}  # the bad ones keep their owner
+    assert {c.id for c in handover.clients} == {
+        "C001",
+        "C004",
+        "C005",
+        "C006",
+    }  # the bad ones keep their owner
     for action in actions:
         if action.draft is not None:
             message = parsed(bytes(to_message(action.draft)))
@@ -116,12 +132,30 @@ def test_a_client_whose_contact_email_is_not_one_address_fails_alone_and_the_oth
 
 @pytest.mark.parametrize("bad", BAD_EMAILS[:-1], ids=range(len(BAD_EMAILS) - 1))
 def test_a_hubspot_contact_email_that_is_not_one_address_marks_its_client(bad):
-    records = [{"id": "501", "properties": {"email": bad, "firstname": "Rosa", "lastname": "Beltrán",
-                                            "hubspot_owner_id": "77"}},
-               {"id": "502", "properties": {"email": "vicente@mirador.example", "firstname": "Vicente",
-                                            "lastname": "Llorca", "hubspot_owner_id": "77"}}]
+    records = [
+        {
+            "id": "501",
+            "properties": {
+                "email": bad,
+                "firstname": "Rosa",
+                "lastname": "Beltrán",
+                "hubspot_owner_id": "77",
+            },
+        },
+        {
+            "id": "502",
+            "properties": {
+                "email": "vicente@mirador.example",
+                "firstname": "Vicente",
+                "lastname": "Llorca",
+                "hubspot_owner_id": "77",
+            },
+        },
+    ]
     client = HubSpotCRM.client("9001", {"name": "Hotel Mirador"}, "", records, "77")
-    assert client.problem is not None and "HubSpot contact 501" in client.problem and "\n" not in client.problem
+    assert (
+        client.problem is not None and "HubSpot contact 501" in client.problem and "\n" not in client.problem
+    )
     assert [c.email for c in client.contacts] == ["vicente@mirador.example"]
 
 
@@ -130,13 +164,18 @@ def test_a_registry_address_that_is_not_one_address_is_a_configuration_error(tmp
     root = company(tmp_path)
     registry = root / "relevo.yaml"
     text = registry.read_text("utf-8")
-    original = "cuentas@acme-comunicacion.example" if field == "contact" else "it-breakglass@acme-comunicacion.example"
+    original = (
+        "cuentas@acme-comunicacion.example"
+        if field == "contact"
+        else "it-breakglass@acme-comunicacion.example"
+    )
     registry.write_text(text.replace(f"email: {original}", f'email: "\\"Boss\\"<{ATTACKER}>"'), "utf-8")
     with pytest.raises(ConfigurationError, match=f"company.{field}.email"):
         load_registry(registry)
 
 
 # --- item 3: headers are built from Address objects ---
+
 
 def test_a_long_quoted_display_name_cannot_become_another_address():
     """Reproduced: `"AAAA…" <attacker@…>` as a contact's (or the successor's) name made To (and From) parse
@@ -157,9 +196,20 @@ def test_any_name_or_subject_gives_exactly_the_intended_sender_and_recipient(to_
     assert [a.addr_spec for a in message["To"].addresses] == ["olivia.hartley@seaviewhotels.example"]
     assert [a.addr_spec for a in message["From"].addresses] == ["nuria.castells@acme-comunicacion.example"]
     headers = raw.split(b"\r\n\r\n", 1)[0]
-    names = {line.split(b":", 1)[0].lower() for line in headers.split(b"\r\n") if line and line[:1] not in b" \t"}
-    assert names == {b"from", b"to", b"subject", b"date", b"x-unsent", b"message-id", b"mime-version",
-                     b"content-type", b"content-language"}
+    names = {
+        line.split(b":", 1)[0].lower() for line in headers.split(b"\r\n") if line and line[:1] not in b" \t"
+    }
+    assert names == {
+        b"from",
+        b"to",
+        b"subject",
+        b"date",
+        b"x-unsent",
+        b"message-id",
+        b"mime-version",
+        b"content-type",
+        b"content-language",
+    }
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
 
 
@@ -180,6 +230,7 @@ def test_anything_accepted_as_an_address_is_exactly_one_plain_address(text):
 
 # --- item 4: nothing internal reaches a client ---
 
+
 def test_an_eml_draft_carries_no_key_and_has_date_and_content_language(tmp_path):
     created, where = EmlDrafts(tmp_path).place(draft())
     raw = Path(where).read_bytes()
@@ -187,13 +238,18 @@ def test_an_eml_draft_carries_no_key_and_has_date_and_content_language(tmp_path)
     assert message["X-Relevo-Key"] is None and b"1001" not in raw  # the key (and the HR id in it) stays out
     assert message["Date"] is not None and message["Date"].datetime.tzinfo is not None
     assert message["Content-Language"] == "en"  # on the message itself, not only its first part
-    assert Path(where).name.startswith("notice_C005_")  # the key lives in the file name, which nobody receives
+    assert Path(where).name.startswith(
+        "notice_C005_"
+    )  # the key lives in the file name, which nobody receives
 
 
 # --- item 3: files stay under their folders ---
 
-@pytest.mark.parametrize("employee_id, client_id", [("..", "C001"), ("1001", ".."), ("..", ".."),
-                                                    ("../../X", "../../../etc"), (".", "/")])
+
+@pytest.mark.parametrize(
+    "employee_id, client_id",
+    [("..", "C001"), ("1001", ".."), ("..", ".."), ("../../X", "../../../etc"), (".", "/")],
+)
 def test_ids_never_place_a_draft_outside_the_drafts_folder(tmp_path, employee_id, client_id):
     root = tmp_path / "out" / "drafts"
     root.mkdir(parents=True)
@@ -201,7 +257,9 @@ def test_ids_never_place_a_draft_outside_the_drafts_folder(tmp_path, employee_id
     created, where = EmlDrafts(root).place(draft(key=key, group=client_id))
     assert created
     assert Path(where).resolve().is_relative_to(root.resolve())
-    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.eml")) == [Path(where).relative_to(tmp_path)]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.eml")) == [
+        Path(where).relative_to(tmp_path)
+    ]
     assert all(part not in {".", ".."} for part in Path(where).relative_to(root).parts)
 
 
@@ -232,23 +290,35 @@ def test_writers_never_follow_a_link_planted_in_the_output_folder(tmp_path):
     from relevo.model import Person
 
     with pytest.raises(ConnectorError, match="symbolic link"):
-        DirectoryCRM(tmp_path / "clients.json", out).reassign_many([([], Person("N", "n@acme.example", "1005"))])
-    assert precious.read_text("utf-8") == "keep me" and sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+        DirectoryCRM(tmp_path / "clients.json", out).reassign_many(
+            [([], Person("N", "n@acme.example", "1005"))]
+        )
+    assert precious.read_text("utf-8") == "keep me" and sorted(p.name for p in outside.iterdir()) == [
+        "precious.txt"
+    ]
 
 
 # --- item 3: data printed or put into Markdown is text ---
+
 
 def test_the_hr_note_and_the_summary_escape_markdown_in_data():
     from relevo.rules.notices import hr_note
     from tests.golden_cases import example_registry
 
     employee = {"id": "1001", "name": "Laura [Pay here](https://evil.example/pay)"}
-    rows = [{"action": "draft_notice", "target": "[Pay here](https://evil.example/pay) <x@y.example>",
-             "outcome": "awaiting_approval"}]
+    rows = [
+        {
+            "action": "draft_notice",
+            "target": "[Pay here](https://evil.example/pay) <x@y.example>",
+            "outcome": "awaiting_approval",
+        }
+    ]
     title, text = hr_note(employee, rows, example_registry("en"), markdown=True)
     assert "](" not in title + text and "<x@y" not in text
     assert "- Awaiting approval: client notice, " in text
-    plain = hr_note(employee, rows, example_registry("en"))[1]  # a plain-text note (BambooHR's file) keeps the text
+    plain = hr_note(employee, rows, example_registry("en"))[
+        1
+    ]  # a plain-text note (BambooHR's file) keeps the text
     assert "[Pay here](https://evil.example/pay) <x@y.example>" in plain
 
 

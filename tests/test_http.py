@@ -1,11 +1,12 @@
 """connectors/http.py: the transport rules every connector inherits."""
+
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 import requests
 import responses
+from hypothesis import given
+from hypothesis import strategies as st
 from responses.registries import OrderedRegistry
 
 from relevo.connectors import errors
@@ -16,7 +17,9 @@ BASE = "https://api.vendor.example/v1"
 
 
 def client(waits: list[float]) -> HttpClient:
-    return HttpClient("vendor", BASE, headers={"Authorization": f"Bearer {CANARY}"}, secrets=[CANARY], sleep=waits.append)
+    return HttpClient(
+        "vendor", BASE, headers={"Authorization": f"Bearer {CANARY}"}, secrets=[CANARY], sleep=waits.append
+    )
 
 
 @responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
@@ -40,8 +43,16 @@ def test_503_retried_then_gives_up_with_typed_error_after_three_attempts():
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-@pytest.mark.parametrize("status,cls", [(400, errors.InvalidRequest), (401, errors.AuthenticationError),
-                                        (403, errors.PermissionDenied), (404, errors.NotFound), (409, errors.Conflict)])
+@pytest.mark.parametrize(
+    "status,cls",
+    [
+        (400, errors.InvalidRequest),
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDenied),
+        (404, errors.NotFound),
+        (409, errors.Conflict),
+    ],
+)
 def test_4xx_is_never_retried(status, cls):
     responses.get(f"{BASE}/things", status=status, json={"message": "no"})
     with pytest.raises(cls):
@@ -114,7 +125,9 @@ def test_a_retry_after_given_to_one_thread_holds_back_the_others():
     import threading
 
     sleeps: list[tuple[int, float]] = []
-    client = HttpClient("vendor", "https://api.example.com", sleep=lambda s: sleeps.append((threading.get_ident(), s)))
+    client = HttpClient(
+        "vendor", "https://api.example.com", sleep=lambda s: sleeps.append((threading.get_ident(), s))
+    )
     with responses.RequestsMock() as mock:
         mock.get("https://api.example.com/a", status=429, headers={"Retry-After": "2"})
         mock.get("https://api.example.com/a", json={})
@@ -177,8 +190,8 @@ def test_a_window_counts_a_call_until_its_answer_and_a_failed_call_frees_its_slo
 def test_rate_limit_setting_is_checked(acme):
     import yaml
 
-    from relevo.model import ConfigurationError
     from relevo.config.registry import load_registry
+    from relevo.model import ConfigurationError
 
     data = yaml.safe_load(acme.read_text("utf-8"))
     data["presences"][0].setdefault("settings", {})["rate_limit"] = {"calls": 0, "seconds": 10}
@@ -194,16 +207,19 @@ REQUEST_ID = "5f0c6a51-0d5e-4cf4-9c2f-3a1e6b7d8e90"  # HubSpot's correlationId i
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMDAxIn0.c2lnbmF0dXJl"
 
 
-@pytest.mark.parametrize("echoed,kept", [
-    (REQUEST_ID, REQUEST_ID),  # an ordinary id stays: vendor support needs it
-    (CANARY, None),  # our own token echoed back: redacted, then dropped
-    (f"req-{CANARY}", None),
-    (JWT, None),  # someone else's credential
-    ("pat-na1-11111111-2222-3333-4444-555555555555", None),  # a HubSpot private-app token's shape
-    ("Bearer abc.def", None),
-    ("x" * 65, None),  # longer than any request id
-    ("id\r\nInjected: 1", None),
-])
+@pytest.mark.parametrize(
+    "echoed,kept",
+    [
+        (REQUEST_ID, REQUEST_ID),  # an ordinary id stays: vendor support needs it
+        (CANARY, None),  # our own token echoed back: redacted, then dropped
+        (f"req-{CANARY}", None),
+        (JWT, None),  # someone else's credential
+        ("pat-na1-11111111-2222-3333-4444-555555555555", None),  # a HubSpot private-app token's shape
+        ("Bearer abc.def", None),
+        ("x" * 65, None),  # longer than any request id
+        ("id\r\nInjected: 1", None),
+    ],
+)
 @responses.activate(assert_all_requests_are_fired=True)
 def test_request_id_header_is_redacted_and_dropped_when_credential_shaped(echoed, kept):
     responses.get(f"{BASE}/things", status=400, headers={"X-Request-Id": echoed}, json={"message": "bad"})
@@ -220,13 +236,15 @@ def test_hubspot_correlation_id_in_the_body_is_treated_like_the_header():
     from relevo.connectors.hubspot import hubspot_error
 
     hub = HttpClient("hubspot", BASE, secrets=[CANARY], error_parser=hubspot_error, sleep=lambda s: None)
-    responses.get(f"{BASE}/crm", status=400,
-                  json={"status": "error", "message": "Invalid input", "correlationId": CANARY})
+    responses.get(
+        f"{BASE}/crm",
+        status=400,
+        json={"status": "error", "message": "Invalid input", "correlationId": CANARY},
+    )
     with pytest.raises(errors.InvalidRequest) as caught:
         hub.request("GET", "crm")
     assert caught.value.request_id is None and CANARY not in str(caught.value)
     assert CANARY not in repr(caught.value.__dict__)
-
 
 
 def answer(status: int, body: object, headers: dict[str, str] | None = None) -> requests.Response:
@@ -240,18 +258,38 @@ def answer(status: int, body: object, headers: dict[str, str] | None = None) -> 
 def test_the_one_error_body_reader_follows_each_vendors_paths():
     from relevo.connectors.http import error_body
 
-    hootsuite = answer(400, {"errors": [{"code": 4303, "message": "Member does not exist", "id": "e-1"}]},
-                       {"X-Request-Id": "hdr-1"})
-    read = error_body(hootsuite, message=[("errors", 0, "message")], code=[("errors", 0, "code")],
-                      request_id=[("errors", 0, "id")])
+    hootsuite = answer(
+        400,
+        {"errors": [{"code": 4303, "message": "Member does not exist", "id": "e-1"}]},
+        {"X-Request-Id": "hdr-1"},
+    )
+    read = error_body(
+        hootsuite,
+        message=[("errors", 0, "message")],
+        code=[("errors", 0, "code")],
+        request_id=[("errors", 0, "id")],
+    )
     assert (read.message, read.code, read.request_id, read.code_text) == (
-        "Member does not exist", "4303", "e-1", "code 4303")
-    graph = answer(400, {"error": {"message": "Unsupported", "code": 100, "error_subcode": 33}},
-                   {"x-fb-trace-id": "t"})
-    read = error_body(graph, message=[("error", "message")], label="Graph code",
-                      code=[("error", "code"), ("error", "error_subcode")])
+        "Member does not exist",
+        "4303",
+        "e-1",
+        "code 4303",
+    )
+    graph = answer(
+        400, {"error": {"message": "Unsupported", "code": 100, "error_subcode": 33}}, {"x-fb-trace-id": "t"}
+    )
+    read = error_body(
+        graph,
+        message=[("error", "message")],
+        label="Graph code",
+        code=[("error", "code"), ("error", "error_subcode")],
+    )
     assert (read.message, read.code, read.request_id, read.code_text) == (
-        "Unsupported", "100/33", "t", "Graph code 100/33")
+        "Unsupported",
+        "100/33",
+        "t",
+        "Graph code 100/33",
+    )
     # the common shapes, a body that is not JSON, a list where an object was expected
     assert error_body(answer(400, {"detail": {"message": "nested"}})).message == "nested"
     assert error_body(answer(400, ["odd"]), code=[("errors", 0, "code")]) == error_body(answer(400, ["odd"]))
@@ -282,14 +320,24 @@ def test_a_vendor_code_meaning_an_allowed_status_hands_the_answer_back_unchanged
 
 # --- the retry policy: handlers, interval calculator, one wait per Retry-After, calls per step ---
 
+
 def test_handlers_retry_429_always_and_5xx_or_timeouts_only_when_idempotent():
     from relevo.connectors.http import should_retry
 
     assert should_retry(errors.RateLimited("x"), idempotent=False)
-    assert should_retry(errors.ServerError("x"), idempotent=True) and not should_retry(errors.ServerError("x"), False)
-    assert should_retry(errors.ConnectionFailed("x"), True) and not should_retry(errors.ConnectionFailed("x"), False)
-    for error in (errors.InvalidRequest("x"), errors.NotFound("x"), errors.PermissionDenied("x"),
-                  errors.AuthenticationError("x"), errors.InvalidResponse("x")):
+    assert should_retry(errors.ServerError("x"), idempotent=True) and not should_retry(
+        errors.ServerError("x"), False
+    )
+    assert should_retry(errors.ConnectionFailed("x"), True) and not should_retry(
+        errors.ConnectionFailed("x"), False
+    )
+    for error in (
+        errors.InvalidRequest("x"),
+        errors.NotFound("x"),
+        errors.PermissionDenied("x"),
+        errors.AuthenticationError("x"),
+        errors.InvalidResponse("x"),
+    ):
         assert not should_retry(error, idempotent=True)
 
 
@@ -394,6 +442,7 @@ def test_a_step_retries_a_handed_back_rate_limit_once_with_one_wait(prefect_api_
 
 # --- auth schemes tell the client what to redact ---
 
+
 @given(token=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=80))
 def test_every_auth_scheme_sends_its_secret_and_never_shows_it(token):
     from relevo.connectors.http import ApiKeyHeader, BasicAuth, BearerToken
@@ -421,6 +470,7 @@ def test_a_request_level_token_is_redacted_too():
 
 # --- pagination: one loop, the repeated-cursor guard in the base ---
 
+
 @responses.activate(assert_all_requests_are_fired=True)
 def test_a_vendor_repeating_its_cursor_is_a_typed_error_not_an_endless_loop():
     from relevo.connectors.http import CursorPaginator, dig, paginate
@@ -438,9 +488,15 @@ def test_cursor_and_page_number_paginators_follow_until_the_end():
 
     from relevo.connectors.http import CursorPaginator, PageNumberPaginator, dig, paginate
 
-    responses.get(f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1"})], json={"d": [1], "next": "c2"})
-    responses.get(f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1", "cursor": "c2"})], json={"d": [2]})
-    bodies = paginate(client([]), "GET", "list", CursorPaginator(lambda b: dig(b, "next"), "cursor"), params={"n": 1})
+    responses.get(
+        f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1"})], json={"d": [1], "next": "c2"}
+    )
+    responses.get(
+        f"{BASE}/list", match=[matchers.query_param_matcher({"n": "1", "cursor": "c2"})], json={"d": [2]}
+    )
+    bodies = paginate(
+        client([]), "GET", "list", CursorPaginator(lambda b: dig(b, "next"), "cursor"), params={"n": 1}
+    )
     assert [b["d"] for b in bodies] == [[1], [2]]
     responses.get(f"{BASE}/pages", match=[matchers.query_param_matcher({"page": "1"})], json={"total": 2})
     responses.get(f"{BASE}/pages", match=[matchers.query_param_matcher({"page": "2"})], json={"total": 2})

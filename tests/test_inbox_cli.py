@@ -1,8 +1,9 @@
 """`relevo inbox` lists what the receiver stored and counted; the offboard summary says when
 scheduled revocations happen and how to run them from the CLI."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -10,10 +11,10 @@ from typer.testing import CliRunner
 
 from relevo.cli.main import app
 from relevo.cli.output import print_summary
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
+from relevo.storage.inbox import Inbox
 
-AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
 
 
 def test_inbox_lists_events_states_and_counts(acme):  # type: ignore[no-untyped-def]
@@ -44,11 +45,25 @@ def test_inbox_when_empty(acme):  # type: ignore[no-untyped-def]
 
 
 def test_summary_tells_when_scheduled_revocations_happen():
-    rows = [{"target": "@acme (X)", "action": "revoke_role", "outcome": "scheduled",
-             "detail": "remove shared login role of employee:1002 (at 2027-03-31 23:59 CEST)",
-             "due_at": "2027-03-31T21:59:00+00:00"}]  # read from the row's due_at, shown in the company's zone
-    summary = {"employee_id": "1002", "employee_name": "Diego", "dry_run": False, "rows": rows,
-               "counts": {"scheduled": 1}, "open": 0, "drafts": "d", "audit": "a"}
+    rows = [
+        {
+            "target": "@acme (X)",
+            "action": "revoke_role",
+            "outcome": "scheduled",
+            "detail": "remove shared login role of employee:1002 (at 2027-03-31 23:59 CEST)",
+            "due_at": "2027-03-31T21:59:00+00:00",
+        }
+    ]  # read from the row's due_at, shown in the company's zone
+    summary = {
+        "employee_id": "1002",
+        "employee_name": "Diego",
+        "dry_run": False,
+        "rows": rows,
+        "counts": {"scheduled": 1},
+        "open": 0,
+        "drafts": "d",
+        "audit": "a",
+    }
     out = Console(record=True, width=200)
     print_summary(out, summary, ZoneInfo("Europe/Madrid"))
     text = out.export_text()

@@ -1,20 +1,21 @@
 """The inbox's group commit: writes queued together share one transaction, every caller hears back
 only after its commit, redeliveries resolve to exactly one new row, and one failing write does
 not take the others down with it."""
+
 from __future__ import annotations
 
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
+from relevo.storage.inbox import Inbox
 
-AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
 
 
 def doc(employee_id: str) -> dict:
@@ -24,7 +25,7 @@ def doc(employee_id: str) -> dict:
 def committed_keys(inbox: Inbox) -> set[str]:
     """Read with a connection of its own: what is committed in the file, not what the writer sees."""
     with sqlite3.connect(inbox.engine.url.database) as conn:
-        return {key for key, in conn.execute("SELECT event_key FROM relevo_inbox")}
+        return {key for (key,) in conn.execute("SELECT event_key FROM relevo_inbox")}
 
 
 def test_concurrent_stores_are_all_committed_once(acme):  # type: ignore[no-untyped-def]
@@ -33,19 +34,25 @@ def test_concurrent_stores_are_all_committed_once(acme):  # type: ignore[no-unty
     with ThreadPoolExecutor(20) as pool:
         new = list(pool.map(lambda employee_id: inbox.store(doc(employee_id)), ids))
     assert sum(new) == 60
-    assert {doc(i)["event_key"] for i, is_new in zip(ids, new, strict=True) if is_new} == {doc(i)["event_key"] for i in set(ids)}
+    assert {doc(i)["event_key"] for i, is_new in zip(ids, new, strict=True) if is_new} == {
+        doc(i)["event_key"] for i in set(ids)
+    }
     assert committed_keys(inbox) == {doc(i)["event_key"] for i in set(ids)}
 
 
 def test_writes_queued_together_share_one_commit(acme):  # type: ignore[no-untyped-def]
     inbox = Inbox(load_registry(acme).database_url)
     commits: list[int] = []
-    event.listen(inbox.engine, "commit", lambda conn: commits.append(1))  # this test's own engine (its own file)
+    event.listen(
+        inbox.engine, "commit", lambda conn: commits.append(1)
+    )  # this test's own engine (its own file)
     busy, release = threading.Event(), threading.Event()
     first = inbox.writer.submit(lambda conn: busy.set() or release.wait(10))
     assert busy.wait(10)  # the writer is inside its first transaction: the next 50 queue up
-    futures = [inbox.writer.submit(lambda conn, d=doc(str(3000 + n)): inbox.add(conn, d))  # noqa: B008  (bound now)
-               for n in range(50)]
+    futures = [
+        inbox.writer.submit(lambda conn, d=doc(str(3000 + n)): inbox.add(conn, d))  # noqa: B008  (bound now)
+        for n in range(50)
+    ]
     assert not any(f.done() for f in futures)
     release.set()
     assert first.result(10) and all(f.result(10) for f in futures)

@@ -1,4 +1,5 @@
 """What an operator types, in the UI form and on the command line: every case gets one clear line."""
+
 from __future__ import annotations
 
 import os
@@ -11,15 +12,26 @@ import pytest
 from relevo.rules.inputs import BadInput, employee_id, employee_ids
 
 
-@pytest.mark.parametrize("given, wanted", [("1001", "1001"), (" 1001\n", "1001"), ("\t1001 ", "1001"),
-                                           ("a1b2-C3_d.e@x", "a1b2-C3_d.e@x")])
+@pytest.mark.parametrize(
+    "given, wanted",
+    [("1001", "1001"), (" 1001\n", "1001"), ("\t1001 ", "1001"), ("a1b2-C3_d.e@x", "a1b2-C3_d.e@x")],
+)
 def test_an_id_is_trimmed(given, wanted):
     assert employee_id(given) == wanted
 
 
-@pytest.mark.parametrize("given, says", [("", "is empty"), ("  \n", "is empty"), ("10 01", "contains spaces"),
-                                         ("1001\n1002", "contains spaces"), ("10\x0001", "control characters"),
-                                         ("9" * 65, "longer than 64"), (None, "not text")])
+@pytest.mark.parametrize(
+    "given, says",
+    [
+        ("", "is empty"),
+        ("  \n", "is empty"),
+        ("10 01", "contains spaces"),
+        ("1001\n1002", "contains spaces"),
+        ("10\x0001", "control characters"),
+        ("9" * 65, "longer than 64"),
+        (None, "not text"),
+    ],
+)
 def test_a_bad_id_is_one_line(given, says):
     with pytest.raises(BadInput) as caught:
         employee_id(given)
@@ -42,8 +54,14 @@ def test_the_custom_run_form_shows_only_what_an_operator_sets():
 
     schema = parameter_schema(offboard_employee).model_dump()
     # force / requested_by: an operator's explicit override of the HR check, recorded with who asked
-    assert list(schema["properties"]) == ["employee_id", "registry_path", "dry_run", "revoke_now", "force",
-                                          "requested_by"]
+    assert list(schema["properties"]) == [
+        "employee_id",
+        "registry_path",
+        "dry_run",
+        "revoke_now",
+        "force",
+        "requested_by",
+    ]
     assert schema["required"] == ["employee_id"]
     assert schema["properties"]["employee_id"]["minLength"] == 1
     assert "RELEVO_REGISTRY" in schema["properties"]["registry_path"]["description"]  # found on the worker
@@ -51,8 +69,13 @@ def test_the_custom_run_form_shows_only_what_an_operator_sets():
     batch = parameter_schema(offboard_batch).model_dump()["properties"]["employee_ids"]
     assert batch["type"] == "string" and "commas" in batch["description"]
     # Prefect validates (and trims) what the form sends; internal parameters still reach the flow.
-    assert offboard_employee.validate_parameters({"employee_id": "1001\n", "event_key": "k"})["employee_id"] == "1001"
-    assert offboard_batch.validate_parameters({"employee_ids": ["1001", "1002"]})["employee_ids"] == "1001, 1002"
+    assert (
+        offboard_employee.validate_parameters({"employee_id": "1001\n", "event_key": "k"})["employee_id"]
+        == "1001"
+    )
+    assert (
+        offboard_batch.validate_parameters({"employee_ids": ["1001", "1002"]})["employee_ids"] == "1001, 1002"
+    )
     from prefect.exceptions import ParameterTypeError
 
     for bad in ("", " \n", "10 01"):
@@ -64,12 +87,24 @@ def relevo(*args: str, cwd: Path | None = None, server: str | None = None) -> su
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     if server:
         env["PREFECT_API_URL"] = server
-    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=180, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "relevo.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        cwd=cwd,
+    )
 
 
-@pytest.mark.parametrize("given, says", [("", "the employee id is empty"), ("10 01", "contains spaces"),
-                                         ("9999", "employee 9999 is not in hr.json")])
+@pytest.mark.parametrize(
+    "given, says",
+    [
+        ("", "the employee id is empty"),
+        ("10 01", "contains spaces"),
+        ("9999", "employee 9999 is not in hr.json"),
+    ],
+)
 def test_cli_offboard_bad_id_is_one_line_exit_2(acme, given, says):
     result = relevo("offboard", given, "--registry", str(acme))
     assert result.returncode == 2 and says in result.stderr
@@ -88,7 +123,10 @@ def test_copying_only_relevo_yaml_says_where_paths_are_relative_to(acme, tmp_pat
     (alone / "relevo.yaml").write_text(acme.read_text("utf-8"), "utf-8")
     result = relevo("offboard", "1001", cwd=alone)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "hr.json: file not found" in result.stderr and "relative to the folder of relevo.yaml" in result.stderr
+    assert (
+        "hr.json: file not found" in result.stderr
+        and "relative to the folder of relevo.yaml" in result.stderr
+    )
 
 
 def test_batch_of_unknown_or_no_ids_is_reported_not_crashed(prefect_api_url, acme):
@@ -102,7 +140,10 @@ def test_batch_of_unknown_or_no_ids_is_reported_not_crashed(prefect_api_url, acm
     # Refused by Prefect's parameter validation (the UI form refuses it before a run exists).
     assert empty.is_failed() and "employee_ids: String should have at least 1 character" in empty.message
     blank = offboard_batch(" ,\n", registry_path=str(acme), dry_run=True, return_state=True)
-    assert blank.is_failed() and blank.message == "no employee ids: give at least one (separated by commas or new lines)"
+    assert (
+        blank.is_failed()
+        and blank.message == "no employee ids: give at least one (separated by commas or new lines)"
+    )
     mixed = offboard_batch("1003,\n9999", registry_path=str(acme), dry_run=True, return_state=True).result()
     assert [p["employee_id"] for p in mixed["people"]] == ["1003", "9999"]
     assert mixed["people"][0]["status"] == "plan" and mixed["people"][1]["status"] == "NOT OFFBOARDED"
@@ -111,7 +152,10 @@ def test_batch_of_unknown_or_no_ids_is_reported_not_crashed(prefect_api_url, acm
 def test_cli_layoff_unknown_id_is_one_line_and_the_others_go_on(prefect_api_url, acme):
     result = relevo("layoff", "9999", "--registry", str(acme), "--dry-run", server=prefect_api_url)
     assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr == "relevo: error: employee 9999 not offboarded: directory: employee 9999 is not in hr.json\n"
+    assert (
+        result.stderr
+        == "relevo: error: employee 9999 not offboarded: directory: employee 9999 is not in hr.json\n"
+    )
     assert "Traceback" not in result.stdout and "StopIteration" not in result.stdout
     both = relevo("layoff", "1003, 9999", "--registry", str(acme), "--dry-run", server=prefect_api_url)
     assert both.returncode == 2 and "1003" in both.stdout and "plan" in both.stdout

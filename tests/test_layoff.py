@@ -1,14 +1,16 @@
 """A layoff in one run: each presence listed once, leaving admins never orphan a presence."""
+
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 
-from relevo.model import Grant
-from relevo.connectors.manual import ManualConnector
-from relevo.storage.ledger import Ledger
-from relevo.rules.plan import plan_presences, split_members
 from relevo.config.registry import load_registry
+from relevo.connectors.manual import ManualConnector
+from relevo.model import Grant
+from relevo.rules.plan import plan_presences, split_members
+from relevo.storage.ledger import Ledger
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
 
@@ -20,9 +22,13 @@ def person(employee_id: str, email: str) -> dict:
 def test_two_sole_admins_leaving_together_each_get_an_admin_step_first():
     registry = load_registry(EXAMPLE)
     a, b = person("1", "a@acme.example"), person("2", "b@acme.example")
-    listed = {"hootsuite": [Grant("hootsuite", "m1", "a@acme.example", "owner", True),
-                            Grant("hootsuite", "m2", "B@acme.example", "owner", True),
-                            Grant("hootsuite", "m3", "c@acme.example", "member", False)]}
+    listed = {
+        "hootsuite": [
+            Grant("hootsuite", "m1", "a@acme.example", "owner", True),
+            Grant("hootsuite", "m2", "B@acme.example", "owner", True),
+            Grant("hootsuite", "m3", "c@acme.example", "member", False),
+        ]
+    }
     views = split_members(listed, [a, b], registry)
     assert [g.member_id for g in views["1"]["hootsuite"]] == ["m1"]
     assert [g.member_id for g in views["2"]["hootsuite"]] == ["m2"]
@@ -38,8 +44,13 @@ def test_two_sole_admins_leaving_together_each_get_an_admin_step_first():
 def test_an_admin_who_stays_is_visible_to_every_leaver():
     registry = load_registry(EXAMPLE)
     a = person("1", "a@acme.example")
-    listed = {"p": [Grant("p", "m1", "a@acme.example", "admin", True), Grant("p", "m9", "boss@acme.example", "admin", True)],
-              "broken": "p: GET /members: expired token (HTTP 401)"}
+    listed = {
+        "p": [
+            Grant("p", "m1", "a@acme.example", "admin", True),
+            Grant("p", "m9", "boss@acme.example", "admin", True),
+        ],
+        "broken": "p: GET /members: expired token (HTTP 401)",
+    }
     views = split_members(listed, [a], registry)
     assert [g.member_id for g in views["1"]["p"]] == ["m1", "m9"]
     assert views["1"]["broken"] == listed["broken"]
@@ -67,13 +78,18 @@ def test_layoff_lists_each_presence_once_and_reruns_do_nothing_twice(prefect_api
     revoked = {(r["employee_id"], r["target"]) for r in first if r["action"] == "revoke_role"}
     assert ("1001", "Acme Comunicación TV (YouTube brand channel)") in revoked
     assert ("1012", "@acme_comunica (X)") in revoked
-    assert {r["outcome"] for r in first if r["employee_id"] == "1002" and r["action"] == "revoke_role"} == {"scheduled"}
+    assert {r["outcome"] for r in first if r["employee_id"] == "1002" and r["action"] == "revoke_role"} == {
+        "scheduled"
+    }
     drafts = sorted((acme.parent / "out" / "drafts").rglob("*.eml"))
     assert len(drafts) == 8 + 4 + 2 + 3  # 1001, 1002, 1012 (hand-over notes), 1004
 
     offboard_batch(leavers, registry_path=str(acme))
-    again = ledger.audit()[len(first):]
-    assert {r["outcome"] for r in again if r["action"] == "draft_notice"} <= {"awaiting_approval", "already_done"}
+    again = ledger.audit()[len(first) :]
+    assert {r["outcome"] for r in again if r["action"] == "draft_notice"} <= {
+        "awaiting_approval",
+        "already_done",
+    }
     assert sorted((acme.parent / "out" / "drafts").rglob("*.eml")) == drafts
     assert not [r for r in again if r["outcome"] == "done"]  # not even a second HR note
 
@@ -82,8 +98,11 @@ def test_a_shared_login_is_rotated_once_per_batch_and_moment(prefect_api_url, ac
     from relevo.layoff import offboard_batch
 
     offboard_batch(["1001", "1012", "1002"], registry_path=str(acme))
-    rotations = [r for r in Ledger(load_registry(acme).database_url).audit()
-                 if r["action"] == "rotate_credentials" and r["target"] == "@acme_comunica (X)"]
+    rotations = [
+        r
+        for r in Ledger(load_registry(acme).database_url).audit()
+        if r["action"] == "rotate_credentials" and r["target"] == "@acme_comunica (X)"
+    ]
     now = [r for r in rotations if r["outcome"] == "manual"]
     assert len(now) == 1 and "2 leavers" in now[0]["detail"]  # 1001 and 1012, dismissed: one task now
     assert {r["employee_id"] for r in rotations if r["outcome"] == "scheduled"} <= {"1002"}  # her own moment
@@ -119,8 +138,18 @@ def revocation_in_a_batch(acme, connector: Throttled) -> dict:
     registry._social[presence.id] = connector
     grant = Grant(presence.id, "m1", "laura@acme.example", "member", False)
     run = Run(registry, {"id": "1001", "name": "Laura"}, None, direct=True)  # as a layoff runs actions
-    return execute(run, Action(key=f"1001:revoke:{presence.id}:m1", action="revoke_role", target=presence.account,
-                               phase="revoke", description="", presence=presence, grant=grant))
+    return execute(
+        run,
+        Action(
+            key=f"1001:revoke:{presence.id}:m1",
+            action="revoke_role",
+            target=presence.account,
+            phase="revoke",
+            description="",
+            presence=presence,
+            grant=grant,
+        ),
+    )
 
 
 def test_a_batch_waits_out_a_throttled_vendor_instead_of_failing(acme):
@@ -154,7 +183,9 @@ class OneByOne:
 
         for index, grant in enumerate(self.grants):
             if index == self.breaks_at:
-                raise ServerError("hootsuite: GET v1/members/m9: unavailable (HTTP 503)", vendor="hootsuite", status=503)
+                raise ServerError(
+                    "hootsuite: GET v1/members/m9: unavailable (HTTP 503)", vendor="hootsuite", status=503
+                )
             self.read.append(grant.member_id)
             yield grant
 
@@ -178,10 +209,10 @@ class OneByOne:
 
 
 def revoke_one_by_one(acme, connector: OneByOne, employees: list[dict]) -> tuple[list[dict], list[str]]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from relevo.layoff import Cleared, revoke_on_presence
     from relevo.engine.execute import Run
+    from relevo.layoff import Cleared, revoke_on_presence
 
     registry = load_registry(acme)
     presence = next(p for p in registry.presences if p.id == "hootsuite")
@@ -189,7 +220,7 @@ def revoke_one_by_one(acme, connector: OneByOne, employees: list[dict]) -> tuple
     runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
     cleared_order: list[str] = []
     cleared = Cleared(list(runs), 1, lambda employee_id: cleared_order.append(employee_id))
-    rows = revoke_on_presence.fn(presence, employees, runs, datetime.now(timezone.utc), False, False, cleared)
+    rows = revoke_on_presence.fn(presence, employees, runs, datetime.now(UTC), False, False, cleared)
     return rows, cleared_order
 
 
@@ -198,43 +229,68 @@ def dismissed(employee_id: str, email: str) -> dict:
 
 
 def test_a_leaver_read_early_is_removed_before_the_rest_is_read_an_admin_once_another_stays(acme):
-    grants = [Grant("hootsuite", "m1", "a@acme.example", "member", False),
-              Grant("hootsuite", "m2", "b@acme.example", "admin", True),
-              Grant("hootsuite", "m3", "boss@acme.example", "admin", True),
-              Grant("hootsuite", "m4", "c@acme.example", "member", False)]
+    grants = [
+        Grant("hootsuite", "m1", "a@acme.example", "member", False),
+        Grant("hootsuite", "m2", "b@acme.example", "admin", True),
+        Grant("hootsuite", "m3", "boss@acme.example", "admin", True),
+        Grant("hootsuite", "m4", "c@acme.example", "member", False),
+    ]
     resigning = {**person("3", "c@acme.example"), "termination": {"type": "voluntary", "date": "2099-12-31"}}
     vendor = OneByOne(grants)
-    rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"),
-                                                     dismissed("2", "b@acme.example"), resigning])
-    assert vendor.removed == {"m1": 1, "m2": 3}  # the member at once; the admin once an admin who stays is read
+    rows, cleared = revoke_one_by_one(
+        acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example"), resigning]
+    )
+    assert vendor.removed == {
+        "m1": 1,
+        "m2": 3,
+    }  # the member at once; the admin once an admin who stays is read
     assert cleared == ["1", "2", "3"]
     by_person = {(r["employee_id"], r["action"]): r["outcome"] for r in rows}
-    assert by_person == {("1", "revoke_role"): "done", ("2", "revoke_role"): "done", ("3", "revoke_role"): "scheduled"}
+    assert by_person == {
+        ("1", "revoke_role"): "done",
+        ("2", "revoke_role"): "done",
+        ("3", "revoke_role"): "scheduled",
+    }
 
 
 def test_a_list_that_breaks_midway_keeps_the_early_removals_and_asks_a_person_for_the_rest(acme):
-    grants = [Grant("hootsuite", "m1", "a@acme.example", "member", False),
-              Grant("hootsuite", "m2", "b@acme.example", "member", False)]
+    grants = [
+        Grant("hootsuite", "m1", "a@acme.example", "member", False),
+        Grant("hootsuite", "m2", "b@acme.example", "member", False),
+    ]
     vendor = OneByOne(grants, breaks_at=1)
-    rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example")])
+    rows, cleared = revoke_one_by_one(
+        acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example")]
+    )
     assert vendor.removed == {"m1": 1}
     assert sorted(cleared) == ["1", "2"]
     assert [(r["employee_id"], r["action"], r["outcome"]) for r in rows] == [
-        ("1", "revoke_role", "done"), ("2", "manual_task", "manual")]
+        ("1", "revoke_role", "done"),
+        ("2", "manual_task", "manual"),
+    ]
     assert "HTTP 503" in rows[1]["detail"]
 
 
 def test_leaving_admins_with_no_admin_who_stays_wait_for_the_whole_list_and_an_admin_step(acme):
-    grants = [Grant("hootsuite", "m1", "a@acme.example", "admin", True),
-              Grant("hootsuite", "m2", "c@acme.example", "member", False),
-              Grant("hootsuite", "m3", "b@acme.example", "admin", True)]
+    grants = [
+        Grant("hootsuite", "m1", "a@acme.example", "admin", True),
+        Grant("hootsuite", "m2", "c@acme.example", "member", False),
+        Grant("hootsuite", "m3", "b@acme.example", "admin", True),
+    ]
     vendor = OneByOne(grants)
-    rows, cleared = revoke_one_by_one(acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example")])
-    assert vendor.removed == {}  # the manual connector's add-admin task comes first: nobody can be removed yet
+    rows, cleared = revoke_one_by_one(
+        acme, vendor, [dismissed("1", "a@acme.example"), dismissed("2", "b@acme.example")]
+    )
+    assert (
+        vendor.removed == {}
+    )  # the manual connector's add-admin task comes first: nobody can be removed yet
     assert cleared == ["1", "2"]
     assert [(r["employee_id"], r["action"], r["outcome"]) for r in rows] == [
-        ("1", "add_admin", "manual"), ("1", "revoke_role", "manual"),
-        ("2", "add_admin", "manual"), ("2", "revoke_role", "manual")]
+        ("1", "add_admin", "manual"),
+        ("1", "revoke_role", "manual"),
+        ("2", "add_admin", "manual"),
+        ("2", "revoke_role", "manual"),
+    ]
 
 
 def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
@@ -255,8 +311,9 @@ def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
 
     def target() -> None:
         try:
-            out["state"] = offboard_batch("1001, 1002", registry_path=str(acme), wait_for_approval=True,
-                                          return_state=True)
+            out["state"] = offboard_batch(
+                "1001, 1002", registry_path=str(acme), wait_for_approval=True, return_state=True
+            )
         except BaseException as exc:  # surfaced below
             out["error"] = exc
 
@@ -266,15 +323,21 @@ def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
     with get_client(sync_client=True) as client:
         while paused is None and time.monotonic() < deadline:
             assert "error" not in out, out.get("error")
-            waiting = client.read_flow_runs(flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-                type=FlowRunFilterStateType(any_=[StateType.PAUSED]))), limit=200)  # not the deployments' schedule
+            waiting = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                ),
+                limit=200,
+            )  # not the deployments' schedule
             paused = next((r for r in waiting if r.parameters.get("registry_path") == str(acme)), None)
             time.sleep(0.3)
         assert paused is not None, "the layoff never paused for approval"
         keyset = paused.state.state_details.run_input_keyset
         schema = json.loads(client.read_flow_run_input(paused.id, keyset["schema"]))
         description = json.loads(client.read_flow_run_input(paused.id, keyset["description"]))
-    drafts = {name: field["title"] for name, field in schema["properties"].items() if name.startswith("draft_")}
+    drafts = {
+        name: field["title"] for name, field in schema["properties"].items() if name.startswith("draft_")
+    }
     assert len(drafts) == 12 and "successor_id" not in schema["properties"]
     assert "approved_by" in schema["required"]
     assert any("Laura Martínez" in title for title in drafts.values())
@@ -282,7 +345,8 @@ def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
     assert "12 draft(s) for 2 leaver(s)" in description
     ledger = Ledger(load_registry(acme).database_url)
     assert {s.status for i in ("1001", "1002") for k, s in ledger.states(i).items() if ":notice:" in k} == {
-        "awaiting_approval"}
+        "awaiting_approval"
+    }
 
     resume_flow_run(paused.id, run_input={"approved_by": "Ana Ruiz", "draft_1": False})
     thread.join(120)

@@ -1,5 +1,6 @@
 """The README's main job end to end: `relevo offboard` / `relevo audit` on the example company,
 against a real Prefect server on loopback."""
+
 from __future__ import annotations
 
 import os
@@ -29,17 +30,21 @@ def test_dismissal_run_then_rerun_does_nothing_twice(prefect_api_url, acme):
     assert len({p.parent for p in made}) == 6
     contents = {p: p.read_bytes() for p in made}
     waiting = audit_rows(acme, "--employee", "1001")
-    assert {r["outcome"] for r in waiting if r["action"] in {"draft_notice", "reassign_crm"}} == {"awaiting_approval"}
+    assert {r["outcome"] for r in waiting if r["action"] in {"draft_notice", "reassign_crm"}} == {
+        "awaiting_approval"
+    }
     assert "relevo approve 1001" in first.stdout
     assert not (acme.parent / "out" / "crm-reassignments.csv").exists()
-    approved = relevo("approve", "1001", "--registry", str(acme), "--by", "Javier Soler", api_url=prefect_api_url)
+    approved = relevo(
+        "approve", "1001", "--registry", str(acme), "--by", "Javier Soler", api_url=prefect_api_url
+    )
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert drafts(acme) == made and all(p.read_bytes() == contents[p] for p in made)
 
     rows = audit_rows(acme, "--employee", "1001")
     for row in rows:
         schemas.check("outcome", row, "audit row")
-    after = rows[len(waiting):]
+    after = rows[len(waiting) :]
     assert {r["outcome"] for r in after if r["action"] in {"draft_notice", "reassign_crm"}} == {"done"}
     assert len([r for r in after if r["action"] == "draft_notice"]) == 8
     assert (acme.parent / "out" / "crm-reassignments.csv").read_text("utf-8").count("nuria.castells") == 6
@@ -54,7 +59,7 @@ def test_dismissal_run_then_rerun_does_nothing_twice(prefect_api_url, acme):
     second = relevo("offboard", "1001", "--registry", str(acme), api_url=prefect_api_url)
     assert second.returncode == 3
     assert drafts(acme) == made and all(p.read_bytes() == contents[p] for p in made)  # no second draft
-    rerun = audit_rows(acme, "--employee", "1001")[len(rows):]
+    rerun = audit_rows(acme, "--employee", "1001")[len(rows) :]
     assert {r["outcome"] for r in rerun if r["action"] == "draft_notice"} == {"already_done"}
     assert "already done" in second.stdout
 
@@ -71,14 +76,21 @@ def test_dry_run_shows_the_plan_and_changes_nothing(prefect_api_url, acme):
 def test_unknown_employee_is_one_clear_line_and_exit_2(prefect_api_url, acme):
     result = relevo("offboard", "9999", "--registry", str(acme), api_url=prefect_api_url)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("relevo: error: directory: employee 9999 is not in hr.json")
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("relevo: error: directory: employee 9999 is not in hr.json")
+    )
     assert "Traceback" not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("content,expected", [
-    ("company: [unclosed", "not valid YAML"),
-    ("company: {name: x}\n", "(top level): 'hr' is a required property (and 7 more problems)"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("company: [unclosed", "not valid YAML"),
+        ("company: {name: x}\n", "(top level): 'hr' is a required property (and 7 more problems)"),
+    ],
+)
 def test_invalid_registry_exits_2_before_anything_starts(tmp_path, content, expected):
     bad = tmp_path / "relevo.yaml"
     bad.write_text(content, "utf-8")
@@ -96,12 +108,20 @@ def test_without_a_server_the_cli_runs_the_flow_itself(acme):
     """No PREFECT_API_URL: no temporary Prefect server (10-20 s), the same outcomes in the ledger."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"  # a server start would fail the command
-    result = subprocess.run([sys.executable, "-m", "relevo.cli", "offboard", "1001", "--registry", str(acme)],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "relevo.cli", "offboard", "1001", "--registry", str(acme)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "running without a Prefect server" in result.stdout
-    assert "Access removed on 0 of 6 presences; 8 tasks for a person; 9 notice(s) await approval." in result.stdout
+    assert (
+        "Access removed on 0 of 6 presences; 8 tasks for a person; 9 notice(s) await approval."
+        in result.stdout
+    )
     rows = audit_rows(acme, "--employee", "1001")
     assert {r["outcome"] for r in rows if r["action"] == "revoke_role"} == {"manual"}
     assert {r["run_id"] for r in rows} == {None}
@@ -112,8 +132,13 @@ def test_a_layoff_without_a_server_runs_the_flow_itself(acme):
     batch itself like `relevo offboard`: a server start would fail the command here."""
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_SERVER_ALLOW_EPHEMERAL_MODE"] = "false"
-    result = subprocess.run([sys.executable, "-m", "relevo.cli", "layoff", "1001", "1002", "--registry", str(acme)],
-                            capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "relevo.cli", "layoff", "1001", "1002", "--registry", str(acme)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "running without a Prefect server" in result.stdout
@@ -140,5 +165,7 @@ def test_an_hr_platform_without_a_place_for_the_report_gets_a_skipped_row_not_a_
     monkeypatch.setattr(registry, "hr", lambda: NoNotes())
     run = Run(registry, employee, None)
     row = write_hr_note(run)
-    assert row is not None and row["outcome"] == "skipped" and "NoNotes connector has no place" in row["detail"]
+    assert (
+        row is not None and row["outcome"] == "skipped" and "NoNotes connector has no place" in row["detail"]
+    )
     assert write_hr_note(Run(registry, employee, None)) is None  # said once, not on every rerun

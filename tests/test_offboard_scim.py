@@ -4,14 +4,14 @@ The example company's SCIM registry (examples/acme/relevo-scim.yaml), seeded wit
 examples/acme/seed_scim.py, is offboarded by `offboard_employee`; every check of the
 user's state goes through the SCIM server's own API.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import requests
 
+from relevo.config.registry import load_registry
 from relevo.model import grant_from_pre_state
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import load_registry
 from tests.support.canaries import SCIM_TOKEN
 from tests.support.scim import LAURA, server_user, summary_of
 
@@ -22,7 +22,9 @@ def scim_rows(summary: dict) -> list[dict]:
     return [r for r in summary["rows"] if "social-suite" in r.get("action_key", "")]
 
 
-def test_offboarding_deactivates_the_leaver_on_a_real_scim_service(prefect_api_url, scim_registry, scim_url) -> None:
+def test_offboarding_deactivates_the_leaver_on_a_real_scim_service(
+    prefect_api_url, scim_registry, scim_url
+) -> None:
     from examples.acme.seed_scim import seed
     from relevo.offboarding import offboard_employee
 
@@ -51,13 +53,23 @@ def test_offboarding_deactivates_the_leaver_on_a_real_scim_service(prefect_api_u
     assert server_user(scim_url, LAURA)["active"] is True
 
 
-def test_the_only_admin_is_not_removed_before_another_admin_exists(prefect_api_url, scim_registry, scim_url) -> None:
+def test_the_only_admin_is_not_removed_before_another_admin_exists(
+    prefect_api_url, scim_registry, scim_url
+) -> None:
     from relevo.offboarding import offboard_employee
 
     for user_name, role in ((LAURA, "admin"), ("diego.navarro@acme-comunicacion.example", "viewer")):
-        requests.post(f"{scim_url}/Users", headers={"Authorization": f"Bearer {SCIM_TOKEN}"}, timeout=5, json={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name,
-            "active": True, "roles": [{"value": role}]}).raise_for_status()
+        requests.post(
+            f"{scim_url}/Users",
+            headers={"Authorization": f"Bearer {SCIM_TOKEN}"},
+            timeout=5,
+            json={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name,
+                "active": True,
+                "roles": [{"value": role}],
+            },
+        ).raise_for_status()
 
     summary = summary_of(offboard_employee("1001", str(scim_registry)))
     rows = {r["action"]: r for r in scim_rows(summary)}

@@ -1,19 +1,20 @@
 """The rules in flows/rules/plan.py, on the example company, without Prefect or a network."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from relevo.config.registry import Registry, load_registry
 from relevo.connectors.directory import DirectoryCRM, DirectoryHR
 from relevo.model import Grant
 from relevo.rules import notices
 from relevo.rules.plan import is_leavers, plan, plan_presences, revoke_time
-from relevo.config.registry import Registry, load_registry
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme" / "relevo.yaml"
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,9 @@ def members(registry) -> dict:
 
 def full_plan(registry, employee_id: str, now=NOW, revoke_now=False):
     emp = employee(registry, employee_id)
-    clients = DirectoryCRM(registry.base / "clients.json", registry.output_dir).clients_of(emp["email"], emp["id"])
+    clients = DirectoryCRM(registry.base / "clients.json", registry.output_dir).clients_of(
+        emp["email"], emp["id"]
+    )
     drafts = notices.draft_actions(emp, registry, clients, now)
     return plan(emp, registry, members(registry), clients, drafts, now, revoke_now)
 
@@ -39,8 +42,10 @@ def full_plan(registry, employee_id: str, now=NOW, revoke_now=False):
 def test_dismissal_revokes_every_role_the_leaver_holds_and_nobody_elses(registry):
     actions = plan_presences(employee(registry, "1001"), registry, members(registry))
     revoked = {(a.presence.id, a.grant.employee_id) for a in actions if a.action == "revoke_role"}
-    assert revoked == {(p, "1001") for p in
-                       ("facebook-page", "instagram", "linkedin-page", "x-account", "youtube-channel", "hootsuite")}
+    assert revoked == {
+        (p, "1001")
+        for p in ("facebook-page", "instagram", "linkedin-page", "x-account", "youtube-channel", "hootsuite")
+    }
 
 
 def test_sole_admin_gets_a_successor_admin_first_and_revocation_waits_for_it(registry):
@@ -85,7 +90,9 @@ def test_a_presence_not_owned_by_the_company_is_never_acted_on(registry):
     other = Registry(registry.path, data)
     other.__dict__.pop("presences", None)
     actions = plan_presences(employee(other, "1001"), other, members(other))
-    assert [(a.action, a.outcome) for a in actions if a.presence is None and a.action != "personal_not_touched"] == []
+    assert [
+        (a.action, a.outcome) for a in actions if a.presence is None and a.action != "personal_not_touched"
+    ] == []
     assert not [a for a in actions if a.action == "revoke_role"]
     assert [a.outcome for a in actions if a.target == "Acme Comunicación (Facebook Page)"] == ["not_touched"]
 

@@ -4,21 +4,22 @@ Each test gets a new database on the session's server (`postgres_url`). The same
 tested on SQLite elsewhere; these are the places where PostgreSQL differs: what a driver reports
 for `ON CONFLICT DO NOTHING`, schema creation racing on a fresh database, and concurrent writers.
 """
+
 from __future__ import annotations
 
 import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from relevo.receiver.dispatcher import Dispatcher
 from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
-from relevo.receiver.dispatcher import Dispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
-AT = datetime(2026, 11, 20, 9, 12, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 20, 9, 12, tzinfo=UTC)
 
 
 def doc(employee_id: str) -> dict:
@@ -27,7 +28,9 @@ def doc(employee_id: str) -> dict:
 
 def test_a_new_event_is_new_and_a_redelivery_is_not(postgres_url: str) -> None:
     inbox = Inbox(postgres_url)
-    assert inbox.store(doc("1001")) is True  # psycopg reports rowcount -1 here: read as "already stored" before
+    assert (
+        inbox.store(doc("1001")) is True
+    )  # psycopg reports rowcount -1 here: read as "already stored" before
     assert inbox.store(doc("1001")) is False
     assert [e.event_key for e in inbox.events()] == [doc("1001")["event_key"]]
 
@@ -42,12 +45,24 @@ def test_concurrent_redeliveries_store_each_event_once(postgres_url: str) -> Non
 
 
 def test_processes_starting_together_on_a_fresh_database_all_succeed(postgres_url: str) -> None:
-    script = ("import sys; from relevo.storage.inbox import Inbox; from relevo.storage.ledger import Ledger; "
-              "Inbox(sys.argv[1]); Ledger(sys.argv[1]); print('ok')")
-    processes = [subprocess.Popen([sys.executable, "-c", script, postgres_url], cwd=ROOT, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    script = (
+        "import sys; from relevo.storage.inbox import Inbox; from relevo.storage.ledger import Ledger; "
+        "Inbox(sys.argv[1]); Ledger(sys.argv[1]); print('ok')"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, postgres_url],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     results = [p.communicate(timeout=120) for p in processes]
-    failures = [err.strip().splitlines()[-1] for (out, err), p in zip(results, processes, strict=True) if p.returncode]
+    failures = [
+        err.strip().splitlines()[-1] for (out, err), p in zip(results, processes, strict=True) if p.returncode
+    ]
     assert failures == []
 
 
@@ -58,15 +73,24 @@ def test_two_runs_finishing_one_action_together_leave_one_row(postgres_url: str)
     def run(n: int) -> int:
         barrier.wait(10)
         attempt = ledger.start(f"1001:revoke:page:{n % 2}", "1001", "revoke_role", "page")
-        ledger.finish(key=f"1001:revoke:page:{n % 2}", employee_id="1001", action="revoke_role", target="page",
-                      outcome="done", detail="removed")
+        ledger.finish(
+            key=f"1001:revoke:page:{n % 2}",
+            employee_id="1001",
+            action="revoke_role",
+            target="page",
+            outcome="done",
+            detail="removed",
+        )
         return attempt
 
     with ThreadPoolExecutor(8) as pool:
         attempts = list(pool.map(run, range(8)))
     assert sorted(attempts) == [1, 1, 2, 2, 3, 3, 4, 4]  # every start counted, none lost to a duplicate key
     states = ledger.states("1001")
-    assert {k: s.status for k, s in states.items()} == {"1001:revoke:page:0": "done", "1001:revoke:page:1": "done"}
+    assert {k: s.status for k, s in states.items()} == {
+        "1001:revoke:page:0": "done",
+        "1001:revoke:page:1": "done",
+    }
     assert len(ledger.audit("1001")) == 8
 
 
@@ -126,17 +150,25 @@ class OneDatabase:
 
 
 def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: str, tmp_path: Path) -> None:
-    from relevo.model import Grant, Presence
     from relevo.engine.execute import Run, execute
+    from relevo.model import Grant, Presence
     from relevo.rules.plan import Action
 
     connector = CountingConnector()
     registry = OneDatabase(postgres_url, tmp_path, connector)
     presence = Presence(id="page", platform="facebook", account="Acme", connector="meta_page")
-    actions = [Action(key=f"1001:revoke:page:{n}", action="revoke_role", target="Acme", phase="revoke",
-                      description="", presence=presence,
-                      grant=Grant("page", str(n), f"person{n}@acme.example", "MANAGE", False))
-               for n in range(3)]
+    actions = [
+        Action(
+            key=f"1001:revoke:page:{n}",
+            action="revoke_role",
+            target="Acme",
+            phase="revoke",
+            description="",
+            presence=presence,
+            grant=Grant("page", str(n), f"person{n}@acme.example", "MANAGE", False),
+        )
+        for n in range(3)
+    ]
     barrier = threading.Barrier(2)
 
     def one_run(_: int) -> list[str]:

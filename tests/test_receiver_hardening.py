@@ -4,6 +4,7 @@ and `relevo webhook serve` refusing to start half-configured.
 The transport tests run the real app under uvicorn with relevo's protocol on loopback, with
 short deadlines so each is bounded to a few seconds and a dozen sockets.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,12 @@ from sqlalchemy import event as sa_event
 from typer.testing import CliRunner
 
 from relevo.cli.main import app as cli
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
+from relevo.receiver.dispatcher import Dispatcher
 from relevo.receiver.transport import guarded_protocol, uvicorn_options
 from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.dispatcher import Dispatcher
 from relevo.receiver.webhook import INLINE_MAX, MAX_EMPLOYEES, create_app
+from relevo.storage.inbox import Inbox
 from tests.support.canaries import FACTORIAL_CHALLENGE as CHALLENGE
 from tests.support.canaries import WEBHOOK_KEY as KEY
 
@@ -41,15 +42,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def signed(body: bytes, key: str = KEY) -> dict[str, str]:
     stamp = str(int(time.time()))
-    return {"content-type": "application/json", "x-bamboohr-timestamp": stamp,
-            "x-bamboohr-signature": bamboohr_signature(key, body, stamp)}
+    return {
+        "content-type": "application/json",
+        "x-bamboohr-timestamp": stamp,
+        "x-bamboohr-signature": bamboohr_signature(key, body, stamp),
+    }
 
 
 def dismissals(count: int) -> bytes:
-    return json.dumps({"employees": [
-        {"action": "Updated", "changedFields": ["Employment Status"], "id": str(5000 + i),
-         "fields": {"Employment Status": "Terminated"}, "timestamp": "2026-11-20T09:12:00+0000"}
-        for i in range(count)]}).encode()
+    return json.dumps(
+        {
+            "employees": [
+                {
+                    "action": "Updated",
+                    "changedFields": ["Employment Status"],
+                    "id": str(5000 + i),
+                    "fields": {"Employment Status": "Terminated"},
+                    "timestamp": "2026-11-20T09:12:00+0000",
+                }
+                for i in range(count)
+            ]
+        }
+    ).encode()
 
 
 @pytest.fixture
@@ -63,7 +77,9 @@ def app_and_inbox(acme: Path, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def live(app, header_timeout: float = 0.6, body_timeout: float = 0.6, max_connections: int = 8) -> Iterator[int]:  # type: ignore[no-untyped-def]
+def live(
+    app, header_timeout: float = 0.6, body_timeout: float = 0.6, max_connections: int = 8
+) -> Iterator[int]:  # type: ignore[no-untyped-def]
     """The app under uvicorn with relevo's options (shorter limits), on a loopback port; yields the port."""
     options = {**uvicorn_options(), "http": guarded_protocol(header_timeout, body_timeout, max_connections)}
     with socket.socket() as probe:
@@ -111,6 +127,7 @@ def healthz(port: int) -> tuple[bytes, float]:
 
 # --- 1. slow clients ---
 
+
 def test_stalled_headers_and_bodies_are_closed_and_others_still_served(app_and_inbox):  # type: ignore[no-untyped-def]
     app, inbox = app_and_inbox
     with live(app, header_timeout=0.6, body_timeout=0.6, max_connections=8) as port:
@@ -121,9 +138,12 @@ def test_stalled_headers_and_bodies_are_closed_and_others_still_served(app_and_i
             sock.sendall(b"POST /webhooks/bamboohr HTTP/1.1\r\nHost: x\r\nContent-Type: appl")
         body = dismissals(1)
         slow_body = connect(port)
-        slow_body.sendall(b"POST /webhooks/bamboohr HTTP/1.1\r\nHost: x\r\n" + b"".join(
-            f"{k}: {v}\r\n".encode() for k, v in signed(body).items())
-            + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
+        slow_body.sendall(
+            b"POST /webhooks/bamboohr HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(f"{k}: {v}\r\n".encode() for k, v in signed(body).items())
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
         answer, took = healthz(port)  # while they all stall
         assert answer.startswith(b"HTTP/1.1 200") and b'{"status":"ok"}' in answer and took < 0.5
         for sock in half:
@@ -165,27 +185,34 @@ def test_uvicorn_runs_with_relevos_limits():
 
 # --- 5. Content-Length and Transfer-Encoding together ---
 
+
 def test_content_length_with_transfer_encoding_is_400_and_closed(app_and_inbox):  # type: ignore[no-untyped-def]
     app, inbox = app_and_inbox
     body = dismissals(1)
     chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     with live(app) as port, connect(port) as sock:
-        sock.sendall(b"POST /webhooks/bamboohr HTTP/1.1\r\nHost: x\r\n" + b"".join(
-            f"{k}: {v}\r\n".encode() for k, v in signed(body).items())
-            + f"Content-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n".encode() + chunked
-            + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # a second request on the same connection
+        sock.sendall(
+            b"POST /webhooks/bamboohr HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(f"{k}: {v}\r\n".encode() for k, v in signed(body).items())
+            + f"Content-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+            + chunked
+            + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        )  # a second request on the same connection
         answer = read_all(sock)
     head = answer.split(b"\r\n\r\n", 1)[0].lower()
     assert head.startswith(b"http/1.1 400") and b"connection: close" in head
-    assert b"Transfer-Encoding" in answer and answer.count(b"HTTP/1.1") == 1  # closed: the second one unanswered
+    assert (
+        b"Transfer-Encoding" in answer and answer.count(b"HTTP/1.1") == 1
+    )  # closed: the second one unanswered
     assert inbox.events() == []
 
 
 # --- 2. the public surface ---
 
+
 def test_healthz_is_liveness_only_and_no_openapi_is_served(app_and_inbox):  # type: ignore[no-untyped-def]
     app, inbox = app_and_inbox
-    inbox.count("bamboohr", "rejected", "401 bad signature", datetime.now(timezone.utc))
+    inbox.count("bamboohr", "rejected", "401 bad signature", datetime.now(UTC))
     with TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         for path in ("/openapi.json", "/docs", "/redoc"):
@@ -194,7 +221,7 @@ def test_healthz_is_liveness_only_and_no_openapi_is_served(app_and_inbox):  # ty
 
 def test_inbox_counts_are_counted_by_the_database(acme):  # type: ignore[no-untyped-def]
     inbox = Inbox(load_registry(acme).database_url)
-    at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 20, tzinfo=UTC)
     for i in range(5):
         inbox.store(Inbox.event("bamboohr", str(1000 + i), "terminated", f"c{i}", at))
     inbox.dispatched("bamboohr:1000:terminated:c0", "run-0", at)
@@ -211,6 +238,7 @@ def test_inbox_counts_are_counted_by_the_database(acme):  # type: ignore[no-unty
 
 
 # --- 4. one delivery's size ---
+
 
 def test_a_batch_above_the_cap_is_refused_whole_and_parsed_off_the_event_loop(app_and_inbox, monkeypatch):  # type: ignore[no-untyped-def]
     from relevo.connectors import bamboohr
@@ -232,7 +260,10 @@ def test_a_batch_above_the_cap_is_refused_whole_and_parsed_off_the_event_loop(ap
     with TestClient(app) as client:
         refused = client.post("/webhooks/bamboohr", content=too_many, headers=signed(too_many))
         assert refused.status_code == 413
-        assert f"at most {MAX_EMPLOYEES}" in refused.json()["error"] and "relevo layoff" in refused.json()["error"]
+        assert (
+            f"at most {MAX_EMPLOYEES}" in refused.json()["error"]
+            and "relevo layoff" in refused.json()["error"]
+        )
         assert inbox.events() == []
         small, large = dismissals(3), dismissals(200)
         assert len(small) <= INLINE_MAX < len(large)
@@ -244,9 +275,10 @@ def test_a_batch_above_the_cap_is_refused_whole_and_parsed_off_the_event_loop(ap
 
 # --- 3. retention ---
 
+
 def test_retention_prunes_only_old_finished_events(acme):  # type: ignore[no-untyped-def]
     inbox = Inbox(load_registry(acme).database_url)
-    now = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, tzinfo=UTC)
     old, recent = now - timedelta(days=40), now - timedelta(days=2)
 
     def add(employee: str, at: datetime, run_state: str | None, dispatched: bool = True) -> str:
@@ -259,8 +291,12 @@ def test_retention_prunes_only_old_finished_events(acme):  # type: ignore[no-unt
         return doc["event_key"]
 
     completed, failed = add("1", old, "COMPLETED"), add("2", old, "FAILED")
-    kept = [add("3", old, "RUNNING"), add("4", old, None), add("5", old, None, dispatched=False),
-            add("6", recent, "COMPLETED")]  # running, never seen, pending, finished but recent
+    kept = [
+        add("3", old, "RUNNING"),
+        add("4", old, None),
+        add("5", old, None, dispatched=False),
+        add("6", recent, "COMPLETED"),
+    ]  # running, never seen, pending, finished but recent
     dispatcher = Dispatcher(inbox, str(acme), launch=lambda e, p: "run", clock=now.timestamp)
     assert dispatcher.retention_days == 30
     assert dispatcher.prune() == 2
@@ -287,6 +323,7 @@ def test_retention_shorter_than_the_redelivery_window_is_refused(tmp_path, acme)
 
 # --- 6, 7, 9. `relevo webhook serve` refuses to start half-configured ---
 
+
 def test_serve_without_its_webhook_key_refuses_to_start(acme, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr("relevo.receiver.webhook.prefect_api_url", lambda: "http://127.0.0.1:9/api")
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
@@ -295,7 +332,10 @@ def test_serve_without_its_webhook_key_refuses_to_start(acme, monkeypatch):  # t
     monkeypatch.setattr("relevo.receiver.webhook.serve", lambda *a: served.append(a))
     result = CliRunner().invoke(cli, ["webhook", "serve", "--registry", str(acme)])
     assert result.exit_code == 2 and served == []
-    assert "webhooks.bamboohr.private_key: environment variable RELEVO_BAMBOOHR_WEBHOOK_KEY is not set" in result.output
+    assert (
+        "webhooks.bamboohr.private_key: environment variable RELEVO_BAMBOOHR_WEBHOOK_KEY is not set"
+        in result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -304,8 +344,10 @@ def test_serve_prints_the_database_url_with_its_password_masked(acme, monkeypatc
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
     monkeypatch.setattr("relevo.receiver.webhook.serve", lambda *a: None)
-    monkeypatch.setattr("relevo.config.registry.Registry.database_url",
-                        "postgresql+psycopg://relevo:db-password-canary@db.internal:5432/relevo")
+    monkeypatch.setattr(
+        "relevo.config.registry.Registry.database_url",
+        "postgresql+psycopg://relevo:db-password-canary@db.internal:5432/relevo",
+    )
     result = CliRunner().invoke(cli, ["webhook", "serve", "--registry", str(acme)])
     assert result.exit_code == 0, result.output
     assert "inbox in postgresql+psycopg://relevo:***@db.internal:5432/relevo" in result.output
@@ -316,11 +358,20 @@ def test_serve_without_prefect_api_url_refuses_and_leaves_no_process(acme, tmp_p
     """Before, the receiver started and its first dispatch brought up a temporary Prefect server that
     outlived it. Now it exits 2 naming PREFECT_API_URL, before anything is started."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), RELEVO_BAMBOOHR_WEBHOOK_KEY=KEY,
-               RELEVO_FACTORIAL_CHALLENGE=CHALLENGE)
-    process = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(acme),
-                                "--port", "9"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        RELEVO_BAMBOOHR_WEBHOOK_KEY=KEY,
+        RELEVO_FACTORIAL_CHALLENGE=CHALLENGE,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(acme), "--port", "9"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=60)
     finally:
@@ -330,4 +381,3 @@ def test_serve_without_prefect_api_url_refuses_and_leaves_no_process(acme, tmp_p
     assert "PREFECT_API_URL" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     with pytest.raises(ProcessLookupError):  # nothing of its session is left running
         os.killpg(process.pid, 0)
-

@@ -1,24 +1,25 @@
 """Reconciliation: terminations no webhook reported are found by polling HR, and a termination heard
 both ways starts one run."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import responses
 from typer.testing import CliRunner
 
-from relevo.storage.inbox import Inbox, InboxEvent
-from relevo.storage.ledger import Ledger
-from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher
+from relevo.reconcile import reconcile_once
+from relevo.storage.inbox import Inbox, InboxEvent
+from relevo.storage.ledger import Ledger
 from tests.support.bamboohr_spec import validate_against_spec
 from tests.support.canaries import BAMBOOHR_KEY
 from tests.support.example_hr import TERMINATED
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 class Launches:
@@ -40,7 +41,7 @@ def test_a_lost_webhook_is_found_and_a_late_one_starts_nothing(acme: Path) -> No
     dispatcher = Dispatcher(inbox, str(registry.path), launch=launches, clock=lambda: NOW.timestamp() + 1)
     assert dispatcher.dispatch_due() == len(TERMINATED)
     # the webhook for 1001 finally arrives (receiver back up): stored, but it starts no second run
-    late = Inbox.event("directory", "1001", "terminated", "f-late", datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc))
+    late = Inbox.event("directory", "1001", "terminated", "f-late", datetime(2026, 11, 27, 9, 5, tzinfo=UTC))
     assert inbox.store(late)
     dispatcher.clock = lambda: NOW.timestamp() + 600
     assert dispatcher.dispatch_due() == 0
@@ -52,7 +53,9 @@ def test_a_lost_webhook_is_found_and_a_late_one_starts_nothing(acme: Path) -> No
 def test_a_webhook_first_then_reconciliation_starts_one_run(acme: Path) -> None:
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
-    inbox.store(Inbox.event("directory", "1001", "terminated", "f1", datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)))
+    inbox.store(
+        Inbox.event("directory", "1001", "terminated", "f1", datetime(2026, 11, 27, 8, 0, tzinfo=UTC))
+    )
     launches = Launches()
     dispatcher = Dispatcher(inbox, str(registry.path), launch=launches, clock=lambda: NOW.timestamp() + 1)
     dispatcher.dispatch_due()
@@ -64,7 +67,7 @@ def test_a_webhook_first_then_reconciliation_starts_one_run(acme: Path) -> None:
 def test_terminate_withdraw_terminate_again_is_news(acme: Path) -> None:
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
-    at = [datetime(2026, 11, 27, h, 0, tzinfo=timezone.utc) for h in (6, 7, 8)]
+    at = [datetime(2026, 11, 27, h, 0, tzinfo=UTC) for h in (6, 7, 8)]
     inbox.store(Inbox.event("directory", "1001", "terminated", "a", at[0], source="reconciliation"))
     inbox.store(Inbox.event("directory", "1001", "rescinded", "b", at[1]))
     again = Inbox.event("directory", "1001", "terminated", "c", at[2])
@@ -77,8 +80,14 @@ def test_terminate_withdraw_terminate_again_is_news(acme: Path) -> None:
 def test_a_withdrawal_found_by_polling_is_a_rescind_event(acme: Path) -> None:
     registry = load_registry(acme)
     ledger = Ledger(registry.database_url)
-    ledger.finish(key="1001:revoke:page:1", employee_id="1001", action="revoke_role", target="page",
-                  outcome="done", detail="removed")
+    ledger.finish(
+        key="1001:revoke:page:1",
+        employee_id="1001",
+        action="revoke_role",
+        target="page",
+        outcome="done",
+        detail="removed",
+    )
     hr = acme.parent / "hr.json"
     data = json.loads(hr.read_text("utf-8"))
     for row in data["employees"]:
@@ -95,9 +104,13 @@ def test_bamboohr_changes_are_read_with_the_cursor(spec) -> None:  # type: ignor
     from relevo.connectors.bamboohr import BambooHR
 
     hr = BambooHR("acme", BAMBOOHR_KEY, default_language="es")
-    body = {"latest": "2026-11-27T08:55:00+00:00", "employees": {
-        "1001": {"id": "1001", "action": "Updated", "lastChanged": "2026-11-27T08:55:00+00:00"},
-        "1099": {"id": "1099", "action": "Deleted", "lastChanged": "2026-11-27T08:50:00+00:00"}}}
+    body = {
+        "latest": "2026-11-27T08:55:00+00:00",
+        "employees": {
+            "1001": {"id": "1001", "action": "Updated", "lastChanged": "2026-11-27T08:55:00+00:00"},
+            "1099": {"id": "1099", "action": "Deleted", "lastChanged": "2026-11-27T08:50:00+00:00"},
+        },
+    }
     responses.get(hr.http.url("employees/changed"), json=body)
     ids, cursor = hr.changed_since("2026-11-20T00:00:00+00:00")
     assert ids == ["1001"] and cursor == "2026-11-27T08:55:00+00:00"
@@ -111,7 +124,10 @@ def test_relevo_reconcile_command(acme: Path) -> None:
 
     result = CliRunner().invoke(app, ["reconcile", "--registry", str(acme)])
     assert result.exit_code == 3, result.output
-    assert f"{len(TERMINATED)} new event(s) queued" in result.output and "no webhook reported it" in result.output
+    assert (
+        f"{len(TERMINATED)} new event(s) queued" in result.output
+        and "no webhook reported it" in result.output
+    )
     bad = CliRunner().invoke(app, ["reconcile", "--registry", str(acme), "--since", "yesterday"])
     assert bad.exit_code == 2 and "ISO 8601" in bad.output
 

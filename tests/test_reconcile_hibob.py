@@ -3,22 +3,22 @@ webhook starts nothing, and a future-dated termination is found the day it is en
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import responses
 
+from relevo.config.registry import load_registry
+from relevo.connectors.hibob import parse_webhook
+from relevo.receiver.dispatcher import Dispatcher
+from relevo.reconcile import reconcile_once
 from relevo.storage.inbox import Inbox, InboxEvent
 from relevo.storage.ledger import Ledger
-from relevo.reconcile import reconcile_once
-from relevo.config.registry import load_registry
-from relevo.receiver.dispatcher import Dispatcher
-from tests.support.hibob_fake import BASE, BOSS_RECORD, TOKEN, USER, Bob, record
 from tests.connectors.hibob_contract import lifecycle
-from relevo.connectors.hibob import parse_webhook
+from tests.support.hibob_fake import BASE, BOSS_RECORD, TOKEN, USER, Bob, record
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 class Launches:
@@ -74,7 +74,7 @@ def test_a_lost_hibob_webhook_is_found_and_the_late_one_starts_nothing(hibob_reg
         change.employee_id,
         change.kind,
         change.change_fingerprint,
-        datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc),
+        datetime(2026, 11, 27, 9, 5, tzinfo=UTC),
     )
     assert inbox.store(late)
     dispatcher.clock = lambda: NOW.timestamp() + 600

@@ -1,4 +1,5 @@
 """Registry loading: every mistake gets one clear message naming file and field."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from relevo.model import ConfigurationError
 from relevo.config.registry import load_registry
+from relevo.model import ConfigurationError
 
 
 def write(tmp_path: Path, acme: Path, mutate) -> Path:
@@ -23,16 +24,25 @@ def test_example_registry_loads(acme):
     assert len(registry.presences) >= 6
 
 
-@pytest.mark.parametrize("mutate,expected", [
-    (lambda d: d["company"].pop("timezone"), "company: 'timezone' is a required property"),
-    (lambda d: d["company"].update(timezone="Mars/Olympus"), "'Mars/Olympus' is not an IANA time zone"),
-    (lambda d: d["presences"][1].update(owner="someone"), "presences[1].owner"),
-    (lambda d: d["presences"][1].update(id=d["presences"][0]["id"]), "duplicate id facebook-page"),
-    (lambda d: d["presences"][0].update(connector="carrier-pigeon"), "unknown connector 'carrier-pigeon'"),
-    (lambda d: d.update(hr={"connector": "directory", "path": "hr.json", "successor_field": "x"}), None),
-    (lambda d: d["company"]["break_glass_admin"].update(email="not-an-email"), "company.break_glass_admin.email"),
-    (lambda d: d.update(surprise=1), "Additional properties are not allowed ('surprise'"),
-])
+@pytest.mark.parametrize(
+    "mutate,expected",
+    [
+        (lambda d: d["company"].pop("timezone"), "company: 'timezone' is a required property"),
+        (lambda d: d["company"].update(timezone="Mars/Olympus"), "'Mars/Olympus' is not an IANA time zone"),
+        (lambda d: d["presences"][1].update(owner="someone"), "presences[1].owner"),
+        (lambda d: d["presences"][1].update(id=d["presences"][0]["id"]), "duplicate id facebook-page"),
+        (
+            lambda d: d["presences"][0].update(connector="carrier-pigeon"),
+            "unknown connector 'carrier-pigeon'",
+        ),
+        (lambda d: d.update(hr={"connector": "directory", "path": "hr.json", "successor_field": "x"}), None),
+        (
+            lambda d: d["company"]["break_glass_admin"].update(email="not-an-email"),
+            "company.break_glass_admin.email",
+        ),
+        (lambda d: d.update(surprise=1), "Additional properties are not allowed ('surprise'"),
+    ],
+)
 def test_invalid_registry_names_the_problem(tmp_path, acme, mutate, expected):
     path = write(tmp_path, acme, mutate)
     if expected is None:  # connector-specific keys are accepted; nothing to report
@@ -79,14 +89,23 @@ def test_a_time_zone_name_too_long_for_a_file_is_a_configuration_error(tmp_path,
 PASTED = "pat-na1-plaintext-canary-0c4e"  # a credential pasted where its reference belongs
 
 
-@pytest.mark.parametrize("mutate,field", [
-    (lambda d: d.update(hr={"connector": "bamboohr", "company_domain": "acme", "api_key": PASTED}), "hr.api_key"),
-    (lambda d: d.update(crm={"connector": "hubspot", "token": PASTED}), "crm.token"),
-    (lambda d: d["presences"][0].update(connector="meta_page",
-                                        settings={"page_id": "1", "business_id": "2", "token": PASTED}),
-     "presences[0].settings.token"),
-    (lambda d: d.update(storage={"database": {"env": "bad name"}}), "storage.database"),
-])
+@pytest.mark.parametrize(
+    "mutate,field",
+    [
+        (
+            lambda d: d.update(hr={"connector": "bamboohr", "company_domain": "acme", "api_key": PASTED}),
+            "hr.api_key",
+        ),
+        (lambda d: d.update(crm={"connector": "hubspot", "token": PASTED}), "crm.token"),
+        (
+            lambda d: d["presences"][0].update(
+                connector="meta_page", settings={"page_id": "1", "business_id": "2", "token": PASTED}
+            ),
+            "presences[0].settings.token",
+        ),
+        (lambda d: d.update(storage={"database": {"env": "bad name"}}), "storage.database"),
+    ],
+)
 def test_a_credential_must_be_a_secret_reference(tmp_path, acme, mutate, field):
     """A plaintext api_key/token fails the schema with the field named (it was an AttributeError traceback),
     and the message never quotes the value."""
@@ -110,13 +129,17 @@ def test_database_may_be_a_secret_reference_and_is_printed_masked(tmp_path, acme
 
     path = write(tmp_path, acme, lambda d: d.update(storage={"database": {"env": "RELEVO_TEST_DATABASE"}}))
     monkeypatch.delenv("RELEVO_TEST_DATABASE", raising=False)
-    with pytest.raises(ConfigurationError, match="storage.database: environment variable RELEVO_TEST_DATABASE"):
+    with pytest.raises(
+        ConfigurationError, match="storage.database: environment variable RELEVO_TEST_DATABASE"
+    ):
         load_registry(path)
     database = tmp_path / "elsewhere.db"
     monkeypatch.setenv("RELEVO_TEST_DATABASE", f"sqlite:///{database}")
     assert load_registry(path).database_url == f"sqlite:///{database}"
-    assert masked("postgresql+psycopg://relevo:s3cr3t-canary@db.internal:5432/relevo") == \
-        "postgresql+psycopg://relevo:***@db.internal:5432/relevo"
+    assert (
+        masked("postgresql+psycopg://relevo:s3cr3t-canary@db.internal:5432/relevo")
+        == "postgresql+psycopg://relevo:***@db.internal:5432/relevo"
+    )
     assert masked("postgresql://relevo:p@ss/w0rd@db/relevo").count("p@ss") == 0
 
 
@@ -124,8 +147,12 @@ def test_a_postgresql_url_without_its_driver_names_the_extra(tmp_path, acme, mon
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a))
-    path = write(tmp_path, acme, lambda d: d.update(storage={"database": "postgresql://relevo:pw-canary@db/relevo"}))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a)
+    )
+    path = write(
+        tmp_path, acme, lambda d: d.update(storage={"database": "postgresql://relevo:pw-canary@db/relevo"})
+    )
     with pytest.raises(ConfigurationError) as caught:
         load_registry(path)
     assert "pip install 'relevo[postgres]'" in str(caught.value) and "pw-canary" not in str(caught.value)

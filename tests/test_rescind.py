@@ -1,31 +1,33 @@
 """Resignations revoke at the end of the last working day (a scheduled run of the deployment),
 and a withdrawn termination cancels that run and gives back what was revoked, from the ledger's
 pre-state: against a real Prefect server and a real SCIM service on loopback."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
 
+from relevo.config.registry import load_registry
 from relevo.engine import revocation
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import load_registry
 from tests.support.canaries import SCIM_TOKEN
-from tests.support.example_hr import withdraw_in_hr
 from tests.support.deployments import deployment_id, runs_of
+from tests.support.example_hr import withdraw_in_hr
 
 LAURA = "laura.martinez@acme-comunicacion.example"
 # Diego (1002) resigned; his last day is 2027-03-31: access goes at 23:59 Madrid time (CEST, UTC+2).
-DIEGO_REVOKE_AT = datetime(2027, 3, 31, 21, 59, tzinfo=timezone.utc)
+DIEGO_REVOKE_AT = datetime(2027, 3, 31, 21, 59, tzinfo=UTC)
 
 
 def approved(path: Path) -> Path:
     """Nobody clicks "approve" in these tests: the policy approves the drafts so runs finish."""
-    path.write_text(path.read_text("utf-8").replace("auto_approve_notices: false", "auto_approve_notices: true"),
-                    "utf-8")
+    path.write_text(
+        path.read_text("utf-8").replace("auto_approve_notices: false", "auto_approve_notices: true"), "utf-8"
+    )
     return path
 
 
@@ -35,14 +37,22 @@ def summary_of(result):  # type: ignore[no-untyped-def]
 
 def as_deployment(monkeypatch, scheduled_start: datetime | None = None) -> None:  # type: ignore[no-untyped-def]
     """Run the flow in-process as if a worker had started it from the offboard-employee deployment."""
-    monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id=deployment_id("offboard-employee/offboard-employee")))
-    monkeypatch.setattr(revocation, "flow_run", SimpleNamespace(
-        scheduled_start_time=scheduled_start or datetime.now(timezone.utc)))
+    monkeypatch.setattr(
+        revocation, "deployment", SimpleNamespace(id=deployment_id("offboard-employee/offboard-employee"))
+    )
+    monkeypatch.setattr(
+        revocation, "flow_run", SimpleNamespace(scheduled_start_time=scheduled_start or datetime.now(UTC))
+    )
 
 
 def scheduled_runs(registry_path: Path) -> list:
-    return [r for r in runs_of("1002") if r.parameters.get("registry_path") == str(registry_path)
-            and r.state and r.state.type.value == "SCHEDULED"]
+    return [
+        r
+        for r in runs_of("1002")
+        if r.parameters.get("registry_path") == str(registry_path)
+        and r.state
+        and r.state.type.value == "SCHEDULED"
+    ]
 
 
 def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deployed, acme, monkeypatch):
@@ -57,7 +67,9 @@ def test_resignation_schedules_one_revocation_run_and_rescind_cancels_it(deploye
     assert ("schedule_revocation", "scheduled") in outcomes
     [run] = scheduled_runs(acme)
     assert run.expected_start_time == DIEGO_REVOKE_AT
-    assert run.idempotency_key == "acme-comunicacion:1002:revoke-at:2027-03-31T21:59:00+00:00"  # company first
+    assert (
+        run.idempotency_key == "acme-comunicacion:1002:revoke-at:2027-03-31T21:59:00+00:00"
+    )  # company first
     assert run.parameters["employee_id"] == "1002" and run.parameters["revoke_now"] is False
 
     offboard_employee("1002", str(acme))  # a duplicate event: still one scheduled run
@@ -98,7 +110,9 @@ def test_the_scheduled_run_revokes_even_if_started_a_little_early(prefect_api_ur
     # The run the deployment scheduled for 23:59 on the last day, picked up by a worker seconds early.
     monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id="a-deployment"))
     due = summary_of(offboard_employee("1002", str(acme)))
-    assert {r["outcome"] for r in due["rows"] if r["action"] == "revoke_role"} == {"manual"}  # done by hand here
+    assert {r["outcome"] for r in due["rows"] if r["action"] == "revoke_role"} == {
+        "manual"
+    }  # done by hand here
     assert not [r for r in due["rows"] if r["action"] == "schedule_revocation"]
 
 
@@ -111,14 +125,19 @@ def scim_registry(acme: Path, scim_url: str, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def active(scim_url: str, user_name: str) -> bool:
-    response = requests.get(f"{scim_url}/Users", params={"filter": f'userName eq "{user_name}"'},
-                            headers={"Authorization": f"Bearer {SCIM_TOKEN}"}, timeout=5)
+    response = requests.get(
+        f"{scim_url}/Users",
+        params={"filter": f'userName eq "{user_name}"'},
+        headers={"Authorization": f"Bearer {SCIM_TOKEN}"},
+        timeout=5,
+    )
     (user,) = response.json()["Resources"]
     return user["active"]
 
 
-def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(prefect_api_url, scim_registry,
-                                                                              scim_url):
+def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(
+    prefect_api_url, scim_registry, scim_url
+):
     from examples.acme.seed_scim import seed
     from relevo.offboarding import offboard_employee
     from relevo.rescind import rescind_termination
@@ -129,12 +148,16 @@ def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(pre
 
     hr = (scim_registry.parent / "hr.json").read_text("utf-8")
     withdraw_in_hr(scim_registry, "1001")
-    result = summary_of(rescind_termination("1001", str(scim_registry), event_key="factorial:1001:rescinded:none"))
+    result = summary_of(
+        rescind_termination("1001", str(scim_registry), event_key="factorial:1001:rescinded:none")
+    )
     restores = {r["target"]: r for r in result["rows"] if r["action"] == "restore_role"}
     assert restores["Acme social-media suite (SCIM)"]["outcome"] == "done"
     assert active(scim_url, LAURA) is True
     manual = [r for r in restores.values() if r["outcome"] == "manual"]
-    assert len(manual) == 5 and all("again with role" in r["detail"] for r in manual)  # no API: a person does it
+    assert len(manual) == 5 and all(
+        "again with role" in r["detail"] for r in manual
+    )  # no API: a person does it
     # YouTube's removal waited for a second owner and never happened: nothing to give back there.
     assert not [t for t in restores if "YouTube" in t]
     assert result["open"] == 5

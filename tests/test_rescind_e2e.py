@@ -2,6 +2,7 @@
 a process worker and the session's Prefect server. A run waiting for approval (suspended: no process of its
 own) is cancelled, so it is never started again to place its notices, and a run that was
 pending when the withdrawal came and starts anyway writes nothing."""
+
 from __future__ import annotations
 
 import os
@@ -9,14 +10,14 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
-from tests.support.deployments import PREFECT, ROOT
+from relevo.storage.ledger import Ledger
 from tests.support.approval import use_timeout
+from tests.support.deployments import PREFECT, ROOT
 from tests.support.example_hr import withdraw_in_hr
 from tests.support.waiting import wait_for
 
@@ -44,19 +45,37 @@ def test_withdrawal_cancels_a_suspended_run_and_a_pending_run_writes_nothing(dep
     ledger = Ledger(registry.database_url)
     params = {"employee_id": "1001", "registry_path": str(registry.path)}
     tag = uuid.uuid4().hex[:8]
-    env = {**os.environ, "PREFECT_API_URL": deployed, "PREFECT_WORKER_QUERY_SECONDS": "1",
-           "PREFECT_WORKER_CANCELLATION_POLL_SECONDS": "1"}
-    worker = subprocess.Popen([PREFECT, "worker", "start", "--pool", "relevo"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": deployed,
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_WORKER_CANCELLATION_POLL_SECONDS": "1",
+    }
+    worker = subprocess.Popen(
+        [PREFECT, "worker", "start", "--pool", "relevo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     try:
-        paused = run_deployment("offboard-employee/offboard-employee", parameters={**params, "event_key": f"a-{tag}"},
-                                idempotency_key=f"paused-{tag}", timeout=0)
+        paused = run_deployment(
+            "offboard-employee/offboard-employee",
+            parameters={**params, "event_key": f"a-{tag}"},
+            idempotency_key=f"paused-{tag}",
+            timeout=0,
+        )
         wait_for(lambda: (s := state_of(paused.id)) is not None and s.is_paused(), timeout=120)
         paused_at = time.monotonic()
         # Another run of Laura's, claimed by a worker whose process has not started yet.
-        pending = run_deployment("offboard-employee/offboard-employee", parameters={**params, "event_key": f"b-{tag}"},
-                                 idempotency_key=f"pending-{tag}", timeout=0,
-                                 scheduled_time=datetime.now(timezone.utc) + timedelta(days=1))
+        pending = run_deployment(
+            "offboard-employee/offboard-employee",
+            parameters={**params, "event_key": f"b-{tag}"},
+            idempotency_key=f"pending-{tag}",
+            timeout=0,
+            scheduled_time=datetime.now(UTC) + timedelta(days=1),
+        )
         with get_client(sync_client=True) as client:
             client.set_flow_run_state(pending.id, Pending())
         before = len(ledger.audit("1001"))
@@ -73,8 +92,14 @@ def test_withdrawal_cancels_a_suspended_run_and_a_pending_run_writes_nothing(dep
         assert history[-2:] == [StateType.PAUSED, StateType.CANCELLED] and state_of(pending.id).is_final()
 
         # ...that pending run's process starts anyway (`python -m prefect.engine`, what the process worker runs).
-        started = subprocess.run([sys.executable, "-m", "prefect.engine"], cwd=ROOT, timeout=180,
-                                 env={**env, "PREFECT__FLOW_RUN_ID": str(pending.id)}, capture_output=True, text=True)
+        started = subprocess.run(
+            [sys.executable, "-m", "prefect.engine"],
+            cwd=ROOT,
+            timeout=180,
+            env={**env, "PREFECT__FLOW_RUN_ID": str(pending.id)},
+            capture_output=True,
+            text=True,
+        )
         assert "Traceback" not in started.stderr or "Abort" in started.stderr, started.stderr[-2000:]
 
         # Past the approval timeout: a paused process still alive would now have written.
@@ -86,8 +111,11 @@ def test_withdrawal_cancels_a_suspended_run_and_a_pending_run_writes_nothing(dep
     rows = ledger.audit("1001")[before:]
     ours = {r["run_id"] for r in rows}
     assert str(paused.id) not in ours and str(pending.id) not in ours  # neither run wrote anything after it
-    assert {r["action"] for r in rows if r["outcome"] != "withdrawn"} <= {"withdraw_termination",
-                                                                          "schedule_revocation", "restore_role"}
+    assert {r["action"] for r in rows if r["outcome"] != "withdrawn"} <= {
+        "withdraw_termination",
+        "schedule_revocation",
+        "restore_role",
+    }
     # The suspended run had recorded its notices as awaiting approval: the rescind withdrew them.
     assert {r["action"] for r in rows if r["outcome"] == "withdrawn"} <= {"draft_notice", "reassign_crm"}
     assert {s.status for k, s in ledger.states("1001").items() if ":notice:" in k} == {"withdrawn"}

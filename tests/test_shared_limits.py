@@ -1,4 +1,5 @@
 """A vendor's rate limit holds for every process together when they share a PostgreSQL database."""
+
 from __future__ import annotations
 
 import threading
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from relevo.storage.db import engine_for
 from relevo.config.registry import load_registry
+from relevo.storage.db import engine_for
 from relevo.storage.shared_limits import SharedCallWindow
 
 
@@ -26,7 +27,10 @@ def send_through(window: SharedCallWindow, count: int, sent: list[float], lock: 
 def test_two_processes_together_stay_under_the_vendors_limit(postgres_url: str) -> None:
     calls, seconds = 10, 1.0
     # two windows over one database: what two workers on two machines each build from the registry
-    windows = [SharedCallWindow(engine_for(postgres_url), "acme:presence:hootsuite", calls, seconds) for _ in range(2)]
+    windows = [
+        SharedCallWindow(engine_for(postgres_url), "acme:presence:hootsuite", calls, seconds)
+        for _ in range(2)
+    ]
     sent: list[float] = []
     lock = threading.Lock()
     with ThreadPoolExecutor(4) as pool:  # two threads per "process"
@@ -55,4 +59,6 @@ def test_a_registry_on_postgresql_shares_its_windows(acme: Path, postgres_url: s
     path.write_text(yaml.safe_dump(data, allow_unicode=True))
     registry = load_registry(path)
     window = registry.social(presence).client.window
-    assert isinstance(window, SharedCallWindow) and window.bucket == f"Acme Comunicación:presence:{scim['id']}"
+    assert (
+        isinstance(window, SharedCallWindow) and window.bucket == f"Acme Comunicación:presence:{scim['id']}"
+    )

@@ -1,5 +1,6 @@
 """The sweep against the vendor simulator: roles and invitations re-added to leavers are removed again, who
 re-added them is named where the vendor says, strangers are one task, a person hears of it through a block."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,18 +20,24 @@ def swept_company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield company
 
 
-def test_roles_and_invitations_that_came_back_are_removed_and_said(prefect_api_url, swept_company,
-                                                                   channel: Channel) -> None:
-    from relevo.storage.ledger import Ledger
+def test_roles_and_invitations_that_came_back_are_removed_and_said(
+    prefect_api_url, swept_company, channel: Channel
+) -> None:
     from relevo.config.registry import load_registry
+    from relevo.storage.ledger import Ledger
     from relevo.sweep import sweep_access
 
     sim, world, registry = swept_company.sim, swept_company.world, swept_company.registry
     first, second = world.leavers
-    as_offboarded(sim, world, registry, back={first.id: ("meta-business", "tiktok"), second.id: ("hootsuite",)})
+    as_offboarded(
+        sim, world, registry, back={first.id: ("meta-business", "tiktok"), second.id: ("hootsuite",)}
+    )
     add_stranger(sim, "old.freelancer@agency.example", "Old Freelancer")
     with_alerts(registry, save_block(channel.url))
-    assert sim.vendors["meta"].pending[BUSINESS_ID] and f"invite:{first.email}" in sim.vendors["tiktok"].centers[TIKTOK_BC]
+    assert (
+        sim.vendors["meta"].pending[BUSINESS_ID]
+        and f"invite:{first.email}" in sim.vendors["tiktok"].centers[TIKTOK_BC]
+    )
 
     swept = sweep_access(str(registry), days=30)
 
@@ -50,7 +57,9 @@ def test_roles_and_invitations_that_came_back_are_removed_and_said(prefect_api_u
 
     (stranger,) = [r for r in swept["rows"] if r["action_key"].startswith("sweep:unmatched:")]
     assert "old.freelancer@agency.example" in stranger["detail"] and "Hootsuite" in stranger["target"]
-    assert not any(p.email in stranger["detail"] for p in world.people)  # stayers and leavers are not strangers
+    assert not any(
+        p.email in stranger["detail"] for p in world.people
+    )  # stayers and leavers are not strangers
 
     texts = channel.texts()
     assert len(texts) == 3 and all(t.startswith("relevo: access came back | relevo: ") for t in texts)
@@ -60,5 +69,11 @@ def test_roles_and_invitations_that_came_back_are_removed_and_said(prefect_api_u
     assert quiet["came_back"] == 0 and not [r for r in quiet["rows"] if r["action_key"].startswith("sweep:")]
     assert len(channel.texts()) == 3
     audit = Ledger(load_registry(registry).database_url).audit(first.id)
-    assert sum(1 for r in audit if r["action"] == "revoke_role" and ":again:" in r["action_key"]
-               and r["outcome"] == "done") == 2
+    assert (
+        sum(
+            1
+            for r in audit
+            if r["action"] == "revoke_role" and ":again:" in r["action_key"] and r["outcome"] == "done"
+        )
+        == 2
+    )

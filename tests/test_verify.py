@@ -1,4 +1,5 @@
 """Webhook verifiers on their own: fixed clock, raw bytes, the replay window's edges to the second."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,16 +32,21 @@ def test_the_signature_is_hex_hmac_sha256_over_body_then_timestamp() -> None:
 
     stamp = "1795000000"
     expected = hmac.new(WEBHOOK_KEY.encode(), BODY + stamp.encode(), hashlib.sha256).hexdigest()
-    assert bamboohr_signature(WEBHOOK_KEY, BODY, stamp) == expected == verifier().generate_signature(BODY, stamp)
+    assert (
+        bamboohr_signature(WEBHOOK_KEY, BODY, stamp) == expected == verifier().generate_signature(BODY, stamp)
+    )
 
 
-@pytest.mark.parametrize(("offset", "valid"), [
-    (-RETRY_HORIZON, True),  # the oldest a BambooHR retry can carry
-    (-RETRY_HORIZON - 1, False),
-    (CLOCK_SKEW, True),  # the furthest a sender's clock may run ahead
-    (CLOCK_SKEW + 1, False),
-    (0, True),
-])
+@pytest.mark.parametrize(
+    ("offset", "valid"),
+    [
+        (-RETRY_HORIZON, True),  # the oldest a BambooHR retry can carry
+        (-RETRY_HORIZON - 1, False),
+        (CLOCK_SKEW, True),  # the furthest a sender's clock may run ahead
+        (CLOCK_SKEW + 1, False),
+        (0, True),
+    ],
+)
 def test_window_edges_to_the_second(offset: int, valid: bool) -> None:
     stamp = str(int(NOW) + offset)
     signature = bamboohr_signature(WEBHOOK_KEY, BODY, stamp)
@@ -59,15 +65,19 @@ def test_the_clock_is_read_at_each_check() -> None:
     assert caught.value.reason == "stale timestamp"
 
 
-@pytest.mark.parametrize(("timestamp", "signature", "message", "reason"), [
-    ("1795000000", None, "missing X-BambooHR-Signature", "missing signature"),
-    ("1795000000", "", "missing X-BambooHR-Signature", "missing signature"),
-    (None, "ab", "missing X-BambooHR-Timestamp", "missing timestamp"),
-    ("1795000000", "0" * 64, "does not match", "bad signature"),
-    ("1795000000", "zz-not-hex-ñ", "does not match", "bad signature"),
-])
-def test_each_failure_has_its_message_and_reason(timestamp: str | None, signature: str | None, message: str,
-                                                 reason: str) -> None:
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "message", "reason"),
+    [
+        ("1795000000", None, "missing X-BambooHR-Signature", "missing signature"),
+        ("1795000000", "", "missing X-BambooHR-Signature", "missing signature"),
+        (None, "ab", "missing X-BambooHR-Timestamp", "missing timestamp"),
+        ("1795000000", "0" * 64, "does not match", "bad signature"),
+        ("1795000000", "zz-not-hex-ñ", "does not match", "bad signature"),
+    ],
+)
+def test_each_failure_has_its_message_and_reason(
+    timestamp: str | None, signature: str | None, message: str, reason: str
+) -> None:
     with pytest.raises(VerificationError, match=message) as caught:
         verifier().verify(BODY, timestamp, signature)
     assert caught.value.reason == reason and WEBHOOK_KEY not in caught.value.message
@@ -130,9 +140,11 @@ def test_a_bamboohr_replay_inside_the_window_passes_the_verifier() -> None:
 # HiBob: base64(HMAC-SHA512(secret, raw body)) in Bob-Signature, no timestamp (apidocs.hibob.com
 # working-with-webhooks, "Step 3: Authenticate your events").
 BOB_SECRET = "bob-webhook-secret-for-tests"
-BOB_BODY = (b'{"companyId": 601449, "type": "employee.left", "triggeredBy": "system", '
-            b'"triggeredAt": "2026-11-18T00:00:00.000Z", "version": "v2", '
-            b'"data": {"employeeId": "3332883884017713238"}}')
+BOB_BODY = (
+    b'{"companyId": 601449, "type": "employee.left", "triggeredBy": "system", '
+    b'"triggeredAt": "2026-11-18T00:00:00.000Z", "version": "v2", '
+    b'"data": {"employeeId": "3332883884017713238"}}'
+)
 
 
 def test_hibob_signature_is_base64_hmac_sha512_of_the_raw_body() -> None:
@@ -156,8 +168,14 @@ def test_hibob_valid_wrong_and_replayed_signatures() -> None:
     assert check.is_valid(BOB_BODY, good) and check.is_valid(BOB_BODY, f" {good} ")
     assert check.is_valid(BOB_BODY, good)  # a replay passes: the inbox's event key stops it
     hex_form = hmac.new(BOB_SECRET.encode(), BOB_BODY, hashlib.sha512).hexdigest()  # right MAC, hex
-    wrong = [hibob_signature("another-secret", BOB_BODY), hibob_signature(BOB_SECRET, BOB_BODY + b" "),
-             hex_form, good.swapcase(), base64.b64encode(b"\0" * 64).decode(), "é" * 88]
+    wrong = [
+        hibob_signature("another-secret", BOB_BODY),
+        hibob_signature(BOB_SECRET, BOB_BODY + b" "),
+        hex_form,
+        good.swapcase(),
+        base64.b64encode(b"\0" * 64).decode(),
+        "é" * 88,
+    ]
     for signature in wrong:
         with pytest.raises(VerificationError, match="does not match the body") as caught:
             check.verify(BOB_BODY, signature)
@@ -177,8 +195,13 @@ PERSONIO_TOKEN = "Bearer personio-webhook-token-for-tests"
 def test_personio_token_valid_wrong_and_replayed() -> None:
     check = PersonioVerifier(PERSONIO_TOKEN)
     assert check.is_valid(PERSONIO_TOKEN) and check.is_valid(PERSONIO_TOKEN)  # a replay: stopped by the inbox
-    for given in (PERSONIO_TOKEN.removeprefix("Bearer "), PERSONIO_TOKEN + " ", PERSONIO_TOKEN.upper(),
-                  "Bearer guess", "é" * 20):
+    for given in (
+        PERSONIO_TOKEN.removeprefix("Bearer "),
+        PERSONIO_TOKEN + " ",
+        PERSONIO_TOKEN.upper(),
+        "Bearer guess",
+        "é" * 20,
+    ):
         with pytest.raises(VerificationError, match="does not match") as caught:
             check.verify(given)
         assert caught.value.reason == "bad token" and PERSONIO_TOKEN not in caught.value.message

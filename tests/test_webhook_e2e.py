@@ -1,6 +1,7 @@
 """A signed BambooHR webhook to a finished offboarding, through the real pieces: the receiver,
 its inbox and dispatcher, `prefect deploy --all` from prefect.yaml, a process worker and a
 Prefect server on loopback. Redeliveries start nothing new."""
+
 from __future__ import annotations
 
 import json
@@ -12,30 +13,38 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from relevo.config.registry import load_registry
+from relevo.receiver.dispatcher import Dispatcher, company_launcher
+from relevo.receiver.verify import bamboohr_signature
+from relevo.receiver.webhook import create_app
 from relevo.storage.inbox import Inbox
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import load_registry
-from relevo.receiver.verify import bamboohr_signature
-from relevo.receiver.dispatcher import Dispatcher, company_launcher
-from relevo.receiver.webhook import create_app
+from tests.support.canaries import WEBHOOK_KEY as KEY
 from tests.support.deployments import prefect_cli, runs_of
 from tests.support.example_hr import withdraw_in_hr
 from tests.support.waiting import wait_for
-from tests.support.canaries import WEBHOOK_KEY as KEY
-
 
 # BambooHR's field-based payload (vendors-hr.md): Laura (1001) is dismissed.
-DISMISSAL = {"employees": [{
-    "action": "Updated", "changedFields": ["Employment Status"], "id": "1001",
-    "fields": {"Employment Status": "Terminated", "First Name": "Laura"},
-    "timestamp": "2026-11-20T09:12:00+0000",
-}]}
+DISMISSAL = {
+    "employees": [
+        {
+            "action": "Updated",
+            "changedFields": ["Employment Status"],
+            "id": "1001",
+            "fields": {"Employment Status": "Terminated", "First Name": "Laura"},
+            "timestamp": "2026-11-20T09:12:00+0000",
+        }
+    ]
+}
 
 
 def signed(body: bytes, now: float) -> dict[str, str]:
     stamp = str(int(now))
-    return {"content-type": "application/json", "x-bamboohr-timestamp": stamp,
-            "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp)}
+    return {
+        "content-type": "application/json",
+        "x-bamboohr-timestamp": stamp,
+        "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp),
+    }
 
 
 def ours(event_key: str) -> list:  # type: ignore[no-untyped-def]
@@ -48,12 +57,16 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
     directory), runs relevo as installed and finds the registry through its RELEVO_REGISTRY."""
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     # No one clicks "approve" in this test: the policy approves the drafts so the run can finish.
-    acme.write_text(acme.read_text("utf-8").replace("auto_approve_notices: false", "auto_approve_notices: true"), "utf-8")
+    acme.write_text(
+        acme.read_text("utf-8").replace("auto_approve_notices: false", "auto_approve_notices: true"), "utf-8"
+    )
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
     launched: list[str] = []
 
-    def launch(event, registry_path, relaunch=0):  # the real launcher, as `relevo webhook serve` makes it, counted
+    def launch(
+        event, registry_path, relaunch=0
+    ):  # the real launcher, as `relevo webhook serve` makes it, counted
         run_id = company_launcher(registry)(event, registry_path, relaunch)
         launched.append(run_id)
         return run_id
@@ -71,16 +84,28 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
         event = wait_for(lambda: next((e for e in inbox.events() if e.state == "dispatched"), None))
         assert event.event_key == key and launched == [event.flow_run_id]
 
-        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed,
-                             cwd=elsewhere, env=worker_env)
+        worker = prefect_cli(
+            "worker",
+            "start",
+            "--pool",
+            "relevo",
+            "--run-once",
+            api_url=deployed,
+            cwd=elsewhere,
+            env=worker_env,
+        )
         assert worker.returncode == 0, worker.stdout + worker.stderr
         run = wait_for(lambda: next((r for r in ours(key) if r.state and r.state.is_final()), None))
         print(f"webhook accepted -> flow run completed: {time.monotonic() - accepted_at:.1f} s")
         assert str(run.id) == event.flow_run_id
         assert run.state.is_completed(), run.state
         assert run.state.name == "Needs a person"  # the example's platforms have no API
-        assert run.parameters == {"employee_id": "1001", "event_key": key,
-                                  "dry_run": False, "revoke_now": False}  # the last two: prefect.yaml defaults
+        assert run.parameters == {
+            "employee_id": "1001",
+            "event_key": key,
+            "dry_run": False,
+            "revoke_now": False,
+        }  # the last two: prefect.yaml defaults
         assert run.idempotency_key == f"{registry.company_slug}:{key}"
 
         ledger = Ledger(registry.database_url)
@@ -96,28 +121,58 @@ def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monke
 
         for _ in range(3):  # BambooHR redelivers; so can an attacker replaying within the window
             again = client.post("/webhooks/bamboohr", content=body, headers=signed(body, time.time()))
-            assert again.status_code == 202 and again.json() == {"stored": [], "already_stored": [key], "ignored": 0}
+            assert again.status_code == 202 and again.json() == {
+                "stored": [],
+                "already_stored": [key],
+                "ignored": 0,
+            }
         dispatcher.wake()
         time.sleep(0.5)  # give the dispatcher thread a pass: it must find nothing pending
         assert launched == [event.flow_run_id] and ledger.states("1001") == actions_before
         # The termination is withdrawn in BambooHR: the rescind deployment gives back what was taken.
         withdraw_in_hr(acme, "1001")
-        withdrawal = json.dumps({"employees": [{"action": "Updated", "changedFields": ["Termination Date"], "id": "1001",
-                                                "fields": {"Termination Date": ""},
-                                                "timestamp": "2026-11-21T10:00:00+0000"}]}).encode()
-        answer = client.post("/webhooks/bamboohr", content=withdrawal, headers=signed(withdrawal, time.time()))
+        withdrawal = json.dumps(
+            {
+                "employees": [
+                    {
+                        "action": "Updated",
+                        "changedFields": ["Termination Date"],
+                        "id": "1001",
+                        "fields": {"Termination Date": ""},
+                        "timestamp": "2026-11-21T10:00:00+0000",
+                    }
+                ]
+            }
+        ).encode()
+        answer = client.post(
+            "/webhooks/bamboohr", content=withdrawal, headers=signed(withdrawal, time.time())
+        )
         assert answer.status_code == 202 and answer.json()["stored"][0].startswith("bamboohr:1001:rescinded:")
-        rescind = wait_for(lambda: next((e for e in inbox.events() if e.kind == "rescinded" and e.flow_run_id), None))
-        worker = prefect_cli("worker", "start", "--pool", "relevo", "--run-once", api_url=deployed,
-                             cwd=elsewhere, env=worker_env)
+        rescind = wait_for(
+            lambda: next((e for e in inbox.events() if e.kind == "rescinded" and e.flow_run_id), None)
+        )
+        worker = prefect_cli(
+            "worker",
+            "start",
+            "--pool",
+            "relevo",
+            "--run-once",
+            api_url=deployed,
+            cwd=elsewhere,
+            env=worker_env,
+        )
         assert worker.returncode == 0, worker.stdout + worker.stderr
     restored = [r for r in Ledger(registry.database_url).audit("1001") if r["event_key"] == rescind.event_key]
     assert restored and {r["run_id"] for r in restored} == {rescind.flow_run_id}
     assert {(r["action"], r["outcome"]) for r in restored} == {  # no API in the example: tasks for a person
-        ("withdraw_termination", "done"), ("restore_role", "manual")}
+        ("withdraw_termination", "done"),
+        ("restore_role", "manual"),
+    }
     assert len(launched) == 2 and launched[0] == event.flow_run_id
     assert company_launcher(registry)(event, None) == event.flow_run_id  # same key, same run
-    assert [str(r.id) for r in ours(key) if r.idempotency_key == f"{registry.company_slug}:{key}"] == [event.flow_run_id]
+    assert [str(r.id) for r in ours(key) if r.idempotency_key == f"{registry.company_slug}:{key}"] == [
+        event.flow_run_id
+    ]
     assert len(Ledger(registry.database_url).audit("1001")) == len(rows) + len(restored)
     assert [e.state for e in inbox.events()] == ["dispatched", "dispatched"]
     assert KEY not in (registry.output_dir / "audit.jsonl").read_text("utf-8")
@@ -133,10 +188,29 @@ def free_port() -> int:
 
 def serve(registry: Path, port: int, api_url: str) -> subprocess.Popen:
     """`relevo webhook serve` as an operator runs it, in its own process."""
-    env = {**os.environ, "RELEVO_BAMBOOHR_WEBHOOK_KEY": KEY, "RELEVO_FACTORIAL_CHALLENGE": "unused-challenge",
-           "PREFECT_API_URL": api_url, "PREFECT_CLIENT_MAX_RETRIES": "0"}  # serve needs every configured secret
-    process = subprocess.Popen([sys.executable, "-m", "relevo.cli", "webhook", "serve", "--registry", str(registry),
-                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "RELEVO_BAMBOOHR_WEBHOOK_KEY": KEY,
+        "RELEVO_FACTORIAL_CHALLENGE": "unused-challenge",
+        "PREFECT_API_URL": api_url,
+        "PREFECT_CLIENT_MAX_RETRIES": "0",
+    }  # serve needs every configured secret
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "relevo.cli",
+            "webhook",
+            "serve",
+            "--registry",
+            str(registry),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     import requests
 
     def up() -> bool:
@@ -158,11 +232,17 @@ def test_killed_receiver_loses_nothing_and_dispatches_after_restart(deployed, ac
     inbox = Inbox(registry.database_url)
     port = free_port()
     # Another delivery than the first test's: Prefect keeps one run per idempotency key server-wide.
-    body = json.dumps({"employees": [{**DISMISSAL["employees"][0], "timestamp": "2026-11-20T09:13:00+0000"}]}).encode()
+    body = json.dumps(
+        {"employees": [{**DISMISSAL["employees"][0], "timestamp": "2026-11-20T09:13:00+0000"}]}
+    ).encode()
     receiver = serve(acme, port, f"http://127.0.0.1:{free_port()}/api")  # nothing listens there
     try:
-        answer = requests.post(f"http://127.0.0.1:{port}/webhooks/bamboohr", data=body,
-                               headers=signed(body, time.time()), timeout=10)
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/bamboohr",
+            data=body,
+            headers=signed(body, time.time()),
+            timeout=10,
+        )
         assert answer.status_code == 202, answer.text
         event = wait_for(lambda: next((e for e in inbox.events() if e.attempts >= 1), None))
         assert event.state == "pending" and event.last_error  # Prefect refused: kept, with the reason
@@ -173,12 +253,17 @@ def test_killed_receiver_loses_nothing_and_dispatches_after_restart(deployed, ac
 
     restarted = serve(acme, port, deployed)
     try:
-        event = wait_for(lambda: next((e for e in inbox.events() if e.state == "dispatched"), None), timeout=30)
+        event = wait_for(
+            lambda: next((e for e in inbox.events() if e.state == "dispatched"), None), timeout=30
+        )
     finally:
         restarted.terminate()
         restarted.wait(10)
     [run] = ours(event.event_key)
-    assert str(run.id) == event.flow_run_id and run.idempotency_key == f"{registry.company_slug}:{event.event_key}"
+    assert (
+        str(run.id) == event.flow_run_id
+        and run.idempotency_key == f"{registry.company_slug}:{event.event_key}"
+    )
     assert "registry_path" not in run.parameters  # the receiver's own path means nothing on a worker
     from prefect import get_client
     from prefect.states import Cancelled

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher
 from relevo.receiver.webhook import create_app
+from relevo.storage.inbox import Inbox
 from tests.connectors.hibob_contract import TABLE_ENTRY_EXAMPLE, WEBHOOK, check, lifecycle
 
 SECRET = "hibob-webhook-secret-canary-64d1"

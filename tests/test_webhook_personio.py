@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from relevo.storage.inbox import Inbox
-from relevo.reconcile import reconcile_once
 from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher
 from relevo.receiver.webhook import create_app
+from relevo.reconcile import reconcile_once
+from relevo.storage.inbox import Inbox
 from tests.connectors import personio_contract as spec
 
 TOKEN = "Bearer personio-webhook-token-canary-c4f1"
@@ -210,7 +210,7 @@ def test_a_late_status_change_after_a_polled_termination(
     before the poll heard the termination, marked a duplicate that starts no second run."""
     registry = load_registry(acme)
     inbox = Inbox(registry.database_url)
-    polled_at = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+    polled_at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     assert any(
         k.startswith("directory:1001:terminated") for k in reconcile_once(registry, now=polled_at)["stored"]
     )
@@ -219,7 +219,7 @@ def test_a_late_status_change_after_a_polled_termination(
         inbox, str(registry.path), launch=launches, clock=lambda: polled_at.timestamp() + 1
     )
     started = dispatcher.dispatch_due()
-    heard = datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc)
+    heard = datetime(2026, 11, 27, 9, 5, tzinfo=UTC)
     late = Inbox.event("directory", "1001", "status_changed", "fp-late", heard, occurred_at=occurred_at)
     assert inbox.store(late)
     dispatcher.clock = lambda: polled_at.timestamp() + 600
@@ -240,11 +240,11 @@ def test_a_status_change_first_does_not_hide_a_termination_found_later(acme: Pat
             "1001",
             "status_changed",
             "fp-hours",
-            datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc),
+            datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
         )
     )
     launches = Launches()
-    at = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
     dispatcher = Dispatcher(inbox, str(registry.path), launch=launches, clock=lambda: at.timestamp())
     dispatcher.dispatch_due()
     reconcile_once(registry, now=at)

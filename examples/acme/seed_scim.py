@@ -5,6 +5,7 @@
 
 Safe to run twice: a user that already exists is left as it is.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,13 +28,26 @@ USERS = [
 
 def seed(base_url: str, token: str) -> dict[str, str]:
     """Create each user unless present; returns userName → "created" or "already there"."""
-    client = HttpClient("scim", base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token],
-                        error_parser=scim_error)
+    client = HttpClient(
+        "scim",
+        base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        secrets=[token],
+        error_parser=scim_error,
+    )
     result = {}
     for email, name, role in USERS:
-        user = {"schemas": [USER_SCHEMA], "userName": email, "displayName": name, "active": True,
-                "emails": [{"value": email, "type": "work", "primary": True}], "roles": [{"value": role}]}
-        response = client.request("POST", "Users", json=user, headers={"Content-Type": SCIM_JSON}, allow=(409,))
+        user = {
+            "schemas": [USER_SCHEMA],
+            "userName": email,
+            "displayName": name,
+            "active": True,
+            "emails": [{"value": email, "type": "work", "primary": True}],
+            "roles": [{"value": role}],
+        }
+        response = client.request(
+            "POST", "Users", json=user, headers={"Content-Type": SCIM_JSON}, allow=(409,)
+        )
         result[email] = "already there" if response.status_code == 409 else "created"
     return result
 

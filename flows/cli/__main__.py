@@ -1,4 +1,5 @@
 """`python -m relevo.cli`: the same command as `relevo`."""
+
 from relevo.cli.main import app
 
 app()

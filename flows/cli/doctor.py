@@ -8,20 +8,19 @@ end date); webhook subscriptions are healthy (Factorial disables one after 48 h 
 PREFECT_API_URL set, the Prefect server marks runs that stopped sending heartbeats Crashed.
 Nothing here imports Prefect, except a `{block: ...}` secret and that last check.
 """
+
 from __future__ import annotations
 
 import os
-
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import date
 from typing import Any
 
 from relevo.connectors.errors import ConnectorError
-
-from relevo.model import ConfigurationError
 from relevo.connectors.health import Finding
 from relevo.connectors.versions import entry_for, support, version_of
+from relevo.model import ConfigurationError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_OPEN = 0, 2, 3
 
@@ -29,7 +28,11 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_OPEN = 0, 2, 3
 def secret_references(data: Any, where: str = "") -> Iterator[tuple[str, dict[str, str]]]:
     """Every `{env: NAME}` / `{block: name}` in the registry, with where it is (e.g. `drafts.client_secret`)."""
     if isinstance(data, dict):
-        if len(data) == 1 and next(iter(data)) in ("env", "block") and isinstance(next(iter(data.values())), str):
+        if (
+            len(data) == 1
+            and next(iter(data)) in ("env", "block")
+            and isinstance(next(iter(data.values())), str)
+        ):
             yield where, data
             return
         for key, value in data.items():
@@ -41,10 +44,16 @@ def secret_references(data: Any, where: str = "") -> Iterator[tuple[str, dict[st
 
 def api_versions(registry: Any) -> list[tuple[str, str, str]]:
     """(subject, VERSIONS key, version sent) for every connector in use that sends a vendor API version."""
-    used = [(section, registry.data[section]["connector"], registry.data[section]) for section in ("hr", "crm", "drafts")]
+    used = [
+        (section, registry.data[section]["connector"], registry.data[section])
+        for section in ("hr", "crm", "drafts")
+    ]
     used += [(f"presence {p.id}", p.connector, p.settings) for p in registry.presences]
-    return [(subject, key, version_of(key, settings)) for subject, connector, settings in used
-            if (key := entry_for(connector)) is not None]
+    return [
+        (subject, key, version_of(key, settings))
+        for subject, connector, settings in used
+        if (key := entry_for(connector)) is not None
+    ]
 
 
 def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple[list[Finding], int]:
@@ -82,14 +91,22 @@ def run(registry: Any, today: date, *, reenable_webhooks: bool = False) -> tuple
     mailbox = registry.company.contact.email
     hr = probe("hr", registry.hr, lambda c: c.check() if hasattr(c, "check") else _no_api("hr", c))
     probe("crm", registry.crm, lambda c: c.check() if hasattr(c, "check") else _no_api("crm", c))
-    probe("drafts", registry.drafts, lambda c: c.check(mailbox) if hasattr(c, "check") else _no_api("drafts", c))
+    probe(
+        "drafts", registry.drafts, lambda c: c.check(mailbox) if hasattr(c, "check") else _no_api("drafts", c)
+    )
     for presence in registry.presences:
         if presence.connector == "manual":
             continue
         subject = f"presence {presence.id}"
-        probe(subject, lambda p=presence: registry.social(p),  # type: ignore[misc]  # defaults bind the loop
-              lambda c, p=presence, s=subject: c.check(p) if hasattr(c, "check")  # type: ignore[misc]
-              else _members_read(c, p, s))
+        probe(
+            subject,
+            lambda p=presence: registry.social(p),  # type: ignore[misc]  # defaults bind the loop
+            lambda c, p=presence, s=subject: (
+                c.check(p)
+                if hasattr(c, "check")  # type: ignore[misc]
+                else _members_read(c, p, s)
+            ),
+        )
     for subject, key, version in api_versions(registry):
         findings.append(support(key, version, today, subject))
     if reenable_webhooks and hr is not None and hasattr(hr, "reenable"):
@@ -120,10 +137,18 @@ def _reenable(hr: Any) -> list[Finding]:
         if row.get("type", row.get("subscription_type")) in SUBSCRIPTIONS and row.get("enabled") is False:
             try:
                 hr.reenable(row["id"])
-                out.append(Finding("warning", "webhooks", f"Factorial subscription {row['id']} re-enabled: offboard "
-                                   "anyone terminated while it was disabled (`relevo offboard`)"))
+                out.append(
+                    Finding(
+                        "warning",
+                        "webhooks",
+                        f"Factorial subscription {row['id']} re-enabled: offboard "
+                        "anyone terminated while it was disabled (`relevo offboard`)",
+                    )
+                )
             except ConnectorError as exc:
-                out.append(Finding("error", "webhooks", f"could not re-enable subscription {row['id']}: {exc}"))
+                out.append(
+                    Finding("error", "webhooks", f"could not re-enable subscription {row['id']}: {exc}")
+                )
     return out
 
 
@@ -147,19 +172,39 @@ def unresponsive_runs_automation() -> Finding:
         with get_client(sync_client=True) as client:
             automations = client.read_automations()
     except Exception as exc:  # noqa: BLE001 - the server unreachable is itself the finding
-        return Finding("warning", "prefect", f"could not read the Prefect server's automations ({type(exc).__name__})")
+        return Finding(
+            "warning", "prefect", f"could not read the Prefect server's automations ({type(exc).__name__})"
+        )
     from prefect.events.schemas.automations import Posture
     from prefect.settings import get_current_settings
 
     beat = get_current_settings().flows.heartbeat_frequency or 0
     for automation in automations:
         trigger = automation.trigger
-        if (automation.enabled and isinstance(trigger, EventTrigger) and trigger.posture == Posture.Proactive
-                and "prefect.flow-run.heartbeat" in trigger.expect
-                and any(isinstance(a, ChangeFlowRunState) and a.state == StateType.CRASHED for a in automation.actions)):
-            if trigger.within.total_seconds() < 2 * beat:  # a healthy run between two heartbeats would be crashed
-                return Finding("warning", "prefect", f"automation '{automation.name}' crashes runs silent for "
-                               f"{trigger.within.total_seconds():.0f} s, under two heartbeats ({beat} s apart)")
-            return Finding("ok", "prefect", f"automation '{automation.name}' marks runs without heartbeats Crashed")
-    return Finding("warning", "prefect", "no automation marks runs that stopped sending heartbeats Crashed: a lost "
-                   f"machine's runs would stay Running; create it: prefect automation create --from-file {AUTOMATION_FILE}")
+        if (
+            automation.enabled
+            and isinstance(trigger, EventTrigger)
+            and trigger.posture == Posture.Proactive
+            and "prefect.flow-run.heartbeat" in trigger.expect
+            and any(
+                isinstance(a, ChangeFlowRunState) and a.state == StateType.CRASHED for a in automation.actions
+            )
+        ):
+            if (
+                trigger.within.total_seconds() < 2 * beat
+            ):  # a healthy run between two heartbeats would be crashed
+                return Finding(
+                    "warning",
+                    "prefect",
+                    f"automation '{automation.name}' crashes runs silent for "
+                    f"{trigger.within.total_seconds():.0f} s, under two heartbeats ({beat} s apart)",
+                )
+            return Finding(
+                "ok", "prefect", f"automation '{automation.name}' marks runs without heartbeats Crashed"
+            )
+    return Finding(
+        "warning",
+        "prefect",
+        "no automation marks runs that stopped sending heartbeats Crashed: a lost "
+        f"machine's runs would stay Running; create it: prefect automation create --from-file {AUTOMATION_FILE}",
+    )

@@ -3,6 +3,7 @@
 Everything that comes from HR, the CRM or the registry is printed through `esc` (a name with `[/]` in it
 is text, not Rich markup), and every error through `fail` (one line on stderr, then the exit code).
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,9 +16,19 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_OPEN = 0, 1, 2, 3
 
 
 STYLES = {
-    "done": "green", "already_done": "green", "manual": "yellow", "failed": "bold red", "planned": "cyan",
-    "scheduled": "cyan", "awaiting_approval": "yellow", "not_touched": "dim", "rejected": "dim",
-    "skipped": "dim", "cancelled": "dim", "withdrawn": "dim", "superseded": "dim",
+    "done": "green",
+    "already_done": "green",
+    "manual": "yellow",
+    "failed": "bold red",
+    "planned": "cyan",
+    "scheduled": "cyan",
+    "awaiting_approval": "yellow",
+    "not_touched": "dim",
+    "rejected": "dim",
+    "skipped": "dim",
+    "cancelled": "dim",
+    "withdrawn": "dim",
+    "superseded": "dim",
 }
 
 
@@ -42,6 +53,7 @@ def console() -> Any:
 
 def row_printer(out: Any) -> Any:
     """One line per outcome as it is recorded: outcome, action, target."""
+
     def show(row: dict[str, Any]) -> None:
         out.print(f"  {mark(row['outcome'], 18)} {esc(row['action']):<21} {esc(row['target'])}", markup=True)
 
@@ -54,7 +66,9 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-SERVERLESS = "[dim]No PREFECT_API_URL set: running without a Prefect server (set it to see the run in the UI).[/]"
+SERVERLESS = (
+    "[dim]No PREFECT_API_URL set: running without a Prefect server (set it to see the run in the UI).[/]"
+)
 
 
 def exit_code(summary: dict[str, Any]) -> int:
@@ -72,8 +86,14 @@ def print_batch(out: Any, summary: dict[str, Any]) -> None:
         table.add_column(column)
     for p in summary["people"]:
         status = f"[red]{p['status']}: {esc(p['problem'])}[/]" if p["problem"] else p["status"]
-        table.add_row(esc(p["employee_id"]), esc(p["name"]), status, p["access"], str(p["for_a_person"]),
-                      str(p["notices_awaiting"]))
+        table.add_row(
+            esc(p["employee_id"]),
+            esc(p["name"]),
+            status,
+            p["access"],
+            str(p["for_a_person"]),
+            str(p["notices_awaiting"]),
+        )
     out.print(table)
     out.print(batch_headline(summary) + ".")
 
@@ -89,8 +109,11 @@ def due_text(row: dict[str, Any], zone: tzinfo | None) -> str | None:
 def print_summary(out: Any, summary: dict[str, Any], zone: tzinfo | None = None) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{'Plan' if summary['dry_run'] else 'Outcomes'} for {esc(summary['employee_name'])} "
-                  f"({esc(summary['employee_id'])})", show_lines=False)
+    table = Table(
+        title=f"{'Plan' if summary['dry_run'] else 'Outcomes'} for {esc(summary['employee_name'])} "
+        f"({esc(summary['employee_id'])})",
+        show_lines=False,
+    )
     table.add_column("target")
     table.add_column("action")
     table.add_column("outcome")
@@ -103,13 +126,17 @@ def print_summary(out: Any, summary: dict[str, Any], zone: tzinfo | None = None)
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
     out.print(f"Outcomes: {counts}.")
     if summary["open"]:
-        out.print(f"[yellow]{summary['open']} action(s) need a person[/]: see `relevo audit` or the Prefect artifact.")
+        out.print(
+            f"[yellow]{summary['open']} action(s) need a person[/]: see `relevo audit` or the Prefect artifact."
+        )
     later = [r for r in summary["rows"] if r["action"] == "revoke_role" and r["outcome"] == "scheduled"]
     if later and not summary["dry_run"]:
         when = due_text(later[0], zone) or "the end of the last working day"
-        out.print(f"[cyan]{len(later)} revocation(s) wait until {esc(when)}[/]: run `relevo offboard "
-                  f"{esc(summary['employee_id'])}` again then, or now with --now (the offboard-employee deployment "
-                  "schedules that run itself).")
+        out.print(
+            f"[cyan]{len(later)} revocation(s) wait until {esc(when)}[/]: run `relevo offboard "
+            f"{esc(summary['employee_id'])}` again then, or now with --now (the offboard-employee deployment "
+            "schedules that run itself)."
+        )
     out.print(f"Drafts: {esc(summary['drafts'])}\nAudit log: {esc(summary['audit'])}")
     if summary["dry_run"]:
         out.print("[cyan]Dry run: nothing was changed and nothing was recorded.[/]")

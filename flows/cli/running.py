@@ -1,6 +1,7 @@
 """How a `relevo` command runs a flow: inputs checked before Prefect starts, every recorded row shown as it
 comes, and a failure ended in one line (exit 2 for bad input, 1 for an outside system), never a traceback.
 """
+
 from __future__ import annotations
 
 import gc
@@ -22,8 +23,8 @@ def resume_gc() -> None:
 
 
 def load(registry: Path) -> Any:
-    from relevo.model import ConfigurationError
     from relevo.config.registry import load_registry
+    from relevo.model import ConfigurationError
 
     try:
         return load_registry(registry)
@@ -80,7 +81,8 @@ def run_showing(show: Callable[[dict[str, Any]], None], flow: Any, *args: Any, *
 
 def clean_id(employee_id: str) -> str:
     """The id as the flows take it (trimmed, one line), or one line naming the problem and exit 2."""
-    from relevo.rules.inputs import BadInput, employee_id as checked
+    from relevo.rules.inputs import BadInput
+    from relevo.rules.inputs import employee_id as checked
 
     try:
         return checked(employee_id)
@@ -160,12 +162,17 @@ def check_rejections(reg: Any, employee_id: str, reject: list[str]) -> None:
     a mistyped one matched nothing, and every draft, the one meant to be left out too, was approved."""
     from relevo.storage.ledger import Ledger
 
-    waiting = [key for key, state in Ledger(reg.database_url).states(employee_id).items()
-               if state.status == "awaiting_approval" and ":notice:" in key]
+    waiting = [
+        key
+        for key, state in Ledger(reg.database_url).states(employee_id).items()
+        if state.status == "awaiting_approval" and ":notice:" in key
+    ]
     if not waiting or not reject:
         return  # nothing in the ledger to check against (a run paused in its process holds its own form)
     known = {key.casefold() for key in waiting} | {key.rpartition(":")[2].casefold() for key in waiting}
     unknown = [r for r in reject if r.strip().casefold() not in known]
     if unknown:
-        fail(f"--reject {', '.join(unknown)}: no draft awaiting approval for employee {employee_id} has that key "
-             "or recipient e-mail (see `relevo tasks -e ID`); nothing was approved")
+        fail(
+            f"--reject {', '.join(unknown)}: no draft awaiting approval for employee {employee_id} has that key "
+            "or recipient e-mail (see `relevo tasks -e ID`); nothing was approved"
+        )

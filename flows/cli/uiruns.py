@@ -7,11 +7,12 @@ with their address, and `relevo approve` answers their form (the run itself then
 A form whose time is up is not listed: the server fails its run, and `relevo approve` works from the
 ledger. Only with PREFECT_API_URL set: without a server there is no waiting run.
 """
+
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from relevo.cli.output import console
@@ -36,19 +37,27 @@ def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
         return []
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
-        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.settings import PREFECT_UI_URL
 
     ui = (PREFECT_UI_URL.value() or "").rstrip("/")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["offboard-employee"])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=200)
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+        )
     found = []
     for run in runs:
         run_employee = str(run.parameters.get("employee_id", "")).strip()
@@ -58,9 +67,16 @@ def paused_approvals(employee_id: str | None = None) -> list[PausedApproval]:
             continue  # paused for something else than a form
         if (until := run.state.state_details.pause_timeout) is not None and until <= now:
             continue  # timed out: the notices wait in the ledger for `relevo approve`
-        found.append(PausedApproval(run_employee, str(run.id), run.name, f"{ui}/runs/flow-run/{run.id}",
-                                    str(run.parameters.get("registry_path", "")),
-                                    "suspended" if run.state.name == "Suspended" else "paused"))
+        found.append(
+            PausedApproval(
+                run_employee,
+                str(run.id),
+                run.name,
+                f"{ui}/runs/flow-run/{run.id}",
+                str(run.parameters.get("registry_path", "")),
+                "suspended" if run.state.name == "Suspended" else "paused",
+            )
+        )
     return found
 
 
@@ -71,8 +87,12 @@ def answer(paused: PausedApproval, approved_by: str, reject: list[str], successo
 
     from prefect.flow_runs import resume_flow_run
 
-    run_input: dict[str, Any] = {"approved_by": approved_by, "approve": True, "reject": reject,
-                                 "successor_id": successor_id}
+    run_input: dict[str, Any] = {
+        "approved_by": approved_by,
+        "approve": True,
+        "reject": reject,
+        "successor_id": successor_id,
+    }
     resume_flow_run(UUID(str(paused.run_id)), run_input=run_input)
 
 

@@ -4,6 +4,7 @@ The defaults are read from relevo.schemas' registry.schema.json (its `default` k
 that documents a setting is also the only place its default lives; code reads `registry.policy.draft_notices`,
 never `.get("draft_notices", True)`. Built from a registry that passed the schema (relevo.config.registry).
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,12 +44,17 @@ class Company:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Company:
         values = with_defaults("company", data)
-        return cls(name=values["name"], timezone=values["timezone"], default_language=values["default_language"],
-                   end_of_day=values["end_of_day"],
-                   contact=Person(name=values["contact"]["name"], email=values["contact"]["email"]),
-                   contact_phone=values["contact"].get("phone"),
-                   break_glass_admin=Person(name=values["break_glass_admin"]["name"],
-                                            email=values["break_glass_admin"]["email"]))
+        return cls(
+            name=values["name"],
+            timezone=values["timezone"],
+            default_language=values["default_language"],
+            end_of_day=values["end_of_day"],
+            contact=Person(name=values["contact"]["name"], email=values["contact"]["email"]),
+            contact_phone=values["contact"].get("phone"),
+            break_glass_admin=Person(
+                name=values["break_glass_admin"]["name"], email=values["break_glass_admin"]["email"]
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -59,15 +65,20 @@ class Policy:
     approval_timeout_hours: float
     draft_notices: bool
     write_hr_note: bool
-    termination_types: dict[str, str] | None  # HR type name -> voluntary/involuntary; None: the connector's own
+    termination_types: (
+        dict[str, str] | None
+    )  # HR type name -> voluntary/involuntary; None: the connector's own
 
     @classmethod
     def from_data(cls, data: dict[str, Any] | None) -> Policy:
         values = with_defaults("policy", data)
-        return cls(auto_approve_notices=bool(values["auto_approve_notices"]),
-                   approval_timeout_hours=float(values["approval_timeout_hours"]),
-                   draft_notices=bool(values["draft_notices"]), write_hr_note=bool(values["write_hr_note"]),
-                   termination_types=values.get("termination_types"))
+        return cls(
+            auto_approve_notices=bool(values["auto_approve_notices"]),
+            approval_timeout_hours=float(values["approval_timeout_hours"]),
+            draft_notices=bool(values["draft_notices"]),
+            write_hr_note=bool(values["write_hr_note"]),
+            termination_types=values.get("termination_types"),
+        )
 
 
 @dataclass(frozen=True)
@@ -82,5 +93,8 @@ class Storage:
     def from_data(cls, data: dict[str, Any] | None) -> Storage:
         values = with_defaults("storage", data)
         output = values.get("output", "out")
-        return cls(database=values.get("database", f"{output}/relevo.db"), output=output,
-                   inbox_retention_days=float(values["inbox_retention_days"]))
+        return cls(
+            database=values.get("database", f"{output}/relevo.db"),
+            output=output,
+            inbox_retention_days=float(values["inbox_retention_days"]),
+        )

@@ -4,6 +4,7 @@ The registry is the one place a company describes itself; everything is validate
 on load (schema plus the cross-references a schema cannot express), so a run
 never starts half-configured.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,8 @@ import yaml
 
 from relevo import schemas
 from relevo.config.company import Company, Policy, Storage
-from relevo.model import ConfigurationError, Person, Presence
 from relevo.connectors.protocols import ClientSource, DraftStore, HRSource, SocialConnector
+from relevo.model import ConfigurationError, Person, Presence
 
 
 class Registry:
@@ -88,7 +89,9 @@ class Registry:
     def database_url(self) -> str:
         """The database as an SQLAlchemy URL: `storage.database` (a path, a URL, or a secret reference
         holding one, since a server URL carries a password). Print it with `relevo.storage.db.masked`."""
-        from relevo.storage.db import database_url  # SQLAlchemy (0.15 s to import) only for commands that open the database
+        from relevo.storage.db import (
+            database_url,  # SQLAlchemy (0.15 s to import) only for commands that open the database
+        )
 
         value = self.storage.database
         if isinstance(value, dict):
@@ -179,9 +182,13 @@ class Registry:
                     f"{self.path}: presence '{presence.id}' uses unknown connector '{presence.connector}'"
                     f" (known: {', '.join(sorted(SOCIAL_CONNECTORS))})"
                 )
-            self._social[presence.id] = rate_limited(builder(self, presence), presence.settings,
-                                                     f"{self.path}: presence '{presence.id}'", self,
-                                                     f"presence:{presence.id}")
+            self._social[presence.id] = rate_limited(
+                builder(self, presence),
+                presence.settings,
+                f"{self.path}: presence '{presence.id}'",
+                self,
+                f"presence:{presence.id}",
+            )
         return self._social[presence.id]
 
 
@@ -226,7 +233,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
     _cross_check(path, data)
     registry = Registry(path=path, data=data, given=given)
     database = data.get("storage", {}).get("database")
-    if (isinstance(database, dict) and "env" in database) or (isinstance(database, str) and "://" in database):
+    if (isinstance(database, dict) and "env" in database) or (
+        isinstance(database, str) and "://" in database
+    ):
         registry.database_url  # noqa: B018  a missing variable or driver is reported on load, in one line
     return registry
 
@@ -235,7 +244,9 @@ def _cross_check(path: Path, data: dict[str, Any]) -> None:
     try:
         ZoneInfo(data["company"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
-        raise ConfigurationError(f"{path}: company.timezone '{data['company']['timezone']}' is not an IANA time zone") from None
+        raise ConfigurationError(
+            f"{path}: company.timezone '{data['company']['timezone']}' is not an IANA time zone"
+        ) from None
     from relevo.connectors.addresses import parse_email
     from relevo.connectors.errors import BadRecord
 
@@ -250,7 +261,9 @@ def _cross_check(path: Path, data: dict[str, Any]) -> None:
         raise ConfigurationError(f"{path}: presences: duplicate id {', '.join(duplicates)}")
     for index, row in enumerate(data.get("identities", [])):
         if row["presence"] not in ids:
-            raise ConfigurationError(f"{path}: identities[{index}].presence '{row['presence']}' is not a presence id")
+            raise ConfigurationError(
+                f"{path}: identities[{index}].presence '{row['presence']}' is not a presence id"
+            )
     _check_templates(path, data.get("notices") or {})
 
 
@@ -276,11 +289,15 @@ def _check_templates(path: Path, section: dict[str, Any]) -> None:
         if not file.name.endswith(".j2"):
             continue
         if not re.match(TEMPLATE_NAME, file.name):
-            raise ConfigurationError(f"{path}: notices.templates: {file.name} is not a template relevo uses "
-                                     "(<client_notice|handover_note|hr_note>.<language>.txt.j2 or notice.html.j2)")
+            raise ConfigurationError(
+                f"{path}: notices.templates: {file.name} is not a template relevo uses "
+                "(<client_notice|handover_note|hr_note>.<language>.txt.j2 or notice.html.j2)"
+            )
         try:
             env.parse(file.read_text("utf-8"))
         except (TemplateSyntaxError, UnicodeDecodeError) as exc:
             line = getattr(exc, "lineno", None)
-            raise ConfigurationError(f"{path}: notices.templates: {file.name}"
-                                     f"{f' line {line}' if line else ''} does not parse ({exc})") from None
+            raise ConfigurationError(
+                f"{path}: notices.templates: {file.name}"
+                f"{f' line {line}' if line else ''} does not parse ({exc})"
+            ) from None

@@ -3,6 +3,7 @@
 The value is returned to the caller that builds a request and nowhere else; errors
 name the reference, never the value.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,15 +15,17 @@ from relevo.model import ConfigurationError
 def resolve(reference: dict[str, Any] | None, needed_for: str) -> str:
     if not reference:
         raise ConfigurationError(f"{needed_for}: no secret reference in the registry")
-    if not isinstance(reference, dict):  # the schema refuses this too; never quote the value, it may be the secret
-        raise ConfigurationError(f"{needed_for}: must be a secret reference ({{env: VARIABLE}} or {{block: name}}), "
-                                 "never the secret itself")
+    if not isinstance(
+        reference, dict
+    ):  # the schema refuses this too; never quote the value, it may be the secret
+        raise ConfigurationError(
+            f"{needed_for}: must be a secret reference ({{env: VARIABLE}} or {{block: name}}), "
+            "never the secret itself"
+        )
     if "env" in reference:
         value = os.environ.get(reference["env"], "")
         if not value:
-            raise ConfigurationError(
-                f"{needed_for}: environment variable {reference['env']} is not set"
-            )
+            raise ConfigurationError(f"{needed_for}: environment variable {reference['env']} is not set")
         return value
     name = reference.get("block", "")
     try:

@@ -4,12 +4,13 @@ From the Prefect UI the run pauses with the approval form (`ask_approval`); from
 ledger records them as awaiting approval for `relevo approve` (`await_approval`). Any answer is checked
 against the HR record and the CRM as they are when it comes (`settle` places only what was shown).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import pause_flow_run, suspend_flow_run
@@ -17,21 +18,20 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.runtime import deployment, flow_run
 
 from relevo import schemas
-from relevo.connectors.errors import ConnectorError
-from relevo.model import ActionKey, ConfigurationError, Draft
-from relevo.engine import approval
-from relevo.engine import gate
-from relevo.rules import notices
-from relevo.engine import runview
-from relevo.rules.plan import CRM, NOTICE, Action
 from relevo.config.registry import Registry, load_registry
-from relevo.engine.steps import log
+from relevo.connectors.errors import ConnectorError
+from relevo.engine import approval, gate, runview
 from relevo.engine.execute import Run, execute, finished
 from relevo.engine.report import progress
+from relevo.engine.steps import log
+from relevo.model import ActionKey, ConfigurationError, Draft
+from relevo.rules import notices
+from relevo.rules.plan import CRM, NOTICE, Action
 
 
-def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datetime,
-                 wait_for_approval: bool) -> list[dict[str, Any]]:
+def notice_phase(
+    run: Run, actions: list[Action], clients: list[Any], now: datetime, wait_for_approval: bool
+) -> list[dict[str, Any]]:
     """Step 5: drafts and the CRM reassignment happen only once a person (or the policy) approves them.
 
     `clients` and `now` are what `actions` were rendered from; an answer from the form is checked
@@ -58,6 +58,7 @@ def notice_phase(run: Run, actions: list[Action], clients: list[Any], now: datet
         return rows + await_approval(run, pending)
     return rows + settle(run, pending, answer, f"in the Prefect UI by {ui_approver(answer)}")
 
+
 def ui_approver(answer: approval.Approval) -> str:
     """The approver for the audit: the name typed in the form, marked as such, and what Prefect knows.
 
@@ -66,7 +67,10 @@ def ui_approver(answer: approval.Approval) -> str:
     API reachable only to people who may approve.
     """
     name = notices.one_line(answer.approved_by) or "an unnamed operator"
-    return f"{name} (name as typed in the form; Prefect identity: {prefect_sender(answer) or 'none recorded'})"
+    return (
+        f"{name} (name as typed in the form; Prefect identity: {prefect_sender(answer) or 'none recorded'})"
+    )
+
 
 def prefect_sender(answer: approval.Approval) -> str | None:
     """The `sender` Prefect stored with the form's answer, if any (None on a self-hosted server's resume)."""
@@ -80,10 +84,12 @@ def prefect_sender(answer: approval.Approval) -> str | None:
         return f"unreadable ({type(exc).__name__})"
     return next((notices.one_line(i.sender) for i in stored if i.key == key and i.sender), None)
 
+
 def cli_approver(approved_by: str, actor: str) -> str:
     """The approver for the audit: the name given on the command line, and the OS account that ran it."""
     name = notices.one_line(approved_by) or "an unnamed operator"
     return f"{name} (as given; {notices.one_line(actor) or 'OS user unknown'})"
+
 
 def supersede(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     """Approvals waiting for a draft or hand-over that is no longer planned (the recipient, the successor or
@@ -100,18 +106,39 @@ def supersede(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
             continue
         if row["action"] == "draft_notice" and not store.reaches_mailbox:
             store.discard(stale_draft(row["key"]))
-        gone = Action(key=row["key"], action=row["action"], target=row["target"], phase=NOTICE, description="")
-        rows.append(run.record(gone, "superseded", "superseded: no longer planned with the current HR and CRM data "
-                                                   "(recipient, successor or clients changed); its review copy is removed"))
+        gone = Action(
+            key=row["key"], action=row["action"], target=row["target"], phase=NOTICE, description=""
+        )
+        rows.append(
+            run.record(
+                gone,
+                "superseded",
+                "superseded: no longer planned with the current HR and CRM data "
+                "(recipient, successor or clients changed); its review copy is removed",
+            )
+        )
     return rows
+
 
 def stale_draft(key: str) -> Any:
     """Enough of a draft to find its review copy: the key, and the client id the copies are grouped by."""
-    return Draft(key=key, mailbox="", sender_name="", to_name="", to_email="", subject="", text="", html="",
-                 language="", group=ActionKey.parse(key).subject)
+    return Draft(
+        key=key,
+        mailbox="",
+        sender_name="",
+        to_name="",
+        to_email="",
+        subject="",
+        text="",
+        html="",
+        language="",
+        group=ActionKey.parse(key).subject,
+    )
+
 
 def resume_hint(run: Run) -> str:
     return f"relevo approve {run.employee['id']} --registry {run.registry.path}"
+
 
 def await_approval(run: Run, pending: list[Action], review_copies: bool = False) -> list[dict[str, Any]]:
     """Nothing reaches a mailbox or the CRM: the ledger says how to go on.
@@ -130,11 +157,16 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
             state = run.ledger.state(action.key)
             again = state is not None and state.fingerprint != approval.fingerprint(action)
             try:
-                if again:  # what it says changed (or an older relevo wrote it): the copy to review is replaced
+                if (
+                    again
+                ):  # what it says changed (or an older relevo wrote it): the copy to review is replaced
                     store.discard(action.draft)
                 _, where = store.place(action.draft)
-                detail = (f"awaiting approval: review copy in {where}"
-                          + (" (rendered again: what it says changed)" if again else "") + f"; {how}")
+                detail = (
+                    f"awaiting approval: review copy in {where}"
+                    + (" (rendered again: what it says changed)" if again else "")
+                    + f"; {how}"
+                )
             except ConnectorError as exc:  # a link planted in the drafts folder, say: this draft only
                 detail = f"awaiting approval: no review copy ({exc}); {how}"
         else:
@@ -142,7 +174,10 @@ def await_approval(run: Run, pending: list[Action], review_copies: bool = False)
         rows.append(run.record(action, "awaiting_approval", f"{detail} | {action.description}"))
     return rows
 
-def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approval.Approval | None, str | None]:
+
+def ask_approval(
+    run: Run, pending: list[Action]
+) -> tuple[list[Action], approval.Approval | None, str | None]:
     """Pause the run with the approval form until an answer is about the current version of the drafts.
 
     A successor named in the form is read from the HR system (an active employee, else the form comes
@@ -157,26 +192,42 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
     approver = ""  # kept when the form comes back
     chosen: dict[str, Any] | None = None  # the successor named in the form, as HR has them
     note = ""
-    asked = 0  # each version of the form is its own suspension key: a resumed run replays the answers in order
+    asked = (
+        0  # each version of the form is its own suspension key: a resumed run replays the answers in order
+    )
     while True:
         asked += 1
         key = form_key(asked, pending)
         suspending = deployment.id is not None
-        if suspending and key in fired_pause_keys():  # a resumed run replaying an answered form: nothing to show
+        if (
+            suspending and key in fired_pause_keys()
+        ):  # a resumed run replaying an answered form: nothing to show
             filled = suspend_flow_run(wait_for_input=approval.form_model(pending), timeout=timeout, key=key)
         else:
-            if suspending:  # the process ends: what waits is in the ledger first, for `relevo tasks` and after a timeout
+            if (
+                suspending
+            ):  # the process ends: what waits is in the ledger first, for `relevo tasks` and after a timeout
                 if replaced := [k for k in fired_pause_keys() if k.startswith(f"relevo-approval-{asked}-")]:
                     note = note or CHANGED_WHILE_OPEN.format("they are not what the answer was given for")
-                    log().warning("An answered approval form (%s) is about other drafts now: asked again", replaced[0])
+                    log().warning(
+                        "An answered approval form (%s) is about other drafts now: asked again", replaced[0]
+                    )
                 hold_for_form(run, pending, timeout)
-            progress(run, "Waiting for approval of the client notices (the run is "
-                     + ("suspended: no process waits)." if suspending else "paused)."), pending)
+            progress(
+                run,
+                "Waiting for approval of the client notices (the run is "
+                + ("suspended: no process waits)." if suspending else "paused)."),
+                pending,
+            )
             link = publish_full_text(run, pending)
             initial: dict[str, Any] = {"approved_by": approver} if approver else {}
             # Prefect 3.9's Resume dialog shows field descriptions, not the form's: the note goes in both.
-            form = approval.form_model(pending, note + approval.form_intro(run.employee, pending, link)).with_initial_data(
-                description=note + approval.form_header(run.employee, pending, hours, resume_hint(run), link), **initial)
+            form = approval.form_model(
+                pending, note + approval.form_intro(run.employee, pending, link)
+            ).with_initial_data(
+                description=note + approval.form_header(run.employee, pending, hours, resume_hint(run), link),
+                **initial,
+            )
             filled = None
         try:
             if filled is None:
@@ -187,7 +238,9 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
         answer = approval.answer_of(filled, pending)
         approver = answer.approved_by
         try:
-            now_registry = load_registry(run.registry.path)  # new connectors: nothing read before the pause is reused
+            now_registry = load_registry(
+                run.registry.path
+            )  # new connectors: nothing read before the pause is reused
         except ConfigurationError as exc:
             log().warning("Registry unreadable at approval (%s): notices await `%s`", exc, resume_hint(run))
             return pending, None, None
@@ -210,11 +263,16 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
         if (refused := refused_at_approval(run, employee)) is not None:
             return pending, answer, refused
         run.employee = employee
-        current = [a for a in notices.notice_actions(employee, run.registry, clients, datetime.now(timezone.utc))
-                   if not finished(run, a) and a.outcome != "failed"]
+        current = [
+            a
+            for a in notices.notice_actions(employee, run.registry, clients, datetime.now(UTC))
+            if not finished(run, a) and a.outcome != "failed"
+        ]
         if renamed:
-            note = (f"**The drafts below now introduce {approval.md(run.employee['successor']['name'])}**: "
-                    "approve them, or answer again.\n\n")
+            note = (
+                f"**The drafts below now introduce {approval.md(run.employee['successor']['name'])}**: "
+                "approve them, or answer again.\n\n"
+            )
             pending = current
             continue
         if changed := approval.changes(pending, current):
@@ -223,8 +281,11 @@ def ask_approval(run: Run, pending: list[Action]) -> tuple[list[Action], approva
             continue
         return current, answer, None
 
-CHANGED_WHILE_OPEN = ("**The drafts changed while this form was open** (the HR record or the CRM changed: {}): "
-                      "nothing was placed; here they are again.\n\n")
+
+CHANGED_WHILE_OPEN = (
+    "**The drafts changed while this form was open** (the HR record or the CRM changed: {}): "
+    "nothing was placed; here they are again.\n\n"
+)
 
 
 def form_key(asked: int, pending: list[Action]) -> str:
@@ -269,27 +330,38 @@ def hold_for_form(run: Run, pending: list[Action], timeout: int) -> None:
     the version in the form, so `relevo tasks` lists them and, once the form has timed out, `relevo approve`
     places exactly that version (a changed draft is rendered again for review, as after a paused run).
     A row already saying so for this version is not written again."""
-    until = (datetime.now(timezone.utc) + timedelta(seconds=timeout)).strftime("%Y-%m-%d %H:%M UTC")
+    until = (datetime.now(UTC) + timedelta(seconds=timeout)).strftime("%Y-%m-%d %H:%M UTC")
     from prefect.settings import PREFECT_UI_URL
 
     where = f"{(PREFECT_UI_URL.value() or '').rstrip('/')}/runs/flow-run/{flow_run.id}"
     for action in pending:
         state = run.ledger.state(action.key)
-        if (state is not None and state.status == "awaiting_approval"
-                and state.fingerprint == approval.fingerprint(action) and where in state.detail):
+        if (
+            state is not None
+            and state.status == "awaiting_approval"
+            and state.fingerprint == approval.fingerprint(action)
+            and where in state.detail
+        ):
             continue
-        run.record(action, "awaiting_approval",
-                   f"awaiting approval in the form of Prefect run {where} until {until} (nothing placed yet); "
-                   f"unanswered by then: `{resume_hint(run)}` | {action.description}")
+        run.record(
+            action,
+            "awaiting_approval",
+            f"awaiting approval in the form of Prefect run {where} until {until} (nothing placed yet); "
+            f"unanswered by then: `{resume_hint(run)}` | {action.description}",
+        )
 
 
-def current_data(registry: Registry, employee_id: str,
-                 chosen: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
+def current_data(
+    registry: Registry, employee_id: str, chosen: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[Any]]:
     """The HR record and the leaver's clients as they are now, with the successor named at approval if any."""
-    employee = schemas.check("employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}")
+    employee = schemas.check(
+        "employee", registry.hr().employee(employee_id), f"HR record of employee {employee_id}"
+    )
     if chosen is not None:
         employee = approval.with_successor(employee, chosen)
     return employee, registry.crm().clients_of(employee.get("email"), employee["id"])
+
 
 def refused_at_approval(run: Run, employee: dict[str, Any]) -> str | None:
     """Why nothing may be placed for this HR record now (no termination), unless the run was forced."""
@@ -297,30 +369,52 @@ def refused_at_approval(run: Run, employee: dict[str, Any]) -> str | None:
         return None
     return gate.refusal(employee, None)
 
+
 def record_successor(run: Run, successor: dict[str, Any], how: str) -> dict[str, Any]:
     """The successor change itself, as an audit row: who was named instead of whom, by whom."""
     before = run.employee.get("successor") or {}
-    was = f"{before.get('name')} <{before.get('email')}>" if before.get("email") else "none (an interim contact)"
-    action = Action(key=f"{run.employee['id']}:change_successor:{successor['id']}", action="change_successor",
-                    target=f"successor: {successor['name']} <{successor['email']}> (HR {successor['id']})",
-                    phase="record", description="")
+    was = (
+        f"{before.get('name')} <{before.get('email')}>"
+        if before.get("email")
+        else "none (an interim contact)"
+    )
+    action = Action(
+        key=f"{run.employee['id']}:change_successor:{successor['id']}",
+        action="change_successor",
+        target=f"successor: {successor['name']} <{successor['email']}> (HR {successor['id']})",
+        phase="record",
+        description="",
+    )
     row = run.record(action, "done", f"named {how}; an active employee in the HR system; was {was}")
     # The "no successor in the HR record" task is answered by this choice: closed, saying by whom.
     check = f"{run.employee['id']}:check:successor"
     if (state := run.ledger.state(check)) is not None and state.status == "manual":
-        run.record(Action(key=check, action="check_record", target="HR record: successor", phase="record",
-                          description=""), "done",
-                   f"successor {successor['name']} (HR {successor['id']}) named {how}; set it in the HR system too")
+        run.record(
+            Action(
+                key=check,
+                action="check_record",
+                target="HR record: successor",
+                phase="record",
+                description="",
+            ),
+            "done",
+            f"successor {successor['name']} (HR {successor['id']}) named {how}; set it in the HR system too",
+        )
     return row
+
 
 def publish_full_text(run: Run, pending: list[Action]) -> str:
     """Every draft's full text as an artifact; returns its address in the UI for the form to link to."""
     from prefect.artifacts import create_markdown_artifact
 
     key = runview.artifact_key(run.employee["id"], False) + "-drafts"
-    created = create_markdown_artifact(markdown=approval.full_text(run.employee, pending), key=key,
-                                       description="The drafts awaiting approval, in full")
+    created = create_markdown_artifact(
+        markdown=approval.full_text(run.employee, pending),
+        key=key,
+        description="The drafts awaiting approval, in full",
+    )
     return approval.artifact_address(created)
+
 
 def settle(run: Run, pending: list[Action], answer: approval.Approval, how: str) -> list[dict[str, Any]]:
     """Approved drafts placed, then the CRM reassigned; rejected ones recorded as such."""

@@ -8,36 +8,48 @@ only once a fresh read of the presence confirms it (`Unconfirmed`).
 Kept as one module (~410 lines): claim, call, confirm and record are one path, and `execute` is the only
 way to it; splitting them would hide which order they run in.
 """
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, overload
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from relevo.config.registry import Registry
 from relevo.connectors.errors import ConnectorError
 from relevo.connectors.protocols import ConfirmsRemoval, still_held
+from relevo.engine import approval, gate, runview
+from relevo.engine.steps import (
+    TASK_RETRIES,
+    TRANSIENT,
+    crash_point,
+    in_flow_run,
+    listeners,
+    log,
+    retry_later,
+    settled,
+    step_result,
+    tell,
+    unreadable,
+)
 from relevo.model import FINISHED, TASKS, VERSIONED, ActionKey, Grant, Outcome
-from relevo.engine import approval
-from relevo.engine import gate
-from relevo.engine import runview
-from relevo.storage.ledger import CLAIM_SECONDS, Ledger, process_holder
 from relevo.rules.plan import REVOKE, Action, Plan, is_leavers
-from relevo.config.registry import Registry
-from relevo.engine.steps import log, listeners, crash_point, TRANSIENT, TASK_RETRIES, retry_later, in_flow_run, unreadable, tell, step_result, settled
+from relevo.storage.ledger import CLAIM_SECONDS, Ledger, process_holder
 
 
 class Run:
     """What one run needs while executing actions: registry, ledger, ids."""
 
-    def __init__(self, registry: Registry, employee: dict[str, Any], event_key: str | None,
-                 direct: bool = False) -> None:
+    def __init__(
+        self, registry: Registry, employee: dict[str, Any], event_key: str | None, direct: bool = False
+    ) -> None:
         self.registry = registry
         # direct: no Prefect task per action (a layoff's thousands of calls are paced by the vendors,
         # not by task bookkeeping); the transport still retries 429/5xx/timeouts.
@@ -74,9 +86,18 @@ class Run:
 
     def unrecorded(self, action: Action, detail: str) -> dict[str, Any]:
         """What a withdrawn run reports for an action it no longer takes: shown, never written to the ledger."""
-        row = {"at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "employee_id": self.employee["id"],
-               "action_key": action.key, "action": action.action, "target": action.target, "outcome": "cancelled",
-               "detail": detail, "dry_run": False, "run_id": self.run_id, "event_key": self.event_key}
+        row = {
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "employee_id": self.employee["id"],
+            "action_key": action.key,
+            "action": action.action,
+            "target": action.target,
+            "outcome": "cancelled",
+            "detail": detail,
+            "dry_run": False,
+            "run_id": self.run_id,
+            "event_key": self.event_key,
+        }
         for listener in listeners:
             listener(row)
         return row
@@ -87,26 +108,59 @@ class Run:
             return None
         return [self.unrecorded(a, reason) for a in actions]
 
-    def record(self, action: Action, outcome: str, detail: str, pre_state: dict[str, Any] | None = None,
-               steps: list[str] | None = None) -> dict[str, Any]:
+    def record(
+        self,
+        action: Action,
+        outcome: str,
+        detail: str,
+        pre_state: dict[str, Any] | None = None,
+        steps: list[str] | None = None,
+    ) -> dict[str, Any]:
         """An action's outcome in the ledger and the audit log (drafts with the fingerprint of what they say)."""
         versioned = outcome in VERSIONED and (action.draft is not None or action.action == "reassign_crm")
-        return self.record_key(action.key, action.action, action.target, outcome, detail, pre_state,
-                               approval.fingerprint(action) if versioned else None, steps=steps,
-                               due_at=action.due_at.isoformat() if action.due_at and outcome == "scheduled" else None)
+        return self.record_key(
+            action.key,
+            action.action,
+            action.target,
+            outcome,
+            detail,
+            pre_state,
+            approval.fingerprint(action) if versioned else None,
+            steps=steps,
+            due_at=action.due_at.isoformat() if action.due_at and outcome == "scheduled" else None,
+        )
 
-    def record_key(self, key: str, action: str, target: str, outcome: str, detail: str,
-                   pre_state: dict[str, Any] | None = None, fingerprint: str | None = None,
-                   steps: list[str] | None = None, due_at: str | None = None) -> dict[str, Any]:
+    def record_key(
+        self,
+        key: str,
+        action: str,
+        target: str,
+        outcome: str,
+        detail: str,
+        pre_state: dict[str, Any] | None = None,
+        fingerprint: str | None = None,
+        steps: list[str] | None = None,
+        due_at: str | None = None,
+    ) -> dict[str, Any]:
         """`record` for an outcome that is not a planned action (a rescind's restore, a cancelled run)."""
         row = self.ledger.finish(
-            key=key, employee_id=self.employee["id"], action=action, target=target, outcome=outcome, detail=detail,
-            pre_state=pre_state, run_id=self.run_id, event_key=self.event_key, fingerprint=fingerprint,
-            steps=steps, due_at=due_at,
+            key=key,
+            employee_id=self.employee["id"],
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+            pre_state=pre_state,
+            run_id=self.run_id,
+            event_key=self.event_key,
+            fingerprint=fingerprint,
+            steps=steps,
+            due_at=due_at,
         )
         self.rows.append(row)
         tell(row)
         return row
+
 
 def step_name(run: Run, action: Action) -> str:
     """`revoke_role · Acme Comunicación (Facebook Page)`: what the step does, and where."""
@@ -118,8 +172,11 @@ def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
     if action.action == "draft_notice":
         created, where = run.registry.drafts().place(action.the_draft, first_attempt=first_attempt)
         # Not finished in the ledger, so an existing draft is its review copy (or a crash's): done now.
-        return Outcome("done", f"draft {'placed' if created else 'approved'} in {where}; a person reviews and sends it"
-                       + (f" (approved {run.approval})" if run.approval else ""))
+        return Outcome(
+            "done",
+            f"draft {'placed' if created else 'approved'} in {where}; a person reviews and sends it"
+            + (f" (approved {run.approval})" if run.approval else ""),
+        )
     if action.action == "reassign_crm":
         changed = run.registry.crm().reassign(action.clients, run.employee.get("email"), action.the_person)
         return Outcome("done", changed + (f" (approved {run.approval})" if run.approval else ""))
@@ -130,11 +187,13 @@ def call(run: Run, action: Action, first_attempt: bool = False) -> Outcome:
         return connector.revoke(action.the_presence, action.the_grant)
     return Outcome("manual", action.description, steps=action.steps)
 
+
 def attempt_once(run: Run, action: Action) -> Outcome:
     """One try of one action: started in the ledger, then the call."""
     pre_state = dict(action.grant.pre_state) if action.grant else None
     number = run.ledger.start(action.key, run.employee["id"], action.action, action.target, pre_state)
     return call(run, action, first_attempt=number == 1)
+
 
 @task(cache_policy=NO_CACHE, **TRANSIENT)
 def attempt(run: Run, action: Action) -> Any:
@@ -150,6 +209,7 @@ def attempt(run: Run, action: Action) -> Any:
     outcome = attempt_once(run, action)
     return runview.step_state(outcome, outcome.status == "manual", outcome.detail)
 
+
 def attempt_direct(run: Run, action: Action) -> Outcome:
     """`attempt` without a Prefect task run (a layoff's thousands of actions), with the same retries.
 
@@ -164,7 +224,10 @@ def attempt_direct(run: Run, action: Action) -> Outcome:
                 raise
     return attempt_once(run, action)
 
-def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
+
+def recover_interrupted(
+    run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]
+) -> list[dict[str, Any]]:
     """Settle revocations a killed run left "started": the live list says whether the call went through.
 
     A revocation the new plan no longer contains, whose grant is gone from the live member
@@ -181,14 +244,20 @@ def recover_interrupted(run: Run, the_plan: Plan, members: dict[str, list[Grant]
             continue
         if any(g.member_id == member_id for g in listed):
             continue
-        action = Action(key=row["key"], action=row["action"], target=row["target"], phase=REVOKE, description="")
+        action = Action(
+            key=row["key"], action=row["action"], target=row["target"], phase=REVOKE, description=""
+        )
         if (other := claim(run, action)) is not None:  # a live run of this employee settled it meanwhile
             rows.append(other)
             continue
         pre_state = json.loads(row["pre_state"]) if row["pre_state"] else None
-        rows.append(run.record(action, "done", "confirmed gone from the live member list after an interrupted run",
-                               pre_state))
+        rows.append(
+            run.record(
+                action, "done", "confirmed gone from the live member list after an interrupted run", pre_state
+            )
+        )
     return rows
+
 
 @overload
 def execute(run: Run, action: Action) -> dict[str, Any]: ...
@@ -214,16 +283,21 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
     if action.after:
         first = run.ledger.state(action.after)
         if first is None or first.status not in FINISHED:
-            return run.record(action, "manual", "not removed: the presence would be left without an admin. "
-                              "Finish the add-admin task first, then run relevo again")
+            return run.record(
+                action,
+                "manual",
+                "not removed: the presence would be left without an admin. "
+                "Finish the add-admin task first, then run relevo again",
+            )
     if (other := claim(run, action)) is not None:
         return other
     try:
         if run.direct or not in_flow_run():
             outcome = attempt_direct(run, action)
         else:
-            outcome = step_result(attempt.with_options(task_run_name=step_name(run, action))(
-                run, action, return_state=True))
+            outcome = step_result(
+                attempt.with_options(task_run_name=step_name(run, action))(run, action, return_state=True)
+            )
     except ConnectorError as exc:
         return run.record(action, "failed", f"{exc} | fix: {suggested_fix(exc)}")  # the record ends the claim
     except BaseException:
@@ -237,6 +311,7 @@ def execute(run: Run, action: Action, unconfirmed: Unconfirmed | None = None) ->
         return None if unconfirmed is not None else batch.settle()[0]
     crash_point("before_ledger_write")
     return run.record(action, outcome.status, outcome.detail, outcome.pre_state, steps=outcome.steps)
+
 
 class Unconfirmed:
     """Removals the vendor answered, waiting for one fresh read of their presence before they count.
@@ -263,8 +338,9 @@ class Unconfirmed:
 
     def due(self) -> bool:
         """Time for the confirming read: `every` removals wait, or the oldest has waited `after` seconds."""
-        return bool(self.waiting) and (len(self.waiting) >= self.every
-                                       or time.monotonic() - self._oldest >= self.after)
+        return bool(self.waiting) and (
+            len(self.waiting) >= self.every or time.monotonic() - self._oldest >= self.after
+        )
 
     def employees(self) -> list[str]:
         """The employees with a removal waiting, in order."""
@@ -281,6 +357,7 @@ class Unconfirmed:
             rows += confirm_removals(items)
         return rows
 
+
 def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str, Any]]:
     """Record removals on one presence after one fresh read of its holders (each claim released as it is recorded)."""
     run, action, _ = items[0]
@@ -288,16 +365,22 @@ def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str,
     connector = run.registry.social(presence)
     held: set[str] = set()
     unconfirmed, needs = "", ""
-    if not isinstance(connector, ConfirmsRemoval):  # every API connector reads its holders; a new one must too
-        unconfirmed = (f"not confirmed: the {presence.platform} connector cannot read its members again | fix: check "
-                       "by hand that the role is gone, then rerun")
+    if not isinstance(
+        connector, ConfirmsRemoval
+    ):  # every API connector reads its holders; a new one must too
+        unconfirmed = (
+            f"not confirmed: the {presence.platform} connector cannot read its members again | fix: check "
+            "by hand that the role is gone, then rerun"
+        )
     else:
         needs = connector.removal_needs
         try:
             held = still_held(connector, presence, [a.the_grant for _, a, _ in items])
         except Exception as exc:  # whatever broke the read, each removal gets its row and its claim back
-            unconfirmed = (f"not confirmed: the member list could not be read again ({unreadable(exc)}) | fix: "
-                           "rerun relevo: the removal is checked again (done actions are skipped)")
+            unconfirmed = (
+                f"not confirmed: the member list could not be read again ({unreadable(exc)}) | fix: "
+                "rerun relevo: the removal is checked again (done actions are skipped)"
+            )
     rows = []
     for r, a, o in items:  # each record ends that action's claim
         crash_point("before_ledger_write")
@@ -305,13 +388,21 @@ def confirm_removals(items: list[tuple[Run, Action, Outcome]]) -> list[dict[str,
             rows.append(r.record(a, "failed", f"{o.detail}; {unconfirmed}"[:2000]))
         elif a.the_grant.member_id in held:
             who = a.the_grant.display_name or a.the_grant.identity
-            rows.append(r.record(a, "failed", f"{o.detail}; but a fresh read of {a.target} still lists {who}: "
-                                 f"not removed | fix: {needs}; then rerun relevo"[:2000]))
+            rows.append(
+                r.record(
+                    a,
+                    "failed",
+                    f"{o.detail}; but a fresh read of {a.target} still lists {who}: "
+                    f"not removed | fix: {needs}; then rerun relevo"[:2000],
+                )
+            )
         else:
-            rows.append(r.record(a, o.status, f"{o.detail} (confirmed by a fresh read)", o.pre_state,
-                                 steps=o.steps))
+            rows.append(
+                r.record(a, o.status, f"{o.detail} (confirmed by a fresh read)", o.pre_state, steps=o.steps)
+            )
         crash_point("mid_revoke")
     return rows
+
 
 def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
     """Claim the action for this run before its outside call; None when this run may call.
@@ -322,16 +413,27 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
     not waited for longer: this run reports the action as not done by it (nothing written: it is that run's).
     """
     waiting_since = None
-    while (result := run.ledger.claim(action.key, run.employee["id"], action.action, action.target,
-                                      run.holder)) == "busy":
+    while (
+        result := run.ledger.claim(action.key, run.employee["id"], action.action, action.target, run.holder)
+    ) == "busy":
         if waiting_since is None:
             waiting_since = time.monotonic()
-            log().warning("Waiting for another run of %s that holds %s; if that run died, its claim lapses "
-                          "within %.0f s", run.employee_id, action.target, CLAIM_SECONDS)
-        elif time.monotonic() - waiting_since > MAX_CLAIM_WAIT:  # shown, not written: the action is that run's
-            return run.unrecorded(action, f"not done by this run: another run of this employee has held "
-                                  f"{action.target} for {MAX_CLAIM_WAIT / 60:.0f} min and records its outcome; if "
-                                  "that run is stuck, end it in Prefect, then rerun relevo")
+            log().warning(
+                "Waiting for another run of %s that holds %s; if that run died, its claim lapses "
+                "within %.0f s",
+                run.employee_id,
+                action.target,
+                CLAIM_SECONDS,
+            )
+        elif (
+            time.monotonic() - waiting_since > MAX_CLAIM_WAIT
+        ):  # shown, not written: the action is that run's
+            return run.unrecorded(
+                action,
+                f"not done by this run: another run of this employee has held "
+                f"{action.target} for {MAX_CLAIM_WAIT / 60:.0f} min and records its outcome; if "
+                "that run is stuck, end it in Prefect, then rerun relevo",
+            )
         time.sleep(poll)
     if result == "finished":
         state = run.ledger.state(action.key)
@@ -353,9 +455,11 @@ def suggested_fix(error: ConnectorError) -> str:
         return "the service kept failing or throttling: rerun later (done actions are skipped)"
     return "do this step by hand, then rerun to record it"
 
+
 def finished(run: Run, action: Action) -> bool:
     state = run.ledger.state(action.key)
     return state is not None and state.status in FINISHED
+
 
 def close_stale_checks(run: Run, members: dict[str, list[Grant] | str]) -> list[dict[str, Any]]:
     """Close the leaver's open "could not read who has access; check by hand" tasks that this run answered.
@@ -381,11 +485,18 @@ def close_stale_checks(run: Run, members: dict[str, list[Grant] | str]) -> list[
         removals = [run.ledger.state(f"{employee['id']}:revoke:{presence.id}:{g.member_id}") for g in held]
         if not all(r is not None and r.status in {"done", "already_done"} for r in removals):
             continue
-        why = (f"every role of {employee['name']} there is recorded removed" if held
-               else f"{employee['name']} holds no role there")
-        rows.append(run.record(Action(key=key, action="manual_task", target=presence.account, phase=REVOKE,
-                                      description=""), "done",
-                               f"closed: {presence.account} was read again and {why}"))
+        why = (
+            f"every role of {employee['name']} there is recorded removed"
+            if held
+            else f"{employee['name']} holds no role there"
+        )
+        rows.append(
+            run.record(
+                Action(key=key, action="manual_task", target=presence.account, phase=REVOKE, description=""),
+                "done",
+                f"closed: {presence.account} was read again and {why}",
+            )
+        )
     return rows
 
 
@@ -398,9 +509,14 @@ def revoke_all(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     if not in_flow_run():
         with ThreadPoolExecutor(max(1, min(8, len(groups)))) as pool:
             return [row for rows in pool.map(lambda group: presence_rows(run, group), groups) for row in rows]
-    futures = [revoke_presence.with_options(task_run_name=runview.task_name("revoke", group[0].target))
-               .submit(run, group) for group in groups]
+    futures = [
+        revoke_presence.with_options(task_run_name=runview.task_name("revoke", group[0].target)).submit(
+            run, group
+        )
+        for group in groups
+    ]
     return [row for future in futures for row in settled(future)]
+
 
 def presence_rows(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     """One presence's actions in plan order (an add-admin before the removal it guards), its removals
@@ -408,6 +524,7 @@ def presence_rows(run: Run, actions: list[Action]) -> list[dict[str, Any]]:
     unconfirmed = Unconfirmed()
     rows = [row for a in actions if (row := execute(run, a, unconfirmed)) is not None]
     return rows + unconfirmed.settle()
+
 
 @task(cache_policy=NO_CACHE)
 def revoke_presence(run: Run, actions: list[Action]) -> Any:

@@ -10,11 +10,12 @@
    a scheduled or pending run that starts anyway, a retried run) finds it and writes nothing more.
    Runs created after it (a new termination) are not affected.
 """
+
 from __future__ import annotations
 
 import getpass
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from relevo.rules.plan import Action
@@ -32,9 +33,11 @@ def refusal(employee: dict[str, Any], how_to_force: str | None = "--force") -> s
     termination = employee.get("termination")
     if termination is not None and employee.get("status") != "active":
         return None
-    return (f"employee {employee.get('id')} ({employee.get('name')}) has not left: the HR record shows status "
-            f"{employee.get('status')} and no termination; nothing was done"
-            + (f" ({how_to_force} overrides this)" if how_to_force else ""))
+    return (
+        f"employee {employee.get('id')} ({employee.get('name')}) has not left: the HR record shows status "
+        f"{employee.get('status')} and no termination; nothing was done"
+        + (f" ({how_to_force} overrides this)" if how_to_force else "")
+    )
 
 
 def not_left(lines: list[str]) -> str:
@@ -43,8 +46,10 @@ def not_left(lines: list[str]) -> str:
         return lines[0]
     ids = [line.split(" ", 2)[1] for line in lines]
     named = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
-    return (f"employees {named} have not left: their HR records show no termination; nobody was offboarded "
-            "(remove them from the list; the force parameter, or relevo layoff --force, overrides this)")
+    return (
+        f"employees {named} have not left: their HR records show no termination; nobody was offboarded "
+        "(remove them from the list; the force parameter, or relevo layoff --force, overrides this)"
+    )
 
 
 def requester(requested_by: str | None = None) -> str:
@@ -58,8 +63,12 @@ def requester(requested_by: str | None = None) -> str:
         os_user = getpass.getuser()
     except Exception:  # no login name (some containers)
         os_user = "unknown"
-    parts = [f"requested by {requested_by.strip()[:200]!r}" if requested_by and requested_by.strip()
-             else "requester not named", f"run as OS user {os_user} on {socket.gethostname()}"]
+    parts = [
+        f"requested by {requested_by.strip()[:200]!r}"
+        if requested_by and requested_by.strip()
+        else "requester not named",
+        f"run as OS user {os_user} on {socket.gethostname()}",
+    ]
     if (created_by := prefect_creator()) is not None:
         parts.append(f"Prefect run created by {created_by}")
     return "; ".join(parts)
@@ -97,10 +106,10 @@ def run_created_at() -> str:
     """
     run = current_flow_run()
     created = getattr(run, "created", None) if run is not None else None
-    moment = created if isinstance(created, datetime) else datetime.now(timezone.utc)
+    moment = created if isinstance(created, datetime) else datetime.now(UTC)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def withdrawn_since(ledger: Ledger, employee_id: str, since: str) -> str | None:
@@ -108,8 +117,10 @@ def withdrawn_since(ledger: Ledger, employee_id: str, since: str) -> str | None:
     latest = ledger.latest_withdrawal(employee_id)
     if latest is None or latest[0] <= since:
         return None
-    return (f"the termination of employee {employee_id} was withdrawn at {latest[0][:19]} UTC "
-            f"({latest[1][:200]}): this run stops and writes nothing more")
+    return (
+        f"the termination of employee {employee_id} was withdrawn at {latest[0][:19]} UTC "
+        f"({latest[1][:200]}): this run stops and writes nothing more"
+    )
 
 
 def forced_action(employee_id: str, refused: str) -> Action:
@@ -117,6 +128,10 @@ def forced_action(employee_id: str, refused: str) -> Action:
     from prefect.runtime import flow_run as current
 
     why = refused.split(": ", 1)[-1].split("; nothing was done")[0]
-    return Action(key=f"{employee_id}:force_offboard:{current.id or datetime.now(timezone.utc).isoformat()}",
-                  action="force_offboard", target=f"HR record {employee_id}", phase="record",
-                  description=f"offboarded although {why}, because force was asked")
+    return Action(
+        key=f"{employee_id}:force_offboard:{current.id or datetime.now(UTC).isoformat()}",
+        action="force_offboard",
+        target=f"HR record {employee_id}",
+        phase="record",
+        description=f"offboarded although {why}, because force was asked",
+    )

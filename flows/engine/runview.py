@@ -4,6 +4,7 @@ Pure helpers plus two thin Prefect calls, kept apart from the flows so the rules
 without a server. HR and registry data are untrusted: every label made from them is one line,
 without control or bidi-override characters, and short.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,15 +82,17 @@ def access(rows: list[dict[str, Any]]) -> tuple[int, int]:
 
 
 def headline(rows: list[dict[str, Any]], dry_run: bool = False) -> str:
-    """"Access removed on N of M presences; K tasks for a person", then notices, in one line."""
+    """ "Access removed on N of M presences; K tasks for a person", then notices, in one line."""
     removed, total = access(rows)
     people = sum(1 for r in rows if r["outcome"] in TASKS)
     scheduled = {r["target"] for r in rows if r["action"] in ACCESS_ACTIONS and r["outcome"] == "scheduled"}
     waiting = sum(1 for r in rows if r["outcome"] == "awaiting_approval")
     drafted = sum(1 for r in rows if r["action"] == "draft_notice" and r["outcome"] in REMOVED | {"planned"})
     verb = "Dry run: relevo would remove access on" if dry_run else "Access removed on"
-    parts = [f"{verb} {removed} of {total} presence{'s' if total != 1 else ''}",
-             f"{people} task{'s' if people != 1 else ''} for a person"]
+    parts = [
+        f"{verb} {removed} of {total} presence{'s' if total != 1 else ''}",
+        f"{people} task{'s' if people != 1 else ''} for a person",
+    ]
     if scheduled:
         parts.append(f"{len(scheduled)} presence(s) scheduled for the last working day")
     if waiting:
@@ -139,9 +142,17 @@ def demote_needs_a_person() -> None:
 
 
 NOTICE_ACTIONS = {"draft_notice", "reassign_crm"}
-SHOWN = {"done": "done", "already_done": "already done", "manual": "NEEDS A PERSON", "failed": "FAILED",
-         "awaiting_approval": "awaiting approval", "planned": "relevo will do it", "scheduled": "scheduled",
-         "not_touched": "not touched", "rejected": "rejected"}
+SHOWN = {
+    "done": "done",
+    "already_done": "already done",
+    "manual": "NEEDS A PERSON",
+    "failed": "FAILED",
+    "awaiting_approval": "awaiting approval",
+    "planned": "relevo will do it",
+    "scheduled": "scheduled",
+    "not_touched": "not touched",
+    "rejected": "rejected",
+}
 
 
 def artifact_key(employee_id: str, dry_run: bool) -> str:
@@ -167,15 +178,21 @@ def artifact_markdown(summary: dict[str, Any], stage: str = "") -> str:
         lines.extend([f"## {heading}", "", "| where | step | outcome | detail |", "|---|---|---|---|"])
         for r in chosen:
             detail = md(r["detail"][:400] + ("…" if len(r["detail"]) > 400 else ""))
-            lines.append(f"| {md(r['target'])} | {r['action'].replace('_', ' ')} | "
-                         f"{SHOWN.get(r['outcome'], r['outcome'])} | {detail} |")
+            lines.append(
+                f"| {md(r['target'])} | {r['action'].replace('_', ' ')} | "
+                f"{SHOWN.get(r['outcome'], r['outcome'])} | {detail} |"
+            )
         lines.append("")
 
     table("Access", sorted((r for r in rows if r["action"] in ACCESS_ACTIONS), key=lambda r: r["target"]))
     table("Client notices and hand-overs", [r for r in rows if r["action"] in NOTICE_ACTIONS])
     table("Records", [r for r in rows if r["action"] not in ACCESS_ACTIONS | NOTICE_ACTIONS])
-    lines += [f"Drafts: `{summary['drafts']}`  ", f"Audit log: `{summary['audit']}`", "",
-              "Personal accounts of the employee are never touched by relevo."]
+    lines += [
+        f"Drafts: `{summary['drafts']}`  ",
+        f"Audit log: `{summary['audit']}`",
+        "",
+        "Personal accounts of the employee are never touched by relevo.",
+    ]
     return "\n".join(lines)
 
 
@@ -185,15 +202,20 @@ def publish(summary: dict[str, Any], stage: str = "") -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     key = artifact_key(summary["employee_id"], summary["dry_run"])
-    create_markdown_artifact(markdown=artifact_markdown(summary, stage), key=key,
-                             description=label(headline(summary["rows"], summary["dry_run"]), 200))
+    create_markdown_artifact(
+        markdown=artifact_markdown(summary, stage),
+        key=key,
+        description=label(headline(summary["rows"], summary["dry_run"]), 200),
+    )
     table = [{k: r[k] for k in ("action", "target", "outcome", "detail")} for r in summary["rows"]]
-    create_table_artifact(table=table, key=f"{key}-rows", description=f"Every step for employee "
-                          f"{label(summary['employee_id'])}")
+    create_table_artifact(
+        table=table, key=f"{key}-rows", description=f"Every step for employee {label(summary['employee_id'])}"
+    )
 
 
-def per_employee(employees: list[dict[str, Any]], problems: list[dict[str, Any]], rows: list[dict[str, Any]],
-                 dry_run: bool) -> list[dict[str, Any]]:
+def per_employee(
+    employees: list[dict[str, Any]], problems: list[dict[str, Any]], rows: list[dict[str, Any]], dry_run: bool
+) -> list[dict[str, Any]]:
     """A batch, one line per employee: access removed N/M, tasks for a person, notices awaiting; an id
     that could not be offboarded is a line of its own with the reason."""
     by_employee: dict[str, list[dict[str, Any]]] = {}
@@ -203,26 +225,41 @@ def per_employee(employees: list[dict[str, Any]], problems: list[dict[str, Any]]
     for employee in employees:
         mine = by_employee.get(employee["id"], [])
         removed, total = access(mine)
-        people.append({
-            "employee_id": employee["id"], "name": label(employee["name"]),
-            "status": "plan" if dry_run else "offboarded",
-            "access": f"{removed}/{total}" + (" (would be removed)" if dry_run else " removed"),
-            "for_a_person": sum(1 for r in mine if r["outcome"] in TASKS),
-            "notices_awaiting": sum(1 for r in mine if r["outcome"] == "awaiting_approval"),
-            "problem": "",
-        })
-    people += [{"employee_id": label(p["employee_id"]), "name": "", "status": "NOT OFFBOARDED", "access": "",
-                "for_a_person": 0, "notices_awaiting": 0, "problem": label(p["problem"], 300)} for p in problems]
+        people.append(
+            {
+                "employee_id": employee["id"],
+                "name": label(employee["name"]),
+                "status": "plan" if dry_run else "offboarded",
+                "access": f"{removed}/{total}" + (" (would be removed)" if dry_run else " removed"),
+                "for_a_person": sum(1 for r in mine if r["outcome"] in TASKS),
+                "notices_awaiting": sum(1 for r in mine if r["outcome"] == "awaiting_approval"),
+                "problem": "",
+            }
+        )
+    people += [
+        {
+            "employee_id": label(p["employee_id"]),
+            "name": "",
+            "status": "NOT OFFBOARDED",
+            "access": "",
+            "for_a_person": 0,
+            "notices_awaiting": 0,
+            "problem": label(p["problem"], 300),
+        }
+        for p in problems
+    ]
     return people
 
 
 def batch_headline(summary: dict[str, Any]) -> str:
     people = [p for p in summary["people"] if not p["problem"]]
     whole = sum(1 for p in people if p["access"].split("/")[0] == p["access"].split("/")[1].split(" ")[0])
-    parts = [f"{'Dry run: ' if summary['dry_run'] else ''}{len(people)} employee(s)",
-             f"access {'would be ' if summary['dry_run'] else ''}removed everywhere for {whole}",
-             f"{sum(p['for_a_person'] for p in people)} task(s) for a person",
-             f"{sum(p['notices_awaiting'] for p in people)} notice(s) await approval"]
+    parts = [
+        f"{'Dry run: ' if summary['dry_run'] else ''}{len(people)} employee(s)",
+        f"access {'would be ' if summary['dry_run'] else ''}removed everywhere for {whole}",
+        f"{sum(p['for_a_person'] for p in people)} task(s) for a person",
+        f"{sum(p['notices_awaiting'] for p in people)} notice(s) await approval",
+    ]
     unknown = len(summary["people"]) - len(people)
     if unknown:
         parts.append(f"{unknown} id(s) NOT offboarded (see the report)")
@@ -232,13 +269,19 @@ def batch_headline(summary: dict[str, Any]) -> str:
 def batch_markdown(summary: dict[str, Any]) -> str:
     from relevo.engine.approval import md
 
-    lines = [f"# {'Dry run of a layoff (nothing changed)' if summary['dry_run'] else 'Layoff'}", "",
-             f"**{batch_headline(summary)}.**", "",
-             "| employee | name | plan or outcome | access | tasks for a person | notices awaiting | problem |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {'Dry run of a layoff (nothing changed)' if summary['dry_run'] else 'Layoff'}",
+        "",
+        f"**{batch_headline(summary)}.**",
+        "",
+        "| employee | name | plan or outcome | access | tasks for a person | notices awaiting | problem |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in summary["people"]:
-        lines.append(f"| {md(p['employee_id'])} | {md(p['name'])} | {p['status']} | {p['access']} | "
-                     f"{p['for_a_person']} | {p['notices_awaiting']} | {md(p['problem'])} |")
+        lines.append(
+            f"| {md(p['employee_id'])} | {md(p['name'])} | {p['status']} | {p['access']} | "
+            f"{p['for_a_person']} | {p['notices_awaiting']} | {md(p['problem'])} |"
+        )
     lines += ["", "Personal accounts of the employees are never touched by relevo."]
     return "\n".join(lines)
 
@@ -247,6 +290,9 @@ def batch_state(summary: dict[str, Any]) -> Any:
     """Completed, named "Needs a person" when an id was not offboarded or something waits for a person."""
     from prefect.states import Completed
 
-    name = "Dry run" if summary["dry_run"] and not summary["problems"] else (
-        NEEDS_A_PERSON if summary["open"] else "Completed")
+    name = (
+        "Dry run"
+        if summary["dry_run"] and not summary["problems"]
+        else (NEEDS_A_PERSON if summary["open"] else "Completed")
+    )
     return Completed(name=name, message=label(batch_headline(summary), 500), data=summary)

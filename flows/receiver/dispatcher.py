@@ -6,6 +6,7 @@ full-jitter backoff while Prefect is unreachable, follows the runs it started (a
 run is started again, then marked stuck for a person) and prunes finished events. `relevo reconcile`
 uses it too, to dispatch what polling found.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from relevo.config.registry import Registry
@@ -35,8 +36,9 @@ DEPLOYMENTS = {
 }
 
 
-def launch_deployment(event: InboxEvent, registry_path: str | None, relaunch: int = 0,
-                      company: str = "") -> str:
+def launch_deployment(
+    event: InboxEvent, registry_path: str | None, relaunch: int = 0, company: str = ""
+) -> str:
     """Start the event's deployment; the server returns the existing run for a repeated key.
 
     A relaunch (the first run crashed or hung) needs a key of its own, or Prefect would hand back
@@ -139,7 +141,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), timezone.utc)
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def delay(self, attempts: int) -> float:
         """Full jitter: uniform(0, min(cap, base * 2**n)), at least 0.1 s."""
@@ -162,7 +164,7 @@ class Dispatcher:
 
     def dispatch_one(self, event: InboxEvent) -> bool:
         """Claim the event, create its run; True when Prefect accepted it."""
-        lease = datetime.fromtimestamp(self.clock() + self.LEASE_SECONDS, timezone.utc)
+        lease = datetime.fromtimestamp(self.clock() + self.LEASE_SECONDS, UTC)
         if not self.inbox.claim(event.event_key, self.now(), lease):
             return False  # another dispatcher on the same inbox has it
         if (earlier := self.inbox.superseded_by(event)) is not None:
@@ -174,7 +176,7 @@ class Dispatcher:
         except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
             wait = self.delay(event.attempts)
             error = clean(f"{type(exc).__name__}: {exc}", 300)
-            due_at = datetime.fromtimestamp(self.clock() + wait, timezone.utc)
+            due_at = datetime.fromtimestamp(self.clock() + wait, UTC)
             self.inbox.retry_later(event.event_key, error, due_at, self.now())
             logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
             return False
@@ -208,12 +210,19 @@ class Dispatcher:
                     self.inbox.run_seen(event.event_key, run.state, now)
                 continue
             pending = int((now - run.since).total_seconds())
-            why = (f"run {event.flow_run_id} crashed" if run.state == "CRASHED"
-                   else f"run {event.flow_run_id} pending for {pending} s: no worker ran it")
+            why = (
+                f"run {event.flow_run_id} crashed"
+                if run.state == "CRASHED"
+                else f"run {event.flow_run_id} pending for {pending} s: no worker ran it"
+            )
             if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
                 started = 1 + (event.relaunches or 0)
-                self.inbox.stuck(event.event_key, f"{why}; started {started} times: look at the run in "
-                                 "Prefect, then `relevo offboard` the employee by hand", now)
+                self.inbox.stuck(
+                    event.event_key,
+                    f"{why}; started {started} times: look at the run in "
+                    "Prefect, then `relevo offboard` the employee by hand",
+                    now,
+                )
                 logger.error("event %s is stuck: %s", event.event_key, why)
                 continue
             try:
@@ -231,7 +240,7 @@ class Dispatcher:
 
     def prune(self) -> int:
         """Delete finished events older than the retention age; returns how many."""
-        cutoff = datetime.fromtimestamp(self.clock() - self.retention_days * 86400, timezone.utc)
+        cutoff = datetime.fromtimestamp(self.clock() - self.retention_days * 86400, UTC)
         removed = self.inbox.prune(cutoff)
         if removed:
             logger.info("pruned %d finished inbox event(s) older than %g days", removed, self.retention_days)
@@ -277,6 +286,9 @@ class Dispatcher:
                 self._wake.wait(5.0)
                 continue
             until_follow = max(0.0, self._next_follow - self.clock())
-            wait = min(60.0, until_follow) if upcoming is None else min(
-                60.0, until_follow, max(0.0, upcoming.timestamp() - self.clock()))
+            wait = (
+                min(60.0, until_follow)
+                if upcoming is None
+                else min(60.0, until_follow, max(0.0, upcoming.timestamp() - self.clock()))
+            )
             self._wake.wait(wait)

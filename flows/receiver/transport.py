@@ -9,6 +9,7 @@ connection that has not sent a complete request. `FramingGuard` refuses a reques
 carries both Content-Length and Transfer-Encoding (RFC 9112 §6.1: the server must close the
 connection after answering it), where h11 would read it as chunked and keep the connection.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -111,40 +112,60 @@ class GuardedH11Protocol(H11Protocol):
             return
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         if phase == "headers":
-            logger.warning("closed the connection from %s: no complete request headers in %.0f s",
-                           client, self.header_timeout)
+            logger.warning(
+                "closed the connection from %s: no complete request headers in %.0f s",
+                client,
+                self.header_timeout,
+            )
             self._close(timed_out=True)
         else:
-            logger.warning("closed the connection from %s: request body not complete %.0f s after its headers",
-                           client, self.body_timeout)
+            logger.warning(
+                "closed the connection from %s: request body not complete %.0f s after its headers",
+                client,
+                self.body_timeout,
+            )
             self.transport.close()
 
     def _close(self, timed_out: bool) -> None:
         """Close a connection whose request has not reached the application (a 408 if it had begun)."""
         if timed_out and self._received:
             message = b"request not received in time\n"
-            self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                                 b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(message), message))
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(message), message)
+            )
         self.transport.close()
 
     def _evict(self) -> None:
         """Over the cap: close the connection that has waited longest without a complete request."""
-        waiting = [c for c in self.connections
-                   if isinstance(c, GuardedH11Protocol) and c._waiting_since is not None
-                   and not c.transport.is_closing()]
+        waiting = [
+            c
+            for c in self.connections
+            if isinstance(c, GuardedH11Protocol)
+            and c._waiting_since is not None
+            and not c.transport.is_closing()
+        ]
         if not waiting:
             return  # every connection has a request in the application: limit_concurrency answers 503
         oldest = min(waiting, key=lambda c: c._waiting_since or 0.0)
-        logger.warning("more than %d connections: closed the one waiting longest for a request", self.max_connections)
+        logger.warning(
+            "more than %d connections: closed the one waiting longest for a request", self.max_connections
+        )
         oldest._disarm()
         oldest._close(timed_out=False)
 
 
-def guarded_protocol(header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT,
-                     max_connections: int = MAX_CONNECTIONS) -> type[GuardedH11Protocol]:
+def guarded_protocol(
+    header_timeout: float = HEADER_TIMEOUT,
+    body_timeout: float = BODY_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> type[GuardedH11Protocol]:
     """`GuardedH11Protocol` with other limits (for tests and for operators who need them)."""
-    return type("GuardedH11Protocol", (GuardedH11Protocol,), {
-        "header_timeout": header_timeout, "body_timeout": body_timeout, "max_connections": max_connections})
+    return type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"header_timeout": header_timeout, "body_timeout": body_timeout, "max_connections": max_connections},
+    )
 
 
 class FramingGuard:
@@ -163,9 +184,17 @@ class FramingGuard:
             if b"content-length" in names and b"transfer-encoding" in names:
                 logger.warning("refused a request with both Content-Length and Transfer-Encoding")
                 body = b'{"error":"both Content-Length and Transfer-Encoding given (RFC 9112 section 6.1)"}'
-                await send({"type": "http.response.start", "status": 400, "headers": [
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
@@ -189,7 +218,11 @@ def uvicorn_options() -> dict[str, Any]:
     is what binds.
     """
     cap = connection_cap()
-    return {"http": guarded_protocol(max_connections=cap), "limit_concurrency": cap + RESERVED_FDS // 2,
-            "timeout_keep_alive": KEEP_ALIVE, "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
-            "ws": "none",  # no WebSocket routes: an Upgrade header is served as plain HTTP
-            "server_header": False}
+    return {
+        "http": guarded_protocol(max_connections=cap),
+        "limit_concurrency": cap + RESERVED_FDS // 2,
+        "timeout_keep_alive": KEEP_ALIVE,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "ws": "none",  # no WebSocket routes: an Upgrade header is served as plain HTTP
+        "server_header": False,
+    }

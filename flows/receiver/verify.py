@@ -10,6 +10,7 @@ Only BambooHR signs a timestamp, so only its verifier has a clock and a window. 
 alone, Personio and Factorial sign nothing (they send back a shared value): for those three a replay
 passes the verifier and is stopped by the inbox's event key, as a BambooHR replay inside its window is.
 """
+
 from __future__ import annotations
 
 import base64
@@ -68,8 +69,9 @@ def parse_timestamp(value: str) -> float:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise VerificationError("X-BambooHR-Timestamp is neither Unix seconds nor ISO-8601",
-                                "bad timestamp") from None
+        raise VerificationError(
+            "X-BambooHR-Timestamp is neither Unix seconds nor ISO-8601", "bad timestamp"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
@@ -108,10 +110,12 @@ class BambooHRVerifier(Verifier):
         age = self.clock() - parse_timestamp(timestamp)
         if age > RETRY_HORIZON:
             raise VerificationError(
-                "X-BambooHR-Timestamp is more than 3 hours old (beyond BambooHR's retries)", "stale timestamp")
+                "X-BambooHR-Timestamp is more than 3 hours old (beyond BambooHR's retries)", "stale timestamp"
+            )
         if age < -CLOCK_SKEW:
-            raise VerificationError("X-BambooHR-Timestamp is more than 5 minutes in the future",
-                                    "future timestamp")
+            raise VerificationError(
+                "X-BambooHR-Timestamp is more than 5 minutes in the future", "future timestamp"
+            )
 
 
 class FactorialVerifier(Verifier):
@@ -174,7 +178,8 @@ class PersonioVerifier(Verifier):
 
     def verify(self, authorization: str | None) -> None:
         if not authorization:
-            raise VerificationError("missing Authorization header (the Personio webhook's token)",
-                                    "missing token")
+            raise VerificationError(
+                "missing Authorization header (the Personio webhook's token)", "missing token"
+            )
         if not hmac.compare_digest(self.token.encode(), authorization.encode("utf-8", "replace")):
             raise VerificationError("Authorization does not match the Personio webhook's token", "bad token")

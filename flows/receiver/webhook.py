@@ -18,6 +18,7 @@ connection cap, framing) are in flows/receiver/transport.py.
 About 400 lines: the four vendor routes, the request checks they share and the one store-then-acknowledge
 path are kept together so that every status code the receiver can answer is chosen in this one module.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,11 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from relevo.connectors import bamboohr, factorial, hibob, personio
-from relevo.model import ConfigurationError
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import Registry, load_registry
 from relevo.config.secrets import resolve
+from relevo.connectors import bamboohr, factorial, hibob, personio
 from relevo.log import clean
+from relevo.model import ConfigurationError
 from relevo.receiver.dispatcher import Dispatcher, company_launcher
 from relevo.receiver.transport import FramingGuard, uvicorn_options
 from relevo.receiver.verify import (
@@ -53,6 +53,7 @@ from relevo.receiver.verify import (
     PersonioVerifier,
     VerificationError,
 )
+from relevo.storage.inbox import Inbox
 
 logger = logging.getLogger("relevo.webhook")
 
@@ -79,6 +80,7 @@ class NotReady(Exception):
 
 # --- request checks (the signature checks are in relevo/receiver/verify.py) ---
 
+
 def one_header(headers: Any, name: str) -> str | None:
     """A header that must appear at most once (two signatures would make the check ambiguous)."""
     values = headers.getlist(name)
@@ -104,8 +106,9 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise Rejected(400, "body is not UTF-8", "not json") from None
     except json.JSONDecodeError as exc:
-        raise Rejected(400, f"body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
-                       "not json") from None
+        raise Rejected(
+            400, f"body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", "not json"
+        ) from None
     except RecursionError:
         raise Rejected(400, "body is not usable JSON: nested too deeply", "not json") from None
     except ValueError:  # Python's limit on integer digits
@@ -116,6 +119,7 @@ def parse_json(body: bytes) -> Any:
 
 
 # --- the receiver: vendor routes over one store-then-acknowledge path ---
+
 
 class Receiver:
     """Turns verified vendor payloads into stored inbox events."""
@@ -148,8 +152,12 @@ class Receiver:
         payload = parse_json(body)
         entries = payload.get("employees")
         if isinstance(entries, list) and len(entries) > MAX_EMPLOYEES:
-            raise Rejected(413, f"{len(entries)} employees in one delivery; the receiver accepts at most "
-                           f"{MAX_EMPLOYEES} (offboard a larger group with `relevo layoff`)", "too many employees")
+            raise Rejected(
+                413,
+                f"{len(entries)} employees in one delivery; the receiver accepts at most "
+                f"{MAX_EMPLOYEES} (offboard a larger group with `relevo layoff`)",
+                "too many employees",
+            )
         try:
             changes = bamboohr.parse_webhook(payload)
         except ValueError as exc:
@@ -163,13 +171,18 @@ class Receiver:
         whether it reports a termination or its withdrawal, so a post without a known subscription
         is refused (400) rather than guessed from the object.
         """
-        verify(FactorialVerifier(self.secret("factorial", "challenge")).verify,
-               one_header(headers, "x-factorial-wh-challenge"))
+        verify(
+            FactorialVerifier(self.secret("factorial", "challenge")).verify,
+            one_header(headers, "x-factorial-wh-challenge"),
+        )
         subscriptions = query.getlist("subscription")
         if len(subscriptions) != 1 or subscriptions[0] not in factorial.SUBSCRIPTIONS:
-            raise Rejected(400, "unknown subscription: the webhook's target URL must end in "
-                           "?subscription=employees/employee/terminate (or employees/employee/unterminate)",
-                           "unknown subscription")
+            raise Rejected(
+                400,
+                "unknown subscription: the webhook's target URL must end in "
+                "?subscription=employees/employee/terminate (or employees/employee/unterminate)",
+                "unknown subscription",
+            )
         payload = parse_json(body)
         try:
             change = factorial.parse_webhook(payload, subscriptions[0])
@@ -190,20 +203,32 @@ class Receiver:
         payload = parse_json(body)
         company = ((self.registry.data.get("webhooks") or {}).get("personio") or {}).get("company_id")
         if company is not None and str(payload.get("company_id")) != str(company):
-            raise Rejected(400, "company_id is not the company configured in webhooks.personio.company_id",
-                           "other company")
+            raise Rejected(
+                400,
+                "company_id is not the company configured in webhooks.personio.company_id",
+                "other company",
+            )
         try:
             change = personio.parse_webhook(payload)
         except ValueError as exc:
             raise Rejected(400, clean(str(exc)), "wrong shape") from None
         if change is None:
             return []
-        received = datetime.fromtimestamp(self.clock(), timezone.utc)
+        received = datetime.fromtimestamp(self.clock(), UTC)
         try:  # occurred_at kept: a notification of a change made before a polled termination repeats it
-            return [Inbox.event("personio", change["employee_id"], "status_changed", change["fingerprint"],
-                                received, occurred_at=change["occurred_at"])]
+            return [
+                Inbox.event(
+                    "personio",
+                    change["employee_id"],
+                    "status_changed",
+                    change["fingerprint"],
+                    received,
+                    occurred_at=change["occurred_at"],
+                )
+            ]
         except ValueError as exc:  # SchemaError: the message names the field
             raise Rejected(400, clean(str(exc), 300), "wrong shape") from None
+
     def hibob(self, body: bytes, headers: Any, query: Any) -> list[dict[str, Any]]:
         """Bob webhooks v2: employee.left, employee.activated, lifecycle table entries (connectors.hibob)."""
         secret = self.secret("hibob", "secret")
@@ -214,19 +239,23 @@ class Receiver:
             raise Rejected(400, clean(str(exc)), "wrong shape") from None
         return self.events("hibob", [(c.employee_id, c.kind, c.change_fingerprint, None) for c in changes])
 
-    def events(self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]) -> list[dict[str, Any]]:
+    def events(
+        self, vendor: str, changes: list[tuple[str, str, str | None, str | None]]
+    ) -> list[dict[str, Any]]:
         """The event documents, each checked against the schema (all or nothing) before any is stored."""
-        received = datetime.fromtimestamp(self.clock(), timezone.utc)
+        received = datetime.fromtimestamp(self.clock(), UTC)
         try:
-            return [Inbox.event(vendor, employee_id, kind, change, received, effective_date=effective_date)
-                    for employee_id, kind, change, effective_date in changes]
+            return [
+                Inbox.event(vendor, employee_id, kind, change, received, effective_date=effective_date)
+                for employee_id, kind, change, effective_date in changes
+            ]
         except ValueError as exc:  # SchemaError: the message names the field
             raise Rejected(400, clean(str(exc), 300), "wrong shape") from None
 
     async def accept(self, vendor: str, docs: list[dict[str, Any]]) -> dict[str, Any]:
         """Store the events in one transaction and return once it is committed: the 202 comes after."""
         ignored = 0 if docs else 1  # a valid webhook about something else than a termination
-        received = datetime.fromtimestamp(self.clock(), timezone.utc)
+        received = datetime.fromtimestamp(self.clock(), UTC)
 
         def write(conn: Connection) -> list[bool]:
             if ignored:
@@ -239,15 +268,22 @@ class Receiver:
             logger.error("inbox unavailable: %s", type(exc).__name__)
             raise NotReady("the event could not be stored") from None
         for doc, new in zip(docs, added, strict=True):
-            logger.info("%s %s event %s for employee %s", "stored" if new else "already stored",
-                        vendor, doc["kind"], doc["employee_id"])
+            logger.info(
+                "%s %s event %s for employee %s",
+                "stored" if new else "already stored",
+                vendor,
+                doc["kind"],
+                doc["employee_id"],
+            )
         if ignored:
             logger.info("%s webhook ignored: not a termination", vendor)
         if any(added):
             self.wake()
-        return {"stored": [doc["event_key"] for doc, new in zip(docs, added, strict=True) if new],
-                "already_stored": [doc["event_key"] for doc, new in zip(docs, added, strict=True) if not new],
-                "ignored": ignored}
+        return {
+            "stored": [doc["event_key"] for doc, new in zip(docs, added, strict=True) if new],
+            "already_stored": [doc["event_key"] for doc, new in zip(docs, added, strict=True) if not new],
+            "ignored": ignored,
+        }
 
 
 async def read_body(request: Request) -> bytes:
@@ -268,7 +304,9 @@ async def read_body(request: Request) -> bytes:
             if len(body) > MAX_BODY:
                 raise Rejected(413, f"body larger than {MAX_BODY} bytes", "too large")
     except ClientDisconnect:
-        raise Rejected(400, "the client closed the connection before the body was complete", "incomplete body") from None
+        raise Rejected(
+            400, "the client closed the connection before the body was complete", "incomplete body"
+        ) from None
     return bytes(body)
 
 
@@ -276,11 +314,16 @@ def check_content_type(request: Request) -> None:
     values = request.headers.getlist("content-type")
     media = values[0].split(";")[0].strip().lower() if len(values) == 1 else ""
     if media != "application/json":
-        raise Rejected(415, "Content-Type must be application/json (set the webhook's format to JSON)",
-                       "wrong content type")
+        raise Rejected(
+            415,
+            "Content-Type must be application/json (set the webhook's format to JSON)",
+            "wrong content type",
+        )
 
 
-def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: Dispatcher | None = None) -> FastAPI:
+def create_app(
+    registry_path: str | Path, clock: Clock = time.time, dispatcher: Dispatcher | None = None
+) -> FastAPI:
     """The FastAPI app. `clock` and `dispatcher` are injectable so tests are exact and start nothing."""
     registry = load_registry(registry_path)
     inbox = dispatcher.inbox if dispatcher is not None else Inbox(registry.database_url)
@@ -297,12 +340,17 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
                 dispatcher.stop()
 
     # No /openapi.json nor /docs: the public surface is the two webhook routes and a liveness probe.
-    app = FastAPI(title="relevo webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="relevo webhook receiver", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.add_middleware(FramingGuard)
 
-    async def handle(vendor: str, request: Request, verify: Callable[[bytes, Any, Any], list[dict[str, Any]]],
-                     ping: Callable[[bytes], bool] | None = None) -> JSONResponse:
+    async def handle(
+        vendor: str,
+        request: Request,
+        verify: Callable[[bytes, Any, Any], list[dict[str, Any]]],
+        ping: Callable[[bytes], bool] | None = None,
+    ) -> JSONResponse:
         try:
             if ping is not None:  # a connection test, whatever its content type: 200, stored nowhere
                 body = await read_body(request)
@@ -339,6 +387,7 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
     async def personio_webhook(request: Request) -> JSONResponse:
         """Personio API v2 webhook notifications (Employment.updated, employment.terminated)."""
         return await handle("personio", request, receiver.personio)
+
     @app.post("/webhooks/hibob", status_code=202)
     async def hibob_webhook(request: Request) -> JSONResponse:
         """Bob webhooks v2 signed with Bob-Signature; Bob's "Ping test" is acknowledged."""
@@ -353,15 +402,23 @@ def create_app(registry_path: str | Path, clock: Clock = time.time, dispatcher: 
 
 
 async def count_rejection(inbox: Inbox, vendor: str, rejected: Rejected, clock: Clock) -> None:
-    at = datetime.fromtimestamp(clock(), timezone.utc)
+    at = datetime.fromtimestamp(clock(), UTC)
     try:
-        await asyncio.wrap_future(inbox.writer.submit(
-            lambda conn: Inbox.tally(conn, vendor, "rejected", f"{rejected.status} {rejected.reason}", at)))
+        await asyncio.wrap_future(
+            inbox.writer.submit(
+                lambda conn: Inbox.tally(conn, vendor, "rejected", f"{rejected.status} {rejected.reason}", at)
+            )
+        )
     except Exception as exc:  # a counter must never turn a 4xx into a 5xx
         logger.error("could not count a rejected request: %s", type(exc).__name__)
 
 
-WEBHOOK_SECRETS = {"bamboohr": "private_key", "factorial": "challenge", "personio": "token", "hibob": "secret"}
+WEBHOOK_SECRETS = {
+    "bamboohr": "private_key",
+    "factorial": "challenge",
+    "personio": "token",
+    "hibob": "secret",
+}
 
 
 def prefect_api_url() -> str | None:
@@ -382,11 +439,14 @@ def preflight(registry: Registry) -> None:
     if not prefect_api_url():
         raise ConfigurationError(
             "PREFECT_API_URL is not set: the receiver hands events to a running Prefect server and does not start "
-            "one of its own (set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api)")
+            "one of its own (set PREFECT_API_URL, e.g. http://127.0.0.1:4200/api)"
+        )
     webhooks = registry.data.get("webhooks") or {}
     if not webhooks:
-        raise ConfigurationError(f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key, "
-                                 "webhooks.factorial.challenge, webhooks.personio.token or webhooks.hibob.secret")
+        raise ConfigurationError(
+            f"{registry.path}: no webhooks block: configure webhooks.bamboohr.private_key, "
+            "webhooks.factorial.challenge, webhooks.personio.token or webhooks.hibob.secret"
+        )
     for vendor, field in WEBHOOK_SECRETS.items():
         if vendor in webhooks:
             resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")
@@ -402,8 +462,12 @@ def serve(registry_path: str | Path, host: str, port: int, worker_registry: str 
     import uvicorn
 
     registry = load_registry(registry_path)
-    dispatcher = Dispatcher(Inbox(registry.database_url), worker_registry, launch=company_launcher(registry),
-                            retention_days=registry.inbox_retention_days)
+    dispatcher = Dispatcher(
+        Inbox(registry.database_url),
+        worker_registry,
+        launch=company_launcher(registry),
+        retention_days=registry.inbox_retention_days,
+    )
     app = create_app(registry.path, dispatcher=dispatcher)
     # Prefect's import leaves ~150,000 long-lived objects; each full collection walked them all, an
     # 80-90 ms stop of every request in flight. Frozen, they are never scanned again.

@@ -6,6 +6,7 @@ constraint, the server refuses a bad value before a run exists) and passes the t
 whitespace around an id and the value is trimmed; whitespace or control characters inside are refused.
 No Prefect import here: the CLI checks its arguments without importing Prefect.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,19 +16,31 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 
 ID_PATTERN = r"^\s*[^\s\x00-\x1f\x7f]{1,64}\s*$"
 
-EmployeeId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=ID_PATTERN),
-                       Field(description="The HR platform's employee id, e.g. 1001 (one line; spaces around it "
-                                         "are ignored).")]
+EmployeeId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=ID_PATTERN),
+    Field(description="The HR platform's employee id, e.g. 1001 (one line; spaces around it are ignored)."),
+]
 
-RegistryPath = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096),
-                         Field(description="The company's relevo.yaml on the worker: an absolute path, or relative "
-                                           "to the directory the worker runs the flows in. Empty: the worker's "
-                                           "RELEVO_REGISTRY, else relevo.yaml in its working directory. Paths "
-                                           "inside relevo.yaml are relative to relevo.yaml's own folder.")]
+RegistryPath = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4096),
+    Field(
+        description="The company's relevo.yaml on the worker: an absolute path, or relative "
+        "to the directory the worker runs the flows in. Empty: the worker's "
+        "RELEVO_REGISTRY, else relevo.yaml in its working directory. Paths "
+        "inside relevo.yaml are relative to relevo.yaml's own folder."
+    ),
+]
 
-EmployeeIds = Annotated[str, StringConstraints(min_length=1, max_length=200_000),
-                        Field(description="Employee ids, separated by commas, spaces or new lines "
-                                          "(pasted from a spreadsheet column works).")]
+EmployeeIds = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200_000),
+    Field(
+        description="Employee ids, separated by commas, spaces or new lines "
+        "(pasted from a spreadsheet column works)."
+    ),
+]
 
 SEPARATORS = re.compile(r"[\s,;]+")
 _one = TypeAdapter(EmployeeId)
@@ -50,8 +63,9 @@ def employee_id(text: object) -> str:
         if kind == "string_too_long":
             raise BadInput(f"the employee id {shown} is longer than 64 characters") from None
         if kind == "string_pattern_mismatch":
-            raise BadInput(f"the employee id {shown} contains spaces, line breaks or control characters: "
-                           "give one id") from None
+            raise BadInput(
+                f"the employee id {shown} contains spaces, line breaks or control characters: give one id"
+            ) from None
         raise BadInput(f"the employee id {shown} is not text") from None
 
 

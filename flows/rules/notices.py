@@ -6,6 +6,7 @@ live here, and the language rules (locale, greeting, names, typography) in `word
 reason for leaving and the termination type are never passed to a template, so no template
 can leak or hint at them.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,11 +18,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from relevo.model import Client, Draft, Person, action_key
-from relevo.rules.plan import CRM, NOTICE, Action
-from relevo.rules import wording
-from relevo.log import warn
 from relevo.config.registry import Registry
+from relevo.log import warn
+from relevo.model import Client, Draft, Person, action_key
+from relevo.rules import wording
+from relevo.rules.plan import CRM, NOTICE, Action
 
 TEMPLATES = Path(__file__).parent / "templates"
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None)
@@ -82,7 +83,9 @@ def one_line(value: str) -> str:
     return re.sub(r"[^\S\u00a0\u202f]+", " ", clean(value)).strip()
 
 
-def render(kind: str, language: str, context: dict[str, Any], override: Path | None = None) -> tuple[str, str, str]:
+def render(
+    kind: str, language: str, context: dict[str, Any], override: Path | None = None
+) -> tuple[str, str, str]:
     """(subject, text, html) for one message; the first template line is the subject.
 
     Lines are stripped of trailing spaces and blank runs folded to one, so a template can use
@@ -96,7 +99,9 @@ def render(kind: str, language: str, context: dict[str, Any], override: Path | N
     lines = [line.rstrip() for line in body.strip().split("\n")]
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
     paragraphs = [block.split("\n") for block in body.strip().split("\n\n")]
-    html = env.get_template("notice.html.j2").render(language=language, subject=subject.strip(), paragraphs=paragraphs)
+    html = env.get_template("notice.html.j2").render(
+        language=language, subject=subject.strip(), paragraphs=paragraphs
+    )
     return one_line(subject), body, html
 
 
@@ -120,8 +125,9 @@ def person_name(person: dict[str, Any], registry: Registry) -> tuple[str, str]:
     """(name as a letter writes it, given name) for an HR person object."""
     full = one_line(person["name"])
     first, last = person.get("first_name"), person.get("last_name")
-    shown = wording.short_name(full, one_line(first) if first else None, one_line(last) if last else None,
-                               company_custom(registry))
+    shown = wording.short_name(
+        full, one_line(first) if first else None, one_line(last) if last else None, company_custom(registry)
+    )
     return shown, one_line(first) if first else full.split()[0] if full.split() else full
 
 
@@ -135,18 +141,35 @@ def introduced(employee: dict[str, Any], registry: Registry) -> Introduced:
         person = employee.get(role)
         if person and person.get("email"):
             name, first = person_name(person, registry)
-            return Introduced(name, person["email"], person.get("phone"), person.get("job_title"),
-                              is_interim=interim, first_name=first)
+            return Introduced(
+                name,
+                person["email"],
+                person.get("phone"),
+                person.get("job_title"),
+                is_interim=interim,
+                first_name=first,
+            )
     contact = registry.contact
-    return Introduced(one_line(contact.name), contact.email, registry.company.contact_phone, None,
-                      is_interim=True, is_team=True, first_name=one_line(contact.name))
+    return Introduced(
+        one_line(contact.name),
+        contact.email,
+        registry.company.contact_phone,
+        None,
+        is_interim=True,
+        is_team=True,
+        first_name=one_line(contact.name),
+    )
 
 
 def internal_recipient(employee: dict[str, Any], registry: Registry) -> tuple[Person, str, bool]:
     """(who gets the hand-over note, their given name, is the company's team)."""
     manager = employee.get("manager")
     if manager and manager.get("email"):
-        return Person(one_line(manager["name"]), manager["email"], manager.get("id")), person_name(manager, registry)[1], False
+        return (
+            Person(one_line(manager["name"]), manager["email"], manager.get("id")),
+            person_name(manager, registry)[1],
+            False,
+        )
     contact = registry.contact
     return contact, one_line(contact.name), True
 
@@ -170,12 +193,18 @@ def timeline(employee: dict[str, Any], today: date) -> Timeline:
     restrictions = employee["restrictions"]
     last = date.fromisoformat(termination["date"]) if termination.get("date") else None
     ahead = last is not None and last > today  # on the last day itself the notice is read once they have gone
-    reachable = (ahead and termination.get("type") == "voluntary"
-                 and not restrictions["no_client_contact"] and not restrictions["non_solicitation_until"])
+    reachable = (
+        ahead
+        and termination.get("type") == "voluntary"
+        and not restrictions["no_client_contact"]
+        and not restrictions["non_solicitation_until"]
+    )
     return Timeline(last, ahead, reachable, last + timedelta(days=1) if reachable and last else None)
 
 
-def notice_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
+def notice_actions(
+    employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime
+) -> list[Action]:
     """Step 5's plan: the drafts, then the CRM reassignment they introduce."""
     return draft_actions(employee, registry, clients, now) + reassign_action(employee, clients)
 
@@ -186,15 +215,23 @@ def reassign_action(employee: dict[str, Any], clients: list[Client]) -> list[Act
     Without a successor nobody is named: plan_record_checks already asks a person to set one.
     """
     successor = employee.get("successor")
-    clients = [c for c in clients if c.problem is None]  # a client whose record is unusable stays with its owner
+    clients = [
+        c for c in clients if c.problem is None
+    ]  # a client whose record is unusable stays with its owner
     if not clients or not successor or not successor.get("email"):
         return []
     person = Person(one_line(successor["name"]), successor["email"], successor.get("id"))
-    return [Action(
-        key=action_key(employee["id"], "reassign_crm", person.email.casefold()), action="reassign_crm",
-        target=f"CRM: {len(clients)} client(s) → {person.email}", phase=CRM, clients=list(clients), person=person,
-        description=f"make {person.name} the owner of {len(clients)} client(s) in the CRM once the notices are approved",
-    )]
+    return [
+        Action(
+            key=action_key(employee["id"], "reassign_crm", person.email.casefold()),
+            action="reassign_crm",
+            target=f"CRM: {len(clients)} client(s) → {person.email}",
+            phase=CRM,
+            clients=list(clients),
+            person=person,
+            description=f"make {person.name} the owner of {len(clients)} client(s) in the CRM once the notices are approved",
+        )
+    ]
 
 
 @dataclass
@@ -210,9 +247,12 @@ class Settings:
 def settings(registry: Registry) -> Settings:
     section = registry.data.get("notices") or {}
     folder = section.get("templates")
-    return Settings(override=registry.resolve_path(folder) if folder else None,
-                    style=section.get("salutation", "auto"), job_titles=section.get("job_titles") or {},
-                    contact_names=section.get("contact_names") or {})
+    return Settings(
+        override=registry.resolve_path(folder) if folder else None,
+        style=section.get("salutation", "auto"),
+        job_titles=section.get("job_titles") or {},
+        contact_names=section.get("contact_names") or {},
+    )
 
 
 def job_title(title: str | None, language: str, config: Settings) -> str | None:
@@ -223,7 +263,9 @@ def job_title(title: str | None, language: str, config: Settings) -> str | None:
     return one_line(names.get(language) or names.get(language.split("-")[0]) or title)
 
 
-def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime) -> list[Action]:
+def draft_actions(
+    employee: dict[str, Any], registry: Registry, clients: list[Client], now: datetime
+) -> list[Action]:
     """One draft per client contact, or one internal hand-over note per client when contact is restricted."""
     if not registry.policy.draft_notices:
         return []
@@ -246,11 +288,17 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
                 warn(reader.warning)
             language = reader.language
             writer = contact
-            if contact.is_team:  # the team signs with its name in the reader's language when the registry has it
+            if (
+                contact.is_team
+            ):  # the team signs with its name in the reader's language when the registry has it
                 shown = config.contact_names.get(language) or config.contact_names.get(language.split("-")[0])
                 writer = replace(contact, name=one_line(shown)) if shown else contact
-            recipient = wording.parse_name(one_line(person.name), person.first_name and one_line(person.first_name),
-                                           person.last_name and one_line(person.last_name), person.salutation)
+            recipient = wording.parse_name(
+                one_line(person.name),
+                person.first_name and one_line(person.first_name),
+                person.last_name and one_line(person.last_name),
+                person.salutation,
+            )
             context = {
                 "company": company,
                 "greeting": wording.greeting(recipient, language, config.style, str(reader.locale)),
@@ -268,16 +316,33 @@ def draft_actions(employee: dict[str, Any], registry: Registry, clients: list[Cl
             }
             subject, text, html = render("client_notice", language, context, config.override)
             key = action_key(employee["id"], "notice", client.id, person.email.casefold())
-            description = f"draft in {language} introducing {contact.name}" + (" (interim)" if contact.is_interim else "")
+            description = f"draft in {language} introducing {contact.name}" + (
+                " (interim)" if contact.is_interim else ""
+            )
             if reader.warning:
                 description += f" ({reader.warning})"
-            out.append(Action(
-                key=key, action="draft_notice", target=f"{one_line(client.company)} <{person.email}>",
-                phase=NOTICE, clients=[client], description=description,
-                draft=Draft(key=key, mailbox=contact.email, sender_name=writer.name, to_name=one_line(person.name),
-                            to_email=person.email, subject=subject, text=text, html=html, language=language,
-                            group=client.id),
-            ))
+            out.append(
+                Action(
+                    key=key,
+                    action="draft_notice",
+                    target=f"{one_line(client.company)} <{person.email}>",
+                    phase=NOTICE,
+                    clients=[client],
+                    description=description,
+                    draft=Draft(
+                        key=key,
+                        mailbox=contact.email,
+                        sender_name=writer.name,
+                        to_name=one_line(person.name),
+                        to_email=person.email,
+                        subject=subject,
+                        text=text,
+                        html=html,
+                        language=language,
+                        group=client.id,
+                    ),
+                )
+            )
     return out
 
 
@@ -287,14 +352,19 @@ def bad_record(employee: dict[str, Any], client: Client) -> Action:
     The leaver's other clients go on; the next run, once the record is fixed, drafts this client's notices.
     """
     return Action(
-        key=action_key(employee["id"], "notice", client.id, "record"), action="draft_notice",
-        target=f"{one_line(client.company)} (CRM record)", phase=NOTICE, clients=[client], outcome="failed",
+        key=action_key(employee["id"], "notice", client.id, "record"),
+        action="draft_notice",
+        target=f"{one_line(client.company)} (CRM record)",
+        phase=NOTICE,
+        clients=[client],
+        outcome="failed",
         description=f"no notice drafted and the client not handed over: {client.problem}",
     )
 
 
-def handover_note(employee: dict[str, Any], registry: Registry, client: Client, times: Timeline,
-                  config: Settings) -> Action:
+def handover_note(
+    employee: dict[str, Any], registry: Registry, client: Client, times: Timeline, config: Settings
+) -> Action:
     """The internal note that replaces client notices when the exit agreement restricts client contact:
     in the company's language, informal between colleagues, with the dates the manager needs."""
     recipient, first, team = internal_recipient(employee, registry)
@@ -310,30 +380,56 @@ def handover_note(employee: dict[str, Any], registry: Registry, client: Client, 
         "ahead": times.ahead,
         "last_day": wording.long_date(times.last_day, locale) if times.last_day else "",
         "non_solicitation_until": wording.long_date(date.fromisoformat(until), locale) if until else "",
-        "successor": ({"name": one_line(successor["name"]), "email": successor["email"]}
-                      if successor and successor.get("email") else None),
+        "successor": (
+            {"name": one_line(successor["name"]), "email": successor["email"]}
+            if successor and successor.get("email")
+            else None
+        ),
         "client_company": one_line(client.company),
         "client_contacts": [{"name": one_line(c.name), "email": c.email} for c in client.contacts],
     }
     subject, text, html = render("handover_note", language, context, config.override)
     key = action_key(employee["id"], "handover", client.id)
     return Action(
-        key=key, action="draft_notice", target=f"internal: {one_line(client.company)} → {recipient.email}",
-        phase=NOTICE, clients=[client],
+        key=key,
+        action="draft_notice",
+        target=f"internal: {one_line(client.company)} → {recipient.email}",
+        phase=NOTICE,
+        clients=[client],
         description="client contact restricted by the exit agreement: internal hand-over note to the manager instead",
-        draft=Draft(key=key, mailbox=recipient.email, sender_name=recipient.name, to_name=recipient.name,
-                    to_email=recipient.email, subject=subject, text=text, html=html, language=language,
-                    group=client.id),
+        draft=Draft(
+            key=key,
+            mailbox=recipient.email,
+            sender_name=recipient.name,
+            to_name=recipient.name,
+            to_email=recipient.email,
+            subject=subject,
+            text=text,
+            html=html,
+            language=language,
+            group=client.id,
+        ),
     )
 
 
 # The HR note lists access first, then what clients and the CRM were told, then the record.
-NOTE_ORDER = ["add_admin", "schedule_revocation", "revoke_role", "restore_role", "rotate_credentials", "manual_task",
-              "draft_notice", "reassign_crm", "check_record", "personal_not_touched"]
+NOTE_ORDER = [
+    "add_admin",
+    "schedule_revocation",
+    "revoke_role",
+    "restore_role",
+    "rotate_credentials",
+    "manual_task",
+    "draft_notice",
+    "reassign_crm",
+    "check_record",
+    "personal_not_touched",
+]
 
 
-def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: Registry,
-            markdown: bool = False) -> tuple[str, str]:
+def hr_note(
+    employee: dict[str, Any], outcomes: list[dict[str, str]], registry: Registry, markdown: bool = False
+) -> tuple[str, str]:
     """(title, text) of the report written back to the HR record, in the company's language.
 
     Every action relevo holds for the employee, in a fixed order (a rerun writes the same text), with
@@ -344,6 +440,7 @@ def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: 
     from relevo.engine.approval import md
 
     text_of = md if markdown else one_line
+
     def order(row: dict[str, str]) -> tuple[int, str, str]:
         rank = NOTE_ORDER.index(row["action"]) if row["action"] in NOTE_ORDER else len(NOTE_ORDER)
         return rank, row["target"], row["outcome"]
@@ -354,11 +451,19 @@ def hr_note(employee: dict[str, Any], outcomes: list[dict[str, str]], registry: 
         "company": one_line(registry.company.name),
         "employee": text_of(employee["name"]),
         "employee_id": text_of(employee["id"]),
-        "rows": [{"action": r["action"], "target": text_of(r["target"]), "outcome": r["outcome"]}
-                 for r in sorted(outcomes, key=order)],
+        "rows": [
+            {"action": r["action"], "target": text_of(r["target"]), "outcome": r["outcome"]}
+            for r in sorted(outcomes, key=order)
+        ],
     }
-    text = environment(config.override).get_template(f"hr_note.{language}.txt.j2").render(language=language, **context)
+    text = (
+        environment(config.override)
+        .get_template(f"hr_note.{language}.txt.j2")
+        .render(language=language, **context)
+    )
     if language.split("-")[0] == "fr":
         text = wording.french_spacing(text)
     title, _, body = text.partition("\n")
-    return one_line(title), re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.strip().split("\n")))
+    return one_line(title), re.sub(
+        r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in body.strip().split("\n"))
+    )

@@ -4,6 +4,7 @@ Pure functions over plain data (employee, registry, live member lists, clients):
 this is where relevo's rules live, so they are tested without Prefect or a network.
 A dry run prints exactly this plan; a real run executes exactly this plan.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
-from relevo.model import Client, Draft, Grant, Person, Presence, action_key, revoke_key, rotation_steps
 from relevo.config.registry import Registry
+from relevo.model import Client, Draft, Grant, Person, Presence, action_key, revoke_key, rotation_steps
 
 REVOKE, NOTICE, CRM = "revoke", "notice", "crm"
 T = TypeVar("T")
@@ -71,7 +72,9 @@ class Plan:
         return [a for a in self.actions if a.phase == name]
 
 
-def revoke_time(employee: dict[str, Any], registry: Registry, now: datetime, revoke_now: bool = False) -> datetime | None:
+def revoke_time(
+    employee: dict[str, Any], registry: Registry, now: datetime, revoke_now: bool = False
+) -> datetime | None:
     """When access goes: at once after a dismissal, at the end of the last working day otherwise.
 
     Returns None for "now". A last day already past, or no date at all, also means now:
@@ -123,19 +126,33 @@ def plan_presences(
     for presence in registry.presences:
         target = presence.account
         if presence.owner != "company":
-            actions.append(Action(
-                key=action_key(emp, "personal", presence.id), action="personal_not_touched", target=target,
-                phase="record", description="not company-owned: relevo does not act on it", outcome="not_touched",
-            ))
+            actions.append(
+                Action(
+                    key=action_key(emp, "personal", presence.id),
+                    action="personal_not_touched",
+                    target=target,
+                    phase="record",
+                    description="not company-owned: relevo does not act on it",
+                    outcome="not_touched",
+                )
+            )
             continue
         listed = members.get(presence.id, [])
         if isinstance(listed, str):  # the live list could not be read: a person must check
-            actions.append(Action(
-                key=action_key(emp, "check", presence.id), action="manual_task", target=target, phase=REVOKE,
-                presence=presence, description=f"could not read who has access ({listed}); check by hand",
-                steps=[f"Open {presence.account} and remove {employee['name']} if they still have a role."],
-                outcome="manual",
-            ))
+            actions.append(
+                Action(
+                    key=action_key(emp, "check", presence.id),
+                    action="manual_task",
+                    target=target,
+                    phase=REVOKE,
+                    presence=presence,
+                    description=f"could not read who has access ({listed}); check by hand",
+                    steps=[
+                        f"Open {presence.account} and remove {employee['name']} if they still have a role."
+                    ],
+                    outcome="manual",
+                )
+            )
             continue
         leavers = [named(g, employee) for g in listed if is_leavers(g, employee, registry)]
         other_admins = [g for g in listed if g.is_admin and not is_leavers(g, employee, registry)]
@@ -143,29 +160,54 @@ def plan_presences(
         if any(g.is_admin for g in leavers) and not other_admins:
             person = admin_for_orphan(employee, registry)
             add_admin_key = action_key(emp, "add_admin", presence.id, person.email.casefold())
-            actions.append(Action(
-                key=add_admin_key, action="add_admin", target=target, phase=REVOKE, presence=presence,
-                person=person,
-                description=f"{employee['name']} is the only admin: make {person.name} admin first",
-            ))
+            actions.append(
+                Action(
+                    key=add_admin_key,
+                    action="add_admin",
+                    target=target,
+                    phase=REVOKE,
+                    presence=presence,
+                    person=person,
+                    description=f"{employee['name']} is the only admin: make {person.name} admin first",
+                )
+            )
         for grant in leavers:
-            actions.append(Action(
-                key=revoke_key(emp, presence.id, grant.member_id), action="revoke_role", target=target,
-                phase=REVOKE, presence=presence, grant=grant, after=add_admin_key if grant.is_admin else None,
-                description=f"remove {grant.role} role of {grant.identity}",
-            ))
+            actions.append(
+                Action(
+                    key=revoke_key(emp, presence.id, grant.member_id),
+                    action="revoke_role",
+                    target=target,
+                    phase=REVOKE,
+                    presence=presence,
+                    grant=grant,
+                    after=add_admin_key if grant.is_admin else None,
+                    description=f"remove {grant.role} role of {grant.identity}",
+                )
+            )
         if leavers and presence.shared_login:
-            actions.append(Action(
-                key=action_key(emp, "rotate", presence.id), action="rotate_credentials", target=target, phase=REVOKE,
-                presence=presence, description="shared login: rotate password, check 2FA phone and recovery e-mail",
-                steps=rotation_steps(presence), outcome="manual",
-            ))
+            actions.append(
+                Action(
+                    key=action_key(emp, "rotate", presence.id),
+                    action="rotate_credentials",
+                    target=target,
+                    phase=REVOKE,
+                    presence=presence,
+                    description="shared login: rotate password, check 2FA phone and recovery e-mail",
+                    steps=rotation_steps(presence),
+                    outcome="manual",
+                )
+            )
     for row in registry.personal_identities(emp):
-        actions.append(Action(
-            key=action_key(emp, "personal", row["platform"], row["handle"]), action="personal_not_touched",
-            target=f"{row['platform']} {row['handle']}", phase="record",
-            description="personal account of the employee: relevo never touches it", outcome="not_touched",
-        ))
+        actions.append(
+            Action(
+                key=action_key(emp, "personal", row["platform"], row["handle"]),
+                action="personal_not_touched",
+                target=f"{row['platform']} {row['handle']}",
+                phase="record",
+                description="personal account of the employee: relevo never touches it",
+                outcome="not_touched",
+            )
+        )
     return actions
 
 
@@ -174,18 +216,32 @@ def plan_record_checks(employee: dict[str, Any], clients: list[Client]) -> list[
     emp = employee["id"]
     actions = []
     if employee.get("successor") is None and clients:
-        actions.append(Action(
-            key=action_key(emp, "check", "successor"), action="check_record", target="HR record: successor",
-            phase="record", outcome="manual",
-            description=f"no successor in the HR record: {len(clients)} client(s) are introduced to an interim contact",
-            steps=["Set the successor in the HR system.", f"Run `relevo offboard {emp}` again: new drafts are made for the successor."],
-        ))
+        actions.append(
+            Action(
+                key=action_key(emp, "check", "successor"),
+                action="check_record",
+                target="HR record: successor",
+                phase="record",
+                outcome="manual",
+                description=f"no successor in the HR record: {len(clients)} client(s) are introduced to an interim contact",
+                steps=[
+                    "Set the successor in the HR system.",
+                    f"Run `relevo offboard {emp}` again: new drafts are made for the successor.",
+                ],
+            )
+        )
     if employee.get("manager") is None:
-        actions.append(Action(
-            key=action_key(emp, "check", "manager"), action="check_record", target="HR record: manager",
-            phase="record", outcome="manual", description="no manager in the HR record",
-            steps=["Set the manager in the HR system."],
-        ))
+        actions.append(
+            Action(
+                key=action_key(emp, "check", "manager"),
+                action="check_record",
+                target="HR record: manager",
+                phase="record",
+                outcome="manual",
+                description="no manager in the HR record",
+                steps=["Set the manager in the HR system."],
+            )
+        )
     return actions
 
 
@@ -207,8 +263,11 @@ def plan(
                 action.outcome = "scheduled"
                 action.due_at = revoke_at
                 action.description += f" (at {revoke_at:%Y-%m-%d %H:%M %Z})"
-    return Plan(employee=employee, revoke_at=revoke_at,
-                actions=actions + plan_record_checks(employee, clients) + drafts)
+    return Plan(
+        employee=employee,
+        revoke_at=revoke_at,
+        actions=actions + plan_record_checks(employee, clients) + drafts,
+    )
 
 
 class Owners:
@@ -217,14 +276,20 @@ class Owners:
     def __init__(self, employees: list[dict[str, Any]], registry: Registry) -> None:
         self.by_email = {e["email"].casefold(): e["id"] for e in employees if e.get("email")}
         self.ids = {e["id"] for e in employees}
-        self.mapped = {(row["presence"], row["member"]): row["employee"]
-                       for row in registry.data.get("identities", []) if row["employee"] in self.ids}
+        self.mapped = {
+            (row["presence"], row["member"]): row["employee"]
+            for row in registry.data.get("identities", [])
+            if row["employee"] in self.ids
+        }
 
     def of(self, presence_id: str, grant: Grant) -> str | None:
         if grant.employee_id is not None:
             return grant.employee_id if grant.employee_id in self.ids else None
-        return (self.mapped.get((presence_id, grant.identity)) or self.mapped.get((presence_id, grant.member_id))
-                or self.by_email.get(grant.identity.casefold()))
+        return (
+            self.mapped.get((presence_id, grant.identity))
+            or self.mapped.get((presence_id, grant.member_id))
+            or self.by_email.get(grant.identity.casefold())
+        )
 
 
 def split_members(

@@ -4,6 +4,7 @@ to name people, how dates and punctuation are written. Pure functions, no Prefec
 Kept apart from `notices.py` (who is introduced, when) so each rule has a short test and a company
 template can use the same pieces (`greeting`, `short_name`, the date phrases) or ignore them.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,17 +29,60 @@ DEFAULT_REGION = {"en": "GB", "pt": "PT", "es": "ES", "ca": "ES", "fr": "FR", "d
 # Titles as CRMs hold them (HubSpot `salutation`, a "Dra." typed before the name), in the languages we write:
 # title (lower-case, no final dot) -> (grammatical gender or None, is a doctor).
 TITLES: dict[str, tuple[str | None, bool]] = {
-    **dict.fromkeys(["ms", "mrs", "miss", "sra", "srta", "sr.ª", "sra.ª", "d.ª", "dª", "doña", "dona", "frau",
-                     "mme", "madame", "mlle", "mademoiselle", "senhora", "senyora", "fr"], ("f", False)),
-    **dict.fromkeys(["mr", "sr", "don", "d", "herr", "m", "monsieur", "senhor", "senyor", "hr"], ("m", False)),
+    **dict.fromkeys(
+        [
+            "ms",
+            "mrs",
+            "miss",
+            "sra",
+            "srta",
+            "sr.ª",
+            "sra.ª",
+            "d.ª",
+            "dª",
+            "doña",
+            "dona",
+            "frau",
+            "mme",
+            "madame",
+            "mlle",
+            "mademoiselle",
+            "senhora",
+            "senyora",
+            "fr",
+        ],
+        ("f", False),
+    ),
+    **dict.fromkeys(
+        ["mr", "sr", "don", "d", "herr", "m", "monsieur", "senhor", "senyor", "hr"], ("m", False)
+    ),
     **dict.fromkeys(["dra", "dr.ª", "doctora", "doutora", "frau dr"], ("f", True)),
     **dict.fromkeys(["doctor", "doutor", "herr dr"], ("m", True)),
     **dict.fromkeys(["dr", "prof", "professor"], (None, True)),
     **dict.fromkeys(["mx"], (None, False)),
 }
 # Name particles that belong to the surname that follows them ("de la Fuente", "van der Berg").
-PARTICLES = {"de", "del", "la", "las", "los", "da", "das", "do", "dos", "di", "van", "von", "der", "den", "le", "du",
-             "i", "y", "e"}
+PARTICLES = {
+    "de",
+    "del",
+    "la",
+    "las",
+    "los",
+    "da",
+    "das",
+    "do",
+    "dos",
+    "di",
+    "van",
+    "von",
+    "der",
+    "den",
+    "le",
+    "du",
+    "i",
+    "y",
+    "e",
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +103,9 @@ def normalise_tag(tag: str | None) -> tuple[str, str | None] | None:
     return parts[0].lower(), region
 
 
-def audience(contact: Contact, client: Client, company_language: str,
-             available: frozenset[str] | set[str]) -> Audience:
+def audience(
+    contact: Contact, client: Client, company_language: str, available: frozenset[str] | set[str]
+) -> Audience:
     """The contact's language first, then the client's, then a single-language country's, then the company's.
 
     A country with several languages (CH, BE, CA, LU) never decides alone. A language with no template
@@ -77,8 +122,10 @@ def audience(contact: Contact, client: Client, company_language: str,
         if parsed and parsed[0] in bases:
             chosen = parsed
         else:
-            warning = (f"{source} language {tag!r} of {contact.email} has no notice template "
-                       f"(have {', '.join(sorted(available))}): written in the company's language ({company_language})")
+            warning = (
+                f"{source} language {tag!r} of {contact.email} has no notice template "
+                f"(have {', '.join(sorted(available))}): written in the company's language ({company_language})"
+            )
         break
     if chosen is None and warning is None:
         for country in countries:
@@ -115,6 +162,7 @@ def known_locale(name: str) -> Locale | None:
 
 # --- dates -------------------------------------------------------------------------------------------
 
+
 @cache  # a batch formats the same two days in a handful of locales
 def long_date(day: date, locale: Locale) -> str:
     """The day as the reader's locale writes it: "1 April 2027" (en-GB), "April 1, 2027" (en-US),
@@ -130,7 +178,7 @@ def long_date(day: date, locale: Locale) -> str:
 
 
 def catalan_article(text: str, preposition: str = "") -> str:
-    """"el 31 de març", "l'1 d'abril", "del 2 de maig", "de l'11 de juny": Catalan elides the article
+    """ "el 31 de març", "l'1 d'abril", "del 2 de maig", "de l'11 de juny": Catalan elides the article
     before 1 and 11 (read "u", "onze")."""
     elided = bool(re.match(r"^(1|11)\D", text))
     if preposition == "de":
@@ -141,6 +189,7 @@ def catalan_article(text: str, preposition: str = "") -> str:
 
 
 # --- names ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Name:
@@ -157,7 +206,9 @@ def title_key(word: str) -> str:
     return word.strip().rstrip(".").casefold()
 
 
-def parse_name(full: str, first: str | None = None, last: str | None = None, salutation: str | None = None) -> Name:
+def parse_name(
+    full: str, first: str | None = None, last: str | None = None, salutation: str | None = None
+) -> Name:
     """Split a CRM name into given name and surname; a title typed in front ("Dra. Inés Peiró") is read as one."""
     words = full.split()
     gender, doctor = TITLES.get(title_key(salutation), (None, False)) if salutation else (None, False)
@@ -171,7 +222,7 @@ def parse_name(full: str, first: str | None = None, last: str | None = None, sal
 
 
 def surnames(family: str) -> list[str]:
-    """"Martínez Ferrer" -> ["Martínez", "Ferrer"]; "de la Fuente García" -> ["de la Fuente", "García"]."""
+    """ "Martínez Ferrer" -> ["Martínez", "Ferrer"]; "de la Fuente García" -> ["de la Fuente", "García"]."""
     out: list[str] = []
     pending: list[str] = []
     for word in family.split():
@@ -215,6 +266,7 @@ def short_name(full: str, first: str | None, last: str | None, custom: str) -> s
 
 # --- greetings ---------------------------------------------------------------------------------------
 
+
 def greeting(name: Name, language: str, style: str, locale: str = "") -> str:
     """The salutation line, punctuation included ("Estimada Rosa:", "Dear Ms Hartley,", "Sehr geehrter Herr Weiß,").
 
@@ -232,22 +284,30 @@ def greeting(name: Name, language: str, style: str, locale: str = "") -> str:
     last = surname(name, base)
     if base == "es":
         if not formal:
-            return {"f": f"Estimada {name.given}:", "m": f"Estimado {name.given}:"}.get(g or "", f"Hola, {name.given}:")
+            return {"f": f"Estimada {name.given}:", "m": f"Estimado {name.given}:"}.get(
+                g or "", f"Hola, {name.given}:"
+            )
         title = {"f": "Dra." if dr else "Sra.", "m": "Dr." if dr else "Sr."}.get(g or "")
         return f"Estimad{'a' if g == 'f' else 'o'} {title} {last}:" if title else f"Buenos días, {name.full}:"
     if base == "ca":
         if not formal:
-            return {"f": f"Benvolguda {name.given},", "m": f"Benvolgut {name.given},"}.get(g or "", f"Bon dia, {name.given},")
+            return {"f": f"Benvolguda {name.given},", "m": f"Benvolgut {name.given},"}.get(
+                g or "", f"Bon dia, {name.given},"
+            )
         title = {"f": "doctora" if dr else "senyora", "m": "doctor" if dr else "senyor"}.get(g or "")
         return f"Benvolgu{'da' if g == 'f' else 't'} {title} {last}," if title else f"Bon dia, {name.full},"
     if base == "pt" and brazil:
         if not formal:
-            return {"f": f"Prezada {name.given},", "m": f"Prezado {name.given},"}.get(g or "", f"Olá, {name.given},")
+            return {"f": f"Prezada {name.given},", "m": f"Prezado {name.given},"}.get(
+                g or "", f"Olá, {name.given},"
+            )
         title = {"f": "Dra." if dr else "Sra.", "m": "Dr." if dr else "Sr."}.get(g or "")
         return f"Prezad{'a' if g == 'f' else 'o'} {title} {last}," if title else f"Olá, {name.full},"
     if base == "pt":
         if not formal:
-            return {"f": f"Cara {name.given},", "m": f"Caro {name.given},"}.get(g or "", f"Bom dia, {name.given},")
+            return {"f": f"Cara {name.given},", "m": f"Caro {name.given},"}.get(
+                g or "", f"Bom dia, {name.given},"
+            )
         if g == "f":
             return f"Exma. Senhora {'Dra. ' if dr else ''}{name.given} {last},"
         if g == "m":
@@ -260,20 +320,31 @@ def greeting(name: Name, language: str, style: str, locale: str = "") -> str:
         return f"Bonjour {title} {last}," if title else f"Bonjour {name.full},"
     if base == "de":
         if not formal:
-            return {"f": f"Liebe {name.given},", "m": f"Lieber {name.given},"}.get(g or "", f"Hallo {name.given},")
+            return {"f": f"Liebe {name.given},", "m": f"Lieber {name.given},"}.get(
+                g or "", f"Hallo {name.given},"
+            )
         if g in ("f", "m"):
             return f"Sehr geehrte{'r Herr' if g == 'm' else ' Frau'} {'Dr. ' if dr else ''}{last},"
         return f"Guten Tag {name.full},"
     # English, and the shape any other language falls back to
     if not formal:
         return f"Dear {name.given},"
-    dot = "." if "en-US" in (language, locale.replace("_", "-")) else ""  # American "Ms." and "Dr."; British "Ms", "Dr"
+    dot = (
+        "." if "en-US" in (language, locale.replace("_", "-")) else ""
+    )  # American "Ms." and "Dr."; British "Ms", "Dr"
     title = "Dr" if dr else {"f": "Ms", "m": "Mr"}.get(g or "")
     return f"Dear {title}{dot} {last}," if title else f"Dear {name.full},"
 
 
-NAMELESS = {"es": "Buenos días:", "en": "Hello,", "ca": "Bon dia,", "pt": "Bom dia,", "pt-BR": "Olá,",
-            "fr": "Bonjour,", "de": "Guten Tag,"}
+NAMELESS = {
+    "es": "Buenos días:",
+    "en": "Hello,",
+    "ca": "Bon dia,",
+    "pt": "Bom dia,",
+    "pt-BR": "Olá,",
+    "fr": "Bonjour,",
+    "de": "Guten Tag,",
+}
 
 
 # --- typography ----------------------------------------------------------------------------------------
@@ -283,7 +354,7 @@ SEMIVOWEL_START = re.compile(r"^(?:h?[iu][aeiouàáèéíòóú])", re.IGNORECAS
 
 
 def of(name: str, language: str) -> str:
-    """"de" + a name, elided where the language requires it: Catalan "d'Acme", "d'Hotel Mirador"
+    """ "de" + a name, elided where the language requires it: Catalan "d'Acme", "d'Hotel Mirador"
     (vowel or h + vowel) but "de Iogurts" / "de Huelva" (i, u before a vowel are consonants);
     French "d'Acme" before a vowel (an h is left alone: "de Hachette" and "d'Hermès" both exist)."""
     base = language.split("-")[0]

@@ -1,4 +1,5 @@
 """The one SQL database behind the ledger and the webhook inbox (SQLite file by default)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,8 +18,11 @@ metadata = MetaData()
 SCHEMA_LOCK = 0x72656C65  # "rele"
 
 # The DB-API module SQLAlchemy imports for a URL scheme, and the extra that installs it.
-DRIVERS = {"postgresql": ("psycopg", "postgres"), "postgresql+psycopg": ("psycopg", "postgres"),
-           "postgresql+psycopg2": ("psycopg2", "postgres")}
+DRIVERS = {
+    "postgresql": ("psycopg", "postgres"),
+    "postgresql+psycopg": ("psycopg", "postgres"),
+    "postgresql+psycopg2": ("psycopg2", "postgres"),
+}
 
 
 def database_url(value: str, base: Path) -> str:
@@ -36,7 +40,8 @@ def database_url(value: str, base: Path) -> str:
         if driver is not None and importlib.util.find_spec(driver[0]) is None:
             raise ConfigurationError(
                 f"storage.database is a PostgreSQL URL but its driver ({driver[0]}) is not installed: "
-                f"pip install 'relevo[{driver[1]}]'")
+                f"pip install 'relevo[{driver[1]}]'"
+            )
         return f"{scheme}://{rest}"
     path = (base / value).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +77,9 @@ def add_missing_columns(conn: Connection) -> None:
         for column in table.columns:
             if column.name not in present:
                 if not column.nullable:
-                    raise RuntimeError(f"relevo cannot add the required column {table.name}.{column.name} by itself")
+                    raise RuntimeError(
+                        f"relevo cannot add the required column {table.name}.{column.name} by itself"
+                    )
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 

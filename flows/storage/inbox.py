@@ -28,6 +28,7 @@ never pruned; the counters are one row per vendor, outcome and reason, so they s
 Kept as one module (~415 lines): the table, its keys and every state change of an event (stored,
 claimed, dispatched, followed, stuck, pruned) must be read together to see that none is lost or doubled.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,10 +37,23 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Connection, Engine, Integer, String, Table, Text, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -101,7 +115,7 @@ counts = Table(
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def event_key(vendor: str, employee_id: str, kind: str, change: str | None, after: int = 0) -> str:
@@ -118,7 +132,11 @@ def event_key(vendor: str, employee_id: str, kind: str, change: str | None, afte
 
 
 # A termination's opposite is its withdrawal, and the other way round.
-OPPOSITE = {"terminated": ("rescinded",), "status_changed": ("rescinded",), "rescinded": ("terminated", "status_changed")}
+OPPOSITE = {
+    "terminated": ("rescinded",),
+    "status_changed": ("rescinded",),
+    "rescinded": ("terminated", "status_changed"),
+}
 
 
 T = TypeVar("T")
@@ -215,13 +233,27 @@ class Inbox:
         self.writer = Writer(self.engine)
 
     @staticmethod
-    def event(vendor: str, employee_id: str, kind: str, change: str | None, received_at: datetime,
-              occurred_at: str | None = None, effective_date: str | None = None,
-              source: str = "webhook") -> dict[str, Any]:
+    def event(
+        vendor: str,
+        employee_id: str,
+        kind: str,
+        change: str | None,
+        received_at: datetime,
+        occurred_at: str | None = None,
+        effective_date: str | None = None,
+        source: str = "webhook",
+    ) -> dict[str, Any]:
         """A termination event document, checked against schemas/termination_event.schema.json."""
-        doc = {"event_key": event_key(vendor, employee_id, kind, change), "vendor": vendor,
-               "employee_id": employee_id, "kind": kind, "received_at": iso(received_at),
-               "occurred_at": occurred_at, "effective_date": effective_date, "source": source}
+        doc = {
+            "event_key": event_key(vendor, employee_id, kind, change),
+            "vendor": vendor,
+            "employee_id": employee_id,
+            "kind": kind,
+            "received_at": iso(received_at),
+            "occurred_at": occurred_at,
+            "effective_date": effective_date,
+            "source": source,
+        }
         schemas.check("termination_event", doc, f"{vendor} event")
         return {**doc, "change": change}  # kept for `add`, which completes the key; not stored
 
@@ -236,12 +268,23 @@ class Inbox:
         are counted in order): `doc["event_key"]` then holds the key stored or found.
         """
         if "change" in doc:  # computed again if the writer retries this job alone
-            after = conn.execute(select(func.count()).select_from(events).where(
-                (events.c.vendor == doc["vendor"]) & (events.c.employee_id == doc["employee_id"])
-                & events.c.kind.in_(OPPOSITE.get(doc["kind"], ())))).scalar_one()
+            after = conn.execute(
+                select(func.count())
+                .select_from(events)
+                .where(
+                    (events.c.vendor == doc["vendor"])
+                    & (events.c.employee_id == doc["employee_id"])
+                    & events.c.kind.in_(OPPOSITE.get(doc["kind"], ()))
+                )
+            ).scalar_one()
             doc["event_key"] = event_key(doc["vendor"], doc["employee_id"], doc["kind"], doc["change"], after)
-        values = {**{k: v for k, v in doc.items() if k != "change"}, "state": PENDING, "attempts": 0,
-                  "next_attempt_at": doc["received_at"], "updated_at": doc["received_at"]}
+        values = {
+            **{k: v for k, v in doc.items() if k != "change"},
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_at": doc["received_at"],
+            "updated_at": doc["received_at"],
+        }
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
         if dialect is None:  # no ON CONFLICT DO NOTHING: a savepoint keeps the batch's other rows
             try:
@@ -252,7 +295,9 @@ class Inbox:
             return True
         # RETURNING, not rowcount: on PostgreSQL (psycopg 3) an INSERT ... ON CONFLICT DO NOTHING reports a
         # rowcount of -1, and every new event read as a redelivery (the dispatcher was never woken).
-        statement = dialect.insert(events).values(**values).on_conflict_do_nothing().returning(events.c.event_key)
+        statement = (
+            dialect.insert(events).values(**values).on_conflict_do_nothing().returning(events.c.event_key)
+        )
         return conn.execute(statement).first() is not None
 
     def count(self, vendor: str, outcome: str, reason: str, at: datetime) -> None:
@@ -264,20 +309,31 @@ class Inbox:
         """Add one to a counter on the writer's connection (a concurrent first insert elsewhere: the
         batch fails, and the writer runs this again alone, when the update finds the row)."""
         where = (counts.c.vendor == vendor) & (counts.c.outcome == outcome) & (counts.c.reason == reason)
-        if not conn.execute(update(counts).where(where).values(count=counts.c.count + 1, last_at=iso(at))).rowcount:
-            conn.execute(insert(counts).values(vendor=vendor, outcome=outcome, reason=reason, count=1, last_at=iso(at)))
+        if not conn.execute(
+            update(counts).where(where).values(count=counts.c.count + 1, last_at=iso(at))
+        ).rowcount:
+            conn.execute(
+                insert(counts).values(vendor=vendor, outcome=outcome, reason=reason, count=1, last_at=iso(at))
+            )
 
     def due(self, now: datetime) -> list[InboxEvent]:
         """Pending events whose next attempt is due, oldest first."""
-        query = (select(events).where((events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now)))
-                 .order_by(events.c.received_at, events.c.event_key))
+        query = (
+            select(events)
+            .where((events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now)))
+            .order_by(events.c.received_at, events.c.event_key)
+        )
         return self._rows(query)
 
     def next_attempt(self) -> datetime | None:
         """When the earliest pending event is due (None: nothing pending)."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(events.c.next_attempt_at).where(events.c.state == PENDING)
-                                 .order_by(events.c.next_attempt_at).limit(1)).scalar()
+            value = conn.execute(
+                select(events.c.next_attempt_at)
+                .where(events.c.state == PENDING)
+                .order_by(events.c.next_attempt_at)
+                .limit(1)
+            ).scalar()
         return datetime.fromisoformat(value) if value else None
 
     def claim(self, key: str, now: datetime, lease_until: datetime) -> bool:
@@ -288,14 +344,32 @@ class Inbox:
         event makes one request to Prefect. A dispatcher that dies after its claim leaves the event
         pending; it is due again when the lease ends.
         """
-        where = ((events.c.event_key == key) & (events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now)))
-        return self.writer.run(lambda conn: conn.execute(update(events).where(where).values(
-            next_attempt_at=iso(lease_until), updated_at=iso(now))).rowcount == 1)
+        where = (
+            (events.c.event_key == key) & (events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now))
+        )
+        return self.writer.run(
+            lambda conn: (
+                conn.execute(
+                    update(events).where(where).values(next_attempt_at=iso(lease_until), updated_at=iso(now))
+                ).rowcount
+                == 1
+            )
+        )
 
     def dispatched(self, key: str, flow_run_id: str, now: datetime) -> None:
-        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
-            state=DISPATCHED, flow_run_id=flow_run_id, attempts=events.c.attempts + 1,
-            last_error=None, updated_at=iso(now))))
+        self.writer.run(
+            lambda conn: conn.execute(
+                update(events)
+                .where(events.c.event_key == key)
+                .values(
+                    state=DISPATCHED,
+                    flow_run_id=flow_run_id,
+                    attempts=events.c.attempts + 1,
+                    last_error=None,
+                    updated_at=iso(now),
+                )
+            )
+        )
 
     def superseded_by(self, event: InboxEvent) -> str | None:
         """The earlier event from the other source that already stands for this one, if any.
@@ -307,19 +381,27 @@ class Inbox:
         the event key (a changed termination date is a new key, and a new run).
         """
         mine = event.source or "webhook"
-        query = (select(events.c.event_key, events.c.kind, events.c.source, events.c.state,
-                        events.c.received_at)
-                 .where((events.c.employee_id == event.employee_id) & (events.c.received_at <= event.received_at)
-                        & (events.c.event_key != event.event_key))
-                 .order_by(events.c.received_at.desc(), events.c.event_key.desc()))
+        query = (
+            select(events.c.event_key, events.c.kind, events.c.source, events.c.state, events.c.received_at)
+            .where(
+                (events.c.employee_id == event.employee_id)
+                & (events.c.received_at <= event.received_at)
+                & (events.c.event_key != event.event_key)
+            )
+            .order_by(events.c.received_at.desc(), events.c.event_key.desc())
+        )
         with self.engine.connect() as conn:
             for key, kind, source, state, received_at in conn.execute(query):
                 # A dataless "status_changed" (a Personio notification) whose change happened before a
                 # termination from the other source was heard is that termination heard late: its run would
                 # re-read HR and find what already ran. A change made after it (the date moved, a resignation
                 # turned into a dismissal) is news, and so is one that does not say when it happened.
-                late = (event.kind == "status_changed" and kind == "terminated"
-                        and event.occurred_at is not None and event.occurred_at <= received_at)
+                late = (
+                    event.kind == "status_changed"
+                    and kind == "terminated"
+                    and event.occurred_at is not None
+                    and event.occurred_at <= received_at
+                )
                 if kind != event.kind and not late:
                     return None  # a withdrawal (or a termination) in between: this one is news
                 if (source or "webhook") != mine and state != DUPLICATE:
@@ -328,8 +410,13 @@ class Inbox:
 
     def duplicate(self, key: str, of: str, now: datetime) -> None:
         """The event repeats one already heard from the other source: it starts nothing."""
-        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
-            state=DUPLICATE, last_error=f"already heard as {of}"[:500], updated_at=iso(now))))
+        self.writer.run(
+            lambda conn: conn.execute(
+                update(events)
+                .where(events.c.event_key == key)
+                .values(state=DUPLICATE, last_error=f"already heard as {of}"[:500], updated_at=iso(now))
+            )
+        )
 
     def cursor(self, name: str) -> str | None:
         with self.engine.connect() as conn:
@@ -337,38 +424,74 @@ class Inbox:
 
     def set_cursor(self, name: str, value: str | None, now: datetime) -> None:
         def write(conn: Connection) -> None:
-            if not conn.execute(update(cursors).where(cursors.c.name == name).values(
-                    value=value, updated_at=iso(now))).rowcount:
+            if not conn.execute(
+                update(cursors).where(cursors.c.name == name).values(value=value, updated_at=iso(now))
+            ).rowcount:
                 conn.execute(insert(cursors).values(name=name, value=value, updated_at=iso(now)))
+
         self.writer.run(write)
 
     def unfinished_runs(self) -> list[InboxEvent]:
         """Dispatched events whose run has not been seen in a final state: the ones to follow."""
-        query = (select(events).where((events.c.state == DISPATCHED)
-                                      & (events.c.run_state.is_(None) | events.c.run_state.not_in(FINAL_RUN_STATES)))
-                 .order_by(events.c.received_at, events.c.event_key))
+        query = (
+            select(events)
+            .where(
+                (events.c.state == DISPATCHED)
+                & (events.c.run_state.is_(None) | events.c.run_state.not_in(FINAL_RUN_STATES))
+            )
+            .order_by(events.c.received_at, events.c.event_key)
+        )
         return self._rows(query)
 
     def run_seen(self, key: str, run_state: str, now: datetime) -> None:
         """Record the state the dispatched run was last seen in."""
-        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
-            run_state=run_state, updated_at=iso(now))))
+        self.writer.run(
+            lambda conn: conn.execute(
+                update(events)
+                .where(events.c.event_key == key)
+                .values(run_state=run_state, updated_at=iso(now))
+            )
+        )
 
     def relaunched(self, key: str, flow_run_id: str, reason: str, now: datetime) -> None:
         """The event's run died and a new one was started in its place."""
-        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
-            flow_run_id=flow_run_id, run_state=None, last_error=reason[:500], updated_at=iso(now),
-            relaunches=func.coalesce(events.c.relaunches, 0) + 1)))
+        self.writer.run(
+            lambda conn: conn.execute(
+                update(events)
+                .where(events.c.event_key == key)
+                .values(
+                    flow_run_id=flow_run_id,
+                    run_state=None,
+                    last_error=reason[:500],
+                    updated_at=iso(now),
+                    relaunches=func.coalesce(events.c.relaunches, 0) + 1,
+                )
+            )
+        )
 
     def stuck(self, key: str, reason: str, now: datetime) -> None:
         """The event's run failed to finish too often: it waits for a person (`relevo inbox`, `relevo tasks`)."""
-        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
-            state=STUCK, last_error=reason[:500], updated_at=iso(now))))
+        self.writer.run(
+            lambda conn: conn.execute(
+                update(events)
+                .where(events.c.event_key == key)
+                .values(state=STUCK, last_error=reason[:500], updated_at=iso(now))
+            )
+        )
 
     def retry_later(self, key: str, error: str, next_at: datetime, now: datetime) -> None:
-        self.writer.run(lambda conn: conn.execute(update(events).where(events.c.event_key == key).values(
-            attempts=events.c.attempts + 1, last_error=error[:500], next_attempt_at=iso(next_at),
-            updated_at=iso(now))))
+        self.writer.run(
+            lambda conn: conn.execute(
+                update(events)
+                .where(events.c.event_key == key)
+                .values(
+                    attempts=events.c.attempts + 1,
+                    last_error=error[:500],
+                    next_attempt_at=iso(next_at),
+                    updated_at=iso(now),
+                )
+            )
+        )
 
     def events(self) -> list[InboxEvent]:
         return self._rows(select(events).order_by(events.c.received_at, events.c.event_key))
@@ -379,8 +502,9 @@ class Inbox:
         with self.engine.connect() as conn:
             for state, number in conn.execute(select(events.c.state, func.count()).group_by(events.c.state)):
                 totals[state] = totals.get(state, 0) + number
-            for outcome, number in conn.execute(select(counts.c.outcome, func.sum(counts.c.count))
-                                                .group_by(counts.c.outcome)):
+            for outcome, number in conn.execute(
+                select(counts.c.outcome, func.sum(counts.c.count)).group_by(counts.c.outcome)
+            ):
                 totals[outcome] = totals.get(outcome, 0) + int(number)
         return totals
 
@@ -392,16 +516,23 @@ class Inbox:
         transaction, so acknowledgements never wait long behind a prune. Returns how many rows went.
         """
         cutoff = iso(older_than)
-        finished = ((events.c.state == DISPATCHED) & events.c.run_state.in_(FINAL_RUN_STATES)
-                    & (events.c.updated_at < cutoff))
+        finished = (
+            (events.c.state == DISPATCHED)
+            & events.c.run_state.in_(FINAL_RUN_STATES)
+            & (events.c.updated_at < cutoff)
+        )
         removed = 0
         while True:
             with self.engine.connect() as conn:
-                keys = conn.execute(select(events.c.event_key).where(finished).limit(PRUNE_BATCH)).scalars().all()
+                keys = (
+                    conn.execute(select(events.c.event_key).where(finished).limit(PRUNE_BATCH))
+                    .scalars()
+                    .all()
+                )
             if not keys:
                 return removed
-            deleted = self.writer.run(lambda conn: conn.execute(
-                delete(events).where(events.c.event_key.in_(keys) & finished)).rowcount)  # noqa: B023  (run now)
+            batch = delete(events).where(events.c.event_key.in_(keys) & finished)  # the writer runs it now
+            deleted = self.writer.run(lambda conn: conn.execute(batch).rowcount)  # noqa: B023
             if not deleted:
                 return removed
             removed += deleted
@@ -409,10 +540,16 @@ class Inbox:
     def reasons(self) -> list[dict[str, Any]]:
         """The counters in detail, for `relevo inbox`."""
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(counts).order_by(counts.c.outcome, counts.c.vendor,
-                                                                           counts.c.reason)).mappings()]
+            return [
+                dict(r)
+                for r in conn.execute(
+                    select(counts).order_by(counts.c.outcome, counts.c.vendor, counts.c.reason)
+                ).mappings()
+            ]
 
     def _rows(self, query: Any) -> list[InboxEvent]:
         with self.engine.connect() as conn:
-            return [InboxEvent(**{k: r[k] for k in InboxEvent.__dataclass_fields__})
-                    for r in conn.execute(query).mappings()]
+            return [
+                InboxEvent(**{k: r[k] for k in InboxEvent.__dataclass_fields__})
+                for r in conn.execute(query).mappings()
+            ]

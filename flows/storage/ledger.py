@@ -6,6 +6,7 @@ is what `relevo audit` prints and what proves later what was done. Every outcome
 is also appended to `audit.jsonl` in the output directory, for people and tools
 that read files.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from relevo.model import FINISHED, NEEDS_PERSON, texts, with_steps
 from relevo.storage.db import engine_for, metadata
-
 
 actions = Table(
     "relevo_actions",
@@ -95,7 +95,11 @@ def upsert(conn: Connection, row: dict[str, Any], changes: dict[str, Any]) -> An
     PostgreSQL take `INSERT ... ON CONFLICT DO UPDATE` atomically.
     """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(actions).values(**row).on_conflict_do_update(index_elements=[actions.c.key], set_=changes)
+    return (
+        dialect.insert(actions)
+        .values(**row)
+        .on_conflict_do_update(index_elements=[actions.c.key], set_=changes)
+    )
 
 
 # A claim lasts this long unless its process renews it (`ClaimKeeper`, every RENEW_SECONDS while the process
@@ -154,14 +158,15 @@ class ClaimKeeper:
 
     def renew(self) -> None:
         """Extend every kept holder's claims to CLAIM_SECONDS from now (one UPDATE per database)."""
-        until = (datetime.now(timezone.utc) + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="milliseconds")
+        until = (datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="milliseconds")
         with self.lock:
             kept = [(engine, sorted(holders)) for engine, holders in self.holders.values()]
         for engine, holders in kept:
             try:
                 with engine.begin() as conn:
-                    conn.execute(update(actions).where(actions.c.claimed_by.in_(holders))
-                                 .values(claimed_until=until))
+                    conn.execute(
+                        update(actions).where(actions.c.claimed_by.in_(holders)).values(claimed_until=until)
+                    )
             except Exception:  # noqa: BLE001 - the database is away: the claims lapse, the next renewal tries again
                 continue
 
@@ -175,7 +180,7 @@ claim_keeper = ClaimKeeper()
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass(frozen=True)
@@ -212,14 +217,20 @@ class Ledger:
         with self.engine.connect() as conn:
             rows = conn.execute(select(actions).where(actions.c.employee_id == employee_id)).mappings()
             return {
-                r["key"]: ActionState(r["key"], r["status"], r["detail"],
-                                      json.loads(r["pre_state"]) if r["pre_state"] else None, r["attempts"],
-                                      r["fingerprint"])
+                r["key"]: ActionState(
+                    r["key"],
+                    r["status"],
+                    r["detail"],
+                    json.loads(r["pre_state"]) if r["pre_state"] else None,
+                    r["attempts"],
+                    r["fingerprint"],
+                )
                 for r in rows
             }
 
-    def start(self, key: str, employee_id: str, action: str, target: str,
-              pre_state: dict[str, Any] | None = None) -> int:
+    def start(
+        self, key: str, employee_id: str, action: str, target: str, pre_state: dict[str, Any] | None = None
+    ) -> int:
         """Record that the call is about to be made, with the pre-state it would destroy.
 
         A crash after this leaves the action "started": the next run checks it live
@@ -230,14 +241,28 @@ class Ledger:
         values: dict[str, Any] = {"status": "started", "updated_at": stamp}
         if pre_state is not None:
             values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
-        new = {"key": key, "employee_id": employee_id, "action": action, "target": target, "detail": "",
-               "attempts": 1, **values}
+        new = {
+            "key": key,
+            "employee_id": employee_id,
+            "action": action,
+            "target": target,
+            "detail": "",
+            "attempts": 1,
+            **values,
+        }
         with self.engine.begin() as conn:
             statement = upsert(conn, new, {**values, "attempts": actions.c.attempts + 1})
             return int(conn.execute(statement.returning(actions.c.attempts)).scalar_one())
 
-    def claim(self, key: str, employee_id: str, action: str, target: str, holder: str,
-              seconds: float = CLAIM_SECONDS) -> str:
+    def claim(
+        self,
+        key: str,
+        employee_id: str,
+        action: str,
+        target: str,
+        holder: str,
+        seconds: float = CLAIM_SECONDS,
+    ) -> str:
         """Take the action for one run before its outside call: "claimed", "finished" or "busy".
 
         Two runs of one employee (two HR events close together, on two workers) plan the same
@@ -248,28 +273,50 @@ class Ledger:
         SQLite and PostgreSQL.
         """
         claim_keeper.keep(self.engine, holder)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         until = (now + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
-        free = (actions.c.status.not_in(texts(FINISHED))
-                & ((actions.c.claimed_by.is_(None)) | (actions.c.claimed_by == holder)
-                   | (actions.c.claimed_until < now.isoformat(timespec="milliseconds"))))
-        row = {"key": key, "employee_id": employee_id, "action": action, "target": target, "status": "claimed",
-               "detail": "", "attempts": 0, "updated_at": now_iso(), "claimed_by": holder, "claimed_until": until}
+        free = actions.c.status.not_in(texts(FINISHED)) & (
+            (actions.c.claimed_by.is_(None))
+            | (actions.c.claimed_by == holder)
+            | (actions.c.claimed_until < now.isoformat(timespec="milliseconds"))
+        )
+        row = {
+            "key": key,
+            "employee_id": employee_id,
+            "action": action,
+            "target": target,
+            "status": "claimed",
+            "detail": "",
+            "attempts": 0,
+            "updated_at": now_iso(),
+            "claimed_by": holder,
+            "claimed_until": until,
+        }
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        statement = (dialect.insert(actions).values(**row)
-                     .on_conflict_do_update(index_elements=[actions.c.key], where=free,
-                                            set_={"claimed_by": holder, "claimed_until": until})
-                     .returning(actions.c.key))
+        statement = (
+            dialect.insert(actions)
+            .values(**row)
+            .on_conflict_do_update(
+                index_elements=[actions.c.key],
+                where=free,
+                set_={"claimed_by": holder, "claimed_until": until},
+            )
+            .returning(actions.c.key)
+        )
         with self.engine.begin() as conn:
             if conn.execute(statement).first() is not None:
                 return "claimed"
-            status, held_by = conn.execute(select(actions.c.status, actions.c.claimed_by)
-                                           .where(actions.c.key == key)).one()
+            status, held_by = conn.execute(
+                select(actions.c.status, actions.c.claimed_by).where(actions.c.key == key)
+            ).one()
             if status in FINISHED:
                 return "finished"
             if held_by and holder_is_dead(held_by):  # killed on this machine: no need to wait for the lapse
-                taken = conn.execute(update(actions).where((actions.c.key == key) & (actions.c.claimed_by == held_by))
-                                     .values(claimed_by=holder, claimed_until=until)).rowcount
+                taken = conn.execute(
+                    update(actions)
+                    .where((actions.c.key == key) & (actions.c.claimed_by == held_by))
+                    .values(claimed_by=holder, claimed_until=until)
+                ).rowcount
                 if taken == 1:
                     return "claimed"
         return "busy"
@@ -277,13 +324,17 @@ class Ledger:
     def release(self, key: str, holder: str) -> None:
         """Give up a claim (the call is over, whatever its outcome)."""
         with self.engine.begin() as conn:
-            conn.execute(update(actions).where((actions.c.key == key) & (actions.c.claimed_by == holder))
-                         .values(claimed_by=None, claimed_until=None))
+            conn.execute(
+                update(actions)
+                .where((actions.c.key == key) & (actions.c.claimed_by == holder))
+                .values(claimed_by=None, claimed_until=None)
+            )
 
     def outcomes(self, employee_id: str) -> list[dict[str, str]]:
         """Each of the employee's actions with its latest outcome (what the HR note reports), HR notes aside."""
-        query = (select(actions.c.action, actions.c.target, actions.c.status.label("outcome"))
-                 .where(actions.c.employee_id == employee_id, actions.c.action != "hr_note"))
+        query = select(actions.c.action, actions.c.target, actions.c.status.label("outcome")).where(
+            actions.c.employee_id == employee_id, actions.c.action != "hr_note"
+        )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -320,9 +371,18 @@ class Ledger:
         stamp = now_iso()
         stored_steps = json.dumps(steps, ensure_ascii=False) if steps else None
         row = {
-            "at": stamp, "employee_id": employee_id, "action_key": key, "action": action,
-            "target": target, "outcome": outcome, "detail": with_steps(detail, steps or []), "dry_run": False,
-            "run_id": run_id, "event_key": event_key, "steps": stored_steps, "due_at": due_at,
+            "at": stamp,
+            "employee_id": employee_id,
+            "action_key": key,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "detail": with_steps(detail, steps or []),
+            "dry_run": False,
+            "run_id": run_id,
+            "event_key": event_key,
+            "steps": stored_steps,
+            "due_at": due_at,
         }
         with self.engine.begin() as conn:
             # The outcome ends the action's claim in the same write: released before it, a waiting run could
@@ -335,8 +395,16 @@ class Ledger:
                 values["pre_state"] = json.dumps(pre_state, ensure_ascii=False, sort_keys=True)
             if fingerprint is not None:
                 values["fingerprint"] = fingerprint
-            new = {"key": key, "employee_id": employee_id, "action": action, "target": target, "attempts": 0,
-                   "status": outcome, "detail": detail, **values}
+            new = {
+                "key": key,
+                "employee_id": employee_id,
+                "action": action,
+                "target": target,
+                "attempts": 0,
+                "status": outcome,
+                "detail": detail,
+                **values,
+            }
             conn.execute(upsert(conn, new, values))
             inserted = conn.execute(insert(audit).values(**row)).inserted_primary_key
             row["seq"] = inserted[0]  # type: ignore[index]  # None only for statements that insert no row
@@ -359,34 +427,56 @@ class Ledger:
 
     def latest_withdrawal(self, employee_id: str) -> tuple[str, str] | None:
         """(when, detail) of the latest confirmed withdrawal of the employee's termination, or None."""
-        query = (select(actions.c.updated_at, actions.c.detail)
-                 .where(actions.c.employee_id == employee_id, actions.c.action == "withdraw_termination",
-                        actions.c.status == "done")
-                 .order_by(actions.c.updated_at.desc()).limit(1))
+        query = (
+            select(actions.c.updated_at, actions.c.detail)
+            .where(
+                actions.c.employee_id == employee_id,
+                actions.c.action == "withdraw_termination",
+                actions.c.status == "done",
+            )
+            .order_by(actions.c.updated_at.desc())
+            .limit(1)
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (row[0], row[1]) if row is not None else None
 
     def withdrawals(self, employee_id: str) -> int:
         """How many times the employee's termination was withdrawn (a new termination after one is a new one)."""
-        query = select(actions.c.key).where(actions.c.employee_id == employee_id,
-                                            actions.c.action == "withdraw_termination", actions.c.status == "done")
+        query = select(actions.c.key).where(
+            actions.c.employee_id == employee_id,
+            actions.c.action == "withdraw_termination",
+            actions.c.status == "done",
+        )
         with self.engine.connect() as conn:
             return len(conn.execute(query).all())
 
-    def withdraw_awaiting(self, employee_id: str, detail: str, run_id: str | None,
-                          event_key: str | None) -> list[dict[str, Any]]:
+    def withdraw_awaiting(
+        self, employee_id: str, detail: str, run_id: str | None, event_key: str | None
+    ) -> list[dict[str, Any]]:
         """Notices and hand-overs awaiting approval for a withdrawn termination: never to be approved.
 
         "withdrawn" is neither finished nor open: `relevo approve` no longer acts on them, and a
         later termination drafts them again.
         """
-        query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "awaiting_approval")
+        query = select(actions).where(
+            actions.c.employee_id == employee_id, actions.c.status == "awaiting_approval"
+        )
         with self.engine.connect() as conn:
             waiting = [dict(r) for r in conn.execute(query).mappings()]
-        return [self.finish(key=r["key"], employee_id=employee_id, action=r["action"], target=r["target"],
-                            outcome="withdrawn", detail=detail, run_id=run_id, event_key=event_key)
-                for r in waiting]
+        return [
+            self.finish(
+                key=r["key"],
+                employee_id=employee_id,
+                action=r["action"],
+                target=r["target"],
+                outcome="withdrawn",
+                detail=detail,
+                run_id=run_id,
+                event_key=event_key,
+            )
+            for r in waiting
+        ]
 
     def audit(self, employee_id: str | None = None) -> list[dict[str, Any]]:
         """Outcomes, oldest first (newest last), optionally for one employee."""
@@ -401,5 +491,8 @@ class Ledger:
             return
         from relevo.connectors.safe_files import open_append
 
-        with self._file_lock, open_append(self.jsonl.parent, self.jsonl) as handle:  # never through a planted link
+        with (
+            self._file_lock,
+            open_append(self.jsonl.parent, self.jsonl) as handle,
+        ):  # never through a planted link
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

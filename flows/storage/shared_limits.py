@@ -11,6 +11,7 @@ It is used when the ledger's database is PostgreSQL (several workers imply it). 
 machine's processes would serialise on the file's write lock for every vendor call; there the
 in-process window stays.
 """
+
 from __future__ import annotations
 
 import threading
@@ -48,18 +49,38 @@ class SharedCallWindow:
     def take(self) -> float:
         """Claim a slot now (0.0), or say how many seconds until one may be free (nothing claimed)."""
         slot = str(uuid.uuid4())
-        params = {"bucket": self.bucket, "seconds": self.seconds, "lost": LOST_CALL_SECONDS,
-                  "calls": self.calls, "slot": slot, "key": self._lock_key}
+        params = {
+            "bucket": self.bucket,
+            "seconds": self.seconds,
+            "lost": LOST_CALL_SECONDS,
+            "calls": self.calls,
+            "slot": slot,
+            "key": self._lock_key,
+        }
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), params)
-            conn.execute(text(f"DELETE FROM relevo_call_slots WHERE bucket = :bucket AND "
-                              f"coalesce(answered_at, sent_at + :lost) <= {NOW} - :seconds"), params)
-            used, oldest = conn.execute(text(
-                f"SELECT count(*), min(answered_at) + :seconds - {NOW} FROM relevo_call_slots "
-                "WHERE bucket = :bucket"), params).one()
+            conn.execute(
+                text(
+                    f"DELETE FROM relevo_call_slots WHERE bucket = :bucket AND "
+                    f"coalesce(answered_at, sent_at + :lost) <= {NOW} - :seconds"
+                ),
+                params,
+            )
+            used, oldest = conn.execute(
+                text(
+                    f"SELECT count(*), min(answered_at) + :seconds - {NOW} FROM relevo_call_slots "
+                    "WHERE bucket = :bucket"
+                ),
+                params,
+            ).one()
             if used < self.calls:
-                conn.execute(text(f"INSERT INTO relevo_call_slots (slot, bucket, sent_at) "
-                                  f"VALUES (:slot, :bucket, {NOW})"), params)
+                conn.execute(
+                    text(
+                        f"INSERT INTO relevo_call_slots (slot, bucket, sent_at) "
+                        f"VALUES (:slot, :bucket, {NOW})"
+                    ),
+                    params,
+                )
                 self._mine.slot = slot
                 return 0.0
         return max(0.01, float(oldest)) if oldest is not None else 0.05
@@ -71,4 +92,6 @@ class SharedCallWindow:
             return
         self._mine.slot = None
         with self.engine.begin() as conn:
-            conn.execute(text(f"UPDATE relevo_call_slots SET answered_at = {NOW} WHERE slot = :slot"), {"slot": slot})
+            conn.execute(
+                text(f"UPDATE relevo_call_slots SET answered_at = {NOW} WHERE slot = :slot"), {"slot": slot}
+            )

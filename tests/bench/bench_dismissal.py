@@ -10,6 +10,7 @@ signed BambooHR dismissal goes to `relevo webhook serve`, whose dispatcher start
 
     python -m tests.bench.bench_dismissal [--samples 5] [--latency 0.1] [--poll 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,19 @@ from pathlib import Path
 import requests
 from prefect import get_client
 
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
+from relevo.storage.inbox import Inbox
 from tests.bench.support import (
-    empty_deployment, floor_run, machine, prefect_stack, receiver, scim_server, signed_dismissal, table, wait)
+    empty_deployment,
+    floor_run,
+    machine,
+    prefect_stack,
+    receiver,
+    scim_server,
+    signed_dismissal,
+    table,
+    wait,
+)
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, seed_scim, set_successors, still_has_access, write
 from tests.sim.seed import IG_ID, PAGE_ID, World, generate, populate
@@ -67,19 +77,29 @@ def critical_path(calls, world: World, person) -> tuple[dict[str, float], float]
             bucket[presence] = bucket.get(presence, 0.0) + (c.ended - c.started)
     slowest_list = max(listing, key=listing.get)
     slowest_revoke = max(revoking, key=revoking.get)
-    return {"hr": hr, f"list ({slowest_list})": listing[slowest_list], "crm": crm,
-            f"revoke ({slowest_revoke})": revoking[slowest_revoke]}, last
+    return {
+        "hr": hr,
+        f"list ({slowest_list})": listing[slowest_list],
+        "crm": crm,
+        f"revoke ({slowest_revoke})": revoking[slowest_revoke],
+    }, last
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--poll", type=int, default=1, help="PREFECT_WORKER_QUERY_SECONDS (Prefect's default: 10)")
+    parser.add_argument(
+        "--poll", type=int, default=1, help="PREFECT_WORKER_QUERY_SECONDS (Prefect's default: 10)"
+    )
     args = parser.parse_args()
     os.environ.update(SECRETS)
-    with tempfile.TemporaryDirectory() as tmp, scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root, \
-            empty_deployment() as floor_dir, prefect_stack(args.poll, (floor_dir,)) as env:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root,
+        empty_deployment() as floor_dir,
+        prefect_stack(args.poll, (floor_dir,)) as env,
+    ):
         sim = Simulator(all_vendors() + [Proxy("scim", scim_root)]).start()
         arm(sim)
         world = populate(generate(n_leavers=args.samples, n_stayers=3), sim.vendors)
@@ -98,33 +118,60 @@ def main() -> None:
                 answer = requests.post(f"{url}/webhooks/bamboohr", data=body, headers=headers, timeout=30)
                 accepted = time.monotonic()
                 assert answer.status_code == 202, answer.text
-                event = wait(lambda person=person: next((e for e in inbox.events()
-                                           if e.employee_id == person.id and e.flow_run_id), None))
+                event = wait(
+                    lambda person=person: next(
+                        (e for e in inbox.events() if e.employee_id == person.id and e.flow_run_id), None
+                    )
+                )
                 with get_client(sync_client=True) as client:  # the whole run ends before the next sample
-                    final = wait(lambda event=event: (r := client.read_flow_run(event.flow_run_id)).state.is_final() and r,
-                                 every=0.1)
+                    final = wait(
+                        lambda event=event: (
+                            (r := client.read_flow_run(event.flow_run_id)).state.is_final() and r
+                        ),
+                        every=0.1,
+                    )
                 assert final.state.is_completed(), final.state
                 assert not any(still_has_access(sim, world, person.id, scim_root + "/v2").values())
                 path, last = critical_path(sim.log(), world, person)
                 first_call = min(c.started for c in sim.log())
-                rows.append({"ack": accepted - sent, "to_first_call": first_call - accepted,
-                             "latency": last - accepted, "critical": sum(path.values())})
+                rows.append(
+                    {
+                        "ack": accepted - sent,
+                        "to_first_call": first_call - accepted,
+                        "latency": last - accepted,
+                        "critical": sum(path.values()),
+                    }
+                )
                 steps.append(path)
         sim.stop()
     median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     floor = statistics.median(floors)
     ratio = median["latency"] / (median["critical"] + floor)
-    print(table(f"Dismissal latency: webhook accepted -> last revocation (6 presences, {args.latency * 1000:.0f} ms "
-                f"per vendor answer, worker poll {args.poll} s, n={args.samples}; {machine()})", [
-        ("webhook 202 answer", f"median {median['ack'] * 1000:.0f} ms"),
-        ("202 -> first vendor call", f"median {median['to_first_call']:.2f} s"),
-        ("202 -> last revocation", f"median {median['latency']:.2f} s (min {min(r['latency'] for r in rows):.2f}, "
-                                   f"max {max(r['latency'] for r in rows):.2f})"),
-        ("API critical path (simulator log)", f"median {median['critical']:.2f} s = " + " + ".join(
-            f"{k} {v:.2f}" for k, v in steps[len(steps) // 2].items())),
-        ("Prefect floor (empty deployment run)", f"median {floor:.2f} s (min {min(floors):.2f}, max {max(floors):.2f})"),
-        ("ratio measured / (critical + floor)", f"{ratio:.2f} (goal <= 1.5)"),
-    ]))
+    print(
+        table(
+            f"Dismissal latency: webhook accepted -> last revocation (6 presences, {args.latency * 1000:.0f} ms "
+            f"per vendor answer, worker poll {args.poll} s, n={args.samples}; {machine()})",
+            [
+                ("webhook 202 answer", f"median {median['ack'] * 1000:.0f} ms"),
+                ("202 -> first vendor call", f"median {median['to_first_call']:.2f} s"),
+                (
+                    "202 -> last revocation",
+                    f"median {median['latency']:.2f} s (min {min(r['latency'] for r in rows):.2f}, "
+                    f"max {max(r['latency'] for r in rows):.2f})",
+                ),
+                (
+                    "API critical path (simulator log)",
+                    f"median {median['critical']:.2f} s = "
+                    + " + ".join(f"{k} {v:.2f}" for k, v in steps[len(steps) // 2].items()),
+                ),
+                (
+                    "Prefect floor (empty deployment run)",
+                    f"median {floor:.2f} s (min {min(floors):.2f}, max {max(floors):.2f})",
+                ),
+                ("ratio measured / (critical + floor)", f"{ratio:.2f} (goal <= 1.5)"),
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

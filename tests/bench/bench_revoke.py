@@ -15,6 +15,7 @@ issue's minimum: each presence listed once per batch, one call per removed grant
 
     python -m tests.bench.bench_revoke [--leavers 50] [--latency 0.0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from relevo.config.registry import Registry, load_registry
 from relevo.model import Grant
 from relevo.rules.plan import is_leavers
-from relevo.config.registry import Registry, load_registry
 from tests.bench.support import machine, scim_server, table
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, seed_scim, write
@@ -84,13 +85,21 @@ def per_employee(path: Path, world: World, count: int) -> dict[str, float]:
             registry = load_registry(path)  # a new run builds new connectors and sessions
             started = time.perf_counter()
             members = list_all(registry, pool)
-            mine = {pid: [g for g in grants if is_leavers(g, employee(person), registry)]
-                    for pid, grants in members.items()}
+            mine = {
+                pid: [g for g in grants if is_leavers(g, employee(person), registry)]
+                for pid, grants in members.items()
+            }
             removed += revoke_all(registry, mine, pool)
             times.append(time.perf_counter() - started)
             c, t = calls(registry)
             made, throttled = made + c, throttled + t
-    return {"seconds": sum(times), "first": times[0], "calls": made, "throttled": throttled, "removed": removed}
+    return {
+        "seconds": sum(times),
+        "first": times[0],
+        "calls": made,
+        "throttled": throttled,
+        "removed": removed,
+    }
 
 
 def batch(path: Path, world: World, count: int) -> dict[str, float]:
@@ -101,20 +110,30 @@ def batch(path: Path, world: World, count: int) -> dict[str, float]:
         members = list_all(registry, pool)
         listing_calls, _ = calls(registry)
         people = [employee(p) for p in world.leavers[:count]]
-        work = {pid: [g for g in grants if any(is_leavers(g, e, registry) for e in people)]
-                for pid, grants in members.items()}
+        work = {
+            pid: [g for g in grants if any(is_leavers(g, e, registry) for e in people)]
+            for pid, grants in members.items()
+        }
         removed = revoke_all(registry, work, pool)
         seconds = time.perf_counter() - started
     made, throttled = calls(registry)
     per_presence = {p.id: registry.social(p).client.calls for p in registry.presences}
-    return {"seconds": seconds, "calls": made, "throttled": throttled, "removed": removed,
-            "listing_calls": listing_calls, "per_presence": per_presence}
+    return {
+        "seconds": seconds,
+        "calls": made,
+        "throttled": throttled,
+        "removed": removed,
+        "listing_calls": listing_calls,
+        "per_presence": per_presence,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leavers", type=int, default=50)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds the simulator adds to each answer")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds the simulator adds to each answer"
+    )
     args = parser.parse_args()
     os.environ.update(SECRETS)
     n = args.leavers
@@ -133,20 +152,35 @@ def main() -> None:
         ("presences (API-backed)", "facebook-page, instagram, meta-business, hootsuite, tiktok, scim"),
         ("members per presence", f"{n + 4} ({n} leavers + 4 stayers)"),
         ("", ""),
-        ("1 employee, per-employee path", f"{one['first'] * 1000:.0f} ms, {one['calls']} calls, "
-                                          f"{one['removed']} roles removed"),
-        ("1 employee, minimum calls", f"{together['listing_calls']} listing + {one['removed']} removals = "
-                                      f"{together['listing_calls'] + one['removed']}"),
-        (f"{n} employees, per-employee path", f"{many['seconds']:.2f} s, {many['calls']} calls "
-                                              f"({many['throttled']} throttled), {many['removed']} roles removed"),
-        (f"{n} employees, batch path", f"{together['seconds']:.2f} s, {together['calls']} calls "
-                                       f"({together['throttled']} throttled), {together['removed']} roles removed"),
-        (f"{n} employees, minimum calls", f"{listing} listing + {together['removed']} removals = "
-                                          f"{listing + together['removed']}"),
+        (
+            "1 employee, per-employee path",
+            f"{one['first'] * 1000:.0f} ms, {one['calls']} calls, {one['removed']} roles removed",
+        ),
+        (
+            "1 employee, minimum calls",
+            f"{together['listing_calls']} listing + {one['removed']} removals = "
+            f"{together['listing_calls'] + one['removed']}",
+        ),
+        (
+            f"{n} employees, per-employee path",
+            f"{many['seconds']:.2f} s, {many['calls']} calls "
+            f"({many['throttled']} throttled), {many['removed']} roles removed",
+        ),
+        (
+            f"{n} employees, batch path",
+            f"{together['seconds']:.2f} s, {together['calls']} calls "
+            f"({together['throttled']} throttled), {together['removed']} roles removed",
+        ),
+        (
+            f"{n} employees, minimum calls",
+            f"{listing} listing + {together['removed']} removals = {listing + together['removed']}",
+        ),
         ("batch calls per presence", ", ".join(f"{k} {v}" for k, v in together["per_presence"].items())),
         ("note", "Hootsuite's member list carries ids only: one listing costs 1 + 2 calls per member"),
     ]
-    print(table(f"Revoking roles on 6 API-backed presences (loopback), {time.strftime('%Y-%m-%d %H:%M')}", rows))
+    print(
+        table(f"Revoking roles on 6 API-backed presences (loopback), {time.strftime('%Y-%m-%d %H:%M')}", rows)
+    )
 
 
 if __name__ == "__main__":

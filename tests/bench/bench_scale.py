@@ -20,6 +20,7 @@ dispatcher's follow().
 --database: a PostgreSQL server (URL ending in '/') where the benchmark may create two databases
 (relevo's and Prefect's); by default a throwaway cluster is started (tests/pgcluster.py).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,13 +49,17 @@ FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 
 
 @contextlib.contextmanager
-def receiver(registry: Path, env: dict[str, str], stuck: float | None) -> contextlib.AbstractContextManager[str]:
+def receiver(
+    registry: Path, env: dict[str, str], stuck: float | None
+) -> contextlib.AbstractContextManager[str]:
     """The receiver and its dispatcher in their own process; yields the base URL."""
     port = free_port()
     command = [sys.executable, "-m", "tests.scale.receiver", str(registry), str(port)]
     if stuck is not None:
         command += [str(stuck), str(min(30.0, stuck / 4))]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_port(port, process, timeout=90)
         yield f"http://127.0.0.1:{port}"
@@ -72,38 +77,57 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--no-limits", action="store_true", help="the simulated vendors do not throttle")
     parser.add_argument("--kill", choices=("worker", "group"))
-    parser.add_argument("--stuck-seconds", type=float, help="the dispatcher's STUCK_SECONDS (default its own)")
-    parser.add_argument("--database", help="a PostgreSQL server URL ending in '/' (default: a throwaway cluster)")
+    parser.add_argument(
+        "--stuck-seconds", type=float, help="the dispatcher's STUCK_SECONDS (default its own)"
+    )
+    parser.add_argument(
+        "--database", help="a PostgreSQL server URL ending in '/' (default: a throwaway cluster)"
+    )
     parser.add_argument("--prefect-sqlite", action="store_true", help="the Prefect server on SQLite")
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
     load_before = os.getloadavg()
-    server = contextlib.nullcontext(args.database.replace("postgresql://", "postgresql+psycopg://", 1)) \
-        if args.database else cluster()
+    server = (
+        contextlib.nullcontext(args.database.replace("postgresql://", "postgresql+psycopg://", 1))
+        if args.database
+        else cluster()
+    )
     with server as pg, tempfile.TemporaryDirectory() as tmp:
         relevo_db = create_database(pg)
         sim = Simulator(all_vendors()).start()
         arm(sim)
         world = populate(generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors)
         set_successors(sim, world)
-        rate_limits = {} if args.no_limits else {"hootsuite": (100, 10.0), "tiktok": (100, 10.0),
-                                                 "drafts": (160, 10.0)}
-        registry = write(Path(tmp) / "company", sim, world, database=relevo_db, meta_usage_window=60.0,
-                         rate_limits=rate_limits)
+        rate_limits = (
+            {} if args.no_limits else {"hootsuite": (100, 10.0), "tiktok": (100, 10.0), "drafts": (160, 10.0)}
+        )
+        registry = write(
+            Path(tmp) / "company",
+            sim,
+            world,
+            database=relevo_db,
+            meta_usage_window=60.0,
+            rate_limits=rate_limits,
+        )
         sim.configure("*", latency=args.latency)
         if not args.no_limits:  # bench_bulk's limits, but this company has no SCIM presence
             sim.vendors["hubspot"].set_limits(enabled=True, per_window=100, window=10.0)
             sim.vendors["meta"].usage.calls_per_window, sim.vendors["meta"].usage.window = 600, 60.0
-            for vendor, (count, window) in {"hootsuite": (100, 10.0), "tiktok": (100, 10.0),
-                                            "graph": (160, 10.0)}.items():
+            for vendor, (count, window) in {
+                "hootsuite": (100, 10.0),
+                "tiktok": (100, 10.0),
+                "graph": (160, 10.0),
+            }.items():
                 sim.configure(vendor, rate_limit=(count, window), retry_after=1.0)
         prefect_db = None if args.prefect_sqlite else create_database(pg)
         with prefect_server(prefect_db) as env:
             workers = Workers(env, args.workers)
             try:
                 time.sleep(3)  # the workers register and make their first poll
-                with receiver(registry, env, args.stuck_seconds) as url, \
-                        Watch(pg, workers, relevo_db.rsplit("/", 1)[1]) as watch:
+                with (
+                    receiver(registry, env, args.stuck_seconds) as url,
+                    Watch(pg, workers, relevo_db.rsplit("/", 1)[1]) as watch,
+                ):
                     report = trial(args, url, workers, world, str(registry))
             finally:
                 workers.stop()
@@ -114,43 +138,71 @@ def main() -> None:
     made = Counter(c.vendor for c in log)
     throttled = Counter(c.vendor for c in log if c.status == 429 or c.fault == "rate_limit")
     notices = sum(1 for c in log if c.vendor == "graph" and c.method == "POST" and c.status == 201)
-    need = minimum_calls(args.leavers, args.leavers + STAYERS, len(world.companies), len(world.contacts), notices)
+    need = minimum_calls(
+        args.leavers, args.leavers + STAYERS, len(world.companies), len(world.contacts), notices
+    )
     need["scim"] = 0  # no SCIM presence in this company
     peaks = watch.peaks
-    names = {relevo_db.rsplit("/", 1)[1]: "relevo", prefect_db.rsplit("/", 1)[1] if prefect_db else "": "prefect"}
+    names = {
+        relevo_db.rsplit("/", 1)[1]: "relevo",
+        prefect_db.rsplit("/", 1)[1] if prefect_db else "": "prefect",
+    }
     relevo_peak = peaks.connections.get(relevo_db.rsplit("/", 1)[1], 0)
     where = "SQLite" if args.prefect_sqlite else "PostgreSQL"
     rows = [
-        ("deliveries", f"{args.leavers * args.copies} ({args.copies} per dismissal) from {args.clients} clients: "
-                       f"{report['acked']} acknowledged (202), {report['stored']} stored as new events"),
+        (
+            "deliveries",
+            f"{args.leavers * args.copies} ({args.copies} per dismissal) from {args.clients} clients: "
+            f"{report['acked']} acknowledged (202), {report['stored']} stored as new events",
+        ),
         ("first webhook -> last run completed", report["span"]),
         ("completed runs per employee", report["per_employee"]),
         ("flow runs created", report["created"]),
-        ("vendor calls", f"{sum(made.values())} vs {sum(need.values())} for one batch -> "
-                         f"{sum(made.values()) / max(1, sum(need.values())):.1f}x; "
-                         + ", ".join(f"{v} {made[v]}/{need[v]}" for v in sorted(need))),
-        ("429 answers", f"{sum(throttled.values())}" + (f" ({', '.join(f'{v} {n}' for v, n in sorted(throttled.items()))})"
-                                                        if throttled else "") + ("" if not args.no_limits
-                                                                                 else " (limits off)")),
+        (
+            "vendor calls",
+            f"{sum(made.values())} vs {sum(need.values())} for one batch -> "
+            f"{sum(made.values()) / max(1, sum(need.values())):.1f}x; "
+            + ", ".join(f"{v} {made[v]}/{need[v]}" for v in sorted(need)),
+        ),
+        (
+            "429 answers",
+            f"{sum(throttled.values())}"
+            + (f" ({', '.join(f'{v} {n}' for v, n in sorted(throttled.items()))})" if throttled else "")
+            + ("" if not args.no_limits else " (limits off)"),
+        ),
         ("leavers with access left", f"{len(remaining)}" + (f" {remaining[:10]}" if remaining else "")),
-        ("PostgreSQL connections (peak)", ", ".join(f"{names.get(n, n)} {c}" for n, c in sorted(peaks.connections.items()))
-         + f"; {peaks.run_processes} run processes at once at most"),
-        ("  relevo's per run", f"{relevo_peak / max(1, peaks.run_processes):.1f} (peak / runs at once, the receiver's "
-                               f"included); highest at one sample {peaks.connections_per_run:.1f}"),
-        ("worker memory (peak RSS)", f"worker alone {peaks.worker_alone_mb:.0f} MB, one run process "
-                                     f"{peaks.run_mb:.0f} MB, a worker with its runs {peaks.worker_mb:.0f} MB"),
+        (
+            "PostgreSQL connections (peak)",
+            ", ".join(f"{names.get(n, n)} {c}" for n, c in sorted(peaks.connections.items()))
+            + f"; {peaks.run_processes} run processes at once at most",
+        ),
+        (
+            "  relevo's per run",
+            f"{relevo_peak / max(1, peaks.run_processes):.1f} (peak / runs at once, the receiver's "
+            f"included); highest at one sample {peaks.connections_per_run:.1f}",
+        ),
+        (
+            "worker memory (peak RSS)",
+            f"worker alone {peaks.worker_alone_mb:.0f} MB, one run process "
+            f"{peaks.run_mb:.0f} MB, a worker with its runs {peaks.worker_mb:.0f} MB",
+        ),
     ]
     if args.kill:
         rows.append(("kill trial", report["kill"]))
     rows.append(("machine load (1-min avg)", f"{load_before[0]:.2f} before, {load_after[0]:.2f} after"))
-    print(table(f"Scale trial: {args.workers} process worker(s), relevo and Prefect on {where if where == 'SQLite' else 'PostgreSQL'}"
-                f", {args.leavers} dismissals, {args.latency * 1000:.0f} ms per vendor answer ({machine()})", rows))
+    print(
+        table(
+            f"Scale trial: {args.workers} process worker(s), relevo and Prefect on {where if where == 'SQLite' else 'PostgreSQL'}"
+            f", {args.leavers} dismissals, {args.latency * 1000:.0f} ms per vendor answer ({machine()})",
+            rows,
+        )
+    )
 
 
 def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Send the burst, kill a worker if asked, wait for every event to end; returns the report's lines."""
-    from relevo.storage.inbox import Inbox
     from relevo.config.registry import load_registry
+    from relevo.storage.inbox import Inbox
 
     inbox = Inbox(load_registry(registry).database_url)
     key = SECRETS["SIM_WEBHOOK_KEY"]
@@ -171,8 +223,11 @@ def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry:
             time.sleep(1)
 
     first = time.time()
-    killer = threading.Thread(target=kill_when_busy, args=(workers, args.kill, args.workers), daemon=True) \
-        if args.kill else None
+    killer = (
+        threading.Thread(target=kill_when_busy, args=(workers, args.kill, args.workers), daemon=True)
+        if args.kill
+        else None
+    )
     if killer:
         killer.start()
     with ThreadPoolExecutor(args.clients) as pool:
@@ -182,9 +237,14 @@ def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry:
     def finished() -> bool:
         events = inbox.events()
         runs = final_runs(ids, registry)
-        return all(e.state == "stuck" or (e.run_state in FINAL and all(
-            r.state and r.state.type.value in FINAL for r in runs[e.employee_id])) for e in events) \
-            and len(events) == len(ids)
+        return all(
+            e.state == "stuck"
+            or (
+                e.run_state in FINAL
+                and all(r.state and r.state.type.value in FINAL for r in runs[e.employee_id])
+            )
+            for e in events
+        ) and len(events) == len(ids)
 
     try:
         wait(finished, timeout=args.timeout, every=2.0)
@@ -210,10 +270,12 @@ def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry:
         relaunched = [e for e in events.values() if (e.relaunches or 0) > 0]
         stuck = [e for e in events.values() if e.state == "stuck"]
         unfinished = [e for e in events.values() if e.state != "stuck" and e.run_state not in FINAL]
-        report["kill"] = (f"SIGKILL of a worker{' with its run processes' if args.kill == 'group' else ''} at "
-                          f"{killed_at[0] - first:.1f} s: {len(relaunched)} run(s) started again by the dispatcher "
-                          f"({', '.join(sorted({(e.last_error or '').split(';')[0].split(':')[0] for e in relaunched})) or '-'}), "
-                          f"{len(stuck)} event(s) stuck for a person, {len(unfinished)} never finished (lost)")
+        report["kill"] = (
+            f"SIGKILL of a worker{' with its run processes' if args.kill == 'group' else ''} at "
+            f"{killed_at[0] - first:.1f} s: {len(relaunched)} run(s) started again by the dispatcher "
+            f"({', '.join(sorted({(e.last_error or '').split(';')[0].split(':')[0] for e in relaunched})) or '-'}), "
+            f"{len(stuck)} event(s) stuck for a person, {len(unfinished)} never finished (lost)"
+        )
     return report
 
 

@@ -11,6 +11,7 @@
 
     python -m tests.bench.bench_startup
 """
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,8 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from relevo.model import Draft
 from relevo.connectors.graph_drafts import GraphDrafts
+from relevo.model import Draft
 from tests.bench.bench_notices import draft_time
 from tests.bench.support import BIN, ROOT, machine, table
 from tests.sim import Simulator, all_vendors
@@ -35,7 +36,9 @@ RUNS = 7
 
 
 def timed(command: list[str], cwd: Path) -> float:
-    subprocess.run(command, cwd=cwd, capture_output=True, timeout=120)  # unmeasured: it also warms the file cache
+    subprocess.run(
+        command, cwd=cwd, capture_output=True, timeout=120
+    )  # unmeasured: it also warms the file cache
     values = []
     for _ in range(RUNS):
         started = time.perf_counter()
@@ -65,18 +68,29 @@ def rerun_without_server(cwd: Path, runs: int = 5) -> tuple[float, float]:
 
 def imports_prefect(command: list[str], cwd: Path) -> bool:
     """Whether the command imports Prefect (the modules `python -X importtime` lists)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", *command], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *command], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
     return any(line.rpartition("|")[2].strip() == "prefect" for line in done.stderr.splitlines())
 
 
 def graph_drafts(count: int = 1000) -> float:
     with Simulator(all_vendors()) as sim:
         store = GraphDrafts("token", sim.url("graph") + "/v1.0")
-        drafts = [Draft(key=f"9001:notice:C{i:04d}:c{i}@client.example", mailbox="successor@acme.example",
-                        sender_name="Successor", to_name=f"Contact {i}", to_email=f"c{i}@client.example",
-                        subject=f"Cambio de interlocutor {i}", text="Hola", html="<p>Hola</p>", language="es")
-                   for i in range(count)]
+        drafts = [
+            Draft(
+                key=f"9001:notice:C{i:04d}:c{i}@client.example",
+                mailbox="successor@acme.example",
+                sender_name="Successor",
+                to_name=f"Contact {i}",
+                to_email=f"c{i}@client.example",
+                subject=f"Cambio de interlocutor {i}",
+                text="Hola",
+                html="<p>Hola</p>",
+                language="es",
+            )
+            for i in range(count)
+        ]
         started = time.perf_counter()
         for draft in drafts:
             store.place(draft)
@@ -104,15 +118,28 @@ def main() -> None:
         prefect_s = timed([sys.executable, "-c", "import prefect"], company)
         shutil.rmtree(company / "out", ignore_errors=True)
         rerun_s, rerun_cpu = rerun_without_server(company)
-    print(table(f"Drafting and start-up ({machine()})", [
-        ("1,000 notices rendered + written as .eml", f"{eml_total:.2f} s in all (goal <= 2 s): " + "; ".join(eml_lines[1:])),
-        ("1,000 drafts placed via Graph (simulator)", f"{graph:.2f} s ({graph:.2f} ms each: key check + create)"),
-        ("relevo --help", f"{help_s:.2f} s median of {RUNS} (goal <= 0.3 s)"),
-        ("relevo audit", f"{audit_s:.2f} s median of {RUNS} (goal <= 0.5 s)"),
-        ("python -c 'import prefect' (reference)", f"{prefect_s:.2f} s median of {RUNS}"),
-        ("relevo offboard 1001 rerun, no PREFECT_API_URL", f"{rerun_s:.2f} s median of 5 (goal <= 3 s); "
-                                                          f"{rerun_cpu:.2f} s CPU"),
-    ]))
+    print(
+        table(
+            f"Drafting and start-up ({machine()})",
+            [
+                (
+                    "1,000 notices rendered + written as .eml",
+                    f"{eml_total:.2f} s in all (goal <= 2 s): " + "; ".join(eml_lines[1:]),
+                ),
+                (
+                    "1,000 drafts placed via Graph (simulator)",
+                    f"{graph:.2f} s ({graph:.2f} ms each: key check + create)",
+                ),
+                ("relevo --help", f"{help_s:.2f} s median of {RUNS} (goal <= 0.3 s)"),
+                ("relevo audit", f"{audit_s:.2f} s median of {RUNS} (goal <= 0.5 s)"),
+                ("python -c 'import prefect' (reference)", f"{prefect_s:.2f} s median of {RUNS}"),
+                (
+                    "relevo offboard 1001 rerun, no PREFECT_API_URL",
+                    f"{rerun_s:.2f} s median of 5 (goal <= 3 s); {rerun_cpu:.2f} s CPU",
+                ),
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ on those minimum calls (limits as in bench_bulk: Meta 600/60 s, Hootsuite, TikTo
 
     python -m tests.bench.bench_sweep [--leavers 1000] [--came-back 10] [--latency 0.02]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,11 +55,18 @@ def endpoint(path: str) -> str:
 
 
 def scim_deactivate(scim_url: str, user_id: str, active: bool = False) -> None:
-    requests.patch(f"{scim_url}/Users/{user_id}", timeout=10,
-                   headers={"Authorization": f"Bearer {SECRETS['SIM_SCIM_TOKEN']}",
-                            "Content-Type": "application/scim+json"},
-                   json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                         "Operations": [{"op": "replace", "path": "active", "value": active}]}).raise_for_status()
+    requests.patch(
+        f"{scim_url}/Users/{user_id}",
+        timeout=10,
+        headers={
+            "Authorization": f"Bearer {SECRETS['SIM_SCIM_TOKEN']}",
+            "Content-Type": "application/scim+json",
+        },
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": active}],
+        },
+    ).raise_for_status()
 
 
 def main() -> None:
@@ -73,17 +81,28 @@ def main() -> None:
     from relevo.sweep import sweep_access
 
     back_ids: dict[str, tuple[str, ...]] = {}
-    with tempfile.TemporaryDirectory() as tmp, scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root, \
-            prefect_test_harness(server_startup_timeout=90):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scim_server(SECRETS["SIM_SCIM_TOKEN"]) as scim_root,
+        prefect_test_harness(server_startup_timeout=90),
+    ):
         sim = Simulator(all_vendors() + [Proxy("scim", scim_root)]).start()
         arm(sim)
-        world = populate(generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors, clients_per_leaver=0)
+        world = populate(
+            generate(n_leavers=args.leavers, n_stayers=STAYERS), sim.vendors, clients_per_leaver=0
+        )
         setup = time.monotonic()
         seed_scim(scim_root + "/v2", world)
-        registry = write(Path(tmp) / "company", sim, world, scim_url=sim.url("scim") + "/v2", meta_usage_window=60.0,
-                         rate_limits={"hootsuite": (100, 10.0), "tiktok": (100, 10.0), "scim": (100, 10.0)})
+        registry = write(
+            Path(tmp) / "company",
+            sim,
+            world,
+            scim_url=sim.url("scim") + "/v2",
+            meta_usage_window=60.0,
+            rate_limits={"hootsuite": (100, 10.0), "tiktok": (100, 10.0), "scim": (100, 10.0)},
+        )
         # Came back: the first leavers, one presence each in turn (SCIM: the account reactivated).
-        for index, person in enumerate(world.leavers[:args.came_back]):
+        for index, person in enumerate(world.leavers[: args.came_back]):
             back_ids[person.id] = (PRESENCES[index % len(PRESENCES)],)
         for person in world.leavers:
             if back_ids.get(person.id) != ("scim",):
@@ -98,16 +117,27 @@ def main() -> None:
         result = sweep_access(str(registry), days=30)
         wall = time.monotonic() - started
         log = sim.log()
-        remaining = sum(any(still_has_access(sim, world, pid, scim_root + "/v2").values()) for pid in back_ids)
+        remaining = sum(
+            any(still_has_access(sim, world, pid, scim_root + "/v2").values()) for pid in back_ids
+        )
         sim.stop()
 
     by_endpoint = Counter((c.vendor, c.method, endpoint(c.path)) for c in log)
-    listings = {p: sum(1 for c in log if c.vendor == v and c.method == "GET" and re.search(pat, c.path) and first(c.query))
-                for p, (v, pat, first) in FIRST_PAGE.items()}
+    listings = {
+        p: sum(
+            1
+            for c in log
+            if c.vendor == v and c.method == "GET" and re.search(pat, c.path) and first(c.query)
+        )
+        for p, (v, pat, first) in FIRST_PAGE.items()
+    }
     removed_on = Counter(PRESENCES[i % len(PRESENCES)] for i in range(min(args.came_back, args.leavers)))
     made = Counter(c.vendor for c in log)
-    removals = Counter(c.vendor for c in log if c.method in REMOVALS or (c.vendor == "tiktok" and c.path.endswith(
-        "/bc/member/delete/")))
+    removals = Counter(
+        c.vendor
+        for c in log
+        if c.method in REMOVALS or (c.vendor == "tiktok" and c.path.endswith("/bc/member/delete/"))
+    )
     # The minimum: every listing call made for the first read (pages included), one call per removal, one
     # confirming read per presence with removals (Hootsuite's needs the ids only: 1 call).
     need = Counter()
@@ -117,27 +147,48 @@ def main() -> None:
     throttled = Counter(c.vendor for c in log if c.status == 429 or c.fault == "rate_limit")
     bound = max(need[v] / RATE[v] for v in need)
     per_presence = ", ".join(f"{p} {listings[p]} (removals {removed_on[p]})" for p in PRESENCES)
-    list_calls = {p: sum(1 for c in log if c.vendor == v and c.method == "GET" and re.search(pat, c.path))
-                  for p, (v, pat, _) in FIRST_PAGE.items()}
+    list_calls = {
+        p: sum(1 for c in log if c.vendor == v and c.method == "GET" and re.search(pat, c.path))
+        for p, (v, pat, _) in FIRST_PAGE.items()
+    }
     pages = {p: list_calls[p] / max(listings[p], 1) for p in PRESENCES}
     one_each = all(listings[p] == 1 + (1 if removed_on[p] else 0) for p in PRESENCES)
-    print(table(f"Sweep: {args.leavers} recent leavers x 6 presences, {args.came_back} came back, rate limits on, "
-                f"{args.latency * 1000:.0f} ms per answer ({machine()})", [
-        ("wall time", f"{wall:.1f} s (setup {setup:.1f} s not counted); rate-limit bound for the calls made "
-                      f"{bound:.1f} s -> {wall / max(bound, 1e-9):.2f}x"),
-        ("member listings per presence", per_presence),
-        ("  one listing per presence (+1 confirming read where something was removed)", "yes" if one_each else "NO"),
-        ("  pages per listing (measured)", ", ".join(f"{p} {pages[p]:g}" for p in PRESENCES)
-         + " (SCIM lists its deactivated users too; Hootsuite: +2 calls per member, its list has ids only)"),
-        ("HTTP calls by vendor", ", ".join(f"{v} {n}" for v, n in sorted(made.items()))),
-        ("  removals by vendor", ", ".join(f"{v} {n}" for v, n in sorted(removals.items()))),
-        ("429 / throttle answers seen", str(sum(throttled.values()))),
-        ("came back / removed again", f"{result['came_back']} / {args.came_back - remaining} "
-                                      f"(leavers with access left: {remaining})"),
-        ("tasks for strangers", str(result["unmatched_tasks"])),
-    ]))
+    print(
+        table(
+            f"Sweep: {args.leavers} recent leavers x 6 presences, {args.came_back} came back, rate limits on, "
+            f"{args.latency * 1000:.0f} ms per answer ({machine()})",
+            [
+                (
+                    "wall time",
+                    f"{wall:.1f} s (setup {setup:.1f} s not counted); rate-limit bound for the calls made "
+                    f"{bound:.1f} s -> {wall / max(bound, 1e-9):.2f}x",
+                ),
+                ("member listings per presence", per_presence),
+                (
+                    "  one listing per presence (+1 confirming read where something was removed)",
+                    "yes" if one_each else "NO",
+                ),
+                (
+                    "  pages per listing (measured)",
+                    ", ".join(f"{p} {pages[p]:g}" for p in PRESENCES)
+                    + " (SCIM lists its deactivated users too; Hootsuite: +2 calls per member, its list has ids only)",
+                ),
+                ("HTTP calls by vendor", ", ".join(f"{v} {n}" for v, n in sorted(made.items()))),
+                ("  removals by vendor", ", ".join(f"{v} {n}" for v, n in sorted(removals.items()))),
+                ("429 / throttle answers seen", str(sum(throttled.values()))),
+                (
+                    "came back / removed again",
+                    f"{result['came_back']} / {args.came_back - remaining} "
+                    f"(leavers with access left: {remaining})",
+                ),
+                ("tasks for strangers", str(result["unmatched_tasks"])),
+            ],
+        )
+    )
     print()
-    print(table("Calls by endpoint", [(f"{v} {m} {e}", str(n)) for (v, m, e), n in sorted(by_endpoint.items())]))
+    print(
+        table("Calls by endpoint", [(f"{v} {m} {e}", str(n)) for (v, m, e), n in sorted(by_endpoint.items())])
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ flow imports relevo's flows (the memory a real run carries) and waits on relevo'
 Paused/Suspended the RSS of the worker and of all its child processes (the run processes) is summed
 from /proc and printed. Run by hand; not collected by pytest.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ from typing import Any
 
 from tests.bench.support import BIN, QUIET, prefect_stack, table, wait
 
-FLOW = '''from prefect import flow
+FLOW = """from prefect import flow
 from prefect.input import RunInput
 
 import relevo.offboarding  # noqa: F401  (the modules a real offboarding run has loaded)
@@ -40,7 +41,7 @@ def waiting(mode: str) -> None:
         from relevo.engine.approving import wait_for_answer
 
         wait_for_answer(Answer, 3600, "relevo-approval-1")
-'''
+"""
 
 
 def rss_tree(pid: int) -> tuple[int, int]:
@@ -76,25 +77,43 @@ def measure(mode: str, count: int) -> list[tuple[str, str]]:
             "name: waiting\nprefect-version: 3.9.1\nbuild: null\npush: null\npull:\n"
             f"  - prefect.deployments.steps.set_working_directory:\n      directory: {directory}\n"
             "deployments:\n  - name: waiting\n    entrypoint: waiting.py:waiting\n    work_pool:\n      name: relevo\n",
-            "utf-8")
-        subprocess.run([str(BIN / "prefect"), "deploy", "--all"], cwd=directory, env={**env, **QUIET}, check=True,
-                       capture_output=True, stdin=subprocess.DEVNULL)
-        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "relevo"], cwd=directory,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            "utf-8",
+        )
+        subprocess.run(
+            [str(BIN / "prefect"), "deploy", "--all"],
+            cwd=directory,
+            env={**env, **QUIET},
+            check=True,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "relevo"],
+            cwd=directory,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(5)
             idle, _ = rss_tree(worker.pid)
             started = time.monotonic()
-            ids = [run_deployment("waiting-approval/waiting", parameters={"mode": mode}, timeout=0).id
-                   for _ in range(count)]
+            ids = [
+                run_deployment("waiting-approval/waiting", parameters={"mode": mode}, timeout=0).id
+                for _ in range(count)
+            ]
             with get_client(sync_client=True) as client:
+
                 def states() -> list[Any]:
                     return [client.read_flow_run(i).state for i in ids]
 
                 # A run that ended instead (Crashed: a loaded SQLite server answered its submission 503)
                 # waits for nobody: it is counted apart, not waited for.
-                wait(lambda: all(s is not None and (s.is_paused() or s.is_final()) for s in states()),
-                     timeout=1800, every=1)
+                wait(
+                    lambda: all(s is not None and (s.is_paused() or s.is_final()) for s in states()),
+                    timeout=1800,
+                    every=1,
+                )
                 took = time.monotonic() - started
                 time.sleep(10)  # suspended runs' processes exit; paused ones settle
                 held, processes = rss_tree(worker.pid)
@@ -103,11 +122,15 @@ def measure(mode: str, count: int) -> list[tuple[str, str]]:
             worker.terminate()
             worker.wait(60)
     mb = 1024 * 1024
-    return [(f"{mode}: worker idle RSS", f"{idle / mb:.0f} MB"),
-            (f"{mode}: {waiting} of {count} runs waiting, worker + run processes RSS",
-             f"{held / mb:.0f} MB in {processes} processes"),
-            (f"{mode}: per waiting approval", f"{(held - idle) / max(1, waiting) / mb:.1f} MB"),
-            (f"{mode}: time until all {count} were waiting or ended", f"{took:.0f} s")]
+    return [
+        (f"{mode}: worker idle RSS", f"{idle / mb:.0f} MB"),
+        (
+            f"{mode}: {waiting} of {count} runs waiting, worker + run processes RSS",
+            f"{held / mb:.0f} MB in {processes} processes",
+        ),
+        (f"{mode}: per waiting approval", f"{(held - idle) / max(1, waiting) / mb:.1f} MB"),
+        (f"{mode}: time until all {count} were waiting or ended", f"{took:.0f} s"),
+    ]
 
 
 def main() -> None:
@@ -116,7 +139,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=["pause", "suspend", "both"], default="both")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
-    for mode in (["pause", "suspend"] if args.mode == "both" else [args.mode]):
+    for mode in ["pause", "suspend"] if args.mode == "both" else [args.mode]:
         rows += measure(mode, args.count)
     print(table(f"{args.count} approvals waiting for a person", rows))
 

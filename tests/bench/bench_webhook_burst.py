@@ -7,6 +7,7 @@ events lost (acknowledged but not in the inbox) and how long dispatching all of 
 
     python -m tests.bench.bench_webhook_burst [--deliveries 1000] [--clients 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,20 @@ from pathlib import Path
 
 import requests
 
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
+from relevo.storage.inbox import Inbox
 from tests.bench.support import (
-    QUIET, ROOT, free_port, machine, prefect_stack, receiver, signed_dismissal, stats, table, wait)
+    QUIET,
+    ROOT,
+    free_port,
+    machine,
+    prefect_stack,
+    receiver,
+    signed_dismissal,
+    stats,
+    table,
+    wait,
+)
 
 KEY = "bench-burst-webhook-key"
 
@@ -33,11 +44,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deliveries", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--prefect-down", action="store_true",
-                        help="point the dispatcher at a closed port: the receiver alone, events stay pending")
+    parser.add_argument(
+        "--prefect-down",
+        action="store_true",
+        help="point the dispatcher at a closed port: the receiver alone, events stay pending",
+    )
     args = parser.parse_args()
-    stack = contextlib.nullcontext({**os.environ, **QUIET, "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}) \
-        if args.prefect_down else prefect_stack(worker=False)
+    stack = (
+        contextlib.nullcontext(
+            {**os.environ, **QUIET, "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api"}
+        )
+        if args.prefect_down
+        else prefect_stack(worker=False)
+    )
     with tempfile.TemporaryDirectory() as tmp, stack as env:
         company = Path(tmp) / "acme"
         shutil.copytree(ROOT / "examples" / "acme", company, ignore=shutil.ignore_patterns("out"))
@@ -50,6 +69,7 @@ def main() -> None:
         lock = threading.Lock()
         local = threading.local()
         with receiver(registry, env) as url:
+
             def deliver(index: int) -> None:
                 session = getattr(local, "session", None) or requests.Session()
                 local.session = session
@@ -82,20 +102,34 @@ def main() -> None:
                 dispatched = f"{time.perf_counter() - burst_start:.1f} s after the burst began"
             except TimeoutError:
                 pending = sum(1 for e in inbox.events() if e.state != "dispatched")
-                dispatched = f"{pending} pending (Prefect unreachable: they wait in the inbox)" if args.prefect_down \
+                dispatched = (
+                    f"{pending} pending (Prefect unreachable: they wait in the inbox)"
+                    if args.prefect_down
                     else f"{pending} still pending after 900 s"
+                )
     s = stats(latencies)
     where = "Prefect unreachable" if args.prefect_down else "dispatcher creating the runs meanwhile"
-    print(table(f"Webhook burst: {args.deliveries} signed BambooHR deliveries, {args.clients} concurrent clients, "
-                f"{where} ({machine()})", [
-        ("acknowledged (202)", f"{len(acked)} of {args.deliveries}; other answers/errors: {len(errors)}"
-                               + (f" {sorted(set(errors))}" if errors else "")),
-        ("202 latency", f"p50 {s['median'] * 1000:.0f} ms, p99 {s['p99'] * 1000:.0f} ms, max {s['max'] * 1000:.0f} ms "
-                        "(goal p99 <= 100 ms)"),
-        ("throughput", f"{len(latencies) / burst:.0f} deliveries/s ({burst:.1f} s for the burst)"),
-        ("events lost (acked, not in the inbox)", f"{lost} (goal 0)"),
-        ("all dispatched to Prefect", dispatched),
-    ]))
+    print(
+        table(
+            f"Webhook burst: {args.deliveries} signed BambooHR deliveries, {args.clients} concurrent clients, "
+            f"{where} ({machine()})",
+            [
+                (
+                    "acknowledged (202)",
+                    f"{len(acked)} of {args.deliveries}; other answers/errors: {len(errors)}"
+                    + (f" {sorted(set(errors))}" if errors else ""),
+                ),
+                (
+                    "202 latency",
+                    f"p50 {s['median'] * 1000:.0f} ms, p99 {s['p99'] * 1000:.0f} ms, max {s['max'] * 1000:.0f} ms "
+                    "(goal p99 <= 100 ms)",
+                ),
+                ("throughput", f"{len(latencies) / burst:.0f} deliveries/s ({burst:.1f} s for the burst)"),
+                ("events lost (acked, not in the inbox)", f"{lost} (goal 0)"),
+                ("all dispatched to Prefect", dispatched),
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Fixtures for connector tests: a fake clock, a registry with given presences (helpers: tests/support/connectors.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path

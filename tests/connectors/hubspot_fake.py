@@ -5,6 +5,7 @@ There is one model of HubSpot's state and answers (documented payload shapes, re
 module serves the same object as `responses` callbacks, for the connector tests, the approval tests and
 tests/bench/bench_notices.py (to count calls), and records what relevo asked of it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,14 +39,26 @@ class FakeHubSpot:
         self.headers: dict[str, str] = {}  # extra response headers (rate-limit tests)
         self.requests: list[Any] = []  # every request, for the contract check
         self.answers: list[tuple[str, int, Any]] = []  # (operation, status, body) of every answer
-        self.routes = [mock.add_callback(responses.GET, f"{BASE}/crm/owners/{VERSION}",
-                                         callback=lambda r: self.serve(r, "owners"))]
+        self.routes = [
+            mock.add_callback(
+                responses.GET, f"{BASE}/crm/owners/{VERSION}", callback=lambda r: self.serve(r, "owners")
+            )
+        ]
         for objects in ("companies", "contacts"):
-            self.routes.append(mock.add_callback(responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/search",
-                                                 callback=lambda r, o=objects: self.serve(r, "search", o)))
-            self.routes.append(mock.add_callback(
-                responses.POST, f"{BASE}/crm/objects/{VERSION}/{objects}/batch/update",
-                callback=lambda r, o=objects: self.serve(r, "batch/update", o)))
+            self.routes.append(
+                mock.add_callback(
+                    responses.POST,
+                    f"{BASE}/crm/objects/{VERSION}/{objects}/search",
+                    callback=lambda r, o=objects: self.serve(r, "search", o),
+                )
+            )
+            self.routes.append(
+                mock.add_callback(
+                    responses.POST,
+                    f"{BASE}/crm/objects/{VERSION}/{objects}/batch/update",
+                    callback=lambda r, o=objects: self.serve(r, "batch/update", o),
+                )
+            )
         self._drop_unused_routes(mock)
 
     def _drop_unused_routes(self, mock: responses.RequestsMock) -> None:
@@ -89,8 +102,13 @@ class FakeHubSpot:
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
-        call = Request(request.method, url.path, dict(parse_qsl(url.query)),
-                       {name.lower(): value for name, value in request.headers.items()}, body)
+        call = Request(
+            request.method,
+            url.path,
+            dict(parse_qsl(url.query)),
+            {name.lower(): value for name, value in request.headers.items()},
+            body,
+        )
         if operation == "search":
             self.searches.append(call.json())
         elif operation == "batch/update":

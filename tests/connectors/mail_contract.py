@@ -5,6 +5,7 @@ Gmail: tests/specs/gmail-v1-discovery.json, users.drafts.create/list from Google
 user's `messages` navigation property from Microsoft Graph's v1.0 CSDL metadata
 (microsoftgraph/msgraph-metadata). See tests/specs/README.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
 # --- Gmail: discovery document -> JSON Schema ---
 
+
 @cache
 def gmail_discovery() -> dict[str, Any]:
     return json.loads((SPECS / "gmail-v1-discovery.json").read_text("utf-8"))
@@ -34,8 +36,11 @@ def discovery_schema(schema: dict[str, Any]) -> dict[str, Any]:
         return {"$ref": f"#/$defs/{schema['$ref']}"}
     kind = schema.get("type")
     if kind == "object":
-        out: dict[str, Any] = {"type": "object", "additionalProperties": False,
-                               "properties": {k: discovery_schema(v) for k, v in schema.get("properties", {}).items()}}
+        out: dict[str, Any] = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: discovery_schema(v) for k, v in schema.get("properties", {}).items()},
+        }
         if "additionalProperties" in schema:
             out["additionalProperties"] = discovery_schema(schema["additionalProperties"])
         return out
@@ -45,24 +50,39 @@ def discovery_schema(schema: dict[str, Any]) -> dict[str, Any]:
         return {"type": "string", "pattern": r"^[A-Za-z0-9_\-]*=*$"}
     if kind == "string" and schema.get("format") in ("int64", "uint64"):
         return {"type": "string", "pattern": r"^[0-9]+$"}
-    return {"type": {"string": "string", "integer": "integer", "boolean": "boolean", "number": "number"}[kind]}
+    return {
+        "type": {"string": "string", "integer": "integer", "boolean": "boolean", "number": "number"}[kind]
+    }
 
 
 def gmail_validator(name: str) -> jsonschema.Validator:
     doc = gmail_discovery()
-    return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": {
-        key: discovery_schema(value) for key, value in doc["schemas"].items()}})
+    return jsonschema.Draft202012Validator(
+        {
+            "$ref": f"#/$defs/{name}",
+            "$defs": {key: discovery_schema(value) for key, value in doc["schemas"].items()},
+        }
+    )
 
 
 def check_gmail(request: Any, response: Any) -> None:
     url = urlsplit(request.url)
     assert url.netloc == "gmail.googleapis.com" and url.scheme == "https", request.url
     methods = gmail_discovery()["resources"]["users"]["resources"]["drafts"]["methods"]
-    method = next((m for m in methods.values() if m["httpMethod"] == request.method
-                   and re.fullmatch("/" + m["path"].replace("{userId}", "[^/]+"), url.path)), None)
+    method = next(
+        (
+            m
+            for m in methods.values()
+            if m["httpMethod"] == request.method
+            and re.fullmatch("/" + m["path"].replace("{userId}", "[^/]+"), url.path)
+        ),
+        None,
+    )
     assert method, f"{request.method} {url.path} is not users.drafts.create or users.drafts.list"
     user = unquote(url.path.split("/")[4])
-    assert user == "me" or re.fullmatch(r"[^@\s]+@[^@\s]+", user), f"userId {user!r} is neither me nor an address"
+    assert user == "me" or re.fullmatch(r"[^@\s]+@[^@\s]+", user), (
+        f"userId {user!r} is neither me nor an address"
+    )
     for name, values in parse_qs(url.query).items():
         parameter = method["parameters"].get(name)
         assert parameter and parameter["location"] == "query", f"{method['id']} has no query parameter {name}"
@@ -76,18 +96,24 @@ def check_gmail(request: Any, response: Any) -> None:
 
 # --- Microsoft Graph: CSDL -> type checks ---
 
+
 @cache
 def graph_types() -> dict[str, ET.Element]:
     root = ET.parse(SPECS / "msgraph-v1.0-messages.csdl.xml").getroot()
-    return {el.get("Name"): el for el in root.iter() if el.tag in (f"{EDM}EntityType", f"{EDM}ComplexType",
-                                                                   f"{EDM}EnumType")}
+    return {
+        el.get("Name"): el
+        for el in root.iter()
+        if el.tag in (f"{EDM}EntityType", f"{EDM}ComplexType", f"{EDM}EnumType")
+    }
 
 
 def graph_properties(type_name: str) -> dict[str, str]:
     """Property name -> type of an entity or complex type, base types included."""
     types = graph_types()
     el = types[type_name.split(".")[-1]]
-    props = {p.get("Name"): p.get("Type") for p in el if p.tag in (f"{EDM}Property", f"{EDM}NavigationProperty")}
+    props = {
+        p.get("Name"): p.get("Type") for p in el if p.tag in (f"{EDM}Property", f"{EDM}NavigationProperty")
+    }
     base = el.get("BaseType")
     return {**graph_properties(base), **props} if base else props
 
@@ -100,14 +126,22 @@ def check_graph_value(value: Any, type_name: str, where: str) -> None:
         return
     if value is None:
         return
-    edm = {"Edm.String": str, "Edm.Boolean": bool, "Edm.Int32": int, "Edm.DateTimeOffset": str, "Edm.Binary": str}
+    edm = {
+        "Edm.String": str,
+        "Edm.Boolean": bool,
+        "Edm.Int32": int,
+        "Edm.DateTimeOffset": str,
+        "Edm.Binary": str,
+    }
     if type_name in edm:
         assert isinstance(value, edm[type_name]), f"{where} is not {type_name}"
         return
     el = graph_types()[type_name.split(".")[-1]]
     if el.tag == f"{EDM}EnumType":
         members = {m.get("Name") for m in el}
-        assert isinstance(value, str) and value.lower() in {m.lower() for m in members}, f"{where}: {value!r} not in {members}"
+        assert isinstance(value, str) and value.lower() in {m.lower() for m in members}, (
+            f"{where}: {value!r} not in {members}"
+        )
         return
     assert isinstance(value, dict), f"{where} is not a {type_name} object"
     props = graph_properties(type_name)
@@ -129,7 +163,9 @@ def check_graph(request: Any, response: Any) -> None:
     for name, values in parse_qs(url.query).items():
         assert name in ("$filter", "$select", "$top"), f"unexpected query option {name}"
         if name == "$select":
-            assert all(f in message for f in values[0].split(",")), f"$select names a field message lacks: {values[0]}"
+            assert all(f in message for f in values[0].split(",")), (
+                f"$select names a field message lacks: {values[0]}"
+            )
         if name == "$top":
             assert values[0].isdigit()
         if name == "$filter":

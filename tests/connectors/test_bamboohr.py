@@ -6,6 +6,7 @@ The spec's server is `https://{companyDomain}.bamboohr.com` with paths `/api/v1/
 URL relevo calls: method, URL, query parameters, security and body are validated exactly as the
 spec defines them.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,12 +19,11 @@ import responses
 from responses.registries import OrderedRegistry
 
 from relevo import schemas
+from relevo.config.registry import load_registry
 from relevo.connectors import errors
-from relevo.model import ConfigurationError
 from relevo.connectors.bamboohr import BambooHR, WebhookChange, parse_webhook
 from relevo.connectors.hr_records import termination_kind, termination_table
-from relevo.config.registry import load_registry
-from tests.support.bamboohr_spec import multipart_fields, validate_against_spec
+from relevo.model import ConfigurationError
 from tests.support.bamboohr_api import (
     BASE,
     JOB_INFO,
@@ -34,6 +34,7 @@ from tests.support.bamboohr_api import (
     stub_employee,
     stub_person,
 )
+from tests.support.bamboohr_spec import multipart_fields, validate_against_spec
 from tests.support.canaries import BAMBOOHR_KEY as CANARY
 
 
@@ -55,33 +56,70 @@ def ordered_api(spec):
             validate_against_spec(spec, call.request)
 
 
-
 # --- reading the record ---
 
+
 def test_dismissed_employee_with_manager_successor_and_restrictions(api):
-    fields = employee_fields(customSuccessorEId="1012", customNoClientContact="yes",
-                             customNonSolicitUntil="2027-06-30", customLanguage="es")
-    stub_employee(api, fields, [status_row("1", "2021-03-01", "Full-Time"),
-                                status_row("2", "2026-11-20", "Terminated", type_id="31", reason_id="40")],
-                  extra_fields=",customSuccessorEId,customLanguage,customNoClientContact,customNonSolicitUntil")
+    fields = employee_fields(
+        customSuccessorEId="1012",
+        customNoClientContact="yes",
+        customNonSolicitUntil="2027-06-30",
+        customLanguage="es",
+    )
+    stub_employee(
+        api,
+        fields,
+        [
+            status_row("1", "2021-03-01", "Full-Time"),
+            status_row("2", "2026-11-20", "Terminated", type_id="31", reason_id="40"),
+        ],
+        extra_fields=",customSuccessorEId,customLanguage,customNoClientContact,customNonSolicitUntil",
+    )
     api.get(f"{BASE}/meta/lists", json=META_LISTS)
-    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
+    stub_person(
+        api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+    )
     stub_person(api, "1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example", "Community Manager")
 
-    hr = connector(successor_field="customSuccessorEId", language_field="customLanguage",
-                   restriction_fields={"no_client_contact": "customNoClientContact",
-                                       "non_solicitation_until": "customNonSolicitUntil"})
+    hr = connector(
+        successor_field="customSuccessorEId",
+        language_field="customLanguage",
+        restriction_fields={
+            "no_client_contact": "customNoClientContact",
+            "non_solicitation_until": "customNonSolicitUntil",
+        },
+    )
     employee = schemas.check("employee", hr.employee("1001"), "BambooHR 1001")
 
     assert employee == {
-        "id": "1001", "name": "Laura Martínez Ferrer", "email": "laura.martinez@acme-comunicacion.example",
-        "phone": "+34 961 23 45 10", "language": "es", "department": "Cuentas", "job_title": "Social Media Manager",
+        "id": "1001",
+        "name": "Laura Martínez Ferrer",
+        "email": "laura.martinez@acme-comunicacion.example",
+        "phone": "+34 961 23 45 10",
+        "language": "es",
+        "department": "Cuentas",
+        "job_title": "Social Media Manager",
         "status": "terminated",
-        "termination": {"type": "involuntary", "date": "2026-11-20", "reason": "Reestructuración", "vendor_type": "Despido"},
-        "manager": {"id": "1007", "name": "Marta Soler", "email": "marta.soler@acme-comunicacion.example",
-                    "phone": "+34 600 000 000", "job_title": "Directora de Cuentas"},
-        "successor": {"id": "1012", "name": "Tomás Ribas", "email": "tomas.ribas@acme-comunicacion.example",
-                      "phone": "+34 600 000 000", "job_title": "Community Manager"},
+        "termination": {
+            "type": "involuntary",
+            "date": "2026-11-20",
+            "reason": "Reestructuración",
+            "vendor_type": "Despido",
+        },
+        "manager": {
+            "id": "1007",
+            "name": "Marta Soler",
+            "email": "marta.soler@acme-comunicacion.example",
+            "phone": "+34 600 000 000",
+            "job_title": "Directora de Cuentas",
+        },
+        "successor": {
+            "id": "1012",
+            "name": "Tomás Ribas",
+            "email": "tomas.ribas@acme-comunicacion.example",
+            "phone": "+34 600 000 000",
+            "job_title": "Community Manager",
+        },
         "restrictions": {"no_client_contact": True, "non_solicitation_until": "2027-06-30"},
     }
     sent = api.calls[0].request
@@ -92,25 +130,45 @@ def test_dismissed_employee_with_manager_successor_and_restrictions(api):
 
 def test_resignation_with_a_future_last_day_is_terminating_and_voluntary(api):
     # onlyCurrent (the default) shows today's values: the future-dated row is only in the table.
-    fields = employee_fields(status="Active", employmentHistoryStatus="Full-Time", terminationDate="0000-00-00")
-    stub_employee(api, fields, [status_row("2", "2026-12-18", "Terminated", type_id="Resignation", reason_id="Otro empleo"),
-                                status_row("1", "2021-03-01", "Full-Time")])
-    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
+    fields = employee_fields(
+        status="Active", employmentHistoryStatus="Full-Time", terminationDate="0000-00-00"
+    )
+    stub_employee(
+        api,
+        fields,
+        [
+            status_row("2", "2026-12-18", "Terminated", type_id="Resignation", reason_id="Otro empleo"),
+            status_row("1", "2021-03-01", "Full-Time"),
+        ],
+    )
+    stub_person(
+        api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+    )
 
     employee = schemas.check("employee", connector().employee("1001"), "BambooHR 1001")
 
     assert employee["status"] == "terminating"
-    assert employee["termination"] == {"type": "voluntary", "date": "2026-12-18", "reason": "Otro empleo",
-                                       "vendor_type": "Resignation"}
+    assert employee["termination"] == {
+        "type": "voluntary",
+        "date": "2026-12-18",
+        "reason": "Otro empleo",
+        "vendor_type": "Resignation",
+    }
     assert not any("/meta/lists" in c.request.url for c in api.calls)  # names need no lookup
 
 
 def test_missing_supervisor_and_successor_are_explicit_nulls(api):
     fields = employee_fields(supervisorEId=None, customSuccessorEId="")
-    stub_employee(api, fields, [status_row("2", "2026-11-20", "Terminated", type_id="Despido")],
-                  extra_fields=",customSuccessorEId")
+    stub_employee(
+        api,
+        fields,
+        [status_row("2", "2026-11-20", "Terminated", type_id="Despido")],
+        extra_fields=",customSuccessorEId",
+    )
 
-    employee = schemas.check("employee", connector(successor_field="customSuccessorEId").employee("1001"), "BambooHR")
+    employee = schemas.check(
+        "employee", connector(successor_field="customSuccessorEId").employee("1001"), "BambooHR"
+    )
 
     assert "manager" in employee and employee["manager"] is None
     assert "successor" in employee and employee["successor"] is None
@@ -120,8 +178,12 @@ def test_missing_supervisor_and_successor_are_explicit_nulls(api):
 
 
 def test_custom_fields_may_be_given_by_numeric_field_id(api):
-    stub_employee(api, employee_fields(supervisorEId=None, **{"4321": "1012"}),
-                  [status_row("2", "2026-11-20", "Terminated")], extra_fields=",4321")
+    stub_employee(
+        api,
+        employee_fields(supervisorEId=None, **{"4321": "1012"}),
+        [status_row("2", "2026-11-20", "Terminated")],
+        extra_fields=",4321",
+    )
     stub_person(api, "1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example", "Community Manager")
 
     assert connector(successor_field=4321).employee("1001")["successor"]["id"] == "1012"
@@ -138,9 +200,19 @@ def test_supervisor_that_no_longer_exists_reads_as_no_manager(api):
 
 def test_department_and_title_fall_back_to_the_current_job_info_row(api):
     api.get(f"{BASE}/employees/1001", json=employee_fields(department=None, jobTitle="", supervisorEId=None))
-    api.get(f"{BASE}/employees/1001/tables/employmentStatus", json=[status_row("2", "2026-11-20", "Terminated")])
-    future = {"id": "13", "employeeId": "1001", "date": "2027-01-01", "location": "Madrid", "division": None,
-              "department": "Dirección", "jobTitle": "Directora", "reportsTo": None}
+    api.get(
+        f"{BASE}/employees/1001/tables/employmentStatus", json=[status_row("2", "2026-11-20", "Terminated")]
+    )
+    future = {
+        "id": "13",
+        "employeeId": "1001",
+        "date": "2027-01-01",
+        "location": "Madrid",
+        "division": None,
+        "department": "Dirección",
+        "jobTitle": "Directora",
+        "reportsTo": None,
+    }
     api.get(f"{BASE}/employees/1001/tables/jobInfo", json=[future, *JOB_INFO])
 
     employee = connector().employee("1001")
@@ -149,9 +221,13 @@ def test_department_and_title_fall_back_to_the_current_job_info_row(api):
 
 
 def test_active_employee_has_no_termination(api):
-    fields = employee_fields(status="Active", employmentHistoryStatus="Full-Time", terminationDate="0000-00-00")
+    fields = employee_fields(
+        status="Active", employmentHistoryStatus="Full-Time", terminationDate="0000-00-00"
+    )
     stub_employee(api, fields, [status_row("1", "2021-03-01", "Full-Time")])
-    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
+    stub_person(
+        api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+    )
 
     employee = connector().employee("1001")
 
@@ -159,10 +235,18 @@ def test_active_employee_has_no_termination(api):
 
 
 def test_rehire_after_a_termination_is_active_again(api):
-    stub_employee(api, employee_fields(), [status_row("1", "2020-01-01", "Full-Time"),
-                                           status_row("2", "2023-05-31", "Terminated", type_id="Renuncia"),
-                                           status_row("3", "2024-02-01", "Part-Time")])
-    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
+    stub_employee(
+        api,
+        employee_fields(),
+        [
+            status_row("1", "2020-01-01", "Full-Time"),
+            status_row("2", "2023-05-31", "Terminated", type_id="Renuncia"),
+            status_row("3", "2024-02-01", "Part-Time"),
+        ],
+    )
+    stub_person(
+        api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+    )
 
     assert connector().employee("1001")["termination"] is None
 
@@ -175,16 +259,33 @@ def test_without_table_access_the_fields_still_tell_a_termination(api):
     employee = connector().employee("1001")
 
     assert employee["status"] == "terminated"
-    assert employee["termination"] == {"type": "unknown", "date": "2026-11-20", "reason": None, "vendor_type": None}
+    assert employee["termination"] == {
+        "type": "unknown",
+        "date": "2026-11-20",
+        "reason": None,
+        "vendor_type": None,
+    }
 
 
 # --- termination type mapping ---
 
-@pytest.mark.parametrize("name,expected", [
-    ("Resignation", "voluntary"), ("Voluntary", "voluntary"), ("renuncia", "voluntary"),
-    ("Termination", "involuntary"), ("Involuntary", "involuntary"), ("Dismissal", "involuntary"),
-    ("DESPIDO", "involuntary"), ("Death", "unknown"), ("Fin de contrato", "unknown"), (None, "unknown"), ("", "unknown"),
-])
+
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("Resignation", "voluntary"),
+        ("Voluntary", "voluntary"),
+        ("renuncia", "voluntary"),
+        ("Termination", "involuntary"),
+        ("Involuntary", "involuntary"),
+        ("Dismissal", "involuntary"),
+        ("DESPIDO", "involuntary"),
+        ("Death", "unknown"),
+        ("Fin de contrato", "unknown"),
+        (None, "unknown"),
+        ("", "unknown"),
+    ],
+)
 def test_default_termination_type_table(name, expected):
     assert termination_kind(name, termination_table(None)) == expected
 
@@ -197,22 +298,33 @@ def test_registry_names_are_merged_over_the_defaults():
 
 
 def test_type_id_resolved_through_meta_lists_and_mapped_by_the_registry(api):
-    stub_employee(api, employee_fields(supervisorEId=None),
-                  [status_row("2", "2026-11-20", "Terminated", type_id="33", reason_id="99")])
+    stub_employee(
+        api,
+        employee_fields(supervisorEId=None),
+        [status_row("2", "2026-11-20", "Terminated", type_id="33", reason_id="99")],
+    )
     api.get(f"{BASE}/meta/lists", json=META_LISTS)
 
     hr = connector(termination_types={"Fin de contrato": "involuntary"})
     termination = hr.employee("1001")["termination"]
 
     # 33 is archived but old rows still point at it; 99 is in no list: no name, never a guess.
-    assert termination == {"type": "involuntary", "date": "2026-11-20", "reason": None, "vendor_type": "Fin de contrato"}
+    assert termination == {
+        "type": "involuntary",
+        "date": "2026-11-20",
+        "reason": None,
+        "vendor_type": "Fin de contrato",
+    }
 
 
 # --- transport: retries, errors, secrets ---
 
+
 def test_429_then_200_waits_what_retry_after_says(ordered_api):
     ordered_api.get(f"{BASE}/employees/1001", status=429, headers={"Retry-After": "7"})
-    stub_employee(ordered_api, employee_fields(supervisorEId=None), [status_row("2", "2026-11-20", "Terminated")])
+    stub_employee(
+        ordered_api, employee_fields(supervisorEId=None), [status_row("2", "2026-11-20", "Terminated")]
+    )
     waits: list[float] = []
 
     employee = connector(waits).employee("1001")
@@ -223,7 +335,9 @@ def test_429_then_200_waits_what_retry_after_says(ordered_api):
 
 def test_503_with_retry_after_is_retried(ordered_api):
     ordered_api.get(f"{BASE}/employees/1001", status=503, headers={"Retry-After": "3"})
-    stub_employee(ordered_api, employee_fields(supervisorEId=None), [status_row("2", "2026-11-20", "Terminated")])
+    stub_employee(
+        ordered_api, employee_fields(supervisorEId=None), [status_row("2", "2026-11-20", "Terminated")]
+    )
     waits: list[float] = []
 
     assert connector(waits).employee("1001")["id"] == "1001"
@@ -242,7 +356,11 @@ def test_503_three_times_is_a_server_error(api):
 
 def test_401_is_an_authentication_error_without_the_key(api):
     # A vendor that echoes the credential back must not leak it through relevo.
-    api.get(f"{BASE}/employees/1001", status=401, headers={"X-BambooHR-Error-Message": f"Invalid API key {CANARY}"})
+    api.get(
+        f"{BASE}/employees/1001",
+        status=401,
+        headers={"X-BambooHR-Error-Message": f"Invalid API key {CANARY}"},
+    )
 
     with pytest.raises(errors.AuthenticationError) as caught:
         connector().employee("1001")
@@ -287,11 +405,23 @@ def test_table_of_the_wrong_shape_is_an_invalid_response(api):
         connector().employee("1001")
 
 
-@pytest.mark.parametrize("status,cls", [(401, errors.AuthenticationError), (403, errors.PermissionDenied),
-                                        (404, errors.NotFound), (400, errors.InvalidRequest), (500, errors.ServerError)])
+@pytest.mark.parametrize(
+    "status,cls",
+    [
+        (401, errors.AuthenticationError),
+        (403, errors.PermissionDenied),
+        (404, errors.NotFound),
+        (400, errors.InvalidRequest),
+        (500, errors.ServerError),
+    ],
+)
 def test_the_api_key_never_appears_in_any_error(api, status, cls):
-    api.get(f"{BASE}/employees/1001", status=status, json={"message": f"bad key {CANARY}"},
-            headers={"X-BambooHR-Error-Message": f"key={CANARY}"})
+    api.get(
+        f"{BASE}/employees/1001",
+        status=status,
+        json={"message": f"bad key {CANARY}"},
+        headers={"X-BambooHR-Error-Message": f"key={CANARY}"},
+    )
 
     with pytest.raises(cls) as caught:
         connector().employee("1001")
@@ -307,15 +437,22 @@ def test_an_id_that_cannot_be_a_path_segment_is_refused_without_a_call():
 
 # --- writing the report back ---
 
+
 def test_write_note_uploads_the_report_as_an_employee_file(api, tmp_path):
     location = f"{BASE}/employees/1001/files/4521"
     api.post(f"{BASE}/employees/1001/files", status=201, headers={"Location": location})
 
-    where = connector(note_category=17).write_note("1001", "relevo offboarding report", "5 roles revoked.", tmp_path)
+    where = connector(note_category=17).write_note(
+        "1001", "relevo offboarding report", "5 roles revoked.", tmp_path
+    )
 
     parts = multipart_fields(api.calls[0].request)
-    assert parts == {"fileName": "relevo-offboarding-report-1001.txt", "category": "17", "share": "no",
-                     "file": "relevo offboarding report\n\n5 roles revoked.\n"}
+    assert parts == {
+        "fileName": "relevo-offboarding-report-1001.txt",
+        "category": "17",
+        "share": "no",
+        "file": "relevo offboarding report\n\n5 roles revoked.\n",
+    }
     assert location in where and "section 17" in where
     assert list(tmp_path.iterdir()) == []  # nothing on disk: the report lives in BambooHR
 
@@ -343,6 +480,7 @@ def test_write_note_without_a_section_is_a_configuration_error(tmp_path):
 
 # --- registry ---
 
+
 def bamboo_registry(acme: Path, hr: str) -> Path:
     text = acme.read_text("utf-8")
     text, count = re.subn(r"(?m)^hr: .*$", hr, text)
@@ -353,19 +491,29 @@ def bamboo_registry(acme: Path, hr: str) -> Path:
 
 def test_registry_builds_bamboohr_with_the_key_from_the_environment(acme, monkeypatch):
     monkeypatch.setenv("BAMBOOHR_API_KEY", CANARY)
-    path = bamboo_registry(acme, "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}, "
-                                 "note_category: 17, successor_field: customSuccessorEId}")
+    path = bamboo_registry(
+        acme,
+        "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}, "
+        "note_category: 17, successor_field: customSuccessorEId}",
+    )
 
     hr = load_registry(path).hr()
 
     assert isinstance(hr, BambooHR)
-    assert hr.http.base_url == f"{BASE}/" and hr.note_category == 17 and hr.successor_field == "customSuccessorEId"
+    assert (
+        hr.http.base_url == f"{BASE}/"
+        and hr.note_category == 17
+        and hr.successor_field == "customSuccessorEId"
+    )
 
 
 def test_registry_without_the_key_names_the_variable(acme, monkeypatch):
     monkeypatch.delenv("BAMBOOHR_API_KEY", raising=False)
-    path = bamboo_registry(acme, "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}, "
-                                 "note_category: 17}")
+    path = bamboo_registry(
+        acme,
+        "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}, "
+        "note_category: 17}",
+    )
 
     with pytest.raises(ConfigurationError, match="BAMBOOHR_API_KEY is not set"):
         load_registry(path).hr()
@@ -373,7 +521,9 @@ def test_registry_without_the_key_names_the_variable(acme, monkeypatch):
 
 def test_registry_without_a_note_section_says_which_key(acme, monkeypatch):
     monkeypatch.setenv("BAMBOOHR_API_KEY", CANARY)
-    path = bamboo_registry(acme, "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}}")
+    path = bamboo_registry(
+        acme, "hr: {connector: bamboohr, company_domain: acme, api_key: {env: BAMBOOHR_API_KEY}}"
+    )
 
     with pytest.raises(ConfigurationError, match=r"hr\.note_category"):
         load_registry(path).hr()
@@ -381,56 +531,111 @@ def test_registry_without_a_note_section_says_which_key(acme, monkeypatch):
 
 # --- webhooks ---
 
-def field_entry(employee_id: str, changed: list[str], values: dict, when: str = "2026-11-20T18:42:00+0000") -> dict:
-    return {"action": "Updated", "changedFields": changed, "fields": values, "id": employee_id, "timestamp": when}
+
+def field_entry(
+    employee_id: str, changed: list[str], values: dict, when: str = "2026-11-20T18:42:00+0000"
+) -> dict:
+    return {
+        "action": "Updated",
+        "changedFields": changed,
+        "fields": values,
+        "id": employee_id,
+        "timestamp": when,
+    }
 
 
 def test_documented_field_based_example_is_not_a_termination():
-    payload = {"employees": [{"action": "Updated", "changedFields": ["First Name"], "fields": {"First Name": "Bryony"},
-                              "id": "12345", "timestamp": "2026-01-31T18:42:00+0000"}]}
+    payload = {
+        "employees": [
+            {
+                "action": "Updated",
+                "changedFields": ["First Name"],
+                "fields": {"First Name": "Bryony"},
+                "id": "12345",
+                "timestamp": "2026-01-31T18:42:00+0000",
+            }
+        ]
+    }
     assert parse_webhook(payload) == []
 
 
 def test_field_based_several_employees_in_one_post():
-    payload = {"employees": [
-        field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated", "First Name": "Laura"}),
-        field_entry("1002", ["First Name"], {"First Name": "Diego", "Employment Status": "Terminated"}),
-        field_entry("1003", ["Termination Date"], {"Termination Date": "2026-12-18"}),
-        field_entry("1004", ["Termination Date"], {"Termination Date": "0000-00-00"}),
-        field_entry("1005", ["Employment Status"], {"Employment Status": "Part-Time"}),
-        field_entry("1006", ["Employment Status"], {}),  # changed, value not posted: the run confirms it
-        {"action": "Created", "changedFields": [], "fields": {}, "id": "1008", "timestamp": "2026-11-20T18:42:00+0000"},
-    ]}
+    payload = {
+        "employees": [
+            field_entry(
+                "1001", ["Employment Status"], {"Employment Status": "Terminated", "First Name": "Laura"}
+            ),
+            field_entry("1002", ["First Name"], {"First Name": "Diego", "Employment Status": "Terminated"}),
+            field_entry("1003", ["Termination Date"], {"Termination Date": "2026-12-18"}),
+            field_entry("1004", ["Termination Date"], {"Termination Date": "0000-00-00"}),
+            field_entry("1005", ["Employment Status"], {"Employment Status": "Part-Time"}),
+            field_entry("1006", ["Employment Status"], {}),  # changed, value not posted: the run confirms it
+            {
+                "action": "Created",
+                "changedFields": [],
+                "fields": {},
+                "id": "1008",
+                "timestamp": "2026-11-20T18:42:00+0000",
+            },
+        ]
+    }
 
     changes = parse_webhook(payload)
 
     assert [(c.employee_id, c.kind) for c in changes] == [
-        ("1001", "terminated"), ("1003", "terminated"), ("1004", "rescinded"), ("1006", "status_changed")]
+        ("1001", "terminated"),
+        ("1003", "terminated"),
+        ("1004", "rescinded"),
+        ("1006", "status_changed"),
+    ]
     assert all(isinstance(c, WebhookChange) and len(c.change_fingerprint) == 32 for c in changes)
 
 
 def test_renamed_post_fields_are_recognised():
-    payload = {"employees": [field_entry("1001", ["employmentHistoryStatus"], {"employmentHistoryStatus": "terminated"})]}
+    payload = {
+        "employees": [
+            field_entry("1001", ["employmentHistoryStatus"], {"employmentHistoryStatus": "terminated"})
+        ]
+    }
     assert [c.kind for c in parse_webhook(payload)] == ["terminated"]
 
 
 def test_fingerprint_is_stable_on_redelivery_and_differs_per_change():
-    first = parse_webhook({"employees": [field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"})]})
-    again = parse_webhook({"employees": [field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"})]})
-    later = parse_webhook({"employees": [field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"},
-                                                     when="2026-11-21T09:00:00+0000")]})
+    first = parse_webhook(
+        {"employees": [field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"})]}
+    )
+    again = parse_webhook(
+        {"employees": [field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"})]}
+    )
+    later = parse_webhook(
+        {
+            "employees": [
+                field_entry(
+                    "1001",
+                    ["Employment Status"],
+                    {"Employment Status": "Terminated"},
+                    when="2026-11-21T09:00:00+0000",
+                )
+            ]
+        }
+    )
     assert first == again
     assert first[0].change_fingerprint != later[0].change_fingerprint
 
 
-@pytest.mark.parametrize("changed", [["employmentHistoryStatus"], ["status"], ["terminationDate"],
-                                     ["firstName", "employmentHistoryStatus"]])
+@pytest.mark.parametrize(
+    "changed",
+    [["employmentHistoryStatus"], ["status"], ["terminationDate"], ["firstName", "employmentHistoryStatus"]],
+)
 def test_event_based_status_change_is_never_taken_as_a_termination(spec, changed):
     """The spec's EmployeeUpdatedWebhookPayload lists the aliases of the changed fields, never their values:
     full-time -> part-time and a dismissal look the same, so the event is a status change for the run to confirm
     against the HR record (it used to be stored as a termination)."""
-    payload = {"type": "employee.updated", "timestamp": "2026-01-31T18:42:00+0000",
-               "data": {"companyId": "12345", "employeeId": "67890", "changedFields": changed}}
+    payload = {
+        "type": "employee.updated",
+        "timestamp": "2026-01-31T18:42:00+0000",
+        "data": {"companyId": "12345", "employeeId": "67890", "changedFields": changed},
+    }
     with (spec.spec / "components" / "schemas" / "EmployeeUpdatedWebhookPayload").open() as schema:
         jsonschema.Draft202012Validator(dict(schema)).validate(payload)  # the vendor's own payload schema
 
@@ -447,30 +652,61 @@ def test_field_based_status_change_to_anything_but_terminated_is_not_a_terminati
         assert parse_webhook(payload) == [], (name, value)
 
 
-@pytest.mark.parametrize("payload", [
-    {"type": "employee.updated", "timestamp": "2026-01-31T18:42:00+0000",
-     "data": {"companyId": "12345", "employeeId": "67890", "changedFields": ["firstName"]}},
-    {"type": "employee.created", "timestamp": "2026-01-31T18:42:00+0000", "data": {"companyId": "12345", "employeeId": "67890"}},
-    {"type": "employee.deleted", "timestamp": "2026-01-31T18:42:00+0000", "data": {"companyId": "12345", "employeeId": "67890"}},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {
+            "type": "employee.updated",
+            "timestamp": "2026-01-31T18:42:00+0000",
+            "data": {"companyId": "12345", "employeeId": "67890", "changedFields": ["firstName"]},
+        },
+        {
+            "type": "employee.created",
+            "timestamp": "2026-01-31T18:42:00+0000",
+            "data": {"companyId": "12345", "employeeId": "67890"},
+        },
+        {
+            "type": "employee.deleted",
+            "timestamp": "2026-01-31T18:42:00+0000",
+            "data": {"companyId": "12345", "employeeId": "67890"},
+        },
+    ],
+)
 def test_other_events_are_not_terminations(payload):
     assert parse_webhook(payload) == []
 
 
-@pytest.mark.parametrize("payload,message", [
-    ([], "payload is not a JSON object"),
-    ({}, "neither 'employees' .* nor 'type'"),
-    ({"employees": {"1001": {}}}, "employees is not a list"),
-    ({"employees": [{"changedFields": ["Employment Status"], "fields": {}}]}, r"employees\[0\]\.id is missing"),
-    ({"employees": [{"id": "../admin", "changedFields": ["Termination Date"]}]},
-     r"employees\[0\]\.id is not an employee id"),
-    ({"employees": [field_entry("1", "Employment Status", {})]}, r"employees\[0\]\.changedFields is not a list"),
-    ({"employees": [field_entry("1", ["Employment Status"], "Terminated")]}, r"employees\[0\]\.fields is not an object"),
-    ({"type": 7, "data": {}}, "type is not a string"),
-    ({"type": "employee.updated"}, "data is not an object"),
-    ({"type": "employee.updated", "data": {"companyId": "1"}}, r"data\.employeeId is missing"),
-    ({"type": "employee.updated", "data": {"employeeId": "5", "changedFields": "status"}}, r"data\.changedFields is not a list"),
-])
+@pytest.mark.parametrize(
+    "payload,message",
+    [
+        ([], "payload is not a JSON object"),
+        ({}, "neither 'employees' .* nor 'type'"),
+        ({"employees": {"1001": {}}}, "employees is not a list"),
+        (
+            {"employees": [{"changedFields": ["Employment Status"], "fields": {}}]},
+            r"employees\[0\]\.id is missing",
+        ),
+        (
+            {"employees": [{"id": "../admin", "changedFields": ["Termination Date"]}]},
+            r"employees\[0\]\.id is not an employee id",
+        ),
+        (
+            {"employees": [field_entry("1", "Employment Status", {})]},
+            r"employees\[0\]\.changedFields is not a list",
+        ),
+        (
+            {"employees": [field_entry("1", ["Employment Status"], "Terminated")]},
+            r"employees\[0\]\.fields is not an object",
+        ),
+        ({"type": 7, "data": {}}, "type is not a string"),
+        ({"type": "employee.updated"}, "data is not an object"),
+        ({"type": "employee.updated", "data": {"companyId": "1"}}, r"data\.employeeId is missing"),
+        (
+            {"type": "employee.updated", "data": {"employeeId": "5", "changedFields": "status"}},
+            r"data\.changedFields is not a list",
+        ),
+    ],
+)
 def test_payloads_of_the_wrong_shape_name_the_field(payload, message):
     """Refused only when nothing in the POST can be read and an unreadable entry looked like a termination."""
     with pytest.raises(ValueError, match=message):
@@ -480,10 +716,20 @@ def test_payloads_of_the_wrong_shape_name_the_field(payload, message):
 def test_a_successor_whose_work_email_adds_a_header_is_refused_naming_the_record(api):
     """Issue 11: a CR/LF in the successor's work e-mail added `Bcc: attacker@…` to every draft."""
     fields = employee_fields(customSuccessorEId="1012")
-    stub_employee(api, fields, [status_row("2", "2026-11-20", "Terminated")], extra_fields=",customSuccessorEId")
-    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
-    stub_person(api, "1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example\r\nBcc: attacker@evil.example",
-                "Community Manager")
+    stub_employee(
+        api, fields, [status_row("2", "2026-11-20", "Terminated")], extra_fields=",customSuccessorEId"
+    )
+    stub_person(
+        api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+    )
+    stub_person(
+        api,
+        "1012",
+        "Tomás",
+        "Ribas",
+        "tomas.ribas@acme-comunicacion.example\r\nBcc: attacker@evil.example",
+        "Community Manager",
+    )
     with pytest.raises(errors.BadRecord, match="BambooHR employee 1012: work e-mail") as error:
         connector(successor_field="customSuccessorEId").employee("1001")
     assert "attacker" not in str(error.value)
@@ -492,16 +738,39 @@ def test_a_successor_whose_work_email_adds_a_header_is_refused_naming_the_record
 def test_php_empty_maps_and_odd_entries_never_cost_the_batch_its_terminations(caplog):
     """BambooHR writes an empty map as `[]` (Created/Deleted entries: `"fields": [], "changedFields": []`) and
     never retries a 4xx: a POST refused for one odd entry loses every termination in it."""
-    payload = {"employees": [
-        {"action": "Created", "changedFields": [], "fields": [], "id": "1008", "timestamp": "2026-11-20T18:42:00+0000"},
-        {"action": "Deleted", "changedFields": {}, "fields": [], "id": "1009", "timestamp": "2026-11-20T18:42:00+0000"},
-        field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"}),
-        7,  # not an object: skipped
-        {"action": "Updated", "changedFields": ["First Name"], "fields": {"First Name": "Ana"}},  # no id: skipped
-        field_entry("1010", "First Name", {}),  # changedFields not a list, not a termination: skipped
-        {"action": "Updated", "changedFields": ["Employment Status"], "fields": {}, "id": "../x"},  # logged as an error
-        field_entry("1003", ["Termination Date"], {"Termination Date": "2026-12-18"}),
-    ]}
+    payload = {
+        "employees": [
+            {
+                "action": "Created",
+                "changedFields": [],
+                "fields": [],
+                "id": "1008",
+                "timestamp": "2026-11-20T18:42:00+0000",
+            },
+            {
+                "action": "Deleted",
+                "changedFields": {},
+                "fields": [],
+                "id": "1009",
+                "timestamp": "2026-11-20T18:42:00+0000",
+            },
+            field_entry("1001", ["Employment Status"], {"Employment Status": "Terminated"}),
+            7,  # not an object: skipped
+            {
+                "action": "Updated",
+                "changedFields": ["First Name"],
+                "fields": {"First Name": "Ana"},
+            },  # no id: skipped
+            field_entry("1010", "First Name", {}),  # changedFields not a list, not a termination: skipped
+            {
+                "action": "Updated",
+                "changedFields": ["Employment Status"],
+                "fields": {},
+                "id": "../x",
+            },  # logged as an error
+            field_entry("1003", ["Termination Date"], {"Termination Date": "2026-12-18"}),
+        ]
+    }
     caplog.set_level("WARNING", logger="relevo.bamboohr")
 
     changes = parse_webhook(payload)
@@ -509,18 +778,28 @@ def test_php_empty_maps_and_odd_entries_never_cost_the_batch_its_terminations(ca
     assert [(c.employee_id, c.kind) for c in changes] == [("1001", "terminated"), ("1003", "terminated")]
     problems = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert [level for level, _ in problems] == ["WARNING", "WARNING", "WARNING", "ERROR"]
-    assert "employees[6].id is not an employee id" in problems[3][1] and "may be a termination" in problems[3][1]
+    assert (
+        "employees[6].id is not an employee id" in problems[3][1] and "may be a termination" in problems[3][1]
+    )
 
 
 # --- relevo doctor ---
 
+
 def test_check_reads_the_field_list_and_names_registry_fields_the_key_cannot_see(api):
-    api.get(f"{BASE}/meta/fields", json=[
-        {"id": 1, "name": "First Name", "type": "text", "alias": "firstName"},
-        {"id": "4321", "name": "Successor", "type": "employee"},
-        {"id": 4400, "name": "Client language", "type": "list", "alias": "customLanguage"}])
+    api.get(
+        f"{BASE}/meta/fields",
+        json=[
+            {"id": 1, "name": "First Name", "type": "text", "alias": "firstName"},
+            {"id": "4321", "name": "Successor", "type": "employee"},
+            {"id": 4400, "name": "Client language", "type": "list", "alias": "customLanguage"},
+        ],
+    )
     ok = connector(successor_field=4321, language_field="customLanguage").check()
     assert [f.level for f in ok] == ["ok", "ok"]
-    hidden = connector(successor_field=4321, language_field="customLanguage",
-                       restriction_fields={"no_client_contact": "customNoContact"}).check()
+    hidden = connector(
+        successor_field=4321,
+        language_field="customLanguage",
+        restriction_fields={"no_client_contact": "customNoContact"},
+    ).check()
     assert hidden[-1].level == "error" and "customNoContact" in hidden[-1].text

@@ -5,20 +5,21 @@ not support this operation") and a Page DELETE answering `success: false` were r
 "already done" while the leaver kept the Page. These tests run the flow's own `execute` and the
 layoff's per-presence task against Graph payloads (`responses`) and fakes with a live state.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import responses
 from responses import matchers
 
 from relevo.connectors.errors import ServerError
-from relevo.model import Grant, Outcome
 from relevo.connectors.meta import GRAPH
-from relevo.storage.ledger import Ledger
 from relevo.engine.execute import Run, execute
+from relevo.model import Grant, Outcome
 from relevo.rules.plan import Action
+from relevo.storage.ledger import Ledger
 from tests.support.canaries import TOKEN as CANARY
 
 PAGE_ID, BUSINESS_ID = "104857600123", "556677889900"
@@ -27,42 +28,89 @@ LAURA = {"id": "1001", "name": "Laura Martínez Ferrer", "email": "laura.martine
 
 
 def page_registry(registry_with):
-    return registry_with([{"id": "page", "platform": "facebook_page", "account": "Acme Page", "owner": "company",
-                           "connector": "meta_page",
-                           "settings": {"page_id": PAGE_ID, "business_id": BUSINESS_ID,
-                                        "token": {"env": "RELEVO_TEST_TOKEN"}}}],
-                         identities=[{"employee": "1001", "presence": "page", "member": "9001"}])
+    return registry_with(
+        [
+            {
+                "id": "page",
+                "platform": "facebook_page",
+                "account": "Acme Page",
+                "owner": "company",
+                "connector": "meta_page",
+                "settings": {
+                    "page_id": PAGE_ID,
+                    "business_id": BUSINESS_ID,
+                    "token": {"env": "RELEVO_TEST_TOKEN"},
+                },
+            }
+        ],
+        identities=[{"employee": "1001", "presence": "page", "member": "9001"}],
+    )
 
 
 def graph_page(still_assigned: bool) -> None:
     """The Page token, and the live assigned_users list the confirmation reads."""
-    responses.get(f"{GRAPH}/{PAGE_ID}", match=[matchers.query_param_matcher({"fields": "access_token"}),
-                                               matchers.header_matcher({"Authorization": f"Bearer {CANARY}"})],
-                  json={"access_token": PAGE_TOKEN, "id": PAGE_ID})
+    responses.get(
+        f"{GRAPH}/{PAGE_ID}",
+        match=[
+            matchers.query_param_matcher({"fields": "access_token"}),
+            matchers.header_matcher({"Authorization": f"Bearer {CANARY}"}),
+        ],
+        json={"access_token": PAGE_TOKEN, "id": PAGE_ID},
+    )
     rows = [{"id": "9007", "name": "Carmen Ruiz Serrano", "tasks": ["MANAGE"]}]
     if still_assigned:
         rows.append({"id": "9001", "name": "Laura Martínez Ferrer", "tasks": ["MANAGE", "CREATE_CONTENT"]})
-    responses.get(f"{GRAPH}/{PAGE_ID}/assigned_users", json={"data": rows, "paging": {"cursors": {"after": "x"}}})
+    responses.get(
+        f"{GRAPH}/{PAGE_ID}/assigned_users", json={"data": rows, "paging": {"cursors": {"after": "x"}}}
+    )
 
 
 def revoke_action(registry, member_id: str = "9001") -> Action:
     presence = registry.presences[0]
-    grant = Grant(presence.id, member_id, "Laura Martínez Ferrer", "MANAGE, CREATE_CONTENT", True,
-                  display_name="Laura Martínez Ferrer", employee_id="1001")
-    return Action(key=f"1001:revoke:{presence.id}:{member_id}", action="revoke_role", target=presence.account,
-                  phase="revoke", description="", presence=presence, grant=grant)
+    grant = Grant(
+        presence.id,
+        member_id,
+        "Laura Martínez Ferrer",
+        "MANAGE, CREATE_CONTENT",
+        True,
+        display_name="Laura Martínez Ferrer",
+        employee_id="1001",
+    )
+    return Action(
+        key=f"1001:revoke:{presence.id}:{member_id}",
+        action="revoke_role",
+        target=presence.account,
+        phase="revoke",
+        description="",
+        presence=presence,
+        grant=grant,
+    )
 
 
-@pytest.mark.parametrize("answer", [
-    {"status": 400, "json": {"error": {"message": "(#100) Object with ID '9001' does not exist, cannot be loaded due "
-                                       "to missing permissions, or does not support this operation",
-                                       "type": "GraphMethodException", "code": 100, "error_subcode": 33,
-                                       "fbtrace_id": "AxYz123"}}},
-    {"status": 200, "json": {"success": False}},
-], ids=["error-100-33", "success-false"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {
+            "status": 400,
+            "json": {
+                "error": {
+                    "message": "(#100) Object with ID '9001' does not exist, cannot be loaded due "
+                    "to missing permissions, or does not support this operation",
+                    "type": "GraphMethodException",
+                    "code": 100,
+                    "error_subcode": 33,
+                    "fbtrace_id": "AxYz123",
+                }
+            },
+        },
+        {"status": 200, "json": {"success": False}},
+    ],
+    ids=["error-100-33", "success-false"],
+)
 @responses.activate(assert_all_requests_are_fired=True)
 def test_an_already_gone_answer_with_the_leaver_still_listed_is_failed_with_the_missing_permission(
-        registry_with, answer) -> None:
+    registry_with, answer
+) -> None:
     registry = page_registry(registry_with)
     graph_page(still_assigned=True)
     responses.delete(f"{GRAPH}/{PAGE_ID}/assigned_users", **answer)
@@ -78,8 +126,11 @@ def test_an_already_gone_answer_with_the_leaver_still_listed_is_failed_with_the_
 def test_a_removal_the_fresh_read_confirms_is_done(registry_with) -> None:
     registry = page_registry(registry_with)
     graph_page(still_assigned=False)
-    responses.delete(f"{GRAPH}/{PAGE_ID}/assigned_users", match=[matchers.query_param_matcher({"user": "9001"})],
-                     json={"success": True})
+    responses.delete(
+        f"{GRAPH}/{PAGE_ID}/assigned_users",
+        match=[matchers.query_param_matcher({"user": "9001"})],
+        json={"success": True},
+    )
     row = execute(Run(registry, LAURA, None, direct=True), revoke_action(registry))
     assert row["outcome"] == "done" and "confirmed by a fresh read" in row["detail"]
     assert [c.request.method for c in responses.calls].count("GET") == 2  # the Page token, one members read
@@ -98,13 +149,19 @@ class LiveVendor:
         self.reads = 0
 
     def members(self, presence):
-        return [Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member", False) for m in sorted(self.live)]
+        return [
+            Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member", False)
+            for m in sorted(self.live)
+        ]
 
     def holders(self, presence):
         self.reads += 1
         if self.unreadable:
-            raise ServerError("hootsuite: GET v1/organizations/o/members: unavailable (HTTP 503)",
-                              vendor="hootsuite", status=503)
+            raise ServerError(
+                "hootsuite: GET v1/organizations/o/members: unavailable (HTTP 503)",
+                vendor="hootsuite",
+                status=503,
+            )
         return set(self.live)
 
     def revoke(self, presence, grant):
@@ -122,12 +179,20 @@ def batch(acme_registry, vendor: LiveVendor, count: int):
     registry = acme_registry
     presence = next(p for p in registry.presences if p.id == "hootsuite")
     registry._social[presence.id] = vendor
-    employees = [{"id": str(2000 + i), "name": f"Leaver {i}", "email": f"m{i}@acme-comunicacion.example",
-                  "termination": {"type": "involuntary", "date": "2026-11-27"}} for i in range(count)]
+    employees = [
+        {
+            "id": str(2000 + i),
+            "name": f"Leaver {i}",
+            "email": f"m{i}@acme-comunicacion.example",
+            "termination": {"type": "involuntary", "date": "2026-11-27"},
+        }
+        for i in range(count)
+    ]
     runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
     cleared: list[str] = []
-    rows = revoke_on_presence.fn(presence, employees, runs, datetime.now(timezone.utc), False, False,
-                                 Cleared(list(runs), 1, cleared.append))
+    rows = revoke_on_presence.fn(
+        presence, employees, runs, datetime.now(UTC), False, False, Cleared(list(runs), 1, cleared.append)
+    )
     return rows, cleared
 
 
@@ -135,14 +200,20 @@ def test_a_layoff_confirms_its_leavers_on_a_presence_with_one_read(acme) -> None
     from relevo.config.registry import load_registry
 
     vendor = LiveVendor([f"m{i}" for i in range(12)] + ["boss"], stuck={"m3"})
-    vendor.members = lambda presence: [Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member",
-                                             m == "boss") for m in sorted(vendor.live)]
+    vendor.members = lambda presence: [
+        Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member", m == "boss")
+        for m in sorted(vendor.live)
+    ]
     rows, cleared = batch(load_registry(acme), vendor, 12)
     revokes = {r["employee_id"]: r for r in rows if r["action"] == "revoke_role"}
     assert vendor.reads == 1  # one fresh read for the twelve removals
     assert revokes["2003"]["outcome"] == "failed" and "ORG_MANAGE_MEMBER" in revokes["2003"]["detail"]
-    assert {k for k, r in revokes.items() if r["outcome"] == "done"} == {str(2000 + i) for i in range(12)} - {"2003"}
-    assert sorted(cleared) == sorted(str(2000 + i) for i in range(12))  # notices wait for the read, then go on
+    assert {k for k, r in revokes.items() if r["outcome"] == "done"} == {str(2000 + i) for i in range(12)} - {
+        "2003"
+    }
+    assert sorted(cleared) == sorted(
+        str(2000 + i) for i in range(12)
+    )  # notices wait for the read, then go on
 
 
 def test_an_unreadable_confirmation_is_failed_and_rerun_checks_again(acme) -> None:
@@ -150,16 +221,22 @@ def test_an_unreadable_confirmation_is_failed_and_rerun_checks_again(acme) -> No
 
     registry = load_registry(acme)
     vendor = LiveVendor(["m0", "boss"], unreadable=True)
-    vendor.members = lambda presence: [Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member",
-                                             m == "boss") for m in sorted(vendor.live)]
+    vendor.members = lambda presence: [
+        Grant(presence.id, m, f"{m}@acme-comunicacion.example", "member", m == "boss")
+        for m in sorted(vendor.live)
+    ]
     rows, _ = batch(registry, vendor, 1)
     (row,) = [r for r in rows if r["action"] == "revoke_role"]
-    assert row["outcome"] == "failed" and "could not be read again" in row["detail"] and "HTTP 503" in row["detail"]
+    assert (
+        row["outcome"] == "failed"
+        and "could not be read again" in row["detail"]
+        and "HTTP 503" in row["detail"]
+    )
 
 
 def test_a_connector_that_cannot_read_its_members_again_never_records_done(acme) -> None:
-    from relevo.engine.execute import confirm_removals
     from relevo.config.registry import load_registry
+    from relevo.engine.execute import confirm_removals
 
     class Blind:
         platform = "x"
@@ -167,7 +244,14 @@ def test_a_connector_that_cannot_read_its_members_again_never_records_done(acme)
     registry = load_registry(acme)
     presence = next(p for p in registry.presences if p.id == "hootsuite")
     registry._social[presence.id] = Blind()
-    action = Action(key="1001:revoke:hootsuite:m1", action="revoke_role", target=presence.account, phase="revoke",
-                    description="", presence=presence, grant=Grant(presence.id, "m1", "a@b.example", "member", False))
+    action = Action(
+        key="1001:revoke:hootsuite:m1",
+        action="revoke_role",
+        target=presence.account,
+        phase="revoke",
+        description="",
+        presence=presence,
+        grant=Grant(presence.id, "m1", "a@b.example", "member", False),
+    )
     (row,) = confirm_removals([(Run(registry, LAURA, None, direct=True), action, Outcome("done", "removed"))])
     assert row["outcome"] == "failed" and "cannot read its members again" in row["detail"]

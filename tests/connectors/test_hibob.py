@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,10 @@ import responses
 from responses import matchers
 from responses.registries import OrderedRegistry
 
-from relevo.model import ConfigurationError
 from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.hibob import HiBob, is_ping, parse_webhook
+from relevo.model import ConfigurationError
 from tests.connectors.hibob_contract import (
     TABLE_ENTRY_EXAMPLE,
     WEBHOOK,
@@ -299,7 +299,7 @@ def test_changed_since_picks_recent_and_future_terminations_from_one_search(api)
     active = record("5004", terminationDate=None, lifecycleStatus="employed")
     active["employee"] = {}
     bob = serve(api, Bob(old, backdated, future, active, BOSS_RECORD))
-    hr = connector(now=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc))
+    hr = connector(now=lambda: datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
 
     changed, cursor = hr.changed_since("2026-11-26T09:45:00+00:00")
     found = hr.employees(changed)
@@ -466,7 +466,7 @@ def test_any_payload_gives_a_value_error_or_events_the_inbox_accepts():
                 change.employee_id,
                 change.kind,
                 change.change_fingerprint,
-                datetime(2026, 11, 27, tzinfo=timezone.utc),
+                datetime(2026, 11, 27, tzinfo=UTC),
             )  # raises if it does not fit the schema
 
     prop()

@@ -4,6 +4,7 @@ BambooHR: every request is validated against the official OpenAPI spec as in tes
 and every mocked 200 answer against the spec's response schema, so the payloads are the
 vendor's documented shapes (custom report values are strings: `additionalProperties: string`).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ from responses import matchers
 from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.directory import DirectoryHR
+from tests.support import factorial_api
 from tests.support.bamboohr_api import (
     BASE,
     FIELDS,
@@ -32,9 +34,8 @@ from tests.support.bamboohr_api import (
     stub_employee,
     stub_person,
 )
-from tests.support.canaries import BAMBOOHR_KEY as CANARY
-from tests.support import factorial_api
 from tests.support.bamboohr_spec import validate_against_spec
+from tests.support.canaries import BAMBOOHR_KEY as CANARY
 
 SUCCESSOR = "customSuccessorEId"
 LEAVER_FIELDS = FIELDS.split(",") + [SUCCESSOR]
@@ -50,20 +51,27 @@ def api(spec):
         for call in mock.calls:
             validate_against_spec(spec, call.request)
             if isinstance(call.response, requests.Response) and call.response.status_code == 200:
-                spec.validate_response(RequestsOpenAPIRequest(call.request),
-                                       RequestsOpenAPIResponse(call.response))
+                spec.validate_response(
+                    RequestsOpenAPIRequest(call.request), RequestsOpenAPIResponse(call.response)
+                )
 
 
 # --- BambooHR's answers, built from one in-memory company ---
+
 
 def text(value: Any) -> str:
     """A custom report value: always a string (empty when the record has none)."""
     return "" if value is None else str(value)
 
 
-def serve_reports(api, people: dict[str, dict], fail: Callable[[list[int]], int | None] = lambda ids: None,
-                  asked: list[dict] | None = None) -> None:
+def serve_reports(
+    api,
+    people: dict[str, dict],
+    fail: Callable[[list[int]], int | None] = lambda ids: None,
+    asked: list[dict] | None = None,
+) -> None:
     """POST reports/custom answered like BambooHR: the requested fields of the requested ids that exist."""
+
     def answer(request: requests.PreparedRequest):
         body = json.loads(request.body)
         if asked is not None:
@@ -71,14 +79,25 @@ def serve_reports(api, people: dict[str, dict], fail: Callable[[list[int]], int 
         ids = body["filters"]["employeeIds"]
         if (status := fail(ids)) is not None:
             return status, {"X-BambooHR-Error-Message": f"failed for key {CANARY}"}, ""
-        rows = [{"id": str(i), **{f: text(people[str(i)].get(f)) for f in body["fields"]}}
-                for i in ids if str(i) in people]
-        report = {"title": body.get("title", "Report"),
-                  "fields": [{"id": f, "type": "text", "name": f} for f in body["fields"]], "employees": rows}
+        rows = [
+            {"id": str(i), **{f: text(people[str(i)].get(f)) for f in body["fields"]}}
+            for i in ids
+            if str(i) in people
+        ]
+        report = {
+            "title": body.get("title", "Report"),
+            "fields": [{"id": f, "type": "text", "name": f} for f in body["fields"]],
+            "employees": rows,
+        }
         return 200, {}, json.dumps(report)
 
-    api.add_callback(responses.POST, f"{BASE}/reports/custom", callback=answer, content_type="application/json",
-                     match=[matchers.query_param_matcher({"format": "json"})])
+    api.add_callback(
+        responses.POST,
+        f"{BASE}/reports/custom",
+        callback=answer,
+        content_type="application/json",
+        match=[matchers.query_param_matcher({"format": "json"})],
+    )
 
 
 def serve_tables(api, status: list[dict], jobs: list[dict]) -> None:
@@ -94,23 +113,43 @@ def company() -> dict[str, dict]:
     """Two leavers (1002 is 1001's successor), a manager and a successor outside the batch."""
     return {
         "1001": employee_fields("1001", customSuccessorEId="1002"),
-        "1002": employee_fields("1002", firstName="Diego", lastName="Navarro Puig", displayName="Diego Navarro Puig",
-                                workEmail="diego.navarro@acme-comunicacion.example", workPhone=None,
-                                mobilePhone="+34 600 111 222", department=None, jobTitle=None,
-                                customSuccessorEId="1012"),
-        "1007": person_fields("1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"),
-        "1012": person_fields("1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example", "Community Manager"),
+        "1002": employee_fields(
+            "1002",
+            firstName="Diego",
+            lastName="Navarro Puig",
+            displayName="Diego Navarro Puig",
+            workEmail="diego.navarro@acme-comunicacion.example",
+            workPhone=None,
+            mobilePhone="+34 600 111 222",
+            department=None,
+            jobTitle=None,
+            customSuccessorEId="1012",
+        ),
+        "1007": person_fields(
+            "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+        ),
+        "1012": person_fields(
+            "1012", "Tomás", "Ribas", "tomas.ribas@acme-comunicacion.example", "Community Manager"
+        ),
     }
 
 
-STATUS = (owned([status_row("1", "2021-03-01", "Full-Time"),
-                 status_row("2", "2026-11-20", "Terminated", type_id="31", reason_id="40")], "1001")
-          + owned([status_row("1", "2026-12-18", "Terminated", type_id="Resignation")], "1002")
-          + owned([status_row("1", "2019-01-01", "Full-Time")], "1007"))
+STATUS = (
+    owned(
+        [
+            status_row("1", "2021-03-01", "Full-Time"),
+            status_row("2", "2026-11-20", "Terminated", type_id="31", reason_id="40"),
+        ],
+        "1001",
+    )
+    + owned([status_row("1", "2026-12-18", "Terminated", type_id="Resignation")], "1002")
+    + owned([status_row("1", "2019-01-01", "Full-Time")], "1007")
+)
 JOBS = owned(JOB_INFO, "1001") + owned(JOB_INFO, "1002") + owned(JOB_INFO[:1], "1007")
 
 
 # --- BambooHR ---
+
 
 def test_a_batch_is_one_report_two_tables_one_report_of_related_people_and_the_lists(api):
     asked: list[dict] = []
@@ -123,22 +162,41 @@ def test_a_batch_is_one_report_two_tables_one_report_of_related_people_and_the_l
 
     assert list(got) == ["1001", "1002", "1404"]
     laura = schemas.check("employee", got["1001"], "BambooHR 1001")
-    assert laura["termination"] == {"type": "involuntary", "date": "2026-11-20", "reason": "Reestructuración",
-                                    "vendor_type": "Despido"}
-    assert laura["manager"] == {"id": "1007", "name": "Marta Soler", "email": "marta.soler@acme-comunicacion.example",
-                                "phone": "+34 600 000 000", "job_title": "Directora de Cuentas"}
+    assert laura["termination"] == {
+        "type": "involuntary",
+        "date": "2026-11-20",
+        "reason": "Reestructuración",
+        "vendor_type": "Despido",
+    }
+    assert laura["manager"] == {
+        "id": "1007",
+        "name": "Marta Soler",
+        "email": "marta.soler@acme-comunicacion.example",
+        "phone": "+34 600 000 000",
+        "job_title": "Directora de Cuentas",
+    }
     assert laura["successor"]["name"] == "Diego Navarro Puig"  # from the batch itself, not read again
     diego = schemas.check("employee", got["1002"], "BambooHR 1002")
     assert (diego["status"], diego["termination"]["type"]) == ("terminating", "voluntary")
-    assert (diego["department"], diego["job_title"]) == ("Cuentas", "Social Media Manager")  # jobInfo fallback
+    assert (diego["department"], diego["job_title"]) == (
+        "Cuentas",
+        "Social Media Manager",
+    )  # jobInfo fallback
     assert diego["phone"] == "+34 600 111 222" and diego["successor"]["id"] == "1012"
     assert isinstance(got["1404"], errors.NotFound) and "1404" in str(got["1404"])
     # 1 report of leavers, 2 tables, 1 report of the manager and successor not in the batch, meta/lists.
     assert [c.request.url.split("/v1/")[1] for c in api.calls] == [
-        "reports/custom?format=json", "employees/all/tables/employmentStatus", "employees/all/tables/jobInfo",
-        "reports/custom?format=json", "meta/lists"]
-    assert asked[0] == {"title": "relevo leavers", "fields": LEAVER_FIELDS,
-                        "filters": {"employeeIds": [1001, 1002, 1404]}}
+        "reports/custom?format=json",
+        "employees/all/tables/employmentStatus",
+        "employees/all/tables/jobInfo",
+        "reports/custom?format=json",
+        "meta/lists",
+    ]
+    assert asked[0] == {
+        "title": "relevo leavers",
+        "fields": LEAVER_FIELDS,
+        "filters": {"employeeIds": [1001, 1002, 1404]},
+    }
     assert asked[1] == {"title": "relevo leavers", "fields": PERSON, "filters": {"employeeIds": [1007, 1012]}}
     assert CANARY not in json.dumps([c.request.url for c in api.calls])
 
@@ -148,10 +206,17 @@ def test_the_batch_and_the_single_read_give_the_same_employee(api):
     serve_reports(api, people)
     serve_tables(api, STATUS, JOBS)
     api.get(f"{BASE}/meta/lists", json=META_LISTS)
-    stub_employee(api, people["1001"], [r for r in STATUS if r["employeeId"] == "1001"], extra_fields=f",{SUCCESSOR}")
-    stub_person(api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas")
-    api.get(f"{BASE}/employees/1002", json={k: people["1002"][k] for k in ["id", *PERSON]},
-            match=[matchers.query_param_matcher({"fields": ",".join(PERSON)})])
+    stub_employee(
+        api, people["1001"], [r for r in STATUS if r["employeeId"] == "1001"], extra_fields=f",{SUCCESSOR}"
+    )
+    stub_person(
+        api, "1007", "Marta", "Soler", "marta.soler@acme-comunicacion.example", "Directora de Cuentas"
+    )
+    api.get(
+        f"{BASE}/employees/1002",
+        json={k: people["1002"][k] for k in ["id", *PERSON]},
+        match=[matchers.query_param_matcher({"fields": ",".join(PERSON)})],
+    )
 
     batch = connector(successor_field=SUCCESSOR).employees(["1001"])["1001"]
     single = connector(successor_field=SUCCESSOR).employee("1001")
@@ -175,12 +240,24 @@ def test_people_already_read_are_not_read_again(api):
 
 def test_ids_are_chunked_100_per_report_and_1000_leavers_cost_a_fixed_few_calls(api):
     people = {str(n): employee_fields(str(n), supervisorEId=str(2000 + n % 30)) for n in range(3000, 4000)}
-    people.update({str(2000 + m): person_fields(str(2000 + m), "Jefa", f"N{m}", f"j{m}@x.example", "Jefa")
-                   for m in range(30)})
+    people.update(
+        {
+            str(2000 + m): person_fields(str(2000 + m), "Jefa", f"N{m}", f"j{m}@x.example", "Jefa")
+            for m in range(30)
+        }
+    )
     asked: list[dict] = []
     serve_reports(api, people, asked=asked)
-    serve_tables(api, [dict(status_row("1", "2026-11-20", "Terminated", type_id="Despido"), id=f"s{n}",
-                            employeeId=str(n)) for n in range(3000, 4000)], [])
+    serve_tables(
+        api,
+        [
+            dict(
+                status_row("1", "2026-11-20", "Terminated", type_id="Despido"), id=f"s{n}", employeeId=str(n)
+            )
+            for n in range(3000, 4000)
+        ],
+        [],
+    )
     hr = connector()
 
     got = hr.employees([str(n) for n in range(3000, 4000)])
@@ -204,8 +281,10 @@ def test_a_failed_chunk_is_the_error_of_its_ids_only(api):
     assert CANARY not in str(got["5000"]) and CANARY not in repr(got["5000"].args)
 
 
-@pytest.mark.parametrize("status,cls", [(401, errors.AuthenticationError), (403, errors.PermissionDenied),
-                                        (400, errors.InvalidRequest)])
+@pytest.mark.parametrize(
+    "status,cls",
+    [(401, errors.AuthenticationError), (403, errors.PermissionDenied), (400, errors.InvalidRequest)],
+)
 def test_the_api_key_never_appears_in_a_batch_error(api, status, cls):
     serve_reports(api, company(), fail=lambda ids: status)
 
@@ -218,7 +297,9 @@ def test_the_api_key_never_appears_in_a_batch_error(api, status, cls):
 
 def test_an_unreadable_table_is_every_found_ids_error(api):
     serve_reports(api, company())
-    api.get(f"{BASE}/employees/all/tables/employmentStatus", json=[{"id": "1", "date": "2026-11-20"}])  # no employeeId
+    api.get(
+        f"{BASE}/employees/all/tables/employmentStatus", json=[{"id": "1", "date": "2026-11-20"}]
+    )  # no employeeId
 
     got = connector().employees(["1001", "1404"])
 
@@ -246,7 +327,12 @@ def test_without_table_access_the_fields_still_tell_a_termination(api):
 
     got = connector().employees(["1001"])["1001"]
 
-    assert got["termination"] == {"type": "unknown", "date": "2026-11-20", "reason": None, "vendor_type": None}
+    assert got["termination"] == {
+        "type": "unknown",
+        "date": "2026-11-20",
+        "reason": None,
+        "vendor_type": None,
+    }
 
 
 def test_ids_that_cannot_be_bamboohr_ids_are_not_found_without_a_call(api):
@@ -265,7 +351,9 @@ def test_an_empty_batch_makes_no_call():
 
 
 def test_the_report_of_the_wrong_shape_is_an_invalid_response(spec):
-    with responses.RequestsMock() as api:  # the answer breaks the spec on purpose: only the request is checked
+    with (
+        responses.RequestsMock() as api
+    ):  # the answer breaks the spec on purpose: only the request is checked
         api.post(f"{BASE}/reports/custom", json={"title": "x", "fields": [], "employees": {"1001": {}}})
 
         got = connector().employees(["1001"])
@@ -275,6 +363,7 @@ def test_the_report_of_the_wrong_shape_is_an_invalid_response(spec):
 
 
 # --- BambooHR simulator: the same connector over the loopback vendor ---
+
 
 def test_simulator_serves_the_batch_calls_and_agrees_with_single_reads():
     from relevo.connectors.bamboohr import BambooHR
@@ -297,6 +386,7 @@ def test_simulator_serves_the_batch_calls_and_agrees_with_single_reads():
 
 
 # --- directory and Factorial ---
+
 
 def test_directory_reads_the_export_once_and_a_missing_id_is_not_found(acme: Path, monkeypatch):
     import relevo.connectors.directory as directory

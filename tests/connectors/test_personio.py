@@ -14,10 +14,10 @@ import pytest
 import responses
 
 from relevo import schemas
-from relevo.connectors import errors
-from relevo.model import ConfigurationError
-from relevo.connectors.personio import RENEW_BEFORE, Personio, parse_webhook
 from relevo.config.registry import load_registry
+from relevo.connectors import errors
+from relevo.connectors.personio import RENEW_BEFORE, Personio, parse_webhook
+from relevo.model import ConfigurationError
 from tests.connectors import personio_contract as spec
 
 BASE = "https://api.personio.de"
@@ -489,7 +489,6 @@ def test_a_cursor_that_repeats_stops_the_poll(api):
         connector().changed_since("2026-11-20T00:00:00+00:00")
 
 
-
 def persons_pages(api, cursors: list[str | None]) -> list[str]:
     """GET /v2/persons answered page by page: page i holds person 600i and links to cursors[i]."""
     ids = []
@@ -498,8 +497,11 @@ def persons_pages(api, cursors: list[str | None]) -> list[str]:
         if i:
             query["cursor"] = cursors[i - 1]
         ids.append(f"600{i}")
-        api.get(f"{BASE}/v2/persons", json=spec.page([spec.person(ids[-1])], next_cursor=nxt),
-                match=[responses.matchers.query_param_matcher(query)])
+        api.get(
+            f"{BASE}/v2/persons",
+            json=spec.page([spec.person(ids[-1])], next_cursor=nxt),
+            match=[responses.matchers.query_param_matcher(query)],
+        )
     return ids
 
 

@@ -3,14 +3,14 @@ lifetime on a shared clock, the report upload, and reconciliation through the re
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from relevo.config.registry import load_registry
 from relevo.connectors.personio import RENEW_BEFORE, Personio
 from relevo.reconcile import reconcile_once
-from relevo.config.registry import load_registry
 from tests.sim import Simulator
 from tests.sim.vendors import Personio as PersonioSim
 
@@ -110,7 +110,7 @@ def test_reconciliation_through_the_registry_stores_one_personio_event(
         ),
         "utf-8",
     )
-    now = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
     first = reconcile_once(load_registry(acme), now=now)
     again = reconcile_once(load_registry(acme), now=now)

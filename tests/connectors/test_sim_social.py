@@ -4,14 +4,15 @@ TikTok's answers are checked against TikTok's own definitions (tests/specs/tikto
 follow the Business SDK: Page edges only with a Page token, invitations as Business Role
 Requests, 100/33 for what is not there.
 """
+
 from __future__ import annotations
 
 import pytest
 import requests
 
-from relevo.model import Person, Presence
 from relevo.connectors.meta import MetaBusinessConnector, MetaPageConnector, graph_base_url
 from relevo.connectors.tiktok import TikTokConnector
+from relevo.model import Person, Presence
 from tests.connectors.tiktok_spec import check_answer, check_request, spec_path
 from tests.sim import Simulator, all_vendors
 from tests.sim.seed import BUSINESS_ID, PAGE_ID, TIKTOK_BC, generate, populate
@@ -54,9 +55,15 @@ def test_tiktok_simulator_answers_as_tiktok_defines_and_lists_invitations_withou
 
 def test_meta_simulator_wants_a_page_token_and_keeps_invitations_apart(sim) -> None:
     base = graph_base_url({"base_url": sim.url("meta")})
-    raw = requests.get(f"{base}/{PAGE_ID}/assigned_users", params={"business": BUSINESS_ID},
-                       headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-    assert raw.status_code == 400 and raw.json()["error"]["code"] == 210  # the system user's token is not enough
+    raw = requests.get(
+        f"{base}/{PAGE_ID}/assigned_users",
+        params={"business": BUSINESS_ID},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    assert (
+        raw.status_code == 400 and raw.json()["error"]["code"] == 210
+    )  # the system user's token is not enough
     page = MetaPageConnector(base, TOKEN, PAGE_ID, BUSINESS_ID, sleep=lambda s: None)
     assert len(page.members(presence("page", "facebook_page"))) == len(sim.world.people)
     meta = sim.vendors["meta"]

@@ -8,6 +8,7 @@ undeclared key), and the `Access-Token` header (the SDK's client sends it as a h
 `check_answer` holds a mocked or simulated answer to the documented envelope and to the
 member fields the file's `response_rule` maps.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,11 @@ import jsonschema
 import yaml
 
 SPECS = Path(__file__).resolve().parents[1] / "specs" / "tiktok"
-OPERATIONS = {"/bc/member/get/": "bc_member_get.yml", "/bc/member/delete/": "bc_member_delete.yml",
-              "/bc/member/invite/": "bc_member_invite.yml"}
+OPERATIONS = {
+    "/bc/member/get/": "bc_member_get.yml",
+    "/bc/member/delete/": "bc_member_delete.yml",
+    "/bc/member/invite/": "bc_member_invite.yml",
+}
 MEMBER_FIELDS = {"user_id", "user_name", "user_email", "user_role", "relation_status", "ext_user_role"}
 
 
@@ -49,7 +53,7 @@ def schema_of(node: Any) -> Any:
 
 def spec_path(url: str) -> str:
     path = urlsplit(url).path
-    return path[path.index("/bc/"):]
+    return path[path.index("/bc/") :]
 
 
 def check_request(request: Any) -> None:
@@ -59,9 +63,13 @@ def check_request(request: Any) -> None:
     method, op = operation(path)
     assert request.method == method, f"{path}: {request.method}, TikTok defines {method}"
     assert request.headers.get("Access-Token"), f"{path}: no Access-Token header"
-    declared = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query" and p["name"] != "Access-Token"}
+    declared = {
+        p["name"]: p for p in op.get("parameters", []) if p["in"] == "query" and p["name"] != "Access-Token"
+    }
     query = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
-    assert "Access-Token" not in query and "access_token" not in query, "the token travels in a header, never the URL"
+    assert "Access-Token" not in query and "access_token" not in query, (
+        "the token travels in a header, never the URL"
+    )
     unknown = set(query) - set(declared)
     assert not unknown, f"{path}: undeclared query parameters {sorted(unknown)}"
     for name, parameter in declared.items():
@@ -74,7 +82,9 @@ def check_request(request: Any) -> None:
             jsonschema.validate(value, schema_of(parameter["content"]["application/json"]["schema"]))
         elif parameter["schema"].get("type") == "integer":
             assert query[name].lstrip("-").isdigit(), f"{path}: {name}={query[name]!r} is not an integer"
-    body_schema = ((op.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema")
+    body_schema = (
+        ((op.get("requestBody") or {}).get("content") or {}).get("application/json", {}).get("schema")
+    )
     if body_schema is not None:
         jsonschema.validate(json.loads(request.body or b"{}"), schema_of(body_schema))
     else:
@@ -94,4 +104,6 @@ def check_answer(path: str, body: Any) -> None:
         data = body.get("data") or {}
         assert set(data) <= {"list", "page_info"}, f"unexpected data keys {sorted(data)}"
         for row in data.get("list") or []:
-            assert set(row) <= MEMBER_FIELDS, f"member row with unmapped fields {sorted(set(row) - MEMBER_FIELDS)}"
+            assert set(row) <= MEMBER_FIELDS, (
+                f"member row with unmapped fields {sorted(set(row) - MEMBER_FIELDS)}"
+            )

@@ -1,4 +1,5 @@
 """A simulated company for flow-level reliability tests: every vendor on loopback, secrets as canaries."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -21,7 +22,9 @@ class Company:
 
 
 @contextmanager
-def simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leavers: int, stayers: int) -> Iterator[Company]:
+def simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leavers: int, stayers: int
+) -> Iterator[Company]:
     """A company on the simulator; the registry points every connector at it, secrets are canaries."""
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)

@@ -5,6 +5,7 @@ the other by a `relevo offboard` subprocess killed at `RELEVO_TEST_CRASH_AT` and
 second, uninterrupted run. The vendors' state, the drafts, the CRM and the ledger must
 end the same, and no vendor change may have been sent twice.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from relevo.config.registry import load_registry
 from relevo.connectors.graph_drafts import KEY_PROPERTY
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import load_registry
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, set_successors, write
 from tests.sim.seed import generate, populate
@@ -35,13 +36,21 @@ def twin(directory: Path):
     return sim, world, write(directory, sim, world)
 
 
-def cli(registry: Path, employee_id: str, prefect_api_url: str, crash_at: str | None) -> subprocess.CompletedProcess:
+def cli(
+    registry: Path, employee_id: str, prefect_api_url: str, crash_at: str | None
+) -> subprocess.CompletedProcess:
     env = {**os.environ, **SECRETS, "PREFECT_API_URL": prefect_api_url}
     env.pop("RELEVO_TEST_CRASH_AT", None)
     if crash_at:
         env["RELEVO_TEST_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-m", "relevo.cli", "offboard", employee_id, "--registry", str(registry)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "relevo.cli", "offboard", employee_id, "--registry", str(registry)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def vendor_state(sim: Simulator) -> dict:
@@ -51,11 +60,20 @@ def vendor_state(sim: Simulator) -> dict:
         "meta_business": {b: sorted(users) for b, users in v["meta"].businesses.items()},
         "hootsuite": {o: sorted(m) for o, m in v["hootsuite"].orgs.items()},
         "tiktok": {b: sorted(m) for b, m in v["tiktok"].centers.items()},
-        "hubspot_owners": {k: {i: o["properties"]["hubspot_owner_id"] for i, o in objs.items()}
-                           for k, objs in v["hubspot"].objects.items()},
-        "drafts": {box: sorted(p["value"] for m in msgs for p in m.get("singleValueExtendedProperties", [])
-                               if p["id"] == KEY_PROPERTY)
-                   for box, msgs in v["graph"].mailboxes.items() if msgs},
+        "hubspot_owners": {
+            k: {i: o["properties"]["hubspot_owner_id"] for i, o in objs.items()}
+            for k, objs in v["hubspot"].objects.items()
+        },
+        "drafts": {
+            box: sorted(
+                p["value"]
+                for m in msgs
+                for p in m.get("singleValueExtendedProperties", [])
+                if p["id"] == KEY_PROPERTY
+            )
+            for box, msgs in v["graph"].mailboxes.items()
+            if msgs
+        },
         "hr_files": len(v["bamboohr"].files),
     }
 
@@ -67,10 +85,15 @@ def ledger_state(registry: Path, employee_id: str) -> dict:
 
 def changes(sim: Simulator) -> Counter:
     """Every request that changes something at a vendor, counted by (vendor, method, path, body)."""
-    return Counter((c.vendor, c.method, c.path, tuple(sorted(c.query.items())), comparable(c.body)) for c in sim.log()
-                   if c.method in MUTATING and c.status is not None and c.status < 300
-                   and len(c.body) == int(c.headers.get("content-length") or 0)  # not cut short by the kill
-                   and not any(r in c.path for r in READS))
+    return Counter(
+        (c.vendor, c.method, c.path, tuple(sorted(c.query.items())), comparable(c.body))
+        for c in sim.log()
+        if c.method in MUTATING
+        and c.status is not None
+        and c.status < 300
+        and len(c.body) == int(c.headers.get("content-length") or 0)  # not cut short by the kill
+        and not any(r in c.path for r in READS)
+    )
 
 
 def comparable(body: bytes) -> bytes:
@@ -112,10 +135,13 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(prefect_api_url, tmp_pat
         # Every action both runs have ends the same (an interrupted revocation is confirmed live, with the
         # pre-state saved before the call); an action only one run has can only be one of two equivalent
         # revocations of coupled Meta presences (see above).
-        assert {k: v for k, v in crash_ledger.items() if k in calm_ledger} == \
-            {k: v for k, v in calm_ledger.items() if k in crash_ledger}
+        assert {k: v for k, v in crash_ledger.items() if k in calm_ledger} == {
+            k: v for k, v in calm_ledger.items() if k in crash_ledger
+        }
         assert all(":revoke:" in k for k in set(crash_ledger) ^ set(calm_ledger))
-        assert not [k for k, (status, _) in ledger_state(crash_registry, leaver).items() if status == "started"]
+        assert not [
+            k for k, (status, _) in ledger_state(crash_registry, leaver).items() if status == "started"
+        ]
     finally:
         calm_sim.stop()
         crash_sim.stop()

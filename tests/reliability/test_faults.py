@@ -6,15 +6,16 @@ with every action either done or recorded as failed/manual with its error, the v
 own state must agree with the ledger, a refused call must never be repeated, and every
 Retry-After must have been waited out (judged from the simulator's timestamps).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
 
 import pytest
 
+from relevo.config.registry import load_registry
 from relevo.connectors.graph_drafts import KEY_PROPERTY
 from relevo.storage.ledger import Ledger
-from relevo.config.registry import load_registry
 from tests.sim.company import still_has_access
 
 FAULTS = ("429", "500", "503", "reset")
@@ -41,33 +42,49 @@ def presence_outcomes(rows: list[dict], employee_id: str) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("seed", [11, pytest.param(12, marks=pytest.mark.slow), pytest.param(13, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "seed", [11, pytest.param(12, marks=pytest.mark.slow), pytest.param(13, marks=pytest.mark.slow)]
+)
 def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fast_prefect_retries, seed):
     from relevo.offboarding import offboard_employee
 
     sim, world = company.sim, company.world
     leaver = world.leavers[0]
     for offset, vendor in enumerate(sim.vendors):
-        sim.configure(vendor, fault_rate=0.3, faults=FAULTS, retry_after=RETRY_AFTER, seed=seed * 100 + offset,
-                      # The HR read and the CRM read start the run: only the transport retries them (3 calls,
-                      # no Prefect retry on top), so at most 2 faults there; a vendor down for longer fails
-                      # the run with its error (test_rerun_after_faults_finishes_the_job covers outages).
-                      fault_budget=2 if vendor in ("bamboohr", "hubspot") else None)
+        sim.configure(
+            vendor,
+            fault_rate=0.3,
+            faults=FAULTS,
+            retry_after=RETRY_AFTER,
+            seed=seed * 100 + offset,
+            # The HR read and the CRM read start the run: only the transport retries them (3 calls,
+            # no Prefect retry on top), so at most 2 faults there; a vendor down for longer fails
+            # the run with its error (test_rerun_after_faults_finishes_the_job covers outages).
+            fault_budget=2 if vendor in ("bamboohr", "hubspot") else None,
+        )
     hootsuite_member = f"/v1/organizations/.*/members/{leaver.ids['hootsuite']}$"
     sim.vendors["hootsuite"].forbid("DELETE", hootsuite_member)
 
     summary = summary_of(offboard_employee(leaver.id, str(company.registry)))
     rows = summary["rows"]
     calls = sim.log()
-    assert sum(1 for c in calls if c.fault in ("429", "500", "503", "reset")) >= 5, "faults were not exercised"
+    assert sum(1 for c in calls if c.fault in ("429", "500", "503", "reset")) >= 5, (
+        "faults were not exercised"
+    )
 
     # 1. Every action ends done, or failed/manual with the error and a fix recorded: none silent.
     assert rows and all(r["outcome"] in DONE | OPEN | {"awaiting_approval", "not_touched"} for r in rows)
     for row in rows:
         if row["outcome"] == "failed":
             error, _, fix = row["detail"].partition(" | fix: ")
-            assert fix and error.split(":")[0] in ("meta", "hootsuite", "tiktok", "hubspot", "microsoft-graph",
-                                                   "bamboohr"), row["detail"]
+            assert fix and error.split(":")[0] in (
+                "meta",
+                "hootsuite",
+                "tiktok",
+                "hubspot",
+                "microsoft-graph",
+                "bamboohr",
+            ), row["detail"]
     states = Ledger(load_registry(company.registry).database_url).states(leaver.id)
     assert not [k for k, s in states.items() if s.status == "started"], "an action was left half-recorded"
 
@@ -77,7 +94,9 @@ def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fa
     assert set(outcomes) == set(access)
     for presence, has_access in access.items():
         if has_access:
-            assert outcomes[presence] in OPEN, f"{presence}: access remains but the ledger says {outcomes[presence]}"
+            assert outcomes[presence] in OPEN, (
+                f"{presence}: access remains but the ledger says {outcomes[presence]}"
+            )
         else:
             assert outcomes[presence] in DONE | OPEN
     assert access["hootsuite"]  # the credential may not remove members: never done, always said so
@@ -93,7 +112,12 @@ def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fa
     for call in calls:
         seen[identity(call)] += 1
     for call in calls:
-        if call.status and 400 <= call.status < 500 and call.status not in (408, 429) and call.method != "GET":
+        if (
+            call.status
+            and 400 <= call.status < 500
+            and call.status not in (408, 429)
+            and call.method != "GET"
+        ):
             later = [c for c in calls if identity(c) == identity(call) and c.started > call.started]
             assert not later, f"{call.method} {call.path} answered {call.status} was sent again"
 
@@ -107,8 +131,13 @@ def test_thirty_percent_faults_end_done_or_recorded(prefect_api_url, company, fa
             assert gap >= call.retry_after - 0.005, f"{call.method} {call.path}: retried after {gap:.3f} s"
 
     # 5. Drafts: at most one per key in the mailboxes, whatever was retried.
-    keys = [p["value"] for messages in sim.vendors["graph"].mailboxes.values() for m in messages
-            for p in m.get("singleValueExtendedProperties", []) if p["id"] == KEY_PROPERTY]
+    keys = [
+        p["value"]
+        for messages in sim.vendors["graph"].mailboxes.values()
+        for m in messages
+        for p in m.get("singleValueExtendedProperties", [])
+        if p["id"] == KEY_PROPERTY
+    ]
     assert len(keys) == len(set(keys))
 
 
@@ -130,8 +159,12 @@ def test_rerun_after_faults_finishes_the_job(prefect_api_url, company, fast_pref
     assert set(presence_outcomes(second["rows"], leaver.id).values()) <= DONE
     first_done = {p for p, o in presence_outcomes(first["rows"], leaver.id).items() if o in DONE}
     # DELETE-based presences done in the first run are not called again in the second.
-    delete_paths = {"facebook-page": "assigned_users", "instagram": "assigned_users",
-                    "meta-business": leaver.ids["meta-business"], "hootsuite": leaver.ids["hootsuite"]}
+    delete_paths = {
+        "facebook-page": "assigned_users",
+        "instagram": "assigned_users",
+        "meta-business": leaver.ids["meta-business"],
+        "hootsuite": leaver.ids["hootsuite"],
+    }
     again = [c for c in sim.log(method="DELETE")[deletes_before:]]
     for presence in first_done & set(delete_paths):
         asset = {"facebook-page": "2000000000000001", "instagram": "3000000000000001"}.get(presence, "")

@@ -7,6 +7,7 @@ What must hold: bad input ends in ConfigurationError / ValueError / a 4xx, never
 traceback or a 5xx, and no invalid request ever reaches the inbox (so never starts a run).
 `-m slow` runs the same properties with a much larger budget.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,17 +21,25 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relevo.model import ConfigurationError
 from relevo.config.registry import load_registry
 from relevo.config.wiring import CRM_CONNECTORS, DRAFT_CONNECTORS, HR_CONNECTORS, SOCIAL_CONNECTORS
+from relevo.model import ConfigurationError
 from tests.support.canaries import FACTORIAL_CHALLENGE as CHALLENGE
 from tests.support.canaries import WEBHOOK_KEY as KEY
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FAST, SLOW = 30, 600
-NO_CHECKS = dict(deadline=None, database=None, derandomize=False,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                        HealthCheck.filter_too_much, HealthCheck.data_too_large])
+NO_CHECKS = dict(
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -54,12 +63,24 @@ def from_schema(document: dict) -> st.SearchStrategy:
     rewrite = lambda value: json.loads(json.dumps(value).replace("#/$defs/", "#/components/schemas/"))  # noqa: E731
     import schemathesis
 
-    api = schemathesis.openapi.from_dict({
-        "openapi": "3.1.0", "info": {"title": "document", "version": "1"},
-        "paths": {"/document": {"post": {
-            "requestBody": {"required": True, "content": {"application/json": {"schema": rewrite(body)}}},
-            "responses": {"200": {"description": "ok"}}}}},
-        "components": {"schemas": rewrite(document.get("$defs", {}))}})
+    api = schemathesis.openapi.from_dict(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "document", "version": "1"},
+            "paths": {
+                "/document": {
+                    "post": {
+                        "requestBody": {
+                            "required": True,
+                            "content": {"application/json": {"schema": rewrite(body)}},
+                        },
+                        "responses": {"200": {"description": "ok"}},
+                    }
+                }
+            },
+            "components": {"schemas": rewrite(document.get("$defs", {}))},
+        }
+    )
     return api["/document"]["POST"].as_strategy().map(lambda case: case.body)
 
 
@@ -109,9 +130,16 @@ def registry_property(tmp_path: Path, examples: int):
         load_and_build(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
 
     @settings(max_examples=examples, **NO_CHECKS)
-    @given(doc=json_values | st.dictionaries(st.sampled_from(
-        ["company", "hr", "crm", "drafts", "presences", "identities", "policy", "storage", "webhooks"]),
-        json_values, max_size=9))
+    @given(
+        doc=json_values
+        | st.dictionaries(
+            st.sampled_from(
+                ["company", "hr", "crm", "drafts", "presences", "identities", "policy", "storage", "webhooks"]
+            ),
+            json_values,
+            max_size=9,
+        )
+    )
     def anything(doc):
         load_and_build(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
 
@@ -138,26 +166,70 @@ def test_registry_loader_only_raises_configuration_error_large_budget(tmp_path):
 
 BAMBOOHR_PAYLOAD = {
     "anyOf": [
-        {"type": "object", "properties": {"employees": {"type": "array", "items": {
-            "type": "object", "properties": {
-                "id": {"type": ["string", "integer"]}, "action": {"type": "string"},
-                "changedFields": {"type": "array", "items": {"enum": [
-                    "Employment Status", "employmentHistoryStatus", "Termination Date", "terminationDate",
-                    "status", "First Name"]}},
-                "fields": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
-                "timestamp": {"type": "string"}}}}}, "required": ["employees"]},
-        {"type": "object", "properties": {"type": {"type": "string"}, "timestamp": {"type": "string"},
-                                          "data": {"type": "object", "properties": {
-                                              "employeeId": {"type": ["string", "integer", "null"]},
-                                              "changedFields": {"type": ["array", "string"]}}}},
-         "required": ["type"]},
+        {
+            "type": "object",
+            "properties": {
+                "employees": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": ["string", "integer"]},
+                            "action": {"type": "string"},
+                            "changedFields": {
+                                "type": "array",
+                                "items": {
+                                    "enum": [
+                                        "Employment Status",
+                                        "employmentHistoryStatus",
+                                        "Termination Date",
+                                        "terminationDate",
+                                        "status",
+                                        "First Name",
+                                    ]
+                                },
+                            },
+                            "fields": {
+                                "type": "object",
+                                "additionalProperties": {"type": ["string", "null"]},
+                            },
+                            "timestamp": {"type": "string"},
+                        },
+                    },
+                }
+            },
+            "required": ["employees"],
+        },
+        {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "timestamp": {"type": "string"},
+                "data": {
+                    "type": "object",
+                    "properties": {
+                        "employeeId": {"type": ["string", "integer", "null"]},
+                        "changedFields": {"type": ["array", "string"]},
+                    },
+                },
+            },
+            "required": ["type"],
+        },
     ]
 }
-FACTORIAL_PAYLOAD = {"type": "object", "properties": {
-    "id": {"type": ["integer", "string", "null"]}, "full_name": {"type": "string"}, "email": {"type": "string"},
-    "is_terminating": {"type": "boolean"}, "terminated_on": {"type": ["string", "null"]},
-    "termination_reason_type": {"type": ["string", "null"]}, "active": {"type": "boolean"},
-    "manager_id": {"type": ["integer", "null"]}}}
+FACTORIAL_PAYLOAD = {
+    "type": "object",
+    "properties": {
+        "id": {"type": ["integer", "string", "null"]},
+        "full_name": {"type": "string"},
+        "email": {"type": "string"},
+        "is_terminating": {"type": "boolean"},
+        "terminated_on": {"type": ["string", "null"]},
+        "termination_reason_type": {"type": ["string", "null"]},
+        "active": {"type": "boolean"},
+        "manager_id": {"type": ["integer", "null"]},
+    },
+}
 SUBSCRIPTIONS = st.sampled_from(["employees/employee/terminate", "employees/employee/unterminate", None, "x"])
 
 
@@ -201,33 +273,50 @@ def test_webhook_parsers_raise_only_value_error_large_budget():
 # --- the receiver over HTTP: schemathesis from its OpenAPI ---
 
 
-
 def receiver_spec(app) -> dict:
     """The app's own OpenAPI plus what each vendor sends (the routes read headers and raw bodies)."""
     spec = app.openapi()  # built from the routes; the receiver does not serve it
     header = {"in": "header", "required": False, "schema": {"type": "string"}}
     bamboo = spec["paths"]["/webhooks/bamboohr"]["post"]
-    bamboo["parameters"] = [{**header, "name": "X-BambooHR-Signature"},
-                            {**header, "name": "X-BambooHR-Timestamp",
-                             "schema": {"anyOf": [{"type": "string"}, {"type": "string", "pattern": "^[0-9]{10}$"}]}}]
-    bamboo["requestBody"] = {"required": False, "content": {
-        "application/json": {"schema": BAMBOOHR_PAYLOAD}, "text/plain": {"schema": {"type": "string"}}}}
+    bamboo["parameters"] = [
+        {**header, "name": "X-BambooHR-Signature"},
+        {
+            **header,
+            "name": "X-BambooHR-Timestamp",
+            "schema": {"anyOf": [{"type": "string"}, {"type": "string", "pattern": "^[0-9]{10}$"}]},
+        },
+    ]
+    bamboo["requestBody"] = {
+        "required": False,
+        "content": {
+            "application/json": {"schema": BAMBOOHR_PAYLOAD},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
     factorial_op = spec["paths"]["/webhooks/factorial"]["post"]
-    factorial_op["parameters"] = [{**header, "name": "x-factorial-wh-challenge"},
-                                  {"in": "query", "name": "subscription", "required": False,
-                                   "schema": {"type": "string"}}]
-    factorial_op["requestBody"] = {"required": False, "content": {
-        "application/json": {"schema": FACTORIAL_PAYLOAD}, "application/xml": {"schema": {"type": "string"}}}}
+    factorial_op["parameters"] = [
+        {**header, "name": "x-factorial-wh-challenge"},
+        {"in": "query", "name": "subscription", "required": False, "schema": {"type": "string"}},
+    ]
+    factorial_op["requestBody"] = {
+        "required": False,
+        "content": {
+            "application/json": {"schema": FACTORIAL_PAYLOAD},
+            "application/xml": {"schema": {"type": "string"}},
+        },
+    }
     for op in (bamboo, factorial_op):
-        op["responses"].update({str(s): {"description": "refused"} for s in (400, 401, 404, 413, 415, 422, 503)})
+        op["responses"].update(
+            {str(s): {"description": "refused"} for s in (400, 401, 404, 413, 415, 422, 503)}
+        )
     return spec
 
 
 @pytest.fixture
 def receiver(acme, monkeypatch):
-    from relevo.storage.inbox import Inbox
     from relevo.receiver.dispatcher import Dispatcher
     from relevo.receiver.webhook import create_app
+    from relevo.storage.inbox import Inbox
 
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
@@ -244,9 +333,11 @@ def receiver_property(receiver, examples: int) -> None:
     app, inbox, launched = receiver
     api = schemathesis.openapi.from_dict(receiver_spec(app))
     api.app = app
-    strategy = st.one_of(api["/webhooks/bamboohr"]["POST"].as_strategy(),
-                         api["/webhooks/factorial"]["POST"].as_strategy(),
-                         api["/healthz"]["GET"].as_strategy())
+    strategy = st.one_of(
+        api["/webhooks/bamboohr"]["POST"].as_strategy(),
+        api["/webhooks/factorial"]["POST"].as_strategy(),
+        api["/healthz"]["GET"].as_strategy(),
+    )
     statuses: set[int] = set()
 
     @settings(max_examples=examples, **NO_CHECKS)
@@ -254,7 +345,9 @@ def receiver_property(receiver, examples: int) -> None:
     def never_5xx(case):
         response = case.call()
         statuses.add(response.status_code)
-        assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code} {response.text[:200]}"
+        assert response.status_code < 500, (
+            f"{case.method} {case.path}: {response.status_code} {response.text[:200]}"
+        )
         if case.path != "/healthz":
             assert response.status_code in (400, 401, 404, 413, 415, 422), response.text[:200]
             assert "error" in response.json()
@@ -289,9 +382,15 @@ def signed_property(receiver, examples: int) -> None:
         body = json.dumps(payload).encode()
         stamp = str(int(time.time()))
         before = len(inbox.events())
-        response = client.post("/webhooks/bamboohr", content=body, headers={
-            "content-type": "application/json", "x-bamboohr-timestamp": stamp,
-            "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp)})
+        response = client.post(
+            "/webhooks/bamboohr",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "x-bamboohr-timestamp": stamp,
+                "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp),
+            },
+        )
         assert response.status_code in (202, 400), response.text[:300]
         stored = response.json().get("stored", []) if response.status_code == 202 else []
         assert len(inbox.events()) == before + len(stored)

@@ -4,14 +4,15 @@ against the loopback simulator's Bob (people search, document folders) and the s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
+from relevo.config.registry import load_registry
 from relevo.connectors.errors import NotFound
 from relevo.connectors.hibob import HiBob
 from relevo.reconcile import reconcile_once
-from relevo.config.registry import load_registry
 from tests.reliability.conftest import Company
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import SECRETS, arm, set_successors, still_has_access, write
@@ -59,10 +60,10 @@ def test_the_connector_reads_a_leaver_and_files_the_report(bob_company: Company,
 
 
 def test_reconciliation_finds_the_simulated_leavers(bob_company: Company) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     registry = load_registry(bob_company.registry)
-    result = reconcile_once(registry, now=datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc))
+    result = reconcile_once(registry, now=datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
     assert sorted(k.split(":")[1] for k in result["stored"]) == sorted(
         p.id for p in bob_company.world.leavers
     )

@@ -5,6 +5,7 @@ Dispatcher, with a fake clock and a launcher that counts runs and can be "down".
 every acknowledged event is in the inbox, and no event is ever launched twice; at the end,
 with Prefect back and time passed, every stored event has been launched exactly once.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
-from relevo.receiver.verify import bamboohr_signature
 from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.verify import bamboohr_signature
 from relevo.receiver.webhook import create_app
+from relevo.storage.inbox import Inbox
 from tests.support.canaries import WEBHOOK_KEY as KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,10 +33,24 @@ EMPLOYEES = st.sampled_from(["1001", "1002", "1003", "2001"])
 
 def payload(employee_id: str, style: str) -> bytes:
     if style == "field":
-        return json.dumps({"employees": [{"action": "Updated", "changedFields": ["Employment Status"],
-                                          "id": employee_id, "fields": {"Employment Status": "Terminated"}}]}).encode()
-    return json.dumps({"type": "employee.updated", "data": {"employeeId": employee_id,
-                                                            "changedFields": ["employmentHistoryStatus"]}}).encode()
+        return json.dumps(
+            {
+                "employees": [
+                    {
+                        "action": "Updated",
+                        "changedFields": ["Employment Status"],
+                        "id": employee_id,
+                        "fields": {"Employment Status": "Terminated"},
+                    }
+                ]
+            }
+        ).encode()
+    return json.dumps(
+        {
+            "type": "employee.updated",
+            "data": {"employeeId": employee_id, "changedFields": ["employmentHistoryStatus"]},
+        }
+    ).encode()
 
 
 class Delivery(RuleBasedStateMachine):
@@ -50,8 +65,9 @@ class Delivery(RuleBasedStateMachine):
         self.launched: Counter = Counter()
         self.acked: set[str] = set()
         self.sent: list[bytes] = []
-        self.dispatcher = Dispatcher(self.inbox, str(self.registry), launch=self.launch, clock=lambda: self.now,
-                                     base=1.0, cap=60.0)
+        self.dispatcher = Dispatcher(
+            self.inbox, str(self.registry), launch=self.launch, clock=lambda: self.now, base=1.0, cap=60.0
+        )
         self.client = self.start_receiver()
 
     def start_receiver(self) -> TestClient:
@@ -65,9 +81,15 @@ class Delivery(RuleBasedStateMachine):
 
     def post(self, body: bytes) -> None:
         stamp = str(int(self.now))
-        answer = self.client.post("/webhooks/bamboohr", content=body, headers={
-            "content-type": "application/json", "x-bamboohr-timestamp": stamp,
-            "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp)})
+        answer = self.client.post(
+            "/webhooks/bamboohr",
+            content=body,
+            headers={
+                "content-type": "application/json",
+                "x-bamboohr-timestamp": stamp,
+                "x-bamboohr-signature": bamboohr_signature(KEY, body, stamp),
+            },
+        )
         assert answer.status_code == 202, answer.text
         result = answer.json()
         self.acked.update(result["stored"] + result["already_stored"])
@@ -87,8 +109,9 @@ class Delivery(RuleBasedStateMachine):
     def restart_receiver(self) -> None:
         self.client.close()
         self.client = self.start_receiver()
-        self.dispatcher = Dispatcher(self.inbox, str(self.registry), launch=self.launch, clock=lambda: self.now,
-                                     base=1.0, cap=60.0)
+        self.dispatcher = Dispatcher(
+            self.inbox, str(self.registry), launch=self.launch, clock=lambda: self.now, base=1.0, cap=60.0
+        )
 
     @rule(up=st.booleans())
     def prefect(self, up: bool) -> None:
@@ -122,6 +145,11 @@ class Delivery(RuleBasedStateMachine):
 
 def test_delivery_model(monkeypatch) -> None:
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
-    Delivery.TestCase.settings = settings(max_examples=12, stateful_step_count=20, deadline=None, database=None,
-                                          suppress_health_check=[HealthCheck.too_slow])
+    Delivery.TestCase.settings = settings(
+        max_examples=12,
+        stateful_step_count=20,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     Delivery.TestCase().runTest()

@@ -6,6 +6,7 @@ credential) back; the run then records those errors. The canaries must not appea
 logs (Python's and the Prefect server's), the artifacts, the ledger and audit log, the
 audit file, the drafts, `relevo audit` output, or any error text.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
+from relevo.storage.ledger import Ledger
 from tests.sim.company import SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +38,12 @@ def leaks(text: str) -> list[str]:
 def prefect_outputs(flow_run_id, employee_id: str) -> str:
     """Everything the Prefect server keeps for the run: its logs and the run's artifacts."""
     from prefect import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
-
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
     from prefect.logging.handlers import APILogWorker
 
     APILogWorker.drain_all(timeout=5)  # logs reach the server in batches
@@ -49,12 +54,19 @@ def prefect_outputs(flow_run_id, employee_id: str) -> str:
                 break
             time.sleep(0.1)
         artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
         run = client.read_flow_run(flow_run_id)
     assert logs and artifacts, "the run left no logs or artifacts to check"
-    return "\n".join([*(log.message for log in logs), *(json.dumps(a.data, default=str) for a in artifacts),
-                      *(str(a.description) for a in artifacts), json.dumps(run.parameters, default=str),
-                      str(run.state.message if run.state else "")])
+    return "\n".join(
+        [
+            *(log.message for log in logs),
+            *(json.dumps(a.data, default=str) for a in artifacts),
+            *(str(a.description) for a in artifacts),
+            json.dumps(run.parameters, default=str),
+            str(run.state.message if run.state else ""),
+        ]
+    )
 
 
 def test_no_secret_in_any_output(prefect_api_url, company, fast_prefect_retries, caplog, capfd):
@@ -82,8 +94,10 @@ def test_no_secret_in_any_output(prefect_api_url, company, fast_prefect_retries,
     outputs = {
         "rows and error texts": json.dumps(summary["rows"], ensure_ascii=False),
         "audit table": json.dumps(ledger.audit(), ensure_ascii=False, default=str),
-        "actions table": json.dumps({k: (s.status, s.detail, s.pre_state) for k, s in
-                                     ledger.states(leaver.id).items()}, ensure_ascii=False),
+        "actions table": json.dumps(
+            {k: (s.status, s.detail, s.pre_state) for k, s in ledger.states(leaver.id).items()},
+            ensure_ascii=False,
+        ),
         "audit.jsonl": (registry.output_dir / "audit.jsonl").read_text("utf-8"),
         "drafts": json.dumps(sim.vendors["graph"].mailboxes, ensure_ascii=False),
         "HR files": "".join(f["content"].decode("utf-8", "replace") for f in sim.vendors["bamboohr"].files),
@@ -91,8 +105,14 @@ def test_no_secret_in_any_output(prefect_api_url, company, fast_prefect_retries,
         "stdout/stderr": "".join(capfd.readouterr()),
         "prefect logs and artifacts": prefect_outputs(state.state_details.flow_run_id, leaver.id),
     }
-    audit_cli = subprocess.run([sys.executable, "-m", "relevo.cli", "audit", "--registry", str(company.registry)],
-                               cwd=ROOT, env={**os.environ}, capture_output=True, text=True, timeout=60)
+    audit_cli = subprocess.run(
+        [sys.executable, "-m", "relevo.cli", "audit", "--registry", str(company.registry)],
+        cwd=ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert audit_cli.returncode == 0, audit_cli.stderr
     outputs["relevo audit"] = audit_cli.stdout + audit_cli.stderr
     assert "***" in outputs["rows and error texts"]  # the echoed values were there, and were redacted

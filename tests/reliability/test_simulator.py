@@ -3,10 +3,11 @@
 The same connector classes that run against the vendors run here against the loopback
 simulator; the transport's retry rules are checked from the simulator's own call log.
 """
+
 from __future__ import annotations
 
-import itertools
 import contextlib
+import itertools
 import json
 import time
 from pathlib import Path
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from relevo.model import Draft, Person, Presence
 from relevo.connectors.errors import ConnectionFailed, InvalidRequest, NotFound, RateLimited, ServerError
 from relevo.connectors.http import HttpClient
+from relevo.model import Draft, Person, Presence
 from tests.sim import Simulator, all_vendors
 from tests.sim.seed import BUSINESS_ID, HOOTSUITE_ORG, IG_ID, PAGE_ID, TIKTOK_BC, generate, populate
 
@@ -102,8 +103,17 @@ def test_graph_drafts_are_idempotent_on_the_key(sim):
 
     mailbox = sim.world.stayers[0].email
     drafts = GraphDrafts(TOKEN, sim.url("graph") + "/v1.0", sleep=no_sleep)
-    draft = Draft(key="5001:notice:C1", mailbox=mailbox, sender_name="S", to_name="C", to_email="c@x.example",
-                  subject="Hola", text="t", html="<p>t</p>", language="es")
+    draft = Draft(
+        key="5001:notice:C1",
+        mailbox=mailbox,
+        sender_name="S",
+        to_name="C",
+        to_email="c@x.example",
+        subject="Hola",
+        text="t",
+        html="<p>t</p>",
+        language="es",
+    )
     assert drafts.place(draft)[0] is True
     assert drafts.place(draft)[0] is False
     assert len(sim.vendors["graph"].mailboxes[mailbox.casefold()]) == 1
@@ -113,8 +123,14 @@ def test_bamboohr_employee_and_report_file(sim, tmp_path: Path):
     from relevo.connectors.bamboohr import BambooHR
 
     leaver = sim.world.leavers[0]
-    hr = BambooHR("acme", "bamboo-key", default_language="es",
-                  base_url=sim.url("bamboohr") + "/api/v1/", note_category=17, sleep=no_sleep)
+    hr = BambooHR(
+        "acme",
+        "bamboo-key",
+        default_language="es",
+        base_url=sim.url("bamboohr") + "/api/v1/",
+        note_category=17,
+        sleep=no_sleep,
+    )
     employee = hr.employee(leaver.id)
     assert employee["email"] == leaver.email
     assert employee["termination"]["type"] == "involuntary"
@@ -164,8 +180,12 @@ def test_integer_retry_after_and_then_success(sim):
 def test_client_errors_are_never_retried(sim):
     http = client(sim, "hubspot")
     with pytest.raises(InvalidRequest):
-        http.request("POST", "crm/objects/2026-09/companies/batch/update",
-                     json={"inputs": [{"id": "nope", "properties": {}}]}, idempotent=True)
+        http.request(
+            "POST",
+            "crm/objects/2026-09/companies/batch/update",
+            json={"inputs": [{"id": "nope", "properties": {}}]},
+            idempotent=True,
+        )
     with pytest.raises(NotFound):
         http.request("GET", "crm/owners/2026-09/0")
     assert [c.status for c in sim.log("hubspot")] == [400, 404]
@@ -183,8 +203,9 @@ def test_server_errors_retry_only_idempotent_calls(sim):
 
 def test_connection_reset_and_read_timeout_are_connection_failures(sim):
     sim.configure("tiktok", fault_rate=1.0, faults=("reset",))
-    http = HttpClient("tiktok", sim.url("tiktok"), headers={"Access-Token": TOKEN}, sleep=no_sleep,
-                      timeout=(1.0, 0.3))
+    http = HttpClient(
+        "tiktok", sim.url("tiktok"), headers={"Access-Token": TOKEN}, sleep=no_sleep, timeout=(1.0, 0.3)
+    )
     with pytest.raises(ConnectionFailed, match="could not connect"):
         http.request("GET", "open_api/v1.3/bc/member/get/", params={"bc_id": TIKTOK_BC})
     assert len(sim.log("tiktok")) == 3 and all(c.status is None for c in sim.log("tiktok"))
@@ -198,10 +219,12 @@ def test_connection_reset_and_read_timeout_are_connection_failures(sim):
 def test_fault_sequence_is_reproducible_for_a_seed():
     def statuses() -> list[int | None]:
         # A short Retry-After: the shared wait it causes is not what this test measures (16 s with 1 s).
-        with Simulator(all_vendors(), fault_rate=0.5, seed=7, faults=("429", "500", "503"),
-                       retry_after=0.05) as server:
-            http = HttpClient("graph", server.url("graph"), headers={"Authorization": "Bearer t"},
-                              max_attempts=1)
+        with Simulator(
+            all_vendors(), fault_rate=0.5, seed=7, faults=("429", "500", "503"), retry_after=0.05
+        ) as server:
+            http = HttpClient(
+                "graph", server.url("graph"), headers={"Authorization": "Bearer t"}, max_attempts=1
+            )
             for _ in range(20):
                 with contextlib.suppress(Exception):
                     http.request("GET", "v1.0/users/a@b.example/messages")
@@ -215,7 +238,9 @@ def test_fault_sequence_is_reproducible_for_a_seed():
 def test_hubspot_window_headers_and_429_without_retry_after(sim):
     sim.vendors["hubspot"].set_limits(enabled=True, per_window=3, window=5.0)
     http = client(sim, "hubspot", max_attempts=1)
-    remaining = [http.request("GET", "crm/owners/2026-09").headers["X-HubSpot-RateLimit-Remaining"] for _ in range(3)]
+    remaining = [
+        http.request("GET", "crm/owners/2026-09").headers["X-HubSpot-RateLimit-Remaining"] for _ in range(3)
+    ]
     assert remaining == ["2", "1", "0"]
     with pytest.raises(RateLimited) as caught:
         http.request("GET", "crm/owners/2026-09")
@@ -244,12 +269,19 @@ def test_meta_usage_header_grows_and_throttled_connector_stops_calling(sim):
     http = client(sim, "meta", max_attempts=1)
     usage = []
     for _ in range(4):
-        header = http.request("GET", f"v21.0/{BUSINESS_ID}/business_users").headers["X-Business-Use-Case-Usage"]
+        header = http.request("GET", f"v21.0/{BUSINESS_ID}/business_users").headers[
+            "X-Business-Use-Case-Usage"
+        ]
         usage.append(json.loads(header)[BUSINESS_ID][0]["call_count"])
     assert usage == [25, 50, 75, 100]
     slept: list[float] = []
-    business = MetaBusinessConnector(sim.url("meta") + "/v21.0", TOKEN, BUSINESS_ID,
-                                     pacer=UsagePacer(sleep=slept.append, max_wait=60), sleep=slept.append)
+    business = MetaBusinessConnector(
+        sim.url("meta") + "/v21.0",
+        TOKEN,
+        BUSINESS_ID,
+        pacer=UsagePacer(sleep=slept.append, max_wait=60),
+        sleep=slept.append,
+    )
     with pytest.raises(RateLimited):
         business.members(presence("meta-business", "meta_business"))
     seen = len(sim.log("meta"))
@@ -260,5 +292,7 @@ def test_meta_usage_header_grows_and_throttled_connector_stops_calling(sim):
 
 
 def test_unknown_route_fails_loudly(sim):
-    response = requests.get(sim.url("hootsuite") + "/v2/nothing", headers={"Authorization": f"Bearer {TOKEN}"})
+    response = requests.get(
+        sim.url("hootsuite") + "/v2/nothing", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
     assert response.status_code == 404 and response.json()["errors"][0]["message"] == "Not found"

@@ -1,13 +1,14 @@
 """A presence that could not be read leaves a "check by hand" task; a later run that reads it closes the
 task once the leaver holds no role there (removed now, or already gone), in a single run and in a layoff."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from relevo.storage.ledger import Ledger
 from relevo.config.registry import load_registry
+from relevo.storage.ledger import Ledger
 from tests.reliability.conftest import simulated
 from tests.sim.company import still_has_access
 from tests.sim.seed import TIKTOK_BC
@@ -31,14 +32,18 @@ def offboard(how: str, employee_ids: list[str], registry: Path) -> None:
 
 
 def open_checks(registry: Path, employee_id: str) -> list[str]:
-    return [r["key"] for r in Ledger(load_registry(registry).database_url).open_actions(employee_id)
-            if ":check:" in r["key"]]
+    return [
+        r["key"]
+        for r in Ledger(load_registry(registry).database_url).open_actions(employee_id)
+        if ":check:" in r["key"]
+    ]
 
 
 @pytest.mark.parametrize("how", ["single", "batch"])
 @pytest.mark.parametrize("meanwhile", ["nothing", "removed by a person"])
 def test_a_check_by_hand_task_is_closed_when_a_later_run_reads_the_presence(
-        prefect_api_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, meanwhile: str) -> None:
+    prefect_api_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, meanwhile: str
+) -> None:
     with simulated(tmp_path, monkeypatch, leavers=2, stayers=3) as company:
         sim, world, registry = company.sim, company.world, company.registry
         ids = [p.id for p in world.leavers]
@@ -64,7 +69,8 @@ def test_a_check_by_hand_task_is_closed_when_a_later_run_reads_the_presence(
 
 
 def test_a_check_stays_open_while_the_leaver_still_holds_a_role(
-        prefect_api_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prefect_api_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The removal fails on the rerun (the credential may list but not remove): the task stays open."""
     with simulated(tmp_path, monkeypatch, leavers=1, stayers=3) as company:
         sim, world, registry = company.sim, company.world, company.registry

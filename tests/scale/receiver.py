@@ -5,6 +5,7 @@
 The defaults (Dispatcher.STUCK_SECONDS, FOLLOW_SECONDS) make a killed worker's Pending runs wait 5 min
 before they are replaced; a trial may shorten that to see the recovery sooner, and says so.
 """
+
 from __future__ import annotations
 
 import sys

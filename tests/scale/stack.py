@@ -4,6 +4,7 @@ workers, the simulated company on one PostgreSQL-backed ledger/inbox, and a watc
 What the scale test (tests/scale/test_workers_killed.py) and the sizing benchmark (tests/bench/bench_scale.py)
 share. Nothing here is collected by pytest.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,18 +47,40 @@ def prefect_server(database: str | None, poll_seconds: int = 1) -> Iterator[dict
     with tempfile.TemporaryDirectory(prefix="relevo-prefect-") as home:
         port = free_port()
         url = f"http://127.0.0.1:{port}/api"
-        env = {**os.environ, **QUIET, **SECRETS, "PREFECT_HOME": home, "PREFECT_API_URL": url,
-               "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
-               "PREFECT_API_DATABASE_CONNECTION_URL": asyncpg_url(database) if database
-               else f"sqlite+aiosqlite:///{home}/prefect.db"}
-        server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            **QUIET,
+            **SECRETS,
+            "PREFECT_HOME": home,
+            "PREFECT_API_URL": url,
+            "PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds),
+            "PREFECT_API_DATABASE_CONNECTION_URL": asyncpg_url(database)
+            if database
+            else f"sqlite+aiosqlite:///{home}/prefect.db",
+        }
+        server = subprocess.Popen(
+            [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             wait_port(port, server, timeout=120)
             wait(lambda: requests.get(f"{url}/health", timeout=2).ok, timeout=60, every=0.2)
-            for command in (["work-pool", "create", "relevo", "--type", "process", "--overwrite"], ["deploy", "--all"]):
-                subprocess.run([PREFECT, *command], cwd=ROOT, env=env, check=True, capture_output=True,
-                               stdin=subprocess.DEVNULL, timeout=180)
+            for command in (
+                ["work-pool", "create", "relevo", "--type", "process", "--overwrite"],
+                ["deploy", "--all"],
+            ):
+                subprocess.run(
+                    [PREFECT, *command],
+                    cwd=ROOT,
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    stdin=subprocess.DEVNULL,
+                    timeout=180,
+                )
             # The process-wide settings too: threads (the dispatcher's) do not inherit the settings context.
             before = os.environ.get("PREFECT_API_URL")
             os.environ["PREFECT_API_URL"] = url
@@ -96,9 +119,15 @@ class Workers:
             self.start()
 
     def start(self) -> subprocess.Popen:
-        process = subprocess.Popen([PREFECT, "worker", "start", "--pool", "relevo", "--type", "process"], cwd=ROOT,
-                                   env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [PREFECT, "worker", "start", "--pool", "relevo", "--type", "process"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 
@@ -175,7 +204,9 @@ class Peaks:
 class Watch:
     """Samples pg_stat_activity and the workers' process trees every `every` seconds, in a thread."""
 
-    def __init__(self, server: str | None, workers: Workers, relevo_db: str | None, every: float = 0.25) -> None:
+    def __init__(
+        self, server: str | None, workers: Workers, relevo_db: str | None, every: float = 0.25
+    ) -> None:
         self.server, self.workers, self.relevo_db, self.every = server, workers, relevo_db, every
         self.peaks = Peaks()
         self._stop = threading.Event()
@@ -217,8 +248,9 @@ class Watch:
         peaks.run_processes = max(peaks.run_processes, runs)
         if conn is None:
             return
-        rows = conn.execute("SELECT datname, count(*) FROM pg_stat_activity WHERE datname IS NOT NULL "
-                            "GROUP BY datname").fetchall()
+        rows = conn.execute(
+            "SELECT datname, count(*) FROM pg_stat_activity WHERE datname IS NOT NULL GROUP BY datname"
+        ).fetchall()
         for name, count in rows:
             peaks.connections[name] = max(peaks.connections.get(name, 0), count)
             if name == self.relevo_db and runs:
@@ -234,8 +266,11 @@ def final_runs(employee_ids: set[str], registry: str) -> dict[str, list[Any]]:
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
-            page = client.read_flow_runs(deployment_filter=DeploymentFilter(
-                name=DeploymentFilterName(any_=["offboard-employee"])), limit=200, offset=offset)
+            page = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["offboard-employee"])),
+                limit=200,
+                offset=offset,
+            )
             for run in page:
                 employee = str(run.parameters.get("employee_id"))
                 if employee in out and run.parameters.get("registry_path") == registry:

@@ -4,20 +4,21 @@ run left Crashed or Pending while the inbox says "dispatched", and no leaver lef
 
 Slow (a Prefect server on PostgreSQL, two workers, ~1-3 min): `.ci/run` runs it with `pytest -m slow tests/scale`.
 """
+
 from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from relevo.storage.inbox import Inbox
 from relevo.config.registry import load_registry
 from relevo.receiver.dispatcher import Dispatcher
+from relevo.storage.inbox import Inbox
 from tests.pgcluster import create_database
-from tests.scale.stack import Workers, descendants, children, final_runs, prefect_server
+from tests.scale.stack import Workers, children, descendants, final_runs, prefect_server
 from tests.sim import Simulator, all_vendors
 from tests.sim.company import arm, set_successors, still_has_access, write
 from tests.sim.seed import generate, populate
@@ -47,7 +48,7 @@ def test_a_worker_killed_mid_burst_loses_no_dismissal(postgres_server: str, tmp_
                 # busy cores a live worker took over 45 s to start a run, which was then replaced while
                 # it started, and both ran (the ledger kept the actions single).
                 dispatcher.FOLLOW_SECONDS, dispatcher.STUCK_SECONDS = 2.0, 120.0
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 for person in world.leavers:
                     inbox.store(Inbox.event("bamboohr", person.id, "terminated", "2026-11-20", now))
                 dispatcher.start()
@@ -64,11 +65,16 @@ def test_a_worker_killed_mid_burst_loses_no_dismissal(postgres_server: str, tmp_
                     while True:
                         events = {e.employee_id: e for e in inbox.events()}
                         runs = final_runs(set(events), str(registry.path))
-                        open_ = {i: f"{e.state}/{e.run_state}, runs " + ",".join(
-                                     r.state.type.value for r in runs[i] if r.state)
-                                 for i, e in events.items()
-                                 if e.state != "stuck" and (e.run_state != "COMPLETED" or not all(
-                                     r.state and r.state.type.value in FINAL for r in runs[i]))}
+                        open_ = {
+                            i: f"{e.state}/{e.run_state}, runs "
+                            + ",".join(r.state.type.value for r in runs[i] if r.state)
+                            for i, e in events.items()
+                            if e.state != "stuck"
+                            and (
+                                e.run_state != "COMPLETED"
+                                or not all(r.state and r.state.type.value in FINAL for r in runs[i])
+                            )
+                        }
                         if not open_:
                             break
                         if time.monotonic() > deadline:
@@ -91,6 +97,9 @@ def test_a_worker_killed_mid_burst_loses_no_dismissal(postgres_server: str, tmp_
         assert states["COMPLETED"] == 1, (person.id, states)
         assert not set(states) - FINAL, (person.id, states)  # nothing left running or pending behind it
         assert not any(still_has_access(sim, world, person.id).values()), person.id
-    removals = Counter((c.vendor, c.path, tuple(sorted(c.query.items()))) for c in sim.log()
-                       if c.method == "DELETE" and c.status is not None and c.status < 300)
+    removals = Counter(
+        (c.vendor, c.path, tuple(sorted(c.query.items())))
+        for c in sim.log()
+        if c.method == "DELETE" and c.status is not None and c.status < 300
+    )
     assert all(n == 1 for n in removals.values()), [k for k, n in removals.items() if n > 1]

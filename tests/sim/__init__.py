@@ -1,4 +1,5 @@
 """A loopback vendor simulator shared by the reliability tests and the benchmarks (see server.py)."""
+
 from tests.sim.server import Call, Request, Response, Simulator, VendorConfig
 from tests.sim.vendors import all_vendors
 

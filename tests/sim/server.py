@@ -8,10 +8,11 @@ test can prove Retry-After was honoured and no call was repeated.
 One server, one port; each vendor lives under its own path prefix (`/meta`, `/hubspot`,
 ...), so a registry points a connector at it with `base_url = sim.url("meta")`.
 """
+
 from __future__ import annotations
 
-import contextlib
 import base64
+import contextlib
 import json
 import random
 import re
@@ -233,7 +234,9 @@ class Simulator:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 128
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), name="vendor-sim", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), name="vendor-sim", daemon=True
+        )
         self.thread.start()
         return self
 
@@ -251,12 +254,15 @@ class Simulator:
 
     # --- what happened ---
 
-    def log(self, vendor: str | None = None, method: str | None = None, path: str | None = None) -> list[Call]:
+    def log(
+        self, vendor: str | None = None, method: str | None = None, path: str | None = None
+    ) -> list[Call]:
         """Recorded calls, oldest first; `path` is a regular expression searched in the path."""
         with self.lock:
             calls = list(self.calls)
         return [
-            c for c in calls
+            c
+            for c in calls
             if (vendor is None or c.vendor == vendor)
             and (method is None or c.method == method)
             and (path is None or re.search(path, c.path))
@@ -333,8 +339,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         prefix, _, rest = split.path.lstrip("/").partition("/")
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        call = Call(vendor=prefix, method=self.command, path="/" + rest, query=query,
-                    started=time.monotonic(), body=body, headers={k.lower(): v for k, v in self.headers.items()})
+        call = Call(
+            vendor=prefix,
+            method=self.command,
+            path="/" + rest,
+            query=query,
+            started=time.monotonic(),
+            body=body,
+            headers={k.lower(): v for k, v in self.headers.items()},
+        )
         with self.sim.lock:
             self.sim.calls.append(call)
         if prefix not in self.sim.vendors:

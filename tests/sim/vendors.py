@@ -7,6 +7,7 @@ associations, Microsoft Graph messages (drafts), Personio API v2 token/persons/e
 v1 document upload (tests/connectors/personio_contract.py). Only what relevo uses is modelled; an
 unmodelled path answers 404 in the vendor's own error shape, so a wrong URL fails loudly.
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,6 +17,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -90,8 +92,14 @@ class BambooHR(Vendor):
         if employee_id == "all":
             if table not in known and not any(table in t for t in self.tables.values()):
                 return self.not_found(request)
-            return Response(200, [dict(r, employeeId=owner) for owner in self.employees
-                                  for r in self.tables.get(owner, {}).get(table) or []])
+            return Response(
+                200,
+                [
+                    dict(r, employeeId=owner)
+                    for owner in self.employees
+                    for r in self.tables.get(owner, {}).get(table) or []
+                ],
+            )
         if employee_id not in self.employees:
             return self.not_found(request)
         rows = self.tables.get(employee_id, {}).get(table)
@@ -118,22 +126,41 @@ class BambooHR(Vendor):
         wanted = (body.get("filters") or {}).get("employeeIds")
         ids = [i for i in self.employees if wanted is None or (i.isdigit() and int(i) in wanted)]
         # Report values are strings (the spec's additionalProperties: string): an empty field reads as "".
-        rows = [{"id": i, **{f: "" if self.employees[i].get(f) is None else str(self.employees[i][f]) for f in fields}}
-                for i in ids]
-        return Response(200, {"title": body.get("title") or "Report",
-                              "fields": [{"id": f, "type": "text", "name": f} for f in fields],
-                              "employees": rows})
+        rows = [
+            {
+                "id": i,
+                **{f: "" if self.employees[i].get(f) is None else str(self.employees[i][f]) for f in fields},
+            }
+            for i in ids
+        ]
+        return Response(
+            200,
+            {
+                "title": body.get("title") or "Report",
+                "fields": [{"id": f, "type": "text", "name": f} for f in fields],
+                "employees": rows,
+            },
+        )
 
     def upload_file(self, request: Request, employee_id: str) -> Response:
         if employee_id not in self.employees:
             return self.not_found(request)
         parts = multipart(request)
         if not parts.get("fileName") or not parts.get("file") or not parts.get("category"):
-            return Response(400, None, {"X-BambooHR-Error-Message": "fileName, category and file are required"})
+            return Response(
+                400, None, {"X-BambooHR-Error-Message": "fileName, category and file are required"}
+            )
         file_id = str(len(self.files) + 1)
-        self.files.append({"id": file_id, "employee_id": employee_id, "name": parts["fileName"].decode(),
-                           "category": parts["category"].decode(), "share": parts.get("share", b"no").decode(),
-                           "content": parts["file"]})
+        self.files.append(
+            {
+                "id": file_id,
+                "employee_id": employee_id,
+                "name": parts["fileName"].decode(),
+                "category": parts["category"].decode(),
+                "share": parts.get("share", b"no").decode(),
+                "content": parts["file"],
+            }
+        )
         return Response(201, None, {"Location": f"/api/v1/employees/{employee_id}/files/{file_id}"})
 
     def meta_lists(self, request: Request) -> Response:
@@ -194,8 +221,11 @@ class HiBob(Vendor):
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("fields", []), list):
             return Response(400, {"error": "Invalid request body"})
-        rows = [r for r in self.employees.values()
-                if body.get("showInactive") or r.get("internal", {}).get("status") == "Active"]
+        rows = [
+            r
+            for r in self.employees.values()
+            if body.get("showInactive") or r.get("internal", {}).get("status") == "Active"
+        ]
         for item in body.get("filters") or []:
             if item.get("fieldPath") != "root.id" or item.get("operator") != "equals":
                 return Response(400, {"error": "unsupported filter"})
@@ -226,8 +256,14 @@ class HiBob(Vendor):
         parts = multipart(request)
         if not parts.get("file"):
             return Response(400, {"error": "file is required"})
-        self.documents.append({"id": len(self.documents) + 1, "employee_id": employee_id, "folder": folder,
-                               "content": parts["file"]})
+        self.documents.append(
+            {
+                "id": len(self.documents) + 1,
+                "employee_id": employee_id,
+                "folder": folder,
+                "content": parts["file"],
+            }
+        )
         return Response(200, {"id": len(self.documents)})
 
 
@@ -259,7 +295,9 @@ class Meta(Vendor):
 
     def __init__(self) -> None:
         super().__init__()
-        self.assets: dict[str, dict[str, Any]] = {}  # page / IG asset id → {"business": id, "users": {bsuid: tasks}}
+        self.assets: dict[
+            str, dict[str, Any]
+        ] = {}  # page / IG asset id → {"business": id, "users": {bsuid: tasks}}
         self.businesses: dict[str, dict[str, dict[str, Any]]] = {}  # business id → bsuid → user
         self.pending: dict[str, dict[str, dict[str, Any]]] = {}  # business id → role request id → invitation
         self.page_tokens: dict[str, str] = {}  # issued Page access token → asset id
@@ -281,28 +319,41 @@ class Meta(Vendor):
         token = self.token_of(request)
         if token and (self.token is None or token == self.token or token in self.page_tokens):
             return None
-        return self.error(401, "Invalid OAuth access token - Cannot parse access token", "OAuthException", 190)
+        return self.error(
+            401, "Invalid OAuth access token - Cannot parse access token", "OAuthException", 190
+        )
 
     def page_token_refused(self, request: Request, asset_id: str) -> Response | None:
         """Page edges need that Page's access token, not the system user's."""
         if self.page_tokens.get(self.token_of(request) or "") == asset_id:
             return None
-        return self.error(400, "(#210) A page access token is required to request this resource.",
-                          "OAuthException", 210)
+        return self.error(
+            400, "(#210) A page access token is required to request this resource.", "OAuthException", 210
+        )
 
     def get_object(self, request: Request, object_id: str) -> Response:
         """`GET /{page-id}?fields=access_token`: the Page token of a system user assigned to the Page."""
         if object_id not in self.assets or request.query.get("fields") != "access_token":
-            return self.error(400, f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
-                              "loaded due to missing permissions, or does not support this operation",
-                              "GraphMethodException", 100, 33)
+            return self.error(
+                400,
+                f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation",
+                "GraphMethodException",
+                100,
+                33,
+            )
         issued = "EAAP" + uuid.uuid4().hex
         self.page_tokens[issued] = object_id
         return Response(200, {"access_token": issued, "id": object_id})
 
     @staticmethod
     def error(status: int, message: str, kind: str, code: int, subcode: int | None = None) -> Response:
-        body: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": uuid.uuid4().hex[:11]}
+        body: dict[str, Any] = {
+            "message": message,
+            "type": kind,
+            "code": code,
+            "fbtrace_id": uuid.uuid4().hex[:11],
+        }
         if subcode is not None:
             body["error_subcode"] = subcode
         return Response(status, {"error": body})
@@ -311,17 +362,28 @@ class Meta(Vendor):
         return self.error(400, "Unknown path components", "OAuthException", 2500)
 
     def refuse(self, detail: str) -> Response:
-        return self.error(403, f"(#200) Requires business_management permission: {detail}", "OAuthException", 200)
+        return self.error(
+            403, f"(#200) Requires business_management permission: {detail}", "OAuthException", 200
+        )
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         # Graph's own throttling is code 4/17/32/80001 (see `throttle`); an injected 429/503 is the
         # edge's answer: no Graph code, a Retry-After. A 500 is Graph's "unexpected error" (code 2).
         if kind == "500":
-            return self.error(500, "An unexpected error has occurred. Please retry your request later.",
-                              "OAuthException", 2)
-        return Response(int(kind), {"error": {"message": "Please reduce the amount of data you're asking for, "
-                                              "then retry your request" if kind == "429" else "Service unavailable"}},
-                        {"Retry-After": retry_value(retry_after)})
+            return self.error(
+                500, "An unexpected error has occurred. Please retry your request later.", "OAuthException", 2
+            )
+        return Response(
+            int(kind),
+            {
+                "error": {
+                    "message": "Please reduce the amount of data you're asking for, then retry your request"
+                    if kind == "429"
+                    else "Service unavailable"
+                }
+            },
+            {"Retry-After": retry_value(retry_after)},
+        )
 
     def business_of(self, request: Request) -> str:
         parts = [p for p in request.path.split("/") if p and not re.fullmatch(r"v\d+\.\d+", p)]
@@ -339,27 +401,48 @@ class Meta(Vendor):
         if not self.usage.calls_per_window:
             return None
         business = self.business_of(request)
-        window = self.usage.windows.setdefault(business, SlidingWindow(self.usage.calls_per_window, self.usage.window))
+        window = self.usage.windows.setdefault(
+            business, SlidingWindow(self.usage.calls_per_window, self.usage.window)
+        )
         allowed, _, wait = window.take(now)
         if allowed:
             return None
-        response = self.error(self.usage.throttle_status,
-                              "(#80001) There have been too many calls to this Page account. Wait a bit and try again.",
-                              "OAuthException", 80001)
-        regain = self.usage.regain_minutes if self.usage.regain_minutes is not None else max(1, int(wait // 60) + 1)
+        response = self.error(
+            self.usage.throttle_status,
+            "(#80001) There have been too many calls to this Page account. Wait a bit and try again.",
+            "OAuthException",
+            80001,
+        )
+        regain = (
+            self.usage.regain_minutes
+            if self.usage.regain_minutes is not None
+            else max(1, int(wait // 60) + 1)
+        )
         response.headers["X-Business-Use-Case-Usage"] = self.usage_header(business, now, regain)
         return response
 
     def usage_header(self, business: str, now: float, regain_minutes: int = 0) -> str:
         window = self.usage.windows.get(business)
         pct = 0 if window is None else min(100, round(100 * window.used(now) / window.limit))
-        return json.dumps({business: [{"type": "pages", "call_count": pct, "total_cputime": max(1, pct // 2),
-                                       "total_time": max(1, pct // 2),
-                                       "estimated_time_to_regain_access": regain_minutes}]})
+        return json.dumps(
+            {
+                business: [
+                    {
+                        "type": "pages",
+                        "call_count": pct,
+                        "total_cputime": max(1, pct // 2),
+                        "total_time": max(1, pct // 2),
+                        "estimated_time_to_regain_access": regain_minutes,
+                    }
+                ]
+            }
+        )
 
     def decorate(self, request: Request, response: Response, now: float) -> None:
         if self.usage.calls_per_window:
-            response.headers.setdefault("X-Business-Use-Case-Usage", self.usage_header(self.business_of(request), now))
+            response.headers.setdefault(
+                "X-Business-Use-Case-Usage", self.usage_header(self.business_of(request), now)
+            )
         response.headers.setdefault("x-fb-trace-id", uuid.uuid4().hex[:11])
 
     def list_assigned(self, request: Request, asset_id: str) -> Response:
@@ -367,14 +450,22 @@ class Meta(Vendor):
         if asset is not None and (refused := self.page_token_refused(request, asset_id)):
             return refused
         if asset is None:
-            return self.error(400, f"Unsupported get request. Object with ID '{asset_id}' does not exist",
-                              "GraphMethodException", 100, 33)
+            return self.error(
+                400,
+                f"Unsupported get request. Object with ID '{asset_id}' does not exist",
+                "GraphMethodException",
+                100,
+                33,
+            )
         if request.query.get("business") not in (None, asset["business"]):
-            return self.error(400, "(#100) Param business must be the business that owns the asset",
-                              "OAuthException", 100)
+            return self.error(
+                400, "(#100) Param business must be the business that owns the asset", "OAuthException", 100
+            )
         users = self.businesses.get(asset["business"], {})
-        rows = [{"id": uid, "name": users.get(uid, {}).get("name", ""), "tasks": list(tasks)}
-                for uid, tasks in asset["users"].items()]
+        rows = [
+            {"id": uid, "name": users.get(uid, {}).get("name", ""), "tasks": list(tasks)}
+            for uid, tasks in asset["users"].items()
+        ]
         return page(request, rows)
 
     def assign(self, request: Request, asset_id: str) -> Response:
@@ -401,8 +492,13 @@ class Meta(Vendor):
     def list_business_users(self, request: Request, business_id: str) -> Response:
         users = self.businesses.get(business_id)
         if users is None:
-            return self.error(400, f"Unsupported get request. Object with ID '{business_id}' does not exist",
-                              "GraphMethodException", 100, 33)
+            return self.error(
+                400,
+                f"Unsupported get request. Object with ID '{business_id}' does not exist",
+                "GraphMethodException",
+                100,
+                33,
+            )
         wanted = request.query.get("fields", "id,name,email,role,marked_for_removal").split(",")
         rows = [{k: u[k] for k in wanted if k in u} for u in users.values()]
         return page(request, rows)
@@ -410,18 +506,31 @@ class Meta(Vendor):
     def list_pending(self, request: Request, business_id: str) -> Response:
         """`GET /{business-id}/pending_users`: Business Role Requests {id, email, role, status, created_by}."""
         if business_id not in self.businesses:
-            return self.error(400, f"Unsupported get request. Object with ID '{business_id}' does not exist",
-                              "GraphMethodException", 100, 33)
+            return self.error(
+                400,
+                f"Unsupported get request. Object with ID '{business_id}' does not exist",
+                "GraphMethodException",
+                100,
+                33,
+            )
         wanted = request.query.get("fields", "id,email,role,status").split(",")
-        return page(request, [{k: r[k] for k in wanted if k in r} for r in self.pending.get(business_id, {}).values()])
+        return page(
+            request, [{k: r[k] for k in wanted if k in r} for r in self.pending.get(business_id, {}).values()]
+        )
 
-    def invite_pending(self, business_id: str, email: str, role: str = "EMPLOYEE",
-                       created_by: dict[str, str] | None = None) -> str:
+    def invite_pending(
+        self, business_id: str, email: str, role: str = "EMPLOYEE", created_by: dict[str, str] | None = None
+    ) -> str:
         """Seed an open invitation (what the Business Suite's "Add people" leaves until accepted); `created_by`
         is who sent it (a Business Role Request's field, {id, name})."""
         rid = new_id()
-        self.pending.setdefault(business_id, {})[rid] = {"id": rid, "email": email, "role": role, "status": "PENDING",
-                                                        **({"created_by": created_by} if created_by else {})}
+        self.pending.setdefault(business_id, {})[rid] = {
+            "id": rid,
+            "email": email,
+            "role": role,
+            "status": "PENDING",
+            **({"created_by": created_by} if created_by else {}),
+        }
         return rid
 
     def add_business_user(self, request: Request, business_id: str) -> Response:
@@ -429,8 +538,13 @@ class Meta(Vendor):
         if business_id not in self.businesses or not args.get("email"):
             return self.error(400, "(#100) Invalid parameter", "OAuthException", 100)
         uid = new_id()
-        self.businesses[business_id][uid] = {"id": uid, "name": args["email"].split("@")[0], "email": args["email"],
-                                             "role": args.get("role", "EMPLOYEE"), "marked_for_removal": False}
+        self.businesses[business_id][uid] = {
+            "id": uid,
+            "name": args["email"].split("@")[0],
+            "email": args["email"],
+            "role": args.get("role", "EMPLOYEE"),
+            "marked_for_removal": False,
+        }
         return Response(200, {"id": uid})
 
     def delete_object(self, request: Request, object_id: str) -> Response:
@@ -442,20 +556,27 @@ class Meta(Vendor):
                 for asset in self.assets.values():
                     asset["users"].pop(object_id, None)
                 return Response(200, {"success": True})
-        return self.error(400, f"Unsupported delete request. Object with ID '{object_id}' does not exist, "
-                          "cannot be loaded due to missing permissions, or does not support this operation",
-                          "GraphMethodException", 100, 33)
+        return self.error(
+            400,
+            f"Unsupported delete request. Object with ID '{object_id}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation",
+            "GraphMethodException",
+            100,
+            33,
+        )
 
 
 def page(request: Request, rows: list[dict[str, Any]]) -> Response:
     """Graph cursor paging: `limit` and `after`, `paging.next` while more rows remain."""
     limit = max(1, min(int(request.query.get("limit", 25)), 100))
     start = int(base64.b64decode(request.query["after"]).decode()) if request.query.get("after") else 0
-    chunk = rows[start:start + limit]
+    chunk = rows[start : start + limit]
     body: dict[str, Any] = {"data": chunk}
     if rows:
-        cursors = {"before": base64.b64encode(str(start).encode()).decode(),
-                   "after": base64.b64encode(str(start + len(chunk)).encode()).decode()}
+        cursors = {
+            "before": base64.b64encode(str(start).encode()).decode(),
+            "after": base64.b64encode(str(start + len(chunk)).encode()).decode(),
+        }
         body["paging"] = {"cursors": cursors}
         if start + len(chunk) < len(rows):
             body["paging"]["next"] = f"{request.path}?limit={limit}&after={cursors['after']}"
@@ -477,8 +598,18 @@ class Hootsuite(Vendor):
     """
 
     name = "hootsuite"
-    MEMBER_FIELDS = ("id", "email", "isActive", "createdDate", "modifiedDate", "fullName", "companyName", "bio",
-                     "timezone", "language")
+    MEMBER_FIELDS = (
+        "id",
+        "email",
+        "isActive",
+        "createdDate",
+        "modifiedDate",
+        "fullName",
+        "companyName",
+        "bio",
+        "timezone",
+        "language",
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -510,8 +641,11 @@ class Hootsuite(Vendor):
         return self.error(403, 4009, f"Insufficient organization permissions: {detail}")
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
-        response = self.error(int(kind), 1043 if kind == "429" else 5000,
-                              "Too many requests" if kind == "429" else f"simulated {kind}")
+        response = self.error(
+            int(kind),
+            1043 if kind == "429" else 5000,
+            "Too many requests" if kind == "429" else f"simulated {kind}",
+        )
         if kind in ("429", "503"):
             response.headers["Retry-After"] = retry_value(retry_after)
         return response
@@ -536,8 +670,15 @@ class Hootsuite(Vendor):
         member = self.orgs.get(org, {}).get(member_id)
         if member is None:
             return self.error(404, 4303, "Member does not exist in organization", ("member", member_id))
-        return Response(200, {"data": {"permissions": list(member.get("permissions", [])),
-                                       "permissionPreset": member.get("permissionPreset", "CUSTOM")}})
+        return Response(
+            200,
+            {
+                "data": {
+                    "permissions": list(member.get("permissions", [])),
+                    "permissionPreset": member.get("permissionPreset", "CUSTOM"),
+                }
+            },
+        )
 
     def create_member(self, request: Request) -> Response:
         body = request.json() or {}
@@ -549,8 +690,13 @@ class Hootsuite(Vendor):
         if not orgs or any(o not in self.orgs for o in orgs):
             return self.error(400, 3003, "Unable to find an organization with that ID")
         mid = new_id()
-        member = {"id": mid, "email": body["email"], "fullName": body["fullName"], "permissions": [],
-                  "permissionPreset": "DEFAULT"}
+        member = {
+            "id": mid,
+            "email": body["email"],
+            "fullName": body["fullName"],
+            "permissions": [],
+            "permissionPreset": "DEFAULT",
+        }
         member.update({k: body[k] for k in ("companyName", "bio", "timezone", "language") if k in body})
         for org in orgs:
             self.orgs[org][mid] = dict(member)
@@ -579,7 +725,9 @@ class TikTok(Vendor):
 
     @staticmethod
     def envelope(data: Any, code: int = 0, message: str = "OK", status: int = 200) -> Response:
-        return Response(status, {"code": code, "message": message, "request_id": uuid.uuid4().hex, "data": data})
+        return Response(
+            status, {"code": code, "message": message, "request_id": uuid.uuid4().hex, "data": data}
+        )
 
     def authenticate(self, request: Request) -> Response | None:
         token = request.headers.get("access-token")
@@ -609,11 +757,22 @@ class TikTok(Vendor):
         rows = list(members.values())
         keyword = json.loads(request.query.get("filtering") or "{}").get("keyword")
         if keyword:
-            rows = [m for m in rows if keyword.casefold() in (m["user_email"] + " " + m["user_name"]).casefold()]
-        chunk = rows[(page_no - 1) * size: page_no * size]
+            rows = [
+                m for m in rows if keyword.casefold() in (m["user_email"] + " " + m["user_name"]).casefold()
+            ]
+        chunk = rows[(page_no - 1) * size : page_no * size]
         total_page = max(1, -(-len(rows) // size))
-        return self.envelope({"list": chunk, "page_info": {"page": page_no, "page_size": size,
-                                                           "total_number": len(rows), "total_page": total_page}})
+        return self.envelope(
+            {
+                "list": chunk,
+                "page_info": {
+                    "page": page_no,
+                    "page_size": size,
+                    "total_number": len(rows),
+                    "total_page": total_page,
+                },
+            }
+        )
 
     def delete_member(self, request: Request) -> Response:
         body = request.json() or {}
@@ -633,8 +792,12 @@ class TikTok(Vendor):
         if members is None or not body.get("emails"):
             return self.envelope({}, 40002, "bc_id and emails are required")
         for email in body["emails"]:  # an invitation has no user_id until it is accepted
-            members[f"invite:{email}"] = {"user_name": "", "user_email": email,
-                                          "user_role": body.get("user_role", "STANDARD"), "relation_status": "PENDING"}
+            members[f"invite:{email}"] = {
+                "user_name": "",
+                "user_email": email,
+                "user_role": body.get("user_role", "STANDARD"),
+                "relation_status": "PENDING",
+            }
         return self.envelope({})
 
 
@@ -675,10 +838,19 @@ class HubSpot(Vendor):
         # the numbered form (/crm/v3/...) and the date versions (/crm/objects/2026-09/..., /crm/owners/2026-09)
         self.route("GET", r"^/crm/(?:v3/owners|owners/\d{4}-\d{2})$", self.list_owners)
         self.route("GET", r"^/crm/(?:v3/owners|owners/\d{4}-\d{2})/([^/]+)", self.get_owner)
-        self.route("POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/search", self.search)
-        self.route("POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/batch/read", self.batch_read)
-        self.route("POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/batch/update",
-                   self.batch_update)
+        self.route(
+            "POST", r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/search", self.search
+        )
+        self.route(
+            "POST",
+            r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/batch/read",
+            self.batch_read,
+        )
+        self.route(
+            "POST",
+            r"^/crm/(?:v3/objects|objects/\d{4}-\d{2})/(companies|contacts)/batch/update",
+            self.batch_update,
+        )
         self.route("GET", r"^/crm/v4/objects/companies/([^/]+)/associations/contacts", self.company_contacts)
         self.route("POST", r"^/crm/v4/associations/companies/contacts/batch/read", self.batch_associations)
 
@@ -686,27 +858,58 @@ class HubSpot(Vendor):
         """An owner (a HubSpot user) in PublicOwner's shape; its user id is derived from the owner id."""
         user_id = 9_000_000 + int(owner_id[-3:])
         self.owners[owner_id] = {
-            "id": owner_id, "email": email, "type": "PERSON", "firstName": "", "lastName": "",
-            "userId": user_id, "userIdIncludingInactive": user_id,
-            "createdAt": "2024-01-04T10:00:00.000Z", "updatedAt": "2025-05-02T09:00:00.000Z",
-            "archived": False}
+            "id": owner_id,
+            "email": email,
+            "type": "PERSON",
+            "firstName": "",
+            "lastName": "",
+            "userId": user_id,
+            "userIdIncludingInactive": user_id,
+            "createdAt": "2024-01-04T10:00:00.000Z",
+            "updatedAt": "2025-05-02T09:00:00.000Z",
+            "archived": False,
+        }
 
     def add_object(self, kind: str, object_id: str, properties: dict[str, Any]) -> None:
-        self.objects[kind][object_id] = {"id": object_id, "createdAt": "2024-02-01T08:00:00.000Z",
-                                         "updatedAt": "2025-10-01T08:00:00.000Z",
-                                         "properties": {**properties, "hs_object_id": object_id}}
+        self.objects[kind][object_id] = {
+            "id": object_id,
+            "createdAt": "2024-02-01T08:00:00.000Z",
+            "updatedAt": "2025-10-01T08:00:00.000Z",
+            "properties": {**properties, "hs_object_id": object_id},
+        }
 
     def add_company(self, cid: str, name: str, owner: str, country: str | None = None) -> None:
         self.add_object("companies", cid, {"name": name, "country": country, "hubspot_owner_id": owner})
 
-    def add_contact(self, cid: str, first: str, last: str, email: str | None, owner: str, company: str | None,
-                    language: str | None = None, country: str | None = None, company_name: str | None = None,
-                    salutation: str | None = None) -> None:
+    def add_contact(
+        self,
+        cid: str,
+        first: str,
+        last: str,
+        email: str | None,
+        owner: str,
+        company: str | None,
+        language: str | None = None,
+        country: str | None = None,
+        company_name: str | None = None,
+        salutation: str | None = None,
+    ) -> None:
         """A contact, associated with `company` (associatedcompanyid and the v4 association) when given."""
-        self.add_object("contacts", cid, {
-            "firstname": first, "lastname": last, "email": email, "hubspot_owner_id": owner,
-            "associatedcompanyid": company, "hs_language": language, "country": country,
-            "company": company_name, "salutation": salutation})
+        self.add_object(
+            "contacts",
+            cid,
+            {
+                "firstname": first,
+                "lastname": last,
+                "email": email,
+                "hubspot_owner_id": owner,
+                "associatedcompanyid": company,
+                "hs_language": language,
+                "country": country,
+                "company": company_name,
+                "salutation": salutation,
+            },
+        )
         if company is not None:
             self.associations.setdefault((company, "contacts"), set()).add(cid)
 
@@ -723,19 +926,34 @@ class HubSpot(Vendor):
 
     @staticmethod
     def error(status: int, message: str, category: str, **extra: Any) -> Response:
-        return Response(status, {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-                                 "category": category, **extra})
+        return Response(
+            status,
+            {
+                "status": "error",
+                "message": message,
+                "correlationId": str(uuid.uuid4()),
+                "category": category,
+                **extra,
+            },
+        )
 
     def not_found(self, request: Request) -> Response:
         return self.error(404, "resource not found", "OBJECT_NOT_FOUND")
 
     def refuse(self, detail: str) -> Response:
-        return self.error(403, f"This app hasn't been granted all required scopes: {detail}", "MISSING_SCOPES")
+        return self.error(
+            403, f"This app hasn't been granted all required scopes: {detail}", "MISSING_SCOPES"
+        )
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         if kind == "429":
-            response = self.error(429, "You have reached your ten_secondly_rolling limit.", "RATE_LIMITS",
-                                  errorType="RATE_LIMIT", policyName="TEN_SECONDLY_ROLLING")
+            response = self.error(
+                429,
+                "You have reached your ten_secondly_rolling limit.",
+                "RATE_LIMITS",
+                errorType="RATE_LIMIT",
+                policyName="TEN_SECONDLY_ROLLING",
+            )
             response.headers["Retry-After"] = retry_value(retry_after)
             return response
         response = self.error(int(kind), "internal error", "INTERNAL_ERROR")
@@ -750,8 +968,13 @@ class HubSpot(Vendor):
         if allowed:
             self.daily_used += 1
             return None
-        response = self.error(429, "You have reached your ten_secondly_rolling limit.", "RATE_LIMITS",
-                              errorType="RATE_LIMIT", policyName="TEN_SECONDLY_ROLLING")
+        response = self.error(
+            429,
+            "You have reached your ten_secondly_rolling limit.",
+            "RATE_LIMITS",
+            errorType="RATE_LIMIT",
+            policyName="TEN_SECONDLY_ROLLING",
+        )
         if self.limits.retry_after:
             response.headers["Retry-After"] = str(max(1, round(wait + 0.5)))
         return response
@@ -760,13 +983,15 @@ class HubSpot(Vendor):
         if not self.limits.enabled:
             return
         remaining = max(0, self.limits.per_window - self.window.used(now))
-        response.headers.update({
-            "X-HubSpot-RateLimit-Max": str(self.limits.per_window),
-            "X-HubSpot-RateLimit-Remaining": str(remaining),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.limits.window * 1000)),
-            "X-HubSpot-RateLimit-Daily": str(self.limits.daily),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.limits.daily - self.daily_used)),
-        })
+        response.headers.update(
+            {
+                "X-HubSpot-RateLimit-Max": str(self.limits.per_window),
+                "X-HubSpot-RateLimit-Remaining": str(remaining),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(self.limits.window * 1000)),
+                "X-HubSpot-RateLimit-Daily": str(self.limits.daily),
+                "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.limits.daily - self.daily_used)),
+            }
+        )
 
     def list_owners(self, request: Request) -> Response:
         rows = list(self.owners.values())
@@ -774,7 +999,7 @@ class HubSpot(Vendor):
             rows = [o for o in rows if o["email"].casefold() == request.query["email"].casefold()]
         limit = max(1, min(int(request.query.get("limit", 100)), 500))
         start = int(request.query.get("after") or 0)
-        return Response(200, {"results": rows[start:start + limit], **paging(start, limit, len(rows))})
+        return Response(200, {"results": rows[start : start + limit], **paging(start, limit, len(rows))})
 
     def get_owner(self, request: Request, owner_id: str) -> Response:
         owner = self.owners.get(owner_id)
@@ -784,8 +1009,13 @@ class HubSpot(Vendor):
         props = obj["properties"]
         shown = {k: props.get(k) for k in (properties or [])} if properties else dict(props)
         shown.setdefault("hs_object_id", obj["id"])
-        return {"id": obj["id"], "properties": shown, "createdAt": obj["createdAt"],
-                "updatedAt": obj["updatedAt"], "archived": False}
+        return {
+            "id": obj["id"],
+            "properties": shown,
+            "createdAt": obj["createdAt"],
+            "updatedAt": obj["updatedAt"],
+            "archived": False,
+        }
 
     def search(self, request: Request, kind: str) -> Response:
         body = request.json() or {}
@@ -800,9 +1030,11 @@ class HubSpot(Vendor):
         start = int(body.get("after") or 0)
         if start + limit > 10_000:  # HubSpot pages one search through 10,000 results at most
             return self.error(400, "There was a problem with the request.", "VALIDATION_ERROR")
-        chunk = rows[start:start + limit]
-        answer: dict[str, Any] = {"total": len(rows),
-                                  "results": [self.record(kind, o, body.get("properties")) for o in chunk]}
+        chunk = rows[start : start + limit]
+        answer: dict[str, Any] = {
+            "total": len(rows),
+            "results": [self.record(kind, o, body.get("properties")) for o in chunk],
+        }
         return Response(200, {**answer, **paging(start, limit, len(rows))})
 
     def batch_read(self, request: Request, kind: str) -> Response:
@@ -811,9 +1043,15 @@ class HubSpot(Vendor):
         if len(inputs) > self.MAX_BATCH:
             return self.error(400, f"batch size must be at most {self.MAX_BATCH}", "VALIDATION_ERROR")
         found = [self.objects[kind][i["id"]] for i in inputs if i.get("id") in self.objects[kind]]
-        return Response(200, {"status": "COMPLETE", "results": [self.record(kind, o, body.get("properties"))
-                                                                for o in found],
-                              "startedAt": now_iso(), "completedAt": now_iso()})
+        return Response(
+            200,
+            {
+                "status": "COMPLETE",
+                "results": [self.record(kind, o, body.get("properties")) for o in found],
+                "startedAt": now_iso(),
+                "completedAt": now_iso(),
+            },
+        )
 
     def batch_update(self, request: Request, kind: str) -> Response:
         inputs = (request.json() or {}).get("inputs") or []
@@ -830,30 +1068,53 @@ class HubSpot(Vendor):
             obj["properties"].update(item.get("properties") or {})
             obj["updatedAt"] = now_iso()
             results.append(self.record(kind, obj, None))
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results,
-                                "startedAt": now_iso(), "completedAt": now_iso()}
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": now_iso(),
+            "completedAt": now_iso(),
+        }
         refused = [i["id"] for i in inputs if i["id"] in self.failing]
         if not refused:
             return Response(200, body)
         # BatchResponseSimplePublicObjectWithErrors: one StandardError naming the records in context.ids
-        body.update(numErrors=1, errors=[{
-            "status": "error", "category": "VALIDATION_ERROR", "message": "Property values were not valid",
-            "context": {"ids": refused}, "errors": [], "links": {}}])
+        body.update(
+            numErrors=1,
+            errors=[
+                {
+                    "status": "error",
+                    "category": "VALIDATION_ERROR",
+                    "message": "Property values were not valid",
+                    "context": {"ids": refused},
+                    "errors": [],
+                    "links": {},
+                }
+            ],
+        )
         return Response(207, body)
 
     def company_contacts(self, request: Request, company_id: str) -> Response:
         if company_id not in self.objects["companies"]:
             return self.not_found(request)
-        return Response(200, {"results": [assoc(c) for c in sorted(self.associations.get((company_id, "contacts"), ()))]})
+        return Response(
+            200, {"results": [assoc(c) for c in sorted(self.associations.get((company_id, "contacts"), ()))]}
+        )
 
     def batch_associations(self, request: Request) -> Response:
         inputs = (request.json() or {}).get("inputs") or []
         if len(inputs) > 1000:
             return self.error(400, "batch size must be at most 1000", "VALIDATION_ERROR")
-        results = [{"from": {"id": i["id"]}, "to": [assoc(c) for c in sorted(self.associations.get((i["id"], "contacts"), ()))]}
-                   for i in inputs if i.get("id") in self.objects["companies"]]
-        return Response(200, {"status": "COMPLETE", "results": results,
-                              "startedAt": now_iso(), "completedAt": now_iso()})
+        results = [
+            {
+                "from": {"id": i["id"]},
+                "to": [assoc(c) for c in sorted(self.associations.get((i["id"], "contacts"), ()))],
+            }
+            for i in inputs
+            if i.get("id") in self.objects["companies"]
+        ]
+        return Response(
+            200, {"status": "COMPLETE", "results": results, "startedAt": now_iso(), "completedAt": now_iso()}
+        )
 
 
 def paging(start: int, limit: int, total: int) -> dict[str, Any]:
@@ -864,8 +1125,10 @@ def paging(start: int, limit: int, total: int) -> dict[str, Any]:
 
 
 def assoc(contact_id: str) -> dict[str, Any]:
-    return {"toObjectId": int(contact_id),
-            "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 280, "label": None}]}
+    return {
+        "toObjectId": int(contact_id),
+        "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 280, "label": None}],
+    }
 
 
 def matches(obj: dict[str, Any], group: dict[str, Any]) -> bool:
@@ -890,9 +1153,9 @@ def matches(obj: dict[str, Any], group: dict[str, Any]) -> bool:
 
 
 def now_iso() -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------- Microsoft Graph (drafts)
@@ -919,15 +1182,25 @@ class Graph(Vendor):
     @staticmethod
     def error(status: int, code: str, message: str) -> Response:
         request_id = str(uuid.uuid4())
-        return Response(status, {"error": {"code": code, "message": message,
-                                           "innerError": {"request-id": request_id, "date": now_iso()}}},
-                        {"request-id": request_id})
+        return Response(
+            status,
+            {
+                "error": {
+                    "code": code,
+                    "message": message,
+                    "innerError": {"request-id": request_id, "date": now_iso()},
+                }
+            },
+            {"request-id": request_id},
+        )
 
     def not_found(self, request: Request) -> Response:
         return self.error(404, "ResourceNotFound", "Resource not found")
 
     def refuse(self, detail: str) -> Response:
-        return self.error(403, "ErrorAccessDenied", f"Access is denied. Check credentials and try again. {detail}")
+        return self.error(
+            403, "ErrorAccessDenied", f"Access is denied. Check credentials and try again. {detail}"
+        )
 
     def fault_response(self, kind: str, retry_after: float) -> Response:
         code = {"429": "TooManyRequests", "500": "InternalServerError", "503": "ServiceUnavailable"}[kind]
@@ -940,9 +1213,14 @@ class Graph(Vendor):
         body = request.json() or {}
         if not isinstance(body.get("toRecipients", []), list) or "subject" not in body:
             return self.error(400, "ErrorInvalidRequest", "subject and toRecipients are required")
-        message = {**body, "id": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
-                   "createdDateTime": now_iso(), "isDraft": True, "parentFolderId": "drafts",
-                   "webLink": f"https://outlook.office365.com/owa/?ItemID={uuid.uuid4().hex}"}
+        message = {
+            **body,
+            "id": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
+            "createdDateTime": now_iso(),
+            "isDraft": True,
+            "parentFolderId": "drafts",
+            "webLink": f"https://outlook.office365.com/owa/?ItemID={uuid.uuid4().hex}",
+        }
         self.mailboxes.setdefault(user.casefold(), []).append(message)
         return Response(201, message)
 
@@ -997,9 +1275,15 @@ class Personio(Vendor):
 
     @staticmethod
     def problem(status: int, title: str, detail: str) -> Response:
-        return Response(status, {"personio_trace_id": "sim-trace", "timestamp": "2026-11-27T09:00:00Z",
-                                 "errors": [{"title": title, "detail": detail}]},
-                        {"Content-Type": "application/problem+json"})
+        return Response(
+            status,
+            {
+                "personio_trace_id": "sim-trace",
+                "timestamp": "2026-11-27T09:00:00Z",
+                "errors": [{"title": title, "detail": detail}],
+            },
+            {"Content-Type": "application/problem+json"},
+        )
 
     def authenticate(self, request: Request) -> Response | None:
         if request.path.rstrip("/") == "/v2/auth/token":
@@ -1017,20 +1301,40 @@ class Personio(Vendor):
 
     def token_endpoint(self, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            return Response(400, {"error": "invalid_request", "error_description": "The content type of the "
-                                  "request must be \"application/x-www-form-urlencoded\"."})
+            return Response(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "The content type of the "
+                    'request must be "application/x-www-form-urlencoded".',
+                },
+            )
         form = request.form()
         if form.get("grant_type") != "client_credentials":
             return Response(400, {"error": "unsupported_grant_type"})
-        if (self.client_id is not None and form.get("client_id") != self.client_id) or \
-                (self.secret is not None and form.get("client_secret") != self.secret):
-            return Response(400, {"error": "unauthorized_client", "error_description": "The credentials were "
-                                  "not correct. Make sure you are providing the right client_id and "
-                                  "client_secret."})
+        if (self.client_id is not None and form.get("client_id") != self.client_id) or (
+            self.secret is not None and form.get("client_secret") != self.secret
+        ):
+            return Response(
+                400,
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "The credentials were "
+                    "not correct. Make sure you are providing the right client_id and "
+                    "client_secret.",
+                },
+            )
         token = f"papi-sim-{uuid.uuid4().hex}"
         self.issued[token] = self.clock() + self.lifetime
-        return Response(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime,
-                              "scope": "personio:persons:read"})
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.lifetime,
+                "scope": "personio:persons:read",
+            },
+        )
 
     def page(self, request: Request, rows: list[dict[str, Any]], path: str) -> Response:
         try:
@@ -1046,7 +1350,7 @@ class Personio(Vendor):
         links: dict[str, Any] = {"self": {"href": f"https://api.personio.de{path}"}}
         if start + limit < len(rows):
             links["next"] = {"href": f"https://api.personio.de{path}?cursor=cur_{start + limit}"}
-        return Response(200, {"_data": rows[start:start + limit], "_meta": {"links": links}})
+        return Response(200, {"_data": rows[start : start + limit], "_meta": {"links": links}})
 
     def list_persons(self, request: Request) -> Response:
         rows = list(self.persons.values())
@@ -1068,29 +1372,67 @@ class Personio(Vendor):
         parts = multipart(request)
         missing = [k for k in ("title", "employee_id", "category_id", "file") if not parts.get(k)]
         if missing:
-            error = {"message": "The given data was invalid.", "code": 0,
-                     "error_data": {k: ["required"] for k in missing}}
+            error = {
+                "message": "The given data was invalid.",
+                "code": 0,
+                "error_data": {k: ["required"] for k in missing},
+            }
             return Response(422, {"success": False, "error": error})
         employee, category = parts["employee_id"].decode(), parts["category_id"].decode()
         if employee not in self.persons or not category.isdigit() or int(category) not in self.categories:
-            return Response(404, {"success": False,
-                                  "error": {"message": "No query results for model", "code": 0}})
+            return Response(
+                404, {"success": False, "error": {"message": "No query results for model", "code": 0}}
+            )
         doc_id = len(self.documents) + 1
-        self.documents.append({"id": doc_id, "employee_id": employee, "category_id": int(category),
-                               "title": parts["title"].decode(), "content": parts["file"]})
-        return Response(201, {"success": True, "data": {"id": doc_id, "type": "Document",
-                                                        "attributes": {"title": parts["title"].decode()}}})
+        self.documents.append(
+            {
+                "id": doc_id,
+                "employee_id": employee,
+                "category_id": int(category),
+                "title": parts["title"].decode(),
+                "content": parts["file"],
+            }
+        )
+        return Response(
+            201,
+            {
+                "success": True,
+                "data": {"id": doc_id, "type": "Document", "attributes": {"title": parts["title"].decode()}},
+            },
+        )
 
-    def add(self, person_id: str, first: str, last: str, email: str, supervisor: str | None = None,
-            updated_at: str = "2026-11-01T09:00:00Z") -> None:
+    def add(
+        self,
+        person_id: str,
+        first: str,
+        last: str,
+        email: str,
+        supervisor: str | None = None,
+        updated_at: str = "2026-11-01T09:00:00Z",
+    ) -> None:
         """A person with one active employment."""
-        self.persons[person_id] = {"id": person_id, "email": email, "first_name": first, "last_name": last,
-                                   "status": "ACTIVE", "custom_attributes": [], "updated_at": updated_at,
-                                   "employments": [{"id": f"emp-{person_id}"}]}
-        self.employments[person_id] = [{
-            "id": f"emp-{person_id}", "status": "ACTIVE", "employment_start_date": "2022-01-10",
-            "position": {"title": "Consultant"}, "supervisor": {"id": supervisor} if supervisor else {},
-            "person": {"id": person_id}, "termination": {}, "updated_at": updated_at}]
+        self.persons[person_id] = {
+            "id": person_id,
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "status": "ACTIVE",
+            "custom_attributes": [],
+            "updated_at": updated_at,
+            "employments": [{"id": f"emp-{person_id}"}],
+        }
+        self.employments[person_id] = [
+            {
+                "id": f"emp-{person_id}",
+                "status": "ACTIVE",
+                "employment_start_date": "2022-01-10",
+                "position": {"title": "Consultant"},
+                "supervisor": {"id": supervisor} if supervisor else {},
+                "person": {"id": person_id},
+                "termination": {},
+                "updated_at": updated_at,
+            }
+        ]
 
     def terminate(self, person_id: str, last_day: str, kind: str, updated_at: str) -> None:
         """HR enters a termination on the current employment (future-dated ones stay ACTIVE until the day)."""
@@ -1109,11 +1451,22 @@ class Proxy(Vendor):
         self.session = requests.Session()
 
     def handle(self, request: Request) -> Response:
-        headers = {k: v for k, v in request.headers.items() if k in ("authorization", "content-type", "accept")}
-        answer = self.session.request(request.method, self.target + request.path, params=request.query,
-                                      data=request.body, headers=headers, timeout=30)
-        return Response(answer.status_code, answer.content,
-                        {"Content-Type": answer.headers.get("content-type", "application/json")})
+        headers = {
+            k: v for k, v in request.headers.items() if k in ("authorization", "content-type", "accept")
+        }
+        answer = self.session.request(
+            request.method,
+            self.target + request.path,
+            params=request.query,
+            data=request.body,
+            headers=headers,
+            timeout=30,
+        )
+        return Response(
+            answer.status_code,
+            answer.content,
+            {"Content-Type": answer.headers.get("content-type", "application/json")},
+        )
 
 
 def all_vendors() -> list[Vendor]:

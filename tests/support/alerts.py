@@ -1,4 +1,5 @@
 """Alerts in tests: a loopback chat channel, a Prefect notification block pointed at it, a registry naming it."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,9 @@ def save_block(url: str) -> str:
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
     name = f"relevo-alerts-{uuid.uuid4().hex[:8]}"
-    CustomWebhookNotificationBlock(name="relevo", url=url, json_data={"text": "{{subject}} | {{body}}"}).save(name)
+    CustomWebhookNotificationBlock(name="relevo", url=url, json_data={"text": "{{subject}} | {{body}}"}).save(
+        name
+    )
     return f"custom-webhook/{name}"
 
 

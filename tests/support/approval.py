@@ -4,6 +4,7 @@ approval form), and the run found once paused.
 
 The session's server holds hundreds of runs (the deployments' schedules among them), so a paused run is looked
 for among paused runs only; reading "the 50 latest runs" missed it in full-suite runs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -24,17 +25,24 @@ OTHER = "pablo.ferrando@acme-comunicacion.example"
 
 def use_timeout(registry: Path, hours: float) -> None:
     """The example registry with notices waiting `hours` for approval before the run gives up on them."""
-    registry.write_text(registry.read_text("utf-8").replace(
-        "  auto_approve_notices: false\n",
-        f"  auto_approve_notices: false\n  approval_timeout_hours: {hours}\n"), "utf-8")
+    registry.write_text(
+        registry.read_text("utf-8").replace(
+            "  auto_approve_notices: false\n",
+            f"  auto_approve_notices: false\n  approval_timeout_hours: {hours}\n",
+        ),
+        "utf-8",
+    )
 
 
 def use_hubspot(registry: Path, timeout_hours: float, monkeypatch: pytest.MonkeyPatch) -> None:
     """The example registry with HubSpot as CRM and notices waiting for approval for `timeout_hours`."""
-    registry.write_text(registry.read_text("utf-8").replace(
-        "crm: {connector: directory, path: clients.json}",
-        "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}}",
-    ), "utf-8")
+    registry.write_text(
+        registry.read_text("utf-8").replace(
+            "crm: {connector: directory, path: clients.json}",
+            "crm: {connector: hubspot, token: {env: HUBSPOT_TOKEN}}",
+        ),
+        "utf-8",
+    )
     use_timeout(registry, timeout_hours)
     monkeypatch.setenv("HUBSPOT_TOKEN", "pat-eu1-canary-approval")
 
@@ -43,7 +51,9 @@ def seed(fake: FakeHubSpot) -> None:
     """Three contacts of 1001's clients: two owned by the leaver (Spanish and English), one by someone else."""
     fake.add_company("7001", "Hotel Mirador de Altea", "41629001", "ES")
     fake.add_company("7002", "Seaview Hotels Ltd", "41629001", "GB")
-    fake.add_contact("8001", "Rosa", "Beltrán", "rosa.beltran@miradoraltea.example", "41629001", "7001", language="es")
+    fake.add_contact(
+        "8001", "Rosa", "Beltrán", "rosa.beltran@miradoraltea.example", "41629001", "7001", language="es"
+    )
     fake.add_contact("8002", "James", "O'Connor", "j.oconnor@seaviewhotels.example", "41629001", "7002")
     fake.add_contact("8003", "Olivia", "Hartley", "olivia.hartley@seaviewhotels.example", "41629555", "7002")
 
@@ -56,8 +66,9 @@ def start(registry: Path, employee_id: str = "1001") -> tuple[threading.Thread, 
 
     def target() -> None:
         try:
-            out["state"] = offboard_employee(employee_id, registry_path=str(registry), wait_for_approval=True,
-                                             return_state=True)
+            out["state"] = offboard_employee(
+                employee_id, registry_path=str(registry), wait_for_approval=True, return_state=True
+            )
         except BaseException as exc:  # surfaced by the test, never swallowed
             out["error"] = exc
 
@@ -78,8 +89,13 @@ def paused_run(registry: Path, out: dict[str, Any], after: Any = None, wait: flo
         while time.monotonic() < deadline:
             assert "error" not in out, out.get("error")
             for run in client.read_flow_runs(flow_run_filter=paused, limit=200):
-                if (run.parameters.get("registry_path") == str(registry) and run.state and run.state.is_paused()
-                        and run.state.state_details.pause_key != after and form_is_readable(client, run)):
+                if (
+                    run.parameters.get("registry_path") == str(registry)
+                    and run.state
+                    and run.state.is_paused()
+                    and run.state.state_details.pause_key != after
+                    and form_is_readable(client, run)
+                ):
                     return run
             time.sleep(0.3)
     raise AssertionError("the run did not pause for approval")
@@ -115,7 +131,8 @@ def deployment_run(registry: Path, employee_id: str = "1001") -> Any:
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("offboard-employee/offboard-employee")
         return client.create_flow_run_from_deployment(
-            deployment.id, parameters={"employee_id": employee_id, "registry_path": str(registry)})
+            deployment.id, parameters={"employee_id": employee_id, "registry_path": str(registry)}
+        )
 
 
 def run_as_worker(flow_run_id: Any) -> Any:

@@ -1,4 +1,5 @@
 """BambooHR's official OpenAPI spec (tests/specs/bamboohr-public.yaml, MIT) and the request check built on it."""
+
 from __future__ import annotations
 
 import email.parser
@@ -14,7 +15,9 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest
 from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.validation.request.validators import V31RequestParametersValidator
 
-SPEC_FILE = Path(__file__).resolve().parents[1] / "specs" / "bamboohr-public.yaml"  # BambooHR's official spec (MIT)
+SPEC_FILE = (
+    Path(__file__).resolve().parents[1] / "specs" / "bamboohr-public.yaml"
+)  # BambooHR's official spec (MIT)
 
 
 @functools.cache
@@ -28,15 +31,19 @@ def spec_server_url(request: requests.PreparedRequest) -> None:
     with open(SPEC_FILE, encoding="utf-8") as handle:
         head = handle.read(2000)
     assert "url: 'https://{companyDomain}.bamboohr.com'" in head, "the spec's server changed"
-    assert re.match(r"^https://[A-Za-z0-9-]+\.bamboohr\.com/api/v1/", request.url), \
+    assert re.match(r"^https://[A-Za-z0-9-]+\.bamboohr\.com/api/v1/", request.url), (
         f"not the spec's BambooHR server: {request.url}"
+    )
 
 
 def multipart_fields(request: requests.PreparedRequest) -> dict[str, str]:
     """A multipart body's parts by name (file parts decoded as text: relevo only uploads text)."""
     head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.body)
-    return {part.get_param("name", header="content-disposition"): part.get_content() for part in message.iter_parts()}
+    return {
+        part.get_param("name", header="content-disposition"): part.get_content()
+        for part in message.iter_parts()
+    }
 
 
 def validate_against_spec(spec: OpenAPI, request: requests.PreparedRequest) -> None:
@@ -64,6 +71,8 @@ def validate_against_spec(spec: OpenAPI, request: requests.PreparedRequest) -> N
     V31RequestParametersValidator(spec.spec).validate(mapped)
     with (operation / "requestBody" / "content" / "multipart/form-data" / "schema").open() as schema:
         types = {name: prop.get("type") for name, prop in schema["properties"].items()}
-        body = {name: int(value) if types.get(name) == "integer" and value.isdigit() else value
-                for name, value in multipart_fields(request).items()}
+        body = {
+            name: int(value) if types.get(name) == "integer" and value.isdigit() else value
+            for name, value in multipart_fields(request).items()
+        }
         jsonschema.Draft202012Validator(schema).validate(body)

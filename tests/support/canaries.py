@@ -3,6 +3,7 @@
 A canary is a credential value that must never leave relevo: tests look for it in errors, logs,
 artifacts and files. Each has a distinct, searchable value so a leak names its source.
 """
+
 from __future__ import annotations
 
 TOKEN = "canary-Zq8v1-secret-token-do-not-log"  # a connector's API token (tests/connectors)
@@ -27,8 +28,18 @@ SIMULATED = {
     "SIM_HIBOB_WEBHOOK_SECRET": "canary-hibob-webhook-secret-0d3b",
 }
 
-ALL = frozenset({TOKEN, HTTP_TOKEN, FACTORIAL_KEY, BAMBOOHR_KEY, SCIM_TOKEN, WEBHOOK_KEY, FACTORIAL_CHALLENGE,
-                 *SIMULATED.values()})
+ALL = frozenset(
+    {
+        TOKEN,
+        HTTP_TOKEN,
+        FACTORIAL_KEY,
+        BAMBOOHR_KEY,
+        SCIM_TOKEN,
+        WEBHOOK_KEY,
+        FACTORIAL_CHALLENGE,
+        *SIMULATED.values(),
+    }
+)
 
 
 def leaked(text: str) -> list[str]:

@@ -1,4 +1,5 @@
 """The `relevo` command as an operator runs it: a subprocess of this interpreter, and its audit as rows."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ def relevo(*args: str, api_url: str | None = None, timeout: float = 120) -> subp
     env = {**os.environ}
     if api_url:
         env["PREFECT_API_URL"] = api_url
-    return subprocess.run([sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "relevo.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def audit_rows(registry: Path, *extra: str) -> list[dict]:

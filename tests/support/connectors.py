@@ -1,4 +1,5 @@
 """Helpers for connector tests: a fake clock, a presence, a leaver's HR fields."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,11 +23,26 @@ class FakeClock:
 
 
 def presence(connector: str, platform: str, **settings: Any) -> Presence:
-    return Presence(id=f"{platform.replace('_', '-')}-1", platform=platform, account=f"Acme on {platform}",
-                    connector=connector, settings=settings)
+    return Presence(
+        id=f"{platform.replace('_', '-')}-1",
+        platform=platform,
+        account=f"Acme on {platform}",
+        connector=connector,
+        settings=settings,
+    )
 
 
-def leaver(employee_id: str = "1001", email: str = "laura.martinez@acme-comunicacion.example") -> dict[str, Any]:
+def leaver(
+    employee_id: str = "1001", email: str = "laura.martinez@acme-comunicacion.example"
+) -> dict[str, Any]:
     """The HR record fields the plan rules read."""
-    return {"id": employee_id, "name": "Laura Martínez Ferrer", "email": email,
-            "successor": {"id": "1005", "name": "Nuria Castells Vidal", "email": "nuria.castells@acme-comunicacion.example"}}
+    return {
+        "id": employee_id,
+        "name": "Laura Martínez Ferrer",
+        "email": email,
+        "successor": {
+            "id": "1005",
+            "name": "Nuria Castells Vidal",
+            "email": "nuria.castells@acme-comunicacion.example",
+        },
+    }

@@ -1,6 +1,7 @@
 """relevo's work pool and deployments on the test Prefect server, made from prefect.yaml exactly as the
 README says (`prefect work-pool create`, `prefect deploy --all`); the session fixture `deployed` is in
 tests/conftest.py."""
+
 from __future__ import annotations
 
 import os
@@ -12,17 +13,27 @@ ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
-def prefect_cli(*args: str, api_url: str, timeout: float = 90, cwd: Path = ROOT,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def prefect_cli(
+    *args: str, api_url: str, timeout: float = 90, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """The `prefect` command; `cwd` and `env` stand in for another machine's worker (no checkout there)."""
     env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_WORKER_QUERY_SECONDS": "1", **(env or {})}
-    return subprocess.run([PREFECT, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [PREFECT, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def deploy(prefect_api_url: str) -> str:
     """The API URL of the session's server, with the `relevo` pool and both deployments on it."""
-    pool = prefect_cli("work-pool", "create", "relevo", "--type", "process", "--overwrite", api_url=prefect_api_url)
+    pool = prefect_cli(
+        "work-pool", "create", "relevo", "--type", "process", "--overwrite", api_url=prefect_api_url
+    )
     assert pool.returncode == 0, pool.stdout + pool.stderr
     deploy = prefect_cli("deploy", "--all", api_url=prefect_api_url)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
@@ -56,6 +67,8 @@ def runs_of(employee_id: str, deployment: str = "offboard-employee") -> list:
     from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])),
-                                     sort=FlowRunSort.EXPECTED_START_TIME_ASC)
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+        )
     return [r for r in runs if r.parameters.get("employee_id") == employee_id]

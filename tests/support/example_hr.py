@@ -1,4 +1,5 @@
 """The example company's HR file (examples/acme/hr.json): who it shows as terminated, and a withdrawal."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,11 @@ from pathlib import Path
 from tests.support.paths import EXAMPLE
 
 # Everyone examples/acme/hr.json shows with a termination.
-TERMINATED = {row["id"] for row in json.loads((EXAMPLE / "hr.json").read_text("utf-8"))["employees"]
-              if row.get("termination")}
+TERMINATED = {
+    row["id"]
+    for row in json.loads((EXAMPLE / "hr.json").read_text("utf-8"))["employees"]
+    if row.get("termination")
+}
 
 
 def withdraw_in_hr(registry: Path, employee_id: str) -> None:

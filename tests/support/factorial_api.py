@@ -2,6 +2,7 @@
 
 Shared by the Factorial connector tests, the roster and the batch HR reads (tests/connectors/).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,26 +20,53 @@ def record(employee_id: int = 2001, **changes) -> dict:
     """An employee as Factorial returns it (required: id, access_id, names, company, location, dates,
     flags)."""
     base = {
-        "id": employee_id, "access_id": 9001, "first_name": "Laura", "last_name": "Martínez Ferrer",
-        "full_name": "Laura Martínez Ferrer", "preferred_name": None, "company_id": 77, "legal_entity_id": 5,
-        "location_id": 3, "created_at": "2021-03-01T09:00:00.000Z", "updated_at": "2026-11-20T17:12:03.000Z",
+        "id": employee_id,
+        "access_id": 9001,
+        "first_name": "Laura",
+        "last_name": "Martínez Ferrer",
+        "full_name": "Laura Martínez Ferrer",
+        "preferred_name": None,
+        "company_id": 77,
+        "legal_entity_id": 5,
+        "location_id": 3,
+        "created_at": "2021-03-01T09:00:00.000Z",
+        "updated_at": "2026-11-20T17:12:03.000Z",
         "email": "laura.martinez@acme-comunicacion.example",
         "login_email": "laura.martinez@acme-comunicacion.example",
-        "personal_email": "laura.mf@correo.example", "phone_number": "+34 961 23 45 10",
-        "is_terminating": False, "terminated_on": "2026-11-20", "termination_reason_type": "company",
-        "termination_reason": "Reestructuración del equipo", "termination_observations": None,
-        "termination_type_description": None, "manager_id": 2002, "timeoff_manager_id": 2002,
-        "active": False, "attendable": True, "gender": None, "nationality": "ES", "country": "ES",
+        "personal_email": "laura.mf@correo.example",
+        "phone_number": "+34 961 23 45 10",
+        "is_terminating": False,
+        "terminated_on": "2026-11-20",
+        "termination_reason_type": "company",
+        "termination_reason": "Reestructuración del equipo",
+        "termination_observations": None,
+        "termination_type_description": None,
+        "manager_id": 2002,
+        "timeoff_manager_id": 2002,
+        "active": False,
+        "attendable": True,
+        "gender": None,
+        "nationality": "ES",
+        "country": "ES",
     }
     base.update(changes)
     return base
 
 
-MANAGER = record(2002, first_name="Marta", last_name="Soler", full_name="Marta Soler",
-                 email="marta.soler@acme-comunicacion.example",
-                 login_email="marta.soler@acme-comunicacion.example",
-                 phone_number=None, terminated_on=None, termination_reason_type=None, termination_reason=None,
-                 manager_id=None, active=True)
+MANAGER = record(
+    2002,
+    first_name="Marta",
+    last_name="Soler",
+    full_name="Marta Soler",
+    email="marta.soler@acme-comunicacion.example",
+    login_email="marta.soler@acme-comunicacion.example",
+    phone_number=None,
+    terminated_on=None,
+    termination_reason_type=None,
+    termination_reason=None,
+    manager_id=None,
+    active=True,
+)
 
 
 def connector(waits: list[float] | None = None, **kwargs) -> Factorial:
@@ -49,15 +77,23 @@ def connector(waits: list[float] | None = None, **kwargs) -> Factorial:
 
 
 def stub(api, body: dict) -> None:
-    api.get(f"{BASE}/employees/employees/{body['id']}", json=body,
-            match=[matchers.header_matcher({"x-api-key": CANARY})])
+    api.get(
+        f"{BASE}/employees/employees/{body['id']}",
+        json=body,
+        match=[matchers.header_matcher({"x-api-key": CANARY})],
+    )
 
 
 def page(rows: list[dict], *, next_cursor: str | None = None, total: int | None = None) -> dict:
     """An answer of GET employees/employees as the SDK's response model has it ({data, meta:
     PagedIndexMeta})."""
-    meta = {"has_next_page": next_cursor is not None, "has_previous_page": False, "limit": 100,
-            "total": total if total is not None else len(rows), "start_cursor": "MQ=="}
+    meta = {
+        "has_next_page": next_cursor is not None,
+        "has_previous_page": False,
+        "limit": 100,
+        "total": total if total is not None else len(rows),
+        "start_cursor": "MQ==",
+    }
     if next_cursor is not None:
         meta["end_cursor"] = next_cursor
     return {"data": rows, "meta": meta}

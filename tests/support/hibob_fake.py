@@ -2,6 +2,7 @@
 
 Every request and answer is checked against the shapes transcribed in tests/connectors/hibob_contract.py.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Where the repository and its example company are."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 One waiter for the tests and the benchmarks (tests/bench/support.py): a test sees an AssertionError, a
 benchmark that reports a timeout instead of failing catches TimeoutError; `NotReached` is both.
 """
+
 from __future__ import annotations
 
 import time

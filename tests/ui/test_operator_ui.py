@@ -5,6 +5,7 @@ committed) for a person to look at.
 
     python -m pytest -m ui tests/ui
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,14 @@ pytestmark = pytest.mark.ui
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 BIN = Path(sys.executable).parent
 
 
@@ -45,10 +52,21 @@ def ui(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": f"{url}/api", "PREFECT_UI_API_URL": f"{url}/api",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=home)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": f"{url}/api",
+        "PREFECT_UI_API_URL": f"{url}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=home,
+    )
     worker = None
     try:
         deadline = time.monotonic() + 180
@@ -60,11 +78,23 @@ def ui(tmp_path_factory):
                     break
             except Exception:
                 pass
-            assert server.poll() is None and time.monotonic() < deadline, "prefect server start did not come up"
+            assert server.poll() is None and time.monotonic() < deadline, (
+                "prefect server start did not come up"
+            )
             time.sleep(0.5)
-        for command in (["work-pool", "create", "relevo", "--type", "process", "--overwrite"], ["deploy", "--all"]):
-            done = subprocess.run([str(BIN / "prefect"), *command], cwd=ROOT, env=env, capture_output=True, text=True,
-                                  timeout=300, stdin=subprocess.DEVNULL)
+        for command in (
+            ["work-pool", "create", "relevo", "--type", "process", "--overwrite"],
+            ["deploy", "--all"],
+        ):
+            done = subprocess.run(
+                [str(BIN / "prefect"), *command],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                stdin=subprocess.DEVNULL,
+            )
             assert done.returncode == 0, done.stdout + done.stderr
         # The scheduled deployments (reconcile-hr every 15 min, sweep-access daily) are paused, as in
         # tests/support/deployments.py: with the registry found, a reconciliation run coming due would start
@@ -72,16 +102,23 @@ def ui(tmp_path_factory):
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
-        with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        with (
+            temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
+            get_client(sync_client=True) as client,
+        ):
             for name in ("reconcile-hr/reconcile-hr", "sweep-access/sweep-access"):
                 client.pause_deployment(client.read_deployment_by_name(name).id)
         # The worker finds the company's registry as the README says: RELEVO_REGISTRY in its environment
         # (no machine path travels with a run; the operator types only the employee id).
         company = tmp_path_factory.mktemp("company") / "acme"
         shutil.copytree(EXAMPLE, company, ignore=shutil.ignore_patterns("out"))
-        worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "relevo"], cwd=ROOT,
-                                  env={**env, "RELEVO_REGISTRY": str(company / "relevo.yaml")},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "relevo"],
+            cwd=ROOT,
+            env={**env, "RELEVO_REGISTRY": str(company / "relevo.yaml")},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         yield url, env, company
     finally:
         for process in (worker, server):
@@ -96,11 +133,15 @@ def ui(tmp_path_factory):
 def api_runs(env: dict, employee_id: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
-
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
-        return client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"employee:{employee_id}"])))
+    with (
+        temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
+        get_client(sync_client=True) as client,
+    ):
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[f"employee:{employee_id}"]))
+        )
 
 
 def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_path):
@@ -112,7 +153,10 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+    with (
+        temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
+        get_client(sync_client=True) as client,
+    ):
         deployment = client.read_deployment_by_name("offboard-employee/offboard-employee")
     if True:  # the browser part
         with sync_playwright() as p:
@@ -129,11 +173,17 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
             boxes.nth(0).fill("1001\n")
             page.screenshot(path=str(SHOTS / "1-custom-run.png"), full_page=True)
             page.get_by_role("button", name="Submit").click()
-            page.wait_for_url(lambda u: not u.endswith("/run"), timeout=30_000)  # the form leaves: run created
+            page.wait_for_url(
+                lambda u: not u.endswith("/run"), timeout=30_000
+            )  # the form leaves: run created
 
             deadline = time.monotonic() + 240
             while not (runs := [r for r in api_runs(env, "1001") if r.state and r.state.is_paused()]):
-                seen = [f"{r.state.type.value} {r.state.name}: {r.state.message}" for r in api_runs(env, "1001") if r.state]
+                seen = [
+                    f"{r.state.type.value} {r.state.name}: {r.state.message}"
+                    for r in api_runs(env, "1001")
+                    if r.state
+                ]
                 ended = [r for r in api_runs(env, "1001") if r.state and r.state.is_final()]
                 assert not ended and time.monotonic() < deadline, f"the run never paused for approval {seen}"
                 time.sleep(1)
@@ -177,17 +227,28 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
                 try:
                     dialog.wait_for(state="hidden", timeout=15_000)
                 except PlaywrightTimeout:
-                    raise AssertionError(f"the approval form did not submit: {dialog.inner_text()[:2000]}") from None
+                    raise AssertionError(
+                        f"the approval form did not submit: {dialog.inner_text()[:2000]}"
+                    ) from None
             deadline = time.monotonic() + 240
             while not (done := [r for r in api_runs(env, "1001") if r.state and r.state.is_final()]):
-                states = [f"{r.state.type.value} {r.state.name}: {r.state.message}" for r in api_runs(env, "1001") if r.state]
-                again = [r for r in api_runs(env, "1001") if r.state and r.state.is_paused()
-                         and r.state.state_details.pause_key != pause_key]
+                states = [
+                    f"{r.state.type.value} {r.state.name}: {r.state.message}"
+                    for r in api_runs(env, "1001")
+                    if r.state
+                ]
+                again = [
+                    r
+                    for r in api_runs(env, "1001")
+                    if r.state and r.state.is_paused() and r.state.state_details.pause_key != pause_key
+                ]
                 assert not again, f"the run paused again after the approval: {again[0].state}"
                 assert time.monotonic() < deadline, f"the run did not finish after the approval {states}"
                 time.sleep(1)
             assert done[0].state.name == "Needs a person"
-            assert done[0].state.message.startswith("Access removed on 0 of 6 presences; 8 tasks for a person")
+            assert done[0].state.message.startswith(
+                "Access removed on 0 of 6 presences; 8 tasks for a person"
+            )
 
             # 4. Find the run by the employee id.
             page.goto(f"{url}/runs")
@@ -197,12 +258,14 @@ def test_custom_run_step_states_approval_with_one_rejection_and_search(ui, tmp_p
             page.screenshot(path=str(SHOTS / "5-search.png"), full_page=True)
             browser.close()
 
-    from relevo.storage.ledger import Ledger
     from relevo.config.registry import load_registry
+    from relevo.storage.ledger import Ledger
 
     states = Ledger(load_registry(company / "relevo.yaml").database_url).states("1001")
     notices = {k: s.status for k, s in states.items() if ":notice:" in k}
-    assert [k.rpartition(":")[2] for k, s in notices.items() if s == "rejected"] == ["j.oconnor@seaviewhotels.example"]
+    assert [k.rpartition(":")[2] for k, s in notices.items() if s == "rejected"] == [
+        "j.oconnor@seaviewhotels.example"
+    ]
     assert sum(1 for s in notices.values() if s == "done") == 7
 
 
@@ -227,11 +290,18 @@ def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
     (company / "hr.json").write_text(json.dumps(hr, ensure_ascii=False), "utf-8")
 
     def batch_runs() -> list:
-        with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
-            return client.read_flow_runs(deployment_filter=DeploymentFilter(
-                name=DeploymentFilterName(any_=["offboard-batch"])))
+        with (
+            temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
+            get_client(sync_client=True) as client,
+        ):
+            return client.read_flow_runs(
+                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["offboard-batch"]))
+            )
 
-    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+    with (
+        temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}),
+        get_client(sync_client=True) as client,
+    ):
         deployment = client.read_deployment_by_name("offboard-batch/offboard-batch")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -246,11 +316,15 @@ def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
         assert not dry_run.is_checked()
         page.screenshot(path=str(SHOTS / "6-layoff-custom-run.png"), full_page=True)
         page.get_by_role("button", name="Submit").click()
-        page.wait_for_url(lambda u: not u.endswith("/run"), timeout=30_000)  # the form leaves once the run exists
+        page.wait_for_url(
+            lambda u: not u.endswith("/run"), timeout=30_000
+        )  # the form leaves once the run exists
 
         deadline = time.monotonic() + 240
         while not (paused := [r for r in batch_runs() if r.state and r.state.is_paused()]):
-            ended = [f"{r.state.name}: {r.state.message}" for r in batch_runs() if r.state and r.state.is_final()]
+            ended = [
+                f"{r.state.name}: {r.state.message}" for r in batch_runs() if r.state and r.state.is_final()
+            ]
             assert not ended and time.monotonic() < deadline, f"the layoff never paused for approval {ended}"
             time.sleep(1)
         run = paused[0]
@@ -268,7 +342,9 @@ def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
         page.screenshot(path=str(SHOTS / "7-layoff-approval-form.png"), full_page=True)
         assert boxes.count() == int(header[1]) + 1, text  # one per draft, and "Approve" (untick: reject all)
         # The form's link opens this layoff's drafts (one artifact version, not the key's newest).
-        href = dialog.get_by_role("link", name="Read the full text of every draft").first.get_attribute("href")
+        href = dialog.get_by_role("link", name="Read the full text of every draft").first.get_attribute(
+            "href"
+        )
         assert href and "/artifacts/artifact/" in href
         drafts_page = browser.new_page()
         drafts_page.goto(href)
@@ -288,7 +364,9 @@ def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
             try:
                 dialog.wait_for(state="hidden", timeout=15_000)
             except PlaywrightTimeout:
-                raise AssertionError(f"the layoff's form did not submit: {dialog.inner_text()[:2000]}") from None
+                raise AssertionError(
+                    f"the layoff's form did not submit: {dialog.inner_text()[:2000]}"
+                ) from None
         deadline = time.monotonic() + 240
         while not (done := [r for r in batch_runs() if r.id == run.id and r.state and r.state.is_final()]):
             assert time.monotonic() < deadline, "the layoff did not finish after the approval"
@@ -305,4 +383,6 @@ def test_one_form_approves_a_whole_layoff_in_the_browser(ui):
     recipient = re.search(r"<([^>]+)>", first_label)
     assert recipient and len(rejected) == 1 and rejected[0].endswith(f":{recipient[1]}")
     assert {s.status for k, s in notices.items() if k not in rejected} == {"done"}
-    assert all("the layoff's approval form by Ana Ruiz" in s.detail for s in notices.values() if s.status == "done")
+    assert all(
+        "the layoff's approval form by Ana Ruiz" in s.detail for s in notices.values() if s.status == "done"
+    )
