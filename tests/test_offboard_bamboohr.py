@@ -13,12 +13,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from tests.support.bamboohr_api import (
-    BASE,
-    employee_fields,
-    person_fields,
-    status_row,
-)
+from tests.support.bamboohr_api import BASE, employee_fields, person_fields, status_row
 from tests.support.bamboohr_spec import load_spec, multipart_fields, validate_against_spec
 from tests.support.canaries import BAMBOOHR_KEY as CANARY
 

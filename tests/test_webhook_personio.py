@@ -236,11 +236,7 @@ def test_a_status_change_first_does_not_hide_a_termination_found_later(acme: Pat
     inbox = Inbox(registry.database_url)
     inbox.store(
         Inbox.event(
-            "directory",
-            "1001",
-            "status_changed",
-            "fp-hours",
-            datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
+            "directory", "1001", "status_changed", "fp-hours", datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
         )
     )
     launches = Launches()

@@ -75,8 +75,7 @@ app = Relevo(
 )
 
 RegistryOption = Annotated[
-    Path,
-    typer.Option("--registry", "-r", envvar="RELEVO_REGISTRY", help="The company's relevo.yaml."),
+    Path, typer.Option("--registry", "-r", envvar="RELEVO_REGISTRY", help="The company's relevo.yaml.")
 ]
 # The options `offboard` and `layoff` share, said the same way in both.
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]

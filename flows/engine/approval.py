@@ -318,7 +318,7 @@ def form_model(
                 title="Approved by",
                 description=intro + "Your name, recorded in the audit log with what is placed.",
             ),
-        ),
+        )
     }
     for number, action in enumerate(drafts, 1):
         d = action.the_draft

@@ -116,9 +116,7 @@ def admin_for_orphan(employee: dict[str, Any], registry: Registry) -> Person:
 
 
 def plan_presences(
-    employee: dict[str, Any],
-    registry: Registry,
-    members: Mapping[str, list[Grant] | str],
+    employee: dict[str, Any], registry: Registry, members: Mapping[str, list[Grant] | str]
 ) -> list[Action]:
     """Revocations, never-orphan admin grants, credential rotations and unreadable presences."""
     emp = employee["id"]
@@ -293,9 +291,7 @@ class Owners:
 
 
 def split_members(
-    members: dict[str, list[Grant] | str],
-    employees: list[dict[str, Any]],
-    registry: Registry,
+    members: dict[str, list[Grant] | str], employees: list[dict[str, Any]], registry: Registry
 ) -> dict[str, dict[str, list[Grant] | str]]:
     """For a batch of leavers listed once: each leaver's view of every presence.
 

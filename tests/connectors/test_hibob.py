@@ -20,12 +20,7 @@ from relevo import schemas
 from relevo.connectors import errors
 from relevo.connectors.hibob import HiBob, is_ping, parse_webhook
 from relevo.model import ConfigurationError
-from tests.connectors.hibob_contract import (
-    TABLE_ENTRY_EXAMPLE,
-    WEBHOOK,
-    check,
-    lifecycle,
-)
+from tests.connectors.hibob_contract import TABLE_ENTRY_EXAMPLE, WEBHOOK, check, lifecycle
 from tests.support.hibob_fake import BASE, BOSS, BOSS_RECORD, LEAVER, TOKEN, USER, Bob, record
 
 TODAY = date(2026, 11, 26)

@@ -480,10 +480,7 @@ def test_no_change_keeps_the_cursor_and_persons_mode_uses_one_filtered_listing(a
 
 def test_a_cursor_that_repeats_stops_the_poll(api):
     token(api)
-    api.get(
-        f"{BASE}/v2/persons",
-        json=spec.page([spec.person("5005")], next_cursor="cur_same"),
-    )
+    api.get(f"{BASE}/v2/persons", json=spec.page([spec.person("5005")], next_cursor="cur_same"))
     api.get(f"{BASE}/v2/persons/5005/employments", json=spec.page([]))
     with pytest.raises(errors.InvalidResponse, match="repeats"):
         connector().changed_since("2026-11-20T00:00:00+00:00")
