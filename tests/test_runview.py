@@ -99,10 +99,18 @@ def test_run_is_findable_and_its_steps_say_what_happened(prefect_api_url, acme: 
             )
         )
         assert run.name == "offboard 1001 · Laura Martínez Ferrer · dismissal"
-        steps = {
-            t.name: t.state
-            for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
-        }
+        # Task-run states reach the server as events, recorded a little after the run ends: wait for them.
+        deadline = time.monotonic() + 30
+        while True:
+            steps = {
+                t.name: t.state
+                for t in client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+                )
+            }
+            if all(s is not None and s.is_final() for s in steps.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         # Each key has a version per stage (before the access steps, after them, at the end): the latest wins.
         # This test's two runs only: other tests of the session offboard 1001 too, under the same keys.
         ours = ArtifactFilterFlowRunId(any_=[run.id, dry.state_details.flow_run_id])
