@@ -14,6 +14,8 @@ Many leavers at once (`employees`, a layoff), a fixed number of calls however ma
   GET  employees/all/tables/{table}    operationId get-employee-table-data, id "all" (every employee's rows)
 Auth: HTTP Basic with the API key as user name and "x" as password: the key travels only in
 the Authorization header, never in a URL, and HttpClient redacts it from any error text.
+
+Kept as one module: one vendor's client, with the documented facts it relies on beside the calls.
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ Vendor facts relied on, with where each comes from (HiBob's own documentation un
   a window around the cursor (`changed_since`).
 - Rate limits and retry behaviour of Bob's webhooks: UNCONFIRMED (v2 "better handling of retries",
   with e-mail notifications on delivery problems: docs/migrate-to-webhooks-v2).
+
+Kept as one module: one vendor's client, with the documented facts it relies on beside the calls.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Why one: timeouts, retries (429/5xx/timeouts, honouring Retry-After, full jitter),
 redirect refusal, call counting and secret-free typed errors are decided here once,
 so every vendor module only says which endpoint it calls and what the answer means.
+
+Kept as one module: the transport every outside call goes through (timeouts, the one retry policy, auth
+that says what to redact, the one pagination loop, error bodies); one place to read what any call does.
 """
 
 from __future__ import annotations

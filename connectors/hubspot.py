@@ -27,6 +27,8 @@ Calls for N leavers owning C companies and K contacts, fewest first (one leaver 
   with `errors` is a partial failure naming the records that were not updated.
 Docs: https://developers.hubspot.com/docs/api-reference/crm-owners-v3,
 https://developers.hubspot.com/docs/api/crm/search, .../crm/companies (batch update).
+
+Kept as one module: one vendor's client, with the documented facts it relies on beside the calls.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ https://developers.facebook.com/docs/marketing-api/reference/business/pending_us
 https://developers.facebook.com/docs/pages-api/getting-started (Page access tokens)
 https://developers.facebook.com/docs/graph-api/overview/rate-limiting
 https://developers.facebook.com/docs/graph-api/guides/error-handling
+
+Kept as one module: one vendor's client (Pages, Instagram, Business Manager share Graph, its errors and
+its usage pacer), with the documented facts it relies on beside the calls.
 """
 
 from __future__ import annotations

@@ -58,6 +58,8 @@ Webhooks (/v2.0/reference/webhooks, /reference/post_v2-webhooks, /docs/event-dri
 Rate limits: none published for the v2 persons and employments endpoints (UNCONFIRMED; forum threads
   report 429s); 429 and 5xx are retried by connectors.http honouring Retry-After, and the registry's
   `rate_limit` can pace the calls.
+
+Kept as one module: one vendor's client, with the documented facts it relies on beside the calls.
 """
 
 from __future__ import annotations

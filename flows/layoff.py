@@ -11,7 +11,7 @@ through the same ledger as a single offboarding, so a rerun of the batch, or of 
 people, does nothing twice. Without `policy.auto_approve_notices`, notices wait for
 `relevo approve ID`, as from the command line.
 
-Kept as one module (~440 lines): the batch's order of events (list once, revoke, then notices per leaver
+Kept as one module: the batch's order of events (list once, revoke, then notices per leaver
 as their access goes) reads top to bottom here; its approval form is in relevo.layoff_approval.
 """
 

@@ -1,6 +1,6 @@
 """The `relevo` command: its commands, each one function with its options.
 
-The commands stay together in this one module (~470 lines) so that it reads as `relevo --help` does; what
+The commands stay together in this one module so that it reads as `relevo --help` does; what
 they print is in relevo.cli.output, how they run a flow and check input in relevo.cli.running.
 
 Prefect is imported only by commands that run a flow, so `--help`, `audit` and

@@ -5,6 +5,9 @@ registry and the typed settings (relevo.config.company) and resolving its secret
 shared call windows (`rate_limit`). relevo.config.registry's Registry calls these once per
 connector and keeps what they build. Factories import their connector module lazily, so a command
 pays only for the vendors its registry names.
+
+Kept as one module: one factory per connector the registry can name, side by side, so adding a vendor
+means adding one function here and nothing elsewhere.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 From the Prefect UI the run pauses with the approval form (`ask_approval`); from the command line the
 ledger records them as awaiting approval for `relevo approve` (`await_approval`). Any answer is checked
 against the HR record and the CRM as they are when it comes (`settle` places only what was shown).
+
+Kept as one module: the notice phase from drafting to the approver's answer (record, ask, apply, settle) is
+one sequence; split, the order in which a draft becomes placeable would be spread over files.
 """
 
 from __future__ import annotations

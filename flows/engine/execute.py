@@ -5,7 +5,7 @@ from a planned action to an outside call: skipped when the ledger says it is fin
 the call so a concurrent run waits instead of calling twice, and a vendor's "removed" recorded as done
 only once a fresh read of the presence confirms it (`Unconfirmed`).
 
-Kept as one module (~410 lines): claim, call, confirm and record are one path, and `execute` is the only
+Kept as one module: claim, call, confirm and record are one path, and `execute` is the only
 way to it; splitting them would hide which order they run in.
 """
 

@@ -17,6 +17,9 @@ connection cap, framing) are in flows/receiver/transport.py.
 
 About 400 lines: the four vendor routes, the request checks they share and the one store-then-acknowledge
 path are kept together so that every status code the receiver can answer is chosen in this one module.
+
+Kept as one module: the HTTP app and one handler per HR vendor, each verifying before it parses; the
+dispatcher is in relevo.receiver.dispatcher.
 """
 
 from __future__ import annotations

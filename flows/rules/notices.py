@@ -5,6 +5,9 @@ own folder first), the rules about who is introduced, from when, and under which
 live here, and the language rules (locale, greeting, names, typography) in `wording.py`. The
 reason for leaving and the termination type are never passed to a template, so no template
 can leak or hint at them.
+
+Kept as one module: every rule about who hears what, from when and under which restriction, in one place to
+review before a notice goes to a client.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ redelivery, BambooHR's ~2.6 h and Factorial's 48 h). The receiver's dispatcher p
 `relevo inbox --prune` does it by hand. What was done stays in the ledger's audit, which is
 never pruned; the counters are one row per vendor, outcome and reason, so they stay too.
 
-Kept as one module (~415 lines): the table, its keys and every state change of an event (stored,
+Kept as one module: the table, its keys and every state change of an event (stored,
 claimed, dispatched, followed, stuck, pruned) must be read together to see that none is lost or doubled.
 """
 

@@ -5,6 +5,9 @@ pre-state needed to undo it. `audit` only ever grows: one row per outcome, which
 is what `relevo audit` prints and what proves later what was done. Every outcome
 is also appended to `audit.jsonl` in the output directory, for people and tools
 that read files.
+
+Kept as one module: the action table, its claims and the audit log change together in single
+transactions; read apart, the exactly-once rules would not be visible.
 """
 
 from __future__ import annotations
