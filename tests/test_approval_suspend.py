@@ -207,3 +207,38 @@ def test_a_withdrawal_while_suspended_places_nothing(deployed, acme, how):
     assert ledger(acme).audit("1001")[before:] == []  # nothing placed, handed over or noted
     assert not list((acme.parent / "out" / "drafts").rglob("*.eml"))
     assert not (acme.parent / "out" / "crm-reassignments.csv").exists()
+
+
+def test_relevo_approve_does_not_place_what_an_answered_or_waiting_form_holds(deployed, acme):
+    """Review finding: the form answered in the UI with one draft rejected, then `relevo approve` before a
+    worker started the run again: the CLI found no paused form, placed every awaiting draft from the ledger
+    (the rejected one too), and the replay found them done. Without PREFECT_API_URL the same happened while
+    the form still waited. Now both are refused (exit 2, nothing placed) and the run applies the answer."""
+    use_timeout(acme, 1)
+    flow_run = deployment_run(acme)
+    suspended(flow_run.id)
+    import os
+    import subprocess
+    import sys
+
+    no_server = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    blind = subprocess.run(
+        [sys.executable, "-m", "relevo.cli", "approve", "1001", "--registry", str(acme), "--by", "CLI"],
+        capture_output=True,
+        text=True,
+        env=no_server,
+        timeout=120,
+    )
+    assert blind.returncode == 2 and str(flow_run.id) in blind.stderr, blind.stdout + blind.stderr
+    resume(flow_run.id, approved_by="UI approver", reject=[REJECTED])  # Scheduled again, no form waits
+    late = relevo("approve", "1001", "--registry", str(acme), "--by", "CLI", api_url=deployed)
+    assert late.returncode == 2 and "places them when a worker starts it again" in late.stderr, late.stderr
+    assert not [
+        r for r in ledger(acme).audit("1001") if r["outcome"] == "done" and r["action"] == "draft_notice"
+    ]
+    state = run_as_worker(flow_run.id)
+    assert state.is_completed(), state
+    statuses = notice_states(acme)
+    assert [
+        k for k, s in statuses.items() if s == "rejected" and REJECTED in k
+    ] and "awaiting_approval" not in (statuses.values())

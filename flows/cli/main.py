@@ -38,6 +38,7 @@ from relevo.cli.output import (
 from relevo.cli.running import (
     check_approval,
     check_employee,
+    check_no_form_holds,
     check_rejections,
     clean_id,
     load,
@@ -477,10 +478,23 @@ def approve(
     out = console()
     quiet_prefect()
     if paused := ui_approvals(employee_id):  # the run waits in the UI: answer its form; it places the drafts
+        from prefect.exceptions import FlowPauseTimeout, NotPausedError
+
         from relevo.cli.uiruns import answer
 
+        if len(paused) > 1:
+            fail(
+                f"{len(paused)} runs of employee {employee_id} wait for approval "
+                f"({', '.join(r.url for r in paused)}): answer each in the Prefect UI; nothing was approved"
+            )
         for run in paused:
-            answer(run, f"{by or user} (as given; OS user {user})", reject or [], successor or "")
+            try:
+                answer(run, f"{by or user} (as given; OS user {user})", reject or [], successor or "")
+            except (NotPausedError, FlowPauseTimeout):
+                fail(
+                    f"the approval form of run {run.url} was answered or timed out meanwhile: see "
+                    f"`relevo tasks -e {employee_id}`; nothing was approved by this command"
+                )
             if successor:
                 out.print(
                     f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): successor "
@@ -491,9 +505,14 @@ def approve(
                     f"Answered the approval form of run {esc(run.run_name)} ({esc(run.url)}): approved"
                     + (f" except {esc(', '.join(reject))}" if reject else "")
                     + ". The run places the drafts "
-                    + ("once a worker starts it again." if run.how == "suspended" else "now.")
+                    + (
+                        "once a worker starts it again (or shows the form again if they changed meanwhile)."
+                        if run.how == "suspended"
+                        else "now."
+                    )
                 )
         raise typer.Exit(EXIT_OK)
+    check_no_form_holds(reg, employee_id)
     from relevo import offboarding
 
     result = run_showing(

@@ -176,3 +176,38 @@ def check_rejections(reg: Any, employee_id: str, reject: list[str]) -> None:
             f"--reject {', '.join(unknown)}: no draft awaiting approval for employee {employee_id} has that key "
             "or recipient e-mail (see `relevo tasks -e ID`); nothing was approved"
         )
+
+
+def check_no_form_holds(reg: Any, employee_id: str) -> None:
+    """The ledger's awaiting notices are placed by `relevo approve` only once no Prefect run's form holds them.
+
+    A suspended run's notices are in the ledger while its form waits; answered, the run is Scheduled again and
+    places them as the approver said when a worker starts it. Placing them from the ledger meanwhile placed
+    the drafts the approver had rejected, and a run nobody can ask about (no PREFECT_API_URL, or the server
+    unreachable) is treated the same way: refused, nothing placed.
+    """
+    from relevo.cli.uiruns import runs_holding_notices, unfinished
+
+    held = runs_holding_notices(reg.database_url, employee_id)
+    if not held:
+        return
+    if not os.environ.get("PREFECT_API_URL"):
+        fail(
+            f"employee {employee_id}'s notices wait in the approval form of Prefect run {held[0]}: set "
+            "PREFECT_API_URL to answer it (relevo approve answers a waiting form); nothing was approved"
+        )
+    try:
+        waiting = unfinished(held)
+    except Exception as exc:  # noqa: BLE001 - the Prefect API: cannot tell, so nothing is placed
+        fail(
+            f"cannot ask the Prefect server about run {held[0]} ({type(exc).__name__}), whose form holds "
+            f"employee {employee_id}'s notices; nothing was approved",
+            EXIT_FAILURE,
+        )
+    if waiting:
+        run_id, state = waiting[0]
+        fail(
+            f"employee {employee_id}'s notices belong to Prefect run {run_id} ({state}): answered, it places "
+            "them when a worker starts it again; a form that timed out is closed by Prefect within a minute, "
+            "then relevo approve places them; nothing was approved"
+        )

@@ -11,6 +11,7 @@ ledger. Only with PREFECT_API_URL set: without a server there is no waiting run.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,3 +107,40 @@ def ui_approvals(employee_id: str | None) -> list[Any]:
     except Exception as exc:  # the Prefect API: the ledger's tasks are still listed
         console().print(f"[dim]Could not ask the Prefect server for paused runs ({type(exc).__name__}).[/]")
         return []
+
+
+FORM_RUN = re.compile(r"awaiting approval in the form of Prefect run \S*/runs/flow-run/([0-9a-f-]{36})")
+
+
+def runs_holding_notices(registry_url: str, employee_id: str) -> list[str]:
+    """Prefect runs whose approval form holds notices of this employee that the ledger lists as awaiting.
+
+    A suspended run writes its notices as awaiting approval before it waits; they belong to its form until
+    the run has ended (answered, the worker runs it again and it places them as the approver said)."""
+    from relevo.storage.ledger import Ledger
+
+    held = []
+    for key, state in Ledger(registry_url).states(employee_id).items():
+        if (
+            state.status == "awaiting_approval"
+            and ":notice:" in key
+            and (found := FORM_RUN.search(state.detail))
+        ):
+            held.append(found[1])
+    return sorted(set(held))
+
+
+def unfinished(run_ids: list[str]) -> list[tuple[str, str]]:
+    """(run id, state name) of those runs that have not ended; raises when the server cannot be asked."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    quiet_prefect()
+    out = []
+    with get_client(sync_client=True) as client:
+        for run_id in run_ids:
+            state = client.read_flow_run(UUID(run_id)).state
+            if state is not None and not state.is_final():
+                out.append((run_id, state.name or state.type.value))
+    return out
