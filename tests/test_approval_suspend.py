@@ -24,6 +24,9 @@ from tests.support.approval import deployment_run, run_as_worker, use_timeout
 from tests.support.cli import relevo
 from tests.support.example_hr import withdraw_in_hr
 
+# Real deployment runs attempt by attempt: ~50 s for the module on 2 cores, run in CI's slow step.
+pytestmark = pytest.mark.slow
+
 REJECTED = "j.oconnor@seaviewhotels.example"
 
 

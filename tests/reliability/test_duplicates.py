@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from relevo.config.registry import load_registry
@@ -107,6 +108,7 @@ class FlowLauncher:
         return str(state.state_details.flow_run_id)
 
 
+@pytest.mark.slow  # a worker, the receiver and five deliveries: ~25 s on 2 cores (in CI's slow step)
 def test_five_deliveries_and_a_restart_give_one_set_of_changes(
     prefect_api_url, company, fast_prefect_retries
 ):
