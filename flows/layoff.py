@@ -32,11 +32,11 @@ from prefect.states import Completed
 from pydantic import BeforeValidator
 from pydantic.json_schema import SkipJsonSchema
 
-from relevo import layoff_approval, schemas
+from relevo import deployments, layoff_approval, schemas
 from relevo.config.registry import Registry, load_registry
 from relevo.connectors.errors import ConnectorError
 from relevo.connectors.protocols import MembersOneByOne
-from relevo.engine import gate, runview
+from relevo.engine import gate, revocation, runview
 from relevo.engine.approving import notice_phase
 from relevo.engine.execute import (
     Run,
@@ -64,6 +64,7 @@ from relevo.rules.plan import (
     plan,
     plan_presences,
     plan_record_checks,
+    revoke_time,
     split_members,
 )
 
@@ -291,8 +292,9 @@ def offboard_batch(
     force: bool = False,
     requested_by: str | None = None,
     wait_for_approval: SkipJsonSchema[bool | None] = None,
+    event_keys: SkipJsonSchema[dict[str, str] | None] = None,
 ) -> Any:
-    """Offboard many employees at once (a layoff).
+    """Offboard many employees at once (a layoff, or terminations the HR platform sent together).
 
     Args:
         employee_ids: the HR platform's employee ids, pasted as one field: separated by commas, spaces or
@@ -306,26 +308,43 @@ def offboard_batch(
         wait_for_approval: (internal, not in the UI form) pause once with one approval form for every leaver's
             notices (`relevo.layoff_approval`). Default: only when running as a deployment (a person can see
             the UI); otherwise the notices await `relevo approve ID`.
+        event_keys: (internal, not in the UI form) set by the webhook dispatcher for terminations that arrived
+            together: each employee's event key, for the audit. The list is then what the HR platform said,
+            not a person's: whoever's HR record shows no termination is skipped and reported, the others go on.
     """
     logger = log()
     ids = parse_ids(employee_ids)
     registry = load_registry(registry_path)
-    runview.name_current_run(f"layoff · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), "layoff")
+    from_hr = event_keys is not None
+    what = "terminations from HR" if from_hr else "layoff"
+    runview.name_current_run(f"{what} · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), what)
     employees, problems = read_employees(registry, ids)
     refused = {
         e["id"]: line
         for e in employees
         if (line := gate.refusal(e, "the force parameter, or relevo layoff --force,")) is not None
     }
+    skipped: list[dict[str, str]] = []
+    if refused and from_hr and not force:  # the HR platform's events, not a person's list: the others go on
+        for line in refused.values():
+            logger.warning("%s", line)
+        skipped = [{"employee_id": i, "problem": line} for i, line in refused.items()]
+        employees = [e for e in employees if e["id"] not in refused]
+        refused = {}
     if refused and not force:  # a list with people who stay is a wrong list: nobody in it is offboarded
         message = gate.not_left(list(refused.values()))
         logger.warning("%s", message)
         return Completed(name="Not offboarded", message=message, data={"refused": list(refused.values())})
     now = datetime.now(UTC)
-    runs = {e["id"]: Run(registry, e, None, direct=True) for e in employees}
+    keys = event_keys or {}
+    runs = {e["id"]: Run(registry, e, keys.get(e["id"]), direct=True) for e in employees}
     since = gate.run_created_at()
     for run in runs.values():
         run.since = since
+    if withdrawn := [i for i, run in runs.items() if run.withdrawn()]:  # before this run was created
+        skipped += [{"employee_id": i, "problem": runs[i].stopped or "withdrawn"} for i in withdrawn]
+        employees = [e for e in employees if e["id"] not in withdrawn]
+        runs = {i: run for i, run in runs.items() if i not in withdrawn}
     presences = [p for p in registry.presences if p.owner == "company"]
     logger.info("Layoff of %d employee(s) on %d presence(s)", len(employees), len(presences))
     forced = [(runs[i], forced_action(i, line)) for i, line in refused.items()]
@@ -334,6 +353,7 @@ def offboard_batch(
     else:
         who = gate.requester(requested_by)
         rows = [run.record(a, "done", f"{a.description}: {who}") for run, a in forced]
+        rows += schedule_later_revocations(runs, now, revoke_now)
     rows += personal_records(runs, dry_run)
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(WORKERS) as drafting:
         clients = reader.submit(read_clients, registry, employees)  # a read: it overlaps the revocations
@@ -368,14 +388,24 @@ def offboard_batch(
         and not auto_approved(registry, dry_run)
         and (waiting := layoff_approval.waiting_drafts(runs, drafted))
     ):
-        progress_batch(batch_summary(employees, problems, rows, dry_run))
+        progress_batch(batch_summary(employees, problems, rows, dry_run, skipped, what))
         hours = registry.policy.approval_timeout_hours
         if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
             rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
-    summary = batch_summary(employees, problems, rows, dry_run)
+    summary = batch_summary(employees, problems, rows, dry_run, skipped, what)
     if in_flow_run():
         publish_batch(summary)
     return runview.batch_state(summary)
+
+
+def schedule_later_revocations(runs: dict[str, Run], now: datetime, revoke_now: bool) -> list[dict[str, Any]]:
+    """Each resignation's revocations at the end of its last working day: a run of `offboard-employee` then,
+    as a single offboarding schedules its own (in a deployment run only; from the CLI they stay scheduled)."""
+    rows = []
+    for run in runs.values():
+        revoke_at = revoke_time(run.employee, run.registry, now, revoke_now)
+        rows += revocation.schedule_revocation(run, revoke_at, deployments.OFFBOARD_EMPLOYEE)
+    return rows
 
 
 def latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -508,12 +538,19 @@ def unreadable_clients(employee: dict[str, Any], error: str) -> Action:
 
 
 def batch_summary(
-    employees: list[dict[str, Any]], problems: list[dict[str, Any]], rows: list[dict[str, Any]], dry_run: bool
+    employees: list[dict[str, Any]],
+    problems: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    dry_run: bool,
+    skipped: list[dict[str, str]] | None = None,
+    what: str = "layoff",
 ) -> dict[str, Any]:
+    """`skipped`: people of HR events whose record shows no termination (or a withdrawal): listed, not open."""
     counts = tally(rows)
     return {
+        "what": what,
         "employees": len(employees),
-        "people": runview.per_employee(employees, problems, rows, dry_run),
+        "people": runview.per_employee(employees, problems, rows, dry_run, skipped or []),
         "problems": problems,
         "dry_run": dry_run,
         "counts": counts,

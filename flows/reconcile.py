@@ -204,10 +204,16 @@ def reconcile_hr(
     alerts.notify(registry, "webhook subscription disabled", lines)
     result["disabled_webhooks"] = len(disabled)
     if dispatch and result["stored"]:
-        from relevo.receiver.dispatcher import Dispatcher, company_launcher
+        from relevo.receiver.dispatcher import Dispatcher, company_batch_launcher, company_launcher
 
+        # What one poll found is dispatched at once; several terminations go to one batch run.
         result["dispatched"] = Dispatcher(
-            Inbox(registry.database_url), registry.given, launch=company_launcher(registry)
+            Inbox(registry.database_url),
+            registry.given,
+            launch=company_launcher(registry),
+            launch_batch=company_batch_launcher(registry),
+            quiet=0,
+            window=0,
         ).dispatch_due()
     logger.info(
         "HR changes since %s: %d employee(s), %d new event(s)",

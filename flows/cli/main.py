@@ -275,8 +275,23 @@ def webhook_serve(
             "sent; each worker uses its RELEVO_REGISTRY, else relevo.yaml in its working directory.",
         ),
     ] = None,
+    gather: Annotated[
+        float,
+        typer.Option(
+            "--gather",
+            min=0,
+            max=600,
+            help="Terminations arriving together become one batch run (every presence listed once "
+            "for all): wait until none came for this many seconds, at most --gather-window after the first. "
+            "0: one run per termination.",
+        ),
+    ] = 2.0,
+    gather_window: Annotated[
+        float,
+        typer.Option("--gather-window", min=0, max=3600, help="The longest a termination waits for others."),
+    ] = 30.0,
 ) -> None:
-    """Receive BambooHR/Factorial webhooks, store them, and start the Prefect deployments.
+    """Receive the HR platforms' webhooks, store them, and start the Prefect deployments.
 
     Refuses to start (exit 2) without PREFECT_API_URL or without a configured webhook's secret.
     """
@@ -298,7 +313,7 @@ def webhook_serve(
         f"(inbox in {masked(url)})",
         file=sys.stderr,
     )
-    webhook.serve(reg.path, host, port, worker_registry)
+    webhook.serve(reg.path, host, port, worker_registry, gather, gather_window)
 
 
 @app.command()

@@ -24,10 +24,15 @@ def due_by_schedule(employee: dict[str, Any], registry: Registry) -> bool:
     return revoke_time(employee, registry, flow_run.scheduled_start_time) is None
 
 
-def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, Any]]:
-    """Schedule this deployment to run again at `revoke_at`; nothing when not due later or not a deployment."""
-    deployment_id = deployment.id
-    if revoke_at is None or deployment_id is None:
+def schedule_revocation(
+    run: Any, revoke_at: datetime | None, deployment_name: str | None = None
+) -> list[dict[str, Any]]:
+    """Schedule this deployment to run again at `revoke_at`; nothing when not due later or not a deployment.
+
+    `deployment_name`: the deployment to schedule instead of this one (a batch run schedules each
+    resignation's `offboard-employee` run).
+    """
+    if revoke_at is None or deployment.id is None:
         return []
     from prefect.deployments import run_deployment
 
@@ -47,7 +52,7 @@ def schedule_revocation(run: Any, revoke_at: datetime | None) -> list[dict[str, 
     )
     try:
         scheduled = run_deployment(
-            deployment_id,
+            deployment_name or deployment.id,
             parameters={
                 "employee_id": employee_id,
                 "registry_path": run.registry.given,

@@ -214,10 +214,15 @@ def publish(summary: dict[str, Any], stage: str = "") -> None:
 
 
 def per_employee(
-    employees: list[dict[str, Any]], problems: list[dict[str, Any]], rows: list[dict[str, Any]], dry_run: bool
+    employees: list[dict[str, Any]],
+    problems: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    dry_run: bool,
+    skipped: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """A batch, one line per employee: access removed N/M, tasks for a person, notices awaiting; an id
-    that could not be offboarded is a line of its own with the reason."""
+    that could not be offboarded is a line of its own with the reason, and so is one skipped because its
+    HR record shows no termination (a batch of HR events)."""
     by_employee: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_employee.setdefault(row["employee_id"], []).append(row)
@@ -248,6 +253,18 @@ def per_employee(
         }
         for p in problems
     ]
+    people += [
+        {
+            "employee_id": label(p["employee_id"]),
+            "name": "",
+            "status": "not offboarded (has not left)",
+            "access": "",
+            "for_a_person": 0,
+            "notices_awaiting": 0,
+            "problem": label(p["problem"], 300),
+        }
+        for p in skipped or []
+    ]
     return people
 
 
@@ -260,17 +277,22 @@ def batch_headline(summary: dict[str, Any]) -> str:
         f"{sum(p['for_a_person'] for p in people)} task(s) for a person",
         f"{sum(p['notices_awaiting'] for p in people)} notice(s) await approval",
     ]
-    unknown = len(summary["people"]) - len(people)
+    unknown = len(summary["problems"])
     if unknown:
         parts.append(f"{unknown} id(s) NOT offboarded (see the report)")
+    if skipped := len(summary["people"]) - len(people) - unknown:
+        parts.append(f"{skipped} skipped: no termination in HR")
     return "; ".join(parts)
+
+
+TITLES = {"layoff": "Layoff", "terminations from HR": "Terminations the HR platform sent together"}
 
 
 def batch_markdown(summary: dict[str, Any]) -> str:
     from relevo.engine.approval import md
 
     lines = [
-        f"# {'Dry run of a layoff (nothing changed)' if summary['dry_run'] else 'Layoff'}",
+        f"# {'Dry run of a layoff (nothing changed)' if summary['dry_run'] else TITLES.get(summary.get('what', ''), 'Layoff')}",
         "",
         f"**{batch_headline(summary)}.**",
         "",

@@ -5,11 +5,19 @@ event into a run of its Prefect deployment, with the event key as the idempotenc
 full-jitter backoff while Prefect is unreachable, follows the runs it started (a crashed or never-started
 run is started again, then marked stuck for a person) and prunes finished events. `relevo reconcile`
 uses it too, to dispatch what polling found.
+
+Terminations that arrive together (a layoff entered in the HR platform, a bulk import) become one
+`offboard-batch` run, as `relevo layoff` would make: every presence is listed once for all of them and
+the vendors' limits are shared by one run, where one run per leaver would list every presence once
+per leaver (issue 17: 50 webhook-started dismissals made ~20× the Hootsuite calls of one batch). The
+dispatcher waits until terminations stop arriving for `quiet` seconds (2 by default), never more than
+`window` seconds after the first (30): a lone dismissal starts ~2 s after its webhook, not a window later.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import random
 import threading
@@ -20,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from relevo import deployments
 from relevo.config.registry import Registry
 from relevo.log import clean
 from relevo.receiver.verify import Clock
@@ -28,12 +37,14 @@ from relevo.storage.inbox import RETENTION_DAYS, Inbox, InboxEvent
 logger = logging.getLogger("relevo.webhook")
 
 DEPLOYMENTS = {
-    "terminated": "offboard-employee/offboard-employee",  # "<flow name>/<deployment name>"
+    "terminated": deployments.OFFBOARD_EMPLOYEE,
     # A status change whose direction the payload does not tell: the run reads the HR record and
     # does nothing unless it shows a termination (flows/engine/gate.py).
-    "status_changed": "offboard-employee/offboard-employee",
-    "rescinded": "rescind-termination/rescind-termination",
+    "status_changed": deployments.OFFBOARD_EMPLOYEE,
+    "rescinded": deployments.RESCIND_TERMINATION,
 }
+# The kinds a batch run can take: it reads each HR record and skips whoever shows no termination.
+BATCHED_KINDS = {"terminated", "status_changed"}
 
 
 def launch_deployment(
@@ -63,9 +74,46 @@ def launch_deployment(
     return str(run.id)  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
 
 
+def launch_batch(
+    events: list[InboxEvent], registry_path: str | None, relaunch: int = 0, company: str = ""
+) -> str:
+    """Start one `offboard-batch` run for terminations that arrived together; the same events give the same run.
+
+    The run gets each employee's event key (for the audit, as a single run gets its own) and is told it
+    comes from HR events: whoever's record shows no termination is skipped, not the whole list refused.
+    """
+    from prefect.deployments import run_deployment
+
+    keys = sorted(e.event_key for e in events)
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32] + (
+        f"#relaunch-{relaunch}" if relaunch else ""
+    )
+    parameters: dict[str, Any] = {
+        "employee_ids": [e.employee_id for e in events],
+        "event_keys": {e.employee_id: e.event_key for e in events},
+        "dry_run": False,  # the deployment's UI default is a dry run; HR events act
+        "revoke_now": False,
+    }
+    if registry_path is not None:
+        parameters["registry_path"] = registry_path
+    run = run_deployment(
+        deployments.OFFBOARD_BATCH,
+        parameters=parameters,
+        idempotency_key=f"{company}:batch:{digest}" if company else f"batch:{digest}",
+        timeout=0,
+        as_subflow=False,
+    )
+    return str(run.id)  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
+
+
 def company_launcher(registry: Registry) -> Callable[..., str]:
     """`launch_deployment` with this registry's company in every idempotency key."""
     return functools.partial(launch_deployment, company=registry.company_slug)
+
+
+def company_batch_launcher(registry: Registry) -> Callable[[list[InboxEvent], str | None], str]:
+    """`launch_batch` with this registry's company in every idempotency key."""
+    return functools.partial(launch_batch, company=registry.company_slug)
 
 
 @dataclass(frozen=True)
@@ -125,8 +173,16 @@ class Dispatcher:
         read_runs: Callable[[list[str]], dict[str, RunSeen]] = read_runs,
         cancel: Callable[[str, str], None] = cancel_run,
         retention_days: float = RETENTION_DAYS,
+        launch_batch: Callable[[list[InboxEvent], str | None], str] | None = None,
+        quiet: float = 2.0,
+        window: float = 30.0,
     ) -> None:
+        """`launch_batch` None: every event gets a run of its own (`relevo reconcile`, tests of one event).
+        `quiet`/`window`: how terminations are gathered into one batch (the module's docstring)."""
         self.inbox = inbox
+        self.launch_batch = launch_batch
+        self.quiet, self.window = quiet, window
+        self._hold_until: float | None = None  # terminations gathered, not dispatched before this
         self.parallel = parallel
         self.read_runs, self.cancel = read_runs, cancel
         self._next_follow = 0.0
@@ -154,13 +210,83 @@ class Dispatcher:
         server beside the receiver (bench_webhook_burst, 1,000 deliveries), 8 at a time made the
         acknowledgements slower (p99 136 ms against 64 ms) and the dispatch too (182 s against 101 s):
         the Prefect server, not the round trip, is the limit there. A larger machine may raise it.
+        With a batch launcher, terminations that arrived together go to one run (`gather`).
         """
         due = self.inbox.due(self.now())
+        self._hold_until = None
         if not due:
             return 0
-        workers = min(self.parallel, len(due))
+        alone, together = self.gather(due)
+        accepted = self.dispatch_batch(together) if together else 0
+        if not alone:
+            return accepted
+        workers = min(self.parallel, len(alone))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relevo-launch") as pool:
-            return sum(pool.map(self.dispatch_one, due))
+            return accepted + sum(pool.map(self.dispatch_one, alone))
+
+    def gather(self, due: list[InboxEvent]) -> tuple[list[InboxEvent], list[InboxEvent]]:
+        """(events dispatched one by one now, terminations for one batch run now); the rest waits.
+
+        A batch takes one termination per employee; an employee with a withdrawal among the due events
+        keeps every event in order, one run each (the withdrawal must come after its termination's run).
+        Terminations wait while others keep arriving: until none came for `quiet` seconds, at most
+        `window` seconds after the oldest. A single termination left at the end runs alone.
+        """
+        if self.launch_batch is None:
+            return due, []
+        ordered = {e.employee_id for e in due if e.kind not in BATCHED_KINDS}
+        alone, candidates, seen = [], [], set()
+        for event in due:
+            if event.employee_id in ordered or event.employee_id in seen:
+                alone.append(event)  # a second event of one employee: its run finds the first one's work done
+            else:
+                candidates.append(event)
+                seen.add(event.employee_id)
+        if not candidates:
+            return alone, []
+        now = self.clock()
+        received = [datetime.fromisoformat(e.received_at).timestamp() for e in candidates]
+        ready_at = min(max(received) + self.quiet, min(received) + self.window)
+        if now < ready_at:
+            self._hold_until = ready_at
+            return [e for e in alone if e.employee_id in ordered], []
+        if len(candidates) == 1:
+            return alone + candidates, []
+        return alone, candidates
+
+    def dispatch_batch(self, events: list[InboxEvent]) -> int:
+        """Claim the events, start one batch run for those this dispatcher got; how many Prefect accepted."""
+        assert self.launch_batch is not None
+        lease = datetime.fromtimestamp(self.clock() + self.LEASE_SECONDS, UTC)
+        claimed = set(self.inbox.claim_many([e.event_key for e in events], self.now(), lease))
+        batch = []
+        for event in events:
+            if event.event_key not in claimed:
+                continue  # another dispatcher on the same inbox has it
+            if (earlier := self.inbox.superseded_by(event)) is not None:
+                self.inbox.duplicate(event.event_key, earlier, self.now())
+                logger.info("event %s is %s heard again: nothing started", event.event_key, earlier)
+                continue
+            batch.append(event)
+        if len(batch) < 2:  # the others were taken or are duplicates: one event needs no batch
+            return sum(self.launch_and_record(e) for e in batch)
+        try:
+            run_id = self.launch_batch(batch, self.registry_path)
+        except Exception as exc:  # Prefect down, deployment missing, ...: each stays pending
+            for event in batch:
+                self.retry(event, exc)
+            return 0
+        self.inbox.dispatched_many([e.event_key for e in batch], run_id, self.now())
+        logger.info("%d termination event(s) dispatched together as flow run %s", len(batch), run_id)
+        return len(batch)
+
+    def retry(self, event: InboxEvent, exc: Exception) -> None:
+        """Keep an event Prefect did not accept pending, due again after the backoff."""
+        wait = self.delay(event.attempts)
+        error = clean(f"{type(exc).__name__}: {exc}", 300)
+        due_at = datetime.fromtimestamp(self.clock() + wait, UTC)
+        self.inbox.retry_later(event.event_key, error, due_at, self.now())
+        logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
 
     def dispatch_one(self, event: InboxEvent) -> bool:
         """Claim the event, create its run; True when Prefect accepted it."""
@@ -171,14 +297,14 @@ class Dispatcher:
             self.inbox.duplicate(event.event_key, earlier, self.now())
             logger.info("event %s is %s heard again: nothing started", event.event_key, earlier)
             return False
+        return self.launch_and_record(event)
+
+    def launch_and_record(self, event: InboxEvent) -> bool:
+        """Create the run of one claimed event; True when Prefect accepted it."""
         try:
             run_id = self.launch(event, self.registry_path)
         except Exception as exc:  # Prefect down, deployment missing, ...: keep it pending
-            wait = self.delay(event.attempts)
-            error = clean(f"{type(exc).__name__}: {exc}", 300)
-            due_at = datetime.fromtimestamp(self.clock() + wait, UTC)
-            self.inbox.retry_later(event.event_key, error, due_at, self.now())
-            logger.warning("event %s not dispatched (%s); retry in %.1f s", event.event_key, error, wait)
+            self.retry(event, exc)
             return False
         self.inbox.dispatched(event.event_key, run_id, self.now())
         logger.info("event %s dispatched as flow run %s", event.event_key, run_id)
@@ -198,8 +324,9 @@ class Dispatcher:
         watched = [e for e in self.inbox.unfinished_runs() if e.flow_run_id]
         if not watched:
             return 0
-        seen = self.read_runs([e.flow_run_id for e in watched if e.flow_run_id])
+        seen = self.read_runs(list(dict.fromkeys(e.flow_run_id for e in watched if e.flow_run_id)))
         now, restarted = self.now(), 0
+        dead: dict[str, list[InboxEvent]] = {}  # run id -> its events, for runs that crashed or hung
         for event in watched:
             run = seen.get(event.flow_run_id or "")
             if run is None:
@@ -209,34 +336,62 @@ class Dispatcher:
                 if run.state != event.run_state:
                     self.inbox.run_seen(event.event_key, run.state, now)
                 continue
+            dead.setdefault(event.flow_run_id or "", []).append(event)
+        for run_id, events in dead.items():
+            run = seen[run_id]
             pending = int((now - run.since).total_seconds())
             why = (
-                f"run {event.flow_run_id} crashed"
+                f"run {run_id} crashed"
                 if run.state == "CRASHED"
-                else f"run {event.flow_run_id} pending for {pending} s: no worker ran it"
+                else f"run {run_id} pending for {pending} s: no worker ran it"
             )
-            if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
-                started = 1 + (event.relaunches or 0)
-                self.inbox.stuck(
-                    event.event_key,
-                    f"{why}; started {started} times: look at the run in "
-                    "Prefect, then `relevo offboard` the employee by hand",
-                    now,
-                )
-                logger.error("event %s is stuck: %s", event.event_key, why)
-                continue
-            try:
-                if hung:
-                    self.cancel(event.flow_run_id or "", f"replaced by the dispatcher: {why}")
-                relaunch = (event.relaunches or 0) + 1
-                run_id = self.launch(event, self.registry_path, relaunch)  # type: ignore[call-arg]
-            except Exception as exc:  # Prefect unreachable: the next pass tries again
-                logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
-                continue
-            self.inbox.relaunched(event.event_key, run_id, f"{why}; started again as {run_id}", now)
-            logger.warning("event %s: %s; started again as flow run %s", event.event_key, why, run_id)
-            restarted += 1
+            if run.state == "PENDING":
+                try:
+                    self.cancel(run_id, f"replaced by the dispatcher: {why}")
+                except Exception as exc:  # Prefect unreachable: the next pass tries again
+                    logger.warning("could not cancel run %s: %s", run_id, type(exc).__name__)
+                    continue
+            if len(events) > 1 and self.launch_batch is not None and not any(e.relaunches for e in events):
+                restarted += self.relaunch_batch(events, why)
+            else:  # a single event, or a batch that died again: one run each, so one bad record cannot stop the rest
+                restarted += sum(self.relaunch_one(event, why) for event in events)
         return restarted
+
+    def relaunch_batch(self, events: list[InboxEvent], why: str) -> int:
+        """The events of a batch run that died, started again together once; how many."""
+        assert self.launch_batch is not None
+        try:
+            run_id = self.launch_batch(events, self.registry_path, 1)  # type: ignore[call-arg]
+        except Exception as exc:  # Prefect unreachable: the next pass tries again
+            logger.warning("could not restart a batch of %d event(s): %s", len(events), type(exc).__name__)
+            return 0
+        for event in events:
+            self.inbox.relaunched(event.event_key, run_id, f"{why}; started again as {run_id}", self.now())
+        logger.warning("%s; its %d event(s) started again as flow run %s", why, len(events), run_id)
+        return len(events)
+
+    def relaunch_one(self, event: InboxEvent, why: str) -> bool:
+        """One event's run started again (or, after MAX_RELAUNCHES, the event marked stuck for a person)."""
+        now = self.now()
+        if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
+            started = 1 + (event.relaunches or 0)
+            self.inbox.stuck(
+                event.event_key,
+                f"{why}; started {started} times: look at the run in "
+                "Prefect, then `relevo offboard` the employee by hand",
+                now,
+            )
+            logger.error("event %s is stuck: %s", event.event_key, why)
+            return False
+        try:
+            relaunch = (event.relaunches or 0) + 1
+            run_id = self.launch(event, self.registry_path, relaunch)  # type: ignore[call-arg]
+        except Exception as exc:  # Prefect unreachable: the next pass tries again
+            logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
+            return False
+        self.inbox.relaunched(event.event_key, run_id, f"{why}; started again as {run_id}", now)
+        logger.warning("event %s: %s; started again as flow run %s", event.event_key, why, run_id)
+        return True
 
     def prune(self) -> int:
         """Delete finished events older than the retention age; returns how many."""
@@ -291,4 +446,9 @@ class Dispatcher:
                 if upcoming is None
                 else min(60.0, until_follow, max(0.0, upcoming.timestamp() - self.clock()))
             )
+            if self._hold_until is not None:
+                # Terminations are being gathered: new ones only move the moment on, so the
+                # webhooks' wake-ups are not each a pass over the whole inbox.
+                self._stop.wait(max(0.05, min(until_follow, self._hold_until - self.clock())))
+                continue
             self._wake.wait(wait)

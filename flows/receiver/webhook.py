@@ -46,7 +46,7 @@ from relevo.config.secrets import resolve
 from relevo.connectors import bamboohr, factorial, hibob, personio
 from relevo.log import clean
 from relevo.model import ConfigurationError
-from relevo.receiver.dispatcher import Dispatcher, company_launcher
+from relevo.receiver.dispatcher import Dispatcher, company_batch_launcher, company_launcher
 from relevo.receiver.transport import FramingGuard, uvicorn_options
 from relevo.receiver.verify import (
     BambooHRVerifier,
@@ -455,11 +455,20 @@ def preflight(registry: Registry) -> None:
             resolve(webhooks[vendor].get(field), f"{registry.path}: webhooks.{vendor}.{field}")
 
 
-def serve(registry_path: str | Path, host: str, port: int, worker_registry: str | None = None) -> None:
+def serve(
+    registry_path: str | Path,
+    host: str,
+    port: int,
+    worker_registry: str | None = None,
+    gather: float = 2.0,
+    gather_window: float = 30.0,
+) -> None:
     """Run the receiver and its dispatcher until interrupted (`relevo webhook serve`; `preflight` first).
 
     The runs it starts carry no registry path unless the operator names one (`worker_registry`, the
     path on the workers): each worker finds its own, and the receiver's own path means nothing there.
+    Terminations that arrive together become one batch run (`gather`, `gather_window`: see
+    relevo.receiver.dispatcher); `gather` 0 starts one run per termination.
     """
     import prefect.deployments  # noqa: F401  (imported at start, not at the first event: ~1 s off its dispatch)
     import uvicorn
@@ -470,6 +479,9 @@ def serve(registry_path: str | Path, host: str, port: int, worker_registry: str 
         worker_registry,
         launch=company_launcher(registry),
         retention_days=registry.inbox_retention_days,
+        launch_batch=company_batch_launcher(registry) if gather > 0 else None,
+        quiet=gather,
+        window=max(gather, gather_window),
     )
     app = create_app(registry.path, dispatcher=dispatcher)
     # Prefect's import leaves ~150,000 long-lived objects; each full collection walked them all, an

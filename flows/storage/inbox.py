@@ -356,18 +356,42 @@ class Inbox:
             )
         )
 
+    def claim_many(self, keys: list[str], now: datetime, lease_until: datetime) -> list[str]:
+        """`claim` for several events at once (one group commit): the keys this dispatcher got, in order."""
+        where = (events.c.state == PENDING) & (events.c.next_attempt_at <= iso(now))
+
+        def take(key: str) -> Callable[[Connection], bool]:
+            return lambda conn: (
+                conn.execute(
+                    update(events)
+                    .where(where & (events.c.event_key == key))
+                    .values(next_attempt_at=iso(lease_until), updated_at=iso(now))
+                ).rowcount
+                == 1
+            )
+
+        futures = [(key, self.writer.submit(take(key))) for key in keys]
+        return [key for key, future in futures if future.result()]
+
+    def dispatched_many(self, keys: list[str], flow_run_id: str, now: datetime) -> None:
+        """Several events handed to one run (a batch of terminations that arrived together)."""
+        for future in [self.writer.submit(self._dispatch(key, flow_run_id, now)) for key in keys]:
+            future.result()
+
     def dispatched(self, key: str, flow_run_id: str, now: datetime) -> None:
-        self.writer.run(
-            lambda conn: conn.execute(
-                update(events)
-                .where(events.c.event_key == key)
-                .values(
-                    state=DISPATCHED,
-                    flow_run_id=flow_run_id,
-                    attempts=events.c.attempts + 1,
-                    last_error=None,
-                    updated_at=iso(now),
-                )
+        self.writer.run(self._dispatch(key, flow_run_id, now))
+
+    @staticmethod
+    def _dispatch(key: str, flow_run_id: str, now: datetime) -> Callable[[Connection], Any]:
+        return lambda conn: conn.execute(
+            update(events)
+            .where(events.c.event_key == key)
+            .values(
+                state=DISPATCHED,
+                flow_run_id=flow_run_id,
+                attempts=events.c.attempts + 1,
+                last_error=None,
+                updated_at=iso(now),
             )
         )
 

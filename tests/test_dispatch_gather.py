@@ -1,0 +1,149 @@
+"""Terminations that arrive together become one batch run (issue 17 item 1): every presence is listed
+once for all of them, as `relevo layoff` does, instead of once per leaver. A lone dismissal is not held
+for the whole window, a withdrawal keeps its order after its termination, and a batch run that dies
+is started again together once, then one run per event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from relevo.config.registry import load_registry
+from relevo.receiver.dispatcher import Dispatcher, RunSeen
+from relevo.storage.inbox import Inbox, InboxEvent
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+class FakePrefect:
+    """A Prefect API as the dispatcher sees it: single runs and batch runs, each a new id per key."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, RunSeen] = {}
+        self.singles: list[str] = []  # event keys, one per single run
+        self.batches: list[list[str]] = []  # employee ids per batch run, in order
+
+    def new_run(self) -> str:
+        run_id = f"run-{len(self.runs) + 1}"
+        self.runs[run_id] = RunSeen("SCHEDULED", NOW)
+        return run_id
+
+    def launch(self, event: InboxEvent, registry_path: str | None, relaunch: int = 0) -> str:
+        self.singles.append(event.event_key + (f"#relaunch-{relaunch}" if relaunch else ""))
+        return self.new_run()
+
+    def launch_batch(self, events: list[InboxEvent], registry_path: str | None, relaunch: int = 0) -> str:
+        self.batches.append([e.employee_id for e in events])
+        return self.new_run()
+
+    def read(self, run_ids: list[str]) -> dict[str, RunSeen]:
+        assert len(run_ids) == len(set(run_ids)), "a batch run is read once, not once per event"
+        return {i: self.runs[i] for i in run_ids if i in self.runs}
+
+
+def setup(acme, clock: list[float]) -> tuple[Inbox, FakePrefect, Dispatcher]:  # type: ignore[no-untyped-def]
+    registry = load_registry(acme)
+    inbox, prefect = Inbox(registry.database_url), FakePrefect()
+    dispatcher = Dispatcher(
+        inbox,
+        None,
+        launch=prefect.launch,
+        launch_batch=prefect.launch_batch,
+        clock=lambda: clock[0],
+        read_runs=prefect.read,
+        cancel=lambda run_id, reason: None,
+        quiet=2.0,
+        window=30.0,
+    )
+    return inbox, prefect, dispatcher
+
+
+def store(inbox: Inbox, employee_id: str, at: datetime, kind: str = "terminated") -> None:
+    inbox.store(Inbox.event("bamboohr", employee_id, kind, f"change-of-{employee_id}-{kind}", at))
+
+
+def test_terminations_arriving_together_become_one_batch_run(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    for n in range(40):  # 40 webhooks over 4 s, a gap of 0.1 s each
+        store(inbox, str(2000 + n), NOW + timedelta(seconds=n / 10))
+        clock[0] = (NOW + timedelta(seconds=n / 10)).timestamp()
+        assert dispatcher.dispatch_due() == 0  # still arriving: gathered, nothing started
+    clock[0] += 2.5  # quiet for 2.5 s
+    assert dispatcher.dispatch_due() == 40
+    assert prefect.batches == [[str(2000 + n) for n in range(40)]] and prefect.singles == []
+    run_ids = {e.flow_run_id for e in inbox.events()}
+    assert len(run_ids) == 1 and {e.state for e in inbox.events()} == {"dispatched"}
+
+
+def test_a_lone_dismissal_waits_only_the_quiet_time(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    store(inbox, "1001", NOW)
+    assert dispatcher.dispatch_due() == 0 and dispatcher._hold_until == NOW.timestamp() + 2.0
+    clock[0] += 2.0
+    assert dispatcher.dispatch_due() == 1
+    assert prefect.singles and prefect.batches == []  # one event: its own run, as before
+
+
+def test_a_steady_stream_is_cut_at_the_window(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    for n in range(61):  # one every second for a minute: never 2 s quiet
+        at = NOW + timedelta(seconds=n)
+        store(inbox, str(3000 + n), at)
+        clock[0] = at.timestamp()
+        dispatcher.dispatch_due()
+    assert [len(b) for b in prefect.batches] == [31]  # cut 30 s after the first
+    clock[0] += 2
+    dispatcher.dispatch_due()
+    assert [len(b) for b in prefect.batches] == [31, 30] and prefect.singles == []
+
+
+def test_a_withdrawal_keeps_its_order_and_a_second_event_runs_apart(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    for n in range(5):
+        store(inbox, str(4000 + n), NOW)
+    store(inbox, "4000", NOW + timedelta(milliseconds=5), kind="rescinded")  # withdrawn at once
+    store(inbox, "4001", NOW + timedelta(milliseconds=6), kind="status_changed")  # a second event
+    clock[0] += 0.01
+    assert dispatcher.dispatch_due() == 2  # the withdrawn one's two events go at once, in order
+    assert [k.split(":")[1:3] for k in prefect.singles] == [["4000", "terminated"], ["4000", "rescinded"]]
+    clock[0] += 3
+    assert dispatcher.dispatch_due() == 5
+    assert prefect.batches == [["4001", "4002", "4003", "4004"]]  # one event per employee in a batch
+    assert prefect.singles[-1].split(":")[1:3] == ["4001", "status_changed"]
+
+
+def test_a_crashed_batch_is_started_again_together_then_one_by_one(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    for n in range(3):
+        store(inbox, str(5000 + n), NOW)
+    clock[0] += 3
+    assert dispatcher.dispatch_due() == 3
+    (first,) = {e.flow_run_id for e in inbox.events()}
+    prefect.runs[first] = RunSeen("CRASHED", NOW)
+    assert dispatcher.follow() == 3
+    assert len(prefect.batches) == 2 and prefect.singles == []  # together again, once
+    (second,) = {e.flow_run_id for e in inbox.events()}
+    assert second != first and {e.relaunches for e in inbox.events()} == {1}
+    prefect.runs[second] = RunSeen("CRASHED", NOW)
+    assert dispatcher.follow() == 3
+    assert len(prefect.batches) == 2 and len(prefect.singles) == 3  # died again: one run each
+    assert len({e.flow_run_id for e in inbox.events()}) == 3
+
+
+def test_another_dispatcher_holding_some_events_leaves_the_rest_batched(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    for n in range(4):
+        store(inbox, str(6000 + n), NOW)
+    clock[0] += 3
+    now = datetime.fromtimestamp(clock[0], UTC)
+    taken = inbox.claim_many(
+        ["bamboohr:6000:terminated:change-of-6000-terminated"], now, now + timedelta(minutes=2)
+    )
+    assert len(taken) == 1
+    assert dispatcher.dispatch_due() == 3
+    assert prefect.batches == [["6001", "6002", "6003"]]
