@@ -354,6 +354,11 @@ def offboard_batch(
         who = gate.requester(requested_by)
         rows = [run.record(a, "done", f"{a.description}: {who}") for run, a in forced]
         rows += schedule_later_revocations(runs, now, revoke_now)
+    if not dry_run and layoff_approval.resumed():  # its form was answered: straight to the answer
+        rows = answered_after_resume(registry, employees, runs)
+        summary = batch_summary(employees, problems, rows, dry_run, skipped, what)
+        publish_batch(summary)
+        return runview.batch_state(summary)
     rows += personal_records(runs, dry_run)
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(WORKERS) as drafting:
         clients = reader.submit(read_clients, registry, employees)  # a read: it overlaps the revocations
@@ -396,6 +401,28 @@ def offboard_batch(
     if in_flow_run():
         publish_batch(summary)
     return runview.batch_state(summary)
+
+
+def answered_after_resume(
+    registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run]
+) -> list[dict[str, Any]]:
+    """A suspended batch run started again once its form was answered: its revocations and drafts are in the
+    ledger, so nothing is listed or revoked again (thousands of calls for a large batch). The drafts are
+    rendered again from the HR records and the CRM as they are now, the stored answer is applied to them,
+    and the report shows every leaver's actions as the ledger has them."""
+    owned = read_clients(registry, employees)
+    now = datetime.now(UTC)
+    drafted = {
+        e["id"]: [a for a in notices.notice_actions(e, registry, theirs, now) if a.phase in {NOTICE, CRM}]
+        for e in employees
+        if isinstance(theirs := owned[e["id"]], list)
+    }
+    waiting = layoff_approval.waiting_drafts(runs, drafted)
+    applied: list[dict[str, Any]] = []
+    if waiting and (answer := layoff_approval.ask(runs, waiting, registry.policy.approval_timeout_hours)):
+        applied = layoff_approval.apply(answer, runs, waiting)
+    recorded = [row for e in employees for row in runs[e["id"]].ledger.audit(e["id"])]
+    return latest(recorded + applied)
 
 
 def schedule_later_revocations(runs: dict[str, Run], now: datetime, revoke_now: bool) -> list[dict[str, Any]]:
@@ -562,7 +589,9 @@ def batch_summary(
 def publish_batch(summary: dict[str, Any]) -> None:
     """One row per employee (plan or outcome, access removed N/M, notices awaiting, unknown ids flagged)
     and one table of what needs a person, not thousands of rows in the UI; dry runs under their own keys."""
-    key = "layoff-dry-run" if summary["dry_run"] else "layoff"
+    key = ("layoff" if summary.get("what", "layoff") == "layoff" else "hr-batch") + (
+        "-dry-run" if summary["dry_run"] else ""
+    )
     attention = [
         {k: r[k] for k in ("employee_id", "action", "target", "outcome", "detail")}
         for r in summary["rows"]

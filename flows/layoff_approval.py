@@ -1,9 +1,12 @@
 """A layoff's one approval form: every leaver's drafts in one list, answered once in the Prefect UI.
 
-A batch run started from the UI (a deployment run) records every leaver's notices as awaiting approval,
-like `relevo layoff`, then pauses once with one form: one checkbox per draft, labelled with the leaver,
-the recipient and the language, and the approver's name (required). Without it an operator would open
-one `relevo approve ID` per leaver.
+A batch run started from the UI or by the webhook dispatcher (a deployment run) records every leaver's
+notices as awaiting approval, like `relevo layoff`, then suspends once with one form: one checkbox per
+draft, labelled with the leaver, the recipient and the language, and the approver's name (required).
+Without it an operator would open one `relevo approve ID` per leaver. Suspended, the run holds no
+process or worker slot while the form waits (a paused run kept ~134 MB for up to the timeout); once
+answered, the worker starts the run again from the top, and `resumed` sends it straight to the answer:
+nothing is listed or revoked again, the drafts are rendered again from the HR records and the CRM.
 
 The answer is applied per leaver exactly as `relevo approve ID` applies it (`approve_notices`): the HR
 record and the CRM are read again; a leaver whose termination was withdrawn gets nothing placed; drafts
@@ -15,20 +18,39 @@ every leaver's notices wait for `relevo approve`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from typing import Any
 
-from prefect import pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
+from prefect.runtime import deployment
 from prefect.states import State
 
 from relevo.engine import approval
-from relevo.engine.approving import prefect_sender
+from relevo.engine.approving import fired_pause_keys, hold_for_form, prefect_sender, wait_for_answer
 from relevo.engine.execute import Run
 from relevo.engine.steps import log
 from relevo.rules.plan import Action
 
 ARTIFACT_KEY = "layoff-drafts"
+FORM_KEY = "relevo-batch-approval-"
+
+
+def form_key(waiting: dict[str, list[Action]]) -> str:
+    """The suspension key of the batch form: the drafts' keys in the form's order (its fields are numbered).
+
+    Rendered again after the resume, the same drafts give the same key and Prefect hands back the stored
+    answer; another set (a leaver approved meanwhile with `relevo approve`) gives a new form. A draft
+    whose text changed keeps its key: `apply` then places nothing of it and renders it again for review.
+    """
+    keys = json.dumps([[i, [a.key for a in actions]] for i, actions in waiting.items()])
+    return FORM_KEY + hashlib.sha256(keys.encode()).hexdigest()[:16]
+
+
+def resumed() -> bool:
+    """True in a batch deployment run started again after its form was answered (or it is replaying one)."""
+    return deployment.id is not None and any(k.startswith(FORM_KEY) for k in fired_pause_keys())
 
 
 def waiting_drafts(runs: dict[str, Run], drafted: dict[str, list[Action]]) -> dict[str, list[Action]]:
@@ -93,12 +115,23 @@ def publish_full_text(runs: dict[str, Run], waiting: dict[str, list[Action]]) ->
 
 
 def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) -> approval.Approval | None:
-    """Pause the batch run once with the form for every waiting draft; the answer, or None if none came."""
+    """Suspend the batch run once with the form for every waiting draft (outside a deployment: pause it);
+    the answer, or None if none came.
+
+    Before suspending, each leaver's notices are recorded as awaiting approval in this run's form (as a
+    single run's `hold_for_form`): `relevo tasks` lists them, `relevo approve` leaves them to the form, and
+    if nobody answers in time (Prefect then fails the suspended run, no code of ours runs) the ledger
+    already says how to go on."""
     actions = [a for group in waiting.values() for a in group]
     leavers = {
         a.key: runs[employee_id].employee["name"] for employee_id, group in waiting.items() for a in group
     }
-    link = publish_full_text(runs, waiting)
+    key, timeout = form_key(waiting), max(1, math.ceil(hours * 3600))
+    replaying = deployment.id is not None and key in fired_pause_keys()
+    link = "" if replaying else publish_full_text(runs, waiting)
+    if deployment.id is not None and not replaying:
+        for employee_id, group in waiting.items():
+            hold_for_form(runs[employee_id], group, timeout)
     intro = (
         f"**{sum(1 for a in actions if a.draft is not None)} draft(s) for {len(waiting)} leaver(s)** of this "
         f"layoff. {approval.full_text_link(link)}. "
@@ -107,7 +140,7 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
         description=form_header(runs, waiting, hours, link)
     )
     try:
-        filled = pause_flow_run(wait_for_input=form, timeout=max(1, math.ceil(hours * 3600)), poll_interval=1)
+        filled = wait_for_answer(form, timeout, key)
     except FlowPauseTimeout:
         log().warning("No approval within %g h: each leaver's notices await `relevo approve ID`", hours)
         return None

@@ -245,3 +245,65 @@ def test_relevo_approve_does_not_place_what_an_answered_or_waiting_form_holds(de
     assert [
         k for k, s in statuses.items() if s == "rejected" and REJECTED in k
     ] and "awaiting_approval" not in (statuses.values())
+
+
+def test_a_batch_of_hr_events_suspends_its_one_form_and_resumes_without_listing_again(
+    deployed, acme, monkeypatch
+):
+    """Terminations the dispatcher gathered into one `offboard-batch` run: its one form suspends the run (the
+    layoff form used to pause, holding a process for up to the timeout); answered, the run starts again
+    from the top and goes straight to the answer: no presence is listed and nothing revoked again. On the
+    old code the batch paused (the attempt never ended) and took no event keys."""
+    from prefect import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    from relevo.connectors.manual import ManualConnector
+    from relevo.layoff import offboard_batch
+
+    use_timeout(acme, 1)
+    listed: list[str] = []
+    original = ManualConnector.members
+    monkeypatch.setattr(ManualConnector, "members", lambda self, p: listed.append(p.id) or original(self, p))
+    keys = {i: f"bamboohr:{i}:terminated:test-{i}" for i in ("1001", "1004")}
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("offboard-batch/offboard-batch")
+        flow_run = client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={
+                "employee_ids": "1001, 1004",  # as the dispatcher sends them
+                "event_keys": keys,
+                "registry_path": str(acme),
+                "dry_run": False,
+            },
+        )
+    state = run_as_worker(flow_run.id, offboard_batch)
+    assert state.is_paused() and state.name == "Suspended", state
+    first_listing = len(listed)
+    assert first_listing > 0
+    held = {
+        k: s
+        for i in keys
+        for k, s in ledger(acme).states(i).items()
+        if ":notice:" in k and s.status == "awaiting_approval"
+    }
+    assert held and all(f"/runs/flow-run/{flow_run.id}" in s.detail for s in held.values())
+    assert {r["event_key"] for i in keys for r in ledger(acme).audit(i)} == set(keys.values())
+
+    resume_flow_run(flow_run.id, run_input={"approved_by": "Ana Ruiz", "approve": True, "reject": []})
+    state = run_as_worker(flow_run.id, offboard_batch)
+    assert state.is_completed(), state
+    assert len(listed) == first_listing  # the resumed attempt listed nothing
+    for employee_id in keys:
+        done = [
+            r
+            for r in ledger(acme).audit(employee_id)
+            if r["action"] == "draft_notice" and r["outcome"] == "done"
+        ]
+        assert done and all("Ana Ruiz" in r["detail"] for r in done)
+    recorded = Counter(
+        r["action_key"]
+        for i in keys
+        for r in ledger(acme).audit(i)
+        if r["action"] not in {"draft_notice", "reassign_crm", "hr_note"}
+    )
+    assert recorded and set(recorded.values()) == {1}, recorded  # nothing of the first attempt done again

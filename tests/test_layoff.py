@@ -358,3 +358,47 @@ def test_one_approval_form_for_the_whole_layoff(prefect_api_url, acme):
     assert all("the layoff's approval form by Ana Ruiz" in s.detail for s in notices.values())
     summary = out["state"].result(raise_on_failure=False)
     assert summary["counts"].get("awaiting_approval", 0) == 0 and summary["counts"]["rejected"] == 1
+
+
+def test_a_batch_of_hr_events_skips_who_has_not_left_and_schedules_resignations(
+    prefect_api_url, acme, monkeypatch
+):
+    """Terminations the dispatcher gathered (issue 17 item 1): the list is the HR platform's, not a person's.
+    Someone whose record shows no termination (a status change that was not one) is skipped and reported,
+    the others are offboarded with their own event keys in the audit; a resignation's revocations get
+    their `offboard-employee` run at the end of the last day, as a single offboarding schedules it.
+    On the old code the whole batch was refused and no revocation was ever scheduled from a batch."""
+    from types import SimpleNamespace
+
+    import prefect.deployments
+
+    from relevo import deployments
+    from relevo.engine import revocation
+    from relevo.layoff import offboard_batch
+
+    scheduled: list[dict] = []
+
+    def run_deployment(name, **kwargs):  # type: ignore[no-untyped-def]
+        scheduled.append({"name": name, **kwargs})
+        return SimpleNamespace(id=f"scheduled-{len(scheduled)}")
+
+    monkeypatch.setattr(prefect.deployments, "run_deployment", run_deployment)
+    monkeypatch.setattr(revocation, "deployment", SimpleNamespace(id="the-batch-deployment"))
+    keys = {i: f"bamboohr:{i}:terminated:change-{i}" for i in ("1001", "1002", "1005")}
+    summary = offboard_batch(
+        ["1001", "1002", "1005"], registry_path=str(acme), event_keys=keys, wait_for_approval=False
+    )
+    assert summary["employees"] == 2 and summary["problems"] == []
+    skipped = [p for p in summary["people"] if p["status"].startswith("not offboarded")]
+    assert [p["employee_id"] for p in skipped] == ["1005"] and "has not left" in skipped[0]["problem"]
+    assert summary["open"] == 0 or all(
+        p["employee_id"] != "1005" for p in summary["people"] if p["for_a_person"]
+    )
+    ledger = Ledger(load_registry(acme).database_url)
+    assert ledger.audit("1005") == []  # nothing written for someone who has not left
+    for employee_id in ("1001", "1002"):
+        assert {r["event_key"] for r in ledger.audit(employee_id)} == {keys[employee_id]}
+    assert [s["name"] for s in scheduled] == [deployments.OFFBOARD_EMPLOYEE]  # 1002 resigned; 1001 dismissed
+    assert scheduled[0]["parameters"]["employee_id"] == "1002"
+    (row,) = [r for r in ledger.audit("1002") if r["action"] == "schedule_revocation"]
+    assert row["outcome"] == "scheduled" and "scheduled-1" in row["detail"]

@@ -89,7 +89,7 @@ def launch_batch(
         f"#relaunch-{relaunch}" if relaunch else ""
     )
     parameters: dict[str, Any] = {
-        "employee_ids": [e.employee_id for e in events],
+        "employee_ids": ", ".join(e.employee_id for e in events),  # the form's one text field (its schema)
         "event_keys": {e.employee_id: e.event_key for e in events},
         "dry_run": False,  # the deployment's UI default is a dry run; HR events act
         "revoke_now": False,

@@ -135,10 +135,11 @@ def deployment_run(registry: Path, employee_id: str = "1001") -> Any:
         )
 
 
-def run_as_worker(flow_run_id: Any) -> Any:
+def run_as_worker(flow_run_id: Any, flow: Any = None) -> Any:
     """One attempt of a deployment's flow run in this process, as the process worker's `python -m
     prefect.engine` runs it (seconds, not a worker and a process per attempt); its state at the end.
-    A suspension ends the attempt (Prefect raises Pause: the worker's process exits there)."""
+    A suspension ends the attempt (Prefect raises Pause: the worker's process exits there).
+    `flow`: the deployment's flow (default `offboard_employee`)."""
     from prefect import get_client
     from prefect.exceptions import Pause
     from prefect.flow_engine import run_flow
@@ -148,6 +149,6 @@ def run_as_worker(flow_run_id: Any) -> Any:
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(flow_run_id)
     with contextlib.suppress(Pause):  # suspended: the attempt ends here, its state is on the server
-        run_flow(offboard_employee, flow_run=flow_run, return_type="state")
+        run_flow(flow or offboard_employee, flow_run=flow_run, return_type="state")
     with get_client(sync_client=True) as client:
         return client.read_flow_run(flow_run_id).state
