@@ -72,8 +72,8 @@ def reconcile_once(
 ) -> dict[str, Any]:
     """One poll: store the terminations and withdrawals found; returns what was found and stored."""
     now = now or datetime.now(UTC)
-    inbox = Inbox(registry.database_url)
-    ledger = Ledger(registry.database_url)
+    inbox = Inbox(registry.owned_database_url())
+    ledger = Ledger(registry.owned_database_url())
     hr = registry.hr()
     vendor = registry.data["hr"]["connector"]
     if not hasattr(hr, "changed_since"):
@@ -181,7 +181,7 @@ def reconcile_hr(
         )
     alerts.notify(registry, "termination found only by polling", missed)
     try:
-        disabled = disabled_webhooks(registry, Inbox(registry.database_url), now)
+        disabled = disabled_webhooks(registry, Inbox(registry.owned_database_url()), now)
     except ConnectorError as exc:  # the poll itself succeeded: this check is reported, not fatal
         logger.warning("could not read the HR platform's webhook subscriptions: %s", exc)
         disabled = []
@@ -208,7 +208,7 @@ def reconcile_hr(
 
         # What one poll found is dispatched at once; several terminations go to one batch run.
         result["dispatched"] = Dispatcher(
-            Inbox(registry.database_url),
+            Inbox(registry.owned_database_url()),
             registry.given,
             launch=company_launcher(registry),
             launch_batch=company_batch_launcher(registry),

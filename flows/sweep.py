@@ -211,7 +211,7 @@ def sweep_access(registry_path: str | None = None, days: int = 30, dry_run: bool
     """
     logger = log()
     registry = load_registry(registry_path)
-    ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
+    ledger = Ledger(registry.owned_database_url(), registry.output_dir / "audit.jsonl")
     now = datetime.now(UTC)
     leaver_ids = recent_leavers(ledger, now - timedelta(days=days))
     found = registry.hr().employees(leaver_ids) if leaver_ids else {}

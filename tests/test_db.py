@@ -104,3 +104,26 @@ def test_a_postgres_ledger_from_before_structured_steps_gains_the_columns(postgr
             conn.execute(text(statement.replace("seq INTEGER PRIMARY KEY", "seq SERIAL PRIMARY KEY")))
     old.dispose()
     steps_survive_the_migration(postgres_url)
+
+
+def test_a_second_company_on_the_same_database_is_refused_in_one_line(acme: Path) -> None:
+    """Action and event keys name employees by their HR id, which two companies may share: on one database,
+    company B's run for its employee 1001 found company A's 1001 done and skipped it (nothing revoked). On
+    the old code the second company's offboarding exited 0 with every action "already done"."""
+    from tests.support.cli import relevo
+
+    first = relevo("offboard", "1001", "--registry", str(acme))
+    assert first.returncode in (0, 3), first.stderr
+    other = acme.parent / "other.yaml"
+    other.write_text(
+        acme.read_text()
+        .replace("name: Acme", "name: Otra Empresa", 1)
+        .replace("database: out/relevo.db", f"database: {acme.parent / 'out' / 'relevo.db'}")
+    )
+    assert "Otra Empresa" in other.read_text()
+    second = relevo("offboard", "1001", "--registry", str(other))
+    assert second.returncode == 2, second.stdout + second.stderr
+    line = second.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "Acme" in line and "Otra Empresa" in line and "database of its own" in line
+    assert "already" not in second.stdout

@@ -103,6 +103,18 @@ class Registry:
         except ConfigurationError as exc:
             raise ConfigurationError(f"{self.path}: {exc}") from None
 
+    def owned_database_url(self) -> str:
+        """`database_url` once the database is known to be this company's (`relevo.storage.db.check_company`):
+        what writes to the ledger or the inbox uses this."""
+        from relevo.storage.db import check_company
+
+        url = self.database_url
+        try:
+            check_company(url, self.company_slug, self.company.name)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.path}: {exc}") from None
+        return url
+
     @property
     def inbox_retention_days(self) -> float:
         """How long finished webhook events stay in the inbox (the schema keeps it at 3 days or more)."""

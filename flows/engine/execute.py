@@ -56,7 +56,7 @@ class Run:
         self.direct = direct
         self.employee = employee
         self.event_key = event_key
-        self.ledger = Ledger(registry.database_url, registry.output_dir / "audit.jsonl")
+        self.ledger = Ledger(registry.owned_database_url(), registry.output_dir / "audit.jsonl")
         self.run_id = str(flow_run.id) if flow_run.id else None
         self.holder = process_holder(self.run_id or uuid.uuid4().hex)  # who claims this run's actions
         self.approval = ""  # how and by whom the notices were approved, recorded with what they did

@@ -329,7 +329,7 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI app. `clock` and `dispatcher` are injectable so tests are exact and start nothing."""
     registry = load_registry(registry_path)
-    inbox = dispatcher.inbox if dispatcher is not None else Inbox(registry.database_url)
+    inbox = dispatcher.inbox if dispatcher is not None else Inbox(registry.owned_database_url())
     receiver = Receiver(registry, inbox, clock, dispatcher.wake if dispatcher is not None else (lambda: None))
 
     @asynccontextmanager
@@ -475,7 +475,7 @@ def serve(
 
     registry = load_registry(registry_path)
     dispatcher = Dispatcher(
-        Inbox(registry.database_url),
+        Inbox(registry.owned_database_url()),
         worker_registry,
         launch=company_launcher(registry),
         retention_days=registry.inbox_retention_days,

@@ -8,7 +8,21 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect, make_url, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    make_url,
+    select,
+    text,
+)
 
 from relevo.model import ConfigurationError
 
@@ -16,6 +30,16 @@ metadata = MetaData()
 
 # Any fixed number: the PostgreSQL advisory lock that serialises relevo's schema creation.
 SCHEMA_LOCK = 0x72656C65  # "rele"
+
+# The company whose ledger and inbox this database holds (one row). Action keys ("1001:revoke:...") and
+# event keys ("bamboohr:1001:...") name employees by their HR id, which two companies may share: on one
+# database, one company's run would find the other's work done. So a database belongs to one company.
+company = Table(
+    "relevo_company",
+    metadata,
+    Column("slug", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
 
 # The DB-API module SQLAlchemy imports for a URL scheme, and the extra that installs it.
 DRIVERS = {
@@ -82,6 +106,27 @@ def add_missing_columns(conn: Connection) -> None:
                     )
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
+@cache
+def check_company(url: str, slug: str, name: str) -> None:
+    """Make sure this database is this company's: the first company to use it owns it; another is refused.
+
+    Called where relevo first writes for a company (a run, the receiver, reconciliation). A database
+    from before this check is taken by the first company that uses it. Raises ConfigurationError in one
+    line naming both companies; nothing is written then.
+    """
+    with engine_for(url).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        owner = conn.execute(select(company.c.slug, company.c.name)).first()
+        if owner is None:
+            conn.execute(insert(company).values(slug=slug, name=name[:200]))
+        elif owner.slug != slug:
+            raise ConfigurationError(
+                f"storage.database {masked(url)} holds the ledger of {owner.name!r}, not of {name!r}: "
+                "give each company a database of its own (employee ids would collide)"
+            )
 
 
 def masked(url: str) -> str:

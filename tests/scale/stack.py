@@ -258,23 +258,36 @@ class Watch:
 
 
 def final_runs(employee_ids: set[str], registry: str) -> dict[str, list[Any]]:
-    """Every offboard-employee flow run started for these employees with this registry, by employee."""
+    """Every offboarding flow run started for these employees with this registry (or none named: the
+    workers find their own), by employee: `offboard-employee` runs, and each `offboard-batch` run under
+    every employee it holds (the dispatcher gathers terminations that arrive together)."""
     from prefect import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    from relevo.rules.inputs import employee_ids as parse_ids
 
     out: dict[str, list[Any]] = {e: [] for e in employee_ids}
     with get_client(sync_client=True) as client:
         offset = 0
         while True:
             page = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["offboard-employee"])),
+                deployment_filter=DeploymentFilter(
+                    name=DeploymentFilterName(any_=["offboard-employee", "offboard-batch"])
+                ),
                 limit=200,
                 offset=offset,
             )
             for run in page:
-                employee = str(run.parameters.get("employee_id"))
-                if employee in out and run.parameters.get("registry_path") == registry:
-                    out[employee].append(run)
+                if run.parameters.get("registry_path") not in (None, registry):
+                    continue
+                held = (
+                    parse_ids(run.parameters["employee_ids"])
+                    if "employee_ids" in run.parameters
+                    else [str(run.parameters.get("employee_id"))]
+                )
+                for employee in held:
+                    if employee in out:
+                        out[employee].append(run)
             if len(page) < 200:
                 return out
             offset += 200
