@@ -218,7 +218,7 @@ def layoff(
             file=sys.stderr,
         )
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(result["counts"].items()))
-    out.print(f"{result['employees']} employee(s) processed. Outcomes: {counts}.")
+    out.print(f"{result['employees']} employee(s) processed. Outcomes: {counts or 'none'}.")
     if result["open"] and not dry_run:
         out.print(
             f"[yellow]{result['open']} item(s) need a person[/]: relevo tasks --registry {esc(reg.path)}"

@@ -124,7 +124,7 @@ def print_summary(out: Any, summary: dict[str, Any], zone: tzinfo | None = None)
 
     out.print(headline(summary["rows"], summary["dry_run"]) + ".")
     counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(summary["counts"].items()))
-    out.print(f"Outcomes: {counts}.")
+    out.print(f"Outcomes: {counts or 'none'}.")
     if summary["open"]:
         out.print(
             f"[yellow]{summary['open']} action(s) need a person[/]: see `relevo audit` or the Prefect artifact."
