@@ -282,7 +282,14 @@ def joined(value: Any) -> Any:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else value
 
 
-@flow(name="offboard-batch", log_prints=False, flow_run_name=lambda: "layoff")
+def batch_run_name() -> str:
+    """The name a batch run starts with: a layoff, or terminations the HR platform sent together."""
+    from prefect.runtime import flow_run as current
+
+    return "terminations from HR" if current.parameters.get("event_keys") else "layoff"
+
+
+@flow(name="offboard-batch", log_prints=False, flow_run_name=batch_run_name)
 @one_line_failures
 def offboard_batch(
     employee_ids: Annotated[EmployeeIds, BeforeValidator(joined)],
@@ -317,7 +324,10 @@ def offboard_batch(
     registry = load_registry(registry_path)
     from_hr = event_keys is not None
     what = "terminations from HR" if from_hr else "layoff"
-    runview.name_current_run(f"{what} · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""), what)
+    runview.name_current_run(
+        f"{what} · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""),
+        "hr-batch" if from_hr else "layoff",
+    )
     employees, problems = read_employees(registry, ids)
     refused = {
         e["id"]: line

@@ -258,13 +258,20 @@ def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry:
     completed = {i: [r for r in runs[i] if r.state and r.state.type.value == "COMPLETED"] for i in ids}
     ends = [r.end_time.timestamp() for rs in completed.values() for r in rs if r.end_time]
     per = Counter(len(rs) for rs in completed.values())
-    states = Counter(r.state.type.value for rs in runs.values() for r in rs if r.state)
+    states = Counter(
+        r.state.type.value for r in {r.id: r for rs in runs.values() for r in rs}.values() if r.state
+    )
     report = {
         "acked": str(len(acked)),
         "stored": str(len([a for a in acked if a != "(already stored)"])),
         "span": (f"{max(ends) - first:.1f} s" if ends else "no run completed") + timed_out,
         "per_employee": ", ".join(f"{n} run(s): {k} employee(s)" for n, k in sorted(per.items())),
-        "created": f"{sum(len(r) for r in runs.values())} ({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})",
+        "created": f"{len({r.id for rs in runs.values() for r in rs})} ({', '.join(f'{s} {n}' for s, n in sorted(states.items()))})"
+        + "".join(
+            f"; {r.name} {r.state.name}: {(r.state.message or '')[:300]}"
+            for r in {r.id: r for rs in runs.values() for r in rs}.values()
+            if r.state and r.state.type.value in {"FAILED", "CRASHED"}
+        )[:1200],
     }
     if args.kill:
         relaunched = [e for e in events.values() if (e.relaunches or 0) > 0]

@@ -20,7 +20,7 @@ def main(argv: list[str]) -> None:
         Dispatcher.STUCK_SECONDS = float(argv[2])
     if len(argv) > 3:
         Dispatcher.FOLLOW_SECONDS = float(argv[3])
-    serve(registry, "127.0.0.1", port)
+    serve(registry, "127.0.0.1", port, worker_registry=registry)  # the workers run on this machine
 
 
 if __name__ == "__main__":
