@@ -85,6 +85,12 @@ def main() -> None:
     )
     parser.add_argument("--prefect-sqlite", action="store_true", help="the Prefect server on SQLite")
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument(
+        "--via",
+        choices=("webhooks", "layoff"),
+        default="webhooks",
+        help="layoff: the same leavers as one `relevo layoff` on the same stack, for comparison",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     server = (
@@ -121,6 +127,7 @@ def main() -> None:
                 sim.configure(vendor, rate_limit=(count, window), retry_after=1.0)
         prefect_db = None if args.prefect_sqlite else create_database(pg)
         with prefect_server(prefect_db) as env:
+            args.env = env  # the trial's Prefect server, for `--via layoff`
             workers = Workers(env, args.workers)
             try:
                 time.sleep(3)  # the workers register and make their first poll
@@ -223,6 +230,8 @@ def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry:
             time.sleep(1)
 
     first = time.time()
+    if args.via == "layoff":  # the same leavers, same stack, as one `relevo layoff` (the comparison)
+        return layoff(args, world, registry, first)
     killer = (
         threading.Thread(target=kill_when_busy, args=(workers, args.kill, args.workers), daemon=True)
         if args.kill
@@ -284,6 +293,27 @@ def trial(args: argparse.Namespace, url: str, workers: Workers, world, registry:
             f"{len(stuck)} event(s) stuck for a person, {len(unfinished)} never finished (lost)"
         )
     return report
+
+
+def layoff(args: argparse.Namespace, world, registry: str, first: float) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """`relevo layoff --file` for every leaver against the trial's Prefect server; the report's lines."""
+    ids = Path(registry).parent / "leavers.txt"
+    ids.write_text("\n".join(p.id for p in world.leavers))
+    done = subprocess.run(
+        [sys.executable, "-m", "relevo.cli", "layoff", "--file", str(ids), "--registry", registry],
+        cwd=ROOT,
+        env=args.env,
+        capture_output=True,
+        text=True,
+        timeout=args.timeout,
+    )
+    return {
+        "acked": "0 (no webhooks: relevo layoff)",
+        "stored": "0",
+        "span": f"{time.time() - first:.1f} s (relevo layoff exit {done.returncode})",
+        "per_employee": "one batch run",
+        "created": done.stdout.strip().splitlines()[-1][:300] if done.stdout.strip() else done.stderr[-300:],
+    }
 
 
 killed_at = [0.0]
