@@ -147,3 +147,28 @@ def test_another_dispatcher_holding_some_events_leaves_the_rest_batched(acme) ->
     assert len(taken) == 1
     assert dispatcher.dispatch_due() == 3
     assert prefect.batches == [["6001", "6002", "6003"]]
+
+
+def test_a_batch_prefect_refused_comes_due_again_together(acme) -> None:  # type: ignore[no-untyped-def]
+    """Prefect down while a batch is started: its events are retried at one moment, so they go to one run
+    again (each with its own random backoff, they came due one by one, as many small batches)."""
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    for n in range(20):
+        store(inbox, str(7000 + n), NOW)
+    calls = []
+
+    def down_once(events, registry_path, relaunch=0):  # type: ignore[no-untyped-def]
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise ConnectionError("Prefect is down")
+        return prefect.launch_batch(events, registry_path)
+
+    dispatcher.launch_batch = down_once
+    clock[0] += 3
+    assert dispatcher.dispatch_due() == 0
+    assert {e.state for e in inbox.events()} == {"pending"}
+    assert len({e.next_attempt_at for e in inbox.events()}) == 1  # one moment for all
+    clock[0] = datetime.fromisoformat(inbox.events()[0].next_attempt_at).timestamp() + 0.001
+    assert dispatcher.dispatch_due() == 20
+    assert calls == [20, 20] and len(prefect.batches) == 1

@@ -272,17 +272,21 @@ class Dispatcher:
             return sum(self.launch_and_record(e) for e in batch)
         try:
             run_id = self.launch_batch(batch, self.registry_path)
-        except Exception as exc:  # Prefect down, deployment missing, ...: each stays pending
+        except (
+            Exception
+        ) as exc:  # Prefect down, deployment missing, ...: all stay pending, due again together
+            wait = self.delay(max(e.attempts for e in batch))
             for event in batch:
-                self.retry(event, exc)
+                self.retry(event, exc, wait)
             return 0
         self.inbox.dispatched_many([e.event_key for e in batch], run_id, self.now())
         logger.info("%d termination event(s) dispatched together as flow run %s", len(batch), run_id)
         return len(batch)
 
-    def retry(self, event: InboxEvent, exc: Exception) -> None:
-        """Keep an event Prefect did not accept pending, due again after the backoff."""
-        wait = self.delay(event.attempts)
+    def retry(self, event: InboxEvent, exc: Exception, wait: float | None = None) -> None:
+        """Keep an event Prefect did not accept pending, due again after the backoff (`wait`: given, so a
+        batch's events come due together and go to one run again, not to many small ones)."""
+        wait = self.delay(event.attempts) if wait is None else wait
         error = clean(f"{type(exc).__name__}: {exc}", 300)
         due_at = datetime.fromtimestamp(self.clock() + wait, UTC)
         self.inbox.retry_later(event.event_key, error, due_at, self.now())
@@ -327,6 +331,7 @@ class Dispatcher:
         seen = self.read_runs(list(dict.fromkeys(e.flow_run_id for e in watched if e.flow_run_id)))
         now, restarted = self.now(), 0
         dead: dict[str, list[InboxEvent]] = {}  # run id -> its events, for runs that crashed or hung
+        changed: list[tuple[str, str]] = []
         for event in watched:
             run = seen.get(event.flow_run_id or "")
             if run is None:
@@ -334,9 +339,11 @@ class Dispatcher:
             hung = run.state == "PENDING" and (now - run.since).total_seconds() > self.STUCK_SECONDS
             if run.state != "CRASHED" and not hung:
                 if run.state != event.run_state:
-                    self.inbox.run_seen(event.event_key, run.state, now)
+                    changed.append((event.event_key, run.state))
                 continue
             dead.setdefault(event.flow_run_id or "", []).append(event)
+        if changed:
+            self.inbox.runs_seen(changed, now)
         for run_id, events in dead.items():
             run = seen[run_id]
             pending = int((now - run.since).total_seconds())

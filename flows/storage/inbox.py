@@ -469,13 +469,20 @@ class Inbox:
 
     def run_seen(self, key: str, run_state: str, now: datetime) -> None:
         """Record the state the dispatched run was last seen in."""
-        self.writer.run(
-            lambda conn: conn.execute(
+        self.runs_seen([(key, run_state)], now)
+
+    def runs_seen(self, seen: list[tuple[str, str]], now: datetime) -> None:
+        """`run_seen` for many events in one group commit (a batch run's events change state together)."""
+
+        def write(key: str, run_state: str) -> Callable[[Connection], Any]:
+            return lambda conn: conn.execute(
                 update(events)
                 .where(events.c.event_key == key)
                 .values(run_state=run_state, updated_at=iso(now))
             )
-        )
+
+        for future in [self.writer.submit(write(key, state)) for key, state in seen]:
+            future.result()
 
     def relaunched(self, key: str, flow_run_id: str, reason: str, now: datetime) -> None:
         """The event's run died and a new one was started in its place."""
