@@ -329,6 +329,18 @@ def offboard_batch(
         "hr-batch" if from_hr else "layoff",
     )
     employees, problems = read_employees(registry, ids)
+    keys = event_keys or {}
+    if not dry_run and layoff_approval.resumed():  # its form was answered: straight to the answer
+        # Before any check of the list: everyone's access went in the first attempt, and each leaver's
+        # answer is checked against their HR record as it is now (a withdrawal meanwhile places nothing).
+        runs = {e["id"]: Run(registry, e, keys.get(e["id"]), direct=True) for e in employees}
+        summary = batch_summary(
+            employees, problems, answered_after_resume(employees, runs), dry_run, [], what
+        )
+        publish_batch(summary)
+        return runview.batch_state(summary)
+    if from_hr and problems and not employees:  # the HR platform itself failed: Failed, like a single run
+        raise ConnectorError(f"no HR record of the batch could be read: {problems[0]['problem']}")
     refused = {
         e["id"]: line
         for e in employees
@@ -346,7 +358,6 @@ def offboard_batch(
         logger.warning("%s", message)
         return Completed(name="Not offboarded", message=message, data={"refused": list(refused.values())})
     now = datetime.now(UTC)
-    keys = event_keys or {}
     runs = {e["id"]: Run(registry, e, keys.get(e["id"]), direct=True) for e in employees}
     since = gate.run_created_at()
     for run in runs.values():
@@ -364,11 +375,6 @@ def offboard_batch(
         who = gate.requester(requested_by)
         rows = [run.record(a, "done", f"{a.description}: {who}") for run, a in forced]
         rows += schedule_later_revocations(runs, now, revoke_now)
-    if not dry_run and layoff_approval.resumed():  # its form was answered: straight to the answer
-        rows = answered_after_resume(registry, employees, runs)
-        summary = batch_summary(employees, problems, rows, dry_run, skipped, what)
-        publish_batch(summary)
-        return runview.batch_state(summary)
     rows += personal_records(runs, dry_run)
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(WORKERS) as drafting:
         clients = reader.submit(read_clients, registry, employees)  # a read: it overlaps the revocations
@@ -406,31 +412,30 @@ def offboard_batch(
         progress_batch(batch_summary(employees, problems, rows, dry_run, skipped, what))
         hours = registry.policy.approval_timeout_hours
         if (answer := layoff_approval.ask(runs, waiting, hours)) is not None:
-            rows = latest(rows + layoff_approval.apply(answer, runs, waiting))
+            shown = {i: [a.key for a in actions] for i, actions in waiting.items()}
+            rows = latest(rows + layoff_approval.apply(answer, runs, shown))
     summary = batch_summary(employees, problems, rows, dry_run, skipped, what)
     if in_flow_run():
         publish_batch(summary)
     return runview.batch_state(summary)
 
 
-def answered_after_resume(
-    registry: Registry, employees: list[dict[str, Any]], runs: dict[str, Run]
-) -> list[dict[str, Any]]:
+def answered_after_resume(employees: list[dict[str, Any]], runs: dict[str, Run]) -> list[dict[str, Any]]:
     """A suspended batch run started again once its form was answered: its revocations and drafts are in the
-    ledger, so nothing is listed or revoked again (thousands of calls for a large batch). The drafts are
-    rendered again from the HR records and the CRM as they are now, the stored answer is applied to them,
-    and the report shows every leaver's actions as the ledger has them."""
-    owned = read_clients(registry, employees)
-    now = datetime.now(UTC)
-    drafted = {
-        e["id"]: [a for a in notices.notice_actions(e, registry, theirs, now) if a.phase in {NOTICE, CRM}]
-        for e in employees
-        if isinstance(theirs := owned[e["id"]], list)
-    }
-    waiting = layoff_approval.waiting_drafts(runs, drafted)
+    ledger, so nothing is listed or revoked again (thousands of calls for a large batch). The stored answer
+    is applied per leaver to the drafts the form showed (`layoff_approval.stored_answer`), each checked
+    against the HR record and the CRM as they are now, and the report shows every leaver's actions as the
+    ledger has them."""
+    found = layoff_approval.stored_answer()
     applied: list[dict[str, Any]] = []
-    if waiting and (answer := layoff_approval.ask(runs, waiting, registry.policy.approval_timeout_hours)):
-        applied = layoff_approval.apply(answer, runs, waiting)
+    if found is not None:
+        answer, shown = found
+        missing = [i for i in shown if i not in runs]
+        for employee_id in missing:  # their HR record could not be read now: their notices keep waiting
+            log().warning(
+                "Employee %s: HR record unreadable now; notices await `relevo approve`", employee_id
+            )
+        applied = layoff_approval.apply(answer, runs, {i: k for i, k in shown.items() if i in runs})
     recorded = [row for e in employees for row in runs[e["id"]].ledger.audit(e["id"])]
     return latest(recorded + applied)
 

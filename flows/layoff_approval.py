@@ -24,8 +24,10 @@ import math
 from typing import Any
 
 from prefect.exceptions import FlowPauseTimeout
+from prefect.input import RunInput
 from prefect.runtime import deployment
 from prefect.states import State
+from pydantic import Field, create_model
 
 from relevo.engine import approval
 from relevo.engine.approving import fired_pause_keys, hold_for_form, prefect_sender, wait_for_answer
@@ -35,14 +37,14 @@ from relevo.rules.plan import Action
 
 ARTIFACT_KEY = "layoff-drafts"
 FORM_KEY = "relevo-batch-approval-"
+ORDER = "-order"  # the stored list of [employee id, action key, is a draft] in the form's order
 
 
 def form_key(waiting: dict[str, list[Action]]) -> str:
     """The suspension key of the batch form: the drafts' keys in the form's order (its fields are numbered).
 
-    Rendered again after the resume, the same drafts give the same key and Prefect hands back the stored
-    answer; another set (a leaver approved meanwhile with `relevo approve`) gives a new form. A draft
-    whose text changed keeps its key: `apply` then places nothing of it and renders it again for review.
+    Beside it, under the key + ORDER, the run stores which leaver and draft each numbered field stands
+    for: the resumed run reads the answer with that, whatever the HR records or the CRM say by then.
     """
     keys = json.dumps([[i, [a.key for a in actions]] for i, actions in waiting.items()])
     return FORM_KEY + hashlib.sha256(keys.encode()).hexdigest()[:16]
@@ -51,6 +53,48 @@ def form_key(waiting: dict[str, list[Action]]) -> str:
 def resumed() -> bool:
     """True in a batch deployment run started again after its form was answered (or it is replaying one)."""
     return deployment.id is not None and any(k.startswith(FORM_KEY) for k in fired_pause_keys())
+
+
+def answer_model(drafts: int) -> type[RunInput]:
+    """The batch form's fields without their labels: enough to read its stored answer after the resume."""
+    fields: dict[str, Any] = {"approved_by": (str, Field(..., min_length=1))}
+    for number in range(1, drafts + 1):
+        fields[approval.draft_field(number)] = (bool, Field(True))
+    fields["approve"] = (bool, Field(True))
+    fields["reject"] = (list[str], Field(default_factory=list))
+    return create_model("ApprovalForm", __base__=RunInput, **fields)
+
+
+def stored_answer() -> tuple[approval.Approval, dict[str, list[str]]] | None:
+    """In a resumed batch run: the form's answer, and the action keys it was about per leaver (as shown).
+
+    Read with the order stored before suspending, so a leaver withdrawn or a client added meanwhile does
+    not make the answer unreadable: `apply` re-checks each leaver. None when nothing was stored (a run
+    suspended by an older relevo: its notices wait for `relevo approve`)."""
+    from prefect import suspend_flow_run
+    from prefect.input.actions import read_flow_run_input
+
+    key = min(k for k in fired_pause_keys() if k.startswith(FORM_KEY))
+    order = read_flow_run_input(key + ORDER)
+    if not order:
+        log().warning(
+            "The answered form's drafts are not on record: each leaver's notices await `relevo approve`"
+        )
+        return None
+    drafts = [action_key for _, action_key, is_draft in order if is_draft]
+    filled = suspend_flow_run(
+        wait_for_input=answer_model(len(drafts)), timeout=60, key=key
+    )  # stored: at once
+    unticked = [k for n, k in enumerate(drafts, 1) if getattr(filled, approval.draft_field(n), True) is False]
+    answer = approval.Approval(
+        approve=filled.approve, reject=list(filled.reject) + unticked, approved_by=filled.approved_by
+    )
+    if (metadata := getattr(filled, "_metadata", None)) is not None:
+        answer._metadata = metadata  # the audit reads the answer's sender from there
+    shown: dict[str, list[str]] = {}
+    for employee_id, action_key, _ in order:
+        shown.setdefault(employee_id, []).append(action_key)
+    return answer, shown
 
 
 def waiting_drafts(runs: dict[str, Run], drafted: dict[str, list[Action]]) -> dict[str, list[Action]]:
@@ -130,6 +174,10 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
     replaying = deployment.id is not None and key in fired_pause_keys()
     link = "" if replaying else publish_full_text(runs, waiting)
     if deployment.id is not None and not replaying:
+        from prefect.input.actions import create_flow_run_input
+
+        order = [[i, a.key, a.draft is not None] for i, group in waiting.items() for a in group]
+        create_flow_run_input(key + ORDER, order)
         for employee_id, group in waiting.items():
             hold_for_form(runs[employee_id], group, timeout)
     intro = (
@@ -148,16 +196,17 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
 
 
 def apply(
-    answer: approval.Approval, runs: dict[str, Run], waiting: dict[str, list[Action]]
+    answer: approval.Approval, runs: dict[str, Run], shown: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
-    """The answer applied per leaver as `relevo approve ID` would; what each leaver's approval recorded."""
+    """The answer applied per leaver as `relevo approve ID` would; what each leaver's approval recorded.
+    `shown`: each leaver's action keys as the form showed them (all rejected when the answer rejects all)."""
     from relevo.offboarding import approve_notices
 
     actor = f"the layoff's approval form in the Prefect UI; Prefect identity: {prefect_sender(answer) or 'none recorded'}"
     rows: list[dict[str, Any]] = []
-    for employee_id, actions in waiting.items():
+    for employee_id, keys in shown.items():
         run = runs[employee_id]
-        reject = [a.key for a in actions] if not answer.approve else list(answer.reject)
+        reject = list(keys) if not answer.approve else list(answer.reject)
         result = approve_notices.fn(
             employee_id,
             registry_path=str(run.registry.path),

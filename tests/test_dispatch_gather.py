@@ -172,3 +172,55 @@ def test_a_batch_prefect_refused_comes_due_again_together(acme) -> None:  # type
     clock[0] = datetime.fromisoformat(inbox.events()[0].next_attempt_at).timestamp() + 0.001
     assert dispatcher.dispatch_due() == 20
     assert calls == [20, 20] and len(prefect.batches) == 1
+
+
+def test_a_hung_batch_is_cancelled_only_once_replaced(acme) -> None:  # type: ignore[no-untyped-def]
+    """Review: the hung run was cancelled first; when its replacement could not be started, the run was
+    Cancelled (final) and its events were followed no more: the leavers kept their access."""
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    cancelled: list[str] = []
+    dispatcher.cancel = lambda run_id, reason: cancelled.append(run_id)
+    for n in range(3):
+        store(inbox, str(8000 + n), NOW)
+    clock[0] += 3
+    dispatcher.dispatch_due()
+    (first,) = {e.flow_run_id for e in inbox.events()}
+    prefect.runs[first] = RunSeen("PENDING", NOW)
+    clock[0] += Dispatcher.STUCK_SECONDS + 1
+    real = dispatcher.launch_batch
+    dispatcher.launch_batch = lambda *a: (_ for _ in ()).throw(ConnectionError("Prefect is down"))
+    assert dispatcher.follow() == 0 and cancelled == []  # not replaced: left as it is
+    dispatcher.launch_batch = real
+    assert dispatcher.follow() == 3 and cancelled == [first]  # replaced, then cancelled
+    assert {e.relaunches for e in inbox.events()} == {1}
+
+
+def test_one_employees_events_stay_in_the_order_they_came_due(acme) -> None:  # type: ignore[no-untyped-def]
+    """Review: with one candidate left, a second event of the same employee was dispatched before the first."""
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    inbox.store(Inbox.event("bamboohr", "9001", "terminated", "first", NOW))
+    inbox.store(Inbox.event("bamboohr", "9001", "status_changed", "second", NOW + timedelta(milliseconds=1)))
+    clock[0] += 3
+    assert dispatcher.dispatch_due() == 2
+    assert [k.split(":")[2] for k in prefect.singles] == ["terminated", "status_changed"]
+
+
+def test_retried_events_go_out_as_their_own_group_and_batches_are_capped(acme) -> None:  # type: ignore[no-untyped-def]
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    dispatcher.MAX_BATCH = 4
+    for n in range(10):
+        store(inbox, str(9100 + n), NOW)
+    clock[0] += 3
+    events = inbox.events()
+    retried = [e for e in events if e.employee_id in {"9100", "9101"}]
+    for event in retried:  # their batch was refused once: due again now
+        inbox.retry_later(event.event_key, "down", NOW, NOW)
+    assert dispatcher.dispatch_due() == 10
+    assert prefect.batches == [
+        ["9100", "9101"],
+        ["9102", "9103", "9104", "9105"],
+        ["9106", "9107", "9108", "9109"],
+    ]

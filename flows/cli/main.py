@@ -304,7 +304,7 @@ def webhook_serve(
 
     try:
         webhook.preflight(reg)
-        url = reg.database_url
+        url = reg.owned_database_url()
     except ConfigurationError as exc:
         fail(str(exc))
     resume_gc()

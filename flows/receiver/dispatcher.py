@@ -158,6 +158,7 @@ class Dispatcher:
     FOLLOW_SECONDS = 30.0  # how often the dispatched runs are looked at
     STUCK_SECONDS = 300.0  # a run still Pending after this never reached a worker (killed mid-submit)
     MAX_RELAUNCHES = 2  # then the event is "stuck" and waits for a person
+    MAX_BATCH = 1000  # employees per batch run: its parameters (ids and event keys) stay ~150 KB at most
     PRUNE_EVERY = 3600.0
 
     def __init__(
@@ -216,21 +217,25 @@ class Dispatcher:
         self._hold_until = None
         if not due:
             return 0
-        alone, together = self.gather(due)
-        accepted = self.dispatch_batch(together) if together else 0
+        alone, groups = self.gather(due)
+        accepted = sum(self.dispatch_batch(group) for group in groups)
         if not alone:
             return accepted
         workers = min(self.parallel, len(alone))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="relevo-launch") as pool:
             return accepted + sum(pool.map(self.dispatch_one, alone))
 
-    def gather(self, due: list[InboxEvent]) -> tuple[list[InboxEvent], list[InboxEvent]]:
-        """(events dispatched one by one now, terminations for one batch run now); the rest waits.
+    def gather(self, due: list[InboxEvent]) -> tuple[list[InboxEvent], list[list[InboxEvent]]]:
+        """(events dispatched one by one now, in the order they came due; groups of terminations, one batch
+        run each, now); the rest waits.
 
         A batch takes one termination per employee; an employee with a withdrawal among the due events
         keeps every event in order, one run each (the withdrawal must come after its termination's run).
         Terminations wait while others keep arriving: until none came for `quiet` seconds, at most
-        `window` seconds after the oldest. A single termination left at the end runs alone.
+        `window` seconds after the oldest. Events being retried (Prefect refused their batch) are kept
+        apart from new ones, so they go out as the same group again: Prefect then hands back the run it
+        may have created before its answer was lost. A group holds at most MAX_BATCH employees (the run's
+        parameters stay small). A single termination left at the end runs alone.
         """
         if self.launch_batch is None:
             return due, []
@@ -250,9 +255,13 @@ class Dispatcher:
         if now < ready_at:
             self._hold_until = ready_at
             return [e for e in alone if e.employee_id in ordered], []
-        if len(candidates) == 1:
-            return alone + candidates, []
-        return alone, candidates
+        groups: list[list[InboxEvent]] = []
+        for retried in (True, False):
+            members = [e for e in candidates if (e.attempts > 0) == retried]
+            groups += [members[i : i + self.MAX_BATCH] for i in range(0, len(members), self.MAX_BATCH)]
+        singles = {e.event_key for g in groups if len(g) == 1 for e in g}
+        keep = {e.event_key for e in alone} | singles
+        return [e for e in due if e.event_key in keep], [g for g in groups if len(g) > 1]
 
     def dispatch_batch(self, events: list[InboxEvent]) -> int:
         """Claim the events, start one batch run for those this dispatcher got; how many Prefect accepted."""
@@ -352,16 +361,19 @@ class Dispatcher:
                 if run.state == "CRASHED"
                 else f"run {run_id} pending for {pending} s: no worker ran it"
             )
-            if run.state == "PENDING":
+            if len(events) > 1 and self.launch_batch is not None and not any(e.relaunches for e in events):
+                started = self.relaunch_batch(events, why)
+            else:  # a single event, or a batch that died again: one run each, so one bad record cannot stop the rest
+                started = sum(self.relaunch_one(event, why) for event in events)
+            restarted += started
+            if run.state == "PENDING" and started:
+                # Cancelled only once replaced: a cancelled run is final, and its events would be followed
+                # no more if the replacement could not be started. Should it start anyway, the ledger's
+                # claims keep the two runs from acting twice.
                 try:
                     self.cancel(run_id, f"replaced by the dispatcher: {why}")
-                except Exception as exc:  # Prefect unreachable: the next pass tries again
+                except Exception as exc:  # Prefect unreachable: the replacement runs either way
                     logger.warning("could not cancel run %s: %s", run_id, type(exc).__name__)
-                    continue
-            if len(events) > 1 and self.launch_batch is not None and not any(e.relaunches for e in events):
-                restarted += self.relaunch_batch(events, why)
-            else:  # a single event, or a batch that died again: one run each, so one bad record cannot stop the rest
-                restarted += sum(self.relaunch_one(event, why) for event in events)
         return restarted
 
     def relaunch_batch(self, events: list[InboxEvent], why: str) -> int:

@@ -125,7 +125,8 @@ def check_company(url: str, slug: str, name: str) -> None:
         elif owner.slug != slug:
             raise ConfigurationError(
                 f"storage.database {masked(url)} holds the ledger of {owner.name!r}, not of {name!r}: "
-                "give each company a database of its own (employee ids would collide)"
+                "give each company a database of its own (employee ids would collide); the same company "
+                "renamed: put company.name back, or update the one row of relevo_company"
             )
 
 
