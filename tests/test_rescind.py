@@ -172,3 +172,45 @@ def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(
     rehired_then_fired = summary_of(offboard_employee("1001", str(scim_registry)))
     [scim] = [r for r in rehired_then_fired["rows"] if r["action"] == "revoke_role" and "SCIM" in r["target"]]
     assert scim["outcome"] == "done" and active(scim_url, LAURA) is False
+
+
+def test_a_withdrawal_waits_for_a_batch_run_still_removing_the_employee(deployed, acme, monkeypatch):
+    """Review: a rescind looked only at `offboard-employee` runs. With terminations gathered into an
+    `offboard-batch` run, it gave roles back while the batch was in the middle of removing one: the
+    removal landed after the restore and stayed. It now waits (without cancelling the batch: others are
+    in it) until the employee's in-flight actions are recorded; a run that never lets go is a task."""
+    import threading
+    import time
+
+    from prefect import get_client
+    from prefect.states import Running
+
+    from relevo import rescind
+
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(
+            deployment_id("offboard-batch/offboard-batch"),
+            parameters={"employee_ids": "1003, 1001", "dry_run": False, "registry_path": str(acme)},
+        )
+        client.set_flow_run_state(run.id, Running(), force=True)
+    registry = load_registry(acme)
+    ledger = Ledger(registry.database_url)
+    key = "1001:revoke:yt-brand:laura"
+    assert ledger.claim(key, "1001", "revoke_role", "YouTube", "batch-run/elsewhere/1") == "claimed"
+    threading.Timer(2.5, lambda: ledger.release(key, "batch-run/elsewhere/1")).start()  # its call returns
+    from relevo.engine.execute import Run
+
+    me = Run(registry, {"id": "1001"}, None)
+    began = time.monotonic()
+    assert rescind.wait_for_batches(me) == []
+    assert time.monotonic() - began >= 2.4  # it waited for the batch's call, not only for Prefect
+
+    assert ledger.claim(key, "1001", "revoke_role", "YouTube", "batch-run/elsewhere/1") == "claimed"
+    monkeypatch.setattr(rescind, "STOP_WAIT", 1.0)
+    (task,) = rescind.wait_for_batches(me)
+    assert task["outcome"] == "manual" and "run this rescind again" in task["detail"]
+    assert [r.id for r in rescind.batch_runs("1003")] == [run.id] and rescind.batch_runs("1002") == []
+    from prefect.states import Cancelled
+
+    with get_client(sync_client=True) as client:  # other tests of this session rescind 1001 too
+        client.set_flow_run_state(run.id, Cancelled(), force=True)

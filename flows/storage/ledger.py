@@ -454,6 +454,18 @@ class Ledger:
         with self.engine.connect() as conn:
             return len(conn.execute(query).all())
 
+    def claimed_by_others(self, employee_id: str, holder: str) -> list[str]:
+        """The employee's action keys another live claim holds now (a run in the middle of a call)."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        query = select(actions.c.key).where(
+            (actions.c.employee_id == employee_id)
+            & actions.c.claimed_by.is_not(None)
+            & (actions.c.claimed_by != holder)
+            & (actions.c.claimed_until >= now)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def withdraw_awaiting(
         self, employee_id: str, detail: str, run_id: str | None, event_key: str | None
     ) -> list[dict[str, Any]]:
