@@ -148,6 +148,9 @@ class OneDatabase:
     def social(self, presence):  # type: ignore[no-untyped-def]
         return self.connector
 
+    def owned_database_url(self) -> str:
+        return self.database_url
+
 
 def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: str, tmp_path: Path) -> None:
     from relevo.engine.execute import Run, execute
@@ -180,3 +183,38 @@ def test_two_runs_of_one_employee_call_the_vendor_once_per_action(postgres_url: 
         outcomes = list(pool.map(one_run, range(2)))
     assert connector.calls == 3  # each removal made once, by whichever run claimed it
     assert sorted(outcomes[0] + outcomes[1]) == ["already_done"] * 3 + ["done"] * 3
+
+
+def test_a_worker_whose_clock_runs_ahead_cannot_take_a_live_claim(postgres_url: str) -> None:
+    """Claims are compared in the database's clock (hostile review): a worker whose clock was 10 min ahead
+    saw another worker's live 5-min claim as lapsed, took it and called the vendor a second time. On the
+    old code the second claim below answered "claimed"."""
+    import datetime as real
+
+    from relevo.storage import ledger as ledger_module
+
+    ledger = Ledger(postgres_url)
+    key = "1001:revoke:page:7"
+    assert ledger.claim(key, "1001", "revoke_role", "page", "run-a/elsewhere/1") == "claimed"
+
+    class Ahead(real.datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return real.datetime.now(tz) + real.timedelta(minutes=10)
+
+    original = ledger_module.datetime
+    ledger_module.datetime = Ahead  # type: ignore[misc]
+    try:
+        assert ledger.claim(key, "1001", "revoke_role", "page", "run-b/other-host/2") == "busy"
+    finally:
+        ledger_module.datetime = original  # type: ignore[misc]
+    assert ledger.claimed_by_others("1001", "run-b/other-host/2") == [key]
+    assert ledger.claim(key, "1001", "revoke_role", "page", "run-b/other-host/2", seconds=1) == "busy"
+    with ledger.engine.begin() as conn:  # the claim as the database sees it: five minutes from its now
+        left = conn.execute(
+            __import__("sqlalchemy").text(
+                "SELECT EXTRACT(EPOCH FROM (claimed_until::timestamptz - now())) FROM relevo_actions WHERE key = :k"
+            ),
+            {"k": key},
+        ).scalar()
+    assert 290 < float(left) <= 300

@@ -19,12 +19,28 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from relevo.model import FINISHED, NEEDS_PERSON, texts, with_steps
 from relevo.storage.db import engine_for, metadata
@@ -122,6 +138,21 @@ def process_holder(run: str) -> str:
     return f"{run[:36]}/{socket.gethostname()[:16]}/{os.getpid()}"
 
 
+def db_time(dialect: str, seconds: float = 0) -> ColumnElement[str]:
+    """The database's clock `seconds` from now, as the ISO text claims are stored in ("...T17:40:12.345+00:00").
+
+    Claims are taken and compared in the database's clock, not each process's: a worker whose clock runs
+    minutes ahead would otherwise see a live claim as lapsed and call the vendor a second time, and one
+    running behind would hold its claims longer. SQLite is one machine: its clock is that machine's.
+    """
+    if dialect == "postgresql":
+        moment = func.now() + func.make_interval(0, 0, 0, 0, 0, 0, literal(float(seconds), Float))
+        return func.to_char(
+            func.timezone("UTC", moment), literal_column('\'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"\'')
+        )
+    return func.strftime("%Y-%m-%dT%H:%M:%f+00:00", "now", f"{float(seconds):+.3f} seconds")
+
+
 def holder_is_dead(holder: str) -> bool:
     """Whether `holder` is a process of this machine that no longer exists (False when unsure)."""
     run, _, rest = holder.partition("/")
@@ -161,12 +192,12 @@ class ClaimKeeper:
 
     def renew(self) -> None:
         """Extend every kept holder's claims to CLAIM_SECONDS from now (one UPDATE per database)."""
-        until = (datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS)).isoformat(timespec="milliseconds")
         with self.lock:
             kept = [(engine, sorted(holders)) for engine, holders in self.holders.values()]
         for engine, holders in kept:
             try:
                 with engine.begin() as conn:
+                    until = db_time(conn.dialect.name, CLAIM_SECONDS)
                     conn.execute(
                         update(actions).where(actions.c.claimed_by.in_(holders)).values(claimed_until=until)
                     )
@@ -276,12 +307,11 @@ class Ledger:
         SQLite and PostgreSQL.
         """
         claim_keeper.keep(self.engine, holder)
-        now = datetime.now(UTC)
-        until = (now + timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+        until = db_time(self.engine.dialect.name, seconds)
         free = actions.c.status.not_in(texts(FINISHED)) & (
             (actions.c.claimed_by.is_(None))
             | (actions.c.claimed_by == holder)
-            | (actions.c.claimed_until < now.isoformat(timespec="milliseconds"))
+            | (actions.c.claimed_until < db_time(self.engine.dialect.name))
         )
         row = {
             "key": key,
@@ -456,12 +486,11 @@ class Ledger:
 
     def claimed_by_others(self, employee_id: str, holder: str) -> list[str]:
         """The employee's action keys another live claim holds now (a run in the middle of a call)."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
         query = select(actions.c.key).where(
             (actions.c.employee_id == employee_id)
             & actions.c.claimed_by.is_not(None)
             & (actions.c.claimed_by != holder)
-            & (actions.c.claimed_until >= now)
+            & (actions.c.claimed_until >= db_time(self.engine.dialect.name))
         )
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
