@@ -344,6 +344,7 @@ def test_serve_prints_the_database_url_with_its_password_masked(acme, monkeypatc
     monkeypatch.setenv("RELEVO_BAMBOOHR_WEBHOOK_KEY", KEY)
     monkeypatch.setenv("RELEVO_FACTORIAL_CHALLENGE", CHALLENGE)
     monkeypatch.setattr("relevo.receiver.webhook.serve", lambda *a: None)
+    monkeypatch.setattr("relevo.storage.db.check_company", lambda *a: None)  # no server at db.internal
     monkeypatch.setattr(
         "relevo.config.registry.Registry.database_url",
         "postgresql+psycopg://relevo:db-password-canary@db.internal:5432/relevo",
