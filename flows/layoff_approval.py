@@ -75,14 +75,14 @@ def stored_answer() -> tuple[approval.Approval, dict[str, list[str]]] | None:
     from prefect.input.actions import read_flow_run_input
 
     key = min(k for k in fired_pause_keys() if k.startswith(FORM_KEY))
-    order = read_flow_run_input(key + ORDER)
+    order: list[list[Any]] | None = read_flow_run_input(key + ORDER)  # type: ignore[assignment]  # sync caller
     if not order:
         log().warning(
             "The answered form's drafts are not on record: each leaver's notices await `relevo approve`"
         )
         return None
     drafts = [action_key for _, action_key, is_draft in order if is_draft]
-    filled = suspend_flow_run(
+    filled: Any = suspend_flow_run(
         wait_for_input=answer_model(len(drafts)), timeout=60, key=key
     )  # stored: at once
     unticked = [k for n, k in enumerate(drafts, 1) if getattr(filled, approval.draft_field(n), True) is False]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from relevo.config.registry import load_registry
-from relevo.receiver.dispatcher import Dispatcher
+from relevo.receiver.dispatcher import Dispatcher, launch_batch
 from relevo.storage.inbox import Inbox
 from tests.pgcluster import create_database
 from tests.scale.stack import Workers, children, descendants, final_runs, prefect_server
@@ -28,7 +28,12 @@ FINAL = {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_burst_loses_no_dismissal(postgres_server: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("gathered", [False, True], ids=["one-run-each", "gathered-in-a-batch"])
+def test_a_worker_killed_mid_burst_loses_no_dismissal(
+    postgres_server: str, tmp_path: Path, gathered: bool
+) -> None:
+    """`gathered`: the receiver's default, the burst is one `offboard-batch` run (a batch that dies is started
+    again together); otherwise one `offboard-employee` run per dismissal."""
     relevo_db = create_database(postgres_server)
     sim = Simulator(all_vendors()).start()
     try:
@@ -43,7 +48,9 @@ def test_a_worker_killed_mid_burst_loses_no_dismissal(postgres_server: str, tmp_
             workers = Workers(env, 2)
             try:
                 time.sleep(3)  # both workers register and poll
-                dispatcher = Dispatcher(inbox, str(registry.path))
+                dispatcher = Dispatcher(
+                    inbox, str(registry.path), launch_batch=launch_batch if gathered else None, quiet=0.5
+                )
                 # Seconds instead of minutes, so that the test sees the replacements. Not much shorter: on 2
                 # busy cores a live worker took over 45 s to start a run, which was then replaced while
                 # it started, and both ran (the ledger kept the actions single).
