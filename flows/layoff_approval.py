@@ -97,6 +97,11 @@ def stored_answer() -> tuple[approval.Approval, dict[str, list[str]]] | None:
     return answer, shown
 
 
+def what(runs: dict[str, Run]) -> str:
+    """What the batch is, in the form's words: a layoff someone started, or terminations HR sent together."""
+    return "terminations HR sent together" if any(r.event_key for r in runs.values()) else "layoff"
+
+
 def waiting_drafts(runs: dict[str, Run], drafted: dict[str, list[Action]]) -> dict[str, list[Action]]:
     """Each leaver's drafts and CRM hand-over that the ledger holds as awaiting approval, as the batch rendered
     them (`drafted`: same HR record, clients and moment), in the batch's order."""
@@ -119,7 +124,7 @@ def form_header(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: f
     """The form's description: how many drafts for whom, where their full text is, what happens unanswered."""
     drafts = sum(1 for actions in waiting.values() for a in actions if a.draft is not None)
     lines = [
-        f"## Notices of the layoff: {drafts} draft(s) for {len(waiting)} leaver(s)",
+        f"## Notices of the {what(runs)}: {drafts} draft(s) for {len(waiting)} leaver(s)",
         "",
         "Each approved draft is placed in a mailbox for a person to review and send (relevo never sends); "
         "untick a draft to reject it. Approved hand-overs change the clients' owner in the CRM.",
@@ -182,7 +187,7 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
             hold_for_form(runs[employee_id], group, timeout)
     intro = (
         f"**{sum(1 for a in actions if a.draft is not None)} draft(s) for {len(waiting)} leaver(s)** of this "
-        f"layoff. {approval.full_text_link(link)}. "
+        f"{what(runs)}. {approval.full_text_link(link)}. "
     )
     form = approval.form_model(actions, intro, leavers).with_initial_data(
         description=form_header(runs, waiting, hours, link)
