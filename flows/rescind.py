@@ -32,9 +32,9 @@ from relevo.model import FINISHED, TASKS, ActionKey, grant_from_pre_state
 from relevo.storage.ledger import Ledger
 
 OFFBOARDING = "offboard-employee"
-BATCH = (
-    "offboard-batch"  # terminations gathered from webhooks, and layoffs: not cancelled (others are in them)
-)
+BATCH_LAG = 1.5  # seconds: a batch run's check for a withdrawal is at most 1 s old (Run.withdrawn)
+# Terminations gathered from webhooks, and layoffs: waited for, not cancelled (others are in them).
+BATCH = "offboard-batch"
 CANCEL = ("SCHEDULED", "PENDING", "PAUSED", "RUNNING")  # every run that may still act
 ENDING = "CANCELLING"  # asked to stop: the worker is ending its process
 # removed by relevo; handed to a person who may have removed it; or cut short by the cancellation
@@ -200,7 +200,7 @@ def wait_for_batches(rescind: Run) -> list[dict[str, Any]]:
     found = batch_runs(rescind.employee_id)
     if not found:
         return []
-    time.sleep(1.5)  # a batch's check for a withdrawal is at most 1 s old: what it starts after this sees it
+    time.sleep(BATCH_LAG)  # what a batch starts after this sees the withdrawal
     started = time.monotonic()
     while busy := rescind.ledger.claimed_by_others(rescind.employee_id, rescind.holder):
         if time.monotonic() - started > STOP_WAIT:

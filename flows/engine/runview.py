@@ -241,30 +241,19 @@ def per_employee(
                 "problem": "",
             }
         )
-    people += [
-        {
-            "employee_id": label(p["employee_id"]),
-            "name": "",
-            "status": "NOT OFFBOARDED",
-            "access": "",
-            "for_a_person": 0,
-            "notices_awaiting": 0,
-            "problem": label(p["problem"], 300),
-        }
-        for p in problems
-    ]
-    people += [
-        {
-            "employee_id": label(p["employee_id"]),
-            "name": "",
-            "status": "not offboarded (has not left)",
-            "access": "",
-            "for_a_person": 0,
-            "notices_awaiting": 0,
-            "problem": label(p["problem"], 300),
-        }
-        for p in skipped or []
-    ]
+    for status, listed in (("NOT OFFBOARDED", problems), ("not offboarded (has not left)", skipped or [])):
+        people += [
+            {
+                "employee_id": label(p["employee_id"]),
+                "name": "",
+                "status": status,
+                "access": "",
+                "for_a_person": 0,
+                "notices_awaiting": 0,
+                "problem": label(p["problem"], 300),
+            }
+            for p in listed
+        ]
     return people
 
 
