@@ -84,10 +84,7 @@ def launch_batch(
     """
     from prefect.deployments import run_deployment
 
-    keys = sorted(e.event_key for e in events)
-    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32] + (
-        f"#relaunch-{relaunch}" if relaunch else ""
-    )
+    digest = batch_digest(events) + (f"#relaunch-{relaunch}" if relaunch else "")
     parameters: dict[str, Any] = {
         "employee_ids": ", ".join(e.employee_id for e in events),  # the form's one text field (its schema)
         "event_keys": {e.employee_id: e.event_key for e in events},
@@ -104,6 +101,11 @@ def launch_batch(
         as_subflow=False,
     )
     return str(run.id)  # type: ignore[union-attr]  # sync caller: Prefect's dual API returns the FlowRun
+
+
+def batch_digest(events: list[InboxEvent]) -> str:
+    """The same events give the same digest (the batch run's idempotency key, and the inbox's `batch`)."""
+    return hashlib.sha256("\n".join(sorted(e.event_key for e in events)).encode()).hexdigest()[:32]
 
 
 def company_launcher(registry: Registry) -> Callable[..., str]:
@@ -232,10 +234,11 @@ class Dispatcher:
         A batch takes one termination per employee; an employee with a withdrawal among the due events
         keeps every event in order, one run each (the withdrawal must come after its termination's run).
         Terminations wait while others keep arriving: until none came for `quiet` seconds, at most
-        `window` seconds after the oldest. Events being retried (Prefect refused their batch) are kept
-        apart from new ones, so they go out as the same group again: Prefect then hands back the run it
-        may have created before its answer was lost. A group holds at most MAX_BATCH employees (the run's
-        parameters stay small). A single termination left at the end runs alone.
+        `window` seconds after the oldest. Events already handed to a batch that was not recorded as
+        started (Prefect refused it, its answer was lost, or the dispatcher died in between: their
+        `batch` is set) go out again as that same group, at once: Prefect then hands back the run it may
+        have created. A group holds at most MAX_BATCH employees (the run's parameters stay small). A
+        single termination left at the end runs alone.
         """
         if self.launch_batch is None:
             return due, []
@@ -249,16 +252,20 @@ class Dispatcher:
                 seen.add(event.employee_id)
         if not candidates:
             return alone, []
-        now = self.clock()
-        received = [datetime.fromisoformat(e.received_at).timestamp() for e in candidates]
-        ready_at = min(max(received) + self.quiet, min(received) + self.window)
-        if now < ready_at:
-            self._hold_until = ready_at
-            return [e for e in alone if e.employee_id in ordered], []
-        groups: list[list[InboxEvent]] = []
-        for retried in (True, False):
-            members = [e for e in candidates if (e.attempts > 0) == retried]
-            groups += [members[i : i + self.MAX_BATCH] for i in range(0, len(members), self.MAX_BATCH)]
+        again: dict[str, list[InboxEvent]] = {}
+        for event in candidates:
+            if event.batch:
+                again.setdefault(event.batch, []).append(event)
+        groups = list(again.values())
+        fresh = [e for e in candidates if not e.batch]
+        if fresh:
+            received = [datetime.fromisoformat(e.received_at).timestamp() for e in fresh]
+            ready_at = min(max(received) + self.quiet, min(received) + self.window)
+            if self.clock() < ready_at:
+                self._hold_until = ready_at
+                alone = [e for e in alone if e.employee_id in ordered]
+            else:
+                groups += [fresh[i : i + self.MAX_BATCH] for i in range(0, len(fresh), self.MAX_BATCH)]
         singles = {e.event_key for g in groups if len(g) == 1 for e in g}
         keep = {e.event_key for e in alone} | singles
         return [e for e in due if e.event_key in keep], [g for g in groups if len(g) > 1]
@@ -279,6 +286,7 @@ class Dispatcher:
             batch.append(event)
         if len(batch) < 2:  # the others were taken or are duplicates: one event needs no batch
             return sum(self.launch_and_record(e) for e in batch)
+        self.inbox.mark_batch([e.event_key for e in batch], batch_digest(batch), self.now())
         try:
             run_id = self.launch_batch(batch, self.registry_path)
         except (

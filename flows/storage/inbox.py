@@ -91,6 +91,9 @@ events = Table(
     # How relevo heard of it: "webhook" (or empty, from before reconciliation) or "reconciliation".
     Column("source", String(20), nullable=True),
     Column("relaunches", Integer, nullable=True),
+    # The batch run this termination was handed to with others (its events' digest), written before the
+    # run is created: if the answer is lost, the same events go out together again, to the same run.
+    Column("batch", String(64), nullable=True),
 )
 
 # Where reconciliation left off, per HR connector: the vendor's own change cursor.
@@ -222,6 +225,7 @@ class InboxEvent:
     run_state: str | None = None
     relaunches: int | None = None
     source: str | None = None
+    batch: str | None = None
 
 
 class Inbox:
@@ -372,6 +376,17 @@ class Inbox:
 
         futures = [(key, self.writer.submit(take(key))) for key in keys]
         return [key for key, future in futures if future.result()]
+
+    def mark_batch(self, keys: list[str], batch: str, now: datetime) -> None:
+        """These claimed events go to one batch run (`batch`: its digest), before the run is created."""
+
+        def write(key: str) -> Callable[[Connection], Any]:
+            return lambda conn: conn.execute(
+                update(events).where(events.c.event_key == key).values(batch=batch, updated_at=iso(now))
+            )
+
+        for future in [self.writer.submit(write(key)) for key in keys]:
+            future.result()
 
     def dispatched_many(self, keys: list[str], flow_run_id: str, now: datetime) -> None:
         """Several events handed to one run (a batch of terminations that arrived together)."""
