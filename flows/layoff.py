@@ -327,6 +327,7 @@ def offboard_batch(
     runview.name_current_run(
         f"{what} · {len(ids)} employee(s)" + (" · dry run" if dry_run else ""),
         "hr-batch" if from_hr else "layoff",
+        *([runview.employee_tag(i) for i in ids] if len(ids) <= runview.TAGGED_AT_MOST else []),
     )
     employees, problems = read_employees(registry, ids)
     keys = event_keys or {}

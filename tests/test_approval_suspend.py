@@ -281,6 +281,9 @@ def test_a_batch_of_hr_events_suspends_its_one_form_and_resumes_without_listing_
     assert state.is_paused() and state.name == "Suspended", state
     first_listing = len(listed)
     assert first_listing > 0
+    with get_client(sync_client=True) as client:  # the runs page finds the batch by an employee's id
+        tags = set(client.read_flow_run(flow_run.id).tags)
+    assert {"employee:1001", "employee:1004"} <= tags and ("hr-batch" if from_hr else "layoff") in tags
     held = {
         k: s
         for i in keys

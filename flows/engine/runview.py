@@ -50,9 +50,13 @@ def task_name(verb: str, target: str) -> str:
     return f"{verb} · {label(target, 80)}"
 
 
-def name_current_run(name: str, tag: str) -> None:
+TAGGED_AT_MOST = 200  # a batch with more people carries no employee tags (the UI shows every tag)
+
+
+def name_current_run(name: str, tag: str, *more: str) -> None:
     """Rename the running flow run and add the employee tag (a deployment run started from the UI
-    or a webhook is created before the HR record is read). Best effort: a label never fails a run."""
+    or a webhook is created before the HR record is read); a batch adds its employees' tags (`more`),
+    so searching the runs page for an id finds the batch too. Best effort: a label never fails a run."""
     from prefect.client.orchestration import get_client
     from prefect.runtime import flow_run
 
@@ -60,7 +64,7 @@ def name_current_run(name: str, tag: str) -> None:
         return
     try:
         with get_client(sync_client=True) as client:
-            tags = sorted(set(flow_run.tags or []) | {tag})
+            tags = sorted(set(flow_run.tags or []) | {tag} | set(more))
             client.update_flow_run(flow_run.id, name=name, tags=tags)
     except Exception as exc:  # the Prefect API: the run goes on under its first name
         from prefect import get_run_logger
