@@ -23,7 +23,7 @@ import json
 import math
 from typing import Any
 
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import FlowPauseTimeout, PrefectHTTPStatusError
 from prefect.input import RunInput
 from prefect.runtime import deployment
 from prefect.states import State
@@ -76,6 +76,9 @@ def stored_answer() -> tuple[approval.Approval, dict[str, list[str]]] | None:
 
     key = min(k for k in fired_pause_keys() if k.startswith(FORM_KEY))
     order: list[list[Any]] | None = read_flow_run_input(key + ORDER)  # type: ignore[assignment]  # sync caller
+    if read_flow_run_input(key + "-response") is None:  # fired but never answered (it timed out)
+        log().warning("The form was not answered in time: each leaver's notices await `relevo approve`")
+        return None
     if not order:
         log().warning(
             "The answered form's drafts are not on record: each leaver's notices await `relevo approve`"
@@ -182,7 +185,11 @@ def ask(runs: dict[str, Run], waiting: dict[str, list[Action]], hours: float) ->
         from prefect.input.actions import create_flow_run_input
 
         order = [[i, a.key, a.draft is not None] for i, group in waiting.items() for a in group]
-        create_flow_run_input(key + ORDER, order)
+        try:
+            create_flow_run_input(key + ORDER, order)
+        except PrefectHTTPStatusError as exc:  # 409: a retried run; the same key holds the same order
+            if exc.response.status_code != 409:
+                raise
         for employee_id, group in waiting.items():
             hold_for_form(runs[employee_id], group, timeout)
     intro = (

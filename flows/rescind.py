@@ -32,9 +32,6 @@ from relevo.model import FINISHED, TASKS, ActionKey, grant_from_pre_state
 from relevo.storage.ledger import Ledger
 
 OFFBOARDING = "offboard-employee"
-BATCH_LAG = 1.5  # seconds: a batch run's check for a withdrawal is at most 1 s old (Run.withdrawn)
-# Terminations gathered from webhooks, and layoffs: waited for, not cancelled (others are in them).
-BATCH = "offboard-batch"
 CANCEL = ("SCHEDULED", "PENDING", "PAUSED", "RUNNING")  # every run that may still act
 ENDING = "CANCELLING"  # asked to stop: the worker is ending its process
 # removed by relevo; handed to a person who may have removed it; or cut short by the cancellation
@@ -154,66 +151,28 @@ def cancel_runs(rescind: Run) -> list[dict[str, Any]]:
     return rows
 
 
-def batch_runs(employee_id: str) -> list[Any]:
-    """The running or starting batch runs that hold this employee (their `employee_ids` name them)."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
+def wait_for_claims(rescind: Run) -> list[dict[str, Any]]:
+    """Before anything is given back: no other run may be in the middle of removing this employee's roles.
 
-    from relevo.rules.inputs import BadInput
-    from relevo.rules.inputs import employee_ids as parse_ids
-
-    def holds(run: Any) -> bool:
-        try:
-            return employee_id in parse_ids(run.parameters.get("employee_ids") or "")
-        except BadInput:
-            return False
-
-    active = FlowRunFilter(
-        state=FlowRunFilterState(
-            type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING, StateType.CANCELLING])
-        )
-    )
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[BATCH])),
-            flow_run_filter=active,
-            limit=200,
-        )
-    return [run for run in runs if holds(run)]
-
-
-def wait_for_batches(rescind: Run) -> list[dict[str, Any]]:
-    """Before anything is given back: no batch run may still be removing this employee's roles.
-
-    A batch run holds other people too, so it is not cancelled: it reads the withdrawal (written above)
-    before each of this employee's actions, at most a second late, and skips the rest. A call it had
-    already begun holds the action's claim until its outcome is recorded; this waits for those claims
-    (at most STOP_WAIT), so a role removed in that moment is in the ledger, and given back below.
+    The offboarding runs were cancelled and have ended (`cancel_runs`); a batch run (terminations gathered
+    from webhooks, a layoff from the UI or the command line) is not cancelled, since others are in it. A
+    run checks for the withdrawal, fresh, once it holds an action's claim and before it calls the vendor
+    (`relevo.engine.execute.claim`); the withdrawal is written before this looks at the claims. So a call
+    this does not see as claimed here sees the withdrawal and is not made, and one it sees is waited for
+    (at most STOP_WAIT) until its outcome is recorded, then given back below.
     """
-    found = batch_runs(rescind.employee_id)
-    if not found:
-        return []
-    time.sleep(BATCH_LAG)  # what a batch starts after this sees the withdrawal
     started = time.monotonic()
     while busy := rescind.ledger.claimed_by_others(rescind.employee_id, rescind.holder):
         if time.monotonic() - started > STOP_WAIT:
-            names = ", ".join(f"{r.name} ({r.id})" for r in found)
             return [
                 rescind.record_key(
-                    f"{rescind.employee_id}:wait_batch:{found[0].id}",
+                    f"{rescind.employee_id}:wait_claims:{rescind.run_id or 'manual'}",
                     "manual_task",
-                    f"batch run(s) {names}",
+                    f"{len(busy)} action(s) held by another run",
                     "manual",
-                    f"{len(busy)} of this employee's actions were still in progress in a batch run after "
-                    f"{STOP_WAIT:.0f} s: once that run has ended, run this rescind again so what it revoked "
-                    "is given back",
+                    f"{len(busy)} of this employee's actions ({', '.join(busy[:3])}) were still being done by "
+                    f"another run after {STOP_WAIT:.0f} s: once that run has ended, run this rescind again so "
+                    "what it revoked is given back",
                 )
             ]
         time.sleep(1.0)
@@ -314,7 +273,7 @@ def rescind_termination(
         employee_id, f"not to be approved: {detail}", rescind.run_id, event_key
     )
     rows += cancel_runs(rescind)
-    rows += wait_for_batches(rescind)
+    rows += wait_for_claims(rescind)
     rows += [restore_one(rescind, *item) for item in revoked(rescind.ledger, employee_id)]
     logger.info("Rescind for %s: %d outcome(s)", employee_id, len(rows))
     open_items = [r for r in rows if r["outcome"] in TASKS]

@@ -313,3 +313,33 @@ def test_a_batch_of_hr_events_suspends_its_one_form_and_resumes_without_listing_
         if r["action"] not in {"draft_notice", "reassign_crm", "hr_note"}
     )
     assert recorded and set(recorded.values()) == {1}, recorded  # nothing of the first attempt done again
+
+
+def test_a_batch_retried_after_its_form_timed_out_asks_again(deployed, acme):
+    """Second review: a batch run whose form timed out (Prefect fails it) and that an operator retries from
+    the UI stored its form's order again under the same key: the server answered 409 and every retry ended
+    Failed with a traceback. The retry now asks again with the same form."""
+    from prefect import get_client
+    from prefect.exceptions import FlowPauseTimeout
+    from prefect.flow_runs import resume_flow_run
+    from prefect.states import AwaitingRetry
+
+    from relevo.layoff import offboard_batch
+
+    use_timeout(acme, 0.001)  # 4 s
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("offboard-batch/offboard-batch")
+        flow_run = client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={"employee_ids": "1001, 1004", "registry_path": str(acme), "dry_run": False},
+        )
+    state = run_as_worker(flow_run.id, offboard_batch)
+    assert state.name == "Suspended", state
+    time.sleep(max(0.0, state.state_details.pause_timeout.timestamp() - time.time()) + 0.5)
+    with pytest.raises(FlowPauseTimeout):  # a late answer: Prefect fails the run
+        resume_flow_run(flow_run.id, run_input={"approved_by": "Ana Ruiz", "approve": True, "reject": []})
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run.id).state.is_failed()
+        client.set_flow_run_state(flow_run.id, AwaitingRetry())  # the UI's Retry, through Prefect's rules
+    state = run_as_worker(flow_run.id, offboard_batch)
+    assert state.name == "Suspended", (state, state.message)  # the form again, not a 409

@@ -244,3 +244,35 @@ def test_batches_are_capped(acme) -> None:  # type: ignore[no-untyped-def]
     clock[0] += 3
     assert dispatcher.dispatch_due() == 10
     assert [len(b) for b in prefect.batches] == [4, 4, 2] and prefect.singles == []
+
+
+def test_a_hung_run_is_not_cancelled_while_one_of_its_events_has_no_replacement(acme) -> None:  # type: ignore[no-untyped-def]
+    """Second review: a batch relaunched once hung again; one run per event was started, one of them failed,
+    and the hung run was cancelled anyway: that event still pointed at a Cancelled (final) run and was
+    followed no more. Now the run is cancelled once every event is replaced or stuck."""
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    cancelled: list[str] = []
+    dispatcher.cancel = lambda run_id, reason: cancelled.append(run_id)
+    for n in range(3):
+        store(inbox, str(8100 + n), NOW)
+    clock[0] += 3
+    dispatcher.dispatch_due()
+    (first,) = {e.flow_run_id for e in inbox.events()}
+    prefect.runs[first] = RunSeen("CRASHED", NOW)
+    dispatcher.follow()  # started again together
+    (second,) = {e.flow_run_id for e in inbox.events()}
+    prefect.runs[second] = RunSeen("PENDING", NOW)
+    clock[0] += Dispatcher.STUCK_SECONDS + 1
+    real, tries = prefect.launch, []
+
+    def third_fails_once(event, registry_path, relaunch=0):  # type: ignore[no-untyped-def]
+        tries.append(event.employee_id)
+        if event.employee_id == "8102" and tries.count("8102") == 1:
+            raise ConnectionError("Prefect is down")
+        return real(event, registry_path, relaunch)
+
+    dispatcher.launch = third_fails_once
+    assert dispatcher.follow() == 2 and cancelled == []  # 8102 has no replacement: the run stays
+    assert dispatcher.follow() == 1 and cancelled == [second]  # now every event is replaced
+    assert len({e.flow_run_id for e in inbox.events()}) == 3

@@ -174,44 +174,62 @@ def test_rescind_restores_from_pre_state_and_a_new_termination_revokes_again(
     assert scim["outcome"] == "done" and active(scim_url, LAURA) is False
 
 
-def test_a_withdrawal_waits_for_a_batch_run_still_removing_the_employee(deployed, acme, monkeypatch):
-    """Review: a rescind looked only at `offboard-employee` runs. With terminations gathered into an
-    `offboard-batch` run, it gave roles back while the batch was in the middle of removing one: the
-    removal landed after the restore and stayed. It now waits (without cancelling the batch: others are
-    in it) until the employee's in-flight actions are recorded; a run that never lets go is a task."""
+def test_a_withdrawal_waits_for_a_call_another_run_is_making(acme, monkeypatch):
+    """Review: a rescind looked only at `offboard-employee` runs (which it cancels). With terminations gathered
+    into an `offboard-batch` run, or a `relevo layoff` from the command line, it gave roles back while such a
+    run was in the middle of removing one: the removal landed after the restore and stayed. It now waits
+    until no other live run holds one of the employee's actions; one that never lets go is a task."""
     import threading
     import time
 
-    from prefect import get_client
-    from prefect.states import Running
-
     from relevo import rescind
+    from relevo.engine.execute import Run
 
-    with get_client(sync_client=True) as client:
-        run = client.create_flow_run_from_deployment(
-            deployment_id("offboard-batch/offboard-batch"),
-            parameters={"employee_ids": "1003, 1001", "dry_run": False, "registry_path": str(acme)},
-        )
-        client.set_flow_run_state(run.id, Running(), force=True)
     registry = load_registry(acme)
     ledger = Ledger(registry.database_url)
     key = "1001:revoke:yt-brand:laura"
     assert ledger.claim(key, "1001", "revoke_role", "YouTube", "batch-run/elsewhere/1") == "claimed"
     threading.Timer(2.0, lambda: ledger.release(key, "batch-run/elsewhere/1")).start()  # its call returns
-    from relevo.engine.execute import Run
-
     me = Run(registry, {"id": "1001"}, None)
     began = time.monotonic()
-    assert rescind.wait_for_batches(me) == []
-    assert time.monotonic() - began >= 1.9  # it waited for the batch's call, not only for BATCH_LAG
+    assert rescind.wait_for_claims(me) == []
+    assert time.monotonic() - began >= 1.9  # it waited for the other run's call
 
     assert ledger.claim(key, "1001", "revoke_role", "YouTube", "batch-run/elsewhere/1") == "claimed"
     monkeypatch.setattr(rescind, "STOP_WAIT", 0.3)
-    monkeypatch.setattr(rescind, "BATCH_LAG", 0.1)
-    (task,) = rescind.wait_for_batches(me)
+    (task,) = rescind.wait_for_claims(me)
     assert task["outcome"] == "manual" and "run this rescind again" in task["detail"]
-    assert [r.id for r in rescind.batch_runs("1003")] == [run.id] and rescind.batch_runs("1002") == []
-    from prefect.states import Cancelled
 
-    with get_client(sync_client=True) as client:  # other tests of this session rescind 1001 too
-        client.set_flow_run_state(run.id, Cancelled(), force=True)
+
+def test_a_run_holding_a_claim_reads_the_withdrawal_again_before_calling(acme, monkeypatch):
+    """Review: a batch run checks for a withdrawal at most once a second, before it claims; a withdrawal
+    written in between let it call the vendor after the rescind had looked at the claims. Now it reads the
+    withdrawal again, fresh, once it holds the claim: nothing is called and nothing written."""
+    from relevo.engine import execute as engine
+    from relevo.engine.execute import Run
+    from relevo.engine.gate import WITHDRAW
+    from relevo.rules.plan import Action
+
+    registry = load_registry(acme)
+    employee = {"id": "1001", "name": "Laura"}
+    run = Run(registry, employee, None, direct=True)
+    run.since = "2026-01-01T00:00:00.000+00:00"
+    assert run.withdrawn() is None  # looked a moment ago: cached for a second
+    Run(registry, {"id": "1001"}, None).record_key(
+        "1001:withdrawn:test", WITHDRAW, "HR record 1001", "done", "test"
+    )
+    calls: list[str] = []
+    monkeypatch.setattr(engine, "attempt_direct", lambda run, action: calls.append(action.key))
+    action = Action(
+        key="1001:revoke:yt-brand:laura",
+        action="revoke_role",
+        target="YouTube",
+        phase="revoke",
+        description="remove",
+    )
+    row = engine.execute(run, action)
+    assert calls == [] and row["outcome"] == "cancelled"
+    ledger = Ledger(registry.database_url)
+    state = ledger.state(action.key)
+    assert state is None or state.status == "claimed"  # no outcome recorded
+    assert ledger.claimed_by_others("1001", "someone-else") == []  # and the claim released

@@ -71,15 +71,16 @@ class Run:
     def employee_id(self) -> str:
         return str(self.employee["id"])
 
-    def withdrawn(self) -> str | None:
+    def withdrawn(self, fresh: bool = False) -> str | None:
         """Why this run must write nothing more (its termination was withdrawn after it began), or None.
 
         Read from the ledger before every action; a layoff's direct run reads it at most once a
-        second (thousands of actions). Once withdrawn, always withdrawn for this run.
+        second (thousands of actions), and again (`fresh`) once it holds an action's claim, just before
+        the outside call. Once withdrawn, always withdrawn for this run.
         """
         if self.stopped is None and self.since is not None:
             moment = time.monotonic()
-            if not self.direct or moment - self._checked >= 1.0:
+            if fresh or not self.direct or moment - self._checked >= 1.0:
                 self._checked = moment
                 self.stopped = gate.withdrawn_since(self.ledger, self.employee["id"], self.since)
         return self.stopped
@@ -438,6 +439,11 @@ def claim(run: Run, action: Action, poll: float = 1.0) -> dict[str, Any] | None:
     if result == "finished":
         state = run.ledger.state(action.key)
         return run.record(action, "already_done", f"already done: {state.detail if state else ''}"[:2000])
+    # Read again now the claim is held: a withdrawal recorded since the last look stops the call here, and
+    # a rescind that wrote it first sees this claim and waits for it (relevo.rescind.wait_for_claims).
+    if (reason := run.withdrawn(fresh=True)) is not None:
+        run.ledger.release(action.key, run.holder)
+        return run.unrecorded(action, reason)
     return None
 
 

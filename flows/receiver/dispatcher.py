@@ -371,13 +371,15 @@ class Dispatcher:
             )
             if len(events) > 1 and self.launch_batch is not None and not any(e.relaunches for e in events):
                 started = self.relaunch_batch(events, why)
+                settled = started == len(events)
             else:  # a single event, or a batch that died again: one run each, so one bad record cannot stop the rest
-                started = sum(self.relaunch_one(event, why) for event in events)
+                outcomes = [self.relaunch_one(event, why) for event in events]
+                started, settled = outcomes.count("started"), "failed" not in outcomes
             restarted += started
-            if run.state == "PENDING" and started:
-                # Cancelled only once replaced: a cancelled run is final, and its events would be followed
-                # no more if the replacement could not be started. Should it start anyway, the ledger's
-                # claims keep the two runs from acting twice.
+            if run.state == "PENDING" and started and settled:
+                # Cancelled only once every event is replaced (or stuck): a cancelled run is final, and an
+                # event whose replacement could not be started would be followed no more. Should the old
+                # run start anyway, the ledger's claims keep the two runs from acting twice.
                 try:
                     self.cancel(run_id, f"replaced by the dispatcher: {why}")
                 except Exception as exc:  # Prefect unreachable: the replacement runs either way
@@ -397,8 +399,9 @@ class Dispatcher:
         logger.warning("%s; its %d event(s) started again as flow run %s", why, len(events), run_id)
         return len(events)
 
-    def relaunch_one(self, event: InboxEvent, why: str) -> bool:
-        """One event's run started again (or, after MAX_RELAUNCHES, the event marked stuck for a person)."""
+    def relaunch_one(self, event: InboxEvent, why: str) -> str:
+        """One event's run started again ("started"), or after MAX_RELAUNCHES the event marked "stuck" for a
+        person; "failed" when Prefect could not be asked (the next pass tries again)."""
         now = self.now()
         if (event.relaunches or 0) >= self.MAX_RELAUNCHES:
             started = 1 + (event.relaunches or 0)
@@ -409,16 +412,16 @@ class Dispatcher:
                 now,
             )
             logger.error("event %s is stuck: %s", event.event_key, why)
-            return False
+            return "stuck"
         try:
             relaunch = (event.relaunches or 0) + 1
             run_id = self.launch(event, self.registry_path, relaunch)  # type: ignore[call-arg]
         except Exception as exc:  # Prefect unreachable: the next pass tries again
             logger.warning("could not restart the run of %s: %s", event.event_key, type(exc).__name__)
-            return False
+            return "failed"
         self.inbox.relaunched(event.event_key, run_id, f"{why}; started again as {run_id}", now)
         logger.warning("event %s: %s; started again as flow run %s", event.event_key, why, run_id)
-        return True
+        return "started"
 
     def prune(self) -> int:
         """Delete finished events older than the retention age; returns how many."""

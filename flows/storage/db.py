@@ -12,12 +12,12 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Integer,
     MetaData,
     String,
     Table,
     create_engine,
     event,
-    insert,
     inspect,
     make_url,
     select,
@@ -37,7 +37,8 @@ SCHEMA_LOCK = 0x72656C65  # "rele"
 company = Table(
     "relevo_company",
     metadata,
-    Column("slug", String(40), primary_key=True),
+    Column("id", Integer, primary_key=True),  # always 1: one row, whoever inserts it first
+    Column("slug", String(40), nullable=False),
     Column("name", String(200), nullable=False),
 )
 
@@ -116,13 +117,15 @@ def check_company(url: str, slug: str, name: str) -> None:
     from before this check is taken by the first company that uses it. Raises ConfigurationError in one
     line naming both companies; nothing is written then.
     """
-    with engine_for(url).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-        owner = conn.execute(select(company.c.slug, company.c.name)).first()
-        if owner is None:
-            conn.execute(insert(company).values(slug=slug, name=name[:200]))
-        elif owner.slug != slug:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if engine_for(url).dialect.name == "postgresql" else sqlite
+    with engine_for(url).begin() as conn:  # one row (id 1): of two processes starting together, one wins
+        conn.execute(
+            dialect.insert(company).values(id=1, slug=slug, name=name[:200]).on_conflict_do_nothing()
+        )
+        owner = conn.execute(select(company.c.slug, company.c.name).where(company.c.id == 1)).one()
+        if owner.slug != slug:
             raise ConfigurationError(
                 f"storage.database {masked(url)} holds the ledger of {owner.name!r}, not of {name!r}: "
                 "give each company a database of its own (employee ids would collide); the same company "

@@ -486,14 +486,14 @@ class Ledger:
 
     def claimed_by_others(self, employee_id: str, holder: str) -> list[str]:
         """The employee's action keys another live claim holds now (a run in the middle of a call)."""
-        query = select(actions.c.key).where(
+        query = select(actions.c.key, actions.c.claimed_by).where(
             (actions.c.employee_id == employee_id)
             & actions.c.claimed_by.is_not(None)
             & (actions.c.claimed_by != holder)
             & (actions.c.claimed_until >= db_time(self.engine.dialect.name))
         )
         with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+            return [key for key, held_by in conn.execute(query) if not holder_is_dead(held_by)]
 
     def withdraw_awaiting(
         self, employee_id: str, detail: str, run_id: str | None, event_key: str | None
