@@ -65,6 +65,20 @@ def store(inbox: Inbox, employee_id: str, at: datetime, kind: str = "terminated"
     inbox.store(Inbox.event("bamboohr", employee_id, kind, f"change-of-{employee_id}-{kind}", at))
 
 
+def one_batch(acme, first_id: int):  # type: ignore[no-untyped-def]
+    """Three terminations dispatched as one batch run; (clock, inbox, prefect, dispatcher, cancelled, run id)."""
+    clock = [NOW.timestamp()]
+    inbox, prefect, dispatcher = setup(acme, clock)
+    cancelled: list[str] = []
+    dispatcher.cancel = lambda run_id, reason: cancelled.append(run_id)
+    for n in range(3):
+        store(inbox, str(first_id + n), NOW)
+    clock[0] += 3
+    dispatcher.dispatch_due()
+    (run_id,) = {e.flow_run_id for e in inbox.events()}
+    return clock, inbox, prefect, dispatcher, cancelled, run_id
+
+
 def test_terminations_arriving_together_become_one_batch_run(acme) -> None:  # type: ignore[no-untyped-def]
     clock = [NOW.timestamp()]
     inbox, prefect, dispatcher = setup(acme, clock)
@@ -120,13 +134,8 @@ def test_a_withdrawal_keeps_its_order_and_a_second_event_runs_apart(acme) -> Non
 
 
 def test_a_crashed_batch_is_started_again_together_then_one_by_one(acme) -> None:  # type: ignore[no-untyped-def]
-    clock = [NOW.timestamp()]
-    inbox, prefect, dispatcher = setup(acme, clock)
-    for n in range(3):
-        store(inbox, str(5000 + n), NOW)
-    clock[0] += 3
-    assert dispatcher.dispatch_due() == 3
-    (first,) = {e.flow_run_id for e in inbox.events()}
+    clock, inbox, prefect, dispatcher, _, first = one_batch(acme, 5000)
+    assert prefect.batches == [["5000", "5001", "5002"]]
     prefect.runs[first] = RunSeen("CRASHED", NOW)
     assert dispatcher.follow() == 3
     assert len(prefect.batches) == 2 and prefect.singles == []  # together again, once
@@ -181,15 +190,7 @@ def test_a_batch_prefect_refused_comes_due_again_together(acme) -> None:  # type
 def test_a_hung_batch_is_cancelled_only_once_replaced(acme) -> None:  # type: ignore[no-untyped-def]
     """Review: the hung run was cancelled first; when its replacement could not be started, the run was
     Cancelled (final) and its events were followed no more: the leavers kept their access."""
-    clock = [NOW.timestamp()]
-    inbox, prefect, dispatcher = setup(acme, clock)
-    cancelled: list[str] = []
-    dispatcher.cancel = lambda run_id, reason: cancelled.append(run_id)
-    for n in range(3):
-        store(inbox, str(8000 + n), NOW)
-    clock[0] += 3
-    dispatcher.dispatch_due()
-    (first,) = {e.flow_run_id for e in inbox.events()}
+    clock, inbox, prefect, dispatcher, cancelled, first = one_batch(acme, 8000)
     prefect.runs[first] = RunSeen("PENDING", NOW)
     clock[0] += Dispatcher.STUCK_SECONDS + 1
     real = dispatcher.launch_batch
@@ -250,15 +251,7 @@ def test_a_hung_run_is_not_cancelled_while_one_of_its_events_has_no_replacement(
     """Second review: a batch relaunched once hung again; one run per event was started, one of them failed,
     and the hung run was cancelled anyway: that event still pointed at a Cancelled (final) run and was
     followed no more. Now the run is cancelled once every event is replaced or stuck."""
-    clock = [NOW.timestamp()]
-    inbox, prefect, dispatcher = setup(acme, clock)
-    cancelled: list[str] = []
-    dispatcher.cancel = lambda run_id, reason: cancelled.append(run_id)
-    for n in range(3):
-        store(inbox, str(8100 + n), NOW)
-    clock[0] += 3
-    dispatcher.dispatch_due()
-    (first,) = {e.flow_run_id for e in inbox.events()}
+    clock, inbox, prefect, dispatcher, cancelled, first = one_batch(acme, 8100)
     prefect.runs[first] = RunSeen("CRASHED", NOW)
     dispatcher.follow()  # started again together
     (second,) = {e.flow_run_id for e in inbox.events()}
