@@ -35,6 +35,20 @@ def test_inbox_lists_events_states_and_counts(acme):  # type: ignore[no-untyped-
     assert "last error (attempt 1): ConnectError: All connection attempts failed" in result.output
     assert "1 pending, 1 dispatched, 1 ignored, 2 rejected." in result.output
     assert "401 bad signature" in result.output
+    assert "a batch of" not in result.output
+
+
+def test_inbox_says_which_events_went_to_one_batch_run(acme):  # type: ignore[no-untyped-def]
+    inbox = Inbox(load_registry(acme).database_url)
+    docs = [Inbox.event("bamboohr", i, "terminated", f"c{i}", AT) for i in ("1001", "1002", "1004")]
+    for doc in docs:
+        inbox.store(doc)
+    inbox.dispatched_many([d["event_key"] for d in docs[:2]], "run-batch", AT)
+    inbox.dispatched(docs[2]["event_key"], "run-single", AT)
+    result = CliRunner().invoke(app, ["inbox", "--registry", str(acme)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("run run-batch, a batch of 2") == 2
+    assert "run run-single\n" in result.output
 
 
 def test_inbox_when_empty(acme):  # type: ignore[no-untyped-def]

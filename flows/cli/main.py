@@ -329,6 +329,8 @@ def inbox(
     ] = False,
 ) -> None:
     """List the webhook events received, with their state, and the counts per state."""
+    from collections import Counter
+
     from relevo.model import ConfigurationError
     from relevo.storage.inbox import Inbox
 
@@ -343,9 +345,11 @@ def inbox(
     events = box.events()
     if not events:
         out.print("No termination events received yet.")
+    together = Counter(e.flow_run_id for e in events if e.flow_run_id)  # terminations gathered in one run
     for event in events:
         run = f" run {event.flow_run_id}" if event.flow_run_id else ""
         run += f" ({event.run_state.lower()})" if event.run_state else ""
+        run += f", a batch of {together[event.flow_run_id]}" if together[event.flow_run_id] > 1 else ""
         error = (
             f"\n    last error (attempt {event.attempts}): {event.last_error}"
             if event.last_error and event.state == "pending"
