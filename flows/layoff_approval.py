@@ -73,10 +73,15 @@ def stored_answer() -> tuple[approval.Approval, dict[str, list[str]]] | None:
     suspended by an older relevo: its notices wait for `relevo approve`)."""
     from prefect import suspend_flow_run
     from prefect.input.actions import read_flow_run_input
+    from prefect.input.run_input import keyset_from_paused_state
+    from prefect.states import Suspended
 
     key = min(k for k in fired_pause_keys() if k.startswith(FORM_KEY))
     order: list[list[Any]] | None = read_flow_run_input(key + ORDER)  # type: ignore[assignment]  # sync caller
-    if read_flow_run_input(key + "-response") is None:  # fired but never answered (it timed out)
+    answered = keyset_from_paused_state(Suspended(pause_key=key))[
+        "response"
+    ]  # where Prefect keeps the answer
+    if read_flow_run_input(answered) is None:  # fired but never answered (it timed out)
         log().warning("The form was not answered in time: each leaver's notices await `relevo approve`")
         return None
     if not order:
