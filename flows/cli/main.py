@@ -349,7 +349,8 @@ def inbox(
     for event in events:
         run = f" run {event.flow_run_id}" if event.flow_run_id else ""
         run += f" ({event.run_state.lower()})" if event.run_state else ""
-        run += f", a batch of {together[event.flow_run_id]}" if together[event.flow_run_id] > 1 else ""
+        shared = together[event.flow_run_id] if event.flow_run_id else 0
+        run += f", a batch of {shared}" if shared > 1 else ""
         error = (
             f"\n    last error (attempt {event.attempts}): {event.last_error}"
             if event.last_error and event.state == "pending"
