@@ -75,3 +75,26 @@ def test_recording_the_outcome_ends_the_claim_in_the_same_write(tmp_path: Path) 
 
         held = conn.execute(actions.select().where(actions.c.key == "1001:revoke:page:1")).mappings().one()
     assert held["claimed_by"] is None and held["claimed_until"] is None
+
+
+def test_a_claim_left_by_a_killed_run_for_an_action_no_longer_planned_is_forgotten(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """CI (crash test, mid_revoke): a run killed after claiming its Instagram removal but before the call left
+    the row "claimed"; the rerun's plan no longer had it (the coupled Meta removal took the role), so the row
+    said "claimed" for ever. Claims of dead holders outside the plan are now forgotten; live ones are not."""
+    import subprocess
+    import sys
+
+    from relevo.storage.ledger import Ledger, process_holder
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = process_holder("run-killed").rsplit("/", 1)[0] + f"/{dead.pid}"
+    alive = process_holder("run-alive")
+    assert ledger.claim("5001:revoke:instagram:1", "5001", "revoke_role", "Instagram", gone) == "claimed"
+    assert ledger.claim("5001:revoke:page:1", "5001", "revoke_role", "Page", gone) == "claimed"
+    assert ledger.claim("5001:revoke:tiktok:1", "5001", "revoke_role", "TikTok", alive) == "claimed"
+    assert ledger.drop_dead_claims("5001", keep={"5001:revoke:page:1"}) == ["5001:revoke:instagram:1"]
+    assert ledger.state("5001:revoke:instagram:1") is None
+    assert ledger.state("5001:revoke:page:1").status == "claimed"  # type: ignore[union-attr]  # planned again
+    assert ledger.state("5001:revoke:tiktok:1").status == "claimed"  # type: ignore[union-attr]  # a live run's

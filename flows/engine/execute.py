@@ -230,12 +230,14 @@ def recover_interrupted(
     run: Run, the_plan: Plan, members: dict[str, list[Grant] | str]
 ) -> list[dict[str, Any]]:
     """Settle revocations a killed run left "started": the live list says whether the call went through.
+    Claims it left without a call, for actions the new plan no longer has, are forgotten.
 
     A revocation the new plan no longer contains, whose grant is gone from the live member
     list, was done by the interrupted run: it is recorded as done, with the pre-state saved
     before the call. One still listed is in the new plan and simply runs again.
     """
     planned = {a.key for a in the_plan.actions}
+    run.ledger.drop_dead_claims(run.employee["id"], planned)
     rows = []
     for row in run.ledger.started(run.employee["id"]):
         parsed = ActionKey.parse(row["key"])

@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     func,
     insert,
     literal,
@@ -377,6 +378,31 @@ class Ledger:
         query = select(actions).where(actions.c.employee_id == employee_id, actions.c.status == "started")
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    def drop_dead_claims(self, employee_id: str, keep: set[str]) -> list[str]:
+        """Forget the employee's claims that never became a call, held by no live run, outside `keep`.
+
+        A run killed between claiming an action and starting its call leaves a row saying only "claimed".
+        When the rerun's plan no longer has that action (the role went meanwhile, say with a coupled Meta
+        presence), nothing would ever settle the row: it is removed (no call was made, nothing to record).
+        Returns the keys removed.
+        """
+        query = select(actions.c.key, actions.c.claimed_by, actions.c.claimed_until).where(
+            (actions.c.employee_id == employee_id) & (actions.c.status == "claimed")
+        )
+        with self.engine.begin() as conn:
+            now = conn.execute(select(db_time(conn.dialect.name))).scalar() or ""
+            dead = [
+                (key, held_by)
+                for key, held_by, until in conn.execute(query)
+                if key not in keep and (held_by is None or (until or "") < now or holder_is_dead(held_by))
+            ]
+            for key, held_by in dead:
+                same = actions.c.claimed_by.is_(None) if held_by is None else actions.c.claimed_by == held_by
+                conn.execute(
+                    delete(actions).where((actions.c.key == key) & (actions.c.status == "claimed") & same)
+                )
+        return [key for key, _ in dead]
 
     def finish(
         self,
