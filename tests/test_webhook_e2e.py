@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from relevo.config.registry import load_registry
@@ -52,6 +53,7 @@ def ours(event_key: str) -> list:  # type: ignore[no-untyped-def]
     return [r for r in runs_of("1001") if r.parameters.get("event_key") == event_key]
 
 
+@pytest.mark.slow  # a real worker runs the deployment: ~15 s on 2 cores (in CI's slow step)
 def test_signed_dismissal_webhook_runs_the_deployment_once(deployed, acme, monkeypatch, tmp_path):
     """The receiver sends no path of its own; the worker, on "another machine" (no checkout, another working
     directory), runs relevo as installed and finds the registry through its RELEVO_REGISTRY."""
@@ -224,6 +226,7 @@ def serve(registry: Path, port: int, api_url: str) -> subprocess.Popen:
     return process
 
 
+@pytest.mark.slow  # a receiver process killed and restarted: ~7 s on 2 cores (in CI's slow step)
 def test_killed_receiver_loses_nothing_and_dispatches_after_restart(deployed, acme):
     """Prefect down: the event is acknowledged, stays pending through a SIGKILL, and is dispatched on restart."""
     import requests
